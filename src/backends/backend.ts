@@ -1,0 +1,237 @@
+/**
+ * The backend seam. It speaks in queue operations, not storage commands; each adapter
+ * (sqlite, later redis) owns its connections and passes the same conformance suite
+ * (`test/conformance/`). Adapters validate input with the same core functions, and report
+ * refusals as {@link SettleOutcome} status codes that {@link outcomeError} turns into errors,
+ * so every backend says the same thing.
+ */
+import {
+  LeaseLostError,
+  NotFoundError,
+  type BatonError,
+} from '../core/errors.ts';
+import type {
+  AgentRecord,
+  AgentSpec,
+  AttemptRecord,
+  BatonEvent,
+  Json,
+  Lease,
+  RunRecord,
+  RunSpec,
+  TaskError,
+  TaskRecord,
+  TaskSpec,
+  TaskState,
+} from '../core/types.ts';
+
+/** Differences between adapters, declared as data so the conformance suite can adapt. */
+export interface BackendFeatures {
+  /** Several processes can share the store. */
+  multiProcess: boolean;
+  /** `waitForWork` wakes on a submit from another process without polling. */
+  blockingWait: boolean;
+}
+
+export interface SubmittedTask {
+  id: string;
+  key: string | null;
+  /** True when an existing task was returned because its `idempotencyKey` matched. */
+  existing: boolean;
+  state: TaskState;
+}
+
+export interface SubmittedRun {
+  runId: string;
+  tasks: SubmittedTask[];
+}
+
+export interface SubmitTasksOptions {
+  /**
+   * Add the tasks to this existing, unfinished run (dynamic graphs: fan-out and join).
+   * Their `dependsOn` may name keys of tasks already in the run.
+   */
+  runId?: string;
+}
+
+export interface ClaimRequest {
+  agentId: string;
+  /** The agent's capabilities; only tasks whose `requires` ⊆ these are claimed. */
+  capabilities: readonly string[];
+  /** Claim at most this many tasks (the worker's free slots). */
+  max: number;
+  /** Lease duration. */
+  leaseTtlMs: number;
+}
+
+export interface LeaseRef {
+  taskId: string;
+  token: number;
+}
+
+export interface CompleteInput extends LeaseRef {
+  result: Json;
+}
+
+export interface FailInput extends LeaseRef {
+  error: TaskError;
+  /** Overrides `error.retryable`: false fails the task at once. */
+  retryable?: boolean;
+  /** Overrides the backoff policy for this retry. */
+  retryDelayMs?: number;
+  /** How the attempt ended. @default 'failed' */
+  outcome?: 'failed' | 'timed_out';
+}
+
+/**
+ * Per-item answer of renew/complete/fail/release. `lease_lost`: the token is stale (expired,
+ * released, cancelled, re-claimed); `not_found`: no such task. `cancelled` (renew only): the
+ * task was cancelled and its handler should stop.
+ */
+export type SettleOutcome =
+  | { taskId: string; status: 'ok'; state: TaskState; expiresAt?: number }
+  | { taskId: string; status: 'lease_lost' | 'not_found' | 'cancelled'; reason: string };
+
+export interface TaskFilter {
+  state?: TaskState;
+  runId?: string;
+  type?: string;
+  agentId?: string;
+  /** @default 100 */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface TaskPage {
+  tasks: TaskRecord[];
+  nextCursor: string | null;
+}
+
+export interface RunFilter {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface SweepResult {
+  /** Leases that ran out, whose tasks were retried or failed. */
+  expired: number;
+  /** Running tasks past their `timeoutMs`. */
+  timedOut: number;
+  /** Delayed tasks whose `runAfter` was reached. */
+  promoted: number;
+  /** Agents declared lost, and the leases released with them. */
+  agentsLost: string[];
+  released: number;
+}
+
+export interface Stats {
+  byState: Record<TaskState, number>;
+  /** Ready tasks grouped by their `requires` set (sorted capabilities). */
+  readyByRequires: { requires: string[]; count: number }[];
+  agents: { active: number; lost: number; stopped: number };
+}
+
+export interface ReadEventsOptions {
+  /** Exclusive: events after this id. Absent: from the start. */
+  since?: string;
+  /** @default 1000 */
+  limit?: number;
+  /** When no event is available, wait up to this long for one. @default 0 */
+  blockMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface WaitForWorkOptions {
+  capabilities: readonly string[];
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface Backend {
+  /** Adapter name, e.g. `sqlite`. */
+  readonly name: string;
+  readonly features: BackendFeatures;
+
+  /** Validate and store a whole run atomically: all tasks or none. */
+  submitRun(run: RunSpec): Promise<SubmittedRun>;
+  /** Validate and store tasks atomically (standalone, or added to a run with `runId`). */
+  submitTasks(tasks: TaskSpec[], options?: SubmitTasksOptions): Promise<SubmittedTask[]>;
+
+  /** Lease up to `max` ready tasks the agent can run: priority, then critical path, then FIFO. */
+  claim(request: ClaimRequest): Promise<Lease[]>;
+  /** Extend leases by `leaseTtlMs` and record the agent's heartbeat. */
+  renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]>;
+  complete(items: CompleteInput[]): Promise<SettleOutcome[]>;
+  fail(items: FailInput[]): Promise<SettleOutcome[]>;
+  /** Give leases back without counting the attempt as failed (graceful shutdown). */
+  release(items: LeaseRef[]): Promise<SettleOutcome[]>;
+
+  /** Cancel a task (no-op if terminal). A running handler learns of it on its next renew. */
+  cancelTask(taskId: string, reason?: string): Promise<TaskRecord>;
+  /** Cancel every non-terminal task of a run. */
+  cancelRun(runId: string, reason?: string): Promise<RunRecord>;
+
+  registerAgent(agent: AgentSpec): Promise<AgentRecord>;
+  /** Record a heartbeat. Throws `AgentLostError` if the agent was declared lost. */
+  heartbeat(agentId: string): Promise<void>;
+  /** The agent leaves: its remaining leases are released. */
+  deregisterAgent(agentId: string): Promise<void>;
+
+  /**
+   * Housekeeping any process may run, idempotent: expire leases, time out attempts, promote
+   * delayed tasks, declare silent agents lost (releasing their leases at once).
+   */
+  sweep(options: { agentTtlMs: number }): Promise<SweepResult>;
+
+  getTask(taskId: string): Promise<TaskRecord | null>;
+  getAttempts(taskId: string): Promise<AttemptRecord[]>;
+  listTasks(filter?: TaskFilter): Promise<TaskPage>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(filter?: RunFilter): Promise<RunPage>;
+  listAgents(): Promise<AgentRecord[]>;
+  stats(): Promise<Stats>;
+
+  /** Ordered events after `since`. */
+  readEvents(options?: ReadEventsOptions): Promise<BatonEvent[]>;
+  /** Resolve when work may be available for these capabilities, on timeout, or on abort. */
+  waitForWork(options: WaitForWorkOptions): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** Options every adapter accepts. */
+export interface BackendOptions {
+  /** Isolates queues that share one store. @default 'default' */
+  namespace?: string;
+  /** Time source in epoch ms; tests inject a controllable clock. @default Date.now */
+  clock?: () => number;
+  /** Largest payload or result, in bytes of JSON. @default 1 MiB */
+  maxPayloadBytes?: number;
+}
+
+/** The one place that maps a refused outcome to the error every backend reports. */
+export function outcomeError(outcome: SettleOutcome, token: number): BatonError | null {
+  switch (outcome.status) {
+    case 'ok':
+      return null;
+    case 'not_found':
+      return new NotFoundError('task', outcome.taskId);
+    case 'lease_lost':
+    case 'cancelled':
+      return new LeaseLostError(outcome.taskId, token, outcome.reason);
+  }
+}
+
+/** Throw the mapped error of a refused outcome. */
+export function assertSettled(outcome: SettleOutcome | undefined, ref: LeaseRef): void {
+  const error = outcome
+    ? outcomeError(outcome, ref.token)
+    : new LeaseLostError(ref.taskId, ref.token, 'no answer from the backend');
+  if (error) throw error;
+}

@@ -1,0 +1,138 @@
+/**
+ * Named errors with stable codes, so the API, CLI and logs say the same thing.
+ * `retryable` tells a worker whether another attempt could succeed.
+ */
+
+export type ErrorCode =
+  | 'BATON_VALIDATION'
+  | 'BATON_CYCLE'
+  | 'BATON_PLAN'
+  | 'BATON_NOT_FOUND'
+  | 'BATON_CONFLICT'
+  | 'BATON_LEASE_LOST'
+  | 'BATON_AGENT_LOST'
+  | 'BATON_TIMEOUT'
+  | 'BATON_CANCELLED'
+  | 'BATON_NON_RETRYABLE'
+  | 'BATON_PAYLOAD_TOO_LARGE'
+  | 'BATON_STORE_UNAVAILABLE'
+  | 'BATON_STORE_URL'
+  | 'BATON_CLOSED';
+
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+}
+
+/** One problem found in user input: where (`path`, e.g. `tasks[2].dependsOn[0]`) and what. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** Input was malformed; nothing was stored. */
+export class ValidationError extends BatonError {
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[], summary?: string) {
+    const text =
+      summary ?? issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('\n');
+    super('BATON_VALIDATION', text, { details: { issues } });
+    this.issues = issues;
+  }
+}
+
+/** The dependency graph has a cycle; `cycle` is its path, first key repeated at the end. */
+export class CycleError extends BatonError {
+  readonly cycle: string[];
+  constructor(cycle: string[]) {
+    super(
+      'BATON_CYCLE',
+      `dependency cycle: ${cycle.join(' -> ')}. Remove one of these dependsOn entries to break it.`,
+      { details: { cycle } },
+    );
+    this.cycle = cycle;
+  }
+}
+
+export class NotFoundError extends BatonError {
+  constructor(what: string, id: string) {
+    super('BATON_NOT_FOUND', `${what} ${id} not found`, { details: { what, id } });
+  }
+}
+
+export class ConflictError extends BatonError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('BATON_CONFLICT', message, { details });
+  }
+}
+
+/** The lease is stale: it expired, was released, or the task was cancelled or re-claimed. */
+export class LeaseLostError extends BatonError {
+  constructor(taskId: string, token: number, reason = 'the lease is no longer held') {
+    super('BATON_LEASE_LOST', `lease on task ${taskId} (token ${token}) lost: ${reason}`, {
+      details: { taskId, token, reason },
+    });
+  }
+}
+
+/** The agent was declared lost (missed its heartbeat TTL); it must register again. */
+export class AgentLostError extends BatonError {
+  constructor(agentId: string) {
+    super('BATON_AGENT_LOST', `agent ${agentId} is not registered or was declared lost`, {
+      retryable: true,
+      details: { agentId },
+    });
+  }
+}
+
+/** An attempt ran past its `timeoutMs`. Retryable. */
+export class TimeoutError extends BatonError {
+  constructor(timeoutMs: number) {
+    super('BATON_TIMEOUT', `attempt timed out after ${timeoutMs} ms`, {
+      retryable: true,
+      details: { timeoutMs },
+    });
+  }
+}
+
+export class CancelledError extends BatonError {
+  constructor(reason = 'cancelled') {
+    super('BATON_CANCELLED', reason);
+  }
+}
+
+/** Throw from a handler to fail the task at once, with no further attempts. */
+export class NonRetryableError extends BatonError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('BATON_NON_RETRYABLE', message, { retryable: false, ...options });
+  }
+}
+
+export class PayloadTooLargeError extends BatonError {
+  constructor(where: string, bytes: number, limit: number) {
+    super(
+      'BATON_PAYLOAD_TOO_LARGE',
+      `${where} is ${bytes} bytes, over the limit of ${limit} bytes; store large data elsewhere and pass a reference`,
+      { details: { where, bytes, limit } },
+    );
+  }
+}
+
+export class StoreUnavailableError extends BatonError {
+  constructor(message: string, cause?: unknown) {
+    super('BATON_STORE_UNAVAILABLE', message, { retryable: true, cause });
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The domain model of Baton. The words here are the naming contract of DESIGN.md's glossary:
+ * task, run, agent, worker, lease, backend, executor, event.
+ */
+
+/** Any value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * The life of a task (DESIGN.md, "Task states").
+ *
+ * ```
+ * submit ─► blocked ─(hard deps succeeded)─► ready ─claim─► running ─complete─► succeeded
+ * submit ─► delayed ─(runAfter reached)────► ready           running ─fail─► delayed | failed
+ * blocked ─(hard dep failed/cancelled/skipped)─► skipped     any non-terminal ─cancel─► cancelled
+ * ```
+ */
+export type TaskState =
+  | 'blocked'
+  | 'delayed'
+  | 'ready'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+export const TASK_STATES: readonly TaskState[] = [
+  'blocked',
+  'delayed',
+  'ready',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+];
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
+
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+/** A run is `running` until every task in it is terminal. */
+export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Priority names map to numbers; a lower number runs first. */
+export type PriorityName = 'critical' | 'high' | 'medium' | 'low';
+
+/** Exponential backoff with jitter and a cap, applied between attempts of a failing task. */
+export interface RetryPolicy {
+  /** Delay before the second attempt, in ms. @default 1000 */
+  baseMs: number;
+  /** The delay never exceeds this, in ms. @default 60000 */
+  maxMs: number;
+  /** Growth factor per attempt. @default 2 */
+  factor: number;
+  /**
+   * `full`: uniform in [0, d]; `equal`: d/2 + uniform in [0, d/2]; `none`: exactly d.
+   * @default 'equal'
+   */
+  jitter: 'full' | 'equal' | 'none';
+}
+
+/** A dependency of a task on another task of the same run, by key. */
+export interface DependencySpec {
+  key: string;
+  /**
+   * A soft dependency releases its dependent when it reaches any terminal state; a hard one
+   * (the default) only when it succeeds, and skips the dependent otherwise.
+   * @default false
+   */
+  soft?: boolean;
+}
+
+/** What a producer submits: one unit of work. */
+export interface TaskSpec {
+  /** Which handler runs it (e.g. `shell`, `llm`, or any name a worker registers). */
+  type: string;
+  /** JSON input for the handler. @default null */
+  payload?: Json;
+  /** Unique in its run; other tasks of the run name it in `dependsOn`. */
+  key?: string;
+  /** A human title for displays. */
+  title?: string;
+  /** A lane for display and worktree grouping. */
+  epic?: string;
+  /** Capabilities an agent must all have to take this task. @default [] */
+  requires?: string[];
+  /** Lower runs first; names map `critical|high|medium|low` → 1..4. @default 'medium' (3) */
+  priority?: number | PriorityName;
+  /** Total attempts including the first. @default 3 */
+  maxAttempts?: number;
+  /** Each attempt is aborted after this many ms. @default no limit */
+  timeoutMs?: number;
+  /** Backoff between attempts. */
+  backoff?: Partial<RetryPolicy>;
+  /** Submitting twice with the same key yields the same task. */
+  idempotencyKey?: string;
+  /** Not claimable before this time (epoch ms). */
+  runAfter?: number;
+  /** Keys (or `{ key, soft }`) of tasks of the same run this task waits for. */
+  dependsOn?: (string | DependencySpec)[];
+}
+
+/** A DAG of tasks submitted together, atomically. */
+export interface RunSpec {
+  /** A name for displays. @default 'run' */
+  name?: string;
+  tasks: TaskSpec[];
+}
+
+/** A task after validation and normalisation: every default applied. */
+export interface NormalizedTask {
+  type: string;
+  payload: Json;
+  key: string | null;
+  title: string | null;
+  epic: string | null;
+  requires: string[];
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  backoff: RetryPolicy;
+  idempotencyKey: string | null;
+  runAfter: number | null;
+  dependsOn: Required<DependencySpec>[];
+  /** Number of tasks on the longest downstream path starting at this one (itself included). */
+  criticalPath: number;
+  /** Kahn level: 0 for tasks without dependencies inside the submission. */
+  level: number;
+}
+
+/** Why an attempt ended without success. */
+export interface TaskError {
+  message: string;
+  /** A stable code such as `BATON_TIMEOUT` or `EXIT_CODE`. */
+  code?: string;
+  name?: string;
+  /** When false, no further attempt is made. */
+  retryable?: boolean;
+  stack?: string;
+}
+
+/** A task as stored. */
+export interface TaskRecord extends Omit<NormalizedTask, 'level'> {
+  id: string;
+  runId: string | null;
+  state: TaskState;
+  /** Attempts started so far. */
+  attempts: number;
+  /** The agent holding (or that last held) the task. */
+  agentId: string | null;
+  leaseExpiresAt: number | null;
+  result: Json | null;
+  error: TaskError | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** How one attempt ended. Each attempt's outcome is recorded exactly once. */
+export type AttemptOutcome =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'lease_expired'
+  | 'agent_lost'
+  | 'released'
+  | 'cancelled';
+
+export interface AttemptRecord {
+  taskId: string;
+  attempt: number;
+  agentId: string;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: AttemptOutcome;
+  error: TaskError | null;
+}
+
+export interface RunProgress {
+  total: number;
+  /** Count of tasks in each state; every state is present. */
+  byState: Record<TaskState, number>;
+  /** Terminal tasks / total, in [0, 1]. */
+  done: number;
+}
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  state: RunState;
+  createdAt: number;
+  finishedAt: number | null;
+  progress: RunProgress;
+}
+
+/** What a dependent sees of one of its dependencies. */
+export interface DependencyOutcome {
+  taskId: string;
+  key: string;
+  state: TaskState;
+  soft: boolean;
+  result: Json | null;
+  error: TaskError | null;
+}
+
+/** The right to run one attempt of a task until `expiresAt`. */
+export interface Lease {
+  taskId: string;
+  /**
+   * Fencing token: increases by one on every claim of the task. Every renew/complete/fail
+   * must present it; a stale token is refused (`LeaseLostError`).
+   */
+  token: number;
+  /** Attempt number, 1-based. */
+  attempt: number;
+  agentId: string;
+  expiresAt: number;
+  task: TaskRecord;
+  /** Outcomes of this task's dependencies, by key. */
+  dependencies: Record<string, DependencyOutcome>;
+}
+
+export type AgentState = 'active' | 'lost' | 'stopped';
+
+/** What an agent says about itself when it registers. */
+export interface AgentSpec {
+  /** Stable id; generated when absent. */
+  id?: string;
+  name?: string;
+  capabilities: string[];
+  concurrency: number;
+  labels?: Record<string, string>;
+  host?: string;
+  pid?: number;
+  version?: string;
+}
+
+export interface AgentRecord {
+  id: string;
+  name: string;
+  capabilities: string[];
+  labels: Record<string, string>;
+  concurrency: number;
+  host: string | null;
+  pid: number | null;
+  version: string | null;
+  state: AgentState;
+  startedAt: number;
+  lastHeartbeatAt: number;
+  /** Tasks currently leased to this agent. */
+  inFlight: string[];
+}
+
+export type EventType =
+  | 'run.submitted'
+  | 'run.completed'
+  | 'run.cancelled'
+  | 'task.submitted'
+  | 'task.ready'
+  | 'task.delayed'
+  | 'task.claimed'
+  | 'task.succeeded'
+  | 'task.retrying'
+  | 'task.failed'
+  | 'task.released'
+  | 'task.skipped'
+  | 'task.cancelled'
+  | 'agent.joined'
+  | 'agent.lost'
+  | 'agent.left';
+
+/** An entry of the ordered, resumable event stream. */
+export interface BatonEvent {
+  /** Opaque, ordered id; pass the last one seen as `since` to resume. */
+  id: string;
+  type: EventType;
+  at: number;
+  taskId: string | null;
+  runId: string | null;
+  agentId: string | null;
+  data: { [key: string]: Json };
+}
