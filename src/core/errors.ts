@@ -136,3 +136,46 @@ export class StoreUnavailableError extends BatonError {
     super('BATON_STORE_UNAVAILABLE', message, { retryable: true, cause });
   }
 }
+
+/** One problem in a plan file: where (1-based line and column, field path) and what. */
+export interface PlanIssue {
+  line: number;
+  column: number;
+  /** The field, as in `tasks[3].dependsOn[0]`; empty for a syntax error. */
+  field: string;
+  message: string;
+}
+
+/**
+ * A plan file could not be loaded. Every issue found is listed, each with its line, and the
+ * message reads `plans/x.yaml:14:7: tasks[3].priority: …`, one issue per line. `line`, `column`
+ * and `field` are those of the first issue. A dependency cycle keeps its `CycleError` as `cause`
+ * and its path in `details.cycle`.
+ */
+export class PlanError extends BatonError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly field: string;
+  readonly issues: PlanIssue[];
+
+  constructor(
+    file: string,
+    issues: PlanIssue[],
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    const first = issues[0] ?? { line: 1, column: 1, field: '', message: 'invalid plan' };
+    super(
+      'BATON_PLAN',
+      (issues.length > 0 ? issues : [first])
+        .map((i) => `${file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}`)
+        .join('\n'),
+      { cause: options.cause, details: { ...options.details, file, issues } },
+    );
+    this.file = file;
+    this.line = first.line;
+    this.column = first.column;
+    this.field = first.field;
+    this.issues = issues;
+  }
+}
