@@ -1,0 +1,418 @@
+/**
+ * The `shell` executor: runs a program as a child process, never through a shell unless asked.
+ *
+ * The child gets its own process group (`detached: true`), so that stopping a task stops
+ * everything it started — `sh -c 'a & b'`, `make -j`, a test runner's workers — not just the
+ * process we spawned. The same group is cleaned up when the main process exits on its own, so
+ * a finished task leaves nothing running behind it.
+ */
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+import { CancelledError, NonRetryableError } from '../core/errors.ts';
+import type { Json } from '../core/types.ts';
+
+/** The payload of a task of type `shell`. */
+export interface ShellPayload {
+  /**
+   * The program to run (looked up on `PATH`), or with `shell: true` a script line for
+   * `/bin/sh -c`. An array is argv form: the program followed by its first arguments.
+   * @example 'sleep'
+   * @example ['git', 'status']
+   */
+  command: string | string[];
+  /**
+   * Arguments, passed to the program literally (no globbing, no `$VAR`, no `;`). With
+   * `shell: true` they are the script's positional parameters `"$1"`, `"$2"`…
+   * @default []
+   */
+  args?: string[];
+  /** Run `command` as a script line through `/bin/sh -c`. @default false */
+  shell?: boolean;
+  /** Working directory. @default the worker's working directory */
+  cwd?: string;
+  /** Variables added to (and overriding) the worker's environment. @default {} */
+  env?: Record<string, string>;
+}
+
+/** How a shell task ended, as stored for a successful task. */
+export interface ShellResult {
+  /** The exit code, or `null` when the process was ended by a signal. */
+  exitCode: number | null;
+  /** The signal that ended the process (e.g. `SIGKILL`), or `null`. */
+  signal: string | null;
+  /** The first `maxOutputBytes` of standard output, decoded as UTF-8. */
+  stdout: string;
+  /** The first `maxOutputBytes` of standard error, decoded as UTF-8. */
+  stderr: string;
+  /** More output was written than was kept. */
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
+
+export interface RunShellOptions {
+  /** Aborting kills the whole process group; the promise then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /**
+   * Bytes of each stream (stdout, stderr) kept in the result; the rest is read and dropped so
+   * the child never blocks on a full pipe.
+   * @default 1048576 (1 MiB)
+   */
+  maxOutputBytes?: number;
+  /** After SIGTERM, wait this long for the process group to exit before sending SIGKILL. @default 2000 */
+  killGraceMs?: number;
+  /** The environment the payload's `env` is layered on. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type ShellHandlerOptions = Omit<RunShellOptions, 'signal'>;
+
+/** The context a worker gives a handler. */
+export interface ShellHandlerContext {
+  payload: Json;
+  signal: AbortSignal;
+}
+
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** After the group was killed, how long pipes may stay open before we stop reading them. */
+const DRAIN_AFTER_KILL_MS = 500;
+/** Lines of stderr quoted in the message of a failed task. */
+const STDERR_TAIL_LINES = 20;
+/** Bytes of the end of stderr kept aside for that message, even when the result is truncated. */
+const STDERR_TAIL_BYTES = 8 * 1024;
+
+/** A shell task exited with a non-zero code or was killed by a signal it was not sent by us. */
+export class ExitCodeError extends Error {
+  readonly code = 'EXIT_CODE';
+  /** Another attempt may well succeed (flaky network, busy machine). */
+  readonly retryable = true;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly result: ShellResult;
+
+  constructor(command: string, result: ShellResult, stderrTail: string) {
+    const how =
+      result.exitCode === null
+        ? `was killed by signal ${result.signal ?? 'unknown'}`
+        : `exited with code ${result.exitCode}`;
+    const tail = lastLines(stderrTail, STDERR_TAIL_LINES);
+    super(
+      tail
+        ? `${command} ${how}; last lines of stderr:\n${tail}`
+        : `${command} ${how} (stderr was empty)`,
+    );
+    this.name = 'ExitCodeError';
+    this.exitCode = result.exitCode;
+    this.signal = result.signal;
+    this.result = result;
+  }
+}
+
+const payloadSchema = z.strictObject({
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+  args: z.array(z.string()).optional(),
+  shell: z.boolean().optional(),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * Check that a task payload is a {@link ShellPayload}.
+ * @throws NonRetryableError naming each malformed field — no attempt could fix the payload.
+ */
+export function parseShellPayload(payload: unknown): ShellPayload {
+  const parsed = payloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map(
+        (issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'payload'}: ${issue.message}`,
+      )
+      .join('; ');
+    throw new NonRetryableError(
+      `malformed shell payload (${problems}); expected { command: string | string[], args?: string[], shell?: boolean, cwd?: string, env?: { [name]: string } }`,
+    );
+  }
+  const value = parsed.data;
+  if (value.shell === true && Array.isArray(value.command)) {
+    throw new NonRetryableError(
+      'malformed shell payload: with shell: true, command must be one script line (a string), not an argv array',
+    );
+  }
+  // Rebuild without absent keys so the result honours exactOptionalPropertyTypes.
+  const out: ShellPayload = { command: value.command };
+  if (value.args !== undefined) out.args = value.args;
+  if (value.shell !== undefined) out.shell = value.shell;
+  if (value.cwd !== undefined) out.cwd = value.cwd;
+  if (value.env !== undefined) out.env = value.env;
+  return out;
+}
+
+/** The program and argv actually spawned for a payload. */
+function argvOf(payload: ShellPayload): { file: string; args: string[]; display: string } {
+  const extra = payload.args ?? [];
+  if (payload.shell === true) {
+    const script = Array.isArray(payload.command) ? payload.command.join(' ') : payload.command;
+    // `sh -c script sh a b` makes a, b the script's "$1", "$2": arguments stay data, never code.
+    return {
+      file: '/bin/sh',
+      args: ['-c', script, 'sh', ...extra],
+      display: `sh -c ${JSON.stringify(script)}`,
+    };
+  }
+  const [file, ...head] = Array.isArray(payload.command) ? payload.command : [payload.command];
+  const program = file ?? '';
+  return { file: program, args: [...head, ...extra], display: program };
+}
+
+/**
+ * Run a shell payload to completion and report how it ended. A non-zero exit is a normal
+ * result here; {@link shellHandler} turns it into a task failure.
+ *
+ * Settles only after the child has exited. On abort the whole process group gets SIGTERM, then
+ * SIGKILL after `killGraceMs`, and the promise rejects with `signal.reason`.
+ *
+ * @throws NonRetryableError when the program cannot be started (not found, not executable,
+ *   missing working directory).
+ */
+export async function runShell(
+  payload: ShellPayload,
+  options: RunShellOptions = {},
+): Promise<ShellResult> {
+  return (await execute(payload, options)).result;
+}
+
+interface Execution {
+  result: ShellResult;
+  stderrTail: string;
+  display: string;
+}
+
+/** Keeps the first `limit` bytes of a stream, and optionally its last few bytes. */
+class Capture {
+  readonly #limit: number;
+  readonly #tailBytes: number;
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  #tail: Buffer = Buffer.alloc(0);
+  truncated = false;
+
+  constructor(limit: number, tailBytes = 0) {
+    this.#limit = limit;
+    this.#tailBytes = tailBytes;
+  }
+
+  push(chunk: Buffer): void {
+    const room = this.#limit - this.#kept;
+    if (chunk.length <= room) {
+      this.#chunks.push(chunk);
+      this.#kept += chunk.length;
+    } else {
+      if (room > 0) this.#chunks.push(chunk.subarray(0, room));
+      this.#kept = this.#limit;
+      this.truncated = true;
+    }
+    if (this.#tailBytes > 0) {
+      const joined = Buffer.concat([this.#tail, chunk]);
+      this.#tail = joined.subarray(Math.max(0, joined.length - this.#tailBytes));
+    }
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+
+  tailText(): string {
+    return this.#tail.toString('utf8');
+  }
+}
+
+function execute(payload: ShellPayload, options: RunShellOptions): Promise<Execution> {
+  const { signal } = options;
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const { file, args, display } = argvOf(payload);
+  const cwd = payload.cwd === undefined ? process.cwd() : resolve(payload.cwd);
+
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+
+  return new Promise<Execution>((resolvePromise, rejectPromise) => {
+    const startedAt = performance.now();
+    const stdout = new Capture(maxOutputBytes);
+    const stderr = new Capture(maxOutputBytes, STDERR_TAIL_BYTES);
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const child = spawn(file, args, {
+      shell: false,
+      detached: true,
+      cwd,
+      env: { ...(options.env ?? process.env), ...payload.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pid = child.pid;
+
+    const signalGroup = (sig: NodeJS.Signals | 0): boolean => {
+      if (pid === undefined) return false;
+      try {
+        // A negative pid addresses the process group the child leads (detached: true).
+        process.kill(-pid, sig);
+        return true;
+      } catch {
+        return false; // ESRCH: the group is already gone.
+      }
+    };
+
+    /** SIGTERM the group now, SIGKILL whatever is left after the grace period. */
+    const stopGroup = (): void => {
+      if (killTimer !== undefined) return;
+      if (!signalGroup('SIGTERM')) return;
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
+      killTimer.unref();
+    };
+
+    const onAbort = (): void => {
+      aborted = true;
+      stopGroup();
+    };
+
+    const finish = (
+      outcome: { error: Error } | { code: number | null; sig: NodeJS.Signals | null },
+    ): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      // Keep the SIGKILL timer only while something of the group survives SIGTERM (it ignores
+      // it, or left our pipes): settling must not let such a process outlive the task.
+      if (killTimer !== undefined && !signalGroup(0)) clearTimeout(killTimer);
+      if ('error' in outcome) {
+        rejectPromise(outcome.error);
+        return;
+      }
+      if (aborted && signal) {
+        rejectPromise(abortReason(signal));
+        return;
+      }
+      resolvePromise({
+        result: {
+          exitCode: outcome.code,
+          signal: outcome.sig,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          stdoutTruncated: stdout.truncated,
+          stderrTruncated: stderr.truncated,
+          durationMs: Math.round(performance.now() - startedAt),
+        },
+        stderrTail: stderr.tailText(),
+        display,
+      });
+    };
+
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // 'error' without a pid means the program never started; with a pid it is a failed kill,
+      // which the exit/close path handles.
+      if (pid !== undefined) return;
+      finish({ error: spawnError(error, display, cwd, payload) });
+    });
+
+    child.on('exit', () => {
+      // The leader is gone, but the group may live on: background jobs, daemons, orphans that
+      // still hold our pipes (and would keep 'close' from ever firing). End them too.
+      stopGroup();
+      // A process that left the group (setsid) can hold our pipes open forever. Once the group
+      // has had its chance to exit, stop reading so 'close' fires; its remaining output is lost.
+      const drain = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, killGraceMs + DRAIN_AFTER_KILL_MS);
+      drain.unref();
+      child.once('close', () => clearTimeout(drain));
+    });
+
+    // 'close' comes after 'exit' and after both pipes have drained, so no output is lost.
+    child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
+      finish({ code, sig });
+    });
+
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The signal's reason, which a worker sets to a TimeoutError or CancelledError. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new CancelledError(typeof reason === 'string' ? reason : 'aborted');
+}
+
+function spawnError(
+  error: NodeJS.ErrnoException,
+  display: string,
+  cwd: string,
+  payload: ShellPayload,
+): NonRetryableError {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
+    if (!isDirectory(cwd)) {
+      return new NonRetryableError(
+        `working directory does not exist: ${cwd} (running ${display}); create it or fix the task's cwd`,
+        { cause: error },
+      );
+    }
+    const hint =
+      payload.shell !== true && typeof payload.command === 'string' && /\s/.test(payload.command)
+        ? ` — the whole string is taken as the program name; give arguments as an array (command: ${JSON.stringify(payload.command.split(/\s+/)[0])}, args: [...]) or set shell: true`
+        : '; check the spelling and that it is installed and on PATH';
+    return new NonRetryableError(`command not found: ${display} (cwd ${cwd})${hint}`, {
+      cause: error,
+    });
+  }
+  if (error.code === 'EACCES') {
+    return new NonRetryableError(
+      `permission denied running ${display} (cwd ${cwd}); make it executable (chmod +x) or run it through its interpreter`,
+      { cause: error },
+    );
+  }
+  return new NonRetryableError(`could not start ${display} (cwd ${cwd}): ${error.message}`, {
+    cause: error,
+  });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function lastLines(text: string, count: number): string {
+  const lines = text.replace(/\s+$/, '').split('\n');
+  return lines.slice(-count).join('\n');
+}
+
+/**
+ * The handler a worker registers for tasks of type `shell`.
+ *
+ * Resolves with the {@link ShellResult} on exit code 0. Rejects with a retryable
+ * {@link ExitCodeError} (code `EXIT_CODE`, quoting the last lines of stderr) on any other exit,
+ * with a `NonRetryableError` for a malformed payload or a program that cannot start, and with
+ * the signal's reason when the attempt is aborted (timeout or cancel) — after the process group
+ * has been killed.
+ */
+export function shellHandler(
+  options: ShellHandlerOptions = {},
+): (ctx: ShellHandlerContext) => Promise<Json> {
+  return async ({ payload, signal }) => {
+    const parsed = parseShellPayload(payload);
+    const run = await execute(parsed, { ...options, signal });
+    if (run.result.exitCode !== 0) throw new ExitCodeError(run.display, run.result, run.stderrTail);
+    return { ...run.result };
+  };
+}

@@ -1,0 +1,682 @@
+/**
+ * Plan files: a run written down as YAML or JSON, so a person (or a planner agent) can describe
+ * a DAG of tasks once and submit it with `baton run plan.yaml`.
+ *
+ * ```yaml
+ * name: quickstart
+ * defaults: { maxAttempts: 2, requires: [shell] }
+ * tasks:
+ *   - key: fetch
+ *     command: curl
+ *     args: [-fsSO, https://example.com/data.csv]
+ *   - key: report
+ *     command: ./report.sh data.csv > report.txt
+ *     shell: true
+ *     dependsOn: [fetch]
+ * ```
+ *
+ * Loading checks everything a backend would refuse, up front, and every problem names its file,
+ * line and field. The checks are in three layers, all reported together:
+ * 1. the file's shape (a zod schema of the plan format: unknown fields, wrong types);
+ * 2. plan rules (which executor, shell-only fields, a command with spaces);
+ * 3. the core validator every backend runs (`normalizeRun`: keys, priorities, dependencies,
+ *    cycles), whose issue paths are mapped back to lines of the file.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
+
+import {
+  LineCounter,
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
+import { z } from 'zod';
+
+import {
+  BatonError,
+  CycleError,
+  PayloadTooLargeError,
+  PlanError,
+  ValidationError,
+  type PlanIssue,
+  type ValidationIssue,
+} from '../core/errors.ts';
+import { describeValue, didYouMean } from '../core/text.ts';
+import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
+import { normalizeRun } from '../core/validate.ts';
+
+/** A loaded plan: the run to submit, and where each task came from. */
+export interface Plan {
+  /** The file as it was named (messages use this form). */
+  file: string;
+  /** The run name: the plan's `name`, or the file name without its extension. */
+  name: string;
+  /** What to submit; `run.tasks[i]` is `tasks[i].spec`. */
+  run: RunSpec;
+  tasks: PlanTask[];
+}
+
+export interface PlanTask {
+  key: string;
+  /** The executor, which is the task's `type`: `shell`, or the name of a registered handler. */
+  executor: string;
+  /** Where the task starts in the file, 1-based. */
+  line: number;
+  column: number;
+  spec: TaskSpec;
+}
+
+/** Read and check a plan file (`.yaml`, `.yml` or `.json`). @throws PlanError */
+export async function loadPlan(file: string): Promise<Plan> {
+  const ext = extname(file).toLowerCase();
+  if (!PLAN_EXTENSIONS.includes(ext)) {
+    throw new PlanError(file, [
+      {
+        line: 1,
+        column: 1,
+        field: '',
+        message: `unsupported plan file extension '${ext || '(none)'}'; use ${PLAN_EXTENSIONS.join(', ')}`,
+      },
+    ]);
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `no such file (looked in ${resolve(file)})`
+        : code === 'EISDIR'
+          ? 'is a directory, not a plan file'
+          : `cannot be read: ${(error as Error).message}`;
+    throw new PlanError(file, [{ line: 1, column: 1, field: '', message: why }], { cause: error });
+  }
+  return parsePlan(text, file);
+}
+
+/**
+ * Check a plan given as text. `file` names it in messages, gives the default run name, and
+ * anchors relative `cwd`s (its directory, resolved against the process's working directory).
+ * JSON is read as the YAML it also is, so both report lines the same way.
+ *
+ * @throws PlanError listing every issue found, each with its line.
+ */
+export function parsePlan(text: string, file: string): Plan {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: true,
+  });
+  const locator = new Locator(doc, lines);
+
+  if (doc.errors.length > 0) {
+    throw new PlanError(
+      file,
+      doc.errors.map((error) => {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return { line, column: col, field: '', message: yamlMessage(error.code, error.message) };
+      }),
+    );
+  }
+
+  let data: unknown;
+  try {
+    // Anchors and aliases are fine; an alias bomb is not.
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw new PlanError(
+      file,
+      [{ line: 1, column: 1, field: '', message: (error as Error).message }],
+      {
+        cause: error,
+      },
+    );
+  }
+
+  const issues = new IssueList(locator);
+  if (data === null || data === undefined) {
+    issues.add([], 'the plan is empty; it needs at least a tasks: list');
+    issues.throwIfAny(file);
+  }
+  const parsed = planSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) issues.addZod(issue);
+  }
+  // Without a mapping at the top there is nothing more to check.
+  if (!isRecord(data)) issues.throwIfAny(file);
+
+  const raw = data as RawPlan;
+  const defaults: RawDefaults = isRecord(raw.defaults) ? raw.defaults : {};
+  const baseDir = resolve(dirname(file));
+  const rawTasks = Array.isArray(raw.tasks) ? (raw.tasks as unknown[]) : [];
+
+  const tasks: PlanTask[] = [];
+  rawTasks.forEach((rawTask, index) => {
+    const task = isRecord(rawTask) ? (rawTask as RawTask) : {};
+    // A task that is not even a mapping already has its issue; a stand-in keeps indexes aligned.
+    const built = isRecord(rawTask)
+      ? buildTask(task, defaults, index, baseDir, issues)
+      : { type: 'shell' };
+    const at = locator.position(['tasks', index]);
+    tasks.push({
+      key: typeof task.key === 'string' ? task.key : `#${index}`,
+      executor: built.type,
+      line: at.line,
+      column: at.column,
+      spec: built,
+    });
+  });
+
+  const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
+  const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
+
+  // The core validator sees exactly what a backend will, so a plan that loads also submits.
+  let coreError: Error | null = null;
+  try {
+    normalizeRun(run, { now: Date.now() });
+  } catch (error) {
+    if (error instanceof BatonError) coreError = error;
+    if (error instanceof CycleError) {
+      issues.addCycle(error.cycle, tasks);
+    } else if (error instanceof ValidationError) {
+      for (const issue of error.issues) issues.addCore(issue, tasks);
+    } else if (error instanceof PayloadTooLargeError) {
+      issues.addCore({ path: String(error.details.where), message: error.message }, tasks);
+    } else {
+      throw error;
+    }
+  }
+  issues.throwIfAny(file, coreError);
+
+  return { file, name: run.name ?? 'run', run, tasks };
+}
+
+const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+// ---------------------------------------------------------------------------------------------
+// The plan format. Fields that are also TaskSpec fields are checked by the core validator (with
+// the messages every other way of submitting gets); this schema checks the plan's own fields.
+
+const SHELL_FIELDS = ['command', 'args', 'shell', 'cwd', 'env'] as const;
+
+/** A string that YAML may have read as a number or boolean: say how to keep it as written. */
+const stringSchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'string') return;
+  const quote =
+    typeof value === 'number' || typeof value === 'boolean'
+      ? `; quote it ("${String(value)}") so it is passed exactly as written`
+      : '';
+  ctx.addIssue({
+    code: 'custom',
+    input: value,
+    message: `must be a string; got ${describeValue(value)}${quote}`,
+  });
+});
+
+const envSchema = z.record(z.string(), stringSchema);
+
+const commandSchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'string') {
+    if (value.trim() === '')
+      ctx.addIssue({ code: 'custom', message: 'must not be empty', input: value });
+    return;
+  }
+  if (Array.isArray(value) && value.length > 0) {
+    value.forEach((item: unknown, index) => {
+      const result = stringSchema.safeParse(item);
+      if (!result.success) {
+        ctx.addIssue({
+          code: 'custom',
+          input: item,
+          path: [index],
+          message: result.error.issues[0]?.message ?? '',
+        });
+      } else if (index === 0 && item === '') {
+        ctx.addIssue({
+          code: 'custom',
+          input: item,
+          path: [index],
+          message: 'the program must not be empty',
+        });
+      }
+    });
+    return;
+  }
+  ctx.addIssue({
+    code: 'custom',
+    input: value,
+    message: `must be a program name (command: sleep) or an argv list (command: [sleep, "0.2"]); got ${
+      Array.isArray(value) ? 'an empty list' : describeValue(value)
+    }`,
+  });
+});
+
+/** Fields a task and `defaults` share. */
+const sharedFields = {
+  executor: z.string().optional(),
+  requires: z.unknown().optional(),
+  priority: z.unknown().optional(),
+  maxAttempts: z.unknown().optional(),
+  timeoutMs: z.unknown().optional(),
+  backoff: z.unknown().optional(),
+  cwd: z.string().min(1).optional(),
+  env: envSchema.optional(),
+};
+
+const defaultsSchema = z.strictObject(sharedFields);
+
+const taskSchema = z.strictObject({
+  ...sharedFields,
+  key: z.string(),
+  title: z.unknown().optional(),
+  epic: z.unknown().optional(),
+  dependsOn: z.unknown().optional(),
+  idempotencyKey: z.unknown().optional(),
+  command: commandSchema.optional(),
+  args: z.array(stringSchema).optional(),
+  shell: z.boolean().optional(),
+  payload: z.unknown().optional(),
+});
+
+const planSchema = z.strictObject({
+  name: z.unknown().optional(),
+  defaults: defaultsSchema.optional(),
+  tasks: z.array(taskSchema),
+});
+
+const FIELDS_AT = {
+  plan: Object.keys(planSchema.shape),
+  defaults: Object.keys(defaultsSchema.shape),
+  task: Object.keys(taskSchema.shape),
+};
+
+interface RawPlan {
+  name?: unknown;
+  defaults?: unknown;
+  tasks?: unknown;
+}
+
+interface RawDefaults {
+  executor?: unknown;
+  requires?: unknown;
+  priority?: unknown;
+  maxAttempts?: unknown;
+  timeoutMs?: unknown;
+  backoff?: unknown;
+  cwd?: unknown;
+  env?: unknown;
+}
+
+interface RawTask extends RawDefaults {
+  key?: unknown;
+  title?: unknown;
+  epic?: unknown;
+  dependsOn?: unknown;
+  idempotencyKey?: unknown;
+  command?: unknown;
+  args?: unknown;
+  shell?: unknown;
+  payload?: unknown;
+}
+
+/** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
+const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey'] as const;
+const DEFAULTABLE = ['requires', 'priority', 'maxAttempts', 'timeoutMs', 'backoff'] as const;
+
+/**
+ * Turn one task of the file into a TaskSpec, reporting the plan rules it breaks. Always returns a
+ * spec, even for a broken task, so the core validator can still check the rest of the graph.
+ */
+function buildTask(
+  task: RawTask,
+  defaults: RawDefaults,
+  index: number,
+  baseDir: string,
+  issues: IssueList,
+): TaskSpec {
+  const at = ['tasks', index];
+  const executor =
+    typeof task.executor === 'string'
+      ? task.executor
+      : task.command !== undefined
+        ? 'shell'
+        : typeof defaults.executor === 'string'
+          ? defaults.executor
+          : undefined;
+  if (executor === undefined && task.executor === undefined && defaults.executor === undefined) {
+    issues.add(
+      at,
+      'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
+    );
+  }
+
+  const spec: Record<string, unknown> = { type: executor ?? 'shell' };
+  for (const field of PASSED_THROUGH) if (task[field] !== undefined) spec[field] = task[field];
+  for (const field of DEFAULTABLE) {
+    const value = task[field] ?? defaults[field];
+    if (value !== undefined) spec[field] = value;
+  }
+  if (isRecord(task.backoff) && isRecord(defaults.backoff))
+    spec.backoff = { ...defaults.backoff, ...task.backoff };
+
+  if (executor === 'shell') {
+    if (task.payload !== undefined) {
+      issues.add(
+        [...at, 'payload'],
+        'a shell task is described by command, args, shell, cwd and env, not payload; for a handler that takes a payload set executor: <its task type>',
+      );
+    }
+    spec.payload = shellPayload(task, defaults, at, baseDir, issues);
+  } else {
+    for (const field of SHELL_FIELDS) {
+      if (task[field] === undefined) continue;
+      issues.add(
+        [...at, field],
+        `only shell tasks take ${field}; this task's executor is '${executor ?? '?'}' — pass what its handler needs in payload, or remove executor to run a command`,
+      );
+    }
+    if (task.payload !== undefined) spec.payload = task.payload;
+  }
+  return spec as unknown as TaskSpec;
+}
+
+function shellPayload(
+  task: RawTask,
+  defaults: RawDefaults,
+  at: (string | number)[],
+  baseDir: string,
+  issues: IssueList,
+): Json {
+  const { command, args, shell } = task;
+  if (command === undefined) {
+    issues.add(at, 'a shell task needs command: (a program, e.g. command: make, args: [build])');
+    return null;
+  }
+  const extra = Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [];
+  let program: string;
+  let argv: string[];
+  if (Array.isArray(command)) {
+    if (shell === true) {
+      issues.add(
+        [...at, 'command'],
+        'with shell: true, command must be one script line (a string), not an argv array',
+      );
+    }
+    const [first, ...rest] = command.filter((a): a is string => typeof a === 'string');
+    program = first ?? '';
+    argv = [...rest, ...extra];
+  } else {
+    program = typeof command === 'string' ? command : '';
+    argv = extra;
+    if (shell !== true && args === undefined && /\s/.test(program.trim())) {
+      const [head, ...tail] = program.trim().split(/\s+/);
+      issues.add(
+        [...at, 'command'],
+        `'${program}' contains spaces but is run as a single program name, never through a shell; give args as an array: command: ${head ?? ''}, args: [${tail.map((a) => `'${a}'`).join(', ')}] — or set shell: true to run it through /bin/sh`,
+      );
+    }
+  }
+
+  const payload: { [key: string]: Json } = { command: program, args: argv, shell: shell === true };
+  const cwd = task.cwd ?? defaults.cwd;
+  // Relative to the plan, so a plan works the same from whatever directory it is run.
+  if (typeof cwd === 'string') payload.cwd = resolve(baseDir, cwd);
+  const env = { ...stringEnv(defaults.env), ...stringEnv(task.env) };
+  if (Object.keys(env).length > 0) payload.env = env;
+  return payload;
+}
+
+/** The string entries of an `env` mapping (others already have their issue). */
+function stringEnv(env: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(env)) return out;
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') out[name] = value;
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function yamlMessage(code: string, message: string): string {
+  if (code === 'DUPLICATE_KEY') return `${message}: this key appears twice in the same mapping`;
+  if (code === 'TAB_AS_INDENT') return `${message}; indent with spaces`;
+  return message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issues and where they are in the file
+
+type Segment = string | number;
+
+/** Finds the node for a field path, and its line and column. */
+class Locator {
+  readonly #doc: Document;
+  readonly #lines: LineCounter;
+
+  constructor(doc: Document, lines: LineCounter) {
+    this.#doc = doc;
+    this.#lines = lines;
+  }
+
+  /**
+   * The deepest node along `path` and how much of the path exists. `key` asks for the position
+   * of the last field's name rather than its value (for an unknown field).
+   */
+  find(path: readonly Segment[]): {
+    node: YamlNode | null;
+    keyNode: YamlNode | null;
+    depth: number;
+  } {
+    let node: YamlNode | null = this.#doc.contents ?? null;
+    let keyNode: YamlNode | null = null;
+    let depth = 0;
+    for (const segment of path) {
+      const current: unknown = isAlias(node) ? node.resolve(this.#doc) : node;
+      let next: YamlNode | null = null;
+      let nextKey: YamlNode | null = null;
+      if (isMap(current)) {
+        const pair = current.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+        );
+        if (pair) {
+          nextKey = pair.key as YamlNode;
+          next = (pair.value as YamlNode | null) ?? nextKey;
+        }
+      } else if (isSeq(current) && typeof segment === 'number') {
+        next = (current.items[segment] as YamlNode | undefined) ?? null;
+      }
+      if (next === null) break;
+      node = next;
+      keyNode = nextKey;
+      depth++;
+    }
+    return { node, keyNode, depth };
+  }
+
+  /** 1-based line and column of a field: its value if a scalar, its name if a collection. */
+  position(path: readonly Segment[], preferKey = false): { line: number; column: number } {
+    const { node, keyNode, depth } = this.find(path);
+    const found = depth === path.length;
+    const target = found && keyNode && (preferKey || isCollection(node)) ? keyNode : node;
+    const offset = target?.range?.[0] ?? 0;
+    const { line, col } = this.#lines.linePos(offset);
+    return { line, column: col };
+  }
+
+  has(path: readonly Segment[]): boolean {
+    return this.find(path).depth === path.length;
+  }
+}
+
+class IssueList {
+  readonly #locator: Locator;
+  readonly #issues: PlanIssue[] = [];
+  /** Fields the plan's own checks already reported: the core's issue there would repeat it. */
+  readonly #fields = new Set<string>();
+  readonly #seen = new Set<string>();
+  #cycle: string[] | null = null;
+
+  constructor(locator: Locator) {
+    this.#locator = locator;
+  }
+
+  add(path: readonly Segment[], message: string, options: { preferKey?: boolean } = {}): void {
+    const field = formatPath(path);
+    const { line, column } = this.#locator.position(path, options.preferKey ?? false);
+    this.#push({ line, column, field, message });
+  }
+
+  addZod(issue: z.core.$ZodIssue): void {
+    const path = issue.path.filter(
+      (s): s is Segment => typeof s === 'string' || typeof s === 'number',
+    );
+    const input = 'input' in issue ? issue.input : undefined;
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const known = knownFields(path);
+        for (const key of issue.keys) {
+          this.add(
+            [...path, key],
+            `unknown field '${key}'${didYouMean(key, known)}; allowed fields: ${known.join(', ')}`,
+            {
+              preferKey: true,
+            },
+          );
+        }
+        return;
+      }
+      case 'invalid_type':
+        if (path.length === 0) {
+          this.add(
+            path,
+            `the plan must be a mapping (name, defaults, tasks); got ${describeValue(input)}`,
+          );
+        } else if (input === undefined) {
+          // A missing field has no line of its own: point at the object that lacks it.
+          this.add(path, 'is required');
+        } else {
+          this.add(path, `must be ${expected(issue.expected, path)}; got ${describeValue(input)}`);
+        }
+        return;
+      case 'too_small':
+        this.add(path, 'must not be empty');
+        return;
+      default:
+        this.add(path, issue.message);
+    }
+  }
+
+  /** An issue of the core validator, whose path names a field of `run` (the built RunSpec). */
+  addCore(issue: ValidationIssue, tasks: readonly PlanTask[]): void {
+    if (issue.message.startsWith('dependency cycle: ')) {
+      // Keys may contain '.', so cut at the sentence that follows the path, not at the first dot.
+      const path = issue.message.slice('dependency cycle: '.length).split('. Remove ')[0] ?? '';
+      const keys = path.split(' -> ');
+      this.addCycle(keys, tasks, issue.message);
+      return;
+    }
+    let path = parsePath(issue.path).map((s) => (s === 'type' ? 'executor' : s));
+    // A task whose field came from `defaults` is fixed there: report it once, at its line.
+    if (path[0] === 'tasks' && typeof path[1] === 'number' && typeof path[2] === 'string') {
+      const field = path[2];
+      if (!this.#locator.has(path.slice(0, 3)) && this.#locator.has(['defaults', field])) {
+        path = ['defaults', field, ...path.slice(3)];
+      }
+    }
+    // Shell tasks have no payload in the file; their payload is built from these fields.
+    if (path[0] === 'tasks' && path[2] === 'payload' && !this.#locator.has(path.slice(0, 3))) {
+      path = path.slice(0, 2);
+    }
+    const field = formatPath(path);
+    if (this.#fields.has(field)) return;
+    const unknown = /^unknown field '([^']+)'/.exec(issue.message);
+    if (unknown?.[1] !== undefined && this.#locator.has([...path, unknown[1]])) {
+      this.add([...path, unknown[1]], issue.message, { preferKey: true });
+      return;
+    }
+    this.add(path, issue.message);
+  }
+
+  /** A cycle is reported at the first task in it, with its whole path. */
+  addCycle(cycle: readonly string[], tasks: readonly PlanTask[], message?: string): void {
+    this.#cycle = [...cycle];
+    const first = cycle[0];
+    const index = tasks.findIndex((t) => t.key === first);
+    const text = message ?? new CycleError([...cycle]).message;
+    this.add(index >= 0 ? ['tasks', index] : ['tasks'], text);
+  }
+
+  /** @param cause the core validator's error (a `CycleError` for a cycle alone), kept as `cause`. */
+  throwIfAny(file: string, cause: Error | null = null): void {
+    if (this.#issues.length === 0) return;
+    const issues = [...this.#issues].sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new PlanError(file, issues, {
+      ...(cause ? { cause } : {}),
+      ...(this.#cycle ? { details: { cycle: this.#cycle } } : {}),
+    });
+  }
+
+  #push(issue: PlanIssue): void {
+    const id = `${issue.field}\u0000${issue.message}`;
+    if (this.#seen.has(id)) return;
+    this.#seen.add(id);
+    this.#fields.add(issue.field);
+    this.#issues.push(issue);
+  }
+}
+
+function knownFields(path: readonly Segment[]): string[] {
+  if (path.length === 0) return FIELDS_AT.plan;
+  if (path[0] === 'defaults') return FIELDS_AT.defaults;
+  return FIELDS_AT.task;
+}
+
+function expected(kind: string, path: readonly Segment[]): string {
+  const last = path[path.length - 1];
+  if (last === 'tasks') return 'a list of tasks';
+  if (last === 'env') return 'a mapping of variable names to values';
+  switch (kind) {
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'a mapping';
+    default:
+      return `a ${kind}`;
+  }
+}
+
+/** `['tasks', 3, 'dependsOn', 0]` → `tasks[3].dependsOn[0]`. */
+function formatPath(path: readonly Segment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/** The inverse of {@link formatPath}, for the core validator's issue paths. */
+function parsePath(path: string): Segment[] {
+  const out: Segment[] = [];
+  const token = /\.?([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (const match of path.matchAll(token)) {
+    if (match[1] !== undefined) out.push(match[1]);
+    else if (match[2] !== undefined) out.push(Number(match[2]));
+    else if (match[3] !== undefined) out.push(JSON.parse(match[3]) as string);
+  }
+  return out;
+}
