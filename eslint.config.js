@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { 'import-x': importX },
     settings: {
@@ -18,7 +21,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'import-x/no-cycle': 'error',
       'import-x/no-self-import': 'error',
     },
@@ -37,7 +43,21 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', '../backends/*', '../runtime/*', '../executors/*', '../cli/*', '../server/*'], message: 'src/core is pure: no I/O and no imports from outer layers (DESIGN.md).' }] },
+        {
+          patterns: [
+            {
+              group: [
+                'node:*',
+                '../backends/*',
+                '../runtime/*',
+                '../executors/*',
+                '../cli/*',
+                '../server/*',
+              ],
+              message: 'src/core is pure: no I/O and no imports from outer layers (DESIGN.md).',
+            },
+          ],
+        },
       ],
     },
   },
@@ -46,7 +66,23 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../../runtime/*', '../../executors/*', '../../cli/*', '../../server/*', '../runtime/*', '../executors/*', '../cli/*', '../server/*'], message: 'backends import only core (DESIGN.md layers).' }] },
+        {
+          patterns: [
+            {
+              group: [
+                '../../runtime/*',
+                '../../executors/*',
+                '../../cli/*',
+                '../../server/*',
+                '../runtime/*',
+                '../executors/*',
+                '../cli/*',
+                '../server/*',
+              ],
+              message: 'backends import only core (DESIGN.md layers).',
+            },
+          ],
+        },
       ],
     },
   },
@@ -55,7 +91,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../cli/*', '../server/*', '../backends/sqlite/*', '../backends/redis/*'], message: 'runtime reaches backends through the interface only; nothing imports cli (DESIGN.md layers).' }] },
+        {
+          patterns: [
+            {
+              group: ['../cli/*', '../server/*', '../backends/sqlite/*', '../backends/redis/*'],
+              message:
+                'runtime reaches backends through the interface only; nothing imports cli (DESIGN.md layers).',
+            },
+          ],
+        },
       ],
     },
   },

@@ -5,11 +5,7 @@
  * refusals as {@link SettleOutcome} status codes that {@link outcomeError} turns into errors,
  * so every backend says the same thing.
  */
-import {
-  LeaseLostError,
-  NotFoundError,
-  type BatonError,
-} from '../core/errors.ts';
+import { LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
 import type {
   AgentRecord,
   AgentSpec,

@@ -16,14 +16,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * ```
  */
 export type TaskState =
-  | 'blocked'
-  | 'delayed'
-  | 'ready'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped'
-  | 'cancelled';
+  'blocked' | 'delayed' | 'ready' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export const TASK_STATES: readonly TaskState[] = [
   'blocked',

@@ -31,7 +31,10 @@ describe('suggestions', () => {
   });
 
   it('offers close candidates, closest first, and nothing for distant ones', () => {
-    expect(closestMatches('packge', ['packages', 'deploy', 'package'])).toEqual(['package', 'packages']);
+    expect(closestMatches('packge', ['packages', 'deploy', 'package'])).toEqual([
+      'package',
+      'packages',
+    ]);
     expect(closestMatches('tset', ['test', 'toast'])).toEqual(['test']);
     expect(closestMatches('xyz', ['build', 'test'])).toEqual([]);
     expect(didYouMean('jiter', ['jitter', 'factor'])).toBe(" (did you mean 'jitter'?)");
