@@ -1,0 +1,6 @@
+-- Extend a lease that is still held: right token, still running, not yet expired.
+-- ?1 task id, ?2 ns, ?3 token, ?4 now, ?5 new expiry
+-- Returns: seq, or nothing when the lease is not held.
+UPDATE tasks SET lease_expires_at = ?5
+WHERE id = ?1 AND ns = ?2 AND token = ?3 AND state = 'running' AND lease_expires_at >= ?4
+RETURNING seq

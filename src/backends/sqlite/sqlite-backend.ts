@@ -1,0 +1,984 @@
+/**
+ * The embedded backend: one SQLite file (WAL) under `.baton/`, shared by every process on the
+ * machine that opens it. Each operation is one `BEGIN IMMEDIATE` transaction of prepared
+ * statements (`sql/`), so it is atomic across processes; a batch (a 10 000-task submission, a
+ * claim of 100, a complete of 100) is one transaction too.
+ *
+ * How the queue is laid out: see `migrations/000001_init.sql`. The ready queue is a partial
+ * index per (namespace, requires set) already in claim order, so a claim reads the first rows of
+ * the few index ranges the agent's capabilities cover and never sorts.
+ */
+import { resolve } from 'node:path';
+import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import {
+  AgentLostError,
+  BatonError,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+} from '../../core/errors.ts';
+import { compareReady } from '../../core/priority.ts';
+import {
+  TASK_STATES,
+  isTerminal,
+  type AgentRecord,
+  type AgentSpec,
+  type AttemptRecord,
+  type BatonEvent,
+  type DependencyOutcome,
+  type Json,
+  type Lease,
+  type RunRecord,
+  type RunSpec,
+  type TaskError,
+  type TaskRecord,
+  type TaskSpec,
+  type TaskState,
+} from '../../core/types.ts';
+import { LIMITS, checkJson, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import type {
+  Backend,
+  BackendFeatures,
+  BackendOptions,
+  ClaimRequest,
+  CompleteInput,
+  FailInput,
+  LeaseRef,
+  ReadEventsOptions,
+  RunFilter,
+  RunPage,
+  SettleOutcome,
+  Stats,
+  SubmittedRun,
+  SubmittedTask,
+  SubmitTasksOptions,
+  SweepResult,
+  TaskFilter,
+  TaskPage,
+  WaitForWorkOptions,
+} from '../backend.ts';
+import { newAgentId, newRunId } from '../ids.ts';
+import { unwatchCheckpoints, watchCheckpoints } from './checkpointer.ts';
+import {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  migrate,
+  openDatabase,
+  storeError,
+  writeTransaction,
+} from './database.ts';
+import {
+  LEASE_ROW_COLUMNS,
+  TASK_ROW_COLUMNS,
+  columnsOf,
+  countsOf,
+  readLeaseRow,
+  readTaskRow,
+  toAgent,
+  toAttempt,
+  toEvent,
+  toRun,
+  toTask,
+  type AgentRow,
+  type AttemptRow,
+  type EventRow,
+  type LeaseRow,
+  type RunRow,
+  type TaskRow,
+} from './rows.ts';
+import { checkAgent, checkInteger, cleanError, pageLimit, parseCursor } from './inputs.ts';
+import { prepareStatements, type Statements } from './statements.ts';
+import { insertTasks, runKeys } from './submit.ts';
+import { WriteTx } from './transaction.ts';
+import { Wakeups } from './wakeups.ts';
+
+export interface SqliteBackendOptions extends BackendOptions {
+  /**
+   * The database file, or `:memory:` for a store that lives and dies with this instance.
+   * Its folder must exist (`openBackend` creates it).
+   */
+  path: string;
+  /**
+   * How long a write waits for another process holding the lock before it retries.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * How often a waiting `waitForWork`/`readEvents` checks for commits by other processes, in ms.
+   * Commits by this process wake waiters at once.
+   * @default 20
+   */
+  pollIntervalMs?: number;
+}
+
+const DEFAULT_NAMESPACE = 'default';
+const DEFAULT_POLL_MS = 20;
+const DEFAULT_EVENT_PAGE = 1000;
+
+/** Backends of this process by database file, so a commit in one wakes the waiters of the others. */
+const peersByFile = new Map<string, Set<SqliteBackend>>();
+
+export class SqliteBackend implements Backend {
+  readonly name = 'sqlite';
+  readonly features: BackendFeatures;
+  /** The namespace this instance works in. */
+  readonly namespace: string;
+  readonly #clock: () => number;
+  readonly #maxPayloadBytes: number;
+  readonly #db: DatabaseSync;
+  readonly #st: Statements;
+  readonly #file: string;
+  readonly #wakeups: Wakeups;
+  /** Set while the process's checkpoint worker checkpoints this file for us. */
+  #checkpointFallback: (() => void) | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  /** Requires set id by its JSON text (committed sets only). */
+  readonly #setIds = new Map<string, number>();
+  /** Capabilities of each requires set, by id (committed sets only). */
+  readonly #sets = new Map<number, readonly string[]>();
+  #lastSetId = 0;
+  /** Requires sets an agent's capabilities cover, by capabilities key. */
+  readonly #eligible = new Map<string, { upTo: number; sets: number[] }>();
+
+  constructor(options: SqliteBackendOptions) {
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    if (typeof namespace !== 'string' || namespace.length === 0) {
+      throw new ValidationError([{ path: 'namespace', message: 'must be a non-empty string' }]);
+    }
+    this.namespace = namespace;
+    this.#clock = options.clock ?? Date.now;
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
+    const memory = options.path === ':memory:';
+    this.#file = memory ? `:memory:${Math.random()}` : resolve(options.path);
+    this.features = { multiProcess: !memory, blockingWait: false };
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#db = openDatabase(options.path, busyTimeoutMs);
+    try {
+      migrate(this.#db, this.#clock());
+      this.#st = prepareStatements(this.#db);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+    if (!memory) {
+      // Checkpoints run on a worker thread, not inside our commits (see checkpointer.ts).
+      const fallback = (): void => {
+        if (!this.#closed) this.#db.exec('PRAGMA wal_autocheckpoint = 1000');
+      };
+      this.#db.exec('PRAGMA wal_autocheckpoint = 0');
+      if (watchCheckpoints(this.#file, busyTimeoutMs, fallback))
+        this.#checkpointFallback = fallback;
+      else fallback();
+    }
+    this.#wakeups = new Wakeups(
+      {
+        hasReadyWork: (capabilities) => this.#hasReadyWork(capabilities),
+        covers: (capabilities, set) => this.#covers(capabilities, set),
+        nextDue: () => this.#nextDue(),
+        dataVersion: () => (this.#st.dataVersion.get() as { data_version: number }).data_version,
+        clock: this.#clock,
+      },
+      options.pollIntervalMs ?? DEFAULT_POLL_MS,
+    );
+    let peers = peersByFile.get(this.#file);
+    if (!peers) peersByFile.set(this.#file, (peers = new Set()));
+    peers.add(this);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Submitting
+
+  async submitRun(spec: RunSpec): Promise<SubmittedRun> {
+    this.#open();
+    const now = this.#clock();
+    const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
+    const runId = newRunId();
+    const tasks = await this.#write(now, (tx) => {
+      this.#st.runInsert.run(runId, this.namespace, run.name, now);
+      tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
+      tx.touchRun(runId);
+      return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#requiresSet);
+    });
+    return { runId, tasks };
+  }
+
+  async submitTasks(specs: TaskSpec[], options: SubmitTasksOptions = {}): Promise<SubmittedTask[]> {
+    this.#open();
+    const now = this.#clock();
+    const runId = options.runId;
+    if (runId === undefined) {
+      const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
+      if (tasks.length === 0) return [];
+      return this.#write(now, (tx) =>
+        insertTasks(this.#st, tx, tasks, null, new Map(), this.#requiresSet),
+      );
+    }
+    // Validate against the keys the run has now; the transaction reads them again, so a key
+    // added meanwhile by another process is still caught.
+    this.#openRun(runId);
+    const keys = runKeys(this.#st, runId);
+    const tasks = normalizeTasks(specs, {
+      now,
+      maxPayloadBytes: this.#maxPayloadBytes,
+      existingKeys: new Set(keys.keys()),
+    });
+    if (tasks.length === 0) return [];
+    return this.#write(now, (tx) => {
+      this.#openRun(runId);
+      const fresh = runKeys(this.#st, runId);
+      const clashes = tasks.flatMap((t, i) =>
+        t.key !== null && fresh.has(t.key) && !keys.has(t.key)
+          ? [
+              {
+                path: `tasks[${i}].key`,
+                message: `'${t.key}' was just added to run ${runId} by another submission; use another key`,
+              },
+            ]
+          : [],
+      );
+      if (clashes.length > 0) throw new ValidationError(clashes);
+      tx.touchRun(runId);
+      return insertTasks(this.#st, tx, tasks, runId, fresh, this.#requiresSet);
+    });
+  }
+
+  /** The run must exist in this namespace and still be running to accept tasks. */
+  #openRun(runId: string): void {
+    const run = this.#st.runById.get(runId, this.namespace) as RunRow | undefined;
+    if (!run) throw new NotFoundError('run', runId);
+    if (run.state !== 'running') {
+      throw new ConflictError(
+        `run ${runId} is ${run.state}: tasks can only be added to a running run; submit a new run instead`,
+        { runId, state: run.state },
+      );
+    }
+  }
+
+  /** The id of a requires set (sorted capabilities as JSON), registering it when new. */
+  readonly #requiresSet = (tx: WriteTx, requires: string): number => {
+    const known = this.#setIds.get(requires) ?? tx.newRequiresSets.get(requires);
+    if (known !== undefined) return known;
+    const { id } = this.#st.requiresSetInsert.get(requires) as { id: number };
+    tx.newRequiresSets.set(requires, id);
+    return id;
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Claiming and settling leases
+
+  async claim(request: ClaimRequest): Promise<Lease[]> {
+    this.#open();
+    const { agentId, capabilities, max, leaseTtlMs } = request;
+    if (!Array.isArray(capabilities)) {
+      throw new ValidationError([
+        { path: 'claim.capabilities', message: 'must be an array of capability names' },
+      ]);
+    }
+    checkInteger(max, 'claim.max', 0);
+    checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const st = this.#st;
+      const agent = st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
+      if (!agent || agent.state !== 'active') throw new AgentLostError(agentId);
+      this.#promoteDue(tx);
+      if (max === 0) return [];
+
+      // The first `max` ready tasks of each requires set the agent covers, merged in claim order.
+      const sets = this.#eligibleSets(capabilities);
+      let chosen: { seq: number; priority: number; critical_path: number }[] = [];
+      for (const set of sets) {
+        const rows = st.tasksReadyCandidates.all(
+          this.namespace,
+          set,
+          max,
+        ) as unknown as typeof chosen;
+        chosen = chosen.length === 0 ? rows : chosen.concat(rows);
+      }
+      if (sets.length > 1 && chosen.length > 1) {
+        chosen.sort((a, b) =>
+          compareReady(
+            { priority: a.priority, criticalPath: a.critical_path, seq: a.seq },
+            { priority: b.priority, criticalPath: b.critical_path, seq: b.seq },
+          ),
+        );
+        if (chosen.length > max) chosen.length = max;
+      }
+
+      const expiresAt = now + leaseTtlMs;
+      const leases: Lease[] = [];
+      for (const candidate of chosen) {
+        if (st.taskClaim.run(candidate.seq, agentId, expiresAt, now).changes === 0) continue;
+        const row = this.#taskRow(st.taskBySeq, candidate.seq)!;
+        st.attemptInsert.run(row.seq, row.token, row.attempts, agentId, now);
+        tx.event(
+          'task.claimed',
+          row.id,
+          row.run_id,
+          agentId,
+          `{"attempt":${row.attempts},"token":${row.token}}`,
+        );
+        tx.moved(row.run_id, 'ready', 'running');
+        leases.push({
+          taskId: row.id,
+          token: row.token,
+          attempt: row.attempts,
+          agentId,
+          expiresAt,
+          task: toTask(row),
+          dependencies: row.dep_ids === null ? {} : this.#dependencyOutcomes(row),
+        });
+      }
+      return leases;
+    });
+  }
+
+  /** What a leased task sees of its dependencies, by the keys it named them with. */
+  #dependencyOutcomes(row: TaskRow): Record<string, DependencyOutcome> {
+    const specs = JSON.parse(row.depends_on ?? '[]') as { key: string; soft: boolean }[];
+    const ids = JSON.parse(row.dep_ids ?? '[]') as string[];
+    const found = new Map<
+      string,
+      { id: string; state: TaskState; result: string | null; error: string | null }
+    >();
+    for (const dep of this.#st.dependencyOutcomes.all(row.dep_ids) as unknown as {
+      id: string;
+      state: TaskState;
+      result: string | null;
+      error: string | null;
+    }[]) {
+      found.set(dep.id, dep);
+    }
+    const out: Record<string, DependencyOutcome> = {};
+    specs.forEach((spec, i) => {
+      const dep = found.get(ids[i] ?? '');
+      if (!dep) return;
+      out[spec.key] = {
+        taskId: dep.id,
+        key: spec.key,
+        state: dep.state,
+        soft: spec.soft,
+        result: dep.result === null ? null : (JSON.parse(dep.result) as Json),
+        error: dep.error === null ? null : (JSON.parse(dep.error) as TaskError),
+      };
+    });
+    return out;
+  }
+
+  async renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]> {
+    this.#open();
+    checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
+    const now = this.#clock();
+    const expiresAt = now + leaseTtlMs;
+    return this.#write(now, () => {
+      this.#st.agentHeartbeat.run(this.namespace, agentId, now);
+      return leases.map((ref): SettleOutcome => {
+        const row = this.#st.taskRenew.get(ref.taskId, this.namespace, ref.token, now, expiresAt);
+        if (row) return { taskId: ref.taskId, status: 'ok', state: 'running', expiresAt };
+        return this.#refusal(
+          ref,
+          this.#leaseRow(this.#st.taskLease, ref.taskId, this.namespace),
+          now,
+          true,
+        );
+      });
+    });
+  }
+
+  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+    this.#open();
+    // Check every result before touching anything: one bad or oversized result refuses the batch.
+    const results = items.map((item) => {
+      checkJson(item.result, `result of task ${item.taskId}`, this.#maxPayloadBytes);
+      return JSON.stringify(item.result ?? null);
+    });
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const st = this.#st;
+      return items.map((item, i): SettleOutcome => {
+        const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
+        if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        st.taskComplete.run(row.seq, item.token, results[i]!, now);
+        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now);
+        tx.moved(row.run_id, 'running', 'succeeded');
+        tx.event(
+          'task.succeeded',
+          item.taskId,
+          row.run_id,
+          row.agent_id,
+          `{"attempt":${row.attempts}}`,
+        );
+        if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
+        return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
+      });
+    });
+  }
+
+  async fail(items: FailInput[]): Promise<SettleOutcome[]> {
+    this.#open();
+    const now = this.#clock();
+    return this.#write(now, (tx) =>
+      items.map((item): SettleOutcome => {
+        const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
+        if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        const state = tx.endAttempt(row, {
+          outcome: item.outcome ?? 'failed',
+          error: cleanError(item.error),
+          retryable: item.retryable ?? item.error?.retryable !== false,
+          delayMs: item.retryDelayMs ?? null,
+        });
+        return { taskId: item.taskId, status: 'ok', state };
+      }),
+    );
+  }
+
+  async release(items: LeaseRef[]): Promise<SettleOutcome[]> {
+    this.#open();
+    const now = this.#clock();
+    return this.#write(now, (tx) =>
+      items.map((item): SettleOutcome => {
+        const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
+        if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        tx.releaseAttempt(row, 'released');
+        return { taskId: item.taskId, status: 'ok', state: 'ready' };
+      }),
+    );
+  }
+
+  /** Why `ref` no longer holds its lease, as the outcome every backend reports. */
+  #refusal(
+    ref: LeaseRef,
+    row: LeaseRow | undefined,
+    now: number,
+    renewing: boolean,
+  ): SettleOutcome {
+    const taskId = ref.taskId;
+    if (!row) {
+      return {
+        taskId,
+        status: 'not_found',
+        reason: `task ${taskId} does not exist in namespace '${this.namespace}'`,
+      };
+    }
+    let reason: string;
+    if (row.token !== ref.token) {
+      reason =
+        ref.token < row.token
+          ? `token ${ref.token} is stale: the task was leased again since (token ${row.token})`
+          : `token ${ref.token} was never issued (the latest is ${row.token})`;
+    } else if (row.state === 'cancelled') {
+      if (renewing)
+        return {
+          taskId,
+          status: 'cancelled',
+          reason: 'the task was cancelled; stop working on it',
+        };
+      reason = 'the task was cancelled';
+    } else if (row.state !== 'running') {
+      reason = `the task is ${row.state} (its lease ended: released, expired, timed out or settled)`;
+    } else {
+      reason = `the lease expired at ${row.lease_expires_at ?? 'an earlier time'} (now ${now}); renew more often than leaseTtlMs`;
+    }
+    return { taskId, status: 'lease_lost', reason };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cancelling
+
+  async cancelTask(taskId: string, reason?: string): Promise<TaskRecord> {
+    this.#open();
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
+      if (!row) throw new NotFoundError('task', taskId);
+      if (isTerminal(row.state)) return toTask(row);
+      const cancelled = this.#cancel(tx, row, reason ?? 'cancelled');
+      if (cancelled.has_dependents)
+        tx.settleDependents(cancelled.seq, cancelled.id, cancelled.key, 'cancelled');
+      return toTask(cancelled);
+    });
+  }
+
+  async cancelRun(runId: string, reason?: string): Promise<RunRecord> {
+    this.#open();
+    const now = this.#clock();
+    const why = reason ?? 'run cancelled';
+    await this.#write(now, (tx) => {
+      const run = this.#st.runById.get(runId, this.namespace) as RunRow | undefined;
+      if (!run) throw new NotFoundError('run', runId);
+      if (run.state !== 'running') return;
+      const open = this.#taskRows(this.#st.tasksOpenOfRun, runId);
+      // Cancel every open task first, so dependents inside the run end cancelled, not skipped;
+      // then settle dependents (only those outside the run can still be blocked).
+      const cancelled = open.map((row) => this.#cancel(tx, row, why));
+      for (const row of cancelled) {
+        if (row.has_dependents) tx.settleDependents(row.seq, row.id, row.key, 'cancelled');
+      }
+      tx.cancellingRun(runId, why);
+    });
+    const record = await this.getRun(runId);
+    if (!record) throw new NotFoundError('run', runId);
+    return record;
+  }
+
+  /** Cancel one non-terminal task (ending its running attempt). */
+  #cancel(tx: WriteTx, row: TaskRow, reason: string): TaskRow {
+    const error: TaskError = { message: reason, code: 'BATON_CANCELLED' };
+    const json = JSON.stringify(error);
+    if (row.state === 'running')
+      this.#st.attemptFinish.run(row.seq, row.token, 'cancelled', json, tx.now);
+    this.#st.taskCancel.run(row.seq, json, tx.now);
+    const cancelled = this.#taskRow(this.#st.taskBySeq, row.seq)!;
+    tx.moved(row.run_id, row.state, 'cancelled');
+    tx.event('task.cancelled', row.id, row.run_id, row.state === 'running' ? row.agent_id : null, {
+      reason,
+      from: row.state,
+    });
+    return cancelled;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Agents
+
+  async registerAgent(spec: AgentSpec): Promise<AgentRecord> {
+    this.#open();
+    checkAgent(spec);
+    const id = spec.id ?? newAgentId();
+    const capabilities = [...new Set(spec.capabilities)].sort();
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const row = this.#st.agentUpsert.get(
+        this.namespace,
+        id,
+        spec.name ?? id,
+        JSON.stringify(capabilities),
+        JSON.stringify(spec.labels ?? {}),
+        spec.concurrency,
+        spec.host ?? null,
+        spec.pid ?? null,
+        spec.version ?? null,
+        now,
+      ) as unknown as AgentRow;
+      tx.event('agent.joined', null, null, id, {
+        name: row.name,
+        capabilities,
+        concurrency: spec.concurrency,
+      });
+      return toAgent(row, this.#inFlight(id));
+    });
+  }
+
+  async heartbeat(agentId: string): Promise<void> {
+    this.#open();
+    const now = this.#clock();
+    await this.#write(now, () => {
+      const { changes } = this.#st.agentHeartbeat.run(this.namespace, agentId, now);
+      if (changes === 0) throw new AgentLostError(agentId);
+    });
+  }
+
+  async deregisterAgent(agentId: string): Promise<void> {
+    this.#open();
+    const now = this.#clock();
+    await this.#write(now, (tx) => {
+      const agent = this.#st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
+      if (!agent) throw new NotFoundError('agent', agentId);
+      if (agent.state === 'stopped') return;
+      for (const row of this.#leaseRows(this.#st.tasksRunningOfAgent, this.namespace, agentId)) {
+        tx.releaseAttempt(row, 'agent_left');
+      }
+      this.#st.agentSetState.run(this.namespace, agentId, 'stopped');
+      tx.event('agent.left', null, null, agentId, { from: agent.state });
+    });
+  }
+
+  #inFlight(agentId: string): string[] {
+    return this.#leaseRows(this.#st.tasksRunningOfAgent, this.namespace, agentId).map(
+      (row) => row.id,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Housekeeping
+
+  async sweep(options: { agentTtlMs: number }): Promise<SweepResult> {
+    this.#open();
+    if (typeof options.agentTtlMs !== 'number' || !(options.agentTtlMs >= 0)) {
+      throw new ValidationError([
+        {
+          path: 'sweep.agentTtlMs',
+          message: `must be a number of ms >= 0; got ${String(options.agentTtlMs)}`,
+        },
+      ]);
+    }
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const st = this.#st;
+      const ns = this.namespace;
+      const result: SweepResult = {
+        expired: 0,
+        timedOut: 0,
+        promoted: 0,
+        agentsLost: [],
+        released: 0,
+      };
+
+      for (const row of this.#leaseRows(st.tasksLeaseExpired, ns, now)) {
+        tx.endAttempt(row, {
+          outcome: 'lease_expired',
+          error: {
+            message: `the lease of agent ${row.agent_id ?? '?'} expired at ${row.lease_expires_at ?? '?'} without a renew`,
+            code: 'BATON_LEASE_LOST',
+            retryable: true,
+          },
+          retryable: true,
+          delayMs: 0,
+        });
+        result.expired++;
+      }
+      for (const row of this.#leaseRows(st.tasksTimedOut, ns, now)) {
+        tx.endAttempt(row, {
+          outcome: 'timed_out',
+          error: {
+            message: `attempt timed out after ${row.timeout_ms ?? '?'} ms`,
+            code: 'BATON_TIMEOUT',
+            name: 'TimeoutError',
+            retryable: true,
+          },
+          retryable: true,
+          delayMs: null,
+        });
+        result.timedOut++;
+      }
+      result.promoted = this.#promoteDue(tx);
+
+      const silent = st.agentsSilent.all(ns, now - options.agentTtlMs) as unknown as {
+        id: string;
+        last_heartbeat_at: number;
+      }[];
+      for (const agent of silent) {
+        result.agentsLost.push(agent.id);
+        tx.event('agent.lost', null, null, agent.id, {
+          lastHeartbeatAt: agent.last_heartbeat_at,
+          agentTtlMs: options.agentTtlMs,
+        });
+        for (const row of this.#leaseRows(st.tasksRunningOfAgent, ns, agent.id)) {
+          tx.endAttempt(row, {
+            outcome: 'agent_lost',
+            error: {
+              message: `agent ${agent.id} was declared lost: no heartbeat for over ${options.agentTtlMs} ms`,
+              code: 'BATON_AGENT_LOST',
+              retryable: true,
+            },
+            retryable: true,
+            delayMs: 0,
+          });
+          result.released++;
+        }
+      }
+      return result;
+    });
+  }
+
+  /** Delayed tasks whose `runAfter` has come become ready. Returns how many. */
+  #promoteDue(tx: WriteTx): number {
+    const rows = this.#st.tasksDelayedDue.all(this.namespace, tx.now) as unknown as {
+      id: string;
+      run_id: string | null;
+      requires_set: number;
+    }[];
+    for (const row of rows) {
+      tx.moved(row.run_id, 'delayed', 'ready');
+      tx.becameReady(row.requires_set);
+      tx.event('task.ready', row.id, row.run_id, null, '{"from":"delayed"}');
+    }
+    return rows.length;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading
+
+  getTask(taskId: string): Promise<TaskRecord | null> {
+    return this.#read(() => {
+      const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
+      return row ? toTask(row) : null;
+    });
+  }
+
+  getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    return this.#read(() => {
+      const task = this.#leaseRow(this.#st.taskLease, taskId, this.namespace);
+      if (!task) return [];
+      const rows = this.#st.attemptsOfTask.all(task.seq) as unknown as AttemptRow[];
+      return rows.map((row) => toAttempt(row, taskId));
+    });
+  }
+
+  listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
+    return this.#read(() => {
+      if (filter.state !== undefined && !TASK_STATES.includes(filter.state)) {
+        throw new ValidationError([
+          {
+            path: 'listTasks.state',
+            message: `'${String(filter.state)}' is not a task state; use one of ${TASK_STATES.join(', ')}`,
+          },
+        ]);
+      }
+      const limit = pageLimit(filter.limit, 'listTasks.limit');
+      const after = parseCursor(filter.cursor, 'listTasks.cursor');
+      const args = [
+        this.namespace,
+        after,
+        filter.state ?? null,
+        filter.type ?? null,
+        filter.agentId ?? null,
+        limit + 1,
+      ];
+      // Each filter has the statement whose index finds its rows without scanning the table.
+      let rows: TaskRow[];
+      if (filter.runId !== undefined)
+        rows = this.#taskRows(this.#st.tasksPageOfRun, ...args, filter.runId);
+      else if (filter.state === undefined) rows = this.#taskRows(this.#st.tasksPage, ...args);
+      else if (isTerminal(filter.state)) rows = this.#taskRows(this.#st.tasksPageFinished, ...args);
+      else rows = this.#taskRows(this.#st.tasksPageLive, ...args);
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      return { tasks: rows.map(toTask), nextCursor: more ? String(rows.at(-1)!.seq) : null };
+    });
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return this.#read(() => {
+      const row = this.#st.runById.get(runId, this.namespace) as RunRow | undefined;
+      return row ? toRun(row) : null;
+    });
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    return this.#read(() => {
+      const limit = pageLimit(filter.limit, 'listRuns.limit');
+      const after = parseCursor(filter.cursor, 'listRuns.cursor');
+      const rows = this.#st.runsPage.all(this.namespace, after, limit + 1) as unknown as RunRow[];
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      return { runs: rows.map(toRun), nextCursor: more ? String(rows.at(-1)!.seq) : null };
+    });
+  }
+
+  listAgents(): Promise<AgentRecord[]> {
+    return this.#read(() => {
+      const inFlight = new Map<string, string[]>();
+      for (const row of this.#st.tasksRunning.all(this.namespace) as unknown as {
+        agent_id: string;
+        id: string;
+      }[]) {
+        const list = inFlight.get(row.agent_id);
+        if (list) list.push(row.id);
+        else inFlight.set(row.agent_id, [row.id]);
+      }
+      const rows = this.#st.agentsList.all(this.namespace) as unknown as AgentRow[];
+      return rows.map((row) => toAgent(row, inFlight.get(row.id) ?? []));
+    });
+  }
+
+  stats(): Promise<Stats> {
+    return this.#read(() => {
+      const ns = this.namespace;
+      const byState = countsOf(this.#st.namespaceCounts.get(ns) as RunRow | undefined);
+      const readyByRequires = (
+        this.#st.tasksReadyByRequires.all(ns) as unknown as { requires: string; count: number }[]
+      ).map((row) => ({ requires: JSON.parse(row.requires) as string[], count: row.count }));
+      const agents = { active: 0, lost: 0, stopped: 0 };
+      for (const row of this.#st.agentsByState.all(ns) as unknown as {
+        state: keyof typeof agents;
+        count: number;
+      }[]) {
+        agents[row.state] = row.count;
+      }
+      return { byState, readyByRequires, agents };
+    });
+  }
+
+  async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
+    this.#open();
+    const after = parseCursor(options.since, 'readEvents.since');
+    const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
+    const read = (): BatonEvent[] =>
+      (this.#st.eventsSince.all(this.namespace, after, limit) as unknown as EventRow[]).map(
+        toEvent,
+      );
+    let events = read();
+    const blockMs = options.blockMs ?? 0;
+    if (events.length > 0 || blockMs <= 0) return events;
+    const deadline = performance.now() + blockMs;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || options.signal?.aborted || this.#closed) return events;
+      await this.#wakeups.waitForEvents(remaining, options.signal);
+      if (this.#closed) return [];
+      events = read();
+      if (events.length > 0) return events;
+    }
+  }
+
+  async waitForWork(options: WaitForWorkOptions): Promise<void> {
+    this.#open();
+    if (options.signal?.aborted) return;
+    if (this.#hasReadyWork(options.capabilities)) return;
+    const due = this.#nextDue();
+    if (due !== null && due <= this.#clock()) return;
+    await this.#wakeups.waitForWork(options.capabilities, due, options.timeoutMs, options.signal);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    this.#wakeups.close();
+    const peers = peersByFile.get(this.#file);
+    peers?.delete(this);
+    if (peers?.size === 0) peersByFile.delete(this.#file);
+    // The checkpoint worker lets go of the file first, so that closing our connection is the
+    // last close: it checkpoints and removes the WAL, and nothing touches the file afterwards.
+    if (this.#checkpointFallback) await unwatchCheckpoints(this.#file, this.#checkpointFallback);
+    this.#db.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  #open(): void {
+    if (this.#closed) {
+      throw new BatonError(
+        'BATON_CLOSED',
+        `the sqlite backend on ${this.#file} was closed; open a new one`,
+      );
+    }
+  }
+
+  #taskRow(statement: StatementSync, ...args: SQLInputValue[]): TaskRow | undefined {
+    const values = statement.get(...args) as unknown as SQLOutputValue[] | undefined;
+    return values && readTaskRow(values, columnsOf<TaskRow>(statement, TASK_ROW_COLUMNS));
+  }
+
+  #taskRows(statement: StatementSync, ...args: SQLInputValue[]): TaskRow[] {
+    const columns = columnsOf<TaskRow>(statement, TASK_ROW_COLUMNS);
+    return (statement.all(...args) as unknown as SQLOutputValue[][]).map((values) =>
+      readTaskRow(values, columns),
+    );
+  }
+
+  #leaseRow(statement: StatementSync, ...args: SQLInputValue[]): LeaseRow | undefined {
+    const values = statement.get(...args) as unknown as SQLOutputValue[] | undefined;
+    return values && readLeaseRow(values, columnsOf<LeaseRow>(statement, LEASE_ROW_COLUMNS));
+  }
+
+  #leaseRows(statement: StatementSync, ...args: SQLInputValue[]): LeaseRow[] {
+    const columns = columnsOf<LeaseRow>(statement, LEASE_ROW_COLUMNS);
+    return (statement.all(...args) as unknown as SQLOutputValue[][]).map((values) =>
+      readLeaseRow(values, columns),
+    );
+  }
+
+  /** Run a read on the open store, reporting any failure as a rejection like the writes do. */
+  #read<T>(fn: () => T): Promise<T> {
+    try {
+      this.#open();
+      return Promise.resolve(fn());
+    } catch (error) {
+      const mapped = storeError(error, this.#file);
+      return Promise.reject(mapped instanceof Error ? mapped : new Error(String(mapped)));
+    }
+  }
+
+  /**
+   * Run one write transaction, then let the caches learn what it committed and wake the
+   * waiters (of this and every other backend on the same file in this process) it concerns.
+   */
+  async #write<T>(now: number, fn: (tx: WriteTx) => T): Promise<T> {
+    let tx!: WriteTx;
+    const result = await writeTransaction(this.#db, this.#file, () => {
+      tx = new WriteTx(this.#st, this.namespace, now);
+      const value = fn(tx);
+      tx.finish();
+      return value;
+    });
+    for (const [requires, id] of tx.newRequiresSets) this.#setIds.set(requires, id);
+    if (tx.wroteEvents || tx.readySets.size > 0 || tx.earliestDelayed !== null) {
+      for (const peer of peersByFile.get(this.#file) ?? []) {
+        if (peer.namespace !== this.namespace || peer.#closed) continue;
+        if (tx.readySets.size > 0 || tx.earliestDelayed !== null) {
+          peer.#wakeups.workChanged(tx.readySets, tx.earliestDelayed);
+        }
+        if (tx.wroteEvents) peer.#wakeups.eventsWritten();
+      }
+    }
+    return result;
+  }
+
+  /** Learn requires sets registered since the last look (by any process). */
+  #refreshSets(): void {
+    const rows = this.#st.requiresSetsSince.all(this.#lastSetId) as unknown as {
+      id: number;
+      requires: string;
+    }[];
+    for (const row of rows) {
+      this.#sets.set(row.id, JSON.parse(row.requires) as string[]);
+      this.#setIds.set(row.requires, row.id);
+      this.#lastSetId = row.id;
+    }
+  }
+
+  /** The requires sets an agent with `capabilities` covers (each required capability it has). */
+  #eligibleSets(capabilities: readonly string[]): number[] {
+    this.#refreshSets();
+    const key = capabilities.length === 0 ? '' : [...new Set(capabilities)].sort().join('\u0000');
+    let entry = this.#eligible.get(key);
+    if (!entry) {
+      if (this.#eligible.size >= 1000) this.#eligible.clear();
+      entry = { upTo: 0, sets: [] };
+      this.#eligible.set(key, entry);
+    }
+    if (entry.upTo < this.#lastSetId) {
+      const have = new Set(capabilities);
+      for (const [id, requires] of this.#sets) {
+        if (id > entry.upTo && requires.every((c) => have.has(c))) entry.sets.push(id);
+      }
+      entry.upTo = this.#lastSetId;
+    }
+    return entry.sets;
+  }
+
+  #covers(capabilities: readonly string[], set: number): boolean {
+    if (!this.#sets.has(set)) this.#refreshSets();
+    const requires = this.#sets.get(set);
+    if (!requires) return true; // unknown: wake, and let the claim decide
+    return requires.every((c) => capabilities.includes(c));
+  }
+
+  #hasReadyWork(capabilities: readonly string[]): boolean {
+    for (const set of this.#eligibleSets(capabilities)) {
+      if (this.#st.tasksReadyExists.get(this.namespace, set)) return true;
+    }
+    return false;
+  }
+
+  #nextDue(): number | null {
+    return (this.#st.tasksDelayedNext.get(this.namespace) as { at: number | null }).at;
+  }
+}
+
+/** Whether `ref` still holds the lease of `row`: current token, running, not expired. */
+function holds(row: LeaseRow | undefined, ref: LeaseRef, now: number): row is LeaseRow {
+  return (
+    row !== undefined &&
+    row.token === ref.token &&
+    row.state === 'running' &&
+    row.lease_expires_at !== null &&
+    row.lease_expires_at >= now
+  );
+}

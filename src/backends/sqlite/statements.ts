@@ -1,0 +1,139 @@
+/**
+ * The catalogue of SQL statements, one per file in `sql/` (each file's header names its
+ * parameters and what it returns). Prepared once per connection and reused: preparing is far
+ * more expensive than running, and the hot paths run thousands of statements per second.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { sqlText } from './database.ts';
+
+const FILES = {
+  agentById: 'agent-by-id',
+  agentHeartbeat: 'agent-heartbeat',
+  agentSetState: 'agent-set-state',
+  agentUpsert: 'agent-upsert',
+  agentsByState: 'agents-by-state',
+  agentsList: 'agents-list',
+  agentsSilent: 'agents-silent',
+  attemptFinish: 'attempt-finish',
+  attemptInsert: 'attempt-insert',
+  attemptsOfTask: 'attempts-of-task',
+  dataVersion: 'data-version',
+  dependencyInsert: 'dependency-insert',
+  dependencyOutcomes: 'dependency-outcomes',
+  dependentRelease: 'dependent-release',
+  dependentSkip: 'dependent-skip',
+  dependentsOf: 'dependents-of',
+  eventInsert: 'event-insert',
+  eventsSince: 'events-since',
+  namespaceCount: 'namespace-count',
+  namespaceCounts: 'namespace-counts',
+  requiresSetInsert: 'requires-set-insert',
+  requiresSetsSince: 'requires-sets-since',
+  runById: 'run-by-id',
+  runCount: 'run-count',
+  runFinish: 'run-finish',
+  runInsert: 'run-insert',
+  runsPage: 'runs-page',
+  taskById: 'task-by-id',
+  taskByIdempotencyKey: 'task-by-idempotency-key',
+  taskBySeq: 'task-by-seq',
+  taskCancel: 'task-cancel',
+  taskClaim: 'task-claim',
+  taskComplete: 'task-complete',
+  taskFail: 'task-fail',
+  taskInsert: 'task-insert',
+  taskLease: 'task-lease',
+  taskMarkHasDependents: 'task-mark-has-dependents',
+  taskRelease: 'task-release',
+  taskRenew: 'task-renew',
+  taskRetry: 'task-retry',
+  tasksDelayedDue: 'tasks-delayed-due',
+  tasksDelayedNext: 'tasks-delayed-next',
+  tasksKeysOfRun: 'tasks-keys-of-run',
+  tasksLeaseExpired: 'tasks-lease-expired',
+  tasksMaxSeq: 'tasks-max-seq',
+  tasksOpenOfRun: 'tasks-open-of-run',
+  tasksPage: 'tasks-page',
+  tasksPageFinished: 'tasks-page-finished',
+  tasksPageLive: 'tasks-page-live',
+  tasksPageOfRun: 'tasks-page-of-run',
+  tasksReadyByRequires: 'tasks-ready-by-requires',
+  tasksReadyCandidates: 'tasks-ready-candidates',
+  tasksReadyExists: 'tasks-ready-exists',
+  tasksRunning: 'tasks-running',
+  tasksRunningOfAgent: 'tasks-running-of-agent',
+  tasksTimedOut: 'tasks-timed-out',
+} as const;
+
+type Name = keyof typeof FILES;
+
+/**
+ * Statements whose rows are read as arrays (see `rows.ts`): whole task rows and lease rows,
+ * which the hot paths read most.
+ */
+const ARRAY_ROWS: ReadonlySet<Name> = new Set<Name>([
+  'taskById',
+  'taskBySeq',
+  'tasksPage',
+  'tasksPageOfRun',
+  'tasksPageFinished',
+  'tasksPageLive',
+  'tasksOpenOfRun',
+  'taskLease',
+  'tasksLeaseExpired',
+  'tasksTimedOut',
+  'tasksRunningOfAgent',
+]);
+
+/**
+ * A multi-row insert: `statement` inserts `rows` rows of `width` values each. Largest first; the
+ * last inserts one row. One statement of many rows costs much less per row than one per row.
+ */
+export interface BatchInsert {
+  rows: number;
+  width: number;
+  statement: StatementSync;
+}
+
+export type Statements = Record<Name, StatementSync> & {
+  /** `task-insert.sql` for 32, 8 and 1 tasks. */
+  taskInserts: BatchInsert[];
+  /** `event-insert.sql` for 64, 8 and 1 events. */
+  eventInserts: BatchInsert[];
+};
+
+export function prepareStatements(db: DatabaseSync): Statements {
+  const out = {} as Statements;
+  for (const [name, file] of Object.entries(FILES) as [Name, string][]) {
+    const statement = db.prepare(sqlText(file));
+    if (ARRAY_ROWS.has(name)) statement.setReturnArrays(true);
+    out[name] = statement;
+  }
+  out.taskInserts = batches(db, FILES.taskInsert, [32, 8, 1]);
+  out.eventInserts = batches(db, FILES.eventInsert, [64, 8, 1]);
+  return out;
+}
+
+function batches(db: DatabaseSync, file: string, sizes: readonly number[]): BatchInsert[] {
+  const sql = sqlText(file);
+  const tuple = /VALUES\s*(\([?,\s]+\))/.exec(sql)?.[1];
+  if (!tuple) throw new Error(`sql/${file}.sql has no VALUES row of '?' placeholders to repeat`);
+  const width = tuple.split('?').length - 1;
+  return sizes.map((rows) => ({
+    rows,
+    width,
+    // `INSERT … VALUES (?, …)` → `INSERT … VALUES (?, …), (?, …), …`
+    statement: db.prepare(sql.replace(tuple, Array.from({ length: rows }, () => tuple).join(', '))),
+  }));
+}
+
+/** Insert buffered rows (`width` values each, flattened) with the fewest statements. */
+export function insertRows(batches: readonly BatchInsert[], values: readonly unknown[]): void {
+  let at = 0;
+  for (const { rows, width, statement } of batches) {
+    const size = rows * width;
+    for (; values.length - at >= size; at += size) {
+      statement.run(...(values.slice(at, at + size) as SQLInputValue[]));
+    }
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * One write transaction of the SQLite backend: the state moves it makes, the events it writes,
+ * and the consequences it must apply before it commits (released and skipped dependents, task
+ * counts, finished runs). Every task state change goes through {@link WriteTx.moved} and writes
+ * exactly one event, so the counts and the event stream cannot drift from the tasks.
+ */
+import { backoffDelay } from '../../core/retry.ts';
+import { runStateOf } from '../../core/state.ts';
+import { TASK_STATES, type EventType, type TaskError, type TaskState } from '../../core/types.ts';
+import { countsOf, parseBackoff, type LeaseRow, type RunRow } from './rows.ts';
+import { insertRows, type Statements } from './statements.ts';
+
+const STATE_INDEX: Record<TaskState, number> = Object.fromEntries(
+  TASK_STATES.map((state, i) => [state, i]),
+) as Record<TaskState, number>;
+
+/** A task that just reached a terminal state, whose dependents must hear of it. */
+interface Settled {
+  seq: number;
+  id: string;
+  key: string | null;
+  state: TaskState;
+}
+
+/** How an attempt that did not succeed ends (see {@link WriteTx.endAttempt}). */
+export interface AttemptEnd {
+  outcome: 'failed' | 'timed_out' | 'lease_expired' | 'agent_lost';
+  error: TaskError;
+  /** False: fail the task now whatever attempts are left. */
+  retryable: boolean;
+  /** Wait before the retry; `null` applies the task's backoff policy. */
+  delayMs: number | null;
+}
+
+export class WriteTx {
+  readonly now: number;
+  readonly ns: string;
+  readonly #st: Statements;
+  /** Requires sets of tasks this transaction made ready (to wake the right waiters). */
+  readonly readySets = new Set<number>();
+  /** The earliest `runAfter` this transaction scheduled, or null. */
+  earliestDelayed: number | null = null;
+  /** Buffered events, seven values each (the columns of event-insert.sql). */
+  readonly #events: (string | number | null)[] = [];
+  /** Requires sets inserted by this transaction: known to the caches only once committed. */
+  readonly newRequiresSets = new Map<string, number>();
+  readonly #nsDelta = new Array<number>(TASK_STATES.length).fill(0);
+  #nsTouched = false;
+  readonly #runDeltas = new Map<string, number[]>();
+  /** Runs being cancelled: their end is announced as `run.cancelled`, not `run.completed`. */
+  readonly #cancelling = new Map<string, string>();
+
+  constructor(st: Statements, ns: string, now: number) {
+    this.#st = st;
+    this.ns = ns;
+    this.now = now;
+  }
+
+  /**
+   * Append an event. Events are buffered and written at {@link finish} in multi-row inserts
+   * (cheaper per event), in the order they were emitted.
+   */
+  event(
+    type: EventType,
+    taskId: string | null,
+    runId: string | null,
+    agentId: string | null,
+    data: string | Record<string, unknown>,
+  ): void {
+    this.#events.push(
+      this.ns,
+      type,
+      this.now,
+      taskId,
+      runId,
+      agentId,
+      typeof data === 'string' ? data : JSON.stringify(data),
+    );
+  }
+
+  get wroteEvents(): boolean {
+    return this.#events.length > 0;
+  }
+
+  /** Count a task moving `from` one state `to` another (`from` null: a new task). */
+  moved(runId: string | null, from: TaskState | null, to: TaskState): void {
+    const f = from === null ? -1 : STATE_INDEX[from];
+    const t = STATE_INDEX[to];
+    if (f >= 0) this.#nsDelta[f]! -= 1;
+    this.#nsDelta[t]! += 1;
+    this.#nsTouched = true;
+    if (runId === null) return;
+    let delta = this.#runDeltas.get(runId);
+    if (!delta) {
+      delta = new Array<number>(TASK_STATES.length).fill(0);
+      this.#runDeltas.set(runId, delta);
+    }
+    if (f >= 0) delta[f]! -= 1;
+    delta[t]! += 1;
+  }
+
+  /** Make sure the run is checked for completion at the end (a run with no new task of its own). */
+  touchRun(runId: string): void {
+    if (!this.#runDeltas.has(runId))
+      this.#runDeltas.set(runId, new Array<number>(TASK_STATES.length).fill(0));
+  }
+
+  /** The run is being cancelled: announce its end as `run.cancelled` with this reason. */
+  cancellingRun(runId: string, reason: string): void {
+    this.#cancelling.set(runId, reason);
+    this.touchRun(runId);
+  }
+
+  becameReady(requiresSet: number): void {
+    this.readySets.add(requiresSet);
+  }
+
+  becameDelayed(runAfter: number): void {
+    if (this.earliestDelayed === null || runAfter < this.earliestDelayed)
+      this.earliestDelayed = runAfter;
+  }
+
+  /**
+   * End a running attempt that did not succeed: record its outcome, then put the task back in
+   * the queue (delayed by the backoff, or ready at once for a zero delay) when it is retryable
+   * and has attempts left, else fail it and settle its dependents.
+   */
+  endAttempt(row: LeaseRow, end: AttemptEnd): TaskState {
+    const st = this.#st;
+    const now = this.now;
+    const error = JSON.stringify(end.error);
+    st.attemptFinish.run(row.seq, row.token, end.outcome, error, now);
+    if (end.retryable && row.attempts < row.max_attempts) {
+      const delayMs = Math.max(
+        0,
+        end.delayMs ?? backoffDelay(parseBackoff(row.backoff), row.attempts),
+      );
+      const state: TaskState = delayMs > 0 ? 'delayed' : 'ready';
+      st.taskRetry.run(row.seq, state, state === 'delayed' ? now + delayMs : null, error, now);
+      this.moved(row.run_id, 'running', state);
+      if (state === 'delayed') this.becameDelayed(now + delayMs);
+      else this.becameReady(row.requires_set);
+      this.event('task.retrying', row.id, row.run_id, row.agent_id, {
+        attempt: row.attempts,
+        delayMs,
+        outcome: end.outcome,
+        error: end.error,
+      });
+      return state;
+    }
+    st.taskFail.run(row.seq, error, now);
+    this.moved(row.run_id, 'running', 'failed');
+    this.event('task.failed', row.id, row.run_id, row.agent_id, {
+      attempt: row.attempts,
+      outcome: end.outcome,
+      error: end.error,
+    });
+    if (row.has_dependents) this.settleDependents(row.seq, row.id, row.key, 'failed');
+    return 'failed';
+  }
+
+  /** Give a lease back without counting its attempt (graceful release). */
+  releaseAttempt(row: LeaseRow, reason: string): void {
+    const st = this.#st;
+    st.attemptFinish.run(row.seq, row.token, 'released', null, this.now);
+    st.taskRelease.run(row.seq, this.now);
+    this.moved(row.run_id, 'running', 'ready');
+    this.becameReady(row.requires_set);
+    this.event('task.released', row.id, row.run_id, row.agent_id, {
+      attempt: row.attempts,
+      reason,
+    });
+  }
+
+  /**
+   * A task reached a terminal state: release or skip its dependents, in the same transaction,
+   * and so on downstream. Iterative (a queue, not recursion), so a 100 000-task chain of skips
+   * cannot overflow the stack.
+   */
+  settleDependents(seq: number, id: string, key: string | null, state: TaskState): void {
+    const st = this.#st;
+    const now = this.now;
+    const queue: Settled[] = [{ seq, id, key, state }];
+    for (let i = 0; i < queue.length; i++) {
+      const dep = queue[i]!;
+      const edges = st.dependentsOf.all(dep.seq) as unknown as { task_seq: number; soft: number }[];
+      for (const edge of edges) {
+        if (dep.state === 'succeeded' || edge.soft) {
+          const row = st.dependentRelease.get(edge.task_seq, now) as
+            | {
+                id: string;
+                run_id: string | null;
+                state: TaskState;
+                requires_set: number;
+                run_after: number | null;
+              }
+            | undefined;
+          if (!row || row.state === 'blocked') continue;
+          this.moved(row.run_id, 'blocked', row.state);
+          if (row.state === 'ready') {
+            this.becameReady(row.requires_set);
+            this.event('task.ready', row.id, row.run_id, null, { after: dep.key ?? dep.id });
+          } else {
+            this.becameDelayed(row.run_after ?? now);
+            this.event('task.delayed', row.id, row.run_id, null, { runAfter: row.run_after });
+          }
+          continue;
+        }
+        const name = dep.key === null ? `task ${dep.id}` : `'${dep.key}' (${dep.id})`;
+        const error: TaskError = {
+          message: `skipped: its hard dependency ${name} ended ${dep.state}`,
+          code: 'DEPENDENCY_FAILED',
+        };
+        const row = st.dependentSkip.get(edge.task_seq, JSON.stringify(error), now) as
+          | { id: string; run_id: string | null; key: string | null; has_dependents: number }
+          | undefined;
+        if (!row) continue;
+        this.moved(row.run_id, 'blocked', 'skipped');
+        this.event('task.skipped', row.id, row.run_id, null, {
+          dependency: dep.key,
+          dependencyId: dep.id,
+          dependencyState: dep.state,
+          error,
+        });
+        if (row.has_dependents)
+          queue.push({ seq: edge.task_seq, id: row.id, key: row.key, state: 'skipped' });
+      }
+    }
+  }
+
+  /**
+   * Apply the task counts to the namespace and the runs, and finish every run whose last open
+   * task this transaction settled (`run.completed`, or `run.cancelled` for {@link cancellingRun}).
+   * Called once, last, before the commit, so run events follow the task events that caused them.
+   */
+  finish(): void {
+    const st = this.#st;
+    if (this.#nsTouched) st.namespaceCount.run(this.ns, ...this.#nsDelta);
+    for (const [runId, delta] of this.#runDeltas) {
+      const row = st.runCount.get(runId, ...delta) as unknown as RunRow | undefined;
+      if (!row || row.state !== 'running') continue;
+      if (row.n_blocked + row.n_delayed + row.n_ready + row.n_running > 0) continue;
+      const state = runStateOf(countsOf(row));
+      st.runFinish.run(runId, state, this.now);
+      const reason = this.#cancelling.get(runId);
+      if (reason === undefined) this.event('run.completed', null, runId, null, { state });
+      else this.event('run.cancelled', null, runId, null, { state, reason });
+    }
+    insertRows(this.#st.eventInserts, this.#events);
+  }
+}
