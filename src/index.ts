@@ -1,0 +1,65 @@
+/**
+ * Baton's public entry: the client and worker, the domain types, the named errors, the
+ * backend seam, and the built-in executors.
+ */
+
+// Client and worker.
+export {
+  Baton,
+  WaitTimeoutError,
+  type EventsOptions,
+  type OpenOptions,
+  type WaitOptions,
+} from './runtime/baton.ts';
+export {
+  Worker,
+  type TaskContext,
+  type TaskHandler,
+  type WorkerEventMap,
+  type WorkerOptions,
+} from './runtime/worker.ts';
+export { toTaskError } from './runtime/task-error.ts';
+
+// Domain model.
+export * from './core/types.ts';
+
+// Named errors with stable codes.
+export * from './core/errors.ts';
+
+// The backend seam.
+export { openBackend, DEFAULT_STORE_URL } from './backends/open.ts';
+export { outcomeError, assertSettled } from './backends/backend.ts';
+export type {
+  Backend,
+  BackendFeatures,
+  BackendOptions,
+  ClaimRequest,
+  CompleteInput,
+  FailInput,
+  LeaseRef,
+  ReadEventsOptions,
+  RunFilter,
+  RunPage,
+  SettleOutcome,
+  Stats,
+  SubmitTasksOptions,
+  SubmittedRun,
+  SubmittedTask,
+  SweepResult,
+  TaskFilter,
+  TaskPage,
+  WaitForWorkOptions,
+} from './backends/backend.ts';
+
+// Executors.
+export {
+  runShell,
+  shellHandler,
+  type ShellHandlerOptions,
+  type ShellPayload,
+  type ShellResult,
+  type RunShellOptions,
+} from './executors/shell.ts';
+
+// Plan files.
+export { loadPlan, parsePlan, type Plan, type PlanTask } from './runtime/plan.ts';

@@ -1,0 +1,106 @@
+/**
+ * Coalesces the settle calls a worker makes in one tick into one backend call per kind, so a
+ * burst of finishing handlers costs one `complete([...])` and one `fail([...])` round trip
+ * (DESIGN.md, "Performance shape": claim and complete in batches).
+ */
+import type { Backend, CompleteInput, FailInput, SettleOutcome } from '../backends/backend.ts';
+
+interface Pending<T> {
+  input: T;
+  resolve: (outcome: SettleOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export class SettleBatcher {
+  readonly #backend: Backend;
+  #completes: Pending<CompleteInput>[] = [];
+  #fails: Pending<FailInput>[] = [];
+  #scheduled = false;
+  /** Flushes not yet answered; `drain()` waits for them. */
+  readonly #flushing = new Set<Promise<void>>();
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  complete(input: CompleteInput): Promise<SettleOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#completes.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  fail(input: FailInput): Promise<SettleOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#fails.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Resolves once every settle queued so far has its answer. */
+  async drain(): Promise<void> {
+    while (this.#scheduled || this.#flushing.size > 0) {
+      if (this.#scheduled) await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.all(this.#flushing);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // setImmediate rather than a microtask: handlers that finish on the same turn of the event
+    // loop (e.g. several timers firing together) land in the same batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      const completes = this.#completes;
+      const fails = this.#fails;
+      this.#completes = [];
+      this.#fails = [];
+      const flush = Promise.all([
+        completes.length > 0
+          ? settleBatch(completes, (items) => this.#backend.complete(items))
+          : undefined,
+        fails.length > 0 ? settleBatch(fails, (items) => this.#backend.fail(items)) : undefined,
+      ]).then(() => undefined);
+      this.#flushing.add(flush);
+      void flush.finally(() => this.#flushing.delete(flush));
+    });
+  }
+}
+
+/**
+ * One call for the whole batch; each caller gets the answer for its own item. If the batch call
+ * itself throws (one item's result is too large, say), retry item by item so that one bad item
+ * does not sink the others, and each caller sees its own error.
+ */
+async function settleBatch<T extends { taskId: string }>(
+  pending: Pending<T>[],
+  call: (items: T[]) => Promise<SettleOutcome[]>,
+): Promise<void> {
+  let outcomes: SettleOutcome[];
+  try {
+    outcomes = await call(pending.map((p) => p.input));
+  } catch (error) {
+    if (pending.length === 1) {
+      pending[0]?.reject(error);
+      return;
+    }
+    await Promise.all(pending.map((p) => settleBatch([p], call)));
+    return;
+  }
+  pending.forEach((p, index) => {
+    const answer = outcomes[index];
+    // Answers come in input order; fall back to matching by task id if an adapter reorders.
+    const outcome =
+      answer?.taskId === p.input.taskId
+        ? answer
+        : outcomes.find((o) => o.taskId === p.input.taskId);
+    p.resolve(
+      outcome ?? {
+        taskId: p.input.taskId,
+        status: 'lease_lost',
+        reason: 'the backend gave no answer for this task',
+      },
+    );
+  });
+}

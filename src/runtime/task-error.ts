@@ -1,0 +1,43 @@
+/**
+ * Turning whatever a handler threw into the {@link TaskError} stored with the attempt.
+ */
+import type { TaskError } from '../core/types.ts';
+
+/**
+ * Describe a thrown value as a {@link TaskError}. `retryable` is false when the error says so
+ * (`NonRetryableError`, or any error carrying `retryable === false`), true otherwise: a handler
+ * that throws a plain `Error` gets another attempt, as BullMQ and Temporal do.
+ */
+export function toTaskError(thrown: unknown): TaskError {
+  if (thrown instanceof Error) {
+    const carrier = thrown as Error & { code?: unknown; retryable?: unknown };
+    const error: TaskError = {
+      message: thrown.message || thrown.name || 'handler failed without a message',
+      name: thrown.name,
+      retryable: carrier.retryable !== false,
+    };
+    if (typeof carrier.code === 'string' || typeof carrier.code === 'number') {
+      error.code = String(carrier.code);
+    }
+    if (thrown.stack !== undefined) error.stack = thrown.stack;
+    return error;
+  }
+  if (typeof thrown === 'object' && thrown !== null) {
+    const carrier = thrown as { message?: unknown; code?: unknown; retryable?: unknown };
+    const error: TaskError = {
+      message: typeof carrier.message === 'string' ? carrier.message : safeStringify(thrown),
+      retryable: carrier.retryable !== false,
+    };
+    if (typeof carrier.code === 'string') error.code = carrier.code;
+    return error;
+  }
+  return { message: `handler threw a non-error value: ${safeStringify(thrown)}`, retryable: true };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,910 @@
+/**
+ * The worker: the runtime loop that claims tasks for an agent, runs their handlers, renews
+ * leases and reports results (DESIGN.md glossary). One worker hosts one agent.
+ *
+ * Shape of the loop:
+ * - claim in batches up to the free slots; when nothing is claimable, block in
+ *   `backend.waitForWork` (never a busy loop or a sleep-poll);
+ * - settle calls of one tick are coalesced into one `complete([...])` / `fail([...])`;
+ * - one timer renews every in-flight lease with one `renew` call (which is also the agent's
+ *   heartbeat); another runs the idempotent `sweep`.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino, { type Logger } from 'pino';
+import type { Backend, LeaseRef, SettleOutcome, SubmittedTask } from '../backends/backend.ts';
+import { newAgentId } from '../backends/ids.ts';
+import {
+  AgentLostError,
+  BatonError,
+  CancelledError,
+  ConflictError,
+  LeaseLostError,
+  TimeoutError,
+  ValidationError,
+  type ValidationIssue,
+} from '../core/errors.ts';
+import type {
+  DependencyOutcome,
+  Json,
+  Lease,
+  TaskError,
+  TaskRecord,
+  TaskSpec,
+} from '../core/types.ts';
+import { describeValue } from '../core/text.ts';
+import { SettleBatcher } from './settle-batcher.ts';
+import { toTaskError } from './task-error.ts';
+
+/** What a handler gets for one attempt of one task. */
+export interface TaskContext {
+  /** The task as claimed. */
+  task: TaskRecord;
+  /** The task's JSON input (`task.payload`). */
+  payload: Json;
+  /** Attempt number, 1-based. */
+  attempt: number;
+  /** The agent running this attempt. */
+  agentId: string;
+  /**
+   * Fires when the attempt must stop: its `timeoutMs` passed (reason `TimeoutError`), it was
+   * cancelled (`CancelledError`), its lease was lost (`LeaseLostError`), or the worker is
+   * shutting down past its grace period (`CancelledError`).
+   */
+  signal: AbortSignal;
+  /** Outcomes of this task's dependencies, by key. */
+  dependencies: Record<string, DependencyOutcome>;
+  /**
+   * Add tasks to this task's run (fan-out / join); `dependsOn` may name existing keys of the
+   * run. For a task outside any run, the tasks are submitted on their own. A plain function
+   * (no `this`), so `({ spawn }) => …` works.
+   */
+  spawn: (tasks: TaskSpec[]) => Promise<SubmittedTask[]>;
+  /** A pino child logger bound to the task id, type, attempt and agent. */
+  log: Logger;
+}
+
+/** Runs one attempt; the value returned (JSON, or nothing for `null`) is the task's result. */
+export type TaskHandler = (ctx: TaskContext) => Promise<Json | void> | Json | void;
+
+export interface WorkerOptions {
+  /** A stable agent id, so a restarted worker is recognisably the same agent. @default a new `agt_…` id */
+  agentId?: string;
+  /** A human name for displays. @default the agent id */
+  name?: string;
+  /** Capabilities of this agent; it only claims tasks whose `requires` are all among them. @default [] */
+  capabilities?: string[];
+  /** Free-form labels shown with the agent. @default {} */
+  labels?: Record<string, string>;
+  /** Most handlers running at once (the agent's slots). @default 10 */
+  concurrency?: number;
+  /**
+   * Handlers by task type. A claimed task whose type has no handler fails at once, without
+   * retries; route task types to the right workers with `requires` and `capabilities`.
+   */
+  handlers: Record<string, TaskHandler>;
+  /** How long each lease lasts before it must be renewed, in ms. @default 30000 */
+  leaseTtlMs?: number;
+  /** How often in-flight leases are renewed (and the agent heartbeats), in ms. @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** An agent silent this long is declared lost; used when this worker runs the sweep. @default 5000 */
+  agentTtlMs?: number;
+  /** How often this worker runs the backend's sweep, in ms. @default 1000 */
+  sweepIntervalMs?: number;
+  /** Longest single `waitForWork` when there is nothing to claim, in ms. @default 1000 */
+  idleWaitMs?: number;
+  /** How long `stop()` lets in-flight handlers finish before aborting them, in ms. @default 10000 */
+  shutdownGraceMs?: number;
+  /** Stop gracefully on SIGINT/SIGTERM; a second signal stops at once. @default false */
+  handleSignals?: boolean;
+  /** Where the worker logs. @default a pino logger at `BATON_LOG_LEVEL` (or `info`) */
+  logger?: Logger;
+}
+
+/** Typed events of a {@link Worker} (node:events `EventEmitter` map: name → listener args). */
+export type WorkerEventMap = {
+  'task:claimed': [lease: Lease];
+  'task:succeeded': [event: { lease: Lease; result: Json; durationMs: number }];
+  'task:failed': [event: { lease: Lease; error: TaskError; willRetry: boolean }];
+  /** The task was cancelled while its handler ran; the handler's signal fired. */
+  'task:cancelled': [event: { lease: Lease; reason: string }];
+  /** The lease went stale (expired, released, re-claimed); the outcome was not recorded. */
+  'task:lease-lost': [event: { lease: Lease; reason: string }];
+  /** An unexpected error in the loop or a timer; the worker keeps going (with backoff). */
+  error: [error: unknown];
+  stopped: [];
+};
+
+type WorkerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+type AbortKind = 'timeout' | 'cancelled' | 'lease_lost' | 'shutdown';
+
+/** One claimed task from claim until its handler has returned. */
+interface InFlight {
+  readonly key: string;
+  readonly lease: Lease;
+  readonly controller: AbortController;
+  readonly startedAt: number;
+  readonly log: Logger;
+  timer: NodeJS.Timeout | undefined;
+  abortKind: AbortKind | undefined;
+  /** A settle call for this lease is under way or done: no renew, no release any more. */
+  settling: boolean;
+  /** Resolves when the attempt is settled and the handler has returned. */
+  done: Promise<void>;
+}
+
+type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+const MAX_LOOP_BACKOFF_MS = 5_000;
+
+let defaultLogger: Logger | undefined;
+
+/** The logger used when none is given: pino at `BATON_LOG_LEVEL` (or `info`). */
+export function getDefaultLogger(): Logger {
+  defaultLogger ??= pino({ name: 'baton', level: process.env.BATON_LOG_LEVEL ?? 'info' });
+  return defaultLogger;
+}
+
+export class Worker extends EventEmitter<WorkerEventMap> {
+  readonly agentId: string;
+
+  readonly #backend: Backend;
+  readonly #handlers: Record<string, TaskHandler>;
+  readonly #capabilities: string[];
+  readonly #name: string;
+  readonly #labels: Record<string, string>;
+  readonly #concurrency: number;
+  readonly #leaseTtlMs: number;
+  readonly #heartbeatIntervalMs: number;
+  readonly #agentTtlMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #idleWaitMs: number;
+  readonly #shutdownGraceMs: number;
+  readonly #handleSignals: boolean;
+  readonly #log: Logger;
+  readonly #settler: SettleBatcher;
+
+  #state: WorkerState = 'new';
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #loopPromise: Promise<void> | undefined;
+  readonly #inFlight = new Map<string, InFlight>();
+  /** True when the latest claim (made after the latest slot freed) found nothing. */
+  #lastClaimEmpty = false;
+  #idleWaiters: (() => void)[] = [];
+  /** Aborting it wakes the loop from `waitForWork` or from waiting for a free slot. */
+  #wake: AbortController | undefined;
+  #slotFreed: (() => void) | undefined;
+  /** Aborted once, at stop: ends backoff sleeps. */
+  readonly #stopController = new AbortController();
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #heartbeatRunning: Promise<void> | undefined;
+  #sweepRunning: Promise<void> | undefined;
+  #reRegistering: Promise<void> | undefined;
+  #cutGrace: (() => void) | undefined;
+  #graceCut = false;
+  readonly #onSignal = (signal: NodeJS.Signals): void => {
+    if (this.#stopPromise === undefined) {
+      this.#log.info(
+        { signal },
+        `received ${signal}: stopping gracefully (send it again to stop at once)`,
+      );
+      this.stop().catch((error: unknown) => this.#reportError(error, 'stop after signal'));
+    } else {
+      this.#log.warn({ signal }, `received ${signal} again: stopping at once`);
+      this.#graceCut = true;
+      this.#cutGrace?.();
+    }
+  };
+
+  constructor(backend: Backend, options: WorkerOptions) {
+    super();
+    validateOptions(options);
+    this.#backend = backend;
+    this.#handlers = { ...options.handlers };
+    this.agentId = options.agentId ?? newAgentId();
+    this.#name = options.name ?? this.agentId;
+    this.#capabilities = [...(options.capabilities ?? [])];
+    this.#labels = { ...(options.labels ?? {}) };
+    this.#concurrency = options.concurrency ?? 10;
+    this.#leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
+    this.#agentTtlMs = options.agentTtlMs ?? 5_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    this.#idleWaitMs = options.idleWaitMs ?? 1_000;
+    this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.#handleSignals = options.handleSignals ?? false;
+    this.#log = (options.logger ?? getDefaultLogger()).child({ agentId: this.agentId });
+    this.#settler = new SettleBatcher(backend);
+  }
+
+  /** True between a successful `start()` and the beginning of `stop()`. */
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** Number of handlers currently holding a slot. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Registers the agent and starts the loop and timers; resolves once running. Idempotent. */
+  start(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.reject(
+        new ConflictError(
+          `worker ${this.agentId} was stopped and cannot start again; create a new worker (the agent id may be reused)`,
+          { agentId: this.agentId },
+        ),
+      );
+    }
+    this.#startPromise ??= this.#start();
+    return this.#startPromise;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    try {
+      await this.#register();
+    } catch (error) {
+      this.#state = 'stopped';
+      throw error;
+    }
+    // stop() may have been called while registering: it waits for this promise, then stops.
+    if (this.#stopPromise !== undefined) return;
+    this.#state = 'running';
+    this.#heartbeatTimer = setInterval(() => this.#heartbeatTick(), this.#heartbeatIntervalMs);
+    this.#heartbeatTimer.unref();
+    this.#sweepTimer = setInterval(() => this.#sweepTick(), this.#sweepIntervalMs);
+    this.#sweepTimer.unref();
+    if (this.#handleSignals) {
+      process.on('SIGINT', this.#onSignal);
+      process.on('SIGTERM', this.#onSignal);
+    }
+    this.#log.info(
+      {
+        name: this.#name,
+        capabilities: this.#capabilities,
+        concurrency: this.#concurrency,
+        handlers: Object.keys(this.#handlers),
+      },
+      'worker started',
+    );
+    this.#loopPromise = this.#loop();
+  }
+
+  /**
+   * Stop claiming, let in-flight handlers finish within the grace period, then abort the rest
+   * and release their leases (their tasks go back to `ready`), deregister the agent and clear
+   * every timer. Safe to call more than once; a later call with `graceMs: 0` cuts the grace short.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.#stopPromise !== undefined) {
+      if (options.graceMs === 0) {
+        this.#graceCut = true;
+        this.#cutGrace?.();
+      }
+      return this.#stopPromise;
+    }
+    this.#stopPromise = this.#stop(options.graceMs ?? this.#shutdownGraceMs);
+    return this.#stopPromise;
+  }
+
+  /**
+   * Resolves when nothing is in flight and a claim made after this call found nothing (or when
+   * the worker stops). Useful in scripts and tests: "run until the queue is drained".
+   */
+  onIdle(): Promise<void> {
+    if (this.#state === 'new' || this.#state === 'stopped') return Promise.resolve();
+    if (this.#state === 'running') {
+      // Only a claim made after this call counts: work submitted just before must be seen.
+      this.#lastClaimEmpty = false;
+      this.#wakeLoop();
+    } else if (this.#isIdle()) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      this.#emit('stopped');
+      return;
+    }
+    if (this.#state === 'starting' && this.#startPromise !== undefined) {
+      try {
+        await this.#startPromise;
+      } catch {
+        // Never registered: nothing to undo.
+        this.#state = 'stopped';
+        this.#emit('stopped');
+        return;
+      }
+    }
+    this.#state = 'stopping';
+    this.#log.info({ inFlight: this.#inFlight.size, graceMs }, 'worker stopping');
+    this.#stopController.abort();
+    this.#wakeLoop();
+    await this.#loopPromise;
+
+    // Let in-flight handlers finish within the grace period; timers keep renewing their leases.
+    if (this.#inFlight.size > 0 && graceMs > 0 && !this.#graceCut) {
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.#inFlight.values()].map((entry) => entry.done)),
+        new Promise<void>((resolve) => {
+          graceTimer = setTimeout(resolve, graceMs);
+          this.#cutGrace = resolve;
+        }),
+      ]);
+      clearTimeout(graceTimer);
+      this.#cutGrace = undefined;
+    }
+
+    // Abort what is left and give its leases back without counting the attempt.
+    const leftover = [...this.#inFlight.values()].filter((entry) => !entry.settling);
+    for (const entry of leftover) {
+      entry.settling = true;
+      this.#abortEntry(
+        entry,
+        'shutdown',
+        new CancelledError(`worker ${this.agentId} is shutting down`),
+      );
+    }
+    await this.#settler.drain();
+    if (leftover.length > 0) await this.#release(leftover);
+
+    clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#sweepTimer);
+    await Promise.all([this.#heartbeatRunning, this.#sweepRunning, this.#reRegistering]);
+    try {
+      await this.#backend.deregisterAgent(this.agentId);
+    } catch (error) {
+      this.#reportError(error, 'deregister agent');
+    }
+    if (this.#handleSignals) {
+      process.off('SIGINT', this.#onSignal);
+      process.off('SIGTERM', this.#onSignal);
+    }
+    this.#state = 'stopped';
+    this.#log.info({ abandoned: leftover.length }, 'worker stopped');
+    this.#resolveIdle();
+    this.#emit('stopped');
+  }
+
+  async #release(entries: InFlight[]): Promise<void> {
+    try {
+      const outcomes = await this.#backend.release(
+        entries.map((entry) => ({ taskId: entry.lease.taskId, token: entry.lease.token })),
+      );
+      entries.forEach((entry, index) => {
+        const outcome = answerFor(outcomes, index, entry.lease.taskId);
+        if (outcome === undefined) return;
+        if (outcome.status === 'ok') {
+          entry.log.info({ state: outcome.state }, 'task released at shutdown');
+        } else {
+          entry.log.warn(
+            { status: outcome.status, reason: outcome.reason },
+            'task not released at shutdown',
+          );
+        }
+      });
+    } catch (error) {
+      // Deregistering the agent releases its leases too; this is only the faster path.
+      this.#reportError(error, 'release leases at shutdown');
+    }
+  }
+
+  async #register(): Promise<void> {
+    await this.#backend.registerAgent({
+      id: this.agentId,
+      name: this.#name,
+      capabilities: this.#capabilities,
+      concurrency: this.#concurrency,
+      labels: this.#labels,
+      host: hostname(),
+      pid: process.pid,
+    });
+  }
+
+  /** The agent was declared lost (it missed heartbeats): register again and carry on. */
+  #reRegister(): Promise<void> {
+    this.#reRegistering ??= (async () => {
+      try {
+        if (this.#state !== 'running') return;
+        this.#log.warn('agent was declared lost (missed heartbeats); registering it again');
+        await this.#register();
+      } finally {
+        this.#reRegistering = undefined;
+      }
+    })();
+    return this.#reRegistering;
+  }
+
+  // ── The loop ────────────────────────────────────────────────────────────────────────────
+
+  async #loop(): Promise<void> {
+    let backoffMs = 0;
+    while (this.#state === 'running') {
+      try {
+        const free = this.#concurrency - this.#inFlight.size;
+        if (free <= 0) {
+          await this.#waitForSlot();
+          continue;
+        }
+        const leases = await this.#backend.claim({
+          agentId: this.agentId,
+          capabilities: this.#capabilities,
+          max: free,
+          leaseTtlMs: this.#leaseTtlMs,
+        });
+        backoffMs = 0;
+        if (leases.length === 0) {
+          this.#lastClaimEmpty = true;
+          if (this.#isIdle()) this.#resolveIdle();
+          await this.#waitForWork();
+          continue;
+        }
+        this.#lastClaimEmpty = false;
+        for (const lease of leases) this.#startTask(lease);
+      } catch (error) {
+        if (this.#state !== 'running') break;
+        if (error instanceof AgentLostError) {
+          try {
+            await this.#reRegister();
+            continue;
+          } catch (registerError) {
+            error = registerError;
+          }
+        }
+        this.#reportError(error, 'worker loop');
+        backoffMs = Math.min(backoffMs === 0 ? 100 : backoffMs * 2, MAX_LOOP_BACKOFF_MS);
+        try {
+          await sleep(backoffMs, undefined, { signal: this.#stopController.signal });
+        } catch {
+          // stopped during backoff
+        }
+      }
+    }
+  }
+
+  async #waitForWork(): Promise<void> {
+    if (this.#state !== 'running') return;
+    const wake = new AbortController();
+    this.#wake = wake;
+    try {
+      await this.#backend.waitForWork({
+        capabilities: this.#capabilities,
+        timeoutMs: this.#idleWaitMs,
+        signal: wake.signal,
+      });
+    } catch (error) {
+      if (!wake.signal.aborted) throw error;
+    } finally {
+      if (this.#wake === wake) this.#wake = undefined;
+    }
+  }
+
+  #waitForSlot(): Promise<void> {
+    if (this.#state !== 'running' || this.#inFlight.size < this.#concurrency) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#slotFreed = resolve;
+    });
+  }
+
+  /** Wake the loop: a slot was freed (claim again now) or the worker is stopping. */
+  #wakeLoop(): void {
+    this.#wake?.abort();
+    const slotFreed = this.#slotFreed;
+    this.#slotFreed = undefined;
+    slotFreed?.();
+  }
+
+  #isIdle(): boolean {
+    return this.#inFlight.size === 0 && this.#lastClaimEmpty;
+  }
+
+  #resolveIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ── One task ────────────────────────────────────────────────────────────────────────────
+
+  #startTask(lease: Lease): void {
+    const log = this.#log.child({
+      taskId: lease.taskId,
+      type: lease.task.type,
+      attempt: lease.attempt,
+    });
+    const entry: InFlight = {
+      // Keyed by lease, not task: after a lost lease the same task may be claimed again by
+      // this worker while the stale attempt's handler is still winding down.
+      key: `${lease.taskId}#${lease.token}`,
+      lease,
+      controller: new AbortController(),
+      startedAt: performance.now(),
+      log,
+      timer: undefined,
+      abortKind: undefined,
+      settling: false,
+      done: Promise.resolve(),
+    };
+    this.#inFlight.set(entry.key, entry);
+    log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
+    this.#emit('task:claimed', lease);
+    const timeoutMs = lease.task.timeoutMs;
+    if (timeoutMs !== null && timeoutMs > 0) {
+      entry.timer = setTimeout(
+        () => this.#abortEntry(entry, 'timeout', new TimeoutError(timeoutMs)),
+        timeoutMs,
+      );
+      entry.timer.unref();
+    }
+    entry.done = this.#execute(entry)
+      .catch((error: unknown) => this.#reportError(error, `task ${lease.taskId}`))
+      .finally(() => {
+        clearTimeout(entry.timer);
+        this.#inFlight.delete(entry.key);
+        // Our own completion may have made dependents ready: claim again before calling idle.
+        this.#lastClaimEmpty = false;
+        this.#wakeLoop();
+      });
+  }
+
+  #abortEntry(entry: InFlight, kind: AbortKind, reason: BatonError): void {
+    if (entry.controller.signal.aborted) return;
+    entry.abortKind = kind;
+    entry.controller.abort(reason);
+  }
+
+  async #execute(entry: InFlight): Promise<void> {
+    const { lease } = entry;
+    const handler = Object.hasOwn(this.#handlers, lease.task.type)
+      ? this.#handlers[lease.task.type]
+      : undefined;
+    if (handler === undefined) {
+      const known = Object.keys(this.#handlers);
+      await this.#settleFailure(
+        entry,
+        {
+          message:
+            `no handler for task type "${lease.task.type}" on worker ${this.agentId}; ` +
+            `it handles: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : '(none)'}. ` +
+            `Register a handler for "${lease.task.type}", or route the task with "requires" to workers that have one.`,
+          code: 'BATON_NO_HANDLER',
+          name: 'NoHandlerError',
+          retryable: false,
+        },
+        'failed',
+      );
+      return;
+    }
+
+    const ctx: TaskContext = {
+      task: lease.task,
+      payload: lease.task.payload,
+      attempt: lease.attempt,
+      agentId: this.agentId,
+      signal: entry.controller.signal,
+      dependencies: lease.dependencies,
+      spawn: (tasks) =>
+        this.#backend.submitTasks(
+          tasks,
+          lease.task.runId === null ? {} : { runId: lease.task.runId },
+        ),
+      log: entry.log,
+    };
+    const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (entry.controller.signal.aborted) resolve('aborted');
+      else
+        entry.controller.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+
+    const first = await Promise.race([handlerDone, aborted]);
+    if (first === 'aborted') {
+      await this.#settleAbort(entry);
+      // The slot stays taken until the handler really returns: concurrency counts running code.
+      await handlerDone;
+      return;
+    }
+    if (entry.settling) return; // aborted for shutdown in the same tick; stop() releases it
+    if (first.ok) {
+      await this.#settleSuccess(entry, first.value);
+    } else {
+      const error = toTaskError(first.error);
+      await this.#settleFailure(entry, error, 'failed');
+    }
+  }
+
+  async #settleAbort(entry: InFlight): Promise<void> {
+    const { lease } = entry;
+    const reason: unknown = entry.controller.signal.reason;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    switch (entry.abortKind) {
+      case 'timeout':
+        await this.#settleFailure(
+          entry,
+          {
+            message,
+            code: 'BATON_TIMEOUT',
+            name: 'TimeoutError',
+            retryable: true,
+          },
+          'timed_out',
+        );
+        return;
+      case 'cancelled':
+        entry.settling = true;
+        entry.log.info({ reason: message, durationMs: this.#durationMs(entry) }, 'task cancelled');
+        this.#emit('task:cancelled', { lease, reason: message });
+        return;
+      case 'lease_lost':
+        entry.settling = true;
+        this.#leaseLost(entry, message);
+        return;
+      case 'shutdown':
+      case undefined:
+        // stop() releases the lease.
+        return;
+    }
+  }
+
+  async #settleSuccess(entry: InFlight, value: unknown): Promise<void> {
+    const { lease } = entry;
+    entry.settling = true;
+    const result = (value === undefined ? null : value) as Json;
+    let outcome: SettleOutcome;
+    try {
+      outcome = await this.#settler.complete({ taskId: lease.taskId, token: lease.token, result });
+    } catch (error) {
+      // The backend refused the result itself (too large, not JSON): that will not get better
+      // on a retry, so record it as this attempt's failure.
+      if (error instanceof BatonError && !error.retryable) {
+        entry.settling = false;
+        await this.#settleFailure(
+          entry,
+          {
+            ...toTaskError(error),
+            message: `the handler's result was refused: ${error.message}`,
+            retryable: false,
+          },
+          'failed',
+        );
+        return;
+      }
+      throw error;
+    }
+    const durationMs = this.#durationMs(entry);
+    if (outcome.status === 'ok') {
+      entry.log.info({ durationMs, state: outcome.state }, 'task succeeded');
+      this.#emit('task:succeeded', { lease, result, durationMs });
+    } else {
+      this.#refused(entry, outcome, 'complete');
+    }
+  }
+
+  async #settleFailure(
+    entry: InFlight,
+    error: TaskError,
+    outcome: 'failed' | 'timed_out',
+  ): Promise<void> {
+    const { lease } = entry;
+    entry.settling = true;
+    const answer = await this.#settler.fail({
+      taskId: lease.taskId,
+      token: lease.token,
+      error,
+      retryable: error.retryable !== false,
+      outcome,
+    });
+    const durationMs = this.#durationMs(entry);
+    if (answer.status === 'ok') {
+      const willRetry = answer.state !== 'failed';
+      const fields = {
+        durationMs,
+        outcome,
+        willRetry,
+        state: answer.state,
+        error: { message: error.message, code: error.code, name: error.name },
+      };
+      if (willRetry) entry.log.warn(fields, 'task attempt failed; retrying');
+      else entry.log.warn(fields, 'task failed');
+      this.#emit('task:failed', { lease, error, willRetry });
+    } else {
+      this.#refused(entry, answer, 'fail');
+    }
+  }
+
+  #refused(entry: InFlight, outcome: SettleOutcome, call: 'complete' | 'fail'): void {
+    if (outcome.status === 'ok') return;
+    if (outcome.status === 'cancelled') {
+      entry.log.info(
+        { reason: outcome.reason },
+        `task was cancelled; its ${call} was not recorded`,
+      );
+      this.#emit('task:cancelled', { lease: entry.lease, reason: outcome.reason });
+      return;
+    }
+    this.#leaseLost(entry, `${outcome.status}: ${outcome.reason}`);
+  }
+
+  #leaseLost(entry: InFlight, reason: string): void {
+    entry.log.warn(
+      { reason, durationMs: this.#durationMs(entry) },
+      'lease lost: the outcome of this attempt was not recorded',
+    );
+    this.#emit('task:lease-lost', { lease: entry.lease, reason });
+  }
+
+  #durationMs(entry: InFlight): number {
+    return Math.round(performance.now() - entry.startedAt);
+  }
+
+  // ── Timers ──────────────────────────────────────────────────────────────────────────────
+
+  #heartbeatTick(): void {
+    if (this.#heartbeatRunning !== undefined) return; // the previous renew is still out
+    this.#heartbeatRunning = this.#renewAll()
+      .catch((error: unknown) => this.#reportError(error, 'renew leases'))
+      .finally(() => {
+        this.#heartbeatRunning = undefined;
+      });
+  }
+
+  async #renewAll(): Promise<void> {
+    const entries = [...this.#inFlight.values()].filter((entry) => !entry.settling);
+    const refs: LeaseRef[] = entries.map((entry) => ({
+      taskId: entry.lease.taskId,
+      token: entry.lease.token,
+    }));
+    try {
+      if (refs.length === 0) {
+        await this.#backend.heartbeat(this.agentId);
+        return;
+      }
+      const outcomes = await this.#backend.renew(this.agentId, refs, this.#leaseTtlMs);
+      entries.forEach((entry, index) => {
+        const outcome = answerFor(outcomes, index, entry.lease.taskId);
+        // Settled while the renew was out: the settle's own answer is the one that counts.
+        if (outcome === undefined || entry.settling || outcome.status === 'ok') return;
+        if (outcome.status === 'cancelled') {
+          this.#abortEntry(
+            entry,
+            'cancelled',
+            new CancelledError(outcome.reason || 'task cancelled'),
+          );
+        } else {
+          this.#abortEntry(
+            entry,
+            'lease_lost',
+            new LeaseLostError(entry.lease.taskId, entry.lease.token, outcome.reason),
+          );
+        }
+      });
+    } catch (error) {
+      if (error instanceof AgentLostError) {
+        await this.#reRegister();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  #sweepTick(): void {
+    if (this.#sweepRunning !== undefined) return;
+    this.#sweepRunning = this.#backend
+      .sweep({ agentTtlMs: this.#agentTtlMs })
+      .then((result) => {
+        if (
+          result.expired + result.timedOut + result.promoted + result.released > 0 ||
+          result.agentsLost.length > 0
+        ) {
+          this.#log.debug({ sweep: result }, 'sweep');
+        }
+      })
+      .catch((error: unknown) => this.#reportError(error, 'sweep'))
+      .finally(() => {
+        this.#sweepRunning = undefined;
+      });
+  }
+
+  // ── Reporting ───────────────────────────────────────────────────────────────────────────
+
+  #reportError(error: unknown, where: string): void {
+    this.#log.error({ err: error, where }, `worker error in ${where}`);
+    if (this.listenerCount('error') > 0) this.#emit('error', error);
+  }
+
+  /** Emit without letting a throwing listener break the loop. */
+  #emit<K extends keyof WorkerEventMap>(event: K, ...args: WorkerEventMap[K]): void {
+    try {
+      (this.emit as (event: K, ...args: WorkerEventMap[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#log.error({ err: error, event }, `a "${event}" listener threw`);
+    }
+  }
+}
+
+/** The answer for the `index`-th item (adapters answer in input order; fall back to the task id). */
+function answerFor(
+  outcomes: SettleOutcome[],
+  index: number,
+  taskId: string,
+): SettleOutcome | undefined {
+  const answer = outcomes[index];
+  return answer?.taskId === taskId ? answer : outcomes.find((o) => o.taskId === taskId);
+}
+
+function validateOptions(options: WorkerOptions): void {
+  const issues: ValidationIssue[] = [];
+  if (typeof options.handlers !== 'object' || options.handlers === null) {
+    issues.push({
+      path: 'handlers',
+      message: 'is required: an object of task type → handler function',
+    });
+  } else {
+    for (const [type, handler] of Object.entries(options.handlers)) {
+      if (typeof handler !== 'function') {
+        issues.push({ path: `handlers.${type}`, message: 'must be a function' });
+      }
+    }
+  }
+  const positiveInt = (name: keyof WorkerOptions, value: unknown): void => {
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    ) {
+      issues.push({
+        path: name,
+        message: `must be a positive integer, got ${describeValue(value)}`,
+      });
+    }
+  };
+  const nonNegative = (name: keyof WorkerOptions, value: unknown): void => {
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    ) {
+      issues.push({ path: name, message: `must be a number ≥ 0, got ${describeValue(value)}` });
+    }
+  };
+  positiveInt('concurrency', options.concurrency);
+  positiveInt('leaseTtlMs', options.leaseTtlMs);
+  positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs);
+  positiveInt('agentTtlMs', options.agentTtlMs);
+  positiveInt('sweepIntervalMs', options.sweepIntervalMs);
+  positiveInt('idleWaitMs', options.idleWaitMs);
+  nonNegative('shutdownGraceMs', options.shutdownGraceMs);
+  const heartbeat = options.heartbeatIntervalMs ?? 1_000;
+  const leaseTtl = options.leaseTtlMs ?? 30_000;
+  const agentTtl = options.agentTtlMs ?? 5_000;
+  if (heartbeat >= leaseTtl) {
+    issues.push({
+      path: 'heartbeatIntervalMs',
+      message: `(${heartbeat}) must be shorter than leaseTtlMs (${leaseTtl}), or leases expire between renewals`,
+    });
+  }
+  if (heartbeat >= agentTtl) {
+    issues.push({
+      path: 'heartbeatIntervalMs',
+      message: `(${heartbeat}) must be shorter than agentTtlMs (${agentTtl}), or the agent is declared lost between heartbeats`,
+    });
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(
+      issues,
+      `invalid worker options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+    );
+  }
+}

@@ -1,0 +1,580 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  LeaseLostError,
+  NonRetryableError,
+  TimeoutError,
+} from '../../src/core/errors.ts';
+import type { Json, Lease, RunRecord, TaskRecord } from '../../src/core/types.ts';
+import pino from 'pino';
+import { Baton } from '../../src/runtime/baton.ts';
+import type { TaskContext } from '../../src/runtime/worker.ts';
+import { LEVEL, aborted, deferred, useHarness } from './harness.ts';
+
+const h = useHarness();
+
+/** Counts handlers running at once and remembers the most seen. */
+function overlapCounter() {
+  let running = 0;
+  let max = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    enter() {
+      running++;
+      max = Math.max(max, running);
+      for (const w of waiters.filter((w) => running >= w.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    },
+    leave() {
+      running--;
+    },
+    get max() {
+      return max;
+    },
+    /** Resolves once `n` handlers run at the same time. */
+    reach(n: number): Promise<void> {
+      if (running >= n) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+  };
+}
+
+describe('worker', () => {
+  it('runs a submitted task; wait returns the succeeded record with the result', async () => {
+    const baton = await h.baton();
+    const seen: Partial<TaskContext>[] = [];
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        echo: (ctx) => {
+          seen.push({ payload: ctx.payload, attempt: ctx.attempt, agentId: ctx.agentId });
+          return { echoed: ctx.payload };
+        },
+      },
+    });
+    const submitted = await baton.submit({ type: 'echo', payload: { hello: 'world' } });
+    const done = (await baton.wait(submitted.id)) as TaskRecord;
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toEqual({ echoed: { hello: 'world' } });
+    expect(done.attempts).toBe(1);
+    expect(seen).toEqual([{ payload: { hello: 'world' }, attempt: 1, agentId: worker.agentId }]);
+    const attempts = await baton.attempts(submitted.id);
+    expect(attempts.map((a) => [a.outcome, a.agentId])).toEqual([['succeeded', worker.agentId]]);
+    await worker.stop();
+  });
+
+  it('a handler returning nothing stores null', async () => {
+    const baton = await h.baton();
+    const worker = await h.startWorker(baton, { handlers: { noop: () => undefined } });
+    const { id } = await baton.submit({ type: 'noop' });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toBeNull();
+    await worker.stop();
+  });
+
+  it('runs a diamond DAG: B and C overlap, D sees both results', async () => {
+    const baton = await h.baton();
+    const counter = overlapCounter();
+    let dDeps: TaskContext['dependencies'] | undefined;
+    const worker = await h.startWorker(baton, {
+      concurrency: 4,
+      handlers: {
+        step: async ({ payload, dependencies }) => {
+          const name = (payload as { name: string }).name;
+          if (name === 'B' || name === 'C') {
+            counter.enter();
+            // Each of B and C waits until both run: this only finishes if they overlap.
+            await counter.reach(2);
+            counter.leave();
+            return `${name}-result`;
+          }
+          if (name === 'D') dDeps = dependencies;
+          return `${name}-result`;
+        },
+      },
+    });
+    const { runId, tasks } = await baton.submitRun({
+      name: 'diamond',
+      tasks: [
+        { key: 'A', type: 'step', payload: { name: 'A' } },
+        { key: 'B', type: 'step', payload: { name: 'B' }, dependsOn: ['A'] },
+        { key: 'C', type: 'step', payload: { name: 'C' }, dependsOn: ['A'] },
+        { key: 'D', type: 'step', payload: { name: 'D' }, dependsOn: ['B', 'C'] },
+      ],
+    });
+    const run = (await baton.wait(runId, { timeoutMs: 20_000 })) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    expect(counter.max).toBe(2);
+    expect(dDeps?.['B']).toMatchObject({ key: 'B', state: 'succeeded', result: 'B-result' });
+    expect(dDeps?.['C']).toMatchObject({ key: 'C', state: 'succeeded', result: 'C-result' });
+    expect(Object.keys(dDeps ?? {}).sort()).toEqual(['B', 'C']);
+    const d = await baton.get(tasks.find((t) => t.key === 'D')!.id);
+    expect(d?.result).toBe('D-result');
+    await worker.stop();
+  });
+
+  it('never runs more handlers at once than its concurrency', async () => {
+    const baton = await h.baton();
+    const counter = overlapCounter();
+    const worker = await h.startWorker(baton, {
+      concurrency: 3,
+      handlers: {
+        work: async () => {
+          counter.enter();
+          // Yield to the event loop a few times so other claimed handlers get to start.
+          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+          counter.leave();
+          return null;
+        },
+      },
+    });
+    const { runId } = await baton.submitRun({
+      tasks: Array.from({ length: 12 }, (_, i) => ({ key: `t${i}`, type: 'work' })),
+    });
+    const run = (await baton.wait(runId)) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    expect(run.progress.byState.succeeded).toBe(12);
+    // 12 ready tasks and 3 slots: the first claim takes 3 at once, and never more.
+    expect(counter.max).toBe(3);
+    await worker.stop();
+  });
+
+  it('retries a failing handler until it succeeds', async () => {
+    const baton = await h.baton();
+    let calls = 0;
+    const failures: { willRetry: boolean; message: string }[] = [];
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        flaky: ({ attempt }) => {
+          calls++;
+          if (attempt < 3) throw new Error(`boom ${attempt}`);
+          return 'third time lucky';
+        },
+      },
+    });
+    worker.on('task:failed', ({ error, willRetry }) =>
+      failures.push({ willRetry, message: error.message }),
+    );
+    const { id } = await baton.submit({
+      type: 'flaky',
+      maxAttempts: 3,
+      backoff: { baseMs: 1, maxMs: 5, jitter: 'none' },
+    });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('succeeded');
+    expect(done.attempts).toBe(3);
+    expect(done.result).toBe('third time lucky');
+    expect(calls).toBe(3);
+    expect(failures).toEqual([
+      { willRetry: true, message: 'boom 1' },
+      { willRetry: true, message: 'boom 2' },
+    ]);
+    const attempts = await baton.attempts(id);
+    expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'succeeded']);
+    expect(attempts[0]?.error).toMatchObject({ message: 'boom 1', name: 'Error', retryable: true });
+    await worker.stop();
+  });
+
+  it('fails at once on NonRetryableError, keeping the error details', async () => {
+    const baton = await h.baton();
+    let calls = 0;
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        fatal: () => {
+          calls++;
+          throw new NonRetryableError('the input is wrong; do not retry');
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'fatal', maxAttempts: 5 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('failed');
+    expect(done.attempts).toBe(1);
+    expect(calls).toBe(1);
+    expect(done.error).toMatchObject({
+      message: 'the input is wrong; do not retry',
+      code: 'BATON_NON_RETRYABLE',
+      name: 'NonRetryableError',
+      retryable: false,
+    });
+    expect(done.error?.stack).toContain('NonRetryableError');
+    await worker.stop();
+  });
+
+  it('treats any error with retryable === false as final', async () => {
+    const baton = await h.baton();
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        fatal: () => {
+          throw Object.assign(new Error('quota exhausted'), { code: 'QUOTA', retryable: false });
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'fatal', maxAttempts: 5 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('failed');
+    expect(done.attempts).toBe(1);
+    expect(done.error).toMatchObject({
+      message: 'quota exhausted',
+      code: 'QUOTA',
+      retryable: false,
+    });
+    await worker.stop();
+  });
+
+  it('fails a task of an unknown type at once, naming the handlers it has', async () => {
+    const baton = await h.baton();
+    const worker = await h.startWorker(baton, { handlers: { alpha: () => 1, beta: () => 2 } });
+    const { id } = await baton.submit({ type: 'gamma', maxAttempts: 3 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('failed');
+    expect(done.attempts).toBe(1);
+    expect(done.error?.retryable).toBe(false);
+    expect(done.error?.message).toContain('"gamma"');
+    expect(done.error?.message).toContain('"alpha", "beta"');
+    await worker.stop();
+  });
+
+  it('fires the AbortSignal with a TimeoutError and records the attempt timed_out', async () => {
+    const baton = await h.baton();
+    const reasons: unknown[] = [];
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        slow: async ({ signal }) => {
+          reasons.push(await aborted(signal));
+          return 'too late';
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'slow', timeoutMs: 50, maxAttempts: 1 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatchObject({ code: 'BATON_TIMEOUT', retryable: true });
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(TimeoutError);
+    const attempts = await baton.attempts(id);
+    expect(attempts.map((a) => a.outcome)).toEqual(['timed_out']);
+    await worker.stop();
+  });
+
+  it('a timed-out attempt is retried when attempts remain', async () => {
+    const baton = await h.baton();
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        slowOnce: async ({ signal, attempt }) => {
+          if (attempt === 1) await aborted(signal);
+          return attempt;
+        },
+      },
+    });
+    const { id } = await baton.submit({
+      type: 'slowOnce',
+      timeoutMs: 50,
+      maxAttempts: 2,
+      backoff: { baseMs: 1, jitter: 'none' },
+    });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toBe(2);
+    expect((await baton.attempts(id)).map((a) => a.outcome)).toEqual(['timed_out', 'succeeded']);
+    await worker.stop();
+  });
+
+  it('cancelling a running task fires its AbortSignal with a CancelledError', async () => {
+    const baton = await h.baton();
+    const started = deferred();
+    const reason = deferred<unknown>();
+    const cancelledEvents: string[] = [];
+    const worker = await h.startWorker(baton, {
+      heartbeatIntervalMs: 20,
+      handlers: {
+        long: async ({ signal }) => {
+          started.resolve();
+          reason.resolve(await aborted(signal));
+          return 'ignored';
+        },
+      },
+    });
+    worker.on('task:cancelled', ({ lease }) => cancelledEvents.push(lease.taskId));
+    const { id } = await baton.submit({ type: 'long' });
+    await started.promise;
+    const cancelled = (await baton.cancel(id, 'no longer needed')) as TaskRecord;
+    expect(cancelled.state).toBe('cancelled');
+    expect(await reason.promise).toBeInstanceOf(CancelledError);
+    await worker.onIdle();
+    const done = await baton.get(id);
+    expect(done?.state).toBe('cancelled');
+    expect(cancelledEvents).toEqual([id]);
+    await worker.stop();
+  });
+
+  it('grows the graph with ctx.spawn: fan-out of 3 and a join that sees their results', async () => {
+    const baton = await h.baton();
+    let joinInput: Record<string, Json> | undefined;
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        plan: async ({ spawn }) => {
+          const spawned = await spawn([
+            { key: 'part-1', type: 'square', payload: 1 },
+            { key: 'part-2', type: 'square', payload: 2 },
+            { key: 'part-3', type: 'square', payload: 3 },
+            { key: 'join', type: 'sum', dependsOn: ['part-1', 'part-2', 'part-3'] },
+          ]);
+          return spawned.length;
+        },
+        square: ({ payload }) => (payload as number) ** 2,
+        sum: ({ dependencies }) => {
+          joinInput = Object.fromEntries(
+            Object.entries(dependencies).map(([key, dep]) => [key, dep.result]),
+          );
+          return Object.values(dependencies).reduce((s, d) => s + (d.result as number), 0);
+        },
+      },
+    });
+    const { runId } = await baton.submitRun({
+      name: 'fan-out',
+      tasks: [{ key: 'plan', type: 'plan' }],
+    });
+    const run = (await baton.wait(runId)) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    expect(run.progress.total).toBe(5);
+    expect(joinInput).toEqual({ 'part-1': 1, 'part-2': 4, 'part-3': 9 });
+    const { tasks } = await baton.tasks({ runId });
+    const join = tasks.find((t) => t.key === 'join');
+    expect(join?.state).toBe('succeeded');
+    expect(join?.result).toBe(14);
+    // The run completed only after the join succeeded.
+    const events = [];
+    for await (const e of baton.events({ follow: false })) events.push(e);
+    const joinDone = events.findIndex((e) => e.type === 'task.succeeded' && e.taskId === join?.id);
+    const runDone = events.findIndex((e) => e.type === 'run.completed' && e.runId === runId);
+    expect(joinDone).toBeGreaterThanOrEqual(0);
+    expect(runDone).toBeGreaterThan(joinDone);
+    await worker.stop();
+  });
+
+  it('stop(): a short in-flight task finishes, a long one is aborted and released', async () => {
+    const baton = await h.baton();
+    const bothStarted = overlapCounter();
+    const shortGate = deferred();
+    const longReason = deferred<unknown>();
+    const worker = await h.startWorker(baton, {
+      concurrency: 2,
+      handlers: {
+        short: async () => {
+          bothStarted.enter();
+          await shortGate.promise;
+          return 'finished in time';
+        },
+        long: async ({ signal }) => {
+          bothStarted.enter();
+          longReason.resolve(await aborted(signal));
+          return 'never recorded';
+        },
+      },
+    });
+    let stoppedEvents = 0;
+    worker.on('stopped', () => stoppedEvents++);
+    const short = await baton.submit({ type: 'short' });
+    const long = await baton.submit({ type: 'long' });
+    await bothStarted.reach(2);
+
+    const stopping = worker.stop({ graceMs: 200 });
+    expect(worker.running).toBe(false);
+    shortGate.resolve();
+    await stopping;
+
+    expect(await longReason.promise).toBeInstanceOf(CancelledError);
+    expect((await baton.get(short.id))?.state).toBe('succeeded');
+    const longTask = await baton.get(long.id);
+    expect(longTask?.state).toBe('ready');
+    expect((await baton.attempts(long.id)).map((a) => a.outcome)).toEqual(['released']);
+    expect(stoppedEvents).toBe(1);
+    // Stopping twice is safe and does not stop twice.
+    await worker.stop();
+    expect(stoppedEvents).toBe(1);
+    const agent = (await baton.agents()).find((a) => a.id === worker.agentId);
+    expect(agent?.state).toBe('stopped');
+    expect(h.runningWorkers()).toEqual([]);
+  });
+
+  it('a worker that cannot start again after stop says so', async () => {
+    const baton = await h.baton();
+    const worker = await h.startWorker(baton, { handlers: {} });
+    await worker.stop();
+    await expect(worker.start()).rejects.toMatchObject({ code: 'BATON_CONFLICT' });
+  });
+
+  it('onIdle resolves once the queue is drained', async () => {
+    const baton = await h.baton();
+    let done = 0;
+    const worker = await h.startWorker(baton, {
+      concurrency: 2,
+      handlers: {
+        step: () => {
+          done++;
+        },
+      },
+    });
+    // A chain: each task becomes ready only when the previous one succeeded.
+    await baton.submitRun({
+      tasks: [
+        { key: 'a', type: 'step' },
+        { key: 'b', type: 'step', dependsOn: ['a'] },
+        { key: 'c', type: 'step', dependsOn: ['b'] },
+      ],
+    });
+    await worker.onIdle();
+    expect(done).toBe(3);
+    expect(worker.inFlight).toBe(0);
+    await worker.stop();
+  });
+
+  it('logs and emits a lost lease instead of throwing into the loop', async () => {
+    let now = Date.now();
+    const baton = await h.open({ clock: () => now });
+    const started = deferred();
+    const gate = deferred();
+    const lost: { lease: Lease; reason: string }[] = [];
+    const worker = await h.startWorker(baton, {
+      leaseTtlMs: 60_000,
+      heartbeatIntervalMs: 1_000,
+      agentTtlMs: 600_000,
+      sweepIntervalMs: 600_000,
+      handlers: {
+        held: async () => {
+          started.resolve();
+          await gate.promise;
+          return 'late';
+        },
+        quick: () => 'still working',
+      },
+    });
+    worker.on('task:lease-lost', (event) => lost.push(event));
+    const { id } = await baton.submit({ type: 'held', maxAttempts: 5 });
+    await started.promise;
+    // Two minutes pass without a renewal: the sweep expires the lease.
+    now += 120_000;
+    const swept = await baton.backend.sweep({ agentTtlMs: 600_000 });
+    expect(swept.expired).toBe(1);
+    gate.resolve();
+    await worker.onIdle();
+    expect(lost.map((l) => l.lease.taskId)).toContain(id);
+    expect(
+      h.logs.some((l) => l.level === LEVEL.warn && l.taskId === id && /lease lost/.test(l.msg)),
+    ).toBe(true);
+    // The loop is still alive.
+    const next = await baton.submit({ type: 'quick' });
+    expect(((await baton.wait(next.id)) as TaskRecord).result).toBe('still working');
+    await worker.stop({ graceMs: 0 });
+  });
+
+  it('rejects options that cannot work, saying which and why', async () => {
+    const baton = await h.baton();
+    expect(() => baton.worker({ handlers: {}, concurrency: 0 })).toThrow(/concurrency/);
+    expect(() =>
+      baton.worker({ handlers: {}, heartbeatIntervalMs: 10_000, agentTtlMs: 5_000 }),
+    ).toThrow(/heartbeatIntervalMs: \(10000\) must be shorter than agentTtlMs/);
+  });
+
+  it('a lease-lost reason reaches the handler signal when renew says so', async () => {
+    let now = Date.now();
+    const baton = await h.open({ clock: () => now });
+    const started = deferred();
+    const reason = deferred<unknown>();
+    const worker = await h.startWorker(baton, {
+      leaseTtlMs: 60_000,
+      heartbeatIntervalMs: 20,
+      agentTtlMs: 600_000,
+      sweepIntervalMs: 600_000,
+      handlers: {
+        held: async ({ signal }) => {
+          started.resolve();
+          reason.resolve(await aborted(signal));
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'held', maxAttempts: 5 });
+    await started.promise;
+    now += 120_000;
+    await baton.backend.sweep({ agentTtlMs: 600_000 });
+    expect(await reason.promise).toBeInstanceOf(LeaseLostError);
+    expect((await baton.attempts(id))[0]?.outcome).toBe('lease_expired');
+    await worker.stop({ graceMs: 0 });
+  });
+
+  it('batches settles of one tick into one complete call, and renews all leases in one call', async () => {
+    const opened = await h.baton();
+    const calls: { method: string; items: number }[] = [];
+    const renewedAll = deferred();
+    // The real backend, observed: every call goes through unchanged.
+    const observed = new Proxy(opened.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const method = String(property);
+          if (method === 'complete' || method === 'fail' || method === 'release') {
+            calls.push({ method, items: (args[0] as unknown[]).length });
+          }
+          if (method === 'renew') {
+            const refs = args[1] as unknown[];
+            calls.push({ method, items: refs.length });
+            if (refs.length === 5) renewedAll.resolve();
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const baton = Baton.fromBackend(observed, { logger: pino({ level: 'silent' }) });
+    const counter = overlapCounter();
+    const gate = deferred();
+    const worker = await h.startWorker(baton, {
+      concurrency: 5,
+      heartbeatIntervalMs: 20,
+      handlers: {
+        held: async () => {
+          counter.enter();
+          await gate.promise;
+          return 'ok';
+        },
+      },
+    });
+    const { runId } = await baton.submitRun({
+      tasks: Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, type: 'held' })),
+    });
+    await counter.reach(5);
+    await renewedAll.promise; // one renew carried all five leases
+    gate.resolve(); // all five handlers return in the same tick
+    const run = (await baton.wait(runId)) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    expect(calls.filter((c) => c.method === 'complete')).toEqual([
+      { method: 'complete', items: 5 },
+    ]);
+    expect(calls.some((c) => c.method === 'renew' && c.items === 5)).toBe(true);
+    await worker.stop();
+  });
+
+  it('registers again after being declared lost, and keeps working', async () => {
+    let now = Date.now();
+    const baton = await h.open({ clock: () => now });
+    const worker = await h.startWorker(baton, {
+      heartbeatIntervalMs: 1_000,
+      agentTtlMs: 600_000,
+      sweepIntervalMs: 600_000,
+      handlers: { echo: ({ payload }) => payload },
+    });
+    now += 120_000;
+    const swept = await baton.backend.sweep({ agentTtlMs: 60_000 });
+    expect(swept.agentsLost).toEqual([worker.agentId]);
+    expect((await baton.agents()).find((a) => a.id === worker.agentId)?.state).toBe('lost');
+    const { id } = await baton.submit({ type: 'echo', payload: 'after' });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.result).toBe('after');
+    expect((await baton.agents()).find((a) => a.id === worker.agentId)?.state).toBe('active');
+    expect(h.logs.some((l) => l.level === LEVEL.warn && /declared lost/.test(l.msg))).toBe(true);
+    await worker.stop();
+  });
+});
