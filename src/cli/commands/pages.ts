@@ -1,0 +1,46 @@
+/** Reading whole lists through the backend's pages. */
+import type { TaskFilter } from '../../backends/backend.ts';
+import type { RunRecord, TaskRecord } from '../../core/types.ts';
+import type { Baton } from '../../runtime/baton.ts';
+
+/** The backend's largest page. */
+const PAGE = 1000;
+
+/** Tasks matching `filter`, in submission order, up to `limit` (all when absent). */
+export async function collectTasks(
+  baton: Baton,
+  filter: Omit<TaskFilter, 'limit' | 'cursor'>,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<TaskRecord[]> {
+  const tasks: TaskRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await baton.tasks({
+      ...filter,
+      limit: Math.min(PAGE, limit - tasks.length),
+      ...(cursor === null ? {} : { cursor }),
+    });
+    tasks.push(...page.tasks);
+    cursor = page.nextCursor;
+  } while (cursor !== null && tasks.length < limit);
+  return tasks;
+}
+
+/** The `limit` most recent runs, newest first. */
+export async function recentRuns(baton: Baton, limit: number): Promise<RunRecord[]> {
+  // Runs come oldest first; keep a sliding window of the last `limit`.
+  let recent: RunRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await baton.runs({ limit: PAGE, ...(cursor === null ? {} : { cursor }) });
+    recent = [...recent, ...page.runs].slice(-limit);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return recent.reverse();
+}
+
+/** Display names of the store's agents (their `name`, or the id when they have none). */
+export async function agentLabels(baton: Baton): Promise<(agentId: string) => string> {
+  const names = new Map((await baton.agents()).map((a) => [a.id, a.name]));
+  return (id) => names.get(id) ?? id;
+}

@@ -1,0 +1,213 @@
+/**
+ * `baton run <plan>`: submit a plan as a run and execute it on a local pool of in-process
+ * agents on the same store, with live progress and a final summary.
+ *
+ * Each agent is a worker with one slot, so the summary can say which agent ran each task; all
+ * of them get every capability the plan requires (plus `shell`), so any of them can take any
+ * task. The pool defaults to the plan's widest DAG level: more agents could never all be busy.
+ */
+import { createLogUpdate } from 'log-update';
+
+import type { SubmittedRun } from '../../backends/backend.ts';
+import type { AttemptRecord, BatonEvent, RunRecord } from '../../core/types.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { normalizeRun } from '../../core/validate.ts';
+import { shellHandler } from '../../executors/shell.ts';
+import type { Baton } from '../../runtime/baton.ts';
+import { loadPlan } from '../../runtime/plan.ts';
+import type { Worker } from '../../runtime/worker.ts';
+import type { CliContext } from '../context.ts';
+import { defaultRunConcurrency } from '../parse.ts';
+import { RunProgress } from '../progress.ts';
+import { renderSummary, type RunSummary } from '../render.ts';
+import { summarizeRun } from '../summary.ts';
+import { collectTasks } from './pages.ts';
+
+export interface RunCommandOptions {
+  /** Number of in-process agents. @default the plan's DAG width, at most 16 */
+  concurrency?: number;
+}
+
+/** Exit codes by the signal that interrupted the run (128 + signal number, as shells report). */
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+/** How often the live display redraws when no event arrives (for the elapsed time). */
+const REDRAW_MS = 100;
+/** Events whose line stays above the live frame. */
+const FAILURE_EVENTS: ReadonlySet<BatonEvent['type']> = new Set([
+  'task.retrying',
+  'task.failed',
+  'task.skipped',
+  'agent.lost',
+]);
+/** Events read per round trip while catching up with the stream. */
+const EVENT_PAGE = 5000;
+
+export async function runCommand(
+  ctx: CliContext,
+  planFile: string,
+  options: RunCommandOptions = {},
+): Promise<number> {
+  // Everything about the plan is checked before the store is opened: a bad plan stores nothing.
+  const plan = await loadPlan(planFile);
+  const { width } = normalizeRun(plan.run, { now: Date.now() });
+  const agentCount = options.concurrency ?? defaultRunConcurrency(width);
+  const capabilities = [
+    ...new Set([...plan.run.tasks.flatMap((t) => t.requires ?? []), 'shell']),
+  ].sort();
+
+  const baton = await ctx.open();
+  const stopping = new AbortController();
+  let interruptedBy: 'SIGINT' | 'SIGTERM' | undefined;
+  const workers: Worker[] = [];
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    if (interruptedBy === undefined) {
+      interruptedBy = signal;
+      ctx.note(
+        `\n${signal}: stopping the agents; running tasks may finish first (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop at once)`,
+      );
+      stopping.abort();
+    } else {
+      for (const worker of workers) void worker.stop({ graceMs: 0 });
+    }
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  try {
+    const startedAt = Date.now();
+    const submitted = await baton.submitRun(plan.run);
+    ctx.logger.info(
+      { runId: submitted.runId, tasks: submitted.tasks.length, agents: agentCount, capabilities },
+      'run submitted',
+    );
+
+    const agentNames = new Map<string, string>();
+    for (let i = 1; i <= agentCount; i++) {
+      const name = `agent-${i}`;
+      const worker = baton.worker({
+        name,
+        capabilities,
+        concurrency: 1,
+        handlers: { shell: shellHandler() },
+        handleSignals: false,
+        logger: ctx.logger.child({ agent: name }),
+      });
+      agentNames.set(worker.agentId, name);
+      workers.push(worker);
+    }
+    await Promise.all(workers.map((w) => w.start()));
+
+    const progress = new RunProgress(
+      plan.name,
+      submitted.tasks.map((t, i) => ({
+        id: t.id,
+        key: t.key,
+        epic: plan.run.tasks[i]?.epic ?? null,
+        state: t.state,
+      })),
+      startedAt,
+      (id) => agentNames.get(id) ?? id,
+    );
+    await follow(ctx, baton, submitted, progress, stopping.signal);
+
+    // Let in-flight handlers finish (graceful) and give back what is left.
+    await Promise.all(workers.map((w) => w.stop()));
+
+    if (interruptedBy !== undefined) {
+      const run = await baton.getRun(submitted.runId);
+      const left =
+        run === null
+          ? ''
+          : ` (${run.progress.total - Math.round(run.progress.done * run.progress.total)} of ${run.progress.total} tasks unfinished)`;
+      const others = capabilities.filter((c) => c !== 'shell');
+      const extra =
+        (ctx.namespace === undefined ? '' : ` --namespace ${ctx.namespace}`) +
+        (others.length > 0 ? ` --capabilities ${others.join(',')}` : '');
+      ctx.note(
+        `interrupted: run ${submitted.runId} is left in the store${left}.\n` +
+          `Resume it with \`baton worker --store ${ctx.storeUrl}${extra}\`, follow it with \`baton status ${submitted.runId}\`, or cancel it with \`baton cancel ${submitted.runId}\`.`,
+      );
+      return SIGNAL_EXIT[interruptedBy];
+    }
+
+    const summary = await summarize(baton, submitted, agentNames);
+    if (ctx.json) ctx.printJson(summary);
+    else ctx.print(`\n${renderSummary(summary)}`);
+    ctx.logger.info(
+      { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
+      'run finished',
+    );
+    return summary.state === 'succeeded' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    await baton.close();
+  }
+}
+
+/**
+ * Show the run's events until it completes (or `signal` aborts): a redrawn frame on a terminal,
+ * plain lines otherwise, nothing with `--json` (stdout then carries only the summary).
+ */
+async function follow(
+  ctx: CliContext,
+  baton: Baton,
+  submitted: SubmittedRun,
+  progress: RunProgress,
+  signal: AbortSignal,
+): Promise<void> {
+  // A terminal that reports 0 rows (some pseudo-terminals) would show an empty frame.
+  const live = !ctx.json && ctx.io.stdout.isTTY === true && (ctx.io.stdout.rows ?? 24) > 0;
+  const draw = live ? createLogUpdate(ctx.io.stdout) : undefined;
+  const redraw = (): void => draw?.(progress.frame(Date.now()));
+  const timer = draw ? setInterval(redraw, REDRAW_MS) : undefined;
+  redraw();
+  try {
+    // The stream is read from its start and filtered to this run: the run's first events were
+    // written by the submit, before any cursor for them could be known.
+    for await (const event of baton.events({ signal, pageSize: EVENT_PAGE })) {
+      if (event.runId !== submitted.runId) continue;
+      if (event.type === 'task.submitted' && event.taskId !== null && !progress.has(event.taskId)) {
+        progress.add({ id: event.taskId, key: null, epic: null, state: 'blocked' });
+      }
+      const line = progress.apply(event);
+      if (draw) {
+        // Failures stay in the scrollback above the frame, so their reason is not redrawn away.
+        if (line !== null && FAILURE_EVENTS.has(event.type)) draw.persist(line);
+        redraw();
+      } else if (line !== null && !ctx.json) ctx.print(line);
+      if (isRunEnd(event)) break;
+    }
+  } finally {
+    clearInterval(timer);
+    if (draw) {
+      redraw();
+      draw.done();
+    }
+  }
+}
+
+function isRunEnd(event: BatonEvent): boolean {
+  return event.type === 'run.completed' || event.type === 'run.cancelled';
+}
+
+async function summarize(
+  baton: Baton,
+  submitted: SubmittedRun,
+  agentNames: ReadonlyMap<string, string>,
+): Promise<RunSummary> {
+  const run: RunRecord | null = await baton.getRun(submitted.runId);
+  if (run === null) throw new NotFoundError('run', submitted.runId);
+  const order = new Map(submitted.tasks.map((t, i) => [t.id, i]));
+  const tasks = (await collectTasks(baton, { runId: run.id })).sort(
+    (a, b) => (order.get(a.id) ?? order.size) - (order.get(b.id) ?? order.size),
+  );
+  const attempts = new Map<string, AttemptRecord[]>();
+  for (const task of tasks) attempts.set(task.id, await baton.attempts(task.id));
+  // Agents of other processes on the same store may have taken tasks too: name them as well.
+  const names = new Map((await baton.agents()).map((a) => [a.id, a.name]));
+  for (const [id, name] of agentNames) names.set(id, name);
+  return summarizeRun({ run, tasks, attempts, agentLabel: (id) => names.get(id) ?? id });
+}

@@ -1,0 +1,22 @@
+/** `baton submit <plan>`: enqueue a plan as a run without running it. */
+import { loadPlan } from '../../runtime/plan.ts';
+import { withBaton, type CliContext } from '../context.ts';
+
+export async function submitCommand(ctx: CliContext, planFile: string): Promise<number> {
+  // The plan is checked in full before the store is opened: a bad plan stores nothing.
+  const plan = await loadPlan(planFile);
+  const submitted = await withBaton(ctx, (baton) => baton.submitRun(plan.run));
+  ctx.logger.info(
+    { runId: submitted.runId, tasks: submitted.tasks.length, plan: plan.file },
+    'run submitted',
+  );
+  if (ctx.json) {
+    ctx.printJson({ runId: submitted.runId, tasks: submitted.tasks });
+  } else {
+    ctx.print(submitted.runId);
+    ctx.note(
+      `submitted ${plan.name}: ${submitted.tasks.length} tasks as ${submitted.runId}; start workers with \`baton worker\` and follow it with \`baton status ${submitted.runId}\``,
+    );
+  }
+  return 0;
+}

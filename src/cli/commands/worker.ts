@@ -1,0 +1,64 @@
+/**
+ * `baton worker`: a worker process on the store. It claims the tasks its capabilities allow
+ * (runs submitted by `baton submit`, or left behind by an interrupted `baton run`) until
+ * SIGINT/SIGTERM, then stops gracefully: running tasks may finish, the rest are given back.
+ */
+import { once } from 'node:events';
+
+import { shellHandler } from '../../executors/shell.ts';
+import type { WorkerOptions } from '../../runtime/worker.ts';
+import type { CliContext } from '../context.ts';
+
+export interface WorkerCommandOptions {
+  /** Capabilities besides `shell`, which this process can always run. @default [] */
+  capabilities?: string[];
+  /** Tasks run at once. */
+  concurrency: number;
+  /** A stable agent id. @default generated */
+  agentId?: string;
+  /** @default the agent id */
+  name?: string;
+  /** Heartbeat and lease-renewal interval, in ms. @default the worker's (1 s) */
+  heartbeat?: number;
+  /** Silence after which an agent is declared lost, in ms. @default the worker's (5 s) */
+  agentTtl?: number;
+  /** Lease duration, in ms. @default the worker's (30 s) */
+  leaseTtl?: number;
+  /** How long a stop lets running tasks finish, in ms. @default the worker's (10 s) */
+  grace?: number;
+}
+
+export async function workerCommand(
+  ctx: CliContext,
+  options: WorkerCommandOptions,
+): Promise<number> {
+  const capabilities = [...new Set(['shell', ...(options.capabilities ?? [])])].sort();
+  const config: WorkerOptions = {
+    capabilities,
+    concurrency: options.concurrency,
+    handlers: { shell: shellHandler() },
+    // The worker's own handling: the first signal stops gracefully, a second one at once.
+    handleSignals: true,
+  };
+  if (options.agentId !== undefined) config.agentId = options.agentId;
+  if (options.name !== undefined) config.name = options.name;
+  if (options.heartbeat !== undefined) config.heartbeatIntervalMs = options.heartbeat;
+  if (options.agentTtl !== undefined) config.agentTtlMs = options.agentTtl;
+  if (options.leaseTtl !== undefined) config.leaseTtlMs = options.leaseTtl;
+  if (options.grace !== undefined) config.shutdownGraceMs = options.grace;
+
+  const baton = await ctx.open();
+  try {
+    const worker = baton.worker(config);
+    const stopped = once(worker, 'stopped');
+    await worker.start();
+    ctx.logger.info(
+      { agentId: worker.agentId, store: ctx.storeUrl, namespace: ctx.namespace ?? 'default' },
+      'waiting for tasks; stop with Ctrl-C (SIGINT) or SIGTERM',
+    );
+    await stopped;
+    return 0;
+  } finally {
+    await baton.close();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What every command gets: where to write, the resolved store URL and namespace, a pino logger
+ * on stderr, and a way to open the store. Opening is lazy, so a command that fails on its input
+ * (a bad plan, a bad flag) never creates or touches the store.
+ */
+import pino, { type Logger } from 'pino';
+
+import { parseStoreUrl } from '../backends/open.ts';
+import { Baton } from '../runtime/baton.ts';
+import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
+
+/** The streams and environment the CLI uses; tests pass their own. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Options every command accepts. */
+export interface CommonOptions {
+  /** `--store`; falls back to `BATON_STORE`, then `sqlite:.baton/baton.db`. */
+  store?: string;
+  /** `--namespace`. @default 'default' (the backend's) */
+  namespace?: string;
+  /** `--log-level`; falls back to `BATON_LOG_LEVEL`, then the command's default. */
+  logLevel?: LogLevel;
+  /** `--json`: print JSON instead of text. @default false */
+  json: boolean;
+}
+
+export interface CliContext {
+  io: CliIO;
+  json: boolean;
+  storeUrl: string;
+  namespace: string | undefined;
+  logger: Logger;
+  /** Open the store. The caller closes it. */
+  open(): Promise<Baton>;
+  /** Write a line (a newline is added) to stdout. */
+  print(text: string): void;
+  /** Write a value as pretty JSON to stdout. */
+  printJson(value: unknown): void;
+  /** Write a line to stderr: messages for the person, not data. */
+  note(text: string): void;
+}
+
+/**
+ * @throws BatonError `BATON_STORE_URL` when the store URL has no known form, before anything
+ *   is opened.
+ */
+export function createContext(
+  io: CliIO,
+  options: CommonOptions,
+  defaultLevel: LogLevel,
+): CliContext {
+  const storeUrl = resolveStoreUrl(options.store, io.env);
+  parseStoreUrl(storeUrl);
+  const level = resolveLogLevel(options.logLevel, defaultLevel, io.env);
+  // No `name` field: the worker logs its agent's name under that key.
+  const logger = pino({ level }, io.stderr);
+  const namespace = options.namespace;
+  return {
+    io,
+    json: options.json,
+    storeUrl,
+    namespace,
+    logger,
+    open: () => Baton.open(storeUrl, { logger, ...(namespace === undefined ? {} : { namespace }) }),
+    print: (text) => {
+      io.stdout.write(`${text}\n`);
+    },
+    printJson: (value) => {
+      io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    note: (text) => {
+      io.stderr.write(`${text}\n`);
+    },
+  };
+}
+
+/** Open the store, run `fn`, and always close the store. */
+export async function withBaton<T>(ctx: CliContext, fn: (baton: Baton) => Promise<T>): Promise<T> {
+  const baton = await ctx.open();
+  try {
+    return await fn(baton);
+  } finally {
+    await baton.close();
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The `baton` command line. Parsing and usage errors are settled here, before any command opens
+ * the store: a bad flag exits 2 having touched nothing. Errors Baton raises print as
+ * `error [CODE]: message` and exit 1.
+ */
+import { readFileSync } from 'node:fs';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { BatonError } from '../core/errors.ts';
+import { TASK_STATES } from '../core/types.ts';
+import { cancelCommand } from './commands/cancel.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+import { submitCommand } from './commands/submit.ts';
+import { tasksCommand } from './commands/tasks.ts';
+import { workerCommand, type WorkerCommandOptions } from './commands/worker.ts';
+import { createContext, type CliIO, type CommonOptions } from './context.ts';
+import {
+  LOG_LEVELS,
+  parseDurationMs,
+  parseList,
+  parseLogLevel,
+  parsePositiveInt,
+  parseTaskState,
+  type LogLevel,
+} from './parse.ts';
+
+/** Exit codes of the `baton` command. */
+export const EXIT = {
+  ok: 0,
+  /** The run did not succeed, or Baton refused the request. */
+  failure: 1,
+  /** The command line was wrong: unknown command or flag, bad value. */
+  usage: 2,
+  /** Interrupted (SIGINT), as shells report 128 + 2. */
+  interrupted: 130,
+} as const;
+
+/** The worker's heartbeat when `--heartbeat` is not given (WorkerOptions.heartbeatIntervalMs). */
+const DEFAULT_HEARTBEAT_MS = 1000;
+
+/** Codes of errors that are the command line's fault rather than the store's or the plan's. */
+const USAGE_CODES = new Set(['BATON_STORE_URL']);
+
+/**
+ * Run the CLI with `argv` as given to Node (`[node, script, ...args]`) and resolve with the exit
+ * code; the caller sets `process.exitCode`, so output streams drain before the process ends.
+ */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const state = { exitCode: EXIT.ok as number };
+  const program = buildProgram(io, (code) => {
+    state.exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return state.exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Print an error the way every command does, and pick the exit code. */
+export function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (and the hint to use --help).
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof BatonError) {
+    io.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    return USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(`error: ${message}\n`);
+  return EXIT.failure;
+}
+
+/** The package's version; `src/cli` and `dist/cli` both sit two levels below package.json. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+type SetExit = (code: number) => void;
+
+/** Options shared by every command. */
+function withCommonOptions(command: Command, options: { json?: boolean } = {}): Command {
+  command
+    .option(
+      '--store <url>',
+      'where state lives, e.g. sqlite:path/to/baton.db (default: $BATON_STORE, else sqlite:.baton/baton.db)',
+    )
+    .option('--namespace <ns>', 'isolates queues that share one store (default: "default")')
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        `level of the structured logs on stderr: ${LOG_LEVELS.join(', ')} (default: $BATON_LOG_LEVEL, else warn; info for worker)`,
+      ).argParser(parseLogLevel),
+    );
+  if (options.json) command.option('--json', 'print JSON instead of text');
+  return command;
+}
+
+function common(command: Command): CommonOptions {
+  const o = command.opts<{
+    store?: string;
+    namespace?: string;
+    logLevel?: LogLevel;
+    json?: boolean;
+  }>();
+  const out: CommonOptions = { json: o.json === true };
+  if (o.store !== undefined) out.store = o.store;
+  if (o.namespace !== undefined) out.namespace = o.namespace;
+  if (o.logLevel !== undefined) out.logLevel = o.logLevel;
+  return out;
+}
+
+/** The commander program: every command, its flags and their parsers. */
+export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Command {
+  const program = new Command('baton')
+    .description('A durable, parallel task queue and orchestrator for AI-agent workflows.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true);
+
+  withCommonOptions(
+    program
+      .command('run')
+      .description(
+        'Submit a plan as a run and execute it on a local pool of in-process agents, with live progress and a summary.',
+      )
+      .argument('<plan>', 'plan file (YAML or JSON)')
+      .addOption(
+        new Option(
+          '-c, --concurrency <n>',
+          "number of agents (default: the plan's widest DAG level, at most 16)",
+        ).argParser(parsePositiveInt),
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Exit code: 0 when every task succeeded, 1 otherwise, 2 for a usage error, 130 on Ctrl-C (the run
+stays in the store; \`baton worker\` resumes it).
+
+Examples:
+  $ baton run examples/quickstart.yaml
+  $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
+  $ baton run plan.yaml --json > summary.json`,
+    )
+    .action(async (plan: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{ concurrency?: number }>();
+      const ctx = createContext(io, common(command), 'warn');
+      setExit(
+        await runCommand(
+          ctx,
+          plan,
+          o.concurrency === undefined ? {} : { concurrency: o.concurrency },
+        ),
+      );
+    });
+
+  withCommonOptions(
+    program
+      .command('worker')
+      .description(
+        'Run a worker process on the store: claims tasks its capabilities allow until SIGINT/SIGTERM.',
+      )
+      .addOption(
+        new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities, e.g. shell,python (shell is always added)',
+        ).argParser(parseList),
+      )
+      .addOption(
+        new Option('-c, --concurrency <n>', 'tasks run at once')
+          .argParser(parsePositiveInt)
+          .default(4),
+      )
+      .option('--agent-id <id>', 'stable agent id (default: generated)')
+      .option('--name <name>', 'agent name shown in status and logs (default: the host and pid)')
+      .addOption(
+        new Option(
+          '--heartbeat <duration>',
+          'how often the agent heartbeats and renews its leases, e.g. 500ms, 2s (default: 1s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--agent-ttl <duration>',
+          'an agent silent this long is declared lost and its leases released at once (default: 5s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--lease-ttl <duration>',
+          'how long a lease lasts without renewal (default: 30s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--grace <duration>',
+          'on SIGINT/SIGTERM, how long running tasks may finish before they are aborted and given back (default: 10s)',
+        ).argParser(parseDurationMs),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ baton worker --capabilities python,gpu --concurrency 8
+  $ baton worker --store sqlite:/srv/baton.db --agent-id build-box-1 --name build-box-1`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<WorkerCommandOptions>();
+      const heartbeat = o.heartbeat ?? DEFAULT_HEARTBEAT_MS;
+      for (const [flag, ttl] of [
+        ['--agent-ttl', o.agentTtl],
+        ['--lease-ttl', o.leaseTtl],
+      ] as const) {
+        if (ttl !== undefined && ttl <= heartbeat) {
+          command.error(
+            `error: ${flag} (${ttl} ms) must be longer than --heartbeat (${heartbeat} ms), or a live agent would look silent between heartbeats`,
+            { exitCode: EXIT.usage, code: 'baton.usage' },
+          );
+        }
+      }
+      const ctx = createContext(io, common(command), 'info');
+      setExit(await workerCommand(ctx, o));
+    });
+
+  withCommonOptions(
+    program
+      .command('submit')
+      .description('Enqueue a plan as a run without running it; prints the run id.')
+      .argument('<plan>', 'plan file (YAML or JSON)'),
+    { json: true },
+  ).action(async (plan: string, _opts: unknown, command: Command) => {
+    const ctx = createContext(io, common(command), 'warn');
+    setExit(await submitCommand(ctx, plan));
+  });
+
+  withCommonOptions(
+    program
+      .command('status')
+      .description("One run's progress, or the list of recent runs.")
+      .argument('[runId]', 'a run id (run_…); omit to list recent runs')
+      .addOption(
+        new Option('--limit <n>', 'runs listed without a run id')
+          .argParser(parsePositiveInt)
+          .default(20),
+      ),
+    { json: true },
+  ).action(async (runId: string | undefined, _opts: unknown, command: Command) => {
+    const o = command.opts<{ limit: number }>();
+    const ctx = createContext(io, common(command), 'warn');
+    setExit(await statusCommand(ctx, runId, { limit: o.limit }));
+  });
+
+  withCommonOptions(
+    program
+      .command('tasks')
+      .description('List tasks in submission order.')
+      .addOption(
+        new Option(
+          '--state <state>',
+          `only tasks in this state: ${TASK_STATES.join(', ')}`,
+        ).argParser(parseTaskState),
+      )
+      .option('--run <runId>', 'only tasks of this run')
+      .addOption(
+        new Option('--limit <n>', 'at most this many').argParser(parsePositiveInt).default(100),
+      ),
+    { json: true },
+  ).action(async (_opts: unknown, command: Command) => {
+    const o = command.opts<{ state?: (typeof TASK_STATES)[number]; run?: string; limit: number }>();
+    const ctx = createContext(io, common(command), 'warn');
+    const filter: Parameters<typeof tasksCommand>[1] = { limit: o.limit };
+    if (o.state !== undefined) filter.state = o.state;
+    if (o.run !== undefined) filter.runId = o.run;
+    setExit(await tasksCommand(ctx, filter));
+  });
+
+  withCommonOptions(
+    program
+      .command('cancel')
+      .description('Cancel a task, or every unfinished task of a run (an id starting with run_).')
+      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)'),
+    { json: true },
+  ).action(async (id: string, _opts: unknown, command: Command) => {
+    const ctx = createContext(io, common(command), 'warn');
+    setExit(await cancelCommand(ctx, id));
+  });
+
+  return program;
+}

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import type { BatonEvent, RunRecord, TaskRecord } from '../../src/core/types.ts';
+import {
+  countStates,
+  elapsedTag,
+  formatAge,
+  formatCounts,
+  formatDuration,
+  formatSpeedup,
+  groupByEpic,
+  renderEventLine,
+  renderLiveFrame,
+  renderRunList,
+  renderRunStatus,
+  renderSummary,
+  renderTable,
+  renderTaskList,
+  type EventLineContext,
+  type RunSummary,
+} from '../../src/cli/render.ts';
+
+describe('formatDuration', () => {
+  it('shows seconds with two decimals under a minute', () => {
+    expect(formatDuration(410)).toBe('0.41s');
+    expect(formatDuration(12_300)).toBe('12.30s');
+  });
+  it('switches to minutes at one minute', () => {
+    expect(formatDuration(125_000)).toBe('2m05.0s');
+  });
+  it('shows a dash when unknown and clamps negatives', () => {
+    expect(formatDuration(null)).toBe('-');
+    expect(formatDuration(undefined)).toBe('-');
+    expect(formatDuration(Number.NaN)).toBe('-');
+    expect(formatDuration(-5)).toBe('0.00s');
+  });
+  it('pads the elapsed tag to a fixed width', () => {
+    expect(elapsedTag(1230)).toBe('[  1.23s]');
+    expect(elapsedTag(61_000)).toBe('[1m01.0s]');
+  });
+  it('formats speed-ups and ages', () => {
+    expect(formatSpeedup(3.4159)).toBe('3.42x');
+    expect(formatSpeedup(null)).toBe('-');
+    expect(formatAge(5_000)).toBe('5s ago');
+    expect(formatAge(180_000)).toBe('3m ago');
+    expect(formatAge(7_200_000)).toBe('2h ago');
+    expect(formatAge(3 * 86_400_000)).toBe('3d ago');
+  });
+});
+
+describe('renderTable', () => {
+  it('pads columns to their widest cell and right-aligns the asked ones', () => {
+    const text = renderTable(
+      ['A', 'NUM'],
+      [
+        ['long value', '1'],
+        ['x', '100'],
+      ],
+      { alignRight: [1] },
+    );
+    expect(text.split('\n')).toEqual([
+      'A           NUM',
+      '──────────  ───',
+      'long value    1',
+      'x           100',
+    ]);
+  });
+  it('counts symbols as one column', () => {
+    const text = renderTable(['S', 'K'], [['✓ ok', 'a']]);
+    expect(text.split('\n')[2]).toBe('✓ ok  a');
+  });
+});
+
+describe('counts', () => {
+  it('counts every state and prints only the non-zero ones, in state order', () => {
+    const counts = countStates(['succeeded', 'running', 'succeeded', 'blocked']);
+    expect(counts.succeeded).toBe(2);
+    expect(counts.failed).toBe(0);
+    expect(formatCounts(counts)).toBe('1 blocked · 1 running · 2 succeeded');
+    expect(formatCounts(countStates([]))).toBe('no tasks');
+  });
+});
+
+describe('renderLiveFrame', () => {
+  it('draws one lane per epic in order of first appearance', () => {
+    const frame = renderLiveFrame(
+      'demo',
+      [
+        { key: 'a', epic: 'ingest', state: 'succeeded' },
+        { key: 'b', epic: 'ingest', state: 'running' },
+        { key: 'c', epic: 'report', state: 'blocked' },
+        { key: 'd', epic: null, state: 'ready' },
+      ],
+      4210,
+    );
+    expect(frame.split('\n')).toEqual([
+      'demo  4.21s  1/4 done',
+      '  ingest  ✓▶  1/2',
+      '  report  ·  0/1',
+      '  (none)  ○  0/1',
+      '1 blocked · 1 ready · 1 running · 1 succeeded',
+    ]);
+  });
+  it('groups tasks by epic keeping their order', () => {
+    const lanes = groupByEpic([
+      { epic: 'x', n: 1 },
+      { epic: 'y', n: 2 },
+      { epic: 'x', n: 3 },
+    ]);
+    expect([...lanes.keys()]).toEqual(['x', 'y']);
+    expect(lanes.get('x')!.map((t) => t.n)).toEqual([1, 3]);
+  });
+});
+
+describe('renderEventLine', () => {
+  const ctx: EventLineContext = {
+    startedAt: 1000,
+    taskLabel: (id) => (id === 't1' ? 'build' : id),
+    agentLabel: (id) => (id === 'a2' ? 'agent-2' : id),
+    attemptStartedAt: (id) => (id === 't1' ? 1820 : undefined),
+  };
+  const event = (type: BatonEvent['type'], data: BatonEvent['data'] = {}): BatonEvent => ({
+    id: 'e1',
+    type,
+    at: 2230,
+    taskId: 't1',
+    runId: 'r1',
+    agentId: 'a2',
+    data,
+  });
+  it('prints a success with the agent and the attempt duration', () => {
+    expect(renderEventLine(event('task.succeeded'), ctx)).toBe('[  1.23s] ✓ build  agent-2  0.41s');
+  });
+  it('prints a claim, with the attempt number after the first', () => {
+    expect(renderEventLine(event('task.claimed', { attempt: 1 }), ctx)).toBe(
+      '[  1.23s] ▶ build  agent-2',
+    );
+    expect(renderEventLine(event('task.claimed', { attempt: 2 }), ctx)).toBe(
+      '[  1.23s] ▶ build  agent-2  attempt 2',
+    );
+  });
+  it('prints the first line of a failure message', () => {
+    const line = renderEventLine(
+      event('task.failed', { error: { message: 'exit code 3\nstack…' } }),
+      ctx,
+    );
+    expect(line).toBe('[  1.23s] ✗ build  agent-2  0.41s  exit code 3');
+    expect(renderEventLine(event('task.retrying', { error: { message: 'boom' } }), ctx)).toBe(
+      '[  1.23s] ↻ build  agent-2  0.41s  retrying: boom',
+    );
+  });
+  it('ignores events nobody watching needs', () => {
+    expect(renderEventLine(event('task.submitted'), ctx)).toBeNull();
+    expect(renderEventLine(event('task.ready'), ctx)).toBeNull();
+  });
+});
+
+const run: RunRecord = {
+  id: 'run_1',
+  name: 'demo',
+  state: 'running',
+  createdAt: 0,
+  finishedAt: null,
+  progress: {
+    total: 3,
+    done: 1 / 3,
+    byState: { ...countStates([]), succeeded: 1, running: 1, blocked: 1 },
+  },
+};
+
+function task(over: Partial<TaskRecord>): TaskRecord {
+  return {
+    id: 'tsk_1',
+    runId: 'run_1',
+    type: 'shell',
+    payload: null,
+    key: 'a',
+    title: null,
+    epic: 'e',
+    requires: [],
+    priority: 3,
+    maxAttempts: 3,
+    timeoutMs: null,
+    backoff: { baseMs: 1000, maxMs: 60_000, factor: 2, jitter: 'equal' },
+    idempotencyKey: null,
+    runAfter: null,
+    dependsOn: [],
+    criticalPath: 1,
+    state: 'succeeded',
+    attempts: 1,
+    agentId: 'agt_1',
+    leaseExpiresAt: null,
+    result: null,
+    error: null,
+    createdAt: 0,
+    updatedAt: 0,
+    startedAt: 100,
+    finishedAt: 600,
+    ...over,
+  };
+}
+
+describe('status and task lists', () => {
+  it('lists runs with their progress', () => {
+    const text = renderRunList([run], 65_000);
+    expect(text).toContain('run_1');
+    expect(text).toContain('1/3');
+    expect(text).toContain('1m ago');
+    expect(renderRunList([], 0)).toBe('no runs in this store');
+  });
+  it('shows one run with a line per task', () => {
+    const text = renderRunStatus(
+      run,
+      [task({}), task({ id: 'tsk_2', key: 'b', state: 'failed', error: { message: 'bad\nmore' } })],
+      1000,
+    );
+    expect(text).toContain('run run_1 (demo) running');
+    expect(text).toContain('1 blocked · 1 running · 1 succeeded');
+    expect(text).toContain('✓ a');
+    expect(text).toContain('✗ b');
+    expect(text).toContain('0.50s');
+    expect(text).toMatch(/bad$/m);
+  });
+  it('lists tasks', () => {
+    expect(renderTaskList([task({})])).toContain('tsk_1');
+    expect(renderTaskList([])).toBe('no tasks match');
+  });
+});
+
+describe('renderSummary', () => {
+  it('prints the table, wall time, sum, speed-up and the critical path', () => {
+    const summary: RunSummary = {
+      runId: 'run_1',
+      name: 'demo',
+      state: 'succeeded',
+      tasks: [
+        {
+          id: 't1',
+          key: 'fetch',
+          epic: 'ingest',
+          agent: 'agent-1',
+          attempts: 1,
+          durationMs: 500,
+          state: 'succeeded',
+          error: null,
+        },
+        {
+          id: 't2',
+          key: 'report',
+          epic: 'report',
+          agent: 'agent-2',
+          attempts: 2,
+          durationMs: 300,
+          state: 'succeeded',
+          error: null,
+        },
+      ],
+      counts: { ...countStates([]), succeeded: 2 },
+      wallMs: 400,
+      sumTaskMs: 800,
+      speedup: 2,
+      criticalPath: { keys: ['fetch', 'report'], ms: 800 },
+    };
+    const text = renderSummary(summary);
+    expect(text).toMatch(/^fetch\s+ingest\s+agent-1\s+1\s+0\.50s\s+✓ succeeded$/m);
+    expect(text).toMatch(/^report\s+report\s+agent-2\s+2\s+0\.30s\s+✓ succeeded$/m);
+    expect(text).toContain('run run_1 (demo) succeeded: 2 succeeded');
+    expect(text).toMatch(/^wall time\s+0\.40s$/m);
+    expect(text).toMatch(/^sum of tasks\s+0\.80s$/m);
+    expect(text).toMatch(/^speed-up\s+2\.00x/m);
+    expect(text).toMatch(/^critical path\s+0\.80s \(lower bound\): fetch -> report$/m);
+    expect(text).not.toContain('failures:');
+  });
+});
