@@ -105,6 +105,17 @@ export function eventCases(env: SuiteEnv): void {
       expect(typeof claimed?.data, 'data is an object').toBe('object');
     });
 
+    it('name the agent that settled a task', async () => {
+      const { b } = env.ctx();
+      const agent = await registerAgent(b);
+      const { id } = await submitOne(b, { type: 'x' });
+      await complete(b, await mustClaim(b, agent, 'the task'));
+      const succeeded = (await readAllEvents(b)).find(
+        (e) => e.type === 'task.succeeded' && e.taskId === id,
+      );
+      expect(succeeded?.agentId, 'task.succeeded names the agent').toBe(agent.id);
+    });
+
     it('cover a task life: submitted → claimed → retrying → claimed → succeeded', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b);

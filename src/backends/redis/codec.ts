@@ -1,0 +1,279 @@
+/**
+ * How records are stored in Redis hashes, and their mapping to the domain records of
+ * `core/types.ts`. A null is an empty string or an absent field; JSON fields hold text.
+ *
+ * Task hash (t:<id>) fields: `spec` (the task as submitted, one JSON object: see TaskSpecJson),
+ * then what the scripts read or change: type (for list filters), run, key, tmo (timeoutMs), maxAtt, rs (requires-set
+ * id), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
+ * space-separated), unmet (dependencies not yet released), hasDn, state, att, tok, agent, lease,
+ * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, sub (large
+ * submission id), and `a:<token>` for each ended attempt (AttemptJson).
+ */
+import { emptyStateCounts } from '../../core/state.ts';
+import {
+  TASK_STATES,
+  type AgentRecord,
+  type AgentState,
+  type AttemptOutcome,
+  type AttemptRecord,
+  type BatonEvent,
+  type DependencySpec,
+  type EventType,
+  type Json,
+  type RetryPolicy,
+  type RunRecord,
+  type RunState,
+  type TaskError,
+  type TaskRecord,
+  type TaskState,
+} from '../../core/types.ts';
+
+/** A hash as a field → value object. */
+export type Hash = Record<string, string>;
+
+/** A hash from the flat `[field, value, …]` list a script returns. */
+export function toHash(flat: unknown): Hash {
+  const out: Hash = {};
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** The backoff policy of a task from its `spec` text. */
+export function specBackoff(spec: string): RetryPolicy {
+  return (JSON.parse(spec) as TaskSpecJson).backoff;
+}
+
+function num(value: string | undefined): number | null {
+  return value === undefined || value === '' ? null : Number(value);
+}
+
+function str(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
+
+function json<T>(value: string | undefined): T | null {
+  return value === undefined || value === '' ? null : (JSON.parse(value) as T);
+}
+
+/** What never changes about a task, stored as one JSON text (`spec`) and parsed once. */
+export interface TaskSpecJson {
+  id: string;
+  type: string;
+  payload: Json;
+  key: string | null;
+  title: string | null;
+  epic: string | null;
+  requires: string[];
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  backoff: RetryPolicy;
+  idempotencyKey: string | null;
+  dependsOn: Required<DependencySpec>[];
+  criticalPath: number;
+  createdAt: number;
+}
+
+export function toTask(h: Hash): TaskRecord {
+  const spec = JSON.parse(h.spec ?? '{}') as TaskSpecJson;
+  return {
+    id: spec.id,
+    runId: str(h.run),
+    type: spec.type,
+    payload: spec.payload,
+    key: spec.key,
+    title: spec.title,
+    epic: spec.epic,
+    requires: spec.requires,
+    priority: spec.priority,
+    maxAttempts: spec.maxAttempts,
+    timeoutMs: spec.timeoutMs,
+    backoff: spec.backoff,
+    idempotencyKey: spec.idempotencyKey,
+    runAfter: num(h.runAfter),
+    dependsOn: spec.dependsOn,
+    criticalPath: spec.criticalPath,
+    state: h.state as TaskState,
+    attempts: Number(h.att ?? 0),
+    agentId: str(h.agent),
+    leaseExpiresAt: num(h.lease),
+    result: json<Json>(h.result),
+    error: json<TaskError>(h.error),
+    createdAt: spec.createdAt,
+    // Not written at submit: a task nobody touched yet was last updated when it was created.
+    updatedAt: h.updated === undefined ? spec.createdAt : Number(h.updated),
+    startedAt: num(h.started),
+    finishedAt: num(h.finished),
+  };
+}
+
+/**
+ * The task fields a claim returns, in this order (`claim-9.lua` reads them positionally: the
+ * first six are the ones it needs itself).
+ */
+export const LEASE_FIELDS = [
+  'state',
+  'tok',
+  'att',
+  'tmo',
+  'run',
+  'dids',
+  'spec',
+  'error',
+  'runAfter',
+] as const;
+
+/** The TaskRecord of a task just claimed, from the LEASE_FIELDS values read before the claim. */
+export function toClaimedTask(
+  v: (string | null)[],
+  claim: { attempts: number; agentId: string; expiresAt: number; now: number },
+): TaskRecord {
+  const spec = JSON.parse(v[6] ?? '{}') as TaskSpecJson;
+  return {
+    id: spec.id,
+    runId: str(v[4] ?? undefined),
+    type: spec.type,
+    payload: spec.payload,
+    key: spec.key,
+    title: spec.title,
+    epic: spec.epic,
+    requires: spec.requires,
+    priority: spec.priority,
+    maxAttempts: spec.maxAttempts,
+    timeoutMs: spec.timeoutMs,
+    backoff: spec.backoff,
+    idempotencyKey: spec.idempotencyKey,
+    runAfter: num(v[8] ?? undefined),
+    dependsOn: spec.dependsOn,
+    criticalPath: spec.criticalPath,
+    state: 'running',
+    attempts: claim.attempts,
+    agentId: claim.agentId,
+    leaseExpiresAt: claim.expiresAt,
+    result: null,
+    error: json<TaskError>(v[7] ?? undefined),
+    createdAt: spec.createdAt,
+    updatedAt: claim.now,
+    startedAt: claim.now,
+    finishedAt: null,
+  };
+}
+
+/** An attempt record as the scripts write it into `a:<token>` (lua/includes/common.lua). */
+interface AttemptJson {
+  attempt: number;
+  agentId: string;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: AttemptOutcome;
+  error: TaskError | null;
+}
+
+/**
+ * The attempts of a task from its hash, in the order they started (by fencing token). Ended
+ * attempts have their record; the running one, or the one that succeeded, is read from the
+ * task's own fields.
+ */
+export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
+  const found: { token: number; record: AttemptRecord }[] = [];
+  for (const [field, value] of Object.entries(h)) {
+    if (!field.startsWith('a:')) continue;
+    const a = JSON.parse(value) as AttemptJson;
+    found.push({
+      token: Number(field.slice(2)),
+      record: {
+        taskId,
+        attempt: a.attempt,
+        agentId: a.agentId,
+        startedAt: a.startedAt,
+        finishedAt: a.finishedAt,
+        outcome: a.outcome,
+        error: a.error,
+      },
+    });
+  }
+  // The running attempt, and a succeeded one, have no record: the task's fields tell them.
+  const token = Number(h.tok ?? 0);
+  const succeeded = h.state === 'succeeded';
+  if ((h.state === 'running' || succeeded) && token > 0 && h[`a:${token}`] === undefined) {
+    found.push({
+      token,
+      record: {
+        taskId,
+        attempt: Number(h.att),
+        agentId: h.agent ?? '',
+        startedAt: Number(h.started),
+        finishedAt: succeeded ? num(h.finished) : null,
+        outcome: succeeded ? 'succeeded' : 'running',
+        error: null,
+      },
+    });
+  }
+  return found.sort((x, y) => x.token - y.token).map((f) => f.record);
+}
+
+export function toRun(h: Hash): RunRecord {
+  const byState = emptyStateCounts();
+  let total = 0;
+  let terminal = 0;
+  for (const state of TASK_STATES) {
+    const n = Number(h[`n:${state}`] ?? 0);
+    byState[state] = n;
+    total += n;
+    if (state === 'succeeded' || state === 'failed' || state === 'skipped' || state === 'cancelled')
+      terminal += n;
+  }
+  const state = h.state as RunState;
+  return {
+    id: h.id!,
+    name: h.name!,
+    state,
+    createdAt: Number(h.created),
+    finishedAt: num(h.finished),
+    progress: {
+      total,
+      byState,
+      done: total === 0 ? (state === 'running' ? 0 : 1) : terminal / total,
+    },
+  };
+}
+
+export function toAgent(h: Hash, inFlight: string[]): AgentRecord {
+  return {
+    id: h.id!,
+    name: h.name!,
+    capabilities: JSON.parse(h.caps ?? '[]') as string[],
+    labels: JSON.parse(h.labels ?? '{}') as Record<string, string>,
+    concurrency: Number(h.conc),
+    host: str(h.host),
+    pid: num(h.pid),
+    version: str(h.ver),
+    state: h.state as AgentState,
+    startedAt: Number(h.started),
+    lastHeartbeatAt: Number(h.hb),
+    inFlight: [...inFlight].sort(),
+  };
+}
+
+/** A stream entry `[id, [field, value, …]]` as an event. */
+export function toEvent(entry: unknown): BatonEvent {
+  const [id, flat] = entry as [string, string[]];
+  const h = toHash(flat);
+  return {
+    id,
+    type: h.t as EventType,
+    at: Number(h.at),
+    taskId: str(h.task),
+    runId: str(h.run),
+    agentId: str(h.agent),
+    data: JSON.parse(h.d ?? '{}') as BatonEvent['data'],
+  };
+}
+
+/** Task counts by state from the counts hash, every state present. */
+export function toCounts(h: Hash): Record<TaskState, number> {
+  const counts = emptyStateCounts();
+  for (const state of TASK_STATES) counts[state] = Number(h[state] ?? 0);
+  return counts;
+}

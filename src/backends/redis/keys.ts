@@ -1,0 +1,136 @@
+/**
+ * The Redis key layout of one namespace. Every key starts with the prefix `{baton:<ns>}:`, whose
+ * hash tag `{baton:<ns>}` puts all keys of a namespace in one Cluster slot: every Lua script
+ * touches keys of one namespace only, so the adapter runs unchanged on Redis Cluster (scaling
+ * out is by namespace). Scripts get the fixed keys below in KEYS; keys named by data (a task, a
+ * run, a requires set) are derived inside the script from the prefix, passed as KEYS[1].
+ *
+ * Fixed keys (P = prefix):
+ *   P seq          string  sequence of tasks and runs: FIFO order and list cursors
+ *   P tasks        zset    task id -> seq, every task (listing)
+ *   P runs         zset    run id -> seq (listing)
+ *   P counts       hash    task state -> number of tasks in it (stats)
+ *   P idem         hash    idempotency key -> task id
+ *   P delayed      zset    task id -> runAfter (delayed tasks, retries waiting for backoff)
+ *   P running      zset    task id -> deadline: the earliest of lease expiry and attempt timeout
+ *   P events       stream  the event stream; entry id = event id (XADD MAXLEN ~ N)
+ *   P rs / P rsi   hash    requires-set id <-> sorted requires JSON (distinct `requires` lists)
+ *   P cs           hash    sorted capabilities JSON -> capability-set id (of claiming agents)
+ *   P agents       zset    agent id -> startedAt (listing order)
+ *   P hb           zset    active agent id -> last heartbeat (finding silent agents)
+ *   P sweep        string  id of the process currently sweeping (SET … PX lock)
+ *   P pending      zset    staged, uncommitted submission id -> stage time
+ *   P publishing   zset    committed submission id still being published -> commit time
+ *   P pubcur       hash    submission id -> publish cursor
+ *
+ * Keys named by data:
+ *   P t:<task>     hash    the task: its fields (see codec.ts), `a:<token>` attempt records
+ *   P dn:<task>    hash    dependent task id -> '1' soft / '0' hard (edges out of the task)
+ *   P run:<run>    hash    the run: name, state, times, `n:<state>` task counts, key version
+ *   P rt:<run>     zset    task id -> seq, the tasks of the run
+ *   P rk:<run>     hash    task key -> task id, the keys of the run
+ *   P q:<rs>       zset    ready queue of a requires set: score = priority * 1e6 + (1e6 - cp),
+ *                          member = 15-digit seq + ':' + task id (ties in FIFO order)
+ *   P csr:<cs>     set     requires sets a capability set covers (the queues it claims from)
+ *   P rsw:<rs>     set     capability sets covering a requires set (whom to wake)
+ *   P w:<cs>       zset    wake-up marker of a capability set (idle workers BZPOPMIN it)
+ *   P a:<agent>    hash    the agent
+ *   P al:<agent>   set     ids of the tasks the agent holds leases on
+ *   P stg:<sub>    list    ids of a large submission's tasks, in publish order
+ *   P stgm:<sub>   hash    a large submission's first seq, run id and mode
+ */
+
+/** The namespace's key names; see the module comment for what each holds. */
+export class Keys {
+  /** `{baton:<ns>}:`, also passed to every script as KEYS[1]. */
+  readonly prefix: string;
+  readonly seq: string;
+  readonly tasks: string;
+  readonly runs: string;
+  readonly counts: string;
+  readonly idem: string;
+  readonly delayed: string;
+  readonly running: string;
+  readonly events: string;
+  readonly rs: string;
+  readonly rsi: string;
+  readonly cs: string;
+  readonly agents: string;
+  readonly hb: string;
+  readonly sweep: string;
+  readonly pending: string;
+  readonly publishing: string;
+  readonly pubcur: string;
+  /** KEYS[1..5] of every mutating script (lua/includes/common.lua). */
+  readonly common: readonly string[];
+
+  constructor(namespace: string) {
+    const p = `{baton:${namespace}}:`;
+    this.prefix = p;
+    this.seq = `${p}seq`;
+    this.tasks = `${p}tasks`;
+    this.runs = `${p}runs`;
+    this.counts = `${p}counts`;
+    this.idem = `${p}idem`;
+    this.delayed = `${p}delayed`;
+    this.running = `${p}running`;
+    this.events = `${p}events`;
+    this.rs = `${p}rs`;
+    this.rsi = `${p}rsi`;
+    this.cs = `${p}cs`;
+    this.agents = `${p}agents`;
+    this.hb = `${p}hb`;
+    this.sweep = `${p}sweep`;
+    this.pending = `${p}pending`;
+    this.publishing = `${p}publishing`;
+    this.pubcur = `${p}pubcur`;
+    this.common = [p, this.events, this.counts, this.delayed, this.running];
+  }
+
+  task(id: string): string {
+    return `${this.prefix}t:${id}`;
+  }
+
+  run(id: string): string {
+    return `${this.prefix}run:${id}`;
+  }
+
+  runTasks(id: string): string {
+    return `${this.prefix}rt:${id}`;
+  }
+
+  runKeys(id: string): string {
+    return `${this.prefix}rk:${id}`;
+  }
+
+  agent(id: string): string {
+    return `${this.prefix}a:${id}`;
+  }
+
+  agentLeases(id: string): string {
+    return `${this.prefix}al:${id}`;
+  }
+
+  wakeMarker(capabilitySet: string): string {
+    return `${this.prefix}w:${capabilitySet}`;
+  }
+
+  /** The pattern matching every key of the namespace (for tests and tools; never on a hot path). */
+  pattern(): string {
+    // Glob-escape the braces and any glob characters of the namespace.
+    return `${this.prefix.replace(/[[\]{}*?\\]/g, (c) => `\\${c}`)}*`;
+  }
+}
+
+/**
+ * Why a namespace cannot be used on Redis, or null when it can. Braces would break the hash
+ * tag (Redis takes the first `{…}` of a key), so every key of the namespace would no longer share
+ * one Cluster slot.
+ */
+export function namespaceProblem(namespace: string): string | null {
+  if (typeof namespace !== 'string' || namespace.length === 0) return 'must be a non-empty string';
+  if (namespace.length > 200) return 'must be at most 200 characters';
+  if (/[{}]/.test(namespace))
+    return "must not contain '{' or '}' (they would break the Redis Cluster hash tag)";
+  return null;
+}

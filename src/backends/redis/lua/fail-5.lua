@@ -1,0 +1,31 @@
+-- fail: record the failure of leased attempts, one answer per item: retry (delayed by the
+-- given backoff, or ready at once for 0) while attempts are left and the failure is retryable,
+-- else fail the task and skip (or release, for soft edges) its dependents.
+--
+-- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
+-- ARGV[1..2]  now, events maxlen
+-- ARGV[3]     number of items, then per item: task id, token, error JSON, retryable ('1'/'0'),
+--             retry delay in ms (computed by the client from the task's backoff policy),
+--             outcome ('failed' or 'timed_out')
+-- Returns     per item { 'ok', new state } or { status, reason } ('lease_lost', 'not_found')
+
+--@include common
+--@include graph
+--@include lease
+
+local n = tonumber(ARGV[3])
+local out = {}
+for i = 1, n do
+  local base = 3 + (i - 1) * 6
+  local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local t = lease_of(id)
+  local refused = refusal(t, token, false)
+  if refused then
+    out[i] = refused
+  else
+    local state = end_attempt(t, ARGV[base + 6], ARGV[base + 3], ARGV[base + 4] == '1', tonumber(ARGV[base + 5]))
+    out[i] = { 'ok', state }
+  end
+end
+finish()
+return out

@@ -1,0 +1,178 @@
+-- includes/common.lua: what every mutating script shares. Included textually (see scripts.ts).
+--
+-- Expects the common KEYS and ARGV of every mutating script:
+--   KEYS[1] prefix   `{baton:<ns>}:`, not a key itself: per-task, per-run and per-queue keys are
+--                    derived from it (they share its hash tag, so they live in the same slot)
+--   KEYS[2] events   stream of events
+--   KEYS[3] counts   hash state -> number of tasks in that state
+--   KEYS[4] delayed  zset task id -> runAfter
+--   KEYS[5] running  zset task id -> deadline (earliest of lease expiry and attempt timeout)
+--   ARGV[1] now      epoch ms from the backend's clock
+--   ARGV[2] maxlen   approximate MAXLEN of the event stream
+--
+-- Conventions: a null field is stored as '' (or absent). Times are compared as Lua numbers
+-- (exact below 1e14; epoch ms are ~1.7e12) and written as text: the current time as the text it
+-- came in (NOWS), a computed one converted once, because Lua formats a number for every
+-- redis.call argument it appears in. Counter changes and wake-up markers are collected while a
+-- script runs and written once at its end by `finish()`, so a batch of 100 transitions costs a
+-- handful of HINCRBYs, and `run.completed` comes after the transitions that finished the run.
+
+local P = KEYS[1]
+local K_EVENTS = KEYS[2]
+local K_COUNTS = KEYS[3]
+local K_DELAYED = KEYS[4]
+local K_RUNNING = KEYS[5]
+local NOW = tonumber(ARGV[1])
+-- The same time as the text it came in: formatting a Lua number costs more than it seems.
+local NOWS = ARGV[1]
+local MAXLEN = ARGV[2]
+
+local function tkey(id) return P .. 't:' .. id end
+local function rkey(id) return P .. 'run:' .. id end
+
+local function jstr(s) return cjson.encode(s) end
+local function orjson(s) if s == nil or s == false or s == '' then return 'null' end return s end
+
+-- Events are appended untrimmed; `finish()` trims the stream once per script (MAXLEN ~).
+local emitted = false
+local function emit(etype, task, run, agent, data)
+  redis.call('XADD', K_EVENTS, '*', 't', etype, 'at', NOWS, 'task', task or '', 'run', run or '', 'agent', agent or '',
+    'd', data)
+  emitted = true
+end
+
+-- Counter deltas: state -> delta, and run id -> state -> delta (runs in first-touched order).
+local count_delta = {}
+local run_delta = {}
+local run_order = {}
+
+local function moved(run, from, to)
+  if from then count_delta[from] = (count_delta[from] or 0) - 1 end
+  if to then count_delta[to] = (count_delta[to] or 0) + 1 end
+  if run and run ~= '' then
+    local d = run_delta[run]
+    if not d then
+      d = {}
+      run_delta[run] = d
+      run_order[#run_order + 1] = run
+    end
+    if from then d[from] = (d[from] or 0) - 1 end
+    if to then d[to] = (d[to] or 0) + 1 end
+  end
+end
+
+-- Requires sets that received ready tasks: their idle workers get a wake-up marker.
+local woken = {}
+
+local function push_ready(id, rs, qs, qm)
+  redis.call('ZADD', P .. 'q:' .. rs, qs, qm)
+  woken[rs] = true
+end
+
+-- core/state.ts runStateOf, for a run with no task left that is not terminal.
+local function final_run_state(c)
+  if c.failed > 0 then return 'failed' end
+  if c.cancelled > 0 then return 'cancelled' end
+  if c.succeeded == c.total then return 'succeeded' end
+  return 'failed'
+end
+
+local STATES = { 'blocked', 'delayed', 'ready', 'running', 'succeeded', 'failed', 'skipped', 'cancelled' }
+
+local function run_counts(run)
+  local v = redis.call('HMGET', rkey(run), 'n:blocked', 'n:delayed', 'n:ready', 'n:running',
+    'n:succeeded', 'n:failed', 'n:skipped', 'n:cancelled')
+  local c = { total = 0 }
+  for i = 1, 8 do
+    local n = tonumber(v[i]) or 0
+    c[STATES[i]] = n
+    c.total = c.total + n
+  end
+  return c
+end
+
+-- Runs being cancelled (run id -> reason): their end is announced as run.cancelled.
+local cancelling = {}
+
+-- Make sure `run` is checked for completion at the end, even without a count change.
+local function touch_run(run)
+  if not run_delta[run] then
+    run_delta[run] = {}
+    run_order[#run_order + 1] = run
+  end
+end
+
+-- A run whose every task is terminal gets its final state and a run.completed event (or
+-- run.cancelled when it is being cancelled).
+local function maybe_complete_run(run)
+  local state = redis.call('HGET', rkey(run), 'state')
+  if state ~= 'running' then return end
+  local c = run_counts(run)
+  if c.blocked + c.delayed + c.ready + c.running > 0 then return end
+  local final = final_run_state(c)
+  redis.call('HSET', rkey(run), 'state', final, 'finished', NOWS)
+  local reason = cancelling[run]
+  if reason then
+    emit('run.cancelled', '', run, '', '{"state":"' .. final .. '","reason":' .. jstr(reason) .. '}')
+  else
+    emit('run.completed', '', run, '', '{"state":"' .. final .. '"}')
+  end
+end
+
+-- Write the collected counter deltas and wake-up markers, finish runs that are done, trim the
+-- event stream. Called once, last: run events follow the task events that caused them.
+local function finish()
+  for state, d in pairs(count_delta) do
+    if d ~= 0 then redis.call('HINCRBY', K_COUNTS, state, d) end
+  end
+  count_delta = {}
+  for _, run in ipairs(run_order) do
+    for state, n in pairs(run_delta[run]) do
+      if n ~= 0 then redis.call('HINCRBY', rkey(run), 'n:' .. state, n) end
+    end
+    maybe_complete_run(run)
+  end
+  run_delta = {}
+  run_order = {}
+  local marked = {}
+  for rs in pairs(woken) do
+    local sets = redis.call('SMEMBERS', P .. 'rsw:' .. rs)
+    for i = 1, #sets do
+      if not marked[sets[i]] then
+        marked[sets[i]] = true
+        redis.call('ZADD', P .. 'w:' .. sets[i], 0, 'm')
+      end
+    end
+  end
+  woken = {}
+  if emitted then
+    redis.call('XTRIM', K_EVENTS, 'MAXLEN', '~', MAXLEN)
+    emitted = false
+  end
+end
+
+-- Delayed tasks whose runAfter has come become ready (at most `limit`). Returns how many.
+local function promote_due(limit)
+  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
+  local promoted = 0
+  for _, id in ipairs(due) do
+    redis.call('ZREM', K_DELAYED, id)
+    local f = redis.call('HMGET', tkey(id), 'state', 'run', 'rs', 'qs', 'qm')
+    if f[1] == 'delayed' then
+      redis.call('HSET', tkey(id), 'state', 'ready', 'updated', NOWS)
+      push_ready(id, f[3], f[4], f[5])
+      moved(f[2], 'delayed', 'ready')
+      emit('task.ready', id, f[2], '', '{"from":"delayed"}')
+      promoted = promoted + 1
+    end
+  end
+  return promoted
+end
+
+-- The record of one finished (or running) attempt, as JSON (see codec.ts AttemptJson).
+local function attempt_json(att, agent, started, finished, outcome, err)
+  return '{"attempt":' .. att .. ',"agentId":' .. jstr(agent) .. ',"startedAt":' .. started ..
+    ',"finishedAt":' .. (finished or 'null') .. ',"outcome":"' .. outcome .. '","error":' .. orjson(err) .. '}'
+end
+
+local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }

@@ -1,0 +1,113 @@
+-- includes/lease.lua: checking a lease and ending an attempt. Needs common.lua and graph.lua.
+--
+-- Per-task keys it touches: t:<id>, al:<agent> (set of the task ids an agent holds), q:<rs>,
+-- plus the common delayed and running zsets.
+
+-- What settling a lease needs to know about a task; nil when the task does not exist.
+local function lease_of(id)
+  local v = redis.call('HMGET', tkey(id), 'state', 'tok', 'lease', 'agent', 'run', 'att', 'maxAtt',
+    'started', 'hasDn', 'key', 'rs', 'qs', 'qm', 'dl', 'tmo')
+  if not v[1] then return nil end
+  return {
+    id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '',
+    run = v[5] or '', att = tonumber(v[6]) or 0, maxAtt = tonumber(v[7]) or 1, started = v[8] or '',
+    hasDn = v[9] == '1', key = v[10] or '', rs = v[11], qs = v[12], qm = v[13], dl = tonumber(v[14]),
+    tmo = v[15] or '',
+  }
+end
+
+-- nil when `token` holds the lease of `t` now (right token, running, not expired); otherwise the
+-- outcome to answer, { status, reason }, worded like every backend (see backend.ts SettleOutcome).
+local function refusal(t, token, renewing)
+  if not t then return { 'not_found', '' } end
+  if t.tok ~= token then
+    if token < t.tok then
+      return { 'lease_lost', 'token ' .. token .. ' is stale: the task was leased again since (token ' .. t.tok .. ')' }
+    end
+    return { 'lease_lost', 'token ' .. token .. ' was never issued (the latest is ' .. t.tok .. ')' }
+  end
+  if t.state == 'cancelled' then
+    if renewing then return { 'cancelled', 'the task was cancelled; stop working on it' } end
+    return { 'lease_lost', 'the task was cancelled' }
+  end
+  if t.state ~= 'running' then
+    return { 'lease_lost', 'the task is ' .. t.state .. ' (its lease ended: released, expired, timed out or settled)' }
+  end
+  if not t.lease or t.lease < NOW then
+    return { 'lease_lost', 'the lease expired at ' .. (t.lease or 'an earlier time') .. ' (now ' .. NOW ..
+      '); renew more often than leaseTtlMs' }
+  end
+  return nil
+end
+
+-- The lease is over: the task leaves the running index and its agent's in-flight set.
+local function drop_lease(t)
+  redis.call('ZREM', K_RUNNING, t.id)
+  if t.agent ~= '' then redis.call('SREM', P .. 'al:' .. t.agent, t.id) end
+end
+
+-- End a running attempt that did not succeed: record its outcome, then put the task back in the
+-- queue (delayed by `delay` ms, or ready at once for 0) when `retryable` and attempts are left,
+-- else fail it and settle its dependents. `err` is TaskError JSON. Returns the new state.
+local function end_attempt(t, outcome, err, retryable, delay)
+  local ck = tkey(t.id)
+  local record = attempt_json(t.att, t.agent, t.started, NOWS, outcome, err)
+  drop_lease(t)
+  if retryable and t.att < t.maxAtt then
+    local state
+    if delay > 0 then
+      state = 'delayed'
+      local run_after = tostring(NOW + delay)
+      redis.call('HSET', ck, 'state', state, 'runAfter', run_after, 'error', err, 'lease', '', 'dl', '',
+        'updated', NOWS, 'a:' .. t.tok, record)
+      redis.call('ZADD', K_DELAYED, run_after, t.id)
+    else
+      state = 'ready'
+      redis.call('HSET', ck, 'state', state, 'error', err, 'lease', '', 'dl', '', 'updated', NOWS, 'a:' .. t.tok, record)
+      push_ready(t.id, t.rs, t.qs, t.qm)
+    end
+    moved(t.run, 'running', state)
+    emit('task.retrying', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"delayMs":' .. delay ..
+      ',"outcome":"' .. outcome .. '","error":' .. err .. '}')
+    return state
+  end
+  redis.call('HSET', ck, 'state', 'failed', 'error', err, 'lease', '', 'dl', '', 'finished', NOWS, 'updated', NOWS,
+    'a:' .. t.tok, record)
+  moved(t.run, 'running', 'failed')
+  emit('task.failed', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"outcome":"' .. outcome .. '","error":' .. err .. '}')
+  if t.hasDn then settle_dependents(t.id, t.key, 'failed') end
+  return 'failed'
+end
+
+-- Give a lease back without counting its attempt (graceful release, an agent leaving): the task
+-- is ready again at once; its token is kept, so the old holder stays fenced off.
+local function release_attempt(t, reason)
+  drop_lease(t)
+  redis.call('HSET', tkey(t.id), 'state', 'ready', 'att', t.att - 1, 'lease', '', 'dl', '', 'updated', NOWS,
+    'a:' .. t.tok, attempt_json(t.att, t.agent, t.started, NOWS, 'released', nil))
+  push_ready(t.id, t.rs, t.qs, t.qm)
+  moved(t.run, 'running', 'ready')
+  emit('task.released', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"reason":' .. jstr(reason) .. '}')
+end
+
+-- Cancel one task that is not terminal (ending its running attempt), without settling its
+-- dependents (the caller does, once every task it cancels is cancelled).
+local function cancel_one(id, state, reason)
+  local t = lease_of(id)
+  local err = '{"message":' .. jstr(reason) .. ',"code":"BATON_CANCELLED"}'
+  local ck = tkey(id)
+  local agent = ''
+  if state == 'running' then
+    agent = t.agent
+    drop_lease(t)
+    redis.call('HSET', ck, 'a:' .. t.tok, attempt_json(t.att, t.agent, t.started, NOWS, 'cancelled', err))
+  elseif state == 'ready' then
+    redis.call('ZREM', P .. 'q:' .. t.rs, t.qm)
+  elseif state == 'delayed' then
+    redis.call('ZREM', K_DELAYED, id)
+  end
+  redis.call('HSET', ck, 'state', 'cancelled', 'error', err, 'lease', '', 'dl', '', 'finished', NOWS, 'updated', NOWS)
+  moved(t.run, state, 'cancelled')
+  emit('task.cancelled', id, t.run, agent, '{"reason":' .. jstr(reason) .. ',"from":"' .. state .. '"}')
+  return t
+end

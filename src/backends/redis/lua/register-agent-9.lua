@@ -1,0 +1,25 @@
+-- register-agent: register an agent, or make a known one active again with what it says about
+-- itself now.
+--
+-- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
+-- KEYS[6]     agents    zset agent id -> startedAt (listing order)
+-- KEYS[7]     hb        zset active agent id -> last heartbeat
+-- KEYS[8]     agent     hash of the agent (a:<agent id>)
+-- KEYS[9]     inflight  set of the task ids the agent holds (al:<agent id>)
+-- ARGV[1..2]  now, events maxlen
+-- ARGV[3..10] id, name, capabilities JSON (sorted), labels JSON, concurrency, host, pid,
+--             version ('' for none)
+-- Returns     { agent hash as a flat list, in-flight task ids }
+
+local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+--@include common
+
+local id, name, caps, concurrency = ARGV[3], ARGV[4], ARGV[5], ARGV[7]
+redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
+  'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'state', 'active', 'started', NOWS, 'hb', NOWS)
+redis.call('ZADD', K_AGENTS, NOWS, id)
+redis.call('ZADD', K_HB, NOWS, id)
+emit('agent.joined', '', '', id, '{"name":' .. jstr(name) .. ',"capabilities":' .. caps .. ',"concurrency":' ..
+  concurrency .. '}')
+return { redis.call('HGETALL', K_AGENT), redis.call('SMEMBERS', K_INFLIGHT) }

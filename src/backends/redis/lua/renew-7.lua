@@ -1,0 +1,43 @@
+-- renew: extend leases that are still held, and record the agent's heartbeat. One answer per
+-- item; a cancelled task answers 'cancelled' so its handler stops.
+--
+-- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
+-- KEYS[6]     agent  hash of the renewing agent (a:<agent id>)
+-- KEYS[7]     hb     zset active agent id -> last heartbeat
+-- ARGV[1..2]  now, events maxlen
+-- ARGV[3]     agent id
+-- ARGV[4]     lease duration in ms
+-- ARGV[5]     number of items, then per item: task id, token
+-- Returns     per item { 'ok', 'running', expiresAt } or { status, reason } ('lease_lost',
+--             'not_found', 'cancelled')
+
+local K_AGENT, K_HB = KEYS[6], KEYS[7]
+
+--@include common
+--@include graph
+--@include lease
+
+local agent, ttl = ARGV[3], tonumber(ARGV[4])
+if redis.call('HGET', K_AGENT, 'state') == 'active' then
+  redis.call('HSET', K_AGENT, 'hb', NOWS)
+  redis.call('ZADD', K_HB, NOWS, agent)
+end
+local expires = NOW + ttl
+local n = tonumber(ARGV[5])
+local out = {}
+for i = 1, n do
+  local base = 5 + (i - 1) * 2
+  local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local t = lease_of(id)
+  local refused = refusal(t, token, true)
+  if refused then
+    out[i] = refused
+  else
+    redis.call('HSET', tkey(id), 'lease', expires)
+    local deadline = expires
+    if t.dl and t.dl < deadline then deadline = t.dl end
+    redis.call('ZADD', K_RUNNING, deadline, id)
+    out[i] = { 'ok', 'running', expires }
+  end
+end
+return out

@@ -1,0 +1,25 @@
+-- sweep-timeouts: end attempts that ran past their timeout (listed by sweep), as timed_out:
+-- retried after the given backoff delay while attempts are left, else failed.
+--
+-- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
+-- ARGV[1..2]  now, events maxlen
+-- ARGV[3]     number of items, then per item: task id, token, retry delay in ms
+-- Returns     the number of attempts timed out (an item whose lease changed meanwhile is skipped)
+
+--@include common
+--@include graph
+--@include lease
+
+local n, done = tonumber(ARGV[3]), 0
+for i = 1, n do
+  local base = 3 + (i - 1) * 3
+  local id, token, delay = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  local t = lease_of(id)
+  if t and t.state == 'running' and t.tok == token and t.dl and t.dl < NOW then
+    end_attempt(t, 'timed_out', '{"message":"attempt timed out after ' .. t.tmo ..
+      ' ms","code":"BATON_TIMEOUT","name":"TimeoutError","retryable":true}', true, delay)
+    done = done + 1
+  end
+end
+finish()
+return done

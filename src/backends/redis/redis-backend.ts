@@ -1,0 +1,1236 @@
+/**
+ * The Redis backend (standalone or Cluster), on ioredis. Every operation is one Lua script
+ * (`lua/<name>-<numKeys>.lua`), so each is atomic and one round trip; batches (a claim of 100, a
+ * complete of 100) are one script call. Validation runs here, with the same core functions as
+ * every backend, before any script runs. Key layout: `keys.ts`.
+ *
+ * Idle workers wait on a blocking BZPOPMIN of their capability set's wake-up marker, which the
+ * scripts that make tasks ready set: a submit wakes an idle worker within a round trip, with no
+ * polling. A submission too large for one short script is staged in chunks, committed in one
+ * short step, then published in chunks (`lua/includes/submit.lua`).
+ *
+ * Needs Redis 6.2 or newer. Durability is what Redis persistence gives: with `appendonly yes`
+ * and `appendfsync everysec` at most about a second of acknowledged writes can be lost in a
+ * crash; with RDB snapshots only, everything since the last snapshot. `maxmemory-policy` must be
+ * `noeviction` (checked at start-up): eviction would drop tasks silently.
+ */
+import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import {
+  AgentLostError,
+  BatonError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../../core/errors.ts';
+import { backoffDelay } from '../../core/retry.ts';
+import type {
+  AgentRecord,
+  AgentSpec,
+  AttemptRecord,
+  BatonEvent,
+  DependencyOutcome,
+  Json,
+  Lease,
+  NormalizedTask,
+  RetryPolicy,
+  RunRecord,
+  RunSpec,
+  TaskError,
+  TaskRecord,
+  TaskSpec,
+  TaskState,
+} from '../../core/types.ts';
+import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import type {
+  Backend,
+  BackendFeatures,
+  BackendOptions,
+  ClaimRequest,
+  CompleteInput,
+  FailInput,
+  LeaseRef,
+  ReadEventsOptions,
+  RunFilter,
+  RunPage,
+  SettleOutcome,
+  Stats,
+  SubmittedRun,
+  SubmittedTask,
+  SubmitTasksOptions,
+  SweepResult,
+  TaskFilter,
+  TaskPage,
+  WaitForWorkOptions,
+} from '../backend.ts';
+import { newAgentId, newRunId } from '../ids.ts';
+import { BlockingPool } from './blocking.ts';
+import {
+  LEASE_FIELDS,
+  specBackoff,
+  toAgent,
+  toAttempts,
+  toClaimedTask,
+  toCounts,
+  toEvent,
+  toHash,
+  toRun,
+  toTask,
+} from './codec.ts';
+import {
+  createClient,
+  parseRedisUrl,
+  storeError,
+  type RedisClient,
+  type RedisTarget,
+} from './connection.ts';
+import { Keys, namespaceProblem } from './keys.ts';
+import { defineScripts, script, type ScriptName } from './scripts.ts';
+import {
+  commitArgs,
+  fitsOneCall,
+  planSubmission,
+  stageChunks,
+  taskArgs,
+  type StoredTask,
+  type SubmissionPlan,
+  type SubmitMode,
+} from './submit.ts';
+
+export interface RedisBackendOptions extends BackendOptions {
+  /**
+   * Approximate length the event stream is trimmed to (`XTRIM … MAXLEN ~ n` after each
+   * operation that wrote events): older events are dropped. A reader resuming from a dropped id
+   * continues from the oldest event kept.
+   * @default 100000
+   */
+  eventsMaxLen?: number;
+  /**
+   * When several processes sweep one namespace, one sweeps per interval: the instance that swept
+   * holds the sweep for this long (`SET … PX`, renewed by each of its sweeps, given back on
+   * `close()`), and other instances' `sweep()` calls return at once with nothing done while it
+   * does. 0 disables the coordination: every call sweeps (each sweep is atomic and idempotent,
+   * so that is safe, only redundant).
+   * @default 2000
+   */
+  sweepLockMs?: number;
+  /**
+   * A large submission whose client died while staging it is deleted by the sweep after this
+   * long (ms of the backend's clock).
+   * @default 300000
+   */
+  abandonedSubmissionMs?: number;
+  /**
+   * A large submission whose client died after committing it, before publishing all of it, is
+   * published by the sweep after this long (ms of the backend's clock).
+   * @default 30000
+   */
+  unpublishedSubmissionMs?: number;
+  /**
+   * Called with a warning the backend has for its operator (e.g. an eviction policy that can
+   * lose tasks).
+   * @default process.emitWarning
+   */
+  warn?: (message: string) => void;
+}
+
+const DEFAULT_NAMESPACE = 'default';
+const DEFAULT_EVENTS_MAXLEN = 100_000;
+const DEFAULT_SWEEP_LOCK_MS = 2000;
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 10_000;
+const DEFAULT_EVENT_PAGE = 1000;
+/** Most items of each kind (expired leases, due tasks, lost agents) one sweep handles. */
+const SWEEP_LIMIT = 1000;
+/** Most delayed tasks a claim promotes before claiming. */
+const PROMOTE_LIMIT = 1000;
+/** Retries of a submission whose commit found the run or its idempotency keys changed. */
+const SUBMIT_ATTEMPTS = 5;
+/** Leases whose backoff policy this instance remembers for `fail`, at most. */
+const LEASE_MEMORY = 100_000;
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+/** A script queued on a pipeline: ioredis returns the pipeline, the reply comes from exec(). */
+type QueuedFn = (...args: (string | number)[]) => unknown;
+
+/** What this instance remembers of a lease it handed out, so `fail` needs no extra read. */
+interface LeaseMemo {
+  token: number;
+  attempts: number;
+  backoff: RetryPolicy;
+}
+
+type CommitReply =
+  | { kind: 'ok'; changed: Map<string, TaskState> }
+  | { kind: 'idem'; taken: StoredTaskByKey[] }
+  | { kind: 'retry' }
+  | { kind: 'not_found' }
+  | { kind: 'closed'; state: string };
+
+interface StoredTaskByKey extends StoredTask {
+  idempotencyKey: string;
+}
+
+/** Thrown inside submitTasks when the run's keys changed between reading and committing. */
+class KeysChanged extends Error {}
+
+export class RedisBackend implements Backend {
+  readonly name = 'redis';
+  readonly features: BackendFeatures = { multiProcess: true, blockingWait: true };
+  /** The namespace this instance works in. */
+  readonly namespace: string;
+  readonly #target: RedisTarget;
+  readonly #client: RedisClient;
+  readonly #keys: Keys;
+  readonly #clock: () => number;
+  readonly #maxPayloadBytes: number;
+  readonly #maxLen: number;
+  readonly #sweepLockMs: number;
+  readonly #abandonedMs: number;
+  readonly #unpublishedMs: number;
+  readonly #pool: BlockingPool;
+  /** Identifies this instance as the holder of the sweep lock. */
+  readonly #holder = randomUUID();
+  readonly #leases = new Map<string, LeaseMemo>();
+  #sweptWithLock = false;
+  #closed = false;
+
+  private constructor(target: RedisTarget, client: RedisClient, options: RedisBackendOptions) {
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.namespace = namespace;
+    this.#target = target;
+    this.#client = client;
+    this.#keys = new Keys(namespace);
+    this.#clock = options.clock ?? Date.now;
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
+    this.#maxLen = options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
+    this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
+    this.#abandonedMs = options.abandonedSubmissionMs ?? 300_000;
+    this.#unpublishedMs = options.unpublishedSubmissionMs ?? 30_000;
+    this.#pool = new BlockingPool(client);
+  }
+
+  /**
+   * Connect to the Redis a store URL names and open a namespace on it.
+   *
+   * @param url `redis://host:port[/db]`, `rediss://…` or `redis+cluster://host:port,host:port`.
+   * @throws BatonError `BATON_STORE_URL` for a malformed URL, `ValidationError` for a bad
+   *   namespace or option, `StoreUnavailableError` when Redis cannot be reached.
+   * @example const backend = await RedisBackend.open('redis://127.0.0.1:6379', { namespace: 'ci' });
+   */
+  static async open(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+    const target = parseRedisUrl(url);
+    const problem = namespaceProblem(options.namespace ?? DEFAULT_NAMESPACE);
+    if (problem) throw new ValidationError([{ path: 'namespace', message: problem }]);
+    checkOption(options.eventsMaxLen, 'eventsMaxLen', 1);
+    checkOption(options.sweepLockMs, 'sweepLockMs', 0);
+    checkOption(options.abandonedSubmissionMs, 'abandonedSubmissionMs', 0);
+    checkOption(options.unpublishedSubmissionMs, 'unpublishedSubmissionMs', 0);
+    // CLIENT SETNAME refuses spaces and special characters; the name is only for CLIENT LIST.
+    const name = `baton:${(options.namespace ?? DEFAULT_NAMESPACE).replace(/[^\w.:-]/g, '_')}`;
+    const client = createClient(target, name);
+    defineScripts(client);
+    // Without a listener ioredis prints every connection error; failures surface in calls.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      client.disconnect();
+      throw storeError(error, target, 'connecting');
+    }
+    const backend = new RedisBackend(target, client, options);
+    try {
+      await backend.#checkServer(
+        options.warn ??
+          ((message) => process.emitWarning(message, { code: 'BATON_REDIS_EVICTION' })),
+      );
+    } catch (error) {
+      await backend.close();
+      throw error;
+    }
+    return backend;
+  }
+
+  /**
+   * Check what the adapter needs of the server, on one node of a Cluster: Redis 6.2 or newer
+   * (exclusive XRANGE starts, fractional BZPOPMIN timeouts). Then warn when Redis may evict keys:
+   * eviction silently loses tasks. INFO and CONFIG may be disabled (managed Redis): then there is
+   * nothing to check.
+   */
+  async #checkServer(warn: (message: string) => void): Promise<void> {
+    const nodes: RedisClient[] =
+      this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    const first = nodes[0];
+    if (first) {
+      const info = await first.info('server').catch(() => '');
+      const version = /redis_version:(\d+)\.(\d+)/.exec(info);
+      if (version && Number(version[1]) * 100 + Number(version[2]) < 602) {
+        throw new BatonError(
+          'BATON_STORE_UNAVAILABLE',
+          `Redis at ${this.#target.display} is version ${version[1]}.${version[2]}; the Redis backend needs 6.2 or newer. Upgrade Redis or use another store.`,
+        );
+      }
+    }
+    for (const node of nodes) {
+      let policy: string | undefined;
+      try {
+        const reply = await node.config('GET', 'maxmemory-policy');
+        policy = reply[1];
+      } catch {
+        return; // CONFIG is disabled (managed Redis): nothing to check.
+      }
+      if (policy !== undefined && policy !== 'noeviction') {
+        const where =
+          'options' in node && 'host' in node.options
+            ? `${node.options.host}:${node.options.port}`
+            : this.#target.display;
+        warn(
+          `Redis at ${where} has maxmemory-policy '${policy}': when it reaches maxmemory it evicts keys, silently losing ` +
+            `Baton's tasks, leases and events. Set 'maxmemory-policy noeviction' (CONFIG SET maxmemory-policy noeviction, ` +
+            `or in redis.conf) so a full Redis refuses writes instead.`,
+        );
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Submitting
+
+  async submitRun(spec: RunSpec): Promise<SubmittedRun> {
+    this.#open();
+    const now = this.#clock();
+    const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
+    const runId = newRunId();
+    const tasks = await this.#submit(run.tasks, {
+      mode: 'new',
+      runId,
+      runName: run.name,
+      keysVersion: '0',
+      now,
+      byKey: new Map(),
+    });
+    return { runId, tasks };
+  }
+
+  async submitTasks(specs: TaskSpec[], options: SubmitTasksOptions = {}): Promise<SubmittedTask[]> {
+    this.#open();
+    const runId = options.runId;
+    if (runId === undefined) {
+      const now = this.#clock();
+      const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
+      if (tasks.length === 0) return [];
+      return this.#submit(tasks, {
+        mode: 'none',
+        runId: '',
+        runName: '',
+        keysVersion: '0',
+        now,
+        byKey: new Map(),
+      });
+    }
+    for (let attempt = 0; ; attempt++) {
+      // Validate against the keys the run has now; the commit checks they did not change.
+      const run = await this.#runKeys(runId);
+      const now = this.#clock();
+      const tasks = normalizeTasks(specs, {
+        now,
+        maxPayloadBytes: this.#maxPayloadBytes,
+        existingKeys: new Set(run.keys.keys()),
+      });
+      if (tasks.length === 0) return [];
+      try {
+        return await this.#submit(tasks, {
+          mode: 'add',
+          runId,
+          runName: '',
+          keysVersion: run.version,
+          now,
+          byKey: run.keys,
+        });
+      } catch (error) {
+        if (!(error instanceof KeysChanged) || attempt + 1 >= SUBMIT_ATTEMPTS) {
+          if (error instanceof KeysChanged) {
+            throw new ConflictError(
+              `tasks were added to run ${runId} by other submissions while this one was being stored, ${SUBMIT_ATTEMPTS} times; retry`,
+              { runId },
+            );
+          }
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** The run must exist in this namespace and still be running to accept tasks. */
+  async #runKeys(runId: string): Promise<{ version: string; keys: Map<string, string> }> {
+    const reply = (await this.#run(
+      'run-keys',
+      [this.#keys.run(runId), this.#keys.runKeys(runId)],
+      [],
+      'submitTasks',
+    )) as unknown[];
+    if (reply.length === 0) throw new NotFoundError('run', runId);
+    const state = String(reply[0]);
+    if (state !== 'running') throw closedRun(runId, state);
+    const keys = new Map<string, string>();
+    const flat = reply[2] as string[];
+    for (let i = 0; i + 1 < flat.length; i += 2) keys.set(flat[i]!, flat[i + 1]!);
+    return { version: String(reply[1]), keys };
+  }
+
+  /**
+   * Store validated tasks: plan them, then run the one-shot script or the staged path. Taken
+   * idempotency keys found at commit are answered as existing tasks and the batch planned again.
+   */
+  async #submit(
+    tasks: NormalizedTask[],
+    ctx: {
+      mode: SubmitMode;
+      runId: string;
+      runName: string;
+      keysVersion: string;
+      now: number;
+      byKey: Map<string, string>;
+    },
+  ): Promise<SubmittedTask[]> {
+    const byIdem = new Map<string, StoredTask>();
+    for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
+      const plan = planSubmission(tasks, { ...ctx, byIdem });
+      if (plan.tasks.length === 0 && ctx.mode !== 'new') return plan.answers;
+      const reply = fitsOneCall(plan)
+        ? await this.#submitOnce(plan, ctx.now)
+        : await this.#submitStaged(plan, ctx.now);
+      switch (reply.kind) {
+        case 'ok':
+          for (const answer of plan.answers) {
+            const state = reply.changed.get(answer.id);
+            if (state !== undefined) answer.state = state;
+          }
+          return plan.answers;
+        case 'idem':
+          for (const taken of reply.taken) byIdem.set(taken.idempotencyKey, taken);
+          continue;
+        case 'retry':
+          throw new KeysChanged();
+        case 'not_found':
+          throw new NotFoundError('run', ctx.runId);
+        case 'closed':
+          throw closedRun(ctx.runId, reply.state);
+      }
+    }
+    throw new ConflictError(
+      `the idempotency keys of this submission kept being taken by concurrent submissions (${SUBMIT_ATTEMPTS} tries); retry`,
+    );
+  }
+
+  async #submitOnce(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+    const k = this.#keys;
+    const args: (string | number)[] = [now, this.#maxLen, ...commitArgs(plan), plan.tasks.length];
+    for (const p of plan.tasks) taskArgs(p, args);
+    const reply = await this.#run(
+      'submit',
+      [...k.common, k.tasks, k.runs, k.idem, k.seq, k.rs, k.rsi, k.cs, k.pending],
+      args,
+      'submit',
+    );
+    return parseCommitReply(reply);
+  }
+
+  /**
+   * A submission too large for one short script: stage it in chunks (pipelined), commit it in
+   * one short script, publish it in chunks. Once committed it is stored: a failure while
+   * publishing is left to the sweep, which finishes publishing abandoned submissions.
+   */
+  async #submitStaged(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+    const k = this.#keys;
+    // Idempotency keys already taken would make the commit refuse the whole staged batch:
+    // look them up first (the commit still checks, for submissions racing this one).
+    if (plan.idem.length > 0) {
+      const taken = await this.#takenIdempotencyKeys(plan.idem.map(([key]) => key));
+      if (taken.length > 0) return { kind: 'idem', taken };
+    }
+    const sid = randomUUID();
+    const total = plan.tasks.length;
+    const chunks = stageChunks(plan);
+    const stageKeys = [...k.common, k.tasks, k.seq, k.rs, k.rsi, k.cs, k.pending];
+    // Chunk by chunk, yielding between them so each is written at once: Redis stores one chunk
+    // while the next is being encoded. One connection keeps them (and the commit) in order.
+    const staged: Promise<unknown>[] = [];
+    for (const chunk of chunks) {
+      const args: (string | number)[] = [
+        now,
+        this.#maxLen,
+        sid,
+        plan.runId,
+        plan.mode,
+        total,
+        chunk.length,
+      ];
+      for (const p of chunk) taskArgs(p, args);
+      const sent = this.#run('submit-stage', stageKeys, args, 'submit (staging)');
+      sent.catch(() => undefined); // awaited below, with the others
+      staged.push(sent);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    try {
+      await Promise.all(staged);
+    } catch (error) {
+      await this.#abortStaged(sid, now);
+      throw error;
+    }
+
+    let reply: CommitReply;
+    try {
+      const raw = await this.#run(
+        'submit-commit',
+        [...k.common, k.tasks, k.runs, k.idem, k.seq, k.pending, k.publishing, k.pubcur],
+        [now, this.#maxLen, sid, total, ...commitArgs(plan)],
+        'submit (commit)',
+      );
+      if (Array.isArray(raw) && raw[0] === 'gone') {
+        throw new BatonError(
+          'BATON_STORE_UNAVAILABLE',
+          'the staged submission was deleted before its commit (the sweep took it for abandoned); retry',
+        );
+      }
+      reply = parseCommitReply(raw);
+    } catch (error) {
+      if (error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE') throw error;
+      await this.#abortStaged(sid, now);
+      throw error;
+    }
+    if (reply.kind !== 'ok') {
+      await this.#abortStaged(sid, now);
+      return reply;
+    }
+
+    const publish = this.#client.pipeline();
+    const publishCommand = script('submit-publish').command;
+    let from = 0;
+    for (const chunk of chunks) {
+      (publish as unknown as Record<string, QueuedFn>)[publishCommand]!(
+        ...k.common,
+        k.publishing,
+        k.pubcur,
+        now,
+        this.#maxLen,
+        sid,
+        from,
+        chunk.length,
+      );
+      from += chunk.length;
+    }
+    // Committed is stored: if publishing fails here, the sweep publishes the rest later.
+    await publish.exec().catch(() => undefined);
+    return reply;
+  }
+
+  async #abortStaged(sid: string, now: number): Promise<void> {
+    const k = this.#keys;
+    await this.#run(
+      'submit-abort',
+      [...k.common, k.tasks, k.pending],
+      [now, this.#maxLen, sid],
+      'submit (abort)',
+    ).catch(
+      () => undefined, // the sweep deletes abandoned submissions
+    );
+  }
+
+  async #takenIdempotencyKeys(keys: string[]): Promise<StoredTaskByKey[]> {
+    const ids = await this.#call('submit', () => this.#client.hmget(this.#keys.idem, ...keys));
+    const found = keys.flatMap((key, i) => (ids[i] ? [{ key, id: ids[i] }] : []));
+    if (found.length === 0) return [];
+    const pipeline = this.#client.pipeline();
+    for (const f of found) pipeline.hmget(this.#keys.task(f.id), 'key', 'state');
+    const rows = (await this.#call('submit', () => pipeline.exec())) ?? [];
+    return found.map((f, i) => {
+      const [key, state] = (rows[i]?.[1] as (string | null)[] | undefined) ?? [];
+      return {
+        idempotencyKey: f.key,
+        id: f.id,
+        key: key || null,
+        state: (state ?? 'ready') as TaskState,
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Claiming and settling leases
+
+  async claim(request: ClaimRequest): Promise<Lease[]> {
+    this.#open();
+    const { agentId, capabilities, max, leaseTtlMs } = request;
+    checkInteger(max, 'claim.max', 0);
+    checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
+    const k = this.#keys;
+    const now = this.#clock();
+    const reply = (await this.#run(
+      'claim',
+      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.rs, k.cs],
+      [
+        now,
+        this.#maxLen,
+        agentId,
+        capabilitySetKey(capabilities),
+        max,
+        leaseTtlMs,
+        PROMOTE_LIMIT,
+        ...LEASE_FIELDS,
+      ],
+      'claim',
+    )) as unknown[];
+    if (reply[0] === 'agent_lost') throw new AgentLostError(agentId);
+    const expiresAt = now + leaseTtlMs;
+    const leases: Lease[] = [];
+    for (let i = 1; i < reply.length; i++) {
+      const [values, tokenText, attemptText, deps] = reply[i] as [
+        (string | null)[],
+        string,
+        string,
+        string[],
+      ];
+      const token = Number(tokenText);
+      const attempt = Number(attemptText);
+      const task = toClaimedTask(values, { attempts: attempt, agentId, expiresAt, now });
+      this.#remember(task.id, { token, attempts: attempt, backoff: task.backoff });
+      leases.push({
+        taskId: task.id,
+        token,
+        attempt,
+        agentId,
+        expiresAt,
+        task,
+        dependencies: task.dependsOn.length === 0 ? {} : dependencyOutcomes(task, deps),
+      });
+    }
+    return leases;
+  }
+
+  #remember(taskId: string, memo: LeaseMemo): void {
+    if (this.#leases.size >= LEASE_MEMORY) this.#leases.clear();
+    this.#leases.set(taskId, memo);
+  }
+
+  async renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]> {
+    this.#open();
+    checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
+    const k = this.#keys;
+    const args: (string | number)[] = [
+      this.#clock(),
+      this.#maxLen,
+      agentId,
+      leaseTtlMs,
+      leases.length,
+    ];
+    for (const ref of leases) args.push(ref.taskId, ref.token);
+    const reply = (await this.#run(
+      'renew',
+      [...k.common, k.agent(agentId), k.hb],
+      args,
+      'renew',
+    )) as unknown[][];
+    return leases.map((ref, i) => this.#outcome(ref.taskId, reply[i]));
+  }
+
+  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+    this.#open();
+    // Check every result before touching anything: one oversized result refuses the batch.
+    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    for (const item of items) {
+      const json = JSON.stringify(item.result ?? null);
+      this.#checkSize(json, `result of task ${item.taskId}`);
+      args.push(item.taskId, item.token, json);
+    }
+    const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
+    for (const item of items) this.#leases.delete(item.taskId);
+    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+  }
+
+  async fail(items: FailInput[]): Promise<SettleOutcome[]> {
+    this.#open();
+    const delays = await this.#retryDelays(items);
+    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    items.forEach((item, i) => {
+      const retryable = item.retryable ?? item.error.retryable !== false;
+      args.push(
+        item.taskId,
+        item.token,
+        JSON.stringify(item.error),
+        retryable ? '1' : '0',
+        delays[i]!,
+        item.outcome ?? 'failed',
+      );
+    });
+    const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];
+    for (const item of items) this.#leases.delete(item.taskId);
+    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+  }
+
+  /**
+   * The delay before each item's retry: `retryDelayMs` when given, else the task's backoff for
+   * the attempt that failed. Leases this instance handed out are remembered; others are read.
+   */
+  async #retryDelays(items: FailInput[]): Promise<number[]> {
+    const delays = new Array<number>(items.length).fill(0);
+    const unknown: number[] = [];
+    items.forEach((item, i) => {
+      if (item.retryDelayMs !== undefined) {
+        delays[i] = Math.max(0, Math.round(item.retryDelayMs));
+        return;
+      }
+      const memo = this.#leases.get(item.taskId);
+      if (memo && memo.token === item.token) delays[i] = backoffDelay(memo.backoff, memo.attempts);
+      else unknown.push(i);
+    });
+    if (unknown.length > 0) {
+      const pipeline = this.#client.pipeline();
+      for (const i of unknown)
+        pipeline.hmget(this.#keys.task(items[i]!.taskId), 'spec', 'att', 'tok');
+      const rows = (await this.#call('fail', () => pipeline.exec())) ?? [];
+      unknown.forEach((i, j) => {
+        const [spec, att, tok] = (rows[j]?.[1] as (string | null)[] | undefined) ?? [];
+        // A task that is gone or leased again is refused by the script: its delay is unused.
+        if (spec && Number(tok) === items[i]!.token)
+          delays[i] = backoffDelay(specBackoff(spec), Number(att));
+      });
+    }
+    return delays;
+  }
+
+  async release(items: LeaseRef[]): Promise<SettleOutcome[]> {
+    this.#open();
+    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    for (const item of items) args.push(item.taskId, item.token);
+    const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
+    for (const item of items) this.#leases.delete(item.taskId);
+    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+  }
+
+  /** A script's per-item answer as a SettleOutcome. */
+  #outcome(taskId: string, raw: unknown[] | undefined): SettleOutcome {
+    const status = raw?.[0];
+    if (status === 'ok') {
+      const state = raw![1] as TaskState;
+      return raw!.length > 2
+        ? { taskId, status: 'ok', state, expiresAt: Number(raw![2]) }
+        : { taskId, status: 'ok', state };
+    }
+    if (status === 'not_found') {
+      return {
+        taskId,
+        status: 'not_found',
+        reason: `task ${taskId} does not exist in namespace '${this.namespace}'`,
+      };
+    }
+    if (status === 'lease_lost' || status === 'cancelled')
+      return { taskId, status, reason: String(raw![1]) };
+    return { taskId, status: 'lease_lost', reason: 'no answer from Redis for this item' };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cancelling
+
+  async cancelTask(taskId: string, reason?: string): Promise<TaskRecord> {
+    this.#open();
+    const reply = (await this.#run(
+      'cancel-task',
+      this.#keys.common,
+      [this.#clock(), this.#maxLen, taskId, reason ?? 'cancelled'],
+      'cancelTask',
+    )) as unknown[];
+    if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
+    return toTask(toHash(reply[1]));
+  }
+
+  async cancelRun(runId: string, reason?: string): Promise<RunRecord> {
+    this.#open();
+    const reply = (await this.#run(
+      'cancel-run',
+      [...this.#keys.common, this.#keys.pending],
+      [this.#clock(), this.#maxLen, runId, reason ?? 'run cancelled'],
+      'cancelRun',
+    )) as unknown[];
+    if (reply[0] === 'not_found') throw new NotFoundError('run', runId);
+    const record = await this.getRun(runId);
+    if (!record) throw new NotFoundError('run', runId);
+    return record;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Agents
+
+  async registerAgent(spec: AgentSpec): Promise<AgentRecord> {
+    this.#open();
+    checkAgent(spec);
+    const id = spec.id ?? newAgentId();
+    const capabilities = JSON.stringify([...new Set(spec.capabilities)].sort());
+    const k = this.#keys;
+    const reply = (await this.#run(
+      'register-agent',
+      [...k.common, k.agents, k.hb, k.agent(id), k.agentLeases(id)],
+      [
+        this.#clock(),
+        this.#maxLen,
+        id,
+        spec.name ?? id,
+        capabilities,
+        JSON.stringify(spec.labels ?? {}),
+        spec.concurrency,
+        spec.host ?? '',
+        spec.pid ?? '',
+        spec.version ?? '',
+      ],
+      'registerAgent',
+    )) as [unknown, string[]];
+    return toAgent(toHash(reply[0]), reply[1]);
+  }
+
+  async heartbeat(agentId: string): Promise<void> {
+    this.#open();
+    const k = this.#keys;
+    const alive = await this.#run(
+      'heartbeat',
+      [k.agent(agentId), k.hb],
+      [this.#clock(), agentId],
+      'heartbeat',
+    );
+    if (Number(alive) !== 1) throw new AgentLostError(agentId);
+  }
+
+  async deregisterAgent(agentId: string): Promise<void> {
+    this.#open();
+    const k = this.#keys;
+    const reply = (await this.#run(
+      'deregister-agent',
+      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.hb],
+      [this.#clock(), this.#maxLen, agentId],
+      'deregisterAgent',
+    )) as unknown[];
+    if (reply[0] === 'not_found') throw new NotFoundError('agent', agentId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Housekeeping
+
+  async sweep(options: { agentTtlMs: number }): Promise<SweepResult> {
+    this.#open();
+    checkInteger(options.agentTtlMs, 'sweep.agentTtlMs', 0);
+    const k = this.#keys;
+    const now = this.#clock();
+    const reply = (await this.#run(
+      'sweep',
+      [...k.common, k.hb, k.sweep, k.tasks, k.pending, k.publishing, k.pubcur],
+      [
+        now,
+        this.#maxLen,
+        options.agentTtlMs,
+        this.#holder,
+        this.#sweepLockMs,
+        SWEEP_LIMIT,
+        this.#abandonedMs,
+        this.#unpublishedMs,
+      ],
+      'sweep',
+    )) as unknown[];
+    const result: SweepResult = {
+      expired: 0,
+      timedOut: 0,
+      promoted: 0,
+      agentsLost: [],
+      released: 0,
+    };
+    if (reply[0] === 'skipped') return result;
+    if (this.#sweepLockMs > 0) this.#sweptWithLock = true;
+    result.expired = Number(reply[1]);
+    result.promoted = Number(reply[2]);
+    result.agentsLost = (reply[3] as string[]).map(String);
+    result.released = Number(reply[4]);
+    const timed = reply[5] as string[];
+    if (timed.length > 0) {
+      // Timed-out attempts retry after the task's backoff, computed here by core/retry.ts.
+      const args: (string | number)[] = [now, this.#maxLen, timed.length / 5];
+      for (let i = 0; i + 4 < timed.length; i += 5) {
+        const attempts = Number(timed[i + 2]);
+        args.push(timed[i]!, timed[i + 1]!, backoffDelay(specBackoff(timed[i + 3]!), attempts));
+      }
+      result.timedOut = Number(await this.#run('sweep-timeouts', k.common, args, 'sweep'));
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading
+
+  async getTask(taskId: string): Promise<TaskRecord | null> {
+    this.#open();
+    const flat = await this.#run(
+      'get-task',
+      [this.#keys.task(taskId), this.#keys.pending],
+      [],
+      'getTask',
+    );
+    const h = toHash(flat);
+    return h.spec === undefined ? null : toTask(h);
+  }
+
+  async getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    this.#open();
+    const h = await this.#call('getAttempts', () => this.#client.hgetall(this.#keys.task(taskId)));
+    return toAttempts(h, taskId);
+  }
+
+  async listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
+    this.#open();
+    const limit = pageLimit(filter.limit, 'listTasks.limit');
+    const after = parseCursor(filter.cursor, 'listTasks.cursor');
+    const k = this.#keys;
+    const index = filter.runId === undefined ? k.tasks : k.runTasks(filter.runId);
+    const reply = (await this.#run(
+      'list-tasks',
+      [k.prefix, index, k.pending],
+      [
+        after,
+        limit,
+        filter.state ?? '',
+        filter.type ?? '',
+        filter.agentId ?? '',
+        Math.max(1000, limit * 4),
+      ],
+      'listTasks',
+    )) as unknown[];
+    const next = String(reply[0]);
+    return {
+      tasks: reply.slice(1).map((flat) => toTask(toHash(flat))),
+      nextCursor: next === '' ? null : next,
+    };
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    this.#open();
+    const h = await this.#call('getRun', () => this.#client.hgetall(this.#keys.run(runId)));
+    return h.id === undefined ? null : toRun(h);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    this.#open();
+    const limit = pageLimit(filter.limit, 'listRuns.limit');
+    const after = parseCursor(filter.cursor, 'listRuns.cursor');
+    const reply = (await this.#run(
+      'list-runs',
+      [this.#keys.prefix, this.#keys.runs],
+      [after, limit],
+      'listRuns',
+    )) as unknown[];
+    const next = String(reply[0]);
+    return {
+      runs: reply.slice(1).map((flat) => toRun(toHash(flat))),
+      nextCursor: next === '' ? null : next,
+    };
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    this.#open();
+    const reply = (await this.#run(
+      'list-agents',
+      [this.#keys.prefix, this.#keys.agents],
+      [],
+      'listAgents',
+    )) as [unknown, string[]][];
+    return reply.map(([flat, inFlight]) => toAgent(toHash(flat), inFlight));
+  }
+
+  async stats(): Promise<Stats> {
+    this.#open();
+    const k = this.#keys;
+    const [counts, ready, agentStates] = (await this.#run(
+      'stats',
+      [k.prefix, k.counts, k.rs, k.agents],
+      [],
+      'stats',
+    )) as [unknown, unknown[], string[]];
+    const readyByRequires: Stats['readyByRequires'] = [];
+    for (let i = 0; i + 1 < ready.length; i += 2) {
+      readyByRequires.push({
+        requires: JSON.parse(String(ready[i])) as string[],
+        count: Number(ready[i + 1]),
+      });
+    }
+    const agents = { active: 0, lost: 0, stopped: 0 };
+    for (const state of agentStates) if (state in agents) agents[state as keyof typeof agents]++;
+    return { byState: toCounts(toHash(counts)), readyByRequires, agents };
+  }
+
+  async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
+    this.#open();
+    const since = options.since;
+    if (since !== undefined && !/^\d{1,20}-\d{1,20}$/.test(since)) {
+      throw new ValidationError([
+        {
+          path: 'readEvents.since',
+          message: `'${String(since)}' is not an event id this backend gave out; pass the id of the last event seen`,
+        },
+      ]);
+    }
+    const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
+    const key = this.#keys.events;
+    const entries = await this.#call('readEvents', () =>
+      this.#client.xrange(key, since === undefined ? '-' : `(${since}`, '+', 'COUNT', limit),
+    );
+    const blockMs = options.blockMs ?? 0;
+    if (entries.length > 0 || blockMs <= 0) return entries.map(toEvent);
+    const reply = await this.#blocking('readEvents', options.signal, (conn) =>
+      conn.xread(
+        'COUNT',
+        limit,
+        'BLOCK',
+        Math.max(1, Math.round(blockMs)),
+        'STREAMS',
+        key,
+        since ?? '0-0',
+      ),
+    );
+    if (!reply) return [];
+    const stream = reply[0] as [string, unknown[]] | undefined;
+    return stream ? stream[1].map(toEvent) : [];
+  }
+
+  async waitForWork(options: WaitForWorkOptions): Promise<void> {
+    this.#open();
+    if (options.signal?.aborted) return;
+    const k = this.#keys;
+    const [capabilitySet, earliest] = (await this.#run(
+      'wait-prepare',
+      [...k.common, k.rs, k.cs],
+      [this.#clock(), this.#maxLen, capabilitySetKey(options.capabilities)],
+      'waitForWork',
+    )) as [string, string];
+    let timeoutMs = options.timeoutMs;
+    if (earliest !== '') {
+      // A delayed task becomes due then: wake up to claim it (the claim promotes it).
+      const dueIn = Number(earliest) - this.#clock();
+      if (dueIn <= 0) return;
+      timeoutMs = Math.min(timeoutMs, dueIn);
+    }
+    if (!(timeoutMs > 0)) return;
+    const marker = k.wakeMarker(capabilitySet);
+    // BZPOPMIN takes seconds; 0 would mean "forever".
+    const seconds = Math.max(1, Math.round(timeoutMs)) / 1000;
+    await this.#blocking('waitForWork', options.signal, (conn) => conn.bzpopmin(marker, seconds));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pool.close();
+    if (this.#sweptWithLock) {
+      // Hand the sweep over at once rather than after the lock runs out.
+      const command = script('sweep-unlock').command;
+      await (this.#client as unknown as Record<string, ScriptFn>)[command]!(
+        this.#keys.sweep,
+        this.#holder,
+      ).catch(() => undefined);
+    }
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  #open(): void {
+    if (this.#closed) {
+      throw new BatonError(
+        'BATON_CLOSED',
+        `the redis backend on ${this.#target.display} (namespace '${this.namespace}') was closed; open a new one`,
+      );
+    }
+  }
+
+  /** Run one script; any failure to reach Redis becomes a StoreUnavailableError. */
+  async #run(
+    name: ScriptName,
+    keys: readonly string[],
+    args: (string | number)[],
+    operation: string,
+  ): Promise<unknown> {
+    const s = script(name);
+    if (keys.length !== s.numberOfKeys) {
+      throw new Error(`bug: script ${name} takes ${s.numberOfKeys} keys, got ${keys.length}`);
+    }
+    const fn = (this.#client as unknown as Record<string, ScriptFn>)[s.command]!;
+    try {
+      return await fn.call(this.#client, ...keys, ...args);
+    } catch (error) {
+      throw storeError(error, this.#target, operation);
+    }
+  }
+
+  /** Run a plain command, mapping failures like {@link #run}. */
+  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw storeError(error, this.#target, operation);
+    }
+  }
+
+  /** Run a blocking command on a pooled connection; null when aborted or closed meanwhile. */
+  async #blocking<T>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    fn: (conn: RedisClient) => Promise<T>,
+  ): Promise<T | null> {
+    try {
+      return await this.#pool.run(signal, fn);
+    } catch (error) {
+      if (this.#closed) return null;
+      throw storeError(error, this.#target, operation);
+    }
+  }
+
+  #checkSize(json: string, where: string): void {
+    // A UTF-8 character is at most 3 bytes per UTF-16 unit: short strings need no exact count.
+    if (json.length * 3 <= this.#maxPayloadBytes) return;
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > this.#maxPayloadBytes)
+      throw new PayloadTooLargeError(where, bytes, this.#maxPayloadBytes);
+  }
+}
+
+/** The canonical form of a capability list: sorted, without duplicates, as JSON. */
+function capabilitySetKey(capabilities: readonly string[]): string {
+  return JSON.stringify([...new Set(capabilities)].sort());
+}
+
+function closedRun(runId: string, state: string): ConflictError {
+  return new ConflictError(
+    `run ${runId} is ${state}: tasks can only be added to a running run; submit a new run instead`,
+    { runId, state },
+  );
+}
+
+function parseCommitReply(raw: unknown): CommitReply {
+  const reply = raw as unknown[];
+  switch (reply[0]) {
+    case 'ok': {
+      const changed = new Map<string, TaskState>();
+      for (let i = 1; i + 1 < reply.length; i += 2)
+        changed.set(String(reply[i]), reply[i + 1] as TaskState);
+      return { kind: 'ok', changed };
+    }
+    case 'idem': {
+      const taken: StoredTaskByKey[] = [];
+      for (let i = 1; i + 3 < reply.length; i += 4) {
+        taken.push({
+          idempotencyKey: String(reply[i]),
+          id: String(reply[i + 1]),
+          state: reply[i + 2] as TaskState,
+          key: reply[i + 3] ? String(reply[i + 3]) : null,
+        });
+      }
+      return { kind: 'idem', taken };
+    }
+    case 'retry':
+      return { kind: 'retry' };
+    case 'not_found':
+      return { kind: 'not_found' };
+    case 'closed':
+      return { kind: 'closed', state: String(reply[1]) };
+    default:
+      throw new Error(`bug: unexpected reply from a submit script: ${JSON.stringify(reply)}`);
+  }
+}
+
+/** What a leased task sees of its dependencies, by the keys it named them with. */
+function dependencyOutcomes(task: TaskRecord, deps: string[]): Record<string, DependencyOutcome> {
+  const out: Record<string, DependencyOutcome> = {};
+  task.dependsOn.forEach((spec, i) => {
+    const base = i * 4;
+    if (base + 3 >= deps.length) return;
+    const state = deps[base + 1]!;
+    if (state === '') return;
+    const result = deps[base + 2]!;
+    const error = deps[base + 3]!;
+    out[spec.key] = {
+      taskId: deps[base]!,
+      key: spec.key,
+      state: state as TaskState,
+      soft: spec.soft,
+      result: result === '' ? null : (JSON.parse(result) as Json),
+      error: error === '' ? null : (JSON.parse(error) as TaskError),
+    };
+  });
+  return out;
+}
+
+function checkInteger(value: number, path: string, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError([
+      { path, message: `must be an integer >= ${min}; got ${String(value)}` },
+    ]);
+  }
+}
+
+function checkOption(value: number | undefined, name: string, min: number): void {
+  if (value !== undefined) checkInteger(value, name, min);
+}
+
+function pageLimit(limit: number | undefined, path: string): number {
+  if (limit === undefined) return DEFAULT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new ValidationError([
+      { path, message: `must be an integer from 1 to ${MAX_PAGE}; got ${String(limit)}` },
+    ]);
+  }
+  return limit;
+}
+
+/** Cursors are the decimal seq of the last task or run seen. */
+function parseCursor(cursor: string | undefined, path: string): string {
+  if (cursor === undefined) return '0';
+  if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor)) {
+    throw new ValidationError([
+      {
+        path,
+        message: `'${String(cursor)}' is not a cursor this backend gave out; pass the value from the previous page`,
+      },
+    ]);
+  }
+  return cursor;
+}
+
+function checkAgent(spec: AgentSpec): void {
+  const issues: { path: string; message: string }[] = [];
+  if (spec === null || typeof spec !== 'object') {
+    throw new ValidationError([
+      { path: 'agent', message: 'must be an object with capabilities and concurrency' },
+    ]);
+  }
+  if (
+    spec.id !== undefined &&
+    (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > LIMITS.maxKeyLength)
+  ) {
+    issues.push({
+      path: 'agent.id',
+      message: `must be a non-empty string of at most ${LIMITS.maxKeyLength} characters`,
+    });
+  }
+  if (
+    !Array.isArray(spec.capabilities) ||
+    spec.capabilities.some((c) => typeof c !== 'string' || c.length === 0)
+  ) {
+    issues.push({
+      path: 'agent.capabilities',
+      message: 'must be an array of non-empty strings (use [] for none)',
+    });
+  }
+  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) {
+    issues.push({
+      path: 'agent.concurrency',
+      message: `must be an integer >= 1; got ${String(spec.concurrency)}`,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
