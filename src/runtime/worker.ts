@@ -784,6 +784,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
             'cancelled',
             new CancelledError(outcome.reason || 'task cancelled'),
           );
+        } else if (this.#pastTimeout(entry)) {
+          // The backend's sweep timed the attempt out a moment before our own timer fired:
+          // the handler should see why it stops, not a bare lost lease.
+          this.#abortEntry(entry, 'timeout', new TimeoutError(entry.lease.task.timeoutMs ?? 0));
         } else {
           this.#abortEntry(
             entry,
@@ -799,6 +803,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
       throw error;
     }
+  }
+
+  #pastTimeout(entry: InFlight): boolean {
+    const timeoutMs = entry.lease.task.timeoutMs;
+    return timeoutMs !== null && timeoutMs > 0 && performance.now() - entry.startedAt >= timeoutMs;
   }
 
   #sweepTick(): void {

@@ -240,16 +240,21 @@ describe('worker', () => {
   it('fires the AbortSignal with a TimeoutError and records the attempt timed_out', async () => {
     const baton = await h.baton();
     const reasons: unknown[] = [];
+    const handlerReturned = deferred();
     const worker = await h.startWorker(baton, {
       handlers: {
         slow: async ({ signal }) => {
           reasons.push(await aborted(signal));
+          handlerReturned.resolve();
           return 'too late';
         },
       },
     });
     const { id } = await baton.submit({ type: 'slow', timeoutMs: 50, maxAttempts: 1 });
     const done = (await baton.wait(id)) as TaskRecord;
+    // The worker's timer and the sweep race to time the attempt out; either way the handler
+    // must be told it timed out.
+    await handlerReturned.promise;
     expect(done.state).toBe('failed');
     expect(done.error).toMatchObject({ code: 'BATON_TIMEOUT', retryable: true });
     expect(reasons).toHaveLength(1);
