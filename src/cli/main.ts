@@ -206,7 +206,7 @@ Examples:
       .addOption(
         new Option(
           '--agent-ttl <duration>',
-          'an agent silent this long is declared lost and its leases released at once (default: 5s)',
+          'an agent silent this long is declared lost and its leases released at once (default: 3s)',
         ).argParser(parseDurationMs),
       )
       .addOption(

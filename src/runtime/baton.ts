@@ -45,7 +45,7 @@ export interface OpenOptions {
   namespace?: string;
   /** Time source in epoch ms; tests inject a controllable clock. @default Date.now */
   clock?: () => number;
-  /** Where the client and its workers log. @default a pino logger at `BATON_LOG_LEVEL` (or `info`) */
+  /** Where the client and its workers log. @default pino on stderr at `BATON_LOG_LEVEL` (or `warn`) */
   logger?: Logger;
   /** Largest payload or result, in bytes of JSON. @default 1 MiB */
   maxPayloadBytes?: number;

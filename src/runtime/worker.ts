@@ -88,9 +88,14 @@ export interface WorkerOptions {
   leaseTtlMs?: number;
   /** How often in-flight leases are renewed (and the agent heartbeats), in ms. @default 1000 */
   heartbeatIntervalMs?: number;
-  /** An agent silent this long is declared lost; used when this worker runs the sweep. @default 5000 */
+  /**
+   * An agent silent this long is declared lost and its leases released; used when this worker
+   * runs the sweep. Three heartbeats: a handler that blocks the event loop for a second does not
+   * make its agent look lost, and a killed agent's tasks run elsewhere within about 4 s.
+   * @default 3000
+   */
   agentTtlMs?: number;
-  /** How often this worker runs the backend's sweep, in ms. @default 1000 */
+  /** How often this worker runs the backend's sweep, in ms. @default 500 */
   sweepIntervalMs?: number;
   /** Longest single `waitForWork` when there is nothing to claim, in ms. @default 1000 */
   idleWaitMs?: number;
@@ -140,9 +145,15 @@ const MAX_LOOP_BACKOFF_MS = 5_000;
 
 let defaultLogger: Logger | undefined;
 
-/** The logger used when none is given: pino at `BATON_LOG_LEVEL` (or `info`). */
+/**
+ * The logger of workers given none: pino on stderr, so a program's own stdout stays its own,
+ * at `BATON_LOG_LEVEL` or `warn` (a library should not chatter; the CLI asks for `info`).
+ */
 export function getDefaultLogger(): Logger {
-  defaultLogger ??= pino({ name: 'baton', level: process.env.BATON_LOG_LEVEL ?? 'info' });
+  defaultLogger ??= pino(
+    { name: 'baton', level: process.env.BATON_LOG_LEVEL ?? 'warn' },
+    pino.destination(2),
+  );
   return defaultLogger;
 }
 
@@ -211,8 +222,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#concurrency = options.concurrency ?? 10;
     this.#leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
-    this.#agentTtlMs = options.agentTtlMs ?? 5_000;
-    this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    this.#agentTtlMs = options.agentTtlMs ?? 3_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 500;
     this.#idleWaitMs = options.idleWaitMs ?? 1_000;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.#handleSignals = options.handleSignals ?? false;
