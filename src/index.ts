@@ -20,6 +20,27 @@ export {
 } from './runtime/worker.ts';
 export { toTaskError } from './runtime/task-error.ts';
 
+// Autoscaling pool of worker processes, and the pure scaling rule an external autoscaler can reuse.
+export {
+  Pool,
+  defaultWorkerCommand,
+  type PoolDecisionEvent,
+  type PoolEventMap,
+  type PoolOptions,
+  type PoolWorkerInfo,
+  type SpawnWorkerContext,
+  type WorkerCommand,
+} from './runtime/pool.ts';
+export {
+  decideScale,
+  eligibleDepth,
+  workersWanted,
+  type ScaleDecision,
+  type ScaleInput,
+  type ScaleLimits,
+  type ScaleWorker,
+} from './core/scaling.ts';
+
 // Domain model.
 export * from './core/types.ts';
 

@@ -12,15 +12,18 @@ import { TASK_STATES } from '../core/types.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
+import { poolCommand, type PoolCommandOptions } from './commands/pool.ts';
 import { submitCommand } from './commands/submit.ts';
 import { tasksCommand } from './commands/tasks.ts';
 import { workerCommand, type WorkerCommandOptions } from './commands/worker.ts';
 import { createContext, type CliIO, type CommonOptions } from './context.ts';
 import {
   LOG_LEVELS,
+  parseBytes,
   parseDurationMs,
   parseList,
   parseLogLevel,
+  parseNonNegativeInt,
   parsePositiveInt,
   parseTaskState,
   type LogLevel,
@@ -245,6 +248,119 @@ Examples:
       }
       const ctx = createContext(io, common(command), 'info');
       setExit(await workerCommand(ctx, o));
+    });
+
+  withCommonOptions(
+    program
+      .command('pool')
+      .description(
+        'Supervise worker processes on the store: add workers when the backlog grows, stop idle ones, restart crashed or oversized ones, until SIGINT/SIGTERM.',
+      )
+      .addOption(
+        new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities of every worker, e.g. shell,python (shell is always added)',
+        ).argParser(parseList),
+      )
+      .addOption(
+        new Option('-c, --concurrency <n>', 'tasks each worker runs at once')
+          .argParser(parsePositiveInt)
+          .default(4),
+      )
+      .addOption(
+        new Option('--min <n>', 'fewest workers, even with nothing to do')
+          .argParser(parseNonNegativeInt)
+          .default(1),
+      )
+      .addOption(new Option('--max <n>', 'most workers').argParser(parsePositiveInt).default(10))
+      .addOption(
+        new Option(
+          '--spawn-threshold <n>',
+          'add workers while the ready tasks they could take, per worker, exceed this',
+        )
+          .argParser(parseNonNegativeInt)
+          .default(5),
+      )
+      .addOption(
+        new Option(
+          '--idle-timeout <duration>',
+          'stop a worker that has had no task for this long, e.g. 60s, 5m (default: 60s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--max-memory <size>',
+          'restart a worker whose resident memory exceeds this, e.g. 512MB, 1GB; its tasks run again (default: no limit)',
+        ).argParser(parseBytes),
+      )
+      .addOption(
+        new Option(
+          '--tick <duration>',
+          'how often the pool reads the queue and decides (default: 1s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--stop-grace <duration>',
+          'after SIGTERM, how long a worker may drain before it is killed (default: 30s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--heartbeat <duration>',
+          "each worker's heartbeat and lease-renewal interval (default: 1s)",
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--agent-ttl <duration>',
+          'a worker silent this long is declared lost and its tasks run elsewhere (default: 3s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--lease-ttl <duration>',
+          'how long a lease lasts without renewal (default: 30s)',
+        ).argParser(parseDurationMs),
+      )
+      .addOption(
+        new Option(
+          '--grace <duration>',
+          "on SIGTERM, how long a worker's running tasks may finish before they are given back (default: 10s)",
+        ).argParser(parseDurationMs),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Each decision is logged on stderr with its reason (pool.scaled_up, pool.scaled_down,
+pool.restarted). The first SIGINT/SIGTERM drains the workers and exits 0; a second one tells
+them to stop at once (running tasks go back to the queue).
+
+Examples:
+  $ baton pool --capabilities python --min 1 --max 50 --spawn-threshold 5 --idle-timeout 60s
+  $ baton pool --store redis://10.0.0.5:6379 --max 8 --concurrency 2 --max-memory 512MB`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<Omit<PoolCommandOptions, 'idleTimeout'> & { idleTimeout?: number }>();
+      const usage = (message: string): never =>
+        command.error(`error: ${message}`, { exitCode: EXIT.usage, code: 'baton.usage' });
+      if (o.min > o.max) {
+        usage(`--min (${o.min}) is above --max (${o.max}); lower --min or raise --max`);
+      }
+      const heartbeat = o.heartbeat ?? DEFAULT_HEARTBEAT_MS;
+      for (const [flag, ttl] of [
+        ['--agent-ttl', o.agentTtl],
+        ['--lease-ttl', o.leaseTtl],
+      ] as const) {
+        if (ttl !== undefined && ttl <= heartbeat) {
+          usage(
+            `${flag} (${ttl} ms) must be longer than --heartbeat (${heartbeat} ms), or a live worker would look silent between heartbeats`,
+          );
+        }
+      }
+      const ctx = createContext(io, common(command), 'info');
+      setExit(await poolCommand(ctx, { ...o, idleTimeout: o.idleTimeout ?? 60_000 }));
     });
 
   withCommonOptions(

@@ -46,6 +46,52 @@ export function parseDurationMs(value: string): number {
   return ms;
 }
 
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/**
+ * A size in bytes: a bare number of bytes, or a number with `B`, `KB`, `MB`, `GB` or `TB`
+ * (case-insensitive; `KiB`/`MiB`/… and `k`/`m`/`g` too). Units are powers of 1024, as memory
+ * limits are usually meant (`512MB` is 512 × 1024 × 1024 bytes), like Docker's `--memory`.
+ */
+export function parseBytes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase() || 'b'];
+  if (!match || unit === undefined) {
+    throw new InvalidArgumentError(
+      `expected a size such as 512MB, 1.5GB or 800KB (units of 1024 bytes), got "${value}".`,
+    );
+  }
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) {
+    throw new InvalidArgumentError(`expected a size of at least 1 byte, got "${value}".`);
+  }
+  return bytes;
+}
+
+/** A whole number ≥ 0, for `--min`. */
+export function parseNonNegativeInt(value: string): number {
+  const trimmed = value.trim();
+  const n = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a whole number of 0 or more, got "${value}".`);
+  }
+  return n;
+}
+
 /** One of the task states of DESIGN.md. */
 export function parseTaskState(value: string): TaskState {
   const state = value.trim().toLowerCase();

@@ -6,3 +6,4 @@ export * from './retry.ts';
 export * from './dag.ts';
 export * from './state.ts';
 export * from './validate.ts';
+export * from './scaling.ts';
