@@ -54,6 +54,12 @@ export interface ClaimRequest {
   agentId: string;
   /** The agent's capabilities; only tasks whose `requires` ⊆ these are claimed. */
   capabilities: readonly string[];
+  /**
+   * Only tasks whose `type` is in this list are claimed (a worker passes the types it has
+   * handlers for, so a mixed fleet never takes a task it cannot run). Absent: any type.
+   * @default any type
+   */
+  types?: readonly string[];
   /** Claim at most this many tasks (the worker's free slots). */
   max: number;
   /** Lease duration. */
@@ -105,8 +111,16 @@ export interface TaskPage {
 }
 
 export interface RunFilter {
+  /** @default 100 */
   limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor` (of a listing in the same `order`). */
   cursor?: string;
+  /**
+   * Submission order: `desc` lists the newest run first (what a person expects from a status
+   * list, and the recent runs cost one page however many there are); `asc` the oldest first.
+   * @default 'desc'
+   */
+  order?: 'asc' | 'desc';
 }
 
 export interface RunPage {
@@ -128,8 +142,11 @@ export interface SweepResult {
 
 export interface Stats {
   byState: Record<TaskState, number>;
-  /** Ready tasks grouped by their `requires` set (sorted capabilities). */
-  readyByRequires: { requires: string[]; count: number }[];
+  /**
+   * Ready tasks grouped by their `requires` set (sorted capabilities), sorted by it; `byType`
+   * splits each group's count by task type.
+   */
+  readyByRequires: { requires: string[]; count: number; byType: Record<string, number> }[];
   agents: { active: number; lost: number; stopped: number };
 }
 
@@ -144,7 +161,14 @@ export interface ReadEventsOptions {
 }
 
 export interface WaitForWorkOptions {
+  /** Wake only for tasks whose `requires` ⊆ these (as {@link ClaimRequest.capabilities}). */
   capabilities: readonly string[];
+  /**
+   * Wake only for tasks whose `type` is in this list (as {@link ClaimRequest.types}). Absent:
+   * any type.
+   * @default any type
+   */
+  types?: readonly string[];
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -159,7 +183,10 @@ export interface Backend {
   /** Validate and store tasks atomically (standalone, or added to a run with `runId`). */
   submitTasks(tasks: TaskSpec[], options?: SubmitTasksOptions): Promise<SubmittedTask[]>;
 
-  /** Lease up to `max` ready tasks the agent can run: priority, then critical path, then FIFO. */
+  /**
+   * Lease up to `max` ready tasks the agent can run (`requires` ⊆ its capabilities, `type` among
+   * `types` when given): priority, then critical path, then FIFO.
+   */
   claim(request: ClaimRequest): Promise<Lease[]>;
   /** Extend leases by `leaseTtlMs` and record the agent's heartbeat. */
   renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]>;
@@ -195,7 +222,15 @@ export interface Backend {
 
   /** Ordered events after `since`. */
   readEvents(options?: ReadEventsOptions): Promise<BatonEvent[]>;
-  /** Resolve when work may be available for these capabilities, on timeout, or on abort. */
+  /**
+   * The id of the newest event in the stream, or null when it has none. Pass it as `since` to
+   * read only what happens from now on, without replaying history.
+   */
+  lastEventId(): Promise<string | null>;
+  /**
+   * Resolve when work may be available for these capabilities and types, on timeout, or on
+   * abort.
+   */
   waitForWork(options: WaitForWorkOptions): Promise<void>;
 
   close(): Promise<void>;

@@ -152,6 +152,48 @@ export function checkJson(
   return bytes;
 }
 
+/**
+ * Check the `types` filter of a claim or a wait for work: absent, or an array of task type
+ * names. An empty array is valid (it matches no task).
+ * @param path how the message names the field, e.g. `claim.types`.
+ * @throws ValidationError naming the path and the bad value.
+ */
+export function checkTypeFilter(types: unknown, path: string): void {
+  if (types === undefined) return;
+  if (!Array.isArray(types)) {
+    throw new ValidationError([
+      {
+        path,
+        message: `must be an array of task type names (or absent for any type); got ${describeValue(types)}`,
+      },
+    ]);
+  }
+  const bad = types.findIndex((t) => typeof t !== 'string' || t.length === 0);
+  if (bad >= 0) {
+    throw new ValidationError([
+      {
+        path: `${path}[${bad}]`,
+        message: `must be a non-empty task type name; got ${describeValue(types[bad])}`,
+      },
+    ]);
+  }
+}
+
+/**
+ * The order of a run listing: `desc` (newest first, the default) or `asc`.
+ * @throws ValidationError for any other value.
+ */
+export function runListOrder(order: unknown, path: string): 'asc' | 'desc' {
+  if (order === undefined || order === 'desc') return 'desc';
+  if (order === 'asc') return 'asc';
+  throw new ValidationError([
+    {
+      path,
+      message: `must be 'asc' (oldest first) or 'desc' (newest first); got ${describeValue(order)}`,
+    },
+  ]);
+}
+
 /** Bytes of `JSON.stringify(value)` in UTF-8 (`undefined` counts as `null`). */
 export function jsonByteLength(value: unknown): number {
   return utf8Length(JSON.stringify(value) ?? 'null');

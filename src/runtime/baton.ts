@@ -59,7 +59,13 @@ export interface WaitOptions {
 }
 
 export interface EventsOptions {
-  /** Start after this event id (exclusive); absent: from the start of the stream. */
+  /**
+   * Where to start: after this event id (exclusive), or `'now'` for only the events written
+   * after the iteration starts (its first `next()`; no history is replayed). To also see the
+   * events of something you do just before iterating (a submit), take {@link Baton.lastEventId}
+   * before doing it and pass that id.
+   * @default the start of the stream
+   */
   since?: string;
   /** Keep waiting for new events once caught up; `false` ends the iteration when caught up. @default true */
   follow?: boolean;
@@ -163,8 +169,9 @@ export class Baton {
 
     let dirty = true;
     let wake: (() => void) | undefined;
-    // Subscribe before the first read of the state, so no change after that read is missed.
-    const unsubscribe = this.#follower.subscribe((event) => {
+    // Subscribe before the first read of the state, so no change after that read is missed. The
+    // follower reads from the end of the stream as it was then: the store's history is not read.
+    const unsubscribe = await this.#follower.subscribe((event) => {
       if ((run ? event.runId : event.taskId) !== id) return;
       dirty = true;
       wake?.();
@@ -213,8 +220,8 @@ export class Baton {
 
   /**
    * The ordered event stream. Resume after a given event with `since` (pass the last id you
-   * saw). With `follow` (the default) it waits for new events until `signal` aborts; with
-   * `follow: false` it ends once caught up.
+   * saw), or start at the end with `since: 'now'`. With `follow` (the default) it waits for new
+   * events until `signal` aborts; with `follow: false` it ends once caught up.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<BatonEvent, void, undefined> {
     this.#assertOpen('events');
@@ -222,7 +229,8 @@ export class Baton {
     const limit = options.pageSize ?? 1_000;
     const { signal } = options;
     const aborted = (): boolean => signal?.aborted === true;
-    let cursor = options.since;
+    let cursor =
+      options.since === 'now' ? ((await this.backend.lastEventId()) ?? undefined) : options.since;
     while (!aborted()) {
       let page: BatonEvent[];
       try {
@@ -245,11 +253,21 @@ export class Baton {
     }
   }
 
+  /**
+   * The id of the newest event, or null when the stream is empty. Take it before doing
+   * something, then pass it to `events({ since })` to follow exactly what happens from there.
+   */
+  async lastEventId(): Promise<string | null> {
+    this.#assertOpen('lastEventId');
+    return await this.backend.lastEventId();
+  }
+
   async tasks(filter?: TaskFilter): Promise<TaskPage> {
     this.#assertOpen('tasks');
     return await this.backend.listTasks(filter);
   }
 
+  /** A page of runs, newest first unless `order: 'asc'`. */
   async runs(filter?: RunFilter): Promise<RunPage> {
     this.#assertOpen('runs');
     return await this.backend.listRuns(filter);

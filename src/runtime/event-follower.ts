@@ -1,6 +1,7 @@
 /**
  * One shared reader of the event stream per client, for `wait`: however many waits are open,
- * there is one blocking `readEvents` at a time, and it only runs while someone listens.
+ * there is one blocking `readEvents` at a time, and it only runs while someone listens. It starts
+ * at the end of the stream (`lastEventId`), so a wait never replays the store's history.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -19,10 +20,13 @@ export class EventFollower {
   readonly #log: Logger;
   readonly #listeners = new Set<EventListener>();
   /**
-   * Where the stream was last read up to. Kept across idle periods so that the next reader
-   * resumes here instead of replaying the stream from the start.
+   * Where the stream was read up to while someone listens: an event id, null for the start of a
+   * stream that was empty when the follower looked, undefined while nobody listens (the next
+   * subscriber starts at the end of the stream, not where an earlier one stopped).
    */
-  #cursor: string | undefined;
+  #cursor: string | null | undefined;
+  /** The `lastEventId` lookup that positions the cursor, shared by concurrent subscribers. */
+  #positioning: Promise<void> | undefined;
   #pump: Promise<void> | undefined;
   #read: AbortController | undefined;
   #closed = false;
@@ -33,15 +37,24 @@ export class EventFollower {
   }
 
   /**
-   * Call `listener` for every event read from now on. Every event written after this call is
-   * delivered (older ones may be too, while the follower catches up): check the state you wait
-   * for *after* subscribing and you cannot miss its change. Returns the unsubscribe function.
+   * Call `listener` for every event read from now on. Every event written after the returned
+   * promise resolves is delivered (a few older ones may be too): check the state you wait for
+   * *after* awaiting it and you cannot miss its change. Resolves to the unsubscribe function.
    */
-  subscribe(listener: EventListener): () => void {
+  async subscribe(listener: EventListener): Promise<() => void> {
+    if (this.#cursor === undefined) {
+      this.#positioning ??= this.#backend
+        .lastEventId()
+        .then((id) => {
+          if (this.#cursor === undefined) this.#cursor = id;
+        })
+        .finally(() => {
+          this.#positioning = undefined;
+        });
+      await this.#positioning;
+    }
     this.#listeners.add(listener);
-    this.#pump ??= this.#run().finally(() => {
-      this.#pump = undefined;
-    });
+    this.#pump ??= this.#run();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.#read?.abort();
@@ -61,7 +74,7 @@ export class EventFollower {
       this.#read = read;
       try {
         const page = await this.#backend.readEvents({
-          ...(this.#cursor === undefined ? {} : { since: this.#cursor }),
+          ...(this.#cursor == null ? {} : { since: this.#cursor }),
           limit: PAGE,
           blockMs: caughtUp ? BLOCK_MS : 0,
           signal: read.signal,
@@ -79,5 +92,9 @@ export class EventFollower {
         if (this.#read === read) this.#read = undefined;
       }
     }
+    // Nobody listens: forget the position, so the next subscriber starts at the end of the
+    // stream. (Synchronous with the loop's last check: no subscriber can slip in between.)
+    this.#pump = undefined;
+    if (this.#listeners.size === 0) this.#cursor = undefined;
   }
 }

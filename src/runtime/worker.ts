@@ -3,8 +3,9 @@
  * leases and reports results (DESIGN.md glossary). One worker hosts one agent.
  *
  * Shape of the loop:
- * - claim in batches up to the free slots; when nothing is claimable, block in
- *   `backend.waitForWork` (never a busy loop or a sleep-poll);
+ * - claim in batches up to the free slots, only tasks of the types it has handlers for (and
+ *   whose `requires` it has); when nothing is claimable, block in `backend.waitForWork` for the
+ *   same tasks (never a busy loop or a sleep-poll);
  * - settle calls of one tick are coalesced into one `complete([...])` / `fail([...])`;
  * - one timer renews every in-flight lease with one `renew` call (which is also the agent's
  *   heartbeat); another runs the idempotent `sweep`.
@@ -80,8 +81,8 @@ export interface WorkerOptions {
   /** Most handlers running at once (the agent's slots). @default 10 */
   concurrency?: number;
   /**
-   * Handlers by task type. A claimed task whose type has no handler fails at once, without
-   * retries; route task types to the right workers with `requires` and `capabilities`.
+   * Handlers by task type. The worker claims only tasks of these types (and whose `requires` are
+   * among its `capabilities`), so in a mixed fleet each task waits for a worker that can run it.
    */
   handlers: Record<string, TaskHandler>;
   /** How long each lease lasts before it must be renewed, in ms. @default 30000 */
@@ -162,6 +163,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   readonly #backend: Backend;
   readonly #handlers: Record<string, TaskHandler>;
+  /** The task types it has handlers for: the only ones it claims. */
+  readonly #types: string[];
   readonly #capabilities: string[];
   readonly #name: string;
   readonly #labels: Record<string, string>;
@@ -215,6 +218,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     validateOptions(options);
     this.#backend = backend;
     this.#handlers = { ...options.handlers };
+    this.#types = Object.keys(this.#handlers);
     this.agentId = options.agentId ?? newAgentId();
     this.#name = options.name ?? this.agentId;
     this.#capabilities = [...(options.capabilities ?? [])];
@@ -279,7 +283,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         name: this.#name,
         capabilities: this.#capabilities,
         concurrency: this.#concurrency,
-        handlers: Object.keys(this.#handlers),
+        handlers: this.#types,
       },
       'worker started',
     );
@@ -449,6 +453,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         const leases = await this.#backend.claim({
           agentId: this.agentId,
           capabilities: this.#capabilities,
+          types: this.#types,
           max: free,
           leaseTtlMs: this.#leaseTtlMs,
         });
@@ -489,6 +494,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     try {
       await this.#backend.waitForWork({
         capabilities: this.#capabilities,
+        types: this.#types,
         timeoutMs: this.#idleWaitMs,
         signal: wake.signal,
       });
@@ -581,14 +587,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       ? this.#handlers[lease.task.type]
       : undefined;
     if (handler === undefined) {
-      const known = Object.keys(this.#handlers);
+      // Claims name only the types this worker handles, so only a backend that ignored that
+      // filter gets here: fail loudly rather than run the task with the wrong code.
+      const known = this.#types;
       await this.#settleFailure(
         entry,
         {
           message:
             `no handler for task type "${lease.task.type}" on worker ${this.agentId}; ` +
             `it handles: ${known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : '(none)'}. ` +
-            `Register a handler for "${lease.task.type}", or route the task with "requires" to workers that have one.`,
+            `The worker claims only the types it handles, so the ${this.#backend.name} backend ` +
+            `ignored its types filter: a bug in that adapter; report it.`,
           code: 'BATON_NO_HANDLER',
           name: 'NoHandlerError',
           retryable: false,

@@ -459,7 +459,16 @@ if (!available && !ci) {
         const client = rawClient();
         await (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
           script('submit-stage').command
-        ]!(...keys.common, keys.tasks, keys.seq, keys.rs, keys.rsi, keys.cs, keys.pending, ...args);
+        ]!(
+          ...keys.common,
+          keys.tasks,
+          keys.seq,
+          keys.queues,
+          keys.queueIds,
+          keys.filters,
+          keys.pending,
+          ...args,
+        );
         // The client died here: half of the run is in Redis, none of it must be seen.
         const agent = await b.registerAgent({ capabilities: [], concurrency: 10 });
         expect(
@@ -517,9 +526,9 @@ if (!available && !ci) {
             ...keys.common,
             keys.tasks,
             keys.seq,
-            keys.rs,
-            keys.rsi,
-            keys.cs,
+            keys.queues,
+            keys.queueIds,
+            keys.filters,
             keys.pending,
             ...args,
           );
@@ -600,9 +609,9 @@ if (!available && !ci) {
         ...keys.common,
         keys.tasks,
         keys.seq,
-        keys.rs,
-        keys.rsi,
-        keys.cs,
+        keys.queues,
+        keys.queueIds,
+        keys.filters,
         keys.pending,
         ...args,
       );

@@ -21,6 +21,7 @@ import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
 import { releaseCases } from './cases/release.ts';
 import { retryCases } from './cases/retries.ts';
+import { routingCases } from './cases/routing.ts';
 import { runCases } from './cases/runs.ts';
 import { submitCases } from './cases/submit.ts';
 import { waitCases } from './cases/wait.ts';
@@ -42,6 +43,7 @@ export function defineConformanceSuite(
     const env = createEnv(name, factory, options, { beforeEach, afterEach });
     submitCases(env);
     claimCases(env);
+    routingCases(env);
     leaseCases(env);
     retryCases(env);
     dependencyCases(env);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BatonError, NotFoundError, TimeoutError } from '../../src/core/errors.ts';
 import type { BatonEvent, EventType, RunRecord, TaskRecord } from '../../src/core/types.ts';
-import { WaitTimeoutError } from '../../src/runtime/baton.ts';
+import pino from 'pino';
+import { Baton, WaitTimeoutError } from '../../src/runtime/baton.ts';
 import { deferred, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -123,6 +124,97 @@ describe('Baton client', () => {
     expect(seen.some((e) => e.type === 'task.submitted' && e.taskId === id)).toBe(true);
   });
 
+  it("events({ since: 'now' }) starts at the end of the stream; lastEventId() marks a point to follow from", async () => {
+    const baton = await h.baton();
+    expect(await baton.lastEventId(), 'an empty store has no last event').toBeNull();
+    const old = await baton.submitRun({
+      tasks: [
+        { key: 'a', type: 'x' },
+        { key: 'b', type: 'x' },
+      ],
+    });
+    const history = await collect(baton.events({ follow: false }));
+    expect(await baton.lastEventId()).toBe(history.at(-1)!.id);
+    expect(
+      await collect(baton.events({ since: 'now', follow: false })),
+      'nothing happened since now',
+    ).toEqual([]);
+
+    // Observe when the iteration has looked up the end of the stream, to submit only after.
+    const positioned = deferred();
+    const observed = new Proxy(baton.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const method = (value as (...a: unknown[]) => unknown).bind(target);
+        if (property !== 'lastEventId') return method;
+        return async () => {
+          const id = await method();
+          positioned.resolve();
+          return id;
+        };
+      },
+    });
+    const follower = Baton.fromBackend(observed, { logger: pino({ level: 'silent' }) });
+    const controller = new AbortController();
+    const seen: BatonEvent[] = [];
+    const gotSubmitted = deferred();
+    const following = (async () => {
+      for await (const e of follower.events({ since: 'now', signal: controller.signal })) {
+        seen.push(e);
+        if (e.type === 'task.submitted') gotSubmitted.resolve();
+      }
+    })();
+    await positioned.promise;
+    const mark = await baton.lastEventId();
+    const { id } = await baton.submit({ type: 'y' });
+    await gotSubmitted.promise;
+    controller.abort();
+    await following;
+    expect(
+      seen.some((e) => e.runId === old.runId),
+      'no event of the history was replayed',
+    ).toBe(false);
+    expect(seen.map((e) => [e.type, e.taskId])).toContainEqual(['task.submitted', id]);
+    // A mark taken before acting sees exactly what the action wrote.
+    const since = await collect(baton.events({ since: mark!, follow: false }));
+    expect(since.map((e) => [e.type, e.taskId])).toEqual([['task.submitted', id]]);
+  });
+
+  it('wait() reads the event stream from its end, never the history before it', async () => {
+    const opened = await h.baton();
+    // Some history: a run of 30 tasks, all cancelled.
+    const { runId } = await opened.submitRun({
+      tasks: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, type: 'x' })),
+    });
+    await opened.cancel(runId);
+    const end = await opened.lastEventId();
+    const reads: (string | undefined)[] = [];
+    const observed = new Proxy(opened.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (property === 'readEvents') reads.push((args[0] as { since?: string }).since);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const baton = Baton.fromBackend(observed, { logger: pino({ level: 'silent' }) });
+    const { id } = await baton.submit({ type: 'echo' });
+    const waiting = baton.wait(id);
+    const worker = await h.startWorker(baton, { handlers: { echo: () => 'done' } });
+    expect(((await waiting) as TaskRecord).result).toBe('done');
+    await worker.stop();
+    expect(reads.length, 'wait followed the stream').toBeGreaterThan(0);
+    for (const since of reads) {
+      expect(since, 'every read starts after the history').toBeDefined();
+      expect(Number(since), 'every read starts after the history').toBeGreaterThanOrEqual(
+        Number(end),
+      );
+    }
+  });
+
   it('lists tasks, runs, agents, stats', async () => {
     const baton = await h.baton();
     const { runId } = await baton.submitRun({
@@ -137,6 +229,12 @@ describe('Baton client', () => {
     expect((await baton.tasks()).tasks).toHaveLength(3);
     expect((await baton.runs()).runs.map((r) => r.id)).toEqual([runId]);
     expect((await baton.stats()).byState.ready).toBe(3);
+    const { runId: newer } = await baton.submitRun({ tasks: [{ type: 'x' }] });
+    expect(
+      (await baton.runs()).runs.map((r) => r.id),
+      'newest first',
+    ).toEqual([newer, runId]);
+    expect((await baton.runs({ order: 'asc' })).runs.map((r) => r.id)).toEqual([runId, newer]);
     const worker = await h.startWorker(baton, {
       name: 'lister',
       capabilities: ['gpu'],

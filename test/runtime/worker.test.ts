@@ -8,7 +8,7 @@ import {
 import type { Json, Lease, RunRecord, TaskRecord } from '../../src/core/types.ts';
 import pino from 'pino';
 import { Baton } from '../../src/runtime/baton.ts';
-import type { TaskContext } from '../../src/runtime/worker.ts';
+import type { TaskContext, TaskHandler } from '../../src/runtime/worker.ts';
 import { LEVEL, aborted, deferred, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -224,13 +224,78 @@ describe('worker', () => {
     await worker.stop();
   });
 
-  it('fails a task of an unknown type at once, naming the handlers it has', async () => {
+  it('routes by type: two workers with different handlers on one store each run only their types', async () => {
+    // Two clients on the same SQLite file: two processes' worth of connections.
+    const one = await h.open();
+    const two = await h.open();
+    const ranOn = new Map<string, string>();
+    const record: TaskHandler = ({ task, agentId }) => {
+      ranOn.set(task.id, agentId);
+      return task.type;
+    };
+    // Same capabilities: only the task type tells the workers apart.
+    const alpha = await h.startWorker(one, { capabilities: ['cpu'], handlers: { alpha: record } });
+    const beta = await h.startWorker(two, { capabilities: ['cpu'], handlers: { beta: record } });
+    const { runId, tasks } = await one.submitRun({
+      tasks: Array.from({ length: 12 }, (_, i) => ({
+        key: `t${i}`,
+        type: i % 2 === 0 ? 'alpha' : 'beta',
+        requires: ['cpu'],
+      })),
+    });
+    const run = (await one.wait(runId, { timeoutMs: 20_000 })) as RunRecord;
+    expect(run.state, 'no task failed for want of a handler').toBe('succeeded');
+    for (const [i, t] of tasks.entries()) {
+      const expected = i % 2 === 0 ? alpha.agentId : beta.agentId;
+      expect(ranOn.get(t.id), `task ${t.key} ran on the worker for its type`).toBe(expected);
+      const attempts = await one.attempts(t.id);
+      expect(
+        attempts.map((a) => [a.agentId, a.outcome]),
+        `task ${t.key} was claimed once, by the right worker`,
+      ).toEqual([[expected, 'succeeded']]);
+    }
+    await Promise.all([alpha.stop(), beta.stop()]);
+  });
+
+  it('leaves a task of a type it has no handler for ready, for a worker that has one', async () => {
     const baton = await h.baton();
+    const worker = await h.startWorker(baton, { handlers: { alpha: () => 1, beta: () => 2 } });
+    const gamma = await baton.submit({ type: 'gamma', maxAttempts: 3 });
+    const alpha = await baton.submit({ type: 'alpha' });
+    expect(((await baton.wait(alpha.id)) as TaskRecord).state).toBe('succeeded');
+    await worker.onIdle();
+    const left = await baton.get(gamma.id);
+    expect(left?.state, 'not claimed, not failed').toBe('ready');
+    expect(left?.attempts).toBe(0);
+    await worker.stop();
+    const gammaWorker = await h.startWorker(baton, { handlers: { gamma: () => 'finally' } });
+    expect(((await baton.wait(gamma.id)) as TaskRecord).result).toBe('finally');
+    await gammaWorker.stop();
+  });
+
+  it('fails a task of a type it has no handler for at once, if a backend ignores the types filter', async () => {
+    const opened = await h.baton();
+    // A broken adapter: it drops the types filter of claims and waits.
+    const untyped = new Proxy(opened.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (property === 'claim' || property === 'waitForWork') {
+            const { types: _types, ...rest } = args[0] as { types?: unknown };
+            args[0] = rest;
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const baton = Baton.fromBackend(untyped, { logger: pino({ level: 'silent' }) });
     const worker = await h.startWorker(baton, { handlers: { alpha: () => 1, beta: () => 2 } });
     const { id } = await baton.submit({ type: 'gamma', maxAttempts: 3 });
     const done = (await baton.wait(id)) as TaskRecord;
     expect(done.state).toBe('failed');
     expect(done.attempts).toBe(1);
+    expect(done.error?.code).toBe('BATON_NO_HANDLER');
     expect(done.error?.retryable).toBe(false);
     expect(done.error?.message).toContain('"gamma"');
     expect(done.error?.message).toContain('"alpha", "beta"');

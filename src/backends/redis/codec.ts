@@ -3,8 +3,8 @@
  * `core/types.ts`. A null is an empty string or an absent field; JSON fields hold text.
  *
  * Task hash (t:<id>) fields: `spec` (the task as submitted, one JSON object: see TaskSpecJson),
- * then what the scripts read or change: type (for list filters), run, key, tmo (timeoutMs), maxAtt, rs (requires-set
- * id), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
+ * then what the scripts read or change: type (for list filters), run, key, tmo (timeoutMs), maxAtt, q (ready-queue
+ * id: lua/includes/registry.lua), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
  * space-separated), unmet (dependencies not yet released), hasDn, state, att, tok, agent, lease,
  * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, sub (large
  * submission id), and `a:<token>` for each ended attempt (AttemptJson).

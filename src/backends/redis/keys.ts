@@ -3,7 +3,7 @@
  * hash tag `{baton:<ns>}` puts all keys of a namespace in one Cluster slot: every Lua script
  * touches keys of one namespace only, so the adapter runs unchanged on Redis Cluster (scaling
  * out is by namespace). Scripts get the fixed keys below in KEYS; keys named by data (a task, a
- * run, a requires set) are derived inside the script from the prefix, passed as KEYS[1].
+ * run, a queue) are derived inside the script from the prefix, passed as KEYS[1].
  *
  * Fixed keys (P = prefix):
  *   P seq          string  sequence of tasks and runs: FIFO order and list cursors
@@ -14,8 +14,11 @@
  *   P delayed      zset    task id -> runAfter (delayed tasks, retries waiting for backoff)
  *   P running      zset    task id -> deadline: the earliest of lease expiry and attempt timeout
  *   P events       stream  the event stream; entry id = event id (XADD MAXLEN ~ N)
- *   P rs / P rsi   hash    requires-set id <-> sorted requires JSON (distinct `requires` lists)
- *   P cs           hash    sorted capabilities JSON -> capability-set id (of claiming agents)
+ *   P queues       hash    queue id -> queue JSON [type, [sorted requires]]: the distinct
+ *                          (task type, requires set) pairs (lua/includes/registry.lua)
+ *   P queueids     hash    queue JSON -> queue id
+ *   P filters      hash    filter JSON -> filter id: what claiming or waiting workers take,
+ *                          [[sorted capabilities]] or [[sorted capabilities], [sorted types]]
  *   P agents       zset    agent id -> startedAt (listing order)
  *   P hb           zset    active agent id -> last heartbeat (finding silent agents)
  *   P sweep        string  id of the process currently sweeping (SET … PX lock)
@@ -29,11 +32,11 @@
  *   P run:<run>    hash    the run: name, state, times, `n:<state>` task counts, key version
  *   P rt:<run>     zset    task id -> seq, the tasks of the run
  *   P rk:<run>     hash    task key -> task id, the keys of the run
- *   P q:<rs>       zset    ready queue of a requires set: score = priority * 1e6 + (1e6 - cp),
- *                          member = 15-digit seq + ':' + task id (ties in FIFO order)
- *   P csr:<cs>     set     requires sets a capability set covers (the queues it claims from)
- *   P rsw:<rs>     set     capability sets covering a requires set (whom to wake)
- *   P w:<cs>       zset    wake-up marker of a capability set (idle workers BZPOPMIN it)
+ *   P q:<q>        zset    ready queue of one task type and requires set: score = priority *
+ *                          1e6 + (1e6 - cp), member = 15-digit seq + ':' + task id (FIFO ties)
+ *   P fq:<f>       set     queues a filter takes (the queues a claim with it reads)
+ *   P qf:<q>       set     filters that take a queue (whom to wake when it gets ready tasks)
+ *   P w:<f>        zset    wake-up marker of a filter (its idle workers BZPOPMIN it)
  *   P a:<agent>    hash    the agent
  *   P al:<agent>   set     ids of the tasks the agent holds leases on
  *   P stg:<sub>    list    ids of a large submission's tasks, in publish order
@@ -52,9 +55,9 @@ export class Keys {
   readonly delayed: string;
   readonly running: string;
   readonly events: string;
-  readonly rs: string;
-  readonly rsi: string;
-  readonly cs: string;
+  readonly queues: string;
+  readonly queueIds: string;
+  readonly filters: string;
   readonly agents: string;
   readonly hb: string;
   readonly sweep: string;
@@ -75,9 +78,9 @@ export class Keys {
     this.delayed = `${p}delayed`;
     this.running = `${p}running`;
     this.events = `${p}events`;
-    this.rs = `${p}rs`;
-    this.rsi = `${p}rsi`;
-    this.cs = `${p}cs`;
+    this.queues = `${p}queues`;
+    this.queueIds = `${p}queueids`;
+    this.filters = `${p}filters`;
     this.agents = `${p}agents`;
     this.hb = `${p}hb`;
     this.sweep = `${p}sweep`;
@@ -111,8 +114,8 @@ export class Keys {
     return `${this.prefix}al:${id}`;
   }
 
-  wakeMarker(capabilitySet: string): string {
-    return `${this.prefix}w:${capabilitySet}`;
+  wakeMarker(filter: string): string {
+    return `${this.prefix}w:${filter}`;
   }
 
   /** The pattern matching every key of the namespace (for tests and tools; never on a hot path). */

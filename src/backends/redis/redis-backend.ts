@@ -4,10 +4,12 @@
  * complete of 100) are one script call. Validation runs here, with the same core functions as
  * every backend, before any script runs. Key layout: `keys.ts`.
  *
- * Idle workers wait on a blocking BZPOPMIN of their capability set's wake-up marker, which the
- * scripts that make tasks ready set: a submit wakes an idle worker within a round trip, with no
- * polling. A submission too large for one short script is staged in chunks, committed in one
- * short step, then published in chunks (`lua/includes/submit.lua`).
+ * Idle workers wait on a blocking BZPOPMIN of the wake-up marker of their filter (capabilities,
+ * and the task types they handle), which the scripts that make tasks ready set for the filters
+ * that take those tasks: a submit wakes an idle worker that can run it within a round trip, with
+ * no polling, and leaves the others asleep. A submission too large for one short script is
+ * staged in chunks, committed in one short step, then published in chunks
+ * (`lua/includes/submit.lua`).
  *
  * Needs Redis 6.2 or newer. Durability is what Redis persistence gives: with `appendonly yes`
  * and `appendfsync everysec` at most about a second of acknowledged writes can be lost in a
@@ -42,7 +44,13 @@ import type {
   TaskSpec,
   TaskState,
 } from '../../core/types.ts';
-import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import {
+  LIMITS,
+  checkTypeFilter,
+  normalizeRun,
+  normalizeTasks,
+  runListOrder,
+} from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
@@ -431,7 +439,7 @@ export class RedisBackend implements Backend {
     for (const p of plan.tasks) taskArgs(p, args);
     const reply = await this.#run(
       'submit',
-      [...k.common, k.tasks, k.runs, k.idem, k.seq, k.rs, k.rsi, k.cs, k.pending],
+      [...k.common, k.tasks, k.runs, k.idem, k.seq, k.queues, k.queueIds, k.filters, k.pending],
       args,
       'submit',
     );
@@ -454,7 +462,7 @@ export class RedisBackend implements Backend {
     const sid = randomUUID();
     const total = plan.tasks.length;
     const chunks = stageChunks(plan);
-    const stageKeys = [...k.common, k.tasks, k.seq, k.rs, k.rsi, k.cs, k.pending];
+    const stageKeys = [...k.common, k.tasks, k.seq, k.queues, k.queueIds, k.filters, k.pending];
     // Chunk by chunk, yielding between them so each is written at once: Redis stores one chunk
     // while the next is being encoded. One connection keeps them (and the commit) in order.
     const staged: Promise<unknown>[] = [];
@@ -562,19 +570,20 @@ export class RedisBackend implements Backend {
 
   async claim(request: ClaimRequest): Promise<Lease[]> {
     this.#open();
-    const { agentId, capabilities, max, leaseTtlMs } = request;
+    const { agentId, capabilities, types, max, leaseTtlMs } = request;
+    checkTypeFilter(types, 'claim.types');
     checkInteger(max, 'claim.max', 0);
     checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const k = this.#keys;
     const now = this.#clock();
     const reply = (await this.#run(
       'claim',
-      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.rs, k.cs],
+      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.queues, k.filters],
       [
         now,
         this.#maxLen,
         agentId,
-        capabilitySetKey(capabilities),
+        filterKey(capabilities, types),
         max,
         leaseTtlMs,
         PROMOTE_LIMIT,
@@ -917,11 +926,12 @@ export class RedisBackend implements Backend {
   async listRuns(filter: RunFilter = {}): Promise<RunPage> {
     this.#open();
     const limit = pageLimit(filter.limit, 'listRuns.limit');
-    const after = parseCursor(filter.cursor, 'listRuns.cursor');
+    const order = runListOrder(filter.order, 'listRuns.order');
+    const after = filter.cursor === undefined ? '' : parseCursor(filter.cursor, 'listRuns.cursor');
     const reply = (await this.#run(
       'list-runs',
       [this.#keys.prefix, this.#keys.runs],
-      [after, limit],
+      [after, limit, order],
       'listRuns',
     )) as unknown[];
     const next = String(reply[0]);
@@ -947,17 +957,25 @@ export class RedisBackend implements Backend {
     const k = this.#keys;
     const [counts, ready, agentStates] = (await this.#run(
       'stats',
-      [k.prefix, k.counts, k.rs, k.agents],
+      [k.prefix, k.counts, k.queues, k.agents],
       [],
       'stats',
     )) as [unknown, unknown[], string[]];
-    const readyByRequires: Stats['readyByRequires'] = [];
+    // One entry per queue (type, requires set) with ready tasks: group them by requires set.
+    const groups = new Map<string, Stats['readyByRequires'][number]>();
     for (let i = 0; i + 1 < ready.length; i += 2) {
-      readyByRequires.push({
-        requires: JSON.parse(String(ready[i])) as string[],
-        count: Number(ready[i + 1]),
-      });
+      const [type, requires] = JSON.parse(String(ready[i])) as [string, string[]];
+      const count = Number(ready[i + 1]);
+      const key = JSON.stringify(requires);
+      const group = groups.get(key);
+      if (group) {
+        group.count += count;
+        group.byType[type] = count;
+      } else groups.set(key, { requires, count, byType: { [type]: count } });
     }
+    const readyByRequires = [...groups.values()].sort((x, y) =>
+      compareLists(x.requires, y.requires),
+    );
     const agents = { active: 0, lost: 0, stopped: 0 };
     for (const state of agentStates) if (state in agents) agents[state as keyof typeof agents]++;
     return { byState: toCounts(toHash(counts)), readyByRequires, agents };
@@ -997,14 +1015,24 @@ export class RedisBackend implements Backend {
     return stream ? stream[1].map(toEvent) : [];
   }
 
+  async lastEventId(): Promise<string | null> {
+    this.#open();
+    const key = this.#keys.events;
+    const [newest] = await this.#call('lastEventId', () =>
+      this.#client.xrevrange(key, '+', '-', 'COUNT', 1),
+    );
+    return newest ? newest[0] : null;
+  }
+
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     this.#open();
+    checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
     const k = this.#keys;
-    const [capabilitySet, earliest] = (await this.#run(
+    const [filter, earliest] = (await this.#run(
       'wait-prepare',
-      [...k.common, k.rs, k.cs],
-      [this.#clock(), this.#maxLen, capabilitySetKey(options.capabilities)],
+      [...k.common, k.queues, k.filters],
+      [this.#clock(), this.#maxLen, filterKey(options.capabilities, options.types)],
       'waitForWork',
     )) as [string, string];
     let timeoutMs = options.timeoutMs;
@@ -1015,7 +1043,7 @@ export class RedisBackend implements Backend {
       timeoutMs = Math.min(timeoutMs, dueIn);
     }
     if (!(timeoutMs > 0)) return;
-    const marker = k.wakeMarker(capabilitySet);
+    const marker = k.wakeMarker(filter);
     // BZPOPMIN takes seconds; 0 would mean "forever".
     const seconds = Math.max(1, Math.round(timeoutMs)) / 1000;
     await this.#blocking('waitForWork', options.signal, (conn) => conn.bzpopmin(marker, seconds));
@@ -1099,9 +1127,24 @@ export class RedisBackend implements Backend {
   }
 }
 
-/** The canonical form of a capability list: sorted, without duplicates, as JSON. */
-function capabilitySetKey(capabilities: readonly string[]): string {
-  return JSON.stringify([...new Set(capabilities)].sort());
+/**
+ * Orders capability lists element by element, a prefix first (their JSON text would sort
+ * `["a"]` before `[]`).
+ */
+function compareLists(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The canonical filter of a claim or wait (lua/includes/registry.lua): sorted capabilities
+ * without duplicates, and likewise the types when given, as JSON.
+ */
+function filterKey(capabilities: readonly string[], types: readonly string[] | undefined): string {
+  const caps = [...new Set(capabilities)].sort();
+  return JSON.stringify(types === undefined ? [caps] : [caps, [...new Set(types)].sort()]);
 }
 
 function closedRun(runId: string, state: string): ConflictError {

@@ -203,6 +203,14 @@ function specJson(id: string, t: NormalizedTask, now: number): string {
   return JSON.stringify(spec);
 }
 
+/**
+ * The name of a task's ready queue (lua/includes/registry.lua): its type and sorted requires
+ * set, as JSON `[type, [requires…]]`.
+ */
+function queueKey(type: string, requires: readonly string[]): string {
+  return JSON.stringify([type, requires]);
+}
+
 /** The TASK_FIELDS values of one task, in the order `stage_tasks` reads them. */
 export function taskArgs(p: PlannedTask, out: (string | number)[]): void {
   const t = p.task;
@@ -216,7 +224,7 @@ export function taskArgs(p: PlannedTask, out: (string | number)[]): void {
     t.key ?? '',
     t.timeoutMs ?? '',
     t.maxAttempts,
-    JSON.stringify(t.requires),
+    queueKey(t.type, t.requires),
     t.runAfter ?? '',
     p.depIds.join(' '),
     p.unmet,

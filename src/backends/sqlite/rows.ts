@@ -38,7 +38,7 @@ export interface TaskRow {
   epic: string | null;
   payload: string;
   requires: string;
-  requires_set: number;
+  queue: number;
   priority: number;
   critical_path: number;
   max_attempts: number;
@@ -75,7 +75,7 @@ export interface LeaseRow {
   attempts: number;
   max_attempts: number;
   backoff: string;
-  requires_set: number;
+  queue: number;
   agent_id: string | null;
   lease_expires_at: number | null;
   timeout_ms: number | null;
@@ -121,7 +121,7 @@ export const TASK_ROW_COLUMNS = [
   'epic',
   'payload',
   'requires',
-  'requires_set',
+  'queue',
   'priority',
   'critical_path',
   'max_attempts',
@@ -157,7 +157,7 @@ export const LEASE_ROW_COLUMNS = [
   'attempts',
   'max_attempts',
   'backoff',
-  'requires_set',
+  'queue',
   'agent_id',
   'lease_expires_at',
   'timeout_ms',
@@ -178,7 +178,7 @@ export function readTaskRow(v: Values, c: Columns<TaskRow>): TaskRow {
     epic: v[c.epic] as string | null,
     payload: v[c.payload] as string,
     requires: v[c.requires] as string,
-    requires_set: v[c.requires_set] as number,
+    queue: v[c.queue] as number,
     priority: v[c.priority] as number,
     critical_path: v[c.critical_path] as number,
     max_attempts: v[c.max_attempts] as number,
@@ -216,7 +216,7 @@ export function readLeaseRow(v: Values, c: Columns<LeaseRow>): LeaseRow {
     attempts: v[c.attempts] as number,
     max_attempts: v[c.max_attempts] as number,
     backoff: v[c.backoff] as string,
-    requires_set: v[c.requires_set] as number,
+    queue: v[c.queue] as number,
     agent_id: v[c.agent_id] as string | null,
     lease_expires_at: v[c.lease_expires_at] as number | null,
     timeout_ms: v[c.timeout_ms] as number | null,

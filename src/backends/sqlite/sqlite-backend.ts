@@ -4,9 +4,10 @@
  * statements (`sql/`), so it is atomic across processes; a batch (a 10 000-task submission, a
  * claim of 100, a complete of 100) is one transaction too.
  *
- * How the queue is laid out: see `migrations/000001_init.sql`. The ready queue is a partial
- * index per (namespace, requires set) already in claim order, so a claim reads the first rows of
- * the few index ranges the agent's capabilities cover and never sorts.
+ * How the queue is laid out: see `migrations/000001_init.sql`. The ready queues are ranges of a
+ * partial index, one per (namespace, task type, requires set), already in claim order, so a claim
+ * reads the first rows of the few ranges the worker takes (its capabilities cover the requires
+ * set, and it handles the type) and never sorts.
  */
 import { resolve } from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
@@ -35,7 +36,14 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../../core/types.ts';
-import { LIMITS, checkJson, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import {
+  LIMITS,
+  checkJson,
+  checkTypeFilter,
+  normalizeRun,
+  normalizeTasks,
+  runListOrder,
+} from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
@@ -89,7 +97,7 @@ import { checkAgent, checkInteger, cleanError, pageLimit, parseCursor } from './
 import { prepareStatements, type Statements } from './statements.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
-import { Wakeups } from './wakeups.ts';
+import { Wakeups, type WorkFilter } from './wakeups.ts';
 
 export interface SqliteBackendOptions extends BackendOptions {
   /**
@@ -133,13 +141,13 @@ export class SqliteBackend implements Backend {
   #closed = false;
   #closing: Promise<void> | null = null;
 
-  /** Requires set id by its JSON text (committed sets only). */
-  readonly #setIds = new Map<string, number>();
-  /** Capabilities of each requires set, by id (committed sets only). */
-  readonly #sets = new Map<number, readonly string[]>();
-  #lastSetId = 0;
-  /** Requires sets an agent's capabilities cover, by capabilities key. */
-  readonly #eligible = new Map<string, { upTo: number; sets: number[] }>();
+  /** Queue id by {@link queueKey} (committed queues only). */
+  readonly #queueIds = new Map<string, number>();
+  /** Type and required capabilities of each queue, by id (committed queues only). */
+  readonly #queues = new Map<number, { type: string; requires: readonly string[] }>();
+  #lastQueueId = 0;
+  /** Queues a worker takes, by {@link filterKey} of its capabilities and types. */
+  readonly #eligible = new Map<string, { upTo: number; queues: number[] }>();
 
   constructor(options: SqliteBackendOptions) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -173,8 +181,8 @@ export class SqliteBackend implements Backend {
     }
     this.#wakeups = new Wakeups(
       {
-        hasReadyWork: (capabilities) => this.#hasReadyWork(capabilities),
-        covers: (capabilities, set) => this.#covers(capabilities, set),
+        hasReadyWork: (filter) => this.#hasReadyWork(filter),
+        takes: (filter, queue) => this.#takes(filter, queue),
         nextDue: () => this.#nextDue(),
         dataVersion: () => (this.#st.dataVersion.get() as { data_version: number }).data_version,
         clock: this.#clock,
@@ -198,7 +206,7 @@ export class SqliteBackend implements Backend {
       this.#st.runInsert.run(runId, this.namespace, run.name, now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#requiresSet);
+      return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
     });
     return { runId, tasks };
   }
@@ -211,7 +219,7 @@ export class SqliteBackend implements Backend {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
       return this.#write(now, (tx) =>
-        insertTasks(this.#st, tx, tasks, null, new Map(), this.#requiresSet),
+        insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
       );
     }
     // Validate against the keys the run has now; the transaction reads them again, so a key
@@ -239,7 +247,7 @@ export class SqliteBackend implements Backend {
       );
       if (clashes.length > 0) throw new ValidationError(clashes);
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, tasks, runId, fresh, this.#requiresSet);
+      return insertTasks(this.#st, tx, tasks, runId, fresh, this.#queueId);
     });
   }
 
@@ -255,12 +263,13 @@ export class SqliteBackend implements Backend {
     }
   }
 
-  /** The id of a requires set (sorted capabilities as JSON), registering it when new. */
-  readonly #requiresSet = (tx: WriteTx, requires: string): number => {
-    const known = this.#setIds.get(requires) ?? tx.newRequiresSets.get(requires);
+  /** The id of the queue of a task type and requires set (sorted JSON), registering it when new. */
+  readonly #queueId = (tx: WriteTx, type: string, requires: string): number => {
+    const key = queueKey(type, requires);
+    const known = this.#queueIds.get(key) ?? tx.newQueues.get(key);
     if (known !== undefined) return known;
-    const { id } = this.#st.requiresSetInsert.get(requires) as { id: number };
-    tx.newRequiresSets.set(requires, id);
+    const { id } = this.#st.queueInsert.get(type, requires) as { id: number };
+    tx.newQueues.set(key, id);
     return id;
   };
 
@@ -269,12 +278,13 @@ export class SqliteBackend implements Backend {
 
   async claim(request: ClaimRequest): Promise<Lease[]> {
     this.#open();
-    const { agentId, capabilities, max, leaseTtlMs } = request;
+    const { agentId, capabilities, types, max, leaseTtlMs } = request;
     if (!Array.isArray(capabilities)) {
       throw new ValidationError([
         { path: 'claim.capabilities', message: 'must be an array of capability names' },
       ]);
     }
+    checkTypeFilter(types, 'claim.types');
     checkInteger(max, 'claim.max', 0);
     checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const now = this.#clock();
@@ -285,18 +295,18 @@ export class SqliteBackend implements Backend {
       this.#promoteDue(tx);
       if (max === 0) return [];
 
-      // The first `max` ready tasks of each requires set the agent covers, merged in claim order.
-      const sets = this.#eligibleSets(capabilities);
+      // The first `max` ready tasks of each queue the worker takes, merged in claim order.
+      const queues = this.#eligibleQueues({ capabilities, types });
       let chosen: { seq: number; priority: number; critical_path: number }[] = [];
-      for (const set of sets) {
+      for (const queue of queues) {
         const rows = st.tasksReadyCandidates.all(
           this.namespace,
-          set,
+          queue,
           max,
         ) as unknown as typeof chosen;
         chosen = chosen.length === 0 ? rows : chosen.concat(rows);
       }
-      if (sets.length > 1 && chosen.length > 1) {
+      if (queues.length > 1 && chosen.length > 1) {
         chosen.sort((a, b) =>
           compareReady(
             { priority: a.priority, criticalPath: a.critical_path, seq: a.seq },
@@ -686,11 +696,11 @@ export class SqliteBackend implements Backend {
     const rows = this.#st.tasksDelayedDue.all(this.namespace, tx.now) as unknown as {
       id: string;
       run_id: string | null;
-      requires_set: number;
+      queue: number;
     }[];
     for (const row of rows) {
       tx.moved(row.run_id, 'delayed', 'ready');
-      tx.becameReady(row.requires_set);
+      tx.becameReady(row.queue);
       tx.event('task.ready', row.id, row.run_id, null, '{"from":"delayed"}');
     }
     return rows.length;
@@ -758,8 +768,17 @@ export class SqliteBackend implements Backend {
   listRuns(filter: RunFilter = {}): Promise<RunPage> {
     return this.#read(() => {
       const limit = pageLimit(filter.limit, 'listRuns.limit');
-      const after = parseCursor(filter.cursor, 'listRuns.cursor');
-      const rows = this.#st.runsPage.all(this.namespace, after, limit + 1) as unknown as RunRow[];
+      const order = runListOrder(filter.order, 'listRuns.order');
+      const cursor =
+        filter.cursor === undefined ? null : parseCursor(filter.cursor, 'listRuns.cursor');
+      // Seqs above the cursor oldest first, or below it newest first.
+      const rows = (order === 'asc'
+        ? this.#st.runsPage.all(this.namespace, cursor ?? 0, limit + 1)
+        : this.#st.runsPageDesc.all(
+            this.namespace,
+            cursor ?? Number.MAX_SAFE_INTEGER,
+            limit + 1,
+          )) as unknown as RunRow[];
       const more = rows.length > limit;
       if (more) rows.length = limit;
       return { runs: rows.map(toRun), nextCursor: more ? String(rows.at(-1)!.seq) : null };
@@ -786,9 +805,27 @@ export class SqliteBackend implements Backend {
     return this.#read(() => {
       const ns = this.namespace;
       const byState = countsOf(this.#st.namespaceCounts.get(ns) as RunRow | undefined);
-      const readyByRequires = (
-        this.#st.tasksReadyByRequires.all(ns) as unknown as { requires: string; count: number }[]
-      ).map((row) => ({ requires: JSON.parse(row.requires) as string[], count: row.count }));
+      // One row per queue, ordered by requires set: sum the queues of a set into one group.
+      const readyByRequires: Stats['readyByRequires'] = [];
+      let last: string | null = null;
+      for (const row of this.#st.tasksReadyByRequires.all(ns) as unknown as {
+        requires: string;
+        type: string;
+        count: number;
+      }[]) {
+        if (row.requires !== last) {
+          readyByRequires.push({
+            requires: JSON.parse(row.requires) as string[],
+            count: 0,
+            byType: {},
+          });
+          last = row.requires;
+        }
+        const group = readyByRequires.at(-1)!;
+        group.count += row.count;
+        group.byType[row.type] = row.count;
+      }
+      readyByRequires.sort((x, y) => compareLists(x.requires, y.requires));
       const agents = { active: 0, lost: 0, stopped: 0 };
       for (const row of this.#st.agentsByState.all(ns) as unknown as {
         state: keyof typeof agents;
@@ -822,13 +859,22 @@ export class SqliteBackend implements Backend {
     }
   }
 
+  lastEventId(): Promise<string | null> {
+    return this.#read(() => {
+      const row = this.#st.eventsLast.get(this.namespace) as { id: number } | undefined;
+      return row === undefined ? null : String(row.id);
+    });
+  }
+
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     this.#open();
+    checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
-    if (this.#hasReadyWork(options.capabilities)) return;
+    const filter: WorkFilter = { capabilities: options.capabilities, types: options.types };
+    if (this.#hasReadyWork(filter)) return;
     const due = this.#nextDue();
     if (due !== null && due <= this.#clock()) return;
-    await this.#wakeups.waitForWork(options.capabilities, due, options.timeoutMs, options.signal);
+    await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal);
   }
 
   close(): Promise<void> {
@@ -907,12 +953,12 @@ export class SqliteBackend implements Backend {
       tx.finish();
       return value;
     });
-    for (const [requires, id] of tx.newRequiresSets) this.#setIds.set(requires, id);
-    if (tx.wroteEvents || tx.readySets.size > 0 || tx.earliestDelayed !== null) {
+    for (const [key, id] of tx.newQueues) this.#queueIds.set(key, id);
+    if (tx.wroteEvents || tx.readyQueues.size > 0 || tx.earliestDelayed !== null) {
       for (const peer of peersByFile.get(this.#file) ?? []) {
         if (peer.namespace !== this.namespace || peer.#closed) continue;
-        if (tx.readySets.size > 0 || tx.earliestDelayed !== null) {
-          peer.#wakeups.workChanged(tx.readySets, tx.earliestDelayed);
+        if (tx.readyQueues.size > 0 || tx.earliestDelayed !== null) {
+          peer.#wakeups.workChanged(tx.readyQueues, tx.earliestDelayed);
         }
         if (tx.wroteEvents) peer.#wakeups.eventsWritten();
       }
@@ -920,49 +966,63 @@ export class SqliteBackend implements Backend {
     return result;
   }
 
-  /** Learn requires sets registered since the last look (by any process). */
-  #refreshSets(): void {
-    const rows = this.#st.requiresSetsSince.all(this.#lastSetId) as unknown as {
+  /** Learn queues registered since the last look (by any process). */
+  #refreshQueues(): void {
+    const rows = this.#st.queuesSince.all(this.#lastQueueId) as unknown as {
       id: number;
+      type: string;
       requires: string;
     }[];
     for (const row of rows) {
-      this.#sets.set(row.id, JSON.parse(row.requires) as string[]);
-      this.#setIds.set(row.requires, row.id);
-      this.#lastSetId = row.id;
+      this.#queues.set(row.id, { type: row.type, requires: JSON.parse(row.requires) as string[] });
+      this.#queueIds.set(queueKey(row.type, row.requires), row.id);
+      this.#lastQueueId = row.id;
     }
   }
 
-  /** The requires sets an agent with `capabilities` covers (each required capability it has). */
-  #eligibleSets(capabilities: readonly string[]): number[] {
-    this.#refreshSets();
-    const key = capabilities.length === 0 ? '' : [...new Set(capabilities)].sort().join('\u0000');
+  /**
+   * The queues a worker takes: it has every capability the queue requires and, when it names
+   * types, handles the queue's type. Cached per filter, extended as queues appear.
+   */
+  #eligibleQueues(filter: WorkFilter): number[] {
+    this.#refreshQueues();
+    const key = filterKey(filter);
     let entry = this.#eligible.get(key);
     if (!entry) {
       if (this.#eligible.size >= 1000) this.#eligible.clear();
-      entry = { upTo: 0, sets: [] };
+      entry = { upTo: 0, queues: [] };
       this.#eligible.set(key, entry);
     }
-    if (entry.upTo < this.#lastSetId) {
-      const have = new Set(capabilities);
-      for (const [id, requires] of this.#sets) {
-        if (id > entry.upTo && requires.every((c) => have.has(c))) entry.sets.push(id);
+    if (entry.upTo < this.#lastQueueId) {
+      const have = new Set(filter.capabilities);
+      const types = filter.types === undefined ? null : new Set(filter.types);
+      for (const [id, queue] of this.#queues) {
+        if (
+          id > entry.upTo &&
+          (types === null || types.has(queue.type)) &&
+          queue.requires.every((c) => have.has(c))
+        ) {
+          entry.queues.push(id);
+        }
       }
-      entry.upTo = this.#lastSetId;
+      entry.upTo = this.#lastQueueId;
     }
-    return entry.sets;
+    return entry.queues;
   }
 
-  #covers(capabilities: readonly string[], set: number): boolean {
-    if (!this.#sets.has(set)) this.#refreshSets();
-    const requires = this.#sets.get(set);
-    if (!requires) return true; // unknown: wake, and let the claim decide
-    return requires.every((c) => capabilities.includes(c));
+  #takes(filter: WorkFilter, queue: number): boolean {
+    if (!this.#queues.has(queue)) this.#refreshQueues();
+    const q = this.#queues.get(queue);
+    if (!q) return true; // unknown: wake, and let the claim decide
+    return (
+      (filter.types === undefined || filter.types.includes(q.type)) &&
+      q.requires.every((c) => filter.capabilities.includes(c))
+    );
   }
 
-  #hasReadyWork(capabilities: readonly string[]): boolean {
-    for (const set of this.#eligibleSets(capabilities)) {
-      if (this.#st.tasksReadyExists.get(this.namespace, set)) return true;
+  #hasReadyWork(filter: WorkFilter): boolean {
+    for (const queue of this.#eligibleQueues(filter)) {
+      if (this.#st.tasksReadyExists.get(this.namespace, queue)) return true;
     }
     return false;
   }
@@ -970,6 +1030,29 @@ export class SqliteBackend implements Backend {
   #nextDue(): number | null {
     return (this.#st.tasksDelayedNext.get(this.namespace) as { at: number | null }).at;
   }
+}
+
+/** The cache key of a queue: its type and requires set (JSON never holds a raw NUL). */
+function queueKey(type: string, requires: string): string {
+  return `${type}\u0000${requires}`;
+}
+
+/**
+ * Orders capability lists element by element, a prefix first (their JSON text would sort
+ * `["a"]` before `[]`).
+ */
+function compareLists(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** The cache key of a worker's filter: sorted distinct capabilities, and types or any type. */
+function filterKey(filter: WorkFilter): string {
+  const capabilities = [...new Set(filter.capabilities)].sort();
+  const types = filter.types === undefined ? null : [...new Set(filter.types)].sort();
+  return JSON.stringify([capabilities, types]);
 }
 
 /** Whether `ref` still holds the lease of `row`: current token, running, not expired. */

@@ -75,7 +75,7 @@ export function insertTasks(
   tasks: NormalizedTask[],
   runId: string | null,
   known: ReadonlyMap<string, KnownTask>,
-  requiresSetId: (tx: WriteTx, requires: string) => number,
+  queueId: (tx: WriteTx, type: string, requires: string) => number,
 ): SubmittedTask[] {
   const ns = tx.ns;
   const now = tx.now;
@@ -165,7 +165,7 @@ export function insertTasks(
     if (!plan) continue;
     const t = plan.task;
     const requires = JSON.stringify(t.requires);
-    const requiresSet = requiresSetId(tx, requires);
+    const queue = queueId(tx, t.type, requires);
     const hasDeps = t.dependsOn.length > 0;
     rows.push(
       seqs[i]!,
@@ -178,7 +178,7 @@ export function insertTasks(
       t.epic,
       JSON.stringify(t.payload),
       requires,
-      requiresSet,
+      queue,
       t.priority,
       t.criticalPath,
       t.maxAttempts,
@@ -204,7 +204,7 @@ export function insertTasks(
       plan.error ? { state: plan.state, error: plan.error } : SUBMITTED_DATA[plan.state],
     );
     tx.moved(runId, null, plan.state);
-    if (plan.state === 'ready') tx.becameReady(requiresSet);
+    if (plan.state === 'ready') tx.becameReady(queue);
     else if (plan.state === 'delayed' && t.runAfter !== null) tx.becameDelayed(t.runAfter);
     out[i] = { id: plan.id, key: t.key, existing: false, state: plan.state };
   }

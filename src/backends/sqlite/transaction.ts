@@ -36,14 +36,14 @@ export class WriteTx {
   readonly now: number;
   readonly ns: string;
   readonly #st: Statements;
-  /** Requires sets of tasks this transaction made ready (to wake the right waiters). */
-  readonly readySets = new Set<number>();
+  /** Queues of tasks this transaction made ready (to wake the right waiters). */
+  readonly readyQueues = new Set<number>();
   /** The earliest `runAfter` this transaction scheduled, or null. */
   earliestDelayed: number | null = null;
   /** Buffered events, seven values each (the columns of event-insert.sql). */
   readonly #events: (string | number | null)[] = [];
-  /** Requires sets inserted by this transaction: known to the caches only once committed. */
-  readonly newRequiresSets = new Map<string, number>();
+  /** Queues inserted by this transaction, by queue key: known to the caches only once committed. */
+  readonly newQueues = new Map<string, number>();
   readonly #nsDelta = new Array<number>(TASK_STATES.length).fill(0);
   #nsTouched = false;
   readonly #runDeltas = new Map<string, number[]>();
@@ -111,8 +111,8 @@ export class WriteTx {
     this.touchRun(runId);
   }
 
-  becameReady(requiresSet: number): void {
-    this.readySets.add(requiresSet);
+  becameReady(queue: number): void {
+    this.readyQueues.add(queue);
   }
 
   becameDelayed(runAfter: number): void {
@@ -139,7 +139,7 @@ export class WriteTx {
       st.taskRetry.run(row.seq, state, state === 'delayed' ? now + delayMs : null, error, now);
       this.moved(row.run_id, 'running', state);
       if (state === 'delayed') this.becameDelayed(now + delayMs);
-      else this.becameReady(row.requires_set);
+      else this.becameReady(row.queue);
       this.event('task.retrying', row.id, row.run_id, row.agent_id, {
         attempt: row.attempts,
         delayMs,
@@ -165,7 +165,7 @@ export class WriteTx {
     st.attemptFinish.run(row.seq, row.token, 'released', null, this.now);
     st.taskRelease.run(row.seq, this.now);
     this.moved(row.run_id, 'running', 'ready');
-    this.becameReady(row.requires_set);
+    this.becameReady(row.queue);
     this.event('task.released', row.id, row.run_id, row.agent_id, {
       attempt: row.attempts,
       reason,
@@ -191,14 +191,14 @@ export class WriteTx {
                 id: string;
                 run_id: string | null;
                 state: TaskState;
-                requires_set: number;
+                queue: number;
                 run_after: number | null;
               }
             | undefined;
           if (!row || row.state === 'blocked') continue;
           this.moved(row.run_id, 'blocked', row.state);
           if (row.state === 'ready') {
-            this.becameReady(row.requires_set);
+            this.becameReady(row.queue);
             this.event('task.ready', row.id, row.run_id, null, { after: dep.key ?? dep.id });
           } else {
             this.becameDelayed(row.run_after ?? now);

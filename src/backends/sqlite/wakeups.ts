@@ -11,12 +11,20 @@
  *   clock, and by the poll comparing `clock()` for an injected one.
  */
 
+/** What a waiting worker takes: tasks it has the capabilities for, of the types it handles. */
+export interface WorkFilter {
+  /** Tasks whose `requires` are all among these. */
+  capabilities: readonly string[];
+  /** Tasks whose `type` is among these; undefined: any type. */
+  types: readonly string[] | undefined;
+}
+
 /** What the waiters ask the store. */
 export interface WakeupProbe {
-  /** Whether a ready task exists now for an agent with these capabilities. */
-  hasReadyWork(capabilities: readonly string[]): boolean;
-  /** Whether an agent with these capabilities may run tasks of this requires set. */
-  covers(capabilities: readonly string[], requiresSet: number): boolean;
+  /** Whether a ready task exists now that a worker with this filter takes. */
+  hasReadyWork(filter: WorkFilter): boolean;
+  /** Whether a worker with this filter takes the tasks of this queue (type, requires set). */
+  takes(filter: WorkFilter, queue: number): boolean;
   /** The earliest `runAfter` among delayed tasks, or null. */
   nextDue(): number | null;
   /** `PRAGMA data_version` of this connection. */
@@ -35,7 +43,7 @@ function timeoutTimer(timeoutMs: number, fire: () => void): NodeJS.Timeout | und
 }
 
 interface WorkWaiter {
-  capabilities: readonly string[];
+  filter: WorkFilter;
   dueAt: number | null;
   dueTimer: NodeJS.Timeout | undefined;
   wake: () => void;
@@ -55,18 +63,18 @@ export class Wakeups {
   }
 
   /**
-   * Wait until work may be there for `capabilities`, the timeout, or the abort. The caller has
+   * Wait until work this `filter` takes may be there, the timeout, or the abort. The caller has
    * checked that no work is ready right now (`dueAt` is the earliest delayed task, if any).
    */
   waitForWork(
-    capabilities: readonly string[],
+    filter: WorkFilter,
     dueAt: number | null,
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     return new Promise((resolve) => {
       const waiter: WorkWaiter = {
-        capabilities,
+        filter,
         dueAt: null,
         dueTimer: undefined,
         wake: () => {
@@ -104,14 +112,14 @@ export class Wakeups {
   }
 
   /**
-   * A commit in this process made tasks of `readySets` ready and/or scheduled a delayed task
-   * at `earliestDelayed`.
+   * A commit in this process made tasks of `readyQueues` ready and/or scheduled a delayed task
+   * at `earliestDelayed`. Only the waiters that take one of those queues wake.
    */
-  workChanged(readySets: ReadonlySet<number>, earliestDelayed: number | null): void {
+  workChanged(readyQueues: ReadonlySet<number>, earliestDelayed: number | null): void {
     for (const waiter of [...this.#work]) {
       let wake = false;
-      for (const set of readySets) {
-        if (this.#probe.covers(waiter.capabilities, set)) {
+      for (const queue of readyQueues) {
+        if (this.#probe.takes(waiter.filter, queue)) {
           wake = true;
           break;
         }
@@ -187,7 +195,7 @@ export class Wakeups {
       if (this.#work.size > 0) {
         const due = this.#probe.nextDue();
         for (const waiter of [...this.#work]) {
-          if (this.#probe.hasReadyWork(waiter.capabilities)) waiter.wake();
+          if (this.#probe.hasReadyWork(waiter.filter)) waiter.wake();
           else this.#dueAt(waiter, due);
         }
       }

@@ -26,17 +26,23 @@ export async function collectTasks(
   return tasks;
 }
 
-/** The `limit` most recent runs, newest first. */
+/**
+ * The `limit` most recent runs, newest first: the newest-first listing read only as far as
+ * needed (one page for any usual limit), however many runs the store holds.
+ */
 export async function recentRuns(baton: Baton, limit: number): Promise<RunRecord[]> {
-  // Runs come oldest first; keep a sliding window of the last `limit`.
-  let recent: RunRecord[] = [];
+  const runs: RunRecord[] = [];
   let cursor: string | null = null;
   do {
-    const page = await baton.runs({ limit: PAGE, ...(cursor === null ? {} : { cursor }) });
-    recent = [...recent, ...page.runs].slice(-limit);
+    const page = await baton.runs({
+      order: 'desc',
+      limit: Math.min(PAGE, limit - runs.length),
+      ...(cursor === null ? {} : { cursor }),
+    });
+    runs.push(...page.runs);
     cursor = page.nextCursor;
-  } while (cursor !== null);
-  return recent.reverse();
+  } while (cursor !== null && runs.length < limit);
+  return runs;
 }
 
 /** Display names of the store's agents (their `name`, or the id when they have none). */

@@ -4,7 +4,9 @@
  *
  * Each agent is a worker with one slot, so the summary can say which agent ran each task; all
  * of them get every capability the plan requires (plus `shell`), so any of them can take any
- * task. The pool defaults to the plan's widest DAG level: more agents could never all be busy.
+ * shell task. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that
+ * handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
+ * busy.
  */
 import { createLogUpdate } from 'log-update';
 
@@ -77,11 +79,22 @@ export async function runCommand(
 
   try {
     const startedAt = Date.now();
+    // The run's events are read from here on: its first ones are written by the submit itself,
+    // and nothing before it (the store's history) is read.
+    const since = await baton.lastEventId();
     const submitted = await baton.submitRun(plan.run);
     ctx.logger.info(
       { runId: submitted.runId, tasks: submitted.tasks.length, agents: agentCount, capabilities },
       'run submitted',
     );
+    const elsewhere = unhandledTypes(plan.run.tasks);
+    if (elsewhere.length > 0) {
+      // Workers claim only the task types they handle: these wait for a worker that has them.
+      ctx.note(
+        `the local agents run shell tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+          `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
+      );
+    }
 
     const agentNames = new Map<string, string>();
     for (let i = 1; i <= agentCount; i++) {
@@ -110,7 +123,7 @@ export async function runCommand(
       startedAt,
       (id) => agentNames.get(id) ?? id,
     );
-    await follow(ctx, baton, submitted, progress, stopping.signal);
+    await follow(ctx, baton, submitted, since, progress, stopping.signal);
 
     // Let in-flight handlers finish (graceful) and give back what is left.
     await Promise.all(workers.map((w) => w.stop()));
@@ -150,11 +163,13 @@ export async function runCommand(
 /**
  * Show the run's events until it completes (or `signal` aborts): a redrawn frame on a terminal,
  * plain lines otherwise, nothing with `--json` (stdout then carries only the summary).
+ * @param since the newest event id before the run was submitted (null: the stream was empty).
  */
 async function follow(
   ctx: CliContext,
   baton: Baton,
   submitted: SubmittedRun,
+  since: string | null,
   progress: RunProgress,
   signal: AbortSignal,
 ): Promise<void> {
@@ -165,9 +180,13 @@ async function follow(
   const timer = draw ? setInterval(redraw, REDRAW_MS) : undefined;
   redraw();
   try {
-    // The stream is read from its start and filtered to this run: the run's first events were
-    // written by the submit, before any cursor for them could be known.
-    for await (const event of baton.events({ signal, pageSize: EVENT_PAGE })) {
+    // From just before the submit, filtered to this run (other producers share the stream).
+    const events = baton.events({
+      signal,
+      pageSize: EVENT_PAGE,
+      ...(since === null ? {} : { since }),
+    });
+    for await (const event of events) {
       if (event.runId !== submitted.runId) continue;
       if (event.type === 'task.submitted' && event.taskId !== null && !progress.has(event.taskId)) {
         progress.add({ id: event.taskId, key: null, epic: null, state: 'blocked' });
@@ -187,6 +206,13 @@ async function follow(
       draw.done();
     }
   }
+}
+
+/** Task types of the plan besides `shell`, with their counts: `llm (3)`. */
+function unhandledTypes(tasks: readonly { type: string }[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { type } of tasks) if (type !== 'shell') counts.set(type, (counts.get(type) ?? 0) + 1);
+  return [...counts].map(([type, n]) => `type ${type} (${n})`);
 }
 
 function isRunEnd(event: BatonEvent): boolean {

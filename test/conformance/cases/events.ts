@@ -80,6 +80,40 @@ export function eventCases(env: SuiteEnv): void {
       );
     });
 
+    it('lastEventId is null on an empty store, then the newest id; reading since it gives only later events', async () => {
+      const { b } = env.ctx();
+      expect(await b.lastEventId(), 'an empty store has no last event').toBeNull();
+      await busyHistory(b);
+      const history = await readAllEvents(b);
+      const last = await b.lastEventId();
+      expect(last, 'the id of the newest event').toBe(history.at(-1)!.id);
+      expect(await b.readEvents({ since: last! }), 'nothing after the newest event').toEqual([]);
+
+      const { id } = await submitOne(b, { type: 'later' });
+      const later = await b.readEvents({ since: last! });
+      expect(
+        later.map((e) => [e.type, e.taskId]),
+        'exactly the events written after lastEventId, none of the history',
+      ).toEqual([['task.submitted', id]]);
+      expect(await b.lastEventId(), 'lastEventId moves with the stream').toBe(later[0]!.id);
+      const blocked = await b.readEvents({ since: later[0]!.id, blockMs: 50 });
+      expect(blocked, 'a blocking read from the newest id waits for new events').toEqual([]);
+    });
+
+    it('lastEventId is per namespace', async (t) => {
+      const ctx = env.ctx();
+      if (!env.options.reopen) t.skip();
+      await busyHistory(ctx.b);
+      const other = await ctx.open({ namespace: `${ctx.namespace}-other` });
+      expect(await other.lastEventId(), 'another namespace of the store has no events').toBeNull();
+      await submitOne(other, { type: 'x' });
+      const [only] = await other.readEvents();
+      expect(await other.lastEventId()).toBe(only!.id);
+      expect(await ctx.b.lastEventId(), 'unchanged by the other namespace').toBe(
+        (await readAllEvents(ctx.b)).at(-1)!.id,
+      );
+    });
+
     it('carry their time from the clock and name the task, run and agent', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b);

@@ -117,7 +117,7 @@ export function listingCases(env: SuiteEnv): void {
       await b.submitTasks([
         { type: 'x', requires: ['b', 'a'], priority: 'critical' },
         { type: 'x', requires: ['a', 'b'] },
-        { type: 'x', requires: ['a', 'b'] },
+        { type: 'y', requires: ['a', 'b'] },
         { type: 'x' },
         { type: 'x', runAfter: clock.now() + 60_000 },
       ]);
@@ -139,6 +139,13 @@ export function listingCases(env: SuiteEnv): void {
       expect(groups, 'ready tasks grouped by their sorted requires').toEqual([
         { requires: [], count: 1 },
         { requires: ['a', 'b'], count: 2 },
+      ]);
+      expect(
+        stats.readyByRequires.map((g) => [g.requires, g.byType]),
+        'each group, sorted by requires, splits its count by task type',
+      ).toEqual([
+        [[], { x: 1 }],
+        [['a', 'b'], { x: 1, y: 1 }],
       ]);
       expect(stats.agents).toEqual({ active: 1, lost: 0, stopped: 1 });
     });

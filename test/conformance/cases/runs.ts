@@ -5,6 +5,7 @@ import {
   UNKNOWN_RUN_ID,
   claimExpecting,
   complete,
+  expectBatonError,
   fail,
   idOf,
   readAllEvents,
@@ -131,6 +132,57 @@ export function runCases(env: SuiteEnv): void {
       }
       expect(cursor, 'the last page has no next cursor').toBeNull();
       expect([...seen].sort(), 'every run exactly once').toEqual([...ids].sort());
+    });
+
+    it('listRuns lists newest first by default; pages in both orders cover every run once, in order', async () => {
+      const { b, clock } = env.ctx();
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        ids.push((await b.submitRun({ name: `run-${i}`, tasks: [{ type: 'x' }] })).runId);
+        // Runs submitted in the same millisecond still keep their submission order.
+        if (i % 2 === 1) clock.advance(1);
+      }
+      const pages = async (order?: 'asc' | 'desc'): Promise<string[][]> => {
+        const out: string[][] = [];
+        let cursor: string | null = null;
+        for (let page = 0; page < 10; page++) {
+          const result = await b.listRuns({
+            limit: 3,
+            ...(order === undefined ? {} : { order }),
+            ...(cursor === null ? {} : { cursor }),
+          });
+          out.push(result.runs.map((r) => r.id));
+          cursor = result.nextCursor;
+          if (cursor === null) return out;
+        }
+        throw new Error(`listRuns(${order ?? 'default'}) kept returning a next cursor`);
+      };
+      const newestFirst = [...ids].reverse();
+      expect(await pages(), 'default order: newest first, 3 per page').toEqual([
+        newestFirst.slice(0, 3),
+        newestFirst.slice(3, 6),
+        newestFirst.slice(6),
+      ]);
+      expect((await pages('desc')).flat(), 'desc: newest first').toEqual(newestFirst);
+      expect(await pages('asc'), 'asc: oldest first, 3 per page').toEqual([
+        ids.slice(0, 3),
+        ids.slice(3, 6),
+        ids.slice(6),
+      ]);
+      expect(
+        (await b.listRuns({ limit: 1 })).runs.map((r) => r.name),
+        'the most recent run costs one page of one',
+      ).toEqual(['run-6']);
+    });
+
+    it('listRuns refuses an order other than asc or desc', async () => {
+      const { b } = env.ctx();
+      await expectBatonError(
+        b.listRuns({ order: 'newest' as unknown as 'asc' }),
+        'ValidationError',
+        'BATON_VALIDATION',
+        "listRuns with order 'newest'",
+      );
     });
   });
 }

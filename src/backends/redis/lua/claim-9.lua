@@ -1,14 +1,16 @@
--- claim: lease up to `max` ready tasks an agent can run, in claim order (priority, then critical
+-- claim: lease up to `max` ready tasks an agent takes (it has every capability a task requires
+-- and, when it names types, handles the task's type), in claim order (priority, then critical
 -- path, then FIFO), after promoting delayed tasks that are due.
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- KEYS[6]     agent      hash of the claiming agent (a:<agent id>)
 -- KEYS[7]     inflight   set of the task ids the agent holds (al:<agent id>)
--- KEYS[8]     rs         hash requires-set id -> requires JSON
--- KEYS[9]     cs         hash capability JSON -> capability-set id
+-- KEYS[8]     queues     hash queue id -> queue JSON (includes/registry.lua)
+-- KEYS[9]     filters    hash filter JSON -> filter id
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     agent id
--- ARGV[4]     the agent's capabilities, sorted, as JSON
+-- ARGV[4]     the claim's filter JSON: [[sorted capabilities]] for any type, or
+--             [[sorted capabilities], [sorted types]] (includes/registry.lua)
 -- ARGV[5]     max tasks to lease
 -- ARGV[6]     lease duration in ms
 -- ARGV[7]     most delayed tasks to promote first
@@ -21,11 +23,11 @@
 -- The running attempt is not written here: while a task runs, its attempt is read from the
 -- task's own fields (codec.ts toAttempts); ending the attempt writes its record.
 --
--- The ready queues the agent covers are derived from the prefix (q:<rs> for each rs in
--- csr:<cs>): which ones is data, known only here. They share the prefix's hash tag.
+-- The ready queues the filter takes are derived from the prefix (q:<q> for each q in fq:<f>):
+-- which ones is data, known only here. They share the prefix's hash tag.
 
-local K_AGENT, K_INFLIGHT, K_RS, K_CS = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local K_RSI = nil
+local K_AGENT, K_INFLIGHT, K_QUEUES, K_FILTERS = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_QUEUE_IDS = nil
 
 --@include common
 --@include registry
@@ -36,19 +38,19 @@ promote_due(tonumber(ARGV[7]))
 local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 local out = { 'ok' }
 if max > 0 then
-  local cs = capset_id(ARGV[4])
-  local sets = redis.call('SMEMBERS', P .. 'csr:' .. cs)
+  local f = filter_id(ARGV[4])
+  local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
   local picked = {}
-  if #sets == 1 then
-    local popped = redis.call('ZPOPMIN', P .. 'q:' .. sets[1], max)
+  if #queues == 1 then
+    local popped = redis.call('ZPOPMIN', P .. 'q:' .. queues[1], max)
     for i = 1, #popped, 2 do picked[#picked + 1] = popped[i] end
-  elseif #sets > 1 then
+  elseif #queues > 1 then
     -- The first `max` of each queue, merged: score (priority, critical path), then member
     -- (zero-padded seq: FIFO).
     local candidates = {}
-    for _, rs in ipairs(sets) do
-      local r = redis.call('ZRANGE', P .. 'q:' .. rs, 0, max - 1, 'WITHSCORES')
-      for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], rs } end
+    for _, q in ipairs(queues) do
+      local r = redis.call('ZRANGE', P .. 'q:' .. q, 0, max - 1, 'WITHSCORES')
+      for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], q } end
     end
     table.sort(candidates, function(a, b)
       if a[1] ~= b[1] then return a[1] < b[1] end
@@ -102,20 +104,20 @@ if max > 0 then
     end
   end
 
-  -- Work left for this capability set: the next idle worker of the set wakes up (and so on,
+  -- Work left for this filter: the next idle worker with the same filter wakes up (and so on,
   -- one claim at a time). None left: a marker would only wake a worker for nothing.
   local left = false
-  for _, rs in ipairs(sets) do
-    if redis.call('ZCARD', P .. 'q:' .. rs) > 0 then
+  for _, q in ipairs(queues) do
+    if redis.call('ZCARD', P .. 'q:' .. q) > 0 then
       left = true
       break
     end
   end
   if left then
-    redis.call('ZADD', P .. 'w:' .. cs, 0, 'm')
+    redis.call('ZADD', P .. 'w:' .. f, 0, 'm')
   else
-    redis.call('ZREM', P .. 'w:' .. cs, 'm')
-    for _, rs in ipairs(sets) do woken[rs] = nil end
+    redis.call('ZREM', P .. 'w:' .. f, 'm')
+    for _, q in ipairs(queues) do woken[q] = nil end
   end
 end
 finish()

@@ -1,17 +1,18 @@
--- stats: task counts by state, ready tasks by requires set, agents by state.
+-- stats: task counts by state, ready tasks by queue (type and requires set), agents by state.
 --
--- KEYS[1]  prefix  `{baton:<ns>}:` (ready queues q:<rs> and agent hashes a:<id> are derived)
+-- KEYS[1]  prefix  `{baton:<ns>}:` (ready queues q:<q> and agent hashes a:<id> are derived)
 -- KEYS[2]  counts  hash state -> number of tasks
--- KEYS[3]  rs      hash requires-set id -> requires JSON
+-- KEYS[3]  queues  hash queue id -> queue JSON [type, [requires]] (includes/registry.lua)
 -- KEYS[4]  agents  zset agent id -> startedAt
--- Returns  { counts as a flat list, { requires JSON, ready count, ... }, { agent state, ... } }
+-- Returns  { counts as a flat list, { queue JSON, ready count, ... } for the queues that have
+--          ready tasks, { agent state, ... } }
 
 local ready = {}
-local sets = redis.call('HGETALL', KEYS[3])
-for i = 1, #sets, 2 do
-  local n = redis.call('ZCARD', KEYS[1] .. 'q:' .. sets[i])
+local queues = redis.call('HGETALL', KEYS[3])
+for i = 1, #queues, 2 do
+  local n = redis.call('ZCARD', KEYS[1] .. 'q:' .. queues[i])
   if n > 0 then
-    ready[#ready + 1] = sets[i + 1]
+    ready[#ready + 1] = queues[i + 1]
     ready[#ready + 1] = n
   end
 end

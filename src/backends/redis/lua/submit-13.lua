@@ -6,9 +6,9 @@
 -- KEYS[7]     runs      zset run id -> seq
 -- KEYS[8]     idem      hash idempotency key -> task id
 -- KEYS[9]     seq       string, the sequence counter of tasks and runs
--- KEYS[10]    rs        hash requires-set id -> requires JSON
--- KEYS[11]    rsi       hash requires JSON -> requires-set id
--- KEYS[12]    cs        hash capability JSON -> capability-set id
+-- KEYS[10]    queues    hash queue id -> queue JSON ([type, [requires]], includes/registry.lua)
+-- KEYS[11]    queueids  hash queue JSON -> queue id
+-- KEYS[12]    filters   hash filter JSON -> filter id
 -- KEYS[13]    pending   zset staged submission -> stage time (unused here; see submit-stage)
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3..]   the commit arguments (submit.ts commitArgs), then the number of tasks and each
@@ -18,7 +18,7 @@
 --             { 'idem', idempotency key, task id, state, task key, ... }
 
 local K_TASKS, K_RUNS, K_IDEM, K_SEQ = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local K_RS, K_RSI, K_CS, K_PENDING = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_QUEUES, K_QUEUE_IDS, K_FILTERS, K_PENDING = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 local K_PUBLISHING, K_PUBCUR = nil, nil
 
 --@include common

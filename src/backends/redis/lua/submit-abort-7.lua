@@ -8,7 +8,7 @@
 -- Returns     the number of staged tasks deleted
 
 local K_TASKS, K_PENDING = KEYS[6], KEYS[7]
-local K_RUNS, K_IDEM, K_SEQ, K_RS, K_RSI, K_CS, K_PUBLISHING, K_PUBCUR = nil, nil, nil, nil, nil, nil, nil, nil
+local K_RUNS, K_IDEM, K_SEQ, K_QUEUES, K_QUEUE_IDS, K_FILTERS, K_PUBLISHING, K_PUBCUR = nil, nil, nil, nil, nil, nil, nil, nil
 
 --@include common
 --@include graph

@@ -20,7 +20,7 @@
 
 local K_TASKS, K_RUNS, K_IDEM, K_SEQ = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PENDING, K_PUBLISHING, K_PUBCUR = KEYS[10], KEYS[11], KEYS[12]
-local K_RS, K_RSI, K_CS = nil, nil, nil
+local K_QUEUES, K_QUEUE_IDS, K_FILTERS = nil, nil, nil
 
 --@include common
 --@include graph

@@ -14,7 +14,7 @@
 --             caller published past this chunk already: the position it reached)
 
 local K_PUBLISHING, K_PUBCUR = KEYS[6], KEYS[7]
-local K_TASKS, K_RUNS, K_IDEM, K_SEQ, K_RS, K_RSI, K_CS, K_PENDING = nil, nil, nil, nil, nil, nil, nil, nil
+local K_TASKS, K_RUNS, K_IDEM, K_SEQ, K_QUEUES, K_QUEUE_IDS, K_FILTERS, K_PENDING = nil, nil, nil, nil, nil, nil, nil, nil
 
 --@include common
 --@include graph

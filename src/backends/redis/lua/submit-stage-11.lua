@@ -5,9 +5,9 @@
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- KEYS[6]     tasks     zset task id -> seq
 -- KEYS[7]     seq       string, the sequence counter
--- KEYS[8]     rs        hash requires-set id -> requires JSON
--- KEYS[9]     rsi       hash requires JSON -> requires-set id
--- KEYS[10]    cs        hash capability JSON -> capability-set id
+-- KEYS[8]     queues    hash queue id -> queue JSON ([type, [requires]], includes/registry.lua)
+-- KEYS[9]     queueids  hash queue JSON -> queue id
+-- KEYS[10]    filters   hash filter JSON -> filter id
 -- KEYS[11]    pending   zset staged submission -> stage time
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     submission id
@@ -17,7 +17,7 @@
 -- ARGV[7]     number of tasks in this chunk, then each task's TASK_FIELDS values
 -- Returns     the number of tasks staged
 
-local K_TASKS, K_SEQ, K_RS, K_RSI, K_CS, K_PENDING = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_TASKS, K_SEQ, K_QUEUES, K_QUEUE_IDS, K_FILTERS, K_PENDING = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local K_RUNS, K_IDEM, K_PUBLISHING, K_PUBCUR = nil, nil, nil, nil
 
 --@include common

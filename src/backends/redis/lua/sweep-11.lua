@@ -28,7 +28,7 @@
 --               { timed-out task id, token, attempt, spec JSON (for its backoff), timeoutMs, ... } }
 
 local K_HB, K_LOCK, K_TASKS, K_PENDING, K_PUBLISHING, K_PUBCUR = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-local K_RUNS, K_IDEM, K_SEQ, K_RS, K_RSI, K_CS = nil, nil, nil, nil, nil, nil
+local K_RUNS, K_IDEM, K_SEQ, K_QUEUES, K_QUEUE_IDS, K_FILTERS = nil, nil, nil, nil, nil, nil
 
 --@include common
 --@include graph

@@ -10,12 +10,16 @@
 --   is the FIFO order and the pagination cursor.
 -- * Times are epoch ms from the backend's clock; JSON columns hold text.
 
--- Distinct `requires` sets (sorted capability lists as JSON). Tasks point at one by id, so a
--- claim can decide once per set whether an agent's capabilities cover it. Shared by every
--- namespace: a set is just a value.
-CREATE TABLE requires_sets (
+-- Ready queues: the distinct (task type, `requires` set) pairs, the requires set as a sorted
+-- capability list in JSON. Tasks point at one by id, so a claim decides once per queue whether
+-- the agent takes it (its capabilities cover the requires set, and it handles the type) and then
+-- reads only the index ranges of the queues it takes. Shared by every namespace: a queue is just
+-- a value.
+CREATE TABLE queues (
   id INTEGER PRIMARY KEY,
-  requires TEXT NOT NULL UNIQUE
+  type TEXT NOT NULL,
+  requires TEXT NOT NULL,
+  UNIQUE (type, requires)
 );
 
 -- A run: a DAG of tasks submitted together. The n_<state> columns count its tasks in each state;
@@ -63,9 +67,9 @@ CREATE TABLE tasks (
   title TEXT,
   epic TEXT,
   payload TEXT NOT NULL,
-  -- Sorted capability names (JSON array) and the requires_sets row for the same list.
+  -- Sorted capability names (JSON array), and the queues row of (type, requires).
   requires TEXT NOT NULL,
-  requires_set INTEGER NOT NULL,
+  queue INTEGER NOT NULL,
   priority INTEGER NOT NULL,
   critical_path INTEGER NOT NULL,
   max_attempts INTEGER NOT NULL,
@@ -98,8 +102,8 @@ CREATE TABLE tasks (
   started_at INTEGER,
   finished_at INTEGER
 );
--- The ready queue: one index range per (namespace, requires set), already in claim order.
-CREATE INDEX tasks_ready ON tasks (ns, requires_set, priority, critical_path DESC, seq)
+-- The ready queues: one index range per (namespace, queue), already in claim order.
+CREATE INDEX tasks_ready ON tasks (ns, queue, priority, critical_path DESC, seq)
   WHERE state = 'ready';
 CREATE INDEX tasks_delayed ON tasks (ns, run_after) WHERE state = 'delayed';
 CREATE INDEX tasks_running ON tasks (ns, lease_expires_at) WHERE state = 'running';

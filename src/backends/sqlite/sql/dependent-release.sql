@@ -12,4 +12,4 @@ UPDATE tasks SET
   END,
   updated_at = ?2
 WHERE seq = ?1 AND state = 'blocked'
-RETURNING id, run_id, state, requires_set, run_after
+RETURNING id, run_id, state, queue, run_after

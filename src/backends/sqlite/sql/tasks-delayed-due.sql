@@ -3,4 +3,4 @@
 -- Returns: one row per promoted task.
 UPDATE tasks SET state = 'ready', updated_at = ?2
 WHERE ns = ?1 AND state = 'delayed' AND run_after <= ?2
-RETURNING id, run_id, requires_set
+RETURNING id, run_id, queue

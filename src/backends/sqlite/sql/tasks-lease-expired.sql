@@ -1,6 +1,6 @@
 -- Running tasks whose lease ran out.
 -- ?1 ns, ?2 now
-SELECT seq, id, run_id, key, state, token, attempts, max_attempts, backoff, requires_set, agent_id,
+SELECT seq, id, run_id, key, state, token, attempts, max_attempts, backoff, queue, agent_id,
        lease_expires_at, timeout_ms, has_dependents
 FROM tasks WHERE ns = ?1 AND state = 'running' AND lease_expires_at < ?2
 ORDER BY seq

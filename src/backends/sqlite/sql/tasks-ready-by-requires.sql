@@ -1,7 +1,8 @@
--- Ready tasks per requires set.
+-- Ready tasks per queue, with the queue's requires set and type, ordered by requires set then
+-- type (stats() sums the queues of one requires set into its group). Reads the tasks_ready index.
 -- ?1 ns
-SELECT r.requires AS requires, count(*) AS count
-FROM tasks t JOIN requires_sets r ON r.id = t.requires_set
+SELECT q.requires AS requires, q.type AS type, count(*) AS count
+FROM tasks t JOIN queues q ON q.id = t.queue
 WHERE t.ns = ?1 AND t.state = 'ready'
-GROUP BY t.requires_set
-ORDER BY r.requires
+GROUP BY t.queue
+ORDER BY q.requires, q.type

@@ -61,12 +61,12 @@ local function moved(run, from, to)
   end
 end
 
--- Requires sets that received ready tasks: their idle workers get a wake-up marker.
+-- Queues that received ready tasks: the idle workers whose filters take them get a wake-up marker.
 local woken = {}
 
-local function push_ready(id, rs, qs, qm)
-  redis.call('ZADD', P .. 'q:' .. rs, qs, qm)
-  woken[rs] = true
+local function push_ready(id, q, qs, qm)
+  redis.call('ZADD', P .. 'q:' .. q, qs, qm)
+  woken[q] = true
 end
 
 -- core/state.ts runStateOf, for a run with no task left that is not terminal.
@@ -135,12 +135,12 @@ local function finish()
   run_delta = {}
   run_order = {}
   local marked = {}
-  for rs in pairs(woken) do
-    local sets = redis.call('SMEMBERS', P .. 'rsw:' .. rs)
-    for i = 1, #sets do
-      if not marked[sets[i]] then
-        marked[sets[i]] = true
-        redis.call('ZADD', P .. 'w:' .. sets[i], 0, 'm')
+  for q in pairs(woken) do
+    local filters = redis.call('SMEMBERS', P .. 'qf:' .. q)
+    for i = 1, #filters do
+      if not marked[filters[i]] then
+        marked[filters[i]] = true
+        redis.call('ZADD', P .. 'w:' .. filters[i], 0, 'm')
       end
     end
   end
@@ -157,7 +157,7 @@ local function promote_due(limit)
   local promoted = 0
   for _, id in ipairs(due) do
     redis.call('ZREM', K_DELAYED, id)
-    local f = redis.call('HMGET', tkey(id), 'state', 'run', 'rs', 'qs', 'qm')
+    local f = redis.call('HMGET', tkey(id), 'state', 'run', 'q', 'qs', 'qm')
     if f[1] == 'delayed' then
       redis.call('HSET', tkey(id), 'state', 'ready', 'updated', NOWS)
       push_ready(id, f[3], f[4], f[5])

@@ -1,7 +1,7 @@
 -- includes/graph.lua: releasing and skipping dependents. Needs includes/common.lua first.
 --
 -- Per-task keys it touches: t:<id> (task hash), dn:<id> (hash dependent id -> '1' soft / '0'
--- hard), q:<rs> (ready queue of the dependent's requires set), plus the common delayed zset.
+-- hard), q:<q> (the dependent's ready queue), plus the common delayed zset.
 
 -- A task reached the terminal `state`: release or skip its dependents, and so on downstream.
 -- Iterative (a queue, not recursion), so a long chain of skips cannot overflow Lua's C stack.
@@ -18,7 +18,7 @@ local function settle_dependents(id, key, state)
       local child = edges[i]
       local soft = edges[i + 1] == '1'
       local ck = tkey(child)
-      local f = redis.call('HMGET', ck, 'state', 'run', 'runAfter', 'rs', 'qs', 'qm', 'hasDn', 'key')
+      local f = redis.call('HMGET', ck, 'state', 'run', 'runAfter', 'q', 'qs', 'qm', 'hasDn', 'key')
       if f[1] == 'blocked' then
         if dep_state == 'succeeded' or soft then
           local unmet = redis.call('HINCRBY', ck, 'unmet', -1)

@@ -1,17 +1,17 @@
 -- includes/lease.lua: checking a lease and ending an attempt. Needs common.lua and graph.lua.
 --
--- Per-task keys it touches: t:<id>, al:<agent> (set of the task ids an agent holds), q:<rs>,
+-- Per-task keys it touches: t:<id>, al:<agent> (set of the task ids an agent holds), q:<q>,
 -- plus the common delayed and running zsets.
 
 -- What settling a lease needs to know about a task; nil when the task does not exist.
 local function lease_of(id)
   local v = redis.call('HMGET', tkey(id), 'state', 'tok', 'lease', 'agent', 'run', 'att', 'maxAtt',
-    'started', 'hasDn', 'key', 'rs', 'qs', 'qm', 'dl', 'tmo')
+    'started', 'hasDn', 'key', 'q', 'qs', 'qm', 'dl', 'tmo')
   if not v[1] then return nil end
   return {
     id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '',
     run = v[5] or '', att = tonumber(v[6]) or 0, maxAtt = tonumber(v[7]) or 1, started = v[8] or '',
-    hasDn = v[9] == '1', key = v[10] or '', rs = v[11], qs = v[12], qm = v[13], dl = tonumber(v[14]),
+    hasDn = v[9] == '1', key = v[10] or '', q = v[11], qs = v[12], qm = v[13], dl = tonumber(v[14]),
     tmo = v[15] or '',
   }
 end
@@ -64,7 +64,7 @@ local function end_attempt(t, outcome, err, retryable, delay)
     else
       state = 'ready'
       redis.call('HSET', ck, 'state', state, 'error', err, 'lease', '', 'dl', '', 'updated', NOWS, 'a:' .. t.tok, record)
-      push_ready(t.id, t.rs, t.qs, t.qm)
+      push_ready(t.id, t.q, t.qs, t.qm)
     end
     moved(t.run, 'running', state)
     emit('task.retrying', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"delayMs":' .. delay ..
@@ -85,7 +85,7 @@ local function release_attempt(t, reason)
   drop_lease(t)
   redis.call('HSET', tkey(t.id), 'state', 'ready', 'att', t.att - 1, 'lease', '', 'dl', '', 'updated', NOWS,
     'a:' .. t.tok, attempt_json(t.att, t.agent, t.started, NOWS, 'released', nil))
-  push_ready(t.id, t.rs, t.qs, t.qm)
+  push_ready(t.id, t.q, t.qs, t.qm)
   moved(t.run, 'running', 'ready')
   emit('task.released', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"reason":' .. jstr(reason) .. '}')
 end
@@ -102,7 +102,7 @@ local function cancel_one(id, state, reason)
     drop_lease(t)
     redis.call('HSET', ck, 'a:' .. t.tok, attempt_json(t.att, t.agent, t.started, NOWS, 'cancelled', err))
   elseif state == 'ready' then
-    redis.call('ZREM', P .. 'q:' .. t.rs, t.qm)
+    redis.call('ZREM', P .. 'q:' .. t.q, t.qm)
   elseif state == 'delayed' then
     redis.call('ZREM', K_DELAYED, id)
   end

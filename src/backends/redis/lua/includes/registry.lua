@@ -1,65 +1,79 @@
--- includes/registry.lua: requires sets and capability sets, and which covers which.
+-- includes/registry.lua: ready queues and worker filters, and which filter takes which queue.
 --
--- A requires set is a task's sorted `requires` list (JSON text, e.g. ["gpu","python"]); a
--- capability set is an agent's sorted capabilities (same form). Both get small integer ids. For
--- every pair where the capabilities cover the requirements, csr:<cs> holds the requires set and
--- rsw:<rs> holds the capability set: a claim reads the ready queues q:<rs> of csr:<cs>, and a
--- task becoming ready in q:<rs> wakes the idle workers blocked on w:<cs> for each cs in rsw:<rs>.
--- Both kinds of set are few and permanent, so the pairing is computed once, when one is new.
+-- A queue holds the ready tasks of one task type and one requires set; it is named by the JSON
+-- text [type, [sorted requires]] (e.g. ["train",["gpu","python"]]). A filter is what a claiming
+-- or waiting worker takes: [[sorted capabilities]] for tasks of any type, or
+-- [[sorted capabilities], [sorted types]] for tasks of those types only. Both get small integer
+-- ids. A filter takes a queue when its capabilities cover the queue's requires set and, if it
+-- names types, the queue's type is one of them. For every such pair, fq:<f> holds the queue and
+-- qf:<q> holds the filter: a claim reads the ready queues q:<q> of fq:<f>, and a task becoming
+-- ready in q:<q> wakes the idle workers blocked on w:<f> for each f in qf:<q>. Queues and
+-- filters are few and permanent, so the pairing is computed once, when one of them is new.
 --
--- Needs common.lua, and the locals K_RS (hash rs id -> JSON), K_RSI (hash JSON -> rs id) and
--- K_CS (hash capability JSON -> cs id) defined by the including script.
+-- Needs common.lua, and the locals K_QUEUES (hash queue id -> queue JSON), K_QUEUE_IDS (hash
+-- queue JSON -> queue id) and K_FILTERS (hash filter JSON -> filter id) defined by the
+-- including script.
 
-local function as_set(json)
-  local s = {}
-  for _, name in ipairs(cjson.decode(json)) do s[name] = true end
-  return s
+-- A filter as sets: { caps = { name = true }, types = { type = true } or nil for any type }.
+local function decode_filter(json)
+  local f = cjson.decode(json)
+  local caps = {}
+  for _, name in ipairs(f[1]) do caps[name] = true end
+  local types = nil
+  if type(f[2]) == 'table' then
+    types = {}
+    for _, t in ipairs(f[2]) do types[t] = true end
+  end
+  return { caps = caps, types = types }
 end
 
-local function covers(caps, requires_json)
-  for _, name in ipairs(cjson.decode(requires_json)) do
-    if not caps[name] then return false end
+-- Whether a decoded filter takes the queue named by `queue_json`.
+local function takes(filter, queue_json)
+  local q = cjson.decode(queue_json)
+  if filter.types and not filter.types[q[1]] then return false end
+  for _, name in ipairs(q[2]) do
+    if not filter.caps[name] then return false end
   end
   return true
 end
 
-local rs_cache = {}
+local queue_cache = {}
 
--- The id of a requires set, registering it (and pairing it with every capability set) if new.
-local function requires_id(json)
-  local id = rs_cache[json]
+-- The id of a queue, registering it (and pairing it with every filter that takes it) if new.
+local function queue_id(json)
+  local id = queue_cache[json]
   if id then return id end
-  id = redis.call('HGET', K_RSI, json)
+  id = redis.call('HGET', K_QUEUE_IDS, json)
   if not id then
-    id = tostring(redis.call('HLEN', K_RS) + 1)
-    redis.call('HSET', K_RS, id, json)
-    redis.call('HSET', K_RSI, json, id)
-    local all = redis.call('HGETALL', K_CS)
+    id = tostring(redis.call('HLEN', K_QUEUES) + 1)
+    redis.call('HSET', K_QUEUES, id, json)
+    redis.call('HSET', K_QUEUE_IDS, json, id)
+    local all = redis.call('HGETALL', K_FILTERS)
     for i = 1, #all, 2 do
-      if covers(as_set(all[i]), json) then
-        redis.call('SADD', P .. 'csr:' .. all[i + 1], id)
-        redis.call('SADD', P .. 'rsw:' .. id, all[i + 1])
+      if takes(decode_filter(all[i]), json) then
+        redis.call('SADD', P .. 'fq:' .. all[i + 1], id)
+        redis.call('SADD', P .. 'qf:' .. id, all[i + 1])
       end
     end
   end
-  rs_cache[json] = id
+  queue_cache[json] = id
   return id
 end
 
--- The id of a capability set, registering it (and pairing it with every requires set) if new.
--- A new set whose queues already hold ready tasks gets its wake-up marker at once.
-local function capset_id(json)
-  local id = redis.call('HGET', K_CS, json)
+-- The id of a filter, registering it (and pairing it with every queue it takes) if new. A new
+-- filter whose queues already hold ready tasks gets its wake-up marker at once.
+local function filter_id(json)
+  local id = redis.call('HGET', K_FILTERS, json)
   if id then return id end
-  id = tostring(redis.call('HLEN', K_CS) + 1)
-  redis.call('HSET', K_CS, json, id)
-  local caps = as_set(json)
-  local all = redis.call('HGETALL', K_RS)
+  id = tostring(redis.call('HLEN', K_FILTERS) + 1)
+  redis.call('HSET', K_FILTERS, json, id)
+  local filter = decode_filter(json)
+  local all = redis.call('HGETALL', K_QUEUES)
   local pending = false
   for i = 1, #all, 2 do
-    if covers(caps, all[i + 1]) then
-      redis.call('SADD', P .. 'csr:' .. id, all[i])
-      redis.call('SADD', P .. 'rsw:' .. all[i], id)
+    if takes(filter, all[i + 1]) then
+      redis.call('SADD', P .. 'fq:' .. id, all[i])
+      redis.call('SADD', P .. 'qf:' .. all[i], id)
       if redis.call('ZCARD', P .. 'q:' .. all[i]) > 0 then pending = true end
     end
   end

@@ -41,20 +41,20 @@ end
 
 -- Write `n` tasks from the arguments (submit.ts TASK_FIELDS values each). `sid` names a staged
 -- submission ('' for one-shot); its tasks are hidden from lists until committed and remembered
--- for publishing and clean-up. Returns per task { id, state, rs, qs, qm, runAfter } in order.
+-- for publishing and clean-up. Returns per task { id, state, queue id, qs, qm, runAfter } in order.
 local function stage_tasks(sid, run, mode, base, n)
   local staged = {}
   local index = {}
   for _ = 1, n do
     local id, offset, spec, ttype, key, tmo, max_att = nextarg(), nextarg(), nextarg(), nextarg(), nextarg(), nextarg(),
       nextarg()
-    local req, run_after, dids, unmet, has_dn, state = nextarg(), nextarg(), nextarg(), nextarg(), nextarg(), nextarg()
+    local queue, run_after, dids, unmet, has_dn, state = nextarg(), nextarg(), nextarg(), nextarg(), nextarg(), nextarg()
     local qs, edges = nextarg(), nextarg()
     local seq = base + tonumber(offset) + 1
     local qm = string.format('%015d', seq) .. ':' .. id
     seq = tostring(seq)
-    local rs = requires_id(req)
-    local fields = { 'spec', spec, 'type', ttype, 'maxAtt', max_att, 'rs', rs, 'state', state, 'qs', qs, 'qm', qm }
+    local q = queue_id(queue)
+    local fields = { 'spec', spec, 'type', ttype, 'maxAtt', max_att, 'q', q, 'state', state, 'qs', qs, 'qm', qm }
     local f = #fields
     if run ~= '' then fields[f + 1] = 'run'; fields[f + 2] = run; f = f + 2 end
     if key ~= '' then fields[f + 1] = 'key'; fields[f + 2] = key; f = f + 2 end
@@ -79,7 +79,7 @@ local function stage_tasks(sid, run, mode, base, n)
         end
       end
     end
-    staged[#staged + 1] = { id, state, rs, qs, qm, run_after }
+    staged[#staged + 1] = { id, state, q, qs, qm, run_after }
   end
   -- Index entries in bulk (a few calls rather than one per task).
   for i = 1, #index, 4000 do
@@ -211,9 +211,9 @@ end
 
 -- Make a task that was committed visible to workers: enqueue it if ready, schedule it if
 -- delayed, and write its task.submitted event (with the state it has now).
-local function publish_task(id, run, state, rs, qs, qm, run_after, err)
+local function publish_task(id, run, state, q, qs, qm, run_after, err)
   if state == 'ready' then
-    push_ready(id, rs, qs, qm)
+    push_ready(id, q, qs, qm)
   elseif state == 'delayed' then
     redis.call('ZADD', K_DELAYED, run_after, id)
   end
@@ -226,7 +226,7 @@ end
 
 -- The same, reading the task from its hash (a staged submission published in chunks).
 local function publish_stored(id)
-  local f = redis.call('HMGET', tkey(id), 'state', 'run', 'rs', 'qs', 'qm', 'runAfter', 'error')
+  local f = redis.call('HMGET', tkey(id), 'state', 'run', 'q', 'qs', 'qm', 'runAfter', 'error')
   if not f[1] then return end
   publish_task(id, f[2] or '', f[1], f[3], f[4], f[5], f[6], f[7])
 end
