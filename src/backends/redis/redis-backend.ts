@@ -73,6 +73,7 @@ import type {
   WaitForWorkOptions,
 } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
+import { checkAgent, checkInteger, cleanError, pageLimit } from '../inputs.ts';
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
@@ -146,8 +147,6 @@ export interface RedisBackendOptions extends BackendOptions {
 const DEFAULT_NAMESPACE = 'default';
 const DEFAULT_EVENTS_MAXLEN = 100_000;
 const DEFAULT_SWEEP_LOCK_MS = 2000;
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 10_000;
 const DEFAULT_EVENT_PAGE = 1000;
 /** Most items of each kind (expired leases, due tasks, lost agents) one sweep handles. */
 const SWEEP_LIMIT = 1000;
@@ -663,11 +662,11 @@ export class RedisBackend implements Backend {
     const delays = await this.#retryDelays(items);
     const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
     items.forEach((item, i) => {
-      const retryable = item.retryable ?? item.error.retryable !== false;
+      const retryable = item.retryable ?? item.error?.retryable !== false;
       args.push(
         item.taskId,
         item.token,
-        JSON.stringify(item.error),
+        JSON.stringify(cleanError(item.error)),
         retryable ? '1' : '0',
         delays[i]!,
         item.outcome ?? 'failed',
@@ -1208,26 +1207,8 @@ function dependencyOutcomes(task: TaskRecord, deps: string[]): Record<string, De
   return out;
 }
 
-function checkInteger(value: number, path: string, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ValidationError([
-      { path, message: `must be an integer >= ${min}; got ${String(value)}` },
-    ]);
-  }
-}
-
 function checkOption(value: number | undefined, name: string, min: number): void {
   if (value !== undefined) checkInteger(value, name, min);
-}
-
-function pageLimit(limit: number | undefined, path: string): number {
-  if (limit === undefined) return DEFAULT_PAGE;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw new ValidationError([
-      { path, message: `must be an integer from 1 to ${MAX_PAGE}; got ${String(limit)}` },
-    ]);
-  }
-  return limit;
 }
 
 /** Cursors are the decimal seq of the last task or run seen. */
@@ -1242,38 +1223,4 @@ function parseCursor(cursor: string | undefined, path: string): string {
     ]);
   }
   return cursor;
-}
-
-function checkAgent(spec: AgentSpec): void {
-  const issues: { path: string; message: string }[] = [];
-  if (spec === null || typeof spec !== 'object') {
-    throw new ValidationError([
-      { path: 'agent', message: 'must be an object with capabilities and concurrency' },
-    ]);
-  }
-  if (
-    spec.id !== undefined &&
-    (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > LIMITS.maxKeyLength)
-  ) {
-    issues.push({
-      path: 'agent.id',
-      message: `must be a non-empty string of at most ${LIMITS.maxKeyLength} characters`,
-    });
-  }
-  if (
-    !Array.isArray(spec.capabilities) ||
-    spec.capabilities.some((c) => typeof c !== 'string' || c.length === 0)
-  ) {
-    issues.push({
-      path: 'agent.capabilities',
-      message: 'must be an array of non-empty strings (use [] for none)',
-    });
-  }
-  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) {
-    issues.push({
-      path: 'agent.concurrency',
-      message: `must be an integer >= 1; got ${String(spec.concurrency)}`,
-    });
-  }
-  if (issues.length > 0) throw new ValidationError(issues);
 }

@@ -93,7 +93,8 @@ import {
   type RunRow,
   type TaskRow,
 } from './rows.ts';
-import { checkAgent, checkInteger, cleanError, pageLimit, parseCursor } from './inputs.ts';
+import { checkAgent, checkInteger, cleanError, pageLimit } from '../inputs.ts';
+import { parseCursor } from './inputs.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';

@@ -207,6 +207,31 @@ export function retryCases(env: SuiteEnv): void {
       expect(task.error?.code).toBe('BATON_NON_RETRYABLE');
     });
 
+    it('a reported error is stored as plain fields, its long texts truncated', async () => {
+      const { b } = env.ctx();
+      const agent = await registerAgent(b);
+      const { id } = await submitOne(b, { type: 'x', maxAttempts: 1 });
+      const error = {
+        message: 'm'.repeat(100_000),
+        code: 'E_BIG',
+        stack: 's'.repeat(100_000),
+        // What a thrown error may drag along: not part of a TaskError, and not JSON-safe.
+        socket: { self: null as unknown },
+      };
+      error.socket.self = error.socket;
+      await fail(b, await mustClaim(b, agent, 'the only attempt'), error);
+      const task = await expectState(b, id, 'failed', 'its only attempt failed');
+      expect(task.error?.code).toBe('E_BIG');
+      expect(task.error?.message.length, 'the message is cut').toBeLessThan(20_000);
+      expect(task.error?.message).toMatch(/truncated\)$/);
+      expect(task.error?.stack?.length, 'the stack is cut').toBeLessThan(20_000);
+      expect(Object.keys(task.error ?? {}).sort(), 'only TaskError fields are kept').toEqual([
+        'code',
+        'message',
+        'stack',
+      ]);
+    });
+
     it('maxAttempts: 1 fails on the first failure', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);

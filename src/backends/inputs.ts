@@ -1,0 +1,87 @@
+/**
+ * Checks every adapter makes of the arguments Backend methods take beyond task specs (those go
+ * through `normalizeTasks`): page limits, claim and sweep numbers, agent specs, and the error a
+ * worker reports. One copy, so every backend refuses the same input with the same words. Each
+ * names the argument and says what would be accepted.
+ */
+import { ValidationError } from '../core/errors.ts';
+import type { AgentSpec, TaskError } from '../core/types.ts';
+import { LIMITS } from '../core/validate.ts';
+
+/** Page size when a listing does not say. */
+export const DEFAULT_PAGE = 100;
+/** The largest page a listing returns. */
+export const MAX_PAGE = 10_000;
+
+/** Longest error message or stack kept, in characters: errors are for people, not for data. */
+const MAX_ERROR_TEXT = 16_384;
+
+/**
+ * The fields of a {@link TaskError} a worker reported, as plain JSON: whatever else a thrown
+ * error carried (causes, sockets, cycles) is not stored.
+ */
+export function cleanError(error: TaskError): TaskError {
+  const source = (error ?? {}) as Partial<Record<keyof TaskError, unknown>>;
+  const text = (value: unknown): string => {
+    const s = typeof value === 'string' ? value : String(value);
+    return s.length > MAX_ERROR_TEXT ? `${s.slice(0, MAX_ERROR_TEXT)}… (truncated)` : s;
+  };
+  const clean: TaskError = { message: text(source.message ?? 'failed') };
+  if (source.code !== undefined && source.code !== null) clean.code = text(source.code);
+  if (source.name !== undefined && source.name !== null) clean.name = text(source.name);
+  if (typeof source.retryable === 'boolean') clean.retryable = source.retryable;
+  if (source.stack !== undefined && source.stack !== null) clean.stack = text(source.stack);
+  return clean;
+}
+
+export function checkInteger(value: number, path: string, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError([
+      { path, message: `must be an integer >= ${min}; got ${String(value)}` },
+    ]);
+  }
+}
+
+export function pageLimit(limit: number | undefined, path: string): number {
+  if (limit === undefined) return DEFAULT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new ValidationError([
+      { path, message: `must be an integer from 1 to ${MAX_PAGE}; got ${String(limit)}` },
+    ]);
+  }
+  return limit;
+}
+
+export function checkAgent(spec: AgentSpec): void {
+  const issues: { path: string; message: string }[] = [];
+  if (spec === null || typeof spec !== 'object') {
+    throw new ValidationError([
+      { path: 'agent', message: 'must be an object with capabilities and concurrency' },
+    ]);
+  }
+  if (
+    spec.id !== undefined &&
+    (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > LIMITS.maxKeyLength)
+  ) {
+    issues.push({
+      path: 'agent.id',
+      message: `must be a non-empty string of at most ${LIMITS.maxKeyLength} characters`,
+    });
+  }
+  if (
+    !Array.isArray(spec.capabilities) ||
+    spec.capabilities.some((c) => typeof c !== 'string' || c.length === 0)
+  ) {
+    issues.push({
+      path: 'agent.capabilities',
+      message: 'must be an array of non-empty strings (use [] for none)',
+    });
+  }
+  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) {
+    issues.push({
+      path: 'agent.concurrency',
+      message: `must be an integer >= 1; got ${String(spec.concurrency)}`,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
