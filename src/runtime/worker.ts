@@ -142,7 +142,10 @@ interface InFlight {
 
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-const MAX_LOOP_BACKOFF_MS = 5_000;
+// Short enough that a worker resumes within a second of its store coming back after an outage.
+const MAX_LOOP_BACKOFF_MS = 1_000;
+const SETTLE_RETRY_FIRST_MS = 100;
+const SETTLE_RETRY_MAX_MS = 2_000;
 
 let defaultLogger: Logger | undefined;
 
@@ -686,7 +689,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const result = (value === undefined ? null : value) as Json;
     let outcome: SettleOutcome;
     try {
-      outcome = await this.#settler.complete({ taskId: lease.taskId, token: lease.token, result });
+      outcome = await this.#untilStoreAnswers(entry, 'complete', () =>
+        this.#settler.complete({ taskId: lease.taskId, token: lease.token, result }),
+      );
     } catch (error) {
       // The backend refused the result itself (too large, not JSON): that will not get better
       // on a retry, so record it as this attempt's failure.
@@ -721,13 +726,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   ): Promise<void> {
     const { lease } = entry;
     entry.settling = true;
-    const answer = await this.#settler.fail({
-      taskId: lease.taskId,
-      token: lease.token,
-      error,
-      retryable: error.retryable !== false,
-      outcome,
-    });
+    const answer = await this.#untilStoreAnswers(entry, 'fail', () =>
+      this.#settler.fail({
+        taskId: lease.taskId,
+        token: lease.token,
+        error,
+        retryable: error.retryable !== false,
+        outcome,
+      }),
+    );
     const durationMs = this.#durationMs(entry);
     if (answer.status === 'ok') {
       const willRetry = answer.state !== 'failed';
@@ -743,6 +750,39 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#emit('task:failed', { lease, error, willRetry });
     } else {
       this.#refused(entry, answer, 'fail');
+    }
+  }
+
+  /**
+   * Send a settle call again while the store cannot be reached: the attempt's outcome is only
+   * known here, and the lease may still be ours when the store returns. Fencing makes a resend
+   * safe (a complete that did land before its reply was lost is refused, not recorded twice).
+   * Meanwhile the lease is renewed with the others. Gives up once the lease must have run out.
+   */
+  async #untilStoreAnswers(
+    entry: InFlight,
+    call: 'complete' | 'fail',
+    send: () => Promise<SettleOutcome>,
+  ): Promise<SettleOutcome> {
+    const giveUpAt = performance.now() + this.#leaseTtlMs;
+    for (
+      let delayMs = SETTLE_RETRY_FIRST_MS;
+      ;
+      delayMs = Math.min(delayMs * 2, SETTLE_RETRY_MAX_MS)
+    ) {
+      try {
+        return await send();
+      } catch (error) {
+        const unreachable = error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE';
+        if (!unreachable || performance.now() + delayMs > giveUpAt) throw error;
+        entry.log.warn(
+          { retryInMs: delayMs, error: error.message },
+          `store unavailable: ${call} will be sent again`,
+        );
+        entry.settling = false; // renewed with the other leases while we wait
+        await sleep(delayMs);
+        entry.settling = true;
+      }
     }
   }
 
@@ -917,7 +957,7 @@ function validateOptions(options: WorkerOptions): void {
   nonNegative('shutdownGraceMs', options.shutdownGraceMs);
   const heartbeat = options.heartbeatIntervalMs ?? 1_000;
   const leaseTtl = options.leaseTtlMs ?? 30_000;
-  const agentTtl = options.agentTtlMs ?? 5_000;
+  const agentTtl = options.agentTtlMs ?? 3_000;
   if (heartbeat >= leaseTtl) {
     issues.push({
       path: 'heartbeatIntervalMs',

@@ -20,7 +20,7 @@ export interface WorkerCommandOptions {
   name?: string;
   /** Heartbeat and lease-renewal interval, in ms. @default the worker's (1 s) */
   heartbeat?: number;
-  /** Silence after which an agent is declared lost, in ms. @default the worker's (5 s) */
+  /** Silence after which an agent is declared lost, in ms. @default the worker's (3 s) */
   agentTtl?: number;
   /** Lease duration, in ms. @default the worker's (30 s) */
   leaseTtl?: number;
