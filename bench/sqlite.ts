@@ -52,7 +52,7 @@ async function bulkSubmit(): Promise<{ tasksPerSec: number; runs: number[] }> {
       runs.push(10_000 / ((performance.now() - t0) / 1000));
     });
   }
-  return { tasksPerSec: round(median(runs)), runs: runs.map(round) };
+  return { tasksPerSec: round(median(runs)), runs: runs.map((r) => round(r)) };
 }
 
 async function processing(): Promise<{ tasksPerSec: number; runs: number[] }> {
@@ -82,7 +82,7 @@ async function processing(): Promise<{ tasksPerSec: number; runs: number[] }> {
       await worker.stop();
     });
   }
-  return { tasksPerSec: round(median(runs)), runs: runs.map(round) };
+  return { tasksPerSec: round(median(runs)), runs: runs.map((r) => round(r)) };
 }
 
 async function latency(): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
