@@ -63,9 +63,11 @@ export type {
   RunPage,
   SettleOutcome,
   Stats,
+  StoreLocation,
   SubmitTasksOptions,
   SubmittedRun,
   SubmittedTask,
+  SweepOptions,
   SweepResult,
   TaskFilter,
   TaskPage,
@@ -83,4 +85,11 @@ export {
 } from './executors/shell.ts';
 
 // Plan files.
-export { loadPlan, parsePlan, type Plan, type PlanTask } from './runtime/plan.ts';
+export {
+  checkAgentsCoverTasks,
+  loadPlan,
+  parsePlan,
+  type Plan,
+  type PlanAgent,
+  type PlanTask,
+} from './runtime/plan.ts';

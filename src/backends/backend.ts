@@ -6,8 +6,10 @@
  * so every backend says the same thing.
  */
 import { LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
+import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
+  AgentReport,
   AgentSpec,
   AttemptRecord,
   BatonEvent,
@@ -128,6 +130,33 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+export interface SweepOptions {
+  /** An active agent silent (no heartbeat, no renew) for longer than this is declared lost. */
+  agentTtlMs: number;
+  /**
+   * Declare stalled the active agents whose worker loop made no progress for longer than this
+   * while it owed some. Progress is a `renew` (of any leases, even none) or a `complete` or
+   * `fail` of a lease it holds; a bare `heartbeat` proves the process alive, not its loop, so it
+   * is not progress. An agent owes progress when either
+   * 1. it holds a running task claimed more than `stallAfterMs` ago, or
+   * 2. the sweep ended one of its attempts for running past its `timeoutMs` (the worker should
+   *    have aborted and reported it itself) and the agent has reported nothing since.
+   *
+   * That is: stalled ⇔ active ∧ no progress for `stallAfterMs` ∧ (a running task claimed more
+   * than `stallAfterMs` ago ∨ an unreported timeout more than `stallAfterMs` ago). The sweep
+   * writes `agent.stalled` once (data: `reason` `no_progress` or `timeout`, `lastProgressAt`),
+   * and `agent.recovered` once the agent makes progress again (also when a sweep without
+   * `stallAfterMs` finds it). Registering again clears a stall. Lost beats stalled: an agent
+   * that also stops heartbeating is declared lost.
+   *
+   * Waiting `stallAfterMs` after a missed timeout, rather than flagging it at once, is what
+   * keeps a healthy worker whose own timeout report arrives a moment after the sweep's from
+   * looking stalled.
+   * @default no stall detection (recoveries are still recorded)
+   */
+  stallAfterMs?: number;
+}
+
 export interface SweepResult {
   /** Leases that ran out, whose tasks were retried or failed. */
   expired: number;
@@ -138,6 +167,20 @@ export interface SweepResult {
   /** Agents declared lost, and the leases released with them. */
   agentsLost: string[];
   released: number;
+  /** Agents declared stalled by this sweep (see {@link SweepOptions.stallAfterMs}). */
+  agentsStalled: string[];
+  /** Stalled agents this sweep found making progress again. */
+  agentsRecovered: string[];
+}
+
+/**
+ * Where a backend's store is, so another thread or process can open its own connection to the
+ * same store and namespace (the worker's heartbeat thread does).
+ */
+export interface StoreLocation {
+  /** The store URL, as `openBackend` takes it. */
+  url: string;
+  namespace: string;
 }
 
 export interface Stats {
@@ -169,6 +212,14 @@ export interface WaitForWorkOptions {
    * @default any type
    */
   types?: readonly string[];
+  /**
+   * The agent that waits (the one whose claim just came back empty). A claim that left tasks to
+   * better-fitting agents (routing, docs/routing.md) makes its agent's next wait ignore those
+   * tasks until they are its to take, or until something changes, instead of returning at once
+   * because ready work exists. Without it the wait only knows whether work is ready.
+   * @default none
+   */
+  agentId?: string;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -177,6 +228,13 @@ export interface Backend {
   /** Adapter name, e.g. `sqlite`. */
   readonly name: string;
   readonly features: BackendFeatures;
+  /**
+   * How to open another connection equivalent to this one, or null when there is none: a store
+   * that lives inside this instance (`sqlite::memory:`), or an instance on an injected clock (a
+   * clock function cannot be handed to another thread, and a connection on the real clock would
+   * write times this one does not expect).
+   */
+  readonly location: StoreLocation | null;
 
   /** Validate and store a whole run atomically: all tasks or none. */
   submitRun(run: RunSpec): Promise<SubmittedRun>;
@@ -188,8 +246,17 @@ export interface Backend {
    * `types` when given): priority, then critical path, then FIFO.
    */
   claim(request: ClaimRequest): Promise<Lease[]>;
-  /** Extend leases by `leaseTtlMs` and record the agent's heartbeat. */
-  renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]>;
+  /**
+   * Extend leases by `leaseTtlMs` and record the agent's heartbeat, its progress (even with no
+   * leases: the worker loop is alive; see {@link SweepOptions.stallAfterMs}) and its `report`
+   * when given (absent: the last report is kept).
+   */
+  renew(
+    agentId: string,
+    leases: LeaseRef[],
+    leaseTtlMs: number,
+    report?: AgentReport,
+  ): Promise<SettleOutcome[]>;
   complete(items: CompleteInput[]): Promise<SettleOutcome[]>;
   fail(items: FailInput[]): Promise<SettleOutcome[]>;
   /** Give leases back without counting the attempt as failed (graceful shutdown). */
@@ -201,22 +268,28 @@ export interface Backend {
   cancelRun(runId: string, reason?: string): Promise<RunRecord>;
 
   registerAgent(agent: AgentSpec): Promise<AgentRecord>;
-  /** Record a heartbeat. Throws `AgentLostError` if the agent was declared lost. */
-  heartbeat(agentId: string): Promise<void>;
+  /**
+   * Record a heartbeat, and the process's `report` when given (absent: the last report is
+   * kept). Proves the agent's process alive, not that its loop makes progress. Throws
+   * `AgentLostError` if the agent was declared lost.
+   */
+  heartbeat(agentId: string, report?: AgentReport): Promise<void>;
   /** The agent leaves: its remaining leases are released. */
   deregisterAgent(agentId: string): Promise<void>;
 
   /**
    * Housekeeping any process may run, idempotent: expire leases, time out attempts, promote
-   * delayed tasks, declare silent agents lost (releasing their leases at once).
+   * delayed tasks, declare silent agents lost (releasing their leases at once), declare agents
+   * stalled or recovered (see {@link SweepOptions.stallAfterMs}).
    */
-  sweep(options: { agentTtlMs: number }): Promise<SweepResult>;
+  sweep(options: SweepOptions): Promise<SweepResult>;
 
   getTask(taskId: string): Promise<TaskRecord | null>;
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
   listTasks(filter?: TaskFilter): Promise<TaskPage>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(filter?: RunFilter): Promise<RunPage>;
+  /** Every agent of the namespace in registration order, with its tasks, health and counters. */
   listAgents(): Promise<AgentRecord[]>;
   stats(): Promise<Stats>;
 
@@ -244,6 +317,13 @@ export interface BackendOptions {
   clock?: () => number;
   /** Largest payload or result, in bytes of JSON. @default 1 MiB */
   maxPayloadBytes?: number;
+  /**
+   * The claim-time routing rule's knobs (`src/core/routing.ts`, docs/routing.md): fallback away
+   * from agents a task failed on, label affinity, history and load.
+   * @default DEFAULT_ROUTING
+   * @example { preferWindowMs: 500, fallbackGraceMs: 10_000 }
+   */
+  routing?: Partial<RoutingPolicy>;
 }
 
 /** The one place that maps a refused outcome to the error every backend reports. */

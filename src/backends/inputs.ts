@@ -5,7 +5,8 @@
  * names the argument and says what would be accepted.
  */
 import { ValidationError } from '../core/errors.ts';
-import type { AgentSpec, TaskError } from '../core/types.ts';
+import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
+import type { AgentReport, AgentSpec, TaskError } from '../core/types.ts';
 import { LIMITS } from '../core/validate.ts';
 
 /** Page size when a listing does not say. */
@@ -84,4 +85,59 @@ export function checkAgent(spec: AgentSpec): void {
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/**
+ * An agent's report of its process: each field null, or a finite number ≥ 0 (whole bytes for
+ * RSS). Returns the values to store, CPU rounded to 0.1 %.
+ */
+export function checkReport(report: AgentReport, path: string): AgentReport {
+  const issues: { path: string; message: string }[] = [];
+  if (report === null || typeof report !== 'object') {
+    throw new ValidationError([
+      { path, message: 'must be an object { cpuPercent, rssBytes } (each a number or null)' },
+    ]);
+  }
+  const { cpuPercent, rssBytes } = report;
+  if (
+    cpuPercent !== null &&
+    (typeof cpuPercent !== 'number' || !Number.isFinite(cpuPercent) || cpuPercent < 0)
+  ) {
+    issues.push({
+      path: `${path}.cpuPercent`,
+      message: `must be a number >= 0 or null; got ${String(cpuPercent)}`,
+    });
+  }
+  if (rssBytes !== null && (!Number.isSafeInteger(rssBytes) || rssBytes < 0)) {
+    issues.push({
+      path: `${path}.rssBytes`,
+      message: `must be an integer >= 0 or null; got ${String(rssBytes)}`,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  return {
+    cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
+    rssBytes,
+  };
+}
+
+/** `sweep`'s options: an agent TTL ≥ 0 and, when given, a `stallAfterMs` ≥ 1 (integers). */
+export function checkSweepOptions(options: { agentTtlMs: number; stallAfterMs?: number }): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ValidationError([
+      { path: 'sweep', message: 'must be an object { agentTtlMs, stallAfterMs? }' },
+    ]);
+  }
+  checkInteger(options.agentTtlMs, 'sweep.agentTtlMs', 0);
+  if (options.stallAfterMs !== undefined)
+    checkInteger(options.stallAfterMs, 'sweep.stallAfterMs', 1);
+}
+
+/** The routing policy of a backend's `routing` option, defaults applied. */
+export function checkRouting(routing: Partial<RoutingPolicy> | undefined): RoutingPolicy {
+  const { policy, problems } = resolveRouting(routing);
+  if (problems.length > 0) {
+    throw new ValidationError(problems.map((message) => ({ path: 'routing', message })));
+  }
+  return policy;
 }

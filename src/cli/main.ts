@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { BatonError } from '../core/errors.ts';
 import { TASK_STATES } from '../core/types.ts';
+import { agentsCommand } from './commands/agents.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
@@ -153,7 +154,7 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
       .addOption(
         new Option(
           '-c, --concurrency <n>',
-          "number of agents (default: the plan's widest DAG level, at most 16)",
+          "number of agents (default: the plan's widest DAG level, at most 16); not with a plan that declares agents:",
         ).argParser(parsePositiveInt),
       ),
     { json: true },
@@ -166,6 +167,7 @@ stays in the store; \`baton worker\` resumes it).
 
 Examples:
   $ baton run examples/quickstart.yaml
+  $ baton run examples/agents.yaml     # on the agents the plan declares
   $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
   $ baton run plan.yaml --json > summary.json`,
     )
@@ -414,6 +416,32 @@ Examples:
     if (o.run !== undefined) filter.runId = o.run;
     setExit(await tasksCommand(ctx, filter));
   });
+
+  withCommonOptions(
+    program
+      .command('agents')
+      .description(
+        'List the agents: health (ok, stalled, lost), load, process CPU and memory, counters per task type, and the tasks each holds.',
+      )
+      .option('--all', 'also list stopped agents (workers that left)'),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+An agent is stalled when it still heartbeats but its worker loop has made no progress for a
+while (a handler blocking the event loop, or a task past its timeout it has not reported); lost
+when it stopped heartbeating (its tasks were given to others).
+
+Examples:
+  $ baton agents
+  $ baton agents --all --json --store redis://10.0.0.5:6379`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<{ all?: boolean }>();
+      const ctx = createContext(io, common(command), 'warn');
+      setExit(await agentsCommand(ctx, { all: o.all === true }));
+    });
 
   withCommonOptions(
     program

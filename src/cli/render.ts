@@ -191,6 +191,10 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
       return join(`${STATE_SYMBOL.ready} ${task}`, agent, 'released');
     case 'agent.lost':
       return join(`! ${agent} lost`);
+    case 'agent.stalled':
+      return join(`! ${agent} stalled: alive, but its tasks make no progress`);
+    case 'agent.recovered':
+      return join(`${agent} recovered`);
     case 'run.completed': {
       const state = typeof event.data['state'] === 'string' ? event.data['state'] : 'completed';
       return join(`run ${state}`);
@@ -234,12 +238,28 @@ export interface TaskSummary {
   error: string | null;
 }
 
+/** One agent in the final summary of `baton run`: what it could take, and what it did. */
+export interface AgentSummary {
+  id: string;
+  /** Display name (`agent-2`, or the name a plan gave it). */
+  name: string;
+  /** Sorted; null for an agent of another process that the store no longer knows. */
+  capabilities: string[] | null;
+  labels: Record<string, string>;
+  /** Tasks it ran at least one attempt of. */
+  tasks: number;
+  /** Time its finished attempts took. */
+  busyMs: number;
+}
+
 /** The final summary of `baton run`, also what `--json` prints. */
 export interface RunSummary {
   runId: string;
   name: string;
   state: RunRecord['state'];
   tasks: TaskSummary[];
+  /** The run's agents: the command's own, then any other agent that ran an attempt. */
+  agents: AgentSummary[];
   counts: Record<TaskState, number>;
   /** From submit to the last task's end. */
   wallMs: number;
@@ -251,7 +271,31 @@ export interface RunSummary {
   criticalPath: { keys: string[]; ms: number };
 }
 
-/** The summary table and the timing lines under it. */
+/**
+ * The agents block under the summary table: each agent's capabilities (and labels, when any
+ * agent has some), the tasks it ran and its busy time, so the routing can be read off.
+ */
+export function renderAgentsBlock(agents: readonly AgentSummary[]): string {
+  const withLabels = agents.some((a) => Object.keys(a.labels).length > 0);
+  const rows = agents.map((a) => [
+    a.name,
+    a.capabilities === null ? '?' : a.capabilities.join(', ') || '-',
+    ...(withLabels
+      ? [
+          Object.entries(a.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '-',
+        ]
+      : []),
+    String(a.tasks),
+    formatDuration(a.busyMs),
+  ]);
+  const headers = ['AGENT', 'CAPABILITIES', ...(withLabels ? ['LABELS'] : []), 'TASKS', 'BUSY'];
+  const numbers = withLabels ? [3, 4] : [2, 3];
+  return renderTable(headers, rows, { alignRight: numbers });
+}
+
+/** The summary table, the agents block, and the timing lines under them. */
 export function renderSummary(summary: RunSummary): string {
   const rows = summary.tasks.map((t) => [
     t.key,
@@ -270,6 +314,7 @@ export function renderSummary(summary: RunSummary): string {
     .map((t) => `  ${t.key}: ${t.error ?? ''}`);
   return [
     table,
+    ...(summary.agents.length > 0 ? ['', renderAgentsBlock(summary.agents)] : []),
     '',
     `run ${summary.runId} (${summary.name}) ${summary.state}: ${formatCounts(summary.counts)}`,
     `wall time       ${formatDuration(summary.wallMs)}`,

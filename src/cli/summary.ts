@@ -6,7 +6,15 @@
  */
 import { longestPath } from '../core/dag.ts';
 import type { AttemptRecord, RunRecord, TaskRecord } from '../core/types.ts';
-import { countStates, type RunSummary, type TaskSummary } from './render.ts';
+import { countStates, type AgentSummary, type RunSummary, type TaskSummary } from './render.ts';
+
+/** An agent as the summary describes it. `AgentRecord`s fit. */
+export interface SummaryAgent {
+  id: string;
+  name: string;
+  capabilities: readonly string[];
+  labels: Readonly<Record<string, string>>;
+}
 
 export interface SummaryInput {
   run: RunRecord;
@@ -16,6 +24,12 @@ export interface SummaryInput {
   attempts: ReadonlyMap<string, readonly AttemptRecord[]>;
   /** Display name for an agent id (`agent-2`); the id itself when unknown. */
   agentLabel: (agentId: string) => string;
+  /**
+   * The agents of the summary's agents block, in order, listed even if they ran nothing (the
+   * command's own agents). Any other agent that ran an attempt is added after them, by its label
+   * and with unknown capabilities. @default []
+   */
+  agents?: readonly SummaryAgent[];
   /** When the run ended, if the run record does not say (epoch ms). */
   endedAt?: number;
 }
@@ -35,6 +49,42 @@ export function taskBusyMs(task: TaskRecord, attempts: readonly AttemptRecord[])
   if (task.startedAt !== null && task.finishedAt !== null)
     return Math.max(0, task.finishedAt - task.startedAt);
   return null;
+}
+
+/**
+ * What each agent did for the run: the tasks it ran an attempt of, and the time its finished
+ * attempts took (a task retried on the same agent counts once, its time in full).
+ */
+function summarizeAgents(input: SummaryInput): AgentSummary[] {
+  const work = new Map<string, { tasks: Set<string>; busyMs: number }>();
+  for (const [taskId, attempts] of input.attempts) {
+    for (const a of attempts) {
+      const entry = work.get(a.agentId) ?? { tasks: new Set<string>(), busyMs: 0 };
+      entry.tasks.add(taskId);
+      if (a.finishedAt !== null) entry.busyMs += Math.max(0, a.finishedAt - a.startedAt);
+      work.set(a.agentId, entry);
+    }
+  }
+  const listed = new Set((input.agents ?? []).map((a) => a.id));
+  const describe = (
+    id: string,
+    name: string,
+    capabilities: readonly string[] | null,
+    labels: Readonly<Record<string, string>>,
+  ): AgentSummary => ({
+    id,
+    name,
+    capabilities: capabilities === null ? null : [...capabilities].sort(),
+    labels: { ...labels },
+    tasks: work.get(id)?.tasks.size ?? 0,
+    busyMs: work.get(id)?.busyMs ?? 0,
+  });
+  return [
+    ...(input.agents ?? []).map((a) => describe(a.id, a.name, a.capabilities, a.labels)),
+    ...[...work.keys()]
+      .filter((id) => !listed.has(id))
+      .map((id) => describe(id, input.agentLabel(id), null, {})),
+  ];
 }
 
 export function summarizeRun(input: SummaryInput): RunSummary {
@@ -81,6 +131,7 @@ export function summarizeRun(input: SummaryInput): RunSummary {
     name: run.name,
     state: run.state,
     tasks: rows,
+    agents: summarizeAgents(input),
     counts: countStates(tasks.map((t) => t.state)),
     wallMs,
     sumTaskMs,

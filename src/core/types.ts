@@ -100,6 +100,23 @@ export interface TaskSpec {
   runAfter?: number;
   /** Keys (or `{ key, soft }`) of tasks of the same run this task waits for. */
   dependsOn?: (string | DependencySpec)[];
+  /**
+   * Soft preferences for agents by label, alongside the hard `requires`: among agents that can
+   * take the task, one whose labels match rules of larger total weight is preferred for a short
+   * window after the task becomes ready (docs/routing.md). Never makes a task wait for an agent
+   * that is not there.
+   * @example [{ label: 'region', value: 'eu', weight: 2 }]
+   * @default []
+   */
+  affinity?: AffinityRule[];
+}
+
+/** One soft preference of a task: agents whose label `label` is `value` score `weight`. */
+export interface AffinityRule {
+  label: string;
+  value: string;
+  /** Added to the score of a matching agent; negative to steer away from it. @default 1 */
+  weight?: number;
 }
 
 /** A DAG of tasks submitted together, atomically. */
@@ -124,6 +141,8 @@ export interface NormalizedTask {
   idempotencyKey: string | null;
   runAfter: number | null;
   dependsOn: Required<DependencySpec>[];
+  /** Affinity rules with their weights, in the order given. */
+  affinity: Required<AffinityRule>[];
   /** Number of tasks on the longest downstream path starting at this one (itself included). */
   criticalPath: number;
   /** Kahn level: 0 for tasks without dependencies inside the submission. */
@@ -157,6 +176,12 @@ export interface TaskRecord extends Omit<NormalizedTask, 'level'> {
   updatedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /**
+   * Agents an attempt of this task failed on, timed out on, or was lost with (lease expired,
+   * agent declared lost), in the order it happened, each once. A retry prefers other agents
+   * (docs/routing.md). A graceful release does not count.
+   */
+  failedAgents: string[];
 }
 
 /** How one attempt ended. Each attempt's outcome is recorded exactly once. */
@@ -226,6 +251,46 @@ export interface Lease {
 
 export type AgentState = 'active' | 'lost' | 'stopped';
 
+/**
+ * How an agent is doing, as `listAgents` reports it:
+ * - `ok`: active, heartbeating, and its worker loop makes progress;
+ * - `stalled`: active and heartbeating (its process is alive), but its worker loop has made no
+ *   progress for longer than the sweep's `stallAfterMs` while it owed some: it held a running
+ *   task, or the sweep had to time out one of its attempts (see `SweepOptions.stallAfterMs` in
+ *   `backends/backend.ts` for the exact rule). It is `ok` again once it renews its leases or
+ *   reports an attempt;
+ * - `lost`: it missed its heartbeats for longer than the agent TTL; its leases were released;
+ * - `stopped`: it deregistered.
+ */
+export type AgentHealth = 'ok' | 'stalled' | 'lost' | 'stopped';
+
+/**
+ * What an agent's process says about itself with a heartbeat (or a renew). `null` means the
+ * process could not tell (e.g. the first CPU sample, which has no earlier one to compare with).
+ */
+export interface AgentReport {
+  /**
+   * CPU time the agent's whole process used since its previous report, as a percentage of one
+   * core over that wall-clock interval (a process busy on two cores reports about 200).
+   */
+  cpuPercent: number | null;
+  /** Resident memory of the agent's process, in bytes. */
+  rssBytes: number | null;
+}
+
+/** An agent's counters for one task type. */
+export interface AgentTypeStats {
+  /** Attempts of this type the agent completed. */
+  succeeded: number;
+  /** Attempts of this type that ended `failed` or `timed_out` while the agent held them. */
+  failed: number;
+  /**
+   * Mean run time of the succeeded attempts (claim to complete, by the backend's clock), in
+   * ms; null before the first success.
+   */
+  meanRunMs: number | null;
+}
+
 /** What an agent says about itself when it registers. */
 export interface AgentSpec {
   /** Stable id; generated when absent. */
@@ -253,6 +318,17 @@ export interface AgentRecord {
   lastHeartbeatAt: number;
   /** Tasks currently leased to this agent. */
   inFlight: string[];
+  /** `state` refined by whether the agent's worker loop makes progress (see {@link AgentHealth}). */
+  health: AgentHealth;
+  /** When the sweep declared the agent stalled; null unless `health` is `stalled`. */
+  stalledAt: number | null;
+  /**
+   * Counters by task type, over every attempt the agent (this id, across registrations) ran.
+   * Types it never ran are absent.
+   */
+  stats: Record<string, AgentTypeStats>;
+  /** The latest {@link AgentReport} of its process; nulls until it reports. */
+  process: AgentReport;
 }
 
 export type EventType =
@@ -271,6 +347,8 @@ export type EventType =
   | 'task.cancelled'
   | 'agent.joined'
   | 'agent.lost'
+  | 'agent.stalled'
+  | 'agent.recovered'
   | 'agent.left';
 
 /** An entry of the ordered, resumable event stream. */

@@ -49,6 +49,10 @@ export const LIMITS = {
   maxTimerMs: 2_147_483_647,
   /** Largest `maxAttempts`. */
   maxAttempts: 1000,
+  /** Rules in one task's `affinity`. */
+  maxAffinityRules: 32,
+  /** Largest absolute `weight` of an affinity rule. */
+  maxAffinityWeight: 1_000_000,
 } as const;
 
 /** What a task key must look like: no spaces, no `#` (reserved for tasks without a key). */
@@ -217,10 +221,12 @@ const TASK_FIELDS = [
   'idempotencyKey',
   'runAfter',
   'dependsOn',
+  'affinity',
 ] as const;
 const RUN_FIELDS = ['name', 'tasks'] as const;
 const DEPENDENCY_FIELDS = ['key', 'soft'] as const;
 const BACKOFF_FIELDS = ['baseMs', 'maxMs', 'factor', 'jitter'] as const;
+const AFFINITY_FIELDS = ['label', 'value', 'weight'] as const;
 
 const KEY_RULE = "use letters, digits, '.', '_', ':' and '-', starting with a letter or digit";
 
@@ -251,6 +257,12 @@ const dependencySchema = z.union([
   dependencyKeySchema,
   z.strictObject({ key: dependencyKeySchema, soft: z.boolean().nullish() }),
 ]);
+
+const affinitySchema = z.strictObject({
+  label: text(LIMITS.maxKeyLength),
+  value: z.string().max(LIMITS.maxKeyLength),
+  weight: z.number().min(-LIMITS.maxAffinityWeight).max(LIMITS.maxAffinityWeight).nullish(),
+});
 
 const delayMs = z.int().min(0).max(LIMITS.maxTimerMs);
 
@@ -322,6 +334,7 @@ const taskSchema = z.strictObject({
   idempotencyKey: text(LIMITS.maxKeyLength).nullish(),
   runAfter: runAfterSchema.optional(),
   dependsOn: z.array(dependencySchema).nullish(),
+  affinity: z.array(affinitySchema).max(LIMITS.maxAffinityRules).nullish(),
 });
 
 const runShellSchema = z.strictObject({
@@ -479,6 +492,11 @@ function toNormalized(spec: ParsedTask, payload: unknown, now: number): Normaliz
     idempotencyKey: spec.idempotencyKey ?? null,
     runAfter: runAfter !== null && runAfter > now ? runAfter : null,
     dependsOn: collapseDependencies(spec.dependsOn ?? []),
+    affinity: (spec.affinity ?? []).map((rule) => ({
+      label: rule.label,
+      value: rule.value,
+      weight: rule.weight ?? 1,
+    })),
     criticalPath: 1,
     level: 0,
   };
@@ -700,6 +718,7 @@ function fieldsAt(path: readonly PropertyKey[], rootFields: readonly string[]): 
   if (path.length === 0) return rootFields;
   const last = path[path.length - 1];
   if (last === 'backoff') return BACKOFF_FIELDS;
+  if (typeof last === 'number' && path[path.length - 2] === 'affinity') return AFFINITY_FIELDS;
   if (typeof last === 'number' && path[path.length - 2] === 'dependsOn') return DEPENDENCY_FIELDS;
   return rootFields;
 }

@@ -27,6 +27,7 @@ import type {
 import { isRunId } from '../backends/ids.ts';
 import { DEFAULT_STORE_URL, openBackend } from '../backends/open.ts';
 import { BatonError, NotFoundError, TimeoutError } from '../core/errors.ts';
+import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
   AttemptRecord,
@@ -49,6 +50,12 @@ export interface OpenOptions {
   logger?: Logger;
   /** Largest payload or result, in bytes of JSON. @default 1 MiB */
   maxPayloadBytes?: number;
+  /**
+   * Knobs of the claim-time routing rule (docs/routing.md): which of several capable agents
+   * takes a task.
+   * @default DEFAULT_ROUTING (`src/core/routing.ts`)
+   */
+  routing?: Partial<RoutingPolicy>;
 }
 
 export interface WaitOptions {
@@ -113,6 +120,7 @@ export class Baton {
       ...(options.maxPayloadBytes === undefined
         ? {}
         : { maxPayloadBytes: options.maxPayloadBytes }),
+      ...(options.routing === undefined ? {} : { routing: options.routing }),
     });
     return new Baton(backend, options.logger ?? getDefaultLogger());
   }
@@ -273,6 +281,11 @@ export class Baton {
     return await this.backend.listRuns(filter);
   }
 
+  /**
+   * Every agent of the namespace, in registration order: its health (`ok`, `stalled`, `lost`,
+   * `stopped`), the tasks it holds (`inFlight`), its process's CPU and memory, and its counters
+   * per task type.
+   */
   async agents(): Promise<AgentRecord[]> {
     this.#assertOpen('agents');
     return await this.backend.listAgents();

@@ -15,6 +15,9 @@
  *     dependsOn: [fetch]
  * ```
  *
+ * A plan may also declare the agents `baton run` starts for it (`agents:`, see {@link PlanAgent});
+ * other ways of submitting ignore them.
+ *
  * Loading checks everything a backend would refuse, up front, and every problem names its file,
  * line and field. The checks are in three layers, all reported together:
  * 1. the file's shape (a zod schema of the plan format: unknown fields, wrong types);
@@ -50,7 +53,7 @@ import {
 } from '../core/errors.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
-import { normalizeRun } from '../core/validate.ts';
+import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
 
 /** A loaded plan: the run to submit, and where each task came from. */
 export interface Plan {
@@ -61,6 +64,34 @@ export interface Plan {
   /** What to submit; `run.tasks[i]` is `tasks[i].spec`. */
   run: RunSpec;
   tasks: PlanTask[];
+  /** The plan's own agents (`agents:`), in file order; null when it declares none. */
+  agents: PlanAgent[] | null;
+}
+
+/**
+ * One local agent a plan declares for `baton run`, which starts exactly these instead of its
+ * generic pool (and adds `shell` to each one's capabilities, so it can run shell tasks).
+ *
+ * ```yaml
+ * agents:
+ *   - name: analyst
+ *     capabilities: [data_analysis, database_operations]
+ *     labels: { region: eu }
+ *     concurrency: 2
+ * ```
+ */
+export interface PlanAgent {
+  /** Unique in the plan; names the agent in the summary, the logs and `baton agents`. */
+  name: string;
+  /** As written, trimmed and without duplicates. @default [] */
+  capabilities: string[];
+  /** Matched by tasks' `affinity` rules. @default {} */
+  labels: Record<string, string>;
+  /** Tasks it runs at once. @default 1 */
+  concurrency: number;
+  /** Where the agent starts in the file, 1-based. */
+  line: number;
+  column: number;
 }
 
 export interface PlanTask {
@@ -177,6 +208,8 @@ export function parsePlan(text: string, file: string): Plan {
     });
   });
 
+  const agents = Array.isArray(raw.agents) ? buildAgents(raw.agents, locator, issues) : null;
+
   const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
   const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
 
@@ -198,7 +231,36 @@ export function parsePlan(text: string, file: string): Plan {
   }
   issues.throwIfAny(file, coreError);
 
-  return { file, name: run.name ?? 'run', run, tasks };
+  return { file, name: run.name ?? 'run', run, tasks, agents };
+}
+
+/**
+ * Check that the plan's own agents can run every shell task it has: for each, some agent must
+ * have all of its `requires` (besides `shell`, which every local agent gets). Without that the
+ * run could never finish. Tasks of other executors wait for a worker elsewhere and are not
+ * checked; neither is a plan without `agents:`.
+ *
+ * @throws PlanError naming each task no agent can take, its requires, and the agents.
+ */
+export function checkAgentsCoverTasks(plan: Plan): void {
+  if (plan.agents === null) return;
+  const agents = plan.agents.map((a) => ({ ...a, has: new Set([...a.capabilities, 'shell']) }));
+  const listed = agents.map((a) => `${a.name} [${[...a.has].sort().join(', ')}]`).join('; ');
+  const issues: PlanIssue[] = [];
+  plan.tasks.forEach((task, index) => {
+    if (task.executor !== 'shell') return;
+    const requires = [...new Set((task.spec.requires ?? []).map((c) => c.trim()))].sort();
+    if (agents.some((a) => requires.every((c) => a.has.has(c)))) return;
+    issues.push({
+      line: task.line,
+      column: task.column,
+      field: `tasks[${index}].requires`,
+      message:
+        `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
+        `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`,
+    });
+  });
+  if (issues.length > 0) throw new PlanError(plan.file, issues);
 }
 
 const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -269,6 +331,7 @@ const sharedFields = {
   maxAttempts: z.unknown().optional(),
   timeoutMs: z.unknown().optional(),
   backoff: z.unknown().optional(),
+  affinity: z.unknown().optional(),
   cwd: z.string().min(1).optional(),
   env: envSchema.optional(),
 };
@@ -288,9 +351,79 @@ const taskSchema = z.strictObject({
   payload: z.unknown().optional(),
 });
 
+/** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
+const capabilitySchema = z.unknown().superRefine((value, ctx) => {
+  const problem =
+    typeof value !== 'string'
+      ? stringSchema.safeParse(value).error?.issues[0]?.message
+      : value.trim() === ''
+        ? 'must not be empty'
+        : value.length > LIMITS.maxKeyLength
+          ? `must be at most ${LIMITS.maxKeyLength} characters; got ${value.length}`
+          : undefined;
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', input: value, message: problem });
+});
+
+const labelsSchema = z.unknown().superRefine((value, ctx) => {
+  if (!isRecord(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: `must be a mapping of label names to values, e.g. { region: eu }; got ${describeValue(value)}`,
+    });
+    return;
+  }
+  for (const [label, labelValue] of Object.entries(value)) {
+    if (label.trim() === '' || label.length > LIMITS.maxKeyLength) {
+      ctx.addIssue({
+        code: 'custom',
+        input: label,
+        path: [label],
+        message: `a label name must be 1 to ${LIMITS.maxKeyLength} characters`,
+      });
+      continue;
+    }
+    const problem =
+      typeof labelValue !== 'string'
+        ? stringSchema.safeParse(labelValue).error?.issues[0]?.message
+        : labelValue.length > LIMITS.maxKeyLength
+          ? `must be at most ${LIMITS.maxKeyLength} characters; got ${labelValue.length}`
+          : undefined;
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', input: labelValue, path: [label], message: problem });
+    }
+  }
+});
+
+const agentConcurrencySchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return;
+  ctx.addIssue({
+    code: 'custom',
+    input: value,
+    message: `must be a whole number of 1 or more (the tasks this agent runs at once); got ${describeValue(value)}`,
+  });
+});
+
+const agentSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(LIMITS.maxKeyLength, {
+      message: `must be at most ${LIMITS.maxKeyLength} characters`,
+    })
+    .regex(KEY_PATTERN, {
+      message:
+        "must start with a letter or digit and hold only letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
+    }),
+  capabilities: z.array(capabilitySchema).optional(),
+  labels: labelsSchema.optional(),
+  concurrency: agentConcurrencySchema.optional(),
+});
+
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
   defaults: defaultsSchema.optional(),
+  agents: z.array(agentSchema).min(1).optional(),
   tasks: z.array(taskSchema),
 });
 
@@ -298,12 +431,56 @@ const FIELDS_AT = {
   plan: Object.keys(planSchema.shape),
   defaults: Object.keys(defaultsSchema.shape),
   task: Object.keys(taskSchema.shape),
+  agent: Object.keys(agentSchema.shape),
 };
 
 interface RawPlan {
   name?: unknown;
   defaults?: unknown;
+  agents?: unknown;
   tasks?: unknown;
+}
+
+/**
+ * The plan's agents, reporting names used twice. Fields that are wrong already have their issue
+ * from the schema; each agent is built from what is usable so the rest can still be checked.
+ */
+function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueList): PlanAgent[] {
+  const agents: PlanAgent[] = [];
+  const firstAt = new Map<string, number>();
+  raw.forEach((item, index) => {
+    const agent = isRecord(item) ? item : {};
+    const name = typeof agent['name'] === 'string' ? agent['name'] : `#${index}`;
+    const seen = firstAt.get(name);
+    if (seen === undefined) {
+      firstAt.set(name, index);
+    } else if (typeof agent['name'] === 'string') {
+      const { line } = locator.position(['agents', seen, 'name']);
+      issues.add(
+        ['agents', index, 'name'],
+        `agent name '${name}' is already used by agents[${seen}] (line ${line}); give each agent its own name`,
+      );
+    }
+    const capabilities = Array.isArray(agent['capabilities'])
+      ? (agent['capabilities'] as unknown[])
+          .filter((c): c is string => typeof c === 'string' && c.trim() !== '')
+          .map((c) => c.trim())
+      : [];
+    const concurrency = agent['concurrency'];
+    const at = locator.position(['agents', index]);
+    agents.push({
+      name,
+      capabilities: [...new Set(capabilities)],
+      labels: stringEnv(agent['labels']),
+      concurrency:
+        typeof concurrency === 'number' && Number.isSafeInteger(concurrency) && concurrency >= 1
+          ? concurrency
+          : 1,
+      line: at.line,
+      column: at.column,
+    });
+  });
+  return agents;
 }
 
 interface RawDefaults {
@@ -313,6 +490,7 @@ interface RawDefaults {
   maxAttempts?: unknown;
   timeoutMs?: unknown;
   backoff?: unknown;
+  affinity?: unknown;
   cwd?: unknown;
   env?: unknown;
 }
@@ -331,7 +509,14 @@ interface RawTask extends RawDefaults {
 
 /** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
 const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey'] as const;
-const DEFAULTABLE = ['requires', 'priority', 'maxAttempts', 'timeoutMs', 'backoff'] as const;
+const DEFAULTABLE = [
+  'requires',
+  'priority',
+  'maxAttempts',
+  'timeoutMs',
+  'backoff',
+  'affinity',
+] as const;
 
 /**
  * Turn one task of the file into a TaskSpec, reporting the plan rules it breaks. Always returns a
@@ -436,7 +621,7 @@ function shellPayload(
   return payload;
 }
 
-/** The string entries of an `env` mapping (others already have their issue). */
+/** The string entries of an `env` or `labels` mapping (others already have their issue). */
 function stringEnv(env: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isRecord(env)) return out;
@@ -639,12 +824,14 @@ class IssueList {
 function knownFields(path: readonly Segment[]): string[] {
   if (path.length === 0) return FIELDS_AT.plan;
   if (path[0] === 'defaults') return FIELDS_AT.defaults;
+  if (path[0] === 'agents') return FIELDS_AT.agent;
   return FIELDS_AT.task;
 }
 
 function expected(kind: string, path: readonly Segment[]): string {
   const last = path[path.length - 1];
   if (last === 'tasks') return 'a list of tasks';
+  if (last === 'agents') return 'a list of agents ({ name, capabilities, labels, concurrency })';
   if (last === 'env') return 'a mapping of variable names to values';
   switch (kind) {
     case 'boolean':

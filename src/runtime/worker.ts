@@ -8,7 +8,11 @@
  *   same tasks (never a busy loop or a sleep-poll);
  * - settle calls of one tick are coalesced into one `complete([...])` / `fail([...])`;
  * - one timer renews every in-flight lease with one `renew` call (which is also the agent's
- *   heartbeat); another runs the idempotent `sweep`.
+ *   heartbeat, and the proof that its loop makes progress); another runs the idempotent `sweep`;
+ * - a worker thread with its own connection heartbeats the agent with its process's CPU and
+ *   memory (`heartbeat.ts`), so a handler that blocks the event loop cannot starve the heartbeat:
+ *   its agent stays alive (and shows as stalled if the block outlasts `stallAfterMs`) instead of
+ *   being declared lost and its tasks run twice.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -35,8 +39,11 @@ import type {
   TaskSpec,
 } from '../core/types.ts';
 import { describeValue } from '../core/text.ts';
+import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
+import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
 import { toTaskError } from './task-error.ts';
+import { batonVersion } from './version.ts';
 
 /** What a handler gets for one attempt of one task. */
 export interface TaskContext {
@@ -89,6 +96,25 @@ export interface WorkerOptions {
   leaseTtlMs?: number;
   /** How often in-flight leases are renewed (and the agent heartbeats), in ms. @default 1000 */
   heartbeatIntervalMs?: number;
+  /**
+   * Heartbeat from a worker thread with its own connection to the store, so a handler that
+   * blocks the event loop (CPU-bound JavaScript) cannot starve the heartbeat and get its agent
+   * declared lost. Leases are still renewed by the worker's loop. `false` heartbeats from the
+   * loop only (for environments without worker threads). Either way, the loop's renew carries
+   * on. Without a way to reopen the store from another thread (`sqlite::memory:`, or a backend on
+   * an injected clock: `Backend.location` is null), or if the thread fails to start, the worker
+   * heartbeats from its loop and logs why.
+   * @default true
+   */
+  heartbeatThread?: boolean;
+  /**
+   * When this worker sweeps: an agent whose loop made no progress (renewed its leases or
+   * reported an attempt) for longer than this, while it held a task or owed the report of an
+   * attempt the sweep timed out, is declared stalled (`agent.stalled`; see
+   * `SweepOptions.stallAfterMs`). Must be longer than `heartbeatIntervalMs`.
+   * @default 10000, or 5 heartbeat intervals when that is longer
+   */
+  stallAfterMs?: number;
   /**
    * An agent silent this long is declared lost and its leases released; used when this worker
    * runs the sweep. Three heartbeats: a handler that blocks the event loop for a second does not
@@ -174,8 +200,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #concurrency: number;
   readonly #leaseTtlMs: number;
   readonly #heartbeatIntervalMs: number;
+  readonly #useHeartbeatThread: boolean;
+  readonly #stallAfterMs: number;
   readonly #agentTtlMs: number;
   readonly #sweepIntervalMs: number;
+  /** When a call to the store last failed because it could not be reached (performance.now()). */
+  #unreachableAt = Number.NEGATIVE_INFINITY;
   readonly #idleWaitMs: number;
   readonly #shutdownGraceMs: number;
   readonly #handleSignals: boolean;
@@ -196,6 +226,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** Aborted once, at stop: ends backoff sleeps. */
   readonly #stopController = new AbortController();
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Heartbeats the agent off the event loop; undefined when the loop heartbeats itself. */
+  #heartbeatThread: ThreadHeartbeat | undefined;
+  /** Settles once the heartbeat thread beats for this agent, or the loop took over. */
+  #heartbeatStarting: Promise<void> | undefined;
+  /** CPU and memory reports sent with the loop's renews when there is no heartbeat thread. */
+  readonly #sampler = new ProcessSampler();
   #sweepTimer: NodeJS.Timeout | undefined;
   #heartbeatRunning: Promise<void> | undefined;
   #sweepRunning: Promise<void> | undefined;
@@ -229,6 +265,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#concurrency = options.concurrency ?? 10;
     this.#leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
+    this.#useHeartbeatThread = options.heartbeatThread ?? true;
+    this.#stallAfterMs = options.stallAfterMs ?? defaultStallAfterMs(this.#heartbeatIntervalMs);
     this.#agentTtlMs = options.agentTtlMs ?? 3_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 500;
     this.#idleWaitMs = options.idleWaitMs ?? 1_000;
@@ -281,16 +319,22 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       process.on('SIGINT', this.#onSignal);
       process.on('SIGTERM', this.#onSignal);
     }
+    // The thread is asked for at once, before the loop can claim a handler that blocks this
+    // thread (it boots and beats on its own); waiting for it to open the store comes after the
+    // signal handlers, so a stop signal meanwhile is not fatal, and the loop need not wait.
+    this.#heartbeatStarting = this.#startHeartbeatThread();
+    this.#loopPromise = this.#loop();
+    await this.#heartbeatStarting;
     this.#log.info(
       {
         name: this.#name,
         capabilities: this.#capabilities,
         concurrency: this.#concurrency,
         handlers: this.#types,
+        heartbeatThread: this.#heartbeatThread !== undefined,
       },
       'worker started',
     );
-    this.#loopPromise = this.#loop();
   }
 
   /**
@@ -378,6 +422,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     clearInterval(this.#heartbeatTimer);
     clearInterval(this.#sweepTimer);
     await Promise.all([this.#heartbeatRunning, this.#sweepRunning, this.#reRegistering]);
+    // A thread still starting stops itself once it is up (it sees the worker is not running).
+    await this.#heartbeatStarting;
+    await this.#heartbeatThread?.stop();
+    this.#heartbeatThread = undefined;
     try {
       await this.#backend.deregisterAgent(this.agentId);
     } catch (error) {
@@ -417,6 +465,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   async #register(): Promise<void> {
+    const version = batonVersion();
     await this.#backend.registerAgent({
       id: this.agentId,
       name: this.#name,
@@ -425,7 +474,48 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       labels: this.#labels,
       host: hostname(),
       pid: process.pid,
+      ...(version === null ? {} : { version }),
     });
+  }
+
+  /** Heartbeat from a worker thread when asked to and possible; else the loop does (logged). */
+  async #startHeartbeatThread(): Promise<void> {
+    if (!this.#useHeartbeatThread) return;
+    const location = this.#backend.location;
+    if (location === null) {
+      this.#log.debug(
+        { backend: this.#backend.name },
+        'heartbeats run on the event loop: this store cannot be reopened from another thread (in-memory, or an injected clock)',
+      );
+      return;
+    }
+    try {
+      const heartbeat = await heartbeatInThread({
+        location,
+        agentId: this.agentId,
+        intervalMs: this.#heartbeatIntervalMs,
+        onLost: () => {
+          this.#reRegister().catch((error: unknown) =>
+            this.#reportError(error, 'register after lost'),
+          );
+        },
+        onError: (error) => this.#reportError(error, 'heartbeat thread'),
+        onDied: (error) => {
+          this.#heartbeatThread = undefined;
+          this.#log.warn(
+            { err: error },
+            'the heartbeat thread died: heartbeats run on the event loop from now on',
+          );
+        },
+      });
+      if (this.#state === 'running') this.#heartbeatThread = heartbeat;
+      else await heartbeat.stop(); // stopped while the thread was starting
+    } catch (error) {
+      this.#log.warn(
+        { err: error },
+        'heartbeats run on the event loop: the heartbeat thread did not start; a handler that blocks the loop for longer than agentTtlMs gets its agent declared lost',
+      );
+    }
   }
 
   /** The agent was declared lost (it missed heartbeats): register again and carry on. */
@@ -498,6 +588,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.#backend.waitForWork({
         capabilities: this.#capabilities,
         types: this.#types,
+        // So tasks its claim left to better-fitting agents (routing) do not wake it at once.
+        agentId: this.agentId,
         timeoutMs: this.#idleWaitMs,
         signal: wake.signal,
       });
@@ -773,6 +865,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       try {
         return await send();
       } catch (error) {
+        this.#noteUnreachable(error);
         const unreachable = error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE';
         if (!unreachable || performance.now() + delayMs > giveUpAt) throw error;
         entry.log.warn(
@@ -829,11 +922,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       token: entry.lease.token,
     }));
     try {
-      if (refs.length === 0) {
-        await this.#backend.heartbeat(this.agentId);
-        return;
-      }
-      const outcomes = await this.#backend.renew(this.agentId, refs, this.#leaseTtlMs);
+      // Even with nothing to renew: the renew is the proof that this loop makes progress (a
+      // heartbeat only proves the process alive). The report rides along unless the heartbeat
+      // thread sends it. A lost agent is told by its next claim, or by the heartbeat thread.
+      const outcomes =
+        this.#heartbeatThread === undefined
+          ? await this.#backend.renew(this.agentId, refs, this.#leaseTtlMs, this.#sampler.sample())
+          : await this.#backend.renew(this.agentId, refs, this.#leaseTtlMs);
       entries.forEach((entry, index) => {
         const outcome = answerFor(outcomes, index, entry.lease.taskId);
         // Settled while the renew was out: the settle's own answer is the one that counts.
@@ -872,14 +967,27 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   #sweepTick(): void {
     if (this.#sweepRunning !== undefined) return;
+    // Silence this worker may have caused itself is no evidence: right after its own store
+    // outage every agent's last heartbeat looks old. Judge agents lost again only once the
+    // store has answered for a whole TTL, so live agents have had the time to heartbeat.
+    const judgeLost = performance.now() - this.#unreachableAt >= this.#agentTtlMs;
     this.#sweepRunning = this.#backend
-      .sweep({ agentTtlMs: this.#agentTtlMs })
+      .sweep({
+        agentTtlMs: judgeLost ? this.#agentTtlMs : Number.MAX_SAFE_INTEGER,
+        stallAfterMs: this.#stallAfterMs,
+      })
       .then((result) => {
         if (
           result.expired + result.timedOut + result.promoted + result.released > 0 ||
-          result.agentsLost.length > 0
+          result.agentsLost.length + result.agentsStalled.length + result.agentsRecovered.length > 0
         ) {
           this.#log.debug({ sweep: result }, 'sweep');
+        }
+        for (const agentId of result.agentsStalled) {
+          this.#log.warn(
+            { stalledAgent: agentId, stallAfterMs: this.#stallAfterMs },
+            `agent ${agentId} is stalled: alive, but its loop made no progress for over ${this.#stallAfterMs} ms while it owed some`,
+          );
         }
       })
       .catch((error: unknown) => this.#reportError(error, 'sweep'))
@@ -891,8 +999,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   // ── Reporting ───────────────────────────────────────────────────────────────────────────
 
   #reportError(error: unknown, where: string): void {
+    this.#noteUnreachable(error);
     this.#log.error({ err: error, where }, `worker error in ${where}`);
     if (this.listenerCount('error') > 0) this.#emit('error', error);
+  }
+
+  #noteUnreachable(error: unknown): void {
+    if (error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE') {
+      this.#unreachableAt = performance.now();
+    }
   }
 
   /** Emit without letting a throwing listener break the loop. */
@@ -951,7 +1066,14 @@ function validateOptions(options: WorkerOptions): void {
   positiveInt('concurrency', options.concurrency);
   positiveInt('leaseTtlMs', options.leaseTtlMs);
   positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs);
+  positiveInt('stallAfterMs', options.stallAfterMs);
   positiveInt('agentTtlMs', options.agentTtlMs);
+  if (options.heartbeatThread !== undefined && typeof options.heartbeatThread !== 'boolean') {
+    issues.push({
+      path: 'heartbeatThread',
+      message: `must be true or false, got ${describeValue(options.heartbeatThread)}`,
+    });
+  }
   positiveInt('sweepIntervalMs', options.sweepIntervalMs);
   positiveInt('idleWaitMs', options.idleWaitMs);
   nonNegative('shutdownGraceMs', options.shutdownGraceMs);
@@ -962,6 +1084,13 @@ function validateOptions(options: WorkerOptions): void {
     issues.push({
       path: 'heartbeatIntervalMs',
       message: `(${heartbeat}) must be shorter than leaseTtlMs (${leaseTtl}), or leases expire between renewals`,
+    });
+  }
+  const stallAfter = options.stallAfterMs ?? defaultStallAfterMs(heartbeat);
+  if (stallAfter <= heartbeat) {
+    issues.push({
+      path: 'stallAfterMs',
+      message: `(${stallAfter}) must be longer than heartbeatIntervalMs (${heartbeat}), or a healthy agent looks stalled between renewals`,
     });
   }
   if (heartbeat >= agentTtl) {
@@ -976,4 +1105,9 @@ function validateOptions(options: WorkerOptions): void {
       `invalid worker options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
     );
   }
+}
+
+/** Ten seconds, or five heartbeat intervals when that is longer. */
+function defaultStallAfterMs(heartbeatIntervalMs: number): number {
+  return Math.max(10_000, 5 * heartbeatIntervalMs);
 }

@@ -8,6 +8,7 @@ import {
   formatDuration,
   formatSpeedup,
   groupByEpic,
+  renderAgentsBlock,
   renderEventLine,
   renderLiveFrame,
   renderRunList,
@@ -184,7 +185,9 @@ function task(over: Partial<TaskRecord>): TaskRecord {
     idempotencyKey: null,
     runAfter: null,
     dependsOn: [],
+    affinity: [],
     criticalPath: 1,
+    failedAgents: [],
     state: 'succeeded',
     attempts: 1,
     agentId: 'agt_1',
@@ -254,6 +257,24 @@ describe('renderSummary', () => {
           error: null,
         },
       ],
+      agents: [
+        {
+          id: 'agt_1',
+          name: 'agent-1',
+          capabilities: ['shell'],
+          labels: {},
+          tasks: 1,
+          busyMs: 500,
+        },
+        {
+          id: 'agt_2',
+          name: 'agent-2',
+          capabilities: ['shell'],
+          labels: {},
+          tasks: 1,
+          busyMs: 300,
+        },
+      ],
       counts: { ...countStates([]), succeeded: 2 },
       wallMs: 400,
       sumTaskMs: 800,
@@ -269,5 +290,30 @@ describe('renderSummary', () => {
     expect(text).toMatch(/^speed-up\s+2\.00x/m);
     expect(text).toMatch(/^critical path\s+0\.80s \(lower bound\): fetch -> report$/m);
     expect(text).not.toContain('failures:');
+    // The agents block: no LABELS column when no agent has labels.
+    expect(text).toMatch(/^AGENT\s+CAPABILITIES\s+TASKS\s+BUSY$/m);
+    expect(text).toMatch(/^agent-2\s+shell\s+1\s+0\.30s$/m);
+  });
+
+  it('shows each agent with its capabilities, labels, tasks and busy time', () => {
+    const text = renderAgentsBlock([
+      {
+        id: 'agt_1',
+        name: 'analyst',
+        capabilities: ['data_analysis', 'shell'],
+        labels: { region: 'eu', tier: 'a' },
+        tasks: 3,
+        busyMs: 1250,
+      },
+      { id: 'agt_2', name: 'idle', capabilities: [], labels: {}, tasks: 0, busyMs: 0 },
+      { id: 'agt_3', name: 'agt_3', capabilities: null, labels: {}, tasks: 1, busyMs: 100 },
+    ]);
+    expect(text.split('\n')).toEqual([
+      'AGENT    CAPABILITIES          LABELS             TASKS   BUSY',
+      '───────  ────────────────────  ─────────────────  ─────  ─────',
+      'analyst  data_analysis, shell  region=eu, tier=a      3  1.25s',
+      'idle     -                     -                      0  0.00s',
+      'agt_3    ?                     -                      1  0.10s',
+    ]);
   });
 });

@@ -20,7 +20,9 @@ function task(key: string, deps: string[], over: Partial<TaskRecord> = {}): Task
     idempotencyKey: null,
     runAfter: null,
     dependsOn: deps.map((d) => ({ key: d, soft: false })),
+    affinity: [],
     criticalPath: 1,
+    failedAgents: [],
     state: 'succeeded',
     attempts: 1,
     agentId: 'agt_a',
@@ -102,6 +104,33 @@ describe('summarizeRun', () => {
   });
   it('finds the heaviest chain with actual durations as weights', () => {
     expect(summary.criticalPath).toEqual({ keys: ['a', 'b', 'd'], ms: 900 });
+  });
+  it('lists the given agents first, even idle ones, then any other agent that ran an attempt', () => {
+    const withAgents = summarizeRun({
+      run,
+      tasks,
+      attempts,
+      agentLabel: (id) => labels[id] ?? id,
+      agents: [
+        { id: 'agt_2', name: 'agent-2', capabilities: ['shell', 'gpu'], labels: { region: 'eu' } },
+        { id: 'agt_9', name: 'idle', capabilities: ['shell'], labels: {} },
+      ],
+    });
+    expect(withAgents.agents).toEqual([
+      // b's second attempt and c: two tasks, 300 + 100 ms.
+      {
+        id: 'agt_2',
+        name: 'agent-2',
+        capabilities: ['gpu', 'shell'],
+        labels: { region: 'eu' },
+        tasks: 2,
+        busyMs: 400,
+      },
+      { id: 'agt_9', name: 'idle', capabilities: ['shell'], labels: {}, tasks: 0, busyMs: 0 },
+      // Not given: named by its label, capabilities unknown. a, b's first attempt and d.
+      { id: 'agt_1', name: 'agent-1', capabilities: null, labels: {}, tasks: 3, busyMs: 600 },
+    ]);
+    expect(summary.agents.map((a) => a.name)).toEqual(['agent-1', 'agent-2']);
   });
   it('uses the last task end when the run has not finished, and never divides by zero', () => {
     const open = summarizeRun({

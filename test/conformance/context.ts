@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../../src/backends/backend.ts';
+import type { RoutingPolicy } from '../../src/core/routing.ts';
 import { ManualClock } from '../helpers/clock.ts';
 
 export interface FactoryOptions {
@@ -18,6 +19,8 @@ export interface FactoryOptions {
    * instances side by side. A new `storeId` is a fresh, empty store.
    */
   storeId: string;
+  /** Routing knobs a test asks for (`BackendOptions.routing`); absent: the defaults. */
+  routing?: Partial<RoutingPolicy>;
 }
 
 /** Opens a backend; the suite calls it once per test (and again for reopen/second instances). */
@@ -44,9 +47,9 @@ export interface TestContext {
   readonly b: Backend;
   /**
    * Open another backend instance on this test's store (same namespace unless given), on the
-   * same clock. It is closed after the test.
+   * same clock, with the routing knobs given (default: the defaults). It is closed after the test.
    */
-  open(opts?: { namespace?: string }): Promise<Backend>;
+  open(opts?: { namespace?: string; routing?: Partial<RoutingPolicy> }): Promise<Backend>;
   /** Close `b` (and every other instance), open the same store and namespace again as the new `b`. */
   reopen(): Promise<Backend>;
 }
@@ -82,11 +85,14 @@ class Context implements TestContext {
     this.#b = await this.open();
   }
 
-  async open(opts: { namespace?: string } = {}): Promise<Backend> {
+  async open(
+    opts: { namespace?: string; routing?: Partial<RoutingPolicy> } = {},
+  ): Promise<Backend> {
     const backend = await this.#factory({
       clock: this.clock.now,
       namespace: opts.namespace ?? this.namespace,
       storeId: this.storeId,
+      ...(opts.routing === undefined ? {} : { routing: opts.routing }),
     });
     this.#open.push(backend);
     return backend;

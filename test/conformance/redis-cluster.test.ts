@@ -43,9 +43,13 @@ if (!available && !ci) {
     });
     defineConformanceSuite(
       'redis cluster',
-      ({ clock, namespace, storeId }) => {
+      ({ clock, namespace, storeId, routing }) => {
         if (!cluster) throw new Error('the test cluster did not start');
-        return openBackend(cluster.url, { clock, namespace: namespaceFor(storeId, namespace) });
+        return openBackend(cluster.url, {
+          clock,
+          namespace: namespaceFor(storeId, namespace),
+          ...(routing === undefined ? {} : { routing }),
+        });
       },
       // The cluster and all its keys are deleted with the servers after the file.
       { reopen: true },

@@ -37,8 +37,12 @@ if (!available && !ci) {
     });
     defineConformanceSuite(
       'redis',
-      ({ clock, namespace, storeId }) =>
-        openBackend(REDIS_URL, { clock, namespace: namespaceFor(storeId, namespace) }),
+      ({ clock, namespace, storeId, routing }) =>
+        openBackend(REDIS_URL, {
+          clock,
+          namespace: namespaceFor(storeId, namespace),
+          ...(routing === undefined ? {} : { routing }),
+        }),
       {
         reopen: true,
         async cleanup(storeId) {

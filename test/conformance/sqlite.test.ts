@@ -21,8 +21,12 @@ function dirFor(storeId: string): string {
 
 defineConformanceSuite(
   'sqlite',
-  ({ clock, namespace, storeId }) =>
-    openBackend(`sqlite:${join(dirFor(storeId), 'baton.db')}`, { clock, namespace }),
+  ({ clock, namespace, storeId, routing }) =>
+    openBackend(`sqlite:${join(dirFor(storeId), 'baton.db')}`, {
+      clock,
+      namespace,
+      ...(routing === undefined ? {} : { routing }),
+    }),
   {
     reopen: true,
     cleanup(storeId) {

@@ -9,6 +9,7 @@
  *   openBackend(`sqlite:${join(dirFor(storeId), 'baton.db')}`, { clock, namespace }));
  */
 import { describe, afterEach, beforeEach } from 'vitest';
+import { routingPolicyCases } from './cases/affinity.ts';
 import { agentCases } from './cases/agents.ts';
 import { cancelCases } from './cases/cancel.ts';
 import { claimCases } from './cases/claim.ts';
@@ -19,6 +20,7 @@ import { dynamicCases } from './cases/dynamic.ts';
 import { eventCases } from './cases/events.ts';
 import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
+import { registryCases } from './cases/registry.ts';
 import { releaseCases } from './cases/release.ts';
 import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
@@ -44,6 +46,7 @@ export function defineConformanceSuite(
     submitCases(env);
     claimCases(env);
     routingCases(env);
+    routingPolicyCases(env);
     leaseCases(env);
     retryCases(env);
     dependencyCases(env);
@@ -53,6 +56,7 @@ export function defineConformanceSuite(
     releaseCases(env);
     eventCases(env);
     agentCases(env);
+    registryCases(env);
     waitCases(env);
     listingCases(env);
     concurrencyCases(env);

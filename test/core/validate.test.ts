@@ -54,6 +54,7 @@ describe('normalizeTasks: defaults and normalisation', () => {
         idempotencyKey: null,
         runAfter: null,
         dependsOn: [],
+        affinity: [],
         criticalPath: 1,
         level: 0,
       },

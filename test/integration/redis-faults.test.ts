@@ -252,4 +252,52 @@ describe.skipIf(!tools && !ci)('redis faults (private servers)', () => {
     expect(successes).toHaveLength(1);
     await worker.stop();
   });
+
+  it('an outage longer than the agent TTL does not get live agents declared lost', async () => {
+    const server = await persistent();
+    const baton = await client(server.url);
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Default agent TTL (3 s) and sweep; the lease outlasts the outage.
+    const holder = baton.worker({
+      agentId: 'agt_holder',
+      concurrency: 1,
+      handlers: {
+        hold: async () => {
+          started();
+          await gate;
+          return 'held';
+        },
+      },
+    });
+    const sweeper = baton.worker({ agentId: 'agt_sweeper', handlers: { other: () => null } });
+    for (const w of [holder, sweeper]) {
+      w.on('error', () => undefined); // failed calls while Redis is down are expected
+      await w.start();
+    }
+    const { id } = await baton.submit({ type: 'hold' });
+    await running;
+
+    await server.stop('SIGTERM');
+    await sleep(4_000); // every heartbeat is now older than the 3 s TTL
+    await server.start();
+    // Both workers are back and sweeping; give the sweeps more than a TTL to judge.
+    await sleep(4_500);
+    release();
+
+    const done = await retrying('waiting for the task', () =>
+      baton.wait(id, { timeoutMs: 20_000 }),
+    );
+    expect(done.state).toBe('succeeded');
+    expect(
+      (await baton.attempts(id)).map((a) => a.outcome),
+      'one attempt, not re-run',
+    ).toEqual(['succeeded']);
+    const lost = (await allEvents(baton)).filter((e) => e.type === 'agent.lost');
+    expect(lost, 'no agent.lost for agents that were alive all along').toEqual([]);
+    await holder.stop();
+    await sweeper.stop();
+  });
 });

@@ -157,6 +157,27 @@ describe('loading valid plans', () => {
     expect(custom!.payload).toMatchObject({ env: { A: 'one', B: 'three' } });
   });
 
+  it('takes affinity rules from a task or from the defaults', () => {
+    const plan = parsePlan(
+      yaml(
+        'defaults:',
+        '  affinity: [{ label: region, value: eu }]',
+        'tasks:',
+        '  - { key: plain, command: "true" }',
+        '  - key: gpu',
+        '    command: "true"',
+        '    affinity:',
+        '      - { label: gpu, value: a100, weight: 3 }',
+      ),
+      join(dir, 'p.yaml'),
+    );
+    const [plain, gpu] = plan.run.tasks;
+    expect(plain!.affinity).toEqual([{ label: 'region', value: 'eu' }]);
+    expect(gpu!.affinity).toEqual([{ label: 'gpu', value: 'a100', weight: 3 }]);
+    const normalized = normalizeRun(plan.run, { now: 0 });
+    expect(normalized.tasks[0]!.affinity).toEqual([{ label: 'region', value: 'eu', weight: 1 }]);
+  });
+
   it('runs tasks without a command under the default executor', () => {
     const plan = parsePlan(
       yaml(
@@ -265,6 +286,7 @@ describe('refusing broken plans, with file and line', () => {
         'maxAttempts',
         'timeoutMs',
         'backoff',
+        'affinity',
         'cwd',
         'env',
         'key',
@@ -306,6 +328,20 @@ describe('refusing broken plans, with file and line', () => {
       /^plans\/x\.yaml:5:15: tasks\[1\]\.priority: .*'urgent'.*critical.*high.*medium.*low/,
     );
     expect(error.message).toContain('integer');
+  });
+
+  it('refuses a bad affinity rule at its line', () => {
+    const error = planError(
+      yaml(
+        'tasks:',
+        '  - key: a',
+        '    command: ls',
+        '    affinity:',
+        '      - { label: region, value: eu, weight: heavy }',
+      ),
+    );
+    expect(error).toMatchObject({ line: 5, field: 'tasks[0].affinity[0].weight' });
+    expect(error.message).toMatch(/must be a number; got/);
   });
 
   it('reports a bad default once, at the defaults line', () => {

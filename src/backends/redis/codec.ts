@@ -7,13 +7,18 @@
  * id: lua/includes/registry.lua), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
  * space-separated), unmet (dependencies not yet released), hasDn, state, att, tok, agent, lease,
  * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, sub (large
- * submission id), and `a:<token>` for each ended attempt (AttemptJson).
+ * submission id), aff (affinity rules JSON, absent when none) and fa (JSON array of the agents its
+ * attempts failed on, absent when none), both read by routing (lua/includes/routing.lua), and
+ * `a:<token>` for each ended attempt (AttemptJson).
  */
 import { emptyStateCounts } from '../../core/state.ts';
 import {
   TASK_STATES,
+  type AffinityRule,
+  type AgentHealth,
   type AgentRecord,
   type AgentState,
+  type AgentTypeStats,
   type AttemptOutcome,
   type AttemptRecord,
   type BatonEvent,
@@ -72,6 +77,8 @@ export interface TaskSpecJson {
   idempotencyKey: string | null;
   dependsOn: Required<DependencySpec>[];
   criticalPath: number;
+  /** Absent in tasks stored before affinity existed. */
+  affinity?: Required<AffinityRule>[];
   createdAt: number;
 }
 
@@ -105,6 +112,8 @@ export function toTask(h: Hash): TaskRecord {
     updatedAt: h.updated === undefined ? spec.createdAt : Number(h.updated),
     startedAt: num(h.started),
     finishedAt: num(h.finished),
+    affinity: spec.affinity ?? [],
+    failedAgents: json<string[]>(h.fa) ?? [],
   };
 }
 
@@ -122,6 +131,7 @@ export const LEASE_FIELDS = [
   'spec',
   'error',
   'runAfter',
+  'fa',
 ] as const;
 
 /** The TaskRecord of a task just claimed, from the LEASE_FIELDS values read before the claim. */
@@ -157,6 +167,8 @@ export function toClaimedTask(
     updatedAt: claim.now,
     startedAt: claim.now,
     finishedAt: null,
+    affinity: spec.affinity ?? [],
+    failedAgents: json<string[]>(v[9] ?? undefined) ?? [],
   };
 }
 
@@ -239,7 +251,37 @@ export function toRun(h: Hash): RunRecord {
   };
 }
 
-export function toAgent(h: Hash, inFlight: string[]): AgentRecord {
+/**
+ * An agent's counters from its `agent-stats:<agent>` hash (fields `<type>|s`, `<type>|f`,
+ * `<type>|ms`; a type name may itself contain `|`, so the suffix is the part after the last one).
+ */
+export function toAgentStats(h: Hash): Record<string, AgentTypeStats> {
+  const sums = new Map<string, { s: number; f: number; ms: number }>();
+  for (const [field, value] of Object.entries(h)) {
+    const bar = field.lastIndexOf('|');
+    if (bar < 0) continue;
+    const type = field.slice(0, bar);
+    let sum = sums.get(type);
+    if (!sum) sums.set(type, (sum = { s: 0, f: 0, ms: 0 }));
+    const kind = field.slice(bar + 1);
+    if (kind === 's' || kind === 'f' || kind === 'ms') sum[kind] = Number(value);
+  }
+  const out: Record<string, AgentTypeStats> = {};
+  for (const type of [...sums.keys()].sort()) {
+    const { s, f, ms } = sums.get(type)!;
+    out[type] = { succeeded: s, failed: f, meanRunMs: s > 0 ? Math.round(ms / s) : null };
+  }
+  return out;
+}
+
+/**
+ * An agent from its hash (a:<agent>): id, name, caps, labels, conc, host, pid, ver, state,
+ * started, hb (last heartbeat), prog (last progress of its loop), ovd (an attempt the sweep timed
+ * out, unreported while prog is not past it), stall (when declared stalled), cpu, rss (its
+ * process report).
+ */
+export function toAgent(h: Hash, inFlight: string[], stats: Hash): AgentRecord {
+  const health = healthOf(h);
   return {
     id: h.id!,
     name: h.name!,
@@ -253,7 +295,24 @@ export function toAgent(h: Hash, inFlight: string[]): AgentRecord {
     startedAt: Number(h.started),
     lastHeartbeatAt: Number(h.hb),
     inFlight: [...inFlight].sort(),
+    health,
+    stalledAt: health === 'stalled' ? num(h.stall) : null,
+    stats: toAgentStats(stats),
+    process: { cpuPercent: num(h.cpu), rssBytes: num(h.rss) },
   };
+}
+
+/**
+ * State refined by a stall the sweep declared that no progress has ended yet (the next sweep
+ * records the recovery; reading already says so). Agents from before `prog` existed count
+ * their start as their last progress.
+ */
+function healthOf(h: Hash): AgentHealth {
+  const state = h.state as AgentState;
+  if (state !== 'active') return state;
+  const stall = num(h.stall);
+  if (stall === null) return 'ok';
+  return (num(h.prog) ?? Number(h.started)) > stall ? 'ok' : 'stalled';
 }
 
 /** A stream entry `[id, [field, value, …]]` as an event. */

@@ -37,8 +37,13 @@
  *   P fq:<f>       set     queues a filter takes (the queues a claim with it reads)
  *   P qf:<q>       set     filters that take a queue (whom to wake when it gets ready tasks)
  *   P w:<f>        zset    wake-up marker of a filter (its idle workers BZPOPMIN it)
- *   P a:<agent>    hash    the agent
+ *   P a:<agent>    hash    the agent (fields: see codec.ts toAgent)
  *   P al:<agent>   set     ids of the tasks the agent holds leases on
+ *   P wa:<agent>   zset    wake-up marker of one agent: a claim that left it tasks (routing)
+ *                          sets it; the agent's idle wait blocks on it and on its filter's w:<f>
+ *   P agent-stats:<agent>  hash  the agent's counters by task type: `<type>|s` attempts
+ *                          succeeded, `<type>|f` failed or timed out, `<type>|ms` total run
+ *                          time (claim to complete) of the succeeded ones
  *   P stg:<sub>    list    ids of a large submission's tasks, in publish order
  *   P stgm:<sub>   hash    a large submission's first seq, run id and mode
  */
@@ -114,8 +119,18 @@ export class Keys {
     return `${this.prefix}al:${id}`;
   }
 
+  /** The agent's counters by task type (`<type>|s`, `<type>|f`, `<type>|ms`). */
+  agentStats(id: string): string {
+    return `${this.prefix}agent-stats:${id}`;
+  }
+
   wakeMarker(filter: string): string {
     return `${this.prefix}w:${filter}`;
+  }
+
+  /** The agent's own wake-up marker (routing: a claim left it tasks). */
+  agentWakeMarker(id: string): string {
+    return `${this.prefix}wa:${id}`;
   }
 
   /** The pattern matching every key of the namespace (for tests and tools; never on a hot path). */

@@ -27,8 +27,10 @@ import {
   ValidationError,
 } from '../../core/errors.ts';
 import { backoffDelay } from '../../core/retry.ts';
+import type { RoutingPolicy } from '../../core/routing.ts';
 import type {
   AgentRecord,
+  AgentReport,
   AgentSpec,
   AttemptRecord,
   BatonEvent,
@@ -64,16 +66,26 @@ import type {
   RunPage,
   SettleOutcome,
   Stats,
+  StoreLocation,
   SubmittedRun,
   SubmittedTask,
   SubmitTasksOptions,
+  SweepOptions,
   SweepResult,
   TaskFilter,
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
-import { checkAgent, checkInteger, cleanError, pageLimit } from '../inputs.ts';
+import {
+  checkAgent,
+  checkInteger,
+  checkReport,
+  checkRouting,
+  checkSweepOptions,
+  cleanError,
+  pageLimit,
+} from '../inputs.ts';
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
@@ -185,6 +197,7 @@ class KeysChanged extends Error {}
 export class RedisBackend implements Backend {
   readonly name = 'redis';
   readonly features: BackendFeatures = { multiProcess: true, blockingWait: true };
+  readonly location: StoreLocation | null;
   /** The namespace this instance works in. */
   readonly namespace: string;
   readonly #target: RedisTarget;
@@ -200,12 +213,26 @@ export class RedisBackend implements Backend {
   /** Identifies this instance as the holder of the sweep lock. */
   readonly #holder = randomUUID();
   readonly #leases = new Map<string, LeaseMemo>();
+  /** The routing policy as the claim script reads it (claim-10.lua ARGV[8]). */
+  readonly #routingArg: string;
+  /**
+   * Until when each agent's last claim left ready tasks to better-fitting peers (routing): its
+   * next `waitForWork` waits at most until then for a wake-up.
+   */
+  readonly #deferrals = new Map<string, number>();
   #sweptWithLock = false;
   #closed = false;
 
-  private constructor(target: RedisTarget, client: RedisClient, options: RedisBackendOptions) {
+  private constructor(
+    url: string,
+    target: RedisTarget,
+    client: RedisClient,
+    options: RedisBackendOptions,
+  ) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.namespace = namespace;
+    // Another connection is equivalent only to the same Redis on the same (real) clock.
+    this.location = options.clock === undefined ? { url, namespace } : null;
     this.#target = target;
     this.#client = client;
     this.#keys = new Keys(namespace);
@@ -216,6 +243,7 @@ export class RedisBackend implements Backend {
     this.#abandonedMs = options.abandonedSubmissionMs ?? 300_000;
     this.#unpublishedMs = options.unpublishedSubmissionMs ?? 30_000;
     this.#pool = new BlockingPool(client);
+    this.#routingArg = routingArg(checkRouting(options.routing));
   }
 
   /**
@@ -234,6 +262,7 @@ export class RedisBackend implements Backend {
     checkOption(options.sweepLockMs, 'sweepLockMs', 0);
     checkOption(options.abandonedSubmissionMs, 'abandonedSubmissionMs', 0);
     checkOption(options.unpublishedSubmissionMs, 'unpublishedSubmissionMs', 0);
+    checkRouting(options.routing);
     // CLIENT SETNAME refuses spaces and special characters; the name is only for CLIENT LIST.
     const name = `baton:${(options.namespace ?? DEFAULT_NAMESPACE).replace(/[^\w.:-]/g, '_')}`;
     const client = createClient(target, name);
@@ -246,7 +275,7 @@ export class RedisBackend implements Backend {
       client.disconnect();
       throw storeError(error, target, 'connecting');
     }
-    const backend = new RedisBackend(target, client, options);
+    const backend = new RedisBackend(url, target, client, options);
     try {
       await backend.#checkServer(
         options.warn ??
@@ -577,7 +606,7 @@ export class RedisBackend implements Backend {
     const now = this.#clock();
     const reply = (await this.#run(
       'claim',
-      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.queues, k.filters],
+      [...k.common, k.agent(agentId), k.agentLeases(agentId), k.queues, k.filters, k.hb],
       [
         now,
         this.#maxLen,
@@ -586,14 +615,19 @@ export class RedisBackend implements Backend {
         max,
         leaseTtlMs,
         PROMOTE_LIMIT,
+        this.#routingArg,
         ...LEASE_FIELDS,
       ],
       'claim',
     )) as unknown[];
     if (reply[0] === 'agent_lost') throw new AgentLostError(agentId);
+    // Remembered for this agent's next waitForWork (routing left tasks to peers until then).
+    const deferredUntil = reply[1] === '' || reply[1] == null ? null : Number(reply[1]);
+    if (deferredUntil === null) this.#deferrals.delete(agentId);
+    else this.#deferrals.set(agentId, deferredUntil);
     const expiresAt = now + leaseTtlMs;
     const leases: Lease[] = [];
-    for (let i = 1; i < reply.length; i++) {
+    for (let i = 2; i < reply.length; i++) {
       const [values, tokenText, attemptText, deps] = reply[i] as [
         (string | null)[],
         string,
@@ -622,7 +656,12 @@ export class RedisBackend implements Backend {
     this.#leases.set(taskId, memo);
   }
 
-  async renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]> {
+  async renew(
+    agentId: string,
+    leases: LeaseRef[],
+    leaseTtlMs: number,
+    report?: AgentReport,
+  ): Promise<SettleOutcome[]> {
     this.#open();
     checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
     const k = this.#keys;
@@ -631,6 +670,7 @@ export class RedisBackend implements Backend {
       this.#maxLen,
       agentId,
       leaseTtlMs,
+      ...reportArgs(report, 'renew.report'),
       leases.length,
     ];
     for (const ref of leases) args.push(ref.taskId, ref.token);
@@ -792,17 +832,17 @@ export class RedisBackend implements Backend {
         spec.version ?? '',
       ],
       'registerAgent',
-    )) as [unknown, string[]];
-    return toAgent(toHash(reply[0]), reply[1]);
+    )) as [unknown, string[], unknown];
+    return toAgent(toHash(reply[0]), reply[1], toHash(reply[2]));
   }
 
-  async heartbeat(agentId: string): Promise<void> {
+  async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
     this.#open();
     const k = this.#keys;
     const alive = await this.#run(
       'heartbeat',
       [k.agent(agentId), k.hb],
-      [this.#clock(), agentId],
+      [this.#clock(), agentId, ...reportArgs(report, 'heartbeat.report')],
       'heartbeat',
     );
     if (Number(alive) !== 1) throw new AgentLostError(agentId);
@@ -823,9 +863,9 @@ export class RedisBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // Housekeeping
 
-  async sweep(options: { agentTtlMs: number }): Promise<SweepResult> {
+  async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    checkInteger(options.agentTtlMs, 'sweep.agentTtlMs', 0);
+    checkSweepOptions(options);
     const k = this.#keys;
     const now = this.#clock();
     const reply = (await this.#run(
@@ -840,6 +880,7 @@ export class RedisBackend implements Backend {
         SWEEP_LIMIT,
         this.#abandonedMs,
         this.#unpublishedMs,
+        options.stallAfterMs ?? 0,
       ],
       'sweep',
     )) as unknown[];
@@ -849,6 +890,8 @@ export class RedisBackend implements Backend {
       promoted: 0,
       agentsLost: [],
       released: 0,
+      agentsStalled: [],
+      agentsRecovered: [],
     };
     if (reply[0] === 'skipped') return result;
     if (this.#sweepLockMs > 0) this.#sweptWithLock = true;
@@ -856,6 +899,8 @@ export class RedisBackend implements Backend {
     result.promoted = Number(reply[2]);
     result.agentsLost = (reply[3] as string[]).map(String);
     result.released = Number(reply[4]);
+    result.agentsStalled = (reply[6] as string[]).map(String);
+    result.agentsRecovered = (reply[7] as string[]).map(String);
     const timed = reply[5] as string[];
     if (timed.length > 0) {
       // Timed-out attempts retry after the task's backoff, computed here by core/retry.ts.
@@ -947,8 +992,8 @@ export class RedisBackend implements Backend {
       [this.#keys.prefix, this.#keys.agents],
       [],
       'listAgents',
-    )) as [unknown, string[]][];
-    return reply.map(([flat, inFlight]) => toAgent(toHash(flat), inFlight));
+    )) as [unknown, string[], unknown][];
+    return reply.map(([flat, inFlight, stats]) => toAgent(toHash(flat), inFlight, toHash(stats)));
   }
 
   async stats(): Promise<Stats> {
@@ -1035,17 +1080,31 @@ export class RedisBackend implements Backend {
       'waitForWork',
     )) as [string, string];
     let timeoutMs = options.timeoutMs;
+    const now = this.#clock();
     if (earliest !== '') {
       // A delayed task becomes due then: wake up to claim it (the claim promotes it).
-      const dueIn = Number(earliest) - this.#clock();
+      const dueIn = Number(earliest) - now;
+      if (dueIn <= 0) return;
+      timeoutMs = Math.min(timeoutMs, dueIn);
+    }
+    // Tasks this agent's last claim left to better-fitting peers become its to take then,
+    // unless a wake-up comes first.
+    const agentId = options.agentId;
+    const deferredUntil = agentId === undefined ? undefined : this.#deferrals.get(agentId);
+    if (deferredUntil !== undefined) {
+      const dueIn = deferredUntil - now;
       if (dueIn <= 0) return;
       timeoutMs = Math.min(timeoutMs, dueIn);
     }
     if (!(timeoutMs > 0)) return;
-    const marker = k.wakeMarker(filter);
+    // Its filter's marker (new work), and its own (a claim left it tasks).
+    const markers = [k.wakeMarker(filter)];
+    if (agentId !== undefined) markers.push(k.agentWakeMarker(agentId));
     // BZPOPMIN takes seconds; 0 would mean "forever".
     const seconds = Math.max(1, Math.round(timeoutMs)) / 1000;
-    await this.#blocking('waitForWork', options.signal, (conn) => conn.bzpopmin(marker, seconds));
+    await this.#blocking('waitForWork', options.signal, (conn) =>
+      conn.bzpopmin(...markers, seconds),
+    );
   }
 
   async close(): Promise<void> {
@@ -1146,6 +1205,21 @@ function filterKey(capabilities: readonly string[], types: readonly string[] | u
   return JSON.stringify(types === undefined ? [caps] : [caps, [...new Set(types)].sort()]);
 }
 
+/** The routing policy as the claim script's argument (lua/includes/routing.lua parse_policy). */
+function routingArg(p: RoutingPolicy): string {
+  return [
+    p.enabled ? 1 : 0,
+    p.preferWindowMs,
+    p.fallbackGraceMs,
+    p.agentLiveMs,
+    p.historyMinRuns,
+    p.successMargin,
+    p.durationMargin,
+    p.durationMinDiffMs,
+    p.loadHalfLifeMs,
+  ].join(' ');
+}
+
 function closedRun(runId: string, state: string): ConflictError {
   return new ConflictError(
     `run ${runId} is ${state}: tasks can only be added to a running run; submit a new run instead`,
@@ -1205,6 +1279,17 @@ function dependencyOutcomes(task: TaskRecord, deps: string[]): Record<string, De
     };
   });
   return out;
+}
+
+/** A report as script arguments: '1', CPU, RSS ('' for null), or '0', '', '' for none. */
+function reportArgs(report: AgentReport | undefined, path: string): string[] {
+  if (report === undefined) return ['0', '', ''];
+  const { cpuPercent, rssBytes } = checkReport(report, path);
+  return [
+    '1',
+    cpuPercent === null ? '' : String(cpuPercent),
+    rssBytes === null ? '' : String(rssBytes),
+  ];
 }
 
 function checkOption(value: number | undefined, name: string, min: number): void {

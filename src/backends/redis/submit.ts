@@ -59,7 +59,7 @@ export const CHUNK_TASKS = 500;
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Number of values per task in the stage arguments (lua/includes/submit.lua TASK_FIELDS). */
-export const TASK_FIELDS = 15;
+export const TASK_FIELDS = 16;
 
 /**
  * Plan the new tasks of a validated batch.
@@ -198,6 +198,8 @@ function specJson(id: string, t: NormalizedTask, now: number): string {
     idempotencyKey: t.idempotencyKey,
     dependsOn: t.dependsOn,
     criticalPath: t.criticalPath,
+    affinity: t.affinity,
+    // Last: the claim script reads it from the end of the spec (claim-10.lua ready_since).
     createdAt: now,
   };
   return JSON.stringify(spec);
@@ -232,6 +234,8 @@ export function taskArgs(p: PlannedTask, out: (string | number)[]): void {
     p.state,
     readyScore(t.priority, t.criticalPath),
     edges,
+    // Routing reads a task's affinity rules in the claim script without parsing its spec.
+    t.affinity.length > 0 ? JSON.stringify(t.affinity) : '',
   );
 }
 

@@ -4,7 +4,7 @@
  * survive other processes holding the write lock for a moment.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { BatonError, StoreUnavailableError } from '../../core/errors.ts';
 
@@ -200,21 +200,56 @@ export function migrate(db: DatabaseSync, now: number): void {
   }
 }
 
-/** How often a write transaction is tried again when another process holds the lock. */
+/** A write transaction is as patient as this many busy timeouts before giving up. */
 const BUSY_RETRIES = 4;
 
 /**
+ * How long SQLite's own busy handler may wait to take the write lock within one try of a write
+ * transaction, in ms. Its sleeps grow to 100 ms, and while a contender sleeps, the process that
+ * holds the lock takes it again and again: one process once ran 37 110 of the 40 000 tasks three
+ * processes drained. Short native waits, retried from JavaScript after a millisecond or two (the
+ * event loop runs in between), make the processes that want the lock take turns.
+ */
+const TRY_BUSY_MS = 2;
+
+/**
+ * The switches of a connection's busy timeout around `BEGIN IMMEDIATE`: short while it takes the
+ * write lock ({@link TRY_BUSY_MS}), the configured one for everything else (a read during another
+ * process's recovery still waits as long as it always did). About 2 µs per write transaction.
+ */
+export interface LockWaits {
+  short: StatementSync;
+  normal: StatementSync;
+}
+
+export function lockWaits(db: DatabaseSync, busyTimeoutMs: number): LockWaits {
+  const normal = Math.max(0, Math.floor(busyTimeoutMs));
+  return {
+    short: db.prepare(`PRAGMA busy_timeout = ${Math.min(TRY_BUSY_MS, normal)}`),
+    normal: db.prepare(`PRAGMA busy_timeout = ${normal}`),
+  };
+}
+
+/**
  * Run `fn` inside `BEGIN IMMEDIATE … COMMIT` (the write lock is taken up front, so the
- * transaction never fails half-way to upgrade a read lock). Rolls back when `fn` throws. When
- * another process kept the lock past the busy timeout, waits a little and tries again a few
- * times, then reports the store as unavailable (retryable).
+ * transaction never fails half-way to upgrade a read lock). Rolls back when `fn` throws. While
+ * another process holds the lock, tries again every millisecond or two (with `waits`; see
+ * {@link lockWaits}) for up to `(BUSY_RETRIES + 1) × busyTimeoutMs`, then reports the store as
+ * unavailable (retryable). Without `waits`, each try waits the connection's own busy timeout.
  *
  * The first try runs synchronously: an uncontended write costs no extra tick.
  */
-export async function writeTransaction<T>(db: DatabaseSync, path: string, fn: () => T): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+export async function writeTransaction<T>(
+  db: DatabaseSync,
+  path: string,
+  fn: () => T,
+  busyTimeoutMs: number = DEFAULT_BUSY_TIMEOUT_MS,
+  waits?: LockWaits,
+): Promise<T> {
+  let deadline: number | null = null;
+  for (;;) {
     try {
-      return transactionOnce(db, fn);
+      return transactionOnce(db, fn, waits);
     } catch (error) {
       if (!isBusy(error)) throw storeError(error, path);
       if (!db.isOpen)
@@ -222,13 +257,15 @@ export async function writeTransaction<T>(db: DatabaseSync, path: string, fn: ()
           'BATON_CLOSED',
           'the SQLite store was closed while a write waited for its lock',
         );
-      if (attempt >= BUSY_RETRIES) {
+      const now = performance.now();
+      deadline ??= now + busyTimeoutMs * (BUSY_RETRIES + 1);
+      if (now >= deadline) {
         throw new StoreUnavailableError(
           'the SQLite store stayed locked by another process past the busy timeout; try again, or check for a stuck process holding the database',
           error,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt + Math.random() * 10));
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.random()));
       if (!db.isOpen)
         throw new BatonError(
           'BATON_CLOSED',
@@ -238,8 +275,17 @@ export async function writeTransaction<T>(db: DatabaseSync, path: string, fn: ()
   }
 }
 
-function transactionOnce<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
+function transactionOnce<T>(db: DatabaseSync, fn: () => T, waits: LockWaits | undefined): T {
+  if (waits) {
+    waits.short.run();
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } finally {
+      waits.normal.run();
+    }
+  } else {
+    db.exec('BEGIN IMMEDIATE');
+  }
   try {
     const result = fn();
     db.exec('COMMIT');

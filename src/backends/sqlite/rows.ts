@@ -11,8 +11,10 @@ import type { SQLOutputValue, StatementSync } from 'node:sqlite';
 import { emptyStateCounts } from '../../core/state.ts';
 import {
   TASK_STATES,
+  type AgentHealth,
   type AgentRecord,
   type AgentState,
+  type AgentTypeStats,
   type AttemptOutcome,
   type AttemptRecord,
   type BatonEvent,
@@ -62,6 +64,10 @@ export interface TaskRow {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** Affinity rules (JSON) or NULL (migration 000003). */
+  affinity: string | null;
+  /** Agents its attempts failed on (JSON) or NULL (migration 000003). */
+  failed_agents: string | null;
 }
 
 /** The columns settling a lease reads (`task-lease.sql`, `tasks-lease-expired.sql` …). */
@@ -145,6 +151,8 @@ export const TASK_ROW_COLUMNS = [
   'updated_at',
   'started_at',
   'finished_at',
+  'affinity',
+  'failed_agents',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 export const LEASE_ROW_COLUMNS = [
@@ -202,6 +210,8 @@ export function readTaskRow(v: Values, c: Columns<TaskRow>): TaskRow {
     updated_at: v[c.updated_at] as number,
     started_at: v[c.started_at] as number | null,
     finished_at: v[c.finished_at] as number | null,
+    affinity: v[c.affinity] as string | null,
+    failed_agents: v[c.failed_agents] as string | null,
   };
 }
 
@@ -249,6 +259,20 @@ export interface AgentRow {
   state: AgentState;
   started_at: number;
   last_heartbeat_at: number;
+  progress_at: number | null;
+  overdue_at: number | null;
+  stalled_at: number | null;
+  cpu_percent: number | null;
+  rss_bytes: number | null;
+}
+
+/** One row of `agent_stats`: an agent's counters for one task type. */
+export interface AgentStatsRow {
+  agent_id: string;
+  type: string;
+  succeeded: number;
+  failed: number;
+  total_run_ms: number;
 }
 
 export interface AttemptRow {
@@ -330,6 +354,8 @@ export function toTask(row: TaskRow): TaskRecord {
     updatedAt: row.updated_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    affinity: row.affinity === null ? [] : (JSON.parse(row.affinity) as TaskRecord['affinity']),
+    failedAgents: row.failed_agents === null ? [] : (JSON.parse(row.failed_agents) as string[]),
   };
 }
 
@@ -368,7 +394,35 @@ export function toRun(row: RunRow): RunRecord {
   };
 }
 
-export function toAgent(row: AgentRow, inFlight: string[]): AgentRecord {
+/** The counters of one agent by type, from its `agent_stats` rows. */
+export function toAgentStats(rows: readonly AgentStatsRow[]): Record<string, AgentTypeStats> {
+  const out: Record<string, AgentTypeStats> = {};
+  for (const row of rows) {
+    out[row.type] = {
+      succeeded: row.succeeded,
+      failed: row.failed,
+      meanRunMs: row.succeeded > 0 ? Math.round(row.total_run_ms / row.succeeded) : null,
+    };
+  }
+  return out;
+}
+
+/**
+ * The agent's health: its state, refined for an active agent by a stall the sweep declared and
+ * that no progress has ended yet (the next sweep records the recovery; reading already says so).
+ */
+function healthOf(row: AgentRow): AgentHealth {
+  if (row.state !== 'active') return row.state;
+  if (row.stalled_at === null) return 'ok';
+  return (row.progress_at ?? row.started_at) > row.stalled_at ? 'ok' : 'stalled';
+}
+
+export function toAgent(
+  row: AgentRow,
+  inFlight: string[],
+  stats: Record<string, AgentTypeStats>,
+): AgentRecord {
+  const health = healthOf(row);
   return {
     id: row.id,
     name: row.name,
@@ -382,6 +436,10 @@ export function toAgent(row: AgentRow, inFlight: string[]): AgentRecord {
     startedAt: row.started_at,
     lastHeartbeatAt: row.last_heartbeat_at,
     inFlight,
+    health,
+    stalledAt: health === 'stalled' ? row.stalled_at : null,
+    stats,
+    process: { cpuPercent: row.cpu_percent, rssBytes: row.rss_bytes },
   };
 }
 

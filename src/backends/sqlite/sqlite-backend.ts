@@ -19,10 +19,12 @@ import {
   ValidationError,
 } from '../../core/errors.ts';
 import { compareReady } from '../../core/priority.ts';
+import type { RoutingPolicy } from '../../core/routing.ts';
 import {
   TASK_STATES,
   isTerminal,
   type AgentRecord,
+  type AgentReport,
   type AgentSpec,
   type AttemptRecord,
   type BatonEvent,
@@ -57,9 +59,11 @@ import type {
   RunPage,
   SettleOutcome,
   Stats,
+  StoreLocation,
   SubmittedRun,
   SubmittedTask,
   SubmitTasksOptions,
+  SweepOptions,
   SweepResult,
   TaskFilter,
   TaskPage,
@@ -72,7 +76,9 @@ import {
   migrate,
   openDatabase,
   storeError,
+  lockWaits,
   writeTransaction,
+  type LockWaits,
 } from './database.ts';
 import {
   LEASE_ROW_COLUMNS,
@@ -82,19 +88,30 @@ import {
   readLeaseRow,
   readTaskRow,
   toAgent,
+  toAgentStats,
   toAttempt,
   toEvent,
   toRun,
   toTask,
   type AgentRow,
+  type AgentStatsRow,
   type AttemptRow,
   type EventRow,
   type LeaseRow,
   type RunRow,
   type TaskRow,
 } from './rows.ts';
-import { checkAgent, checkInteger, cleanError, pageLimit } from '../inputs.ts';
+import {
+  checkAgent,
+  checkInteger,
+  checkReport,
+  checkRouting,
+  checkSweepOptions,
+  cleanError,
+  pageLimit,
+} from '../inputs.ts';
 import { parseCursor } from './inputs.ts';
+import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
@@ -129,6 +146,7 @@ const peersByFile = new Map<string, Set<SqliteBackend>>();
 export class SqliteBackend implements Backend {
   readonly name = 'sqlite';
   readonly features: BackendFeatures;
+  readonly location: StoreLocation | null;
   /** The namespace this instance works in. */
   readonly namespace: string;
   readonly #clock: () => number;
@@ -149,6 +167,16 @@ export class SqliteBackend implements Backend {
   #lastQueueId = 0;
   /** Queues a worker takes, by {@link filterKey} of its capabilities and types. */
   readonly #eligible = new Map<string, { upTo: number; queues: number[] }>();
+  /** The same as sets, by the claim filter routing reads from a peer's agent row. */
+  readonly #claimFilterQueues = new Map<string, { upTo: number; queues: ReadonlySet<number> }>();
+  readonly #routing: RoutingPolicy;
+  readonly #busyTimeoutMs: number;
+  readonly #lockWaits: LockWaits;
+  /**
+   * Until when each agent's last claim left ready tasks to better-fitting peers (routing): its
+   * next `waitForWork` does not count them as work before then.
+   */
+  readonly #deferrals = new Map<string, number>();
 
   constructor(options: SqliteBackendOptions) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -158,13 +186,21 @@ export class SqliteBackend implements Backend {
     this.namespace = namespace;
     this.#clock = options.clock ?? Date.now;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
+    this.#routing = checkRouting(options.routing);
     const memory = options.path === ':memory:';
     this.#file = memory ? `:memory:${Math.random()}` : resolve(options.path);
     this.features = { multiProcess: !memory, blockingWait: false };
+    // Another connection is equivalent only on the same file and the same (real) clock.
+    this.location =
+      memory || options.clock !== undefined
+        ? null
+        : { url: `sqlite:${this.#file}`, namespace: this.namespace };
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#busyTimeoutMs = busyTimeoutMs;
     this.#db = openDatabase(options.path, busyTimeoutMs);
     try {
       migrate(this.#db, this.#clock());
+      this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
     } catch (error) {
       this.#db.close();
@@ -289,32 +325,53 @@ export class SqliteBackend implements Backend {
     checkInteger(max, 'claim.max', 0);
     checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const now = this.#clock();
-    return this.#write(now, (tx) => {
+    let deferredUntil: number | null = null;
+    const claimed = await this.#write(now, (tx) => {
       const st = this.#st;
       const agent = st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
       if (!agent || agent.state !== 'active') throw new AgentLostError(agentId);
       this.#promoteDue(tx);
       if (max === 0) return [];
 
-      // The first `max` ready tasks of each queue the worker takes, merged in claim order.
       const queues = this.#eligibleQueues({ capabilities, types });
-      let chosen: { seq: number; priority: number; critical_path: number }[] = [];
-      for (const queue of queues) {
-        const rows = st.tasksReadyCandidates.all(
-          this.namespace,
-          queue,
-          max,
-        ) as unknown as typeof chosen;
-        chosen = chosen.length === 0 ? rows : chosen.concat(rows);
-      }
-      if (queues.length > 1 && chosen.length > 1) {
-        chosen.sort((a, b) =>
-          compareReady(
-            { priority: a.priority, criticalPath: a.critical_path, seq: a.seq },
-            { priority: b.priority, criticalPath: b.critical_path, seq: b.seq },
-          ),
-        );
-        if (chosen.length > max) chosen.length = max;
+      const self = agent as unknown as RoutingAgentRow;
+      // Routing (docs/routing.md) when live peers could take these tasks too; else the plain
+      // claim: the first `max` ready tasks of each queue the worker takes, merged in claim order.
+      const routed = this.#routing.enabled
+        ? routeClaim({
+            st,
+            ns: this.namespace,
+            now,
+            policy: this.#routing,
+            self,
+            queues,
+            max,
+            queueType: (queue) => this.#queues.get(queue)?.type ?? '',
+            queuesOf: (filter) => this.#queuesOfClaimFilter(filter),
+          })
+        : null;
+      let chosen: Candidate[] = [];
+      if (routed) {
+        chosen = routed.chosen;
+        deferredUntil = routed.deferredUntil;
+      } else {
+        for (const queue of queues) {
+          const rows = st.tasksReadyCandidates.all(
+            this.namespace,
+            queue,
+            max,
+          ) as unknown as Candidate[];
+          chosen = chosen.length === 0 ? rows : chosen.concat(rows);
+        }
+        if (queues.length > 1 && chosen.length > 1) {
+          chosen.sort((a, b) =>
+            compareReady(
+              { priority: a.priority, criticalPath: a.critical_path, seq: a.seq },
+              { priority: b.priority, criticalPath: b.critical_path, seq: b.seq },
+            ),
+          );
+          if (chosen.length > max) chosen.length = max;
+        }
       }
 
       const expiresAt = now + leaseTtlMs;
@@ -341,8 +398,40 @@ export class SqliteBackend implements Backend {
           dependencies: row.dep_ids === null ? {} : this.#dependencyOutcomes(row),
         });
       }
+      const record = claimRecord(
+        self,
+        filterKey({ capabilities, types }),
+        leases.length,
+        now,
+        this.#routing,
+      );
+      if (record)
+        st.agentClaimed.run(
+          this.namespace,
+          agentId,
+          record.filter,
+          record.recent,
+          record.lastClaimAt,
+        );
       return leases;
     });
+    // Remembered for this agent's next waitForWork: the tasks it left to peers are not its work
+    // until then.
+    if (deferredUntil === null) this.#deferrals.delete(agentId);
+    else this.#deferrals.set(agentId, deferredUntil);
+    return claimed;
+  }
+
+  /** The queues an agent's stored claim filter (see {@link filterKey}) takes. */
+  #queuesOfClaimFilter(filter: string): ReadonlySet<number> {
+    let found = this.#claimFilterQueues.get(filter);
+    if (found && found.upTo === this.#lastQueueId) return found.queues;
+    const [capabilities, types] = JSON.parse(filter) as [string[], string[] | null];
+    const queues = new Set(this.#eligibleQueues({ capabilities, types: types ?? undefined }));
+    if (this.#claimFilterQueues.size >= 1000) this.#claimFilterQueues.clear();
+    found = { upTo: this.#lastQueueId, queues };
+    this.#claimFilterQueues.set(filter, found);
+    return queues;
   }
 
   /** What a leased task sees of its dependencies, by the keys it named them with. */
@@ -377,13 +466,19 @@ export class SqliteBackend implements Backend {
     return out;
   }
 
-  async renew(agentId: string, leases: LeaseRef[], leaseTtlMs: number): Promise<SettleOutcome[]> {
+  async renew(
+    agentId: string,
+    leases: LeaseRef[],
+    leaseTtlMs: number,
+    report?: AgentReport,
+  ): Promise<SettleOutcome[]> {
     this.#open();
     checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
+    const reported = report === undefined ? null : checkReport(report, 'renew.report');
     const now = this.#clock();
     const expiresAt = now + leaseTtlMs;
     return this.#write(now, () => {
-      this.#st.agentHeartbeat.run(this.namespace, agentId, now);
+      this.#agentSeen(agentId, now, true, reported);
       return leases.map((ref): SettleOutcome => {
         const row = this.#st.taskRenew.get(ref.taskId, this.namespace, ref.token, now, expiresAt);
         if (row) return { taskId: ref.taskId, status: 'ok', state: 'running', expiresAt };
@@ -407,11 +502,16 @@ export class SqliteBackend implements Backend {
     const now = this.#clock();
     return this.#write(now, (tx) => {
       const st = this.#st;
-      return items.map((item, i): SettleOutcome => {
+      // The agents' counters and progress are written once per call, not once per task.
+      const reporters = new Set<string>();
+      const completed: number[] = [];
+      const outcomes = items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now);
+        completed.push(row.seq);
+        if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
         tx.event(
           'task.succeeded',
@@ -423,14 +523,18 @@ export class SqliteBackend implements Backend {
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
         return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
       });
+      if (completed.length > 0) st.agentStatsSucceeded.run(JSON.stringify(completed), now);
+      for (const agentId of reporters) st.agentProgress.run(this.namespace, agentId, now);
+      return outcomes;
     });
   }
 
   async fail(items: FailInput[]): Promise<SettleOutcome[]> {
     this.#open();
     const now = this.#clock();
-    return this.#write(now, (tx) =>
-      items.map((item): SettleOutcome => {
+    return this.#write(now, (tx) => {
+      const reporters = new Set<string>();
+      const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         const state = tx.endAttempt(row, {
@@ -439,9 +543,12 @@ export class SqliteBackend implements Backend {
           retryable: item.retryable ?? item.error?.retryable !== false,
           delayMs: item.retryDelayMs ?? null,
         });
+        if (row.agent_id !== null) reporters.add(row.agent_id);
         return { taskId: item.taskId, status: 'ok', state };
-      }),
-    );
+      });
+      for (const agentId of reporters) this.#st.agentProgress.run(this.namespace, agentId, now);
+      return outcomes;
+    });
   }
 
   async release(items: LeaseRef[]): Promise<SettleOutcome[]> {
@@ -576,17 +683,35 @@ export class SqliteBackend implements Backend {
         capabilities,
         concurrency: spec.concurrency,
       });
-      return toAgent(row, this.#inFlight(id));
+      const stats = this.#st.agentStatsOf.all(this.namespace, id) as unknown as AgentStatsRow[];
+      return toAgent(row, this.#inFlight(id), toAgentStats(stats));
     });
   }
 
-  async heartbeat(agentId: string): Promise<void> {
+  async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
     this.#open();
+    const reported = report === undefined ? null : checkReport(report, 'heartbeat.report');
     const now = this.#clock();
     await this.#write(now, () => {
-      const { changes } = this.#st.agentHeartbeat.run(this.namespace, agentId, now);
-      if (changes === 0) throw new AgentLostError(agentId);
+      if (!this.#agentSeen(agentId, now, false, reported)) throw new AgentLostError(agentId);
     });
+  }
+
+  /**
+   * Record that an active agent is alive (and, for a renew, that its loop made progress), with
+   * its process report when it sent one. False when the agent is unknown or not active.
+   */
+  #agentSeen(agentId: string, now: number, progress: boolean, report: AgentReport | null): boolean {
+    const { changes } = this.#st.agentHeartbeat.run(
+      this.namespace,
+      agentId,
+      now,
+      progress ? 1 : 0,
+      report === null ? 0 : 1,
+      report?.cpuPercent ?? null,
+      report?.rssBytes ?? null,
+    );
+    return changes > 0;
   }
 
   async deregisterAgent(agentId: string): Promise<void> {
@@ -613,16 +738,9 @@ export class SqliteBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // Housekeeping
 
-  async sweep(options: { agentTtlMs: number }): Promise<SweepResult> {
+  async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    if (typeof options.agentTtlMs !== 'number' || !(options.agentTtlMs >= 0)) {
-      throw new ValidationError([
-        {
-          path: 'sweep.agentTtlMs',
-          message: `must be a number of ms >= 0; got ${String(options.agentTtlMs)}`,
-        },
-      ]);
-    }
+    checkSweepOptions(options);
     const now = this.#clock();
     return this.#write(now, (tx) => {
       const st = this.#st;
@@ -633,6 +751,8 @@ export class SqliteBackend implements Backend {
         promoted: 0,
         agentsLost: [],
         released: 0,
+        agentsStalled: [],
+        agentsRecovered: [],
       };
 
       for (const row of this.#leaseRows(st.tasksLeaseExpired, ns, now)) {
@@ -660,6 +780,8 @@ export class SqliteBackend implements Backend {
           retryable: true,
           delayMs: null,
         });
+        // The agent should have aborted and reported it: it owes progress from now on.
+        if (row.agent_id !== null) st.agentOverdue.run(ns, row.agent_id, now);
         result.timedOut++;
       }
       result.promoted = this.#promoteDue(tx);
@@ -688,8 +810,40 @@ export class SqliteBackend implements Backend {
           result.released++;
         }
       }
+      this.#sweepStalls(tx, options.stallAfterMs, result);
       return result;
     });
+  }
+
+  /** Record recoveries of stalled agents, then declare new stalls (SweepOptions.stallAfterMs). */
+  #sweepStalls(tx: WriteTx, stallAfterMs: number | undefined, result: SweepResult): void {
+    const st = this.#st;
+    const ns = this.namespace;
+    const now = tx.now;
+    for (const agent of st.agentsRecovering.all(ns) as unknown as {
+      id: string;
+      stalled_at: number;
+    }[]) {
+      st.agentRecovered.run(ns, agent.id);
+      result.agentsRecovered.push(agent.id);
+      tx.event('agent.recovered', null, null, agent.id, {
+        stalledAt: agent.stalled_at,
+        stalledForMs: now - agent.stalled_at,
+      });
+    }
+    if (stallAfterMs === undefined) return;
+    for (const agent of st.agentsStall.all(ns, now, now - stallAfterMs) as unknown as {
+      id: string;
+      last_progress_at: number;
+      reason: string;
+    }[]) {
+      result.agentsStalled.push(agent.id);
+      tx.event('agent.stalled', null, null, agent.id, {
+        reason: agent.reason,
+        lastProgressAt: agent.last_progress_at,
+        stallAfterMs,
+      });
+    }
   }
 
   /** Delayed tasks whose `runAfter` has come become ready. Returns how many. */
@@ -797,8 +951,16 @@ export class SqliteBackend implements Backend {
         if (list) list.push(row.id);
         else inFlight.set(row.agent_id, [row.id]);
       }
+      const stats = new Map<string, AgentStatsRow[]>();
+      for (const row of this.#st.agentStatsList.all(this.namespace) as unknown as AgentStatsRow[]) {
+        const list = stats.get(row.agent_id);
+        if (list) list.push(row);
+        else stats.set(row.agent_id, [row]);
+      }
       const rows = this.#st.agentsList.all(this.namespace) as unknown as AgentRow[];
-      return rows.map((row) => toAgent(row, inFlight.get(row.id) ?? []));
+      return rows.map((row) =>
+        toAgent(row, inFlight.get(row.id) ?? [], toAgentStats(stats.get(row.id) ?? [])),
+      );
     });
   }
 
@@ -872,10 +1034,16 @@ export class SqliteBackend implements Backend {
     checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
     const filter: WorkFilter = { capabilities: options.capabilities, types: options.types };
-    if (this.#hasReadyWork(filter)) return;
-    const due = this.#nextDue();
-    if (due !== null && due <= this.#clock()) return;
-    await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal);
+    const now = this.#clock();
+    // Ready tasks this agent's last claim left to better-fitting peers are not its work yet.
+    const deferredUntil =
+      options.agentId === undefined ? undefined : this.#deferrals.get(options.agentId);
+    const deferring = deferredUntil !== undefined && deferredUntil > now;
+    if (!deferring && this.#hasReadyWork(filter)) return;
+    let due = this.#nextDue();
+    if (due !== null && due <= now) return;
+    if (deferring && (due === null || deferredUntil < due)) due = deferredUntil;
+    await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal, deferring);
   }
 
   close(): Promise<void> {
@@ -948,12 +1116,18 @@ export class SqliteBackend implements Backend {
    */
   async #write<T>(now: number, fn: (tx: WriteTx) => T): Promise<T> {
     let tx!: WriteTx;
-    const result = await writeTransaction(this.#db, this.#file, () => {
-      tx = new WriteTx(this.#st, this.namespace, now);
-      const value = fn(tx);
-      tx.finish();
-      return value;
-    });
+    const result = await writeTransaction(
+      this.#db,
+      this.#file,
+      () => {
+        tx = new WriteTx(this.#st, this.namespace, now);
+        const value = fn(tx);
+        tx.finish();
+        return value;
+      },
+      this.#busyTimeoutMs,
+      this.#lockWaits,
+    );
     for (const [key, id] of tx.newQueues) this.#queueIds.set(key, id);
     if (tx.wroteEvents || tx.readyQueues.size > 0 || tx.earliestDelayed !== null) {
       for (const peer of peersByFile.get(this.#file) ?? []) {

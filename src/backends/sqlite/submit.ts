@@ -195,6 +195,7 @@ export function insertTasks(
       now,
       now,
       plan.state === 'skipped' ? now : null,
+      t.affinity.length > 0 ? JSON.stringify(t.affinity) : null,
     );
     tx.event(
       'task.submitted',

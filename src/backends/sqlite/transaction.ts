@@ -130,6 +130,12 @@ export class WriteTx {
     const now = this.now;
     const error = JSON.stringify(end.error);
     st.attemptFinish.run(row.seq, row.token, end.outcome, error, now);
+    // The agent's counters: a failure is its attempt failing or overrunning, not the agent
+    // going away (lease_expired, agent_lost), which says nothing about the task type.
+    if (end.outcome === 'failed' || end.outcome === 'timed_out') st.agentStatsFailed.run(row.seq);
+    // Routing's fallback: a retry prefers agents this task has not failed on (every way an
+    // attempt ends here counts; a graceful release does not come here).
+    if (row.agent_id !== null) st.taskFailedAgent.run(row.seq, row.agent_id);
     if (end.retryable && row.attempts < row.max_attempts) {
       const delayMs = Math.max(
         0,

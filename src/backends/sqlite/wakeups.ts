@@ -44,6 +44,8 @@ function timeoutTimer(timeoutMs: number, fire: () => void): NodeJS.Timeout | und
 
 interface WorkWaiter {
   filter: WorkFilter;
+  /** Its agent left the ready tasks to peers (routing): any commit may change that. */
+  deferring: boolean;
   dueAt: number | null;
   dueTimer: NodeJS.Timeout | undefined;
   wake: () => void;
@@ -64,17 +66,22 @@ export class Wakeups {
 
   /**
    * Wait until work this `filter` takes may be there, the timeout, or the abort. The caller has
-   * checked that no work is ready right now (`dueAt` is the earliest delayed task, if any).
+   * checked that no work is ready right now (`dueAt` is the earliest delayed task, if any), or,
+   * when `deferring`, that the ready work is left to other agents until `dueAt`: then any commit
+   * (in this process or another) wakes the waiter too, since it may have changed who should
+   * take that work.
    */
   waitForWork(
     filter: WorkFilter,
     dueAt: number | null,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    deferring = false,
   ): Promise<void> {
     return new Promise((resolve) => {
       const waiter: WorkWaiter = {
         filter,
+        deferring,
         dueAt: null,
         dueTimer: undefined,
         wake: () => {
@@ -137,6 +144,7 @@ export class Wakeups {
   /** A commit in this process wrote events. */
   eventsWritten(): void {
     for (const wake of [...this.#events]) wake();
+    for (const waiter of [...this.#work]) if (waiter.deferring) waiter.wake();
   }
 
   get waiting(): boolean {

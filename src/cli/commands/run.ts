@@ -7,6 +7,10 @@
  * shell task. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that
  * handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
  * busy.
+ *
+ * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
+ * routing decides which of them takes each task; every shell task must then be one some agent
+ * can take, or the run is refused before anything is stored, rather than left waiting forever.
  */
 import { createLogUpdate } from 'log-update';
 
@@ -16,18 +20,32 @@ import { NotFoundError } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
-import { loadPlan } from '../../runtime/plan.ts';
+import { checkAgentsCoverTasks, loadPlan, type Plan } from '../../runtime/plan.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { renderSummary, type RunSummary } from '../render.ts';
-import { summarizeRun } from '../summary.ts';
+import { summarizeRun, type SummaryAgent } from '../summary.ts';
 import { collectTasks } from './pages.ts';
 
 export interface RunCommandOptions {
-  /** Number of in-process agents. @default the plan's DAG width, at most 16 */
+  /**
+   * Number of in-process agents; not allowed with a plan that declares its agents.
+   * @default the plan's DAG width, at most 16
+   */
   concurrency?: number;
+}
+
+/** The exit code of a usage error (as `baton`'s EXIT.usage), for one found only in the plan. */
+const USAGE_EXIT = 2;
+
+/** One in-process agent `baton run` starts. */
+interface LocalAgent {
+  name: string;
+  capabilities: string[];
+  labels: Record<string, string>;
+  concurrency: number;
 }
 
 /** Exit codes by the signal that interrupted the run (128 + signal number, as shells report). */
@@ -40,6 +58,7 @@ const FAILURE_EVENTS: ReadonlySet<BatonEvent['type']> = new Set([
   'task.failed',
   'task.skipped',
   'agent.lost',
+  'agent.stalled',
 ]);
 /** Events read per round trip while catching up with the stream. */
 const EVENT_PAGE = 5000;
@@ -51,11 +70,18 @@ export async function runCommand(
 ): Promise<number> {
   // Everything about the plan is checked before the store is opened: a bad plan stores nothing.
   const plan = await loadPlan(planFile);
+  if (plan.agents !== null && options.concurrency !== undefined) {
+    ctx.note(
+      `error: --concurrency cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}) and baton run starts exactly those; ` +
+        `set concurrency: on its agents instead, or remove agents: from the plan to run on --concurrency generic agents`,
+    );
+    return USAGE_EXIT;
+  }
+  checkAgentsCoverTasks(plan);
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agentCount = options.concurrency ?? defaultRunConcurrency(width);
-  const capabilities = [
-    ...new Set([...plan.run.tasks.flatMap((t) => t.requires ?? []), 'shell']),
-  ].sort();
+  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width));
+  const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
 
   const baton = await ctx.open();
   const stopping = new AbortController();
@@ -84,7 +110,12 @@ export async function runCommand(
     const since = await baton.lastEventId();
     const submitted = await baton.submitRun(plan.run);
     ctx.logger.info(
-      { runId: submitted.runId, tasks: submitted.tasks.length, agents: agentCount, capabilities },
+      {
+        runId: submitted.runId,
+        tasks: submitted.tasks.length,
+        agents: agents.length,
+        capabilities,
+      },
       'run submitted',
     );
     const elsewhere = unhandledTypes(plan.run.tasks);
@@ -97,17 +128,19 @@ export async function runCommand(
     }
 
     const agentNames = new Map<string, string>();
-    for (let i = 1; i <= agentCount; i++) {
-      const name = `agent-${i}`;
+    const started: SummaryAgent[] = [];
+    for (const agent of agents) {
       const worker = baton.worker({
-        name,
-        capabilities,
-        concurrency: 1,
+        name: agent.name,
+        capabilities: agent.capabilities,
+        labels: agent.labels,
+        concurrency: agent.concurrency,
         handlers: { shell: shellHandler() },
         handleSignals: false,
-        logger: ctx.logger.child({ agent: name }),
+        logger: ctx.logger.child({ agent: agent.name }),
       });
-      agentNames.set(worker.agentId, name);
+      agentNames.set(worker.agentId, agent.name);
+      started.push({ id: worker.agentId, ...agent });
       workers.push(worker);
     }
     await Promise.all(workers.map((w) => w.start()));
@@ -145,7 +178,7 @@ export async function runCommand(
       return SIGNAL_EXIT[interruptedBy];
     }
 
-    const summary = await summarize(baton, submitted, agentNames);
+    const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
     else ctx.print(`\n${renderSummary(summary)}`);
     ctx.logger.info(
@@ -208,6 +241,30 @@ async function follow(
   }
 }
 
+/**
+ * The agents to start: the plan's own (each with `shell` added), or else `count` generic agents
+ * of one slot, each with every capability the plan's tasks require.
+ */
+function localAgents(plan: Plan, count: number): LocalAgent[] {
+  if (plan.agents !== null) {
+    return plan.agents.map((a) => ({
+      name: a.name,
+      capabilities: [...new Set([...a.capabilities, 'shell'])].sort(),
+      labels: a.labels,
+      concurrency: a.concurrency,
+    }));
+  }
+  const capabilities = [
+    ...new Set([...plan.run.tasks.flatMap((t) => t.requires ?? []), 'shell']),
+  ].sort();
+  return Array.from({ length: count }, (_, i) => ({
+    name: `agent-${i + 1}`,
+    capabilities,
+    labels: {},
+    concurrency: 1,
+  }));
+}
+
 /** Task types of the plan besides `shell`, with their counts: `llm (3)`. */
 function unhandledTypes(tasks: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
@@ -219,10 +276,11 @@ function isRunEnd(event: BatonEvent): boolean {
   return event.type === 'run.completed' || event.type === 'run.cancelled';
 }
 
+/** @param local the agents this command started, listed first in the summary (even if idle). */
 async function summarize(
   baton: Baton,
   submitted: SubmittedRun,
-  agentNames: ReadonlyMap<string, string>,
+  local: readonly SummaryAgent[],
 ): Promise<RunSummary> {
   const run: RunRecord | null = await baton.getRun(submitted.runId);
   if (run === null) throw new NotFoundError('run', submitted.runId);
@@ -233,7 +291,23 @@ async function summarize(
   const attempts = new Map<string, AttemptRecord[]>();
   for (const task of tasks) attempts.set(task.id, await baton.attempts(task.id));
   // Agents of other processes on the same store may have taken tasks too: name them as well.
-  const names = new Map((await baton.agents()).map((a) => [a.id, a.name]));
-  for (const [id, name] of agentNames) names.set(id, name);
-  return summarizeRun({ run, tasks, attempts, agentLabel: (id) => names.get(id) ?? id });
+  const known = new Map((await baton.agents()).map((a) => [a.id, a]));
+  const names = new Map([...known].map(([id, a]) => [id, a.name]));
+  for (const agent of local) names.set(agent.id, agent.name);
+  const localIds = new Set(local.map((a) => a.id));
+  const others = new Set(
+    [...attempts.values()].flat().flatMap((a) => (localIds.has(a.agentId) ? [] : [a.agentId])),
+  );
+  const agents: SummaryAgent[] = [...local];
+  for (const id of others) {
+    const record = known.get(id);
+    if (record) agents.push(record);
+  }
+  return summarizeRun({
+    run,
+    tasks,
+    attempts,
+    agents,
+    agentLabel: (id) => names.get(id) ?? id,
+  });
 }

@@ -8,7 +8,9 @@
 --
 -- Per-task keys (t:<id>, al:<agent>, dn:<id>, run:<id>, q:<rs>) are derived from the prefix.
 -- The succeeded attempt gets no record of its own: it is read from the task's fields (agent,
--- started, finished), like a running one (codec.ts toAttempts).
+-- started, finished), like a running one (codec.ts toAttempts). Each success counts for its
+-- agent and type in agent-stats:<agent> (`<type>|s`, and the run time claim to now in
+-- `<type>|ms`), summed per agent and type and written once, and is progress of the agent.
 
 --@include common
 --@include graph
@@ -16,11 +18,14 @@
 
 local n = tonumber(ARGV[3])
 local out = {}
+-- agent -> type -> { successes, total run ms }
+local counted = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 3
   local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
   local ck = tkey(id)
-  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'key')
+  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'key', 'type',
+    'started')
   local t = nil
   if v[1] then
     t = { id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '', run = v[5] or '' }
@@ -34,8 +39,31 @@ for i = 1, n do
     moved(t.run, 'running', 'succeeded')
     emit('task.succeeded', id, t.run, t.agent, '{"attempt":' .. (v[6] or '0') .. '}')
     if v[7] == '1' then settle_dependents(id, v[8] or '', 'succeeded') end
+    if t.agent ~= '' and v[9] then
+      progressed[t.agent] = true
+      local by_type = counted[t.agent]
+      if not by_type then
+        by_type = {}
+        counted[t.agent] = by_type
+      end
+      local c = by_type[v[9]]
+      if not c then
+        c = { 0, 0 }
+        by_type[v[9]] = c
+      end
+      c[1] = c[1] + 1
+      c[2] = c[2] + math.max(0, NOW - (tonumber(v[10]) or NOW))
+    end
     out[i] = { 'ok', 'succeeded' }
   end
 end
+for agent, by_type in pairs(counted) do
+  local sk = P .. 'agent-stats:' .. agent
+  for ttype, c in pairs(by_type) do
+    redis.call('HINCRBY', sk, ttype .. '|s', c[1])
+    redis.call('HINCRBY', sk, ttype .. '|ms', c[2])
+  end
+end
+mark_progress()
 finish()
 return out

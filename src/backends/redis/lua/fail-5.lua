@@ -24,8 +24,10 @@ for i = 1, n do
     out[i] = refused
   else
     local state = end_attempt(t, ARGV[base + 6], ARGV[base + 3], ARGV[base + 4] == '1', tonumber(ARGV[base + 5]))
+    if t.agent ~= '' then progressed[t.agent] = true end
     out[i] = { 'ok', state }
   end
 end
+mark_progress()
 finish()
 return out

@@ -9,7 +9,11 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3..10] id, name, capabilities JSON (sorted), labels JSON, concurrency, host, pid,
 --             version ('' for none)
--- Returns     { agent hash as a flat list, in-flight task ids }
+-- Returns     { agent hash as a flat list, in-flight task ids, counters (agent-stats:<id>) as a
+--             flat list }
+--
+-- A registration starts healthy: its progress is now, no stall, no unreported timeout, no
+-- process report yet. The counters are kept: they belong to the agent id.
 
 local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
@@ -17,9 +21,11 @@ local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
 local id, name, caps, concurrency = ARGV[3], ARGV[4], ARGV[5], ARGV[7]
 redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
-  'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'state', 'active', 'started', NOWS, 'hb', NOWS)
+  'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'state', 'active', 'started', NOWS, 'hb', NOWS,
+  'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '')
 redis.call('ZADD', K_AGENTS, NOWS, id)
 redis.call('ZADD', K_HB, NOWS, id)
 emit('agent.joined', '', '', id, '{"name":' .. jstr(name) .. ',"capabilities":' .. caps .. ',"concurrency":' ..
   concurrency .. '}')
-return { redis.call('HGETALL', K_AGENT), redis.call('SMEMBERS', K_INFLIGHT) }
+return { redis.call('HGETALL', K_AGENT), redis.call('SMEMBERS', K_INFLIGHT),
+  redis.call('HGETALL', P .. 'agent-stats:' .. id) }

@@ -1,9 +1,17 @@
 -- sweep: housekeeping any process may run; idempotent. In this order: leases that ran out
 -- (attempt lease_expired, task retried at once or failed), promotion of delayed tasks that are
 -- due, agents silent for longer than the TTL (declared lost, their leases released at once as
--- agent_lost), clean-up of abandoned submissions. Attempts past their timeout are only listed:
--- their retry delay follows the task's backoff policy, computed by the client, which then calls
--- sweep-timeouts.
+-- agent_lost), stalled agents (recovered, then newly stalled), clean-up of abandoned
+-- submissions. Attempts past their timeout are only listed: their retry delay follows the
+-- task's backoff policy, computed by the client, which then calls sweep-timeouts.
+--
+-- Stalls (backend.ts SweepOptions.stallAfterMs): an active agent is stalled when its worker loop
+-- made no progress (field `prog`: a renew, or a complete/fail of its lease) for longer than
+-- stallAfterMs while it owed some: a running task it holds (not past its timeout: that one is
+-- timed out by this sweep) was claimed before that, or an attempt of it the sweep timed out
+-- before that (field `ovd`, set by sweep-timeouts) is still unreported (ovd > prog). It is
+-- declared once (field `stall`, event agent.stalled) and recovers once `prog` passes `stall`
+-- (event agent.recovered).
 --
 -- Several processes sweeping one namespace coordinate through a lock: the process that swept
 -- holds it for `lockMs` (renewing it each time it sweeps); the others' sweeps return at once
@@ -23,9 +31,11 @@
 -- ARGV[6]     most items per kind handled by one sweep
 -- ARGV[7]     age (ms) after which a staged, uncommitted submission is abandoned
 -- ARGV[8]     age (ms) after which a committed submission's publishing is finished by the sweep
+-- ARGV[9]     stallAfterMs (0: no stall detection; recoveries are still recorded)
 -- Returns     { 'skipped' } when another process holds the lock, else
 --             { 'ok', expired, promoted, { lost agent ids }, released,
---               { timed-out task id, token, attempt, spec JSON (for its backoff), timeoutMs, ... } }
+--               { timed-out task id, token, attempt, spec JSON (for its backoff), timeoutMs, ... },
+--               { stalled agent ids }, { recovered agent ids } }
 
 local K_HB, K_LOCK, K_TASKS, K_PENDING, K_PUBLISHING, K_PUBCUR = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local K_RUNS, K_IDEM, K_SEQ, K_QUEUES, K_QUEUE_IDS, K_FILTERS = nil, nil, nil, nil, nil, nil
@@ -85,6 +95,47 @@ for _, agent in ipairs(redis.call('ZRANGEBYSCORE', K_HB, '-inf', '(' .. (NOW - t
   end
 end
 
+local stall_after = tonumber(ARGV[9])
+local stalled, recovered = {}, {}
+for _, agent in ipairs(redis.call('ZRANGE', K_HB, 0, limit - 1)) do
+  local ak = P .. 'a:' .. agent
+  local a = redis.call('HMGET', ak, 'state', 'stall', 'prog', 'ovd', 'started')
+  local prog = tonumber(a[3]) or tonumber(a[5]) or 0
+  local stall = tonumber(a[2])
+  if a[1] ~= 'active' then
+    -- not ours to judge: only active agents are in hb, but a stale entry may linger
+  elseif stall then
+    if prog > stall then
+      redis.call('HSET', ak, 'stall', '')
+      recovered[#recovered + 1] = agent
+      emit('agent.recovered', '', '', agent, '{"stalledAt":' .. a[2] .. ',"stalledForMs":' .. (NOW - stall) .. '}')
+    end
+  elseif stall_after > 0 and prog < NOW - stall_after then
+    local cutoff = NOW - stall_after
+    local ovd = tonumber(a[4])
+    local reason = nil
+    if ovd and ovd > prog and ovd < cutoff then
+      reason = 'timeout'
+    else
+      -- A task past its timeout is left out: sweep-timeouts ends it next, making it owed (ovd).
+      for _, id in ipairs(redis.call('SMEMBERS', P .. 'al:' .. agent)) do
+        local f = redis.call('HMGET', tkey(id), 'state', 'agent', 'started', 'dl')
+        local dl = tonumber(f[4])
+        if f[1] == 'running' and f[2] == agent and (tonumber(f[3]) or NOW) < cutoff and not (dl and dl < NOW) then
+          reason = 'no_progress'
+          break
+        end
+      end
+    end
+    if reason then
+      redis.call('HSET', ak, 'stall', NOWS)
+      stalled[#stalled + 1] = agent
+      emit('agent.stalled', '', '', agent, '{"reason":"' .. reason .. '","lastProgressAt":' .. prog ..
+        ',"stallAfterMs":' .. stall_after .. '}')
+    end
+  end
+end
+
 -- Submissions whose client died: drop one that never committed, finish publishing one that did.
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K_PENDING, '-inf', NOW - tonumber(ARGV[7]), 'LIMIT', 0, 10)) do
   drop_staged(sid)
@@ -100,4 +151,4 @@ for _, sid in ipairs(redis.call('ZRANGEBYSCORE', K_PUBLISHING, '-inf', NOW - ton
 end
 
 finish()
-return { 'ok', expired, promoted, lost, released, timed }
+return { 'ok', expired, promoted, lost, released, timed, stalled, recovered }

@@ -40,6 +40,33 @@ local function refusal(t, token, renewing)
   return nil
 end
 
+-- The agent's worker loop reported an attempt (complete or fail): progress, for the stall rule
+-- of sweep-11.lua. Collected while a script runs, written once per agent by mark_progress().
+local progressed = {}
+
+local function mark_progress()
+  for agent in pairs(progressed) do
+    local ak = P .. 'a:' .. agent
+    if redis.call('HGET', ak, 'state') == 'active' then redis.call('HSET', ak, 'prog', NOWS) end
+  end
+  progressed = {}
+end
+
+-- Add `agent` to the task's failed agents (field fa), once.
+local function add_failed_agent(ck, agent)
+  local fa = redis.call('HGET', ck, 'fa')
+  local list = {}
+  if fa and fa ~= '' then list = cjson.decode(fa) end
+  for _, a in ipairs(list) do
+    if a == agent then return end
+  end
+  if #list == 0 then
+    redis.call('HSET', ck, 'fa', '[' .. jstr(agent) .. ']')
+  else
+    redis.call('HSET', ck, 'fa', string.sub(fa, 1, -2) .. ',' .. jstr(agent) .. ']')
+  end
+end
+
 -- The lease is over: the task leaves the running index and its agent's in-flight set.
 local function drop_lease(t)
   redis.call('ZREM', K_RUNNING, t.id)
@@ -53,6 +80,15 @@ local function end_attempt(t, outcome, err, retryable, delay)
   local ck = tkey(t.id)
   local record = attempt_json(t.att, t.agent, t.started, NOWS, outcome, err)
   drop_lease(t)
+  -- The agent's counters (agent-stats:<agent>): a failure is its attempt failing or overrunning,
+  -- not the agent going away (lease_expired, agent_lost), which says nothing of the task type.
+  if t.agent ~= '' and (outcome == 'failed' or outcome == 'timed_out') then
+    local ttype = redis.call('HGET', ck, 'type')
+    if ttype then redis.call('HINCRBY', P .. 'agent-stats:' .. t.agent, ttype .. '|f', 1) end
+  end
+  -- Routing's fallback: a retry prefers agents the task has not failed on (field fa: JSON array
+  -- of agent ids, each once; every way an attempt ends here counts, a graceful release does not).
+  if t.agent ~= '' then add_failed_agent(ck, t.agent) end
   if retryable and t.att < t.maxAtt then
     local state
     if delay > 0 then

@@ -49,7 +49,7 @@ local function stage_tasks(sid, run, mode, base, n)
     local id, offset, spec, ttype, key, tmo, max_att = nextarg(), nextarg(), nextarg(), nextarg(), nextarg(), nextarg(),
       nextarg()
     local queue, run_after, dids, unmet, has_dn, state = nextarg(), nextarg(), nextarg(), nextarg(), nextarg(), nextarg()
-    local qs, edges = nextarg(), nextarg()
+    local qs, edges, aff = nextarg(), nextarg(), nextarg()
     local seq = base + tonumber(offset) + 1
     local qm = string.format('%015d', seq) .. ':' .. id
     seq = tostring(seq)
@@ -64,6 +64,7 @@ local function stage_tasks(sid, run, mode, base, n)
     if unmet ~= '0' then fields[f + 1] = 'unmet'; fields[f + 2] = unmet; f = f + 2 end
     if has_dn ~= '0' then fields[f + 1] = 'hasDn'; fields[f + 2] = has_dn; f = f + 2 end
     if sid ~= '' then fields[f + 1] = 'sub'; fields[f + 2] = sid; f = f + 2 end
+    if aff ~= '' then fields[f + 1] = 'aff'; fields[f + 2] = aff; f = f + 2 end
     redis.call('HSET', tkey(id), unpack(fields))
     index[#index + 1] = seq
     index[#index + 1] = id

@@ -1,0 +1,250 @@
+-- claim: lease up to `max` ready tasks an agent takes (it has every capability a task requires
+-- and, when it names types, handles the task's type), in claim order (priority, then critical
+-- path, then FIFO), after promoting delayed tasks that are due. When other live agents could take
+-- the same tasks, the routing rule (includes/routing.lua, docs/routing.md) decides which of them
+-- this agent takes and which it leaves, for now, to a better-fitting peer.
+--
+-- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
+-- KEYS[6]     agent      hash of the claiming agent (a:<agent id>)
+-- KEYS[7]     inflight   set of the task ids the agent holds (al:<agent id>)
+-- KEYS[8]     queues     hash queue id -> queue JSON (includes/registry.lua)
+-- KEYS[9]     filters    hash filter JSON -> filter id
+-- KEYS[10]    hb         zset active agent id -> last heartbeat (routing: live peers)
+-- ARGV[1..2]  now, events maxlen
+-- ARGV[3]     agent id
+-- ARGV[4]     the claim's filter JSON: [[sorted capabilities]] for any type, or
+--             [[sorted capabilities], [sorted types]] (includes/registry.lua)
+-- ARGV[5]     max tasks to lease
+-- ARGV[6]     lease duration in ms
+-- ARGV[7]     most delayed tasks to promote first
+-- ARGV[8]     the routing policy: enabled (1/0), preferWindowMs, fallbackGraceMs, agentLiveMs,
+--             historyMinRuns, successMargin, durationMargin, durationMinDiffMs, loadHalfLifeMs,
+--             separated by spaces (includes/routing.lua parse_policy)
+-- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
+--             tmo, run, dids
+-- Returns     { 'agent_lost' } when the agent is not registered and active; else
+--             { 'ok', deferred until (epoch ms, or '' when no task was left to a peer), lease... }
+--             where a lease is { the values of those fields before the claim, token, attempt,
+--             { dependency id, state, result, error, ... } in dependsOn order }
+--
+-- The running attempt is not written here: while a task runs, its attempt is read from the
+-- task's own fields (codec.ts toAttempts); ending the attempt writes its record.
+--
+-- The ready queues the filter takes are derived from the prefix (q:<q> for each q in fq:<f>):
+-- which ones is data, known only here. They share the prefix's hash tag, as do the peers' keys
+-- (a:<id>, al:<id>, agent-stats:<id>) and the wake-up markers (w:<f>, wa:<id>).
+--
+-- Agent hash fields this script keeps for routing: cf (the filter id of its latest claim: which
+-- tasks it takes), rc (its count of recently claimed tasks, decayed as of lc), lc (when it last
+-- claimed a task).
+
+local K_AGENT, K_INFLIGHT, K_QUEUES, K_FILTERS, K_HB = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_QUEUE_IDS = nil
+
+--@include common
+--@include registry
+--@include routing
+
+local agent = ARGV[3]
+local me = redis.call('HMGET', K_AGENT, 'state', 'cf', 'labels', 'conc', 'rc', 'lc')
+if me[1] ~= 'active' then return { 'agent_lost' } end
+-- This claim is the agent looking for work: a nudge left for it by another claim is consumed.
+redis.call('DEL', P .. 'wa:' .. agent)
+promote_due(tonumber(ARGV[7]))
+local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
+local policy = parse_policy(ARGV[8])
+local out = { 'ok', '' }
+local leased = 0
+local f = nil
+if max > 0 then
+  f = filter_id(ARGV[4])
+  local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
+  local picked = {}
+
+  -- Routing applies when some live peer takes one of these queues; else the plain claim.
+  local router = nil
+  if policy.enabled and #queues > 0 then
+    local mine = {}
+    for _, q in ipairs(queues) do mine[q] = true end
+    local filter_queues = {}
+    local function queues_of(fid)
+      local qs = filter_queues[fid]
+      if not qs then
+        qs = {}
+        for _, q in ipairs(redis.call('SMEMBERS', P .. 'fq:' .. fid)) do qs[q] = true end
+        filter_queues[fid] = qs
+      end
+      return qs
+    end
+    local peers = live_peers(agent, mine, policy, queues_of)
+    if #peers > 0 then
+      local last = tonumber(me[6])
+      local self = {
+        id = agent, labels_json = me[3], conc = math.max(1, tonumber(me[4]) or 1),
+        inflight = redis.call('SCARD', K_INFLIGHT), recent = decay_recent(tonumber(me[5]) or 0, last, policy),
+        last_claim = last, hist = {}, reserved = 0,
+      }
+      router = new_router(self, peers, policy)
+    end
+  end
+
+  if router then
+    -- Candidates are read in pages, first twice the claim's `max`: most claims take what they
+    -- read. Tasks left to peers make it read further, up to what the peers could take before it.
+    -- (The first `limit` of the merge are the first `limit` overall, so a longer read starts
+    -- with a shorter one's.)
+    local budget = max
+    for _, peer in ipairs(router.peers) do budget = budget + math.max(0, peer.conc - peer.inflight) end
+    budget = math.min(budget, 1000)
+    local limit = math.min(budget, math.max(2 * max, 4))
+    local decided = 0
+    local queue_types = {}
+    local picked_from = {}
+    while true do
+      local candidates = {}
+      for _, q in ipairs(queues) do
+        local r = redis.call('ZRANGE', P .. 'q:' .. q, 0, limit - 1, 'WITHSCORES')
+        for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], q } end
+      end
+      if #queues > 1 then
+        table.sort(candidates, function(a, b)
+          if a[1] ~= b[1] then return a[1] < b[1] end
+          return a[2] < b[2]
+        end)
+      end
+      local n = math.min(limit, #candidates)
+      while decided < n and #picked < max do
+        decided = decided + 1
+        local c = candidates[decided]
+        local q = c[3]
+        local id = string.sub(c[2], string.find(c[2], ':', 1, true) + 1)
+        local ttype = queue_types[q]
+        if not ttype then
+          ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
+          queue_types[q] = ttype
+        end
+        local v = redis.call('HMGET', tkey(id), 'aff', 'fa')
+        local failed = {}
+        if v[2] and v[2] ~= '' then
+          for _, a in ipairs(cjson.decode(v[2])) do failed[a] = true end
+        end
+        local since = nil
+        local task = {
+          type = ttype,
+          aff = (v[1] and v[1] ~= '') and cjson.decode(v[1]) or {},
+          failed = failed,
+          -- When it became ready: `updated` (every move into ready writes it), or, for a task
+          -- nobody touched since it was submitted, its creation time (the end of its spec).
+          ready_since = function()
+            if not since then
+              local u = redis.call('HMGET', tkey(id), 'updated', 'spec')
+              since = tonumber(u[1]) or tonumber(string.match(string.sub(u[2] or '', -40), '"createdAt":(%d+)}$')) or
+                NOW
+            end
+            return since
+          end,
+        }
+        if route(router, task, function(peer) return peer.queues[q] == true end) then
+          picked[#picked + 1] = c[2]
+          picked_from[#picked_from + 1] = q
+        end
+      end
+      if #picked >= max or #candidates < limit or limit >= budget then break end
+      limit = math.min(budget, limit * 4)
+    end
+    -- Out of the queues only now: a longer read must see the same tasks as the shorter one.
+    for i, member in ipairs(picked) do redis.call('ZREM', P .. 'q:' .. picked_from[i], member) end
+    if router.due then out[2] = tostring(router.due) end
+  elseif #queues == 1 then
+    local popped = redis.call('ZPOPMIN', P .. 'q:' .. queues[1], max)
+    for i = 1, #popped, 2 do picked[#picked + 1] = popped[i] end
+  elseif #queues > 1 then
+    -- The first `max` of each queue, merged: score (priority, critical path), then member
+    -- (zero-padded seq: FIFO).
+    local candidates = {}
+    for _, q in ipairs(queues) do
+      local r = redis.call('ZRANGE', P .. 'q:' .. q, 0, max - 1, 'WITHSCORES')
+      for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], q } end
+    end
+    table.sort(candidates, function(a, b)
+      if a[1] ~= b[1] then return a[1] < b[1] end
+      return a[2] < b[2]
+    end)
+    for i = 1, math.min(max, #candidates) do
+      redis.call('ZREM', P .. 'q:' .. candidates[i][3], candidates[i][2])
+      picked[#picked + 1] = candidates[i][2]
+    end
+  end
+
+  -- The task fields a lease carries, positionally (ARGV[9..], codec.ts LEASE_FIELDS); the
+  -- first six are the ones the claim itself needs.
+  local fields = {}
+  for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local expires = NOW + ttl
+  local expires_s = tostring(expires)
+  for _, member in ipairs(picked) do
+    local id = string.sub(member, string.find(member, ':', 1, true) + 1)
+    local ck = tkey(id)
+    local v = redis.call('HMGET', ck, unpack(fields))
+    if v[1] == 'ready' then
+      local tok = tostring((tonumber(v[2]) or 0) + 1)
+      local att = tostring((tonumber(v[3]) or 0) + 1)
+      local run = v[5] or ''
+      if v[4] then
+        local dl = NOW + tonumber(v[4])
+        local dl_s = tostring(dl)
+        redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
+          'started', NOWS, 'updated', NOWS, 'dl', dl_s)
+        if dl < expires then redis.call('ZADD', K_RUNNING, dl_s, id) else redis.call('ZADD', K_RUNNING, expires_s, id) end
+      else
+        redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
+          'started', NOWS, 'updated', NOWS)
+        redis.call('ZADD', K_RUNNING, expires_s, id)
+      end
+      redis.call('SADD', K_INFLIGHT, id)
+      moved(run, 'ready', 'running')
+      emit('task.claimed', id, run, agent, '{"attempt":' .. att .. ',"token":' .. tok .. '}')
+      local deps = {}
+      if v[6] then
+        for dep in string.gmatch(v[6], '%S+') do
+          local d = redis.call('HMGET', tkey(dep), 'state', 'result', 'error')
+          deps[#deps + 1] = dep
+          deps[#deps + 1] = d[1] or ''
+          deps[#deps + 1] = d[2] or ''
+          deps[#deps + 1] = d[3] or ''
+        end
+      end
+      out[#out + 1] = { v, tok, att, deps }
+      leased = leased + 1
+    end
+  end
+
+  -- Work left for this filter that this claim did not leave to a peer: the next idle worker with
+  -- the same filter wakes up (and so on, one claim at a time). Peers left tasks get their own
+  -- nudge (wa:<id>). Nothing else left: a marker would only wake a worker for nothing.
+  local left = 0
+  for _, q in ipairs(queues) do left = left + redis.call('ZCARD', P .. 'q:' .. q) end
+  local deferred = 0
+  if router then
+    deferred = router.deferred
+    for peer in pairs(router.left_to) do redis.call('ZADD', P .. 'wa:' .. peer, 0, 'm') end
+  end
+  if left > deferred then
+    redis.call('ZADD', P .. 'w:' .. f, 0, 'm')
+  else
+    redis.call('ZREM', P .. 'w:' .. f, 'm')
+    for _, q in ipairs(queues) do woken[q] = nil end
+  end
+end
+
+-- What routing keeps of the claim: the filter (which tasks this agent takes) and, when it took
+-- tasks, its decayed count of recent claims.
+if leased > 0 then
+  local last = tonumber(me[6])
+  local recent = decay_recent(tonumber(me[5]) or 0, last, policy) + leased
+  redis.call('HSET', K_AGENT, 'cf', f, 'rc', tostring(recent), 'lc', NOWS)
+elseif f and me[2] ~= f then
+  redis.call('HSET', K_AGENT, 'cf', f)
+end
+finish()
+return out

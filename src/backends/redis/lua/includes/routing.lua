@@ -1,0 +1,196 @@
+-- includes/routing.lua: the claim-time routing rule (docs/routing.md), a line-by-line port of
+-- src/core/routing.ts (compareAgents, ClaimRouter). Keep the two in step: the conformance suite
+-- runs the same routing cases against the SQLite adapter (which uses the TypeScript) and this.
+-- Needs common.lua, and the local K_HB (zset active agent id -> last heartbeat).
+--
+-- An agent view is a table { id, labels_json, labels (decoded on first use), conc, inflight,
+-- recent, last_claim, hist = { type -> { s, f, ms } or false }, reserved, queues }. A task is
+-- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
+
+-- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order.
+local function parse_policy(text)
+  local v = {}
+  for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
+  return {
+    enabled = v[1] == 1, prefer = v[2], grace = v[3], live = v[4], min_runs = v[5],
+    success_margin = v[6], duration_margin = v[7], duration_min_diff = v[8], half_life = v[9],
+  }
+end
+
+-- routing.ts LOAD_TOLERANCE
+local LOAD_TOLERANCE = 0.5 - 1e-9
+
+-- routing.ts decayRecent
+local function decay_recent(recent, at, policy)
+  if not at or recent <= 0 then return 0 end
+  local age = NOW - at
+  if age < 0 then age = 0 end
+  return recent * 2 ^ (-age / policy.half_life)
+end
+
+local function labels_of(view)
+  if not view.labels then
+    local ok, decoded = pcall(cjson.decode, view.labels_json or '{}')
+    if ok and type(decoded) == 'table' then view.labels = decoded else view.labels = {} end
+  end
+  return view.labels
+end
+
+-- The agent's counters for a task type (agent-stats:<agent>), read once per claim.
+local function history_of(view, ttype)
+  local h = view.hist[ttype]
+  if h == nil then
+    local v = redis.call('HMGET', P .. 'agent-stats:' .. view.id, ttype .. '|s', ttype .. '|f', ttype .. '|ms')
+    if v[1] or v[2] then
+      h = { s = tonumber(v[1]) or 0, f = tonumber(v[2]) or 0, ms = tonumber(v[3]) or 0 }
+    else
+      h = false
+    end
+    view.hist[ttype] = h
+  end
+  return h
+end
+
+-- routing.ts affinityScore
+local function affinity_score(rules, labels)
+  local score = 0
+  for _, rule in ipairs(rules) do
+    if labels[rule.label] == rule.value then score = score + rule.weight end
+  end
+  return score
+end
+
+-- routing.ts compareHistory: < 0 when `a` is the better record, > 0 when `b` is, 0 otherwise.
+local function compare_history(a, b, policy)
+  local min = policy.min_runs
+  if not a or not b or a.s + a.f < min or b.s + b.f < min then return 0 end
+  local rate_a = (a.s + 1) / (a.s + a.f + 2)
+  local rate_b = (b.s + 1) / (b.s + b.f + 2)
+  if rate_a ~= rate_b and math.abs(rate_a - rate_b) >= policy.success_margin - 1e-9 then
+    if rate_a > rate_b then return -1 end
+    return 1
+  end
+  local successes = math.max(min, 1)
+  if a.s < successes or b.s < successes then return 0 end
+  local mean_a, mean_b = a.ms / a.s, b.ms / b.s
+  local fast, slow = math.min(mean_a, mean_b), math.max(mean_a, mean_b)
+  if slow - fast >= policy.duration_min_diff and slow > fast * (1 + policy.duration_margin) then
+    if mean_a < mean_b then return -1 end
+    return 1
+  end
+  return 0
+end
+
+-- routing.ts loadOf, with `extra` tasks this claim took (the claimer) or left to it (a peer).
+local function load_of(view, extra)
+  return (view.inflight + extra + view.recent) / view.conc
+end
+
+-- routing.ts compareAgents: order (< 0: `a` is the better fit) and the deciding criterion.
+local function compare_agents(task, a, a_extra, b, b_extra, policy)
+  local failed_a, failed_b = task.failed[a.id] == true, task.failed[b.id] == true
+  if failed_a ~= failed_b then
+    if failed_a then return 1, 'fallback' end
+    return -1, 'fallback'
+  end
+  if #task.aff > 0 then
+    local aff_a, aff_b = affinity_score(task.aff, labels_of(a)), affinity_score(task.aff, labels_of(b))
+    if aff_a ~= aff_b then
+      if aff_a > aff_b then return -1, 'affinity' end
+      return 1, 'affinity'
+    end
+  end
+  local h = compare_history(history_of(a, task.type), history_of(b, task.type), policy)
+  if h ~= 0 then return h, 'history' end
+  local diff = load_of(a, a_extra) - load_of(b, b_extra)
+  if diff >= LOAD_TOLERANCE then return 1, 'load' end
+  if diff <= -LOAD_TOLERANCE then return -1, 'load' end
+  return 0, nil
+end
+
+-- routing.ts ClaimRouter#deferUntil: until when the claimer leaves `task` to `peer`; nil when
+-- the peer has no slot for it.
+local function defer_until(task, peer, criterion, policy)
+  if criterion == 'fallback' then return task.ready_since() + policy.grace end
+  if criterion ~= 'load' then
+    if peer.inflight + peer.reserved < peer.conc then return task.ready_since() + policy.prefer end
+    return nil
+  end
+  if peer.inflight >= peer.conc then return nil end
+  local fresh = task.ready_since() + policy.prefer
+  local active = 0
+  if peer.last_claim then active = peer.last_claim + policy.prefer end
+  return math.max(fresh, active)
+end
+
+local function new_router(self, peers, policy)
+  return { self = self, peers = peers, policy = policy, taken = 0, deferred = 0, due = nil, left_to = {} }
+end
+
+-- routing.ts ClaimRouter#decide: true to take the task; false to leave it to a better peer.
+-- `takes(peer)` says whether the peer can run it.
+local function route(router, task, takes)
+  local policy = router.policy
+  local best, best_due = nil, nil
+  for _, peer in ipairs(router.peers) do
+    local order, criterion = compare_agents(task, peer, peer.reserved, router.self, router.taken, policy)
+    if order < 0 and criterion then
+      local due = defer_until(task, peer, criterion, policy)
+      if due and due > NOW and takes(peer) then
+        if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
+          best, best_due = peer, due
+        end
+      end
+    end
+  end
+  if not best then
+    router.taken = router.taken + 1
+    return true
+  end
+  best.reserved = best.reserved + 1
+  router.deferred = router.deferred + 1
+  router.left_to[best.id] = true
+  if not router.due or best_due < router.due then router.due = best_due end
+  return false
+end
+
+-- Whether a live agent's hash fields say it is stalled (as listAgents and sweep-11.lua tell it).
+local function is_stalled(stall, prog, started)
+  local at = tonumber(stall)
+  if not at then return false end
+  return (tonumber(prog) or tonumber(started) or 0) <= at
+end
+
+-- The peers of a claim: other agents alive and pulling work (active, heartbeat fresh, not
+-- stalled, claimed at least once) whose claim filter takes one of the claim's queues
+-- (`mine`: set of queue ids). `queues_of(filter id)` gives a filter's queue set.
+local function live_peers(self_id, mine, policy, queues_of)
+  local peers = {}
+  local ids = redis.call('ZRANGEBYSCORE', K_HB, NOW - policy.live, '+inf')
+  for _, id in ipairs(ids) do
+    if id ~= self_id then
+      local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
+        'started')
+      if a[1] == 'active' and a[2] and a[2] ~= '' and not is_stalled(a[7], a[8], a[9]) then
+        local qs = queues_of(a[2])
+        local overlaps = false
+        for q in pairs(qs) do
+          if mine[q] then
+            overlaps = true
+            break
+          end
+        end
+        if overlaps then
+          local last = tonumber(a[6])
+          peers[#peers + 1] = {
+            id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
+            inflight = redis.call('SCARD', P .. 'al:' .. id),
+            recent = decay_recent(tonumber(a[5]) or 0, last, policy), last_claim = last,
+            hist = {}, reserved = 0, queues = qs,
+          }
+        end
+      end
+    end
+  end
+  return peers
+end

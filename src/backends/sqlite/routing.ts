@@ -1,0 +1,230 @@
+/**
+ * Claim-time routing on SQLite (docs/routing.md): inside the claim transaction, read the
+ * claiming agent's live peers (a few rows of `agents`), what each holds and, for the candidate
+ * task types, their history; then ask core's {@link ClaimRouter} about each candidate task in
+ * claim order. The rule itself lives in `core/routing.ts`, shared with the Redis adapter's port.
+ */
+import { compareReady } from '../../core/priority.ts';
+import {
+  ClaimRouter,
+  decayRecent,
+  type AgentView,
+  type RoutingPolicy,
+  type TypeHistory,
+} from '../../core/routing.ts';
+import type { AffinityRule } from '../../core/types.ts';
+import type { Statements } from './statements.ts';
+
+/** Most candidate tasks one routed claim reads (its `max` plus its peers' free slots, capped). */
+const MAX_CANDIDATES = 1000;
+/** The smallest first page of candidates. */
+const FIRST_PAGE = 4;
+
+/** A ready task chosen by a claim. */
+export interface Candidate {
+  seq: number;
+  priority: number;
+  critical_path: number;
+}
+
+/** The routing columns of an agent row (migration 000003) and what a view needs. */
+export interface RoutingAgentRow {
+  id: string;
+  labels: string;
+  concurrency: number;
+  claim_filter: string | null;
+  recent_claims: number;
+  last_claim_at: number | null;
+}
+
+interface RoutingTaskRow extends Candidate {
+  updated_at: number;
+  affinity: string | null;
+  failed_agents: string | null;
+  queue: number;
+}
+
+export interface RoutingContext {
+  st: Statements;
+  ns: string;
+  now: number;
+  policy: RoutingPolicy;
+  /** The claiming agent's row. */
+  self: RoutingAgentRow;
+  /** The queues the claim takes. */
+  queues: readonly number[];
+  /** The claim's `max`. */
+  max: number;
+  /** The task type of a queue. */
+  queueType(queue: number): string;
+  /** The queues an agent's stored claim filter takes. */
+  queuesOf(claimFilter: string): ReadonlySet<number>;
+}
+
+export interface RoutedClaim {
+  /** The tasks to lease, in claim order. */
+  chosen: Candidate[];
+  /** The earliest time a task left to a peer becomes the claimer's to take; null if none was. */
+  deferredUntil: number | null;
+}
+
+/**
+ * Choose the tasks of a claim by the routing rule, or return null when no live peer takes any
+ * of the claim's queues: then routing cannot matter and the plain claim applies (the fast path).
+ */
+export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
+  const { st, ns, now, policy, self } = ctx;
+  const rows = st.agentsRouting.all(
+    ns,
+    self.id,
+    now - policy.agentLiveMs,
+  ) as unknown as RoutingAgentRow[];
+  if (rows.length === 0) return null;
+  const mine = new Set(ctx.queues);
+  const peerQueues = new Map<string, ReadonlySet<number>>();
+  const peers: AgentView[] = [];
+  let freeSlots = 0;
+  for (const row of rows) {
+    const queues = ctx.queuesOf(row.claim_filter!);
+    let overlaps = false;
+    for (const q of queues) {
+      if (mine.has(q)) {
+        overlaps = true;
+        break;
+      }
+    }
+    if (!overlaps) continue;
+    const view = viewOf(row, st, ns, now, policy);
+    peerQueues.set(row.id, queues);
+    peers.push(view);
+    freeSlots += Math.max(0, view.concurrency - view.inFlight);
+  }
+  if (peers.length === 0) return null;
+
+  // Candidates are read in pages, first twice the claim's `max`: most claims take what they
+  // read. Tasks left to peers make it read further, up to what the peers could take before it.
+  const budget = Math.min(ctx.max + freeSlots, MAX_CANDIDATES);
+  const selfView = viewOf(self, st, ns, now, policy);
+  const views = [selfView, ...peers];
+  const loadedTypes = new Set<string>();
+  const router = new ClaimRouter(selfView, peers, policy, now);
+  const chosen: Candidate[] = [];
+  let limit = Math.min(budget, Math.max(2 * ctx.max, FIRST_PAGE));
+  let decided = 0;
+  for (;;) {
+    const candidates = readCandidates(ctx, limit);
+    const types = new Set<string>();
+    for (const c of candidates) {
+      const type = ctx.queueType(c.queue);
+      if (!loadedTypes.has(type)) types.add(type);
+    }
+    if (types.size > 0) {
+      loadHistory(st, ns, views, types);
+      for (const type of types) loadedTypes.add(type);
+    }
+    for (; decided < candidates.length && chosen.length < ctx.max; decided++) {
+      const c = candidates[decided]!;
+      const decision = router.decide(
+        {
+          type: ctx.queueType(c.queue),
+          affinity: c.affinity === null ? [] : (JSON.parse(c.affinity) as Required<AffinityRule>[]),
+          failedAgents: c.failed_agents === null ? [] : (JSON.parse(c.failed_agents) as string[]),
+          readySince: c.updated_at,
+        },
+        (peer) => peerQueues.get(peer)?.has(c.queue) === true,
+      );
+      if (decision.take) chosen.push(c);
+    }
+    if (chosen.length >= ctx.max || candidates.length < limit || limit >= budget) break;
+    limit = Math.min(budget, limit * 4);
+  }
+  return { chosen, deferredUntil: router.deferredUntil };
+}
+
+/**
+ * The first `limit` ready tasks of the claim's queues, merged in claim order. (The first
+ * `limit` of the merge are the first `limit` overall, so a longer read starts with a shorter
+ * one's.)
+ */
+function readCandidates(ctx: RoutingContext, limit: number): RoutingTaskRow[] {
+  let candidates: RoutingTaskRow[] = [];
+  for (const queue of ctx.queues) {
+    const found = ctx.st.tasksReadyRouting.all(ctx.ns, queue, limit) as unknown as RoutingTaskRow[];
+    for (const row of found) row.queue = queue;
+    candidates = candidates.length === 0 ? found : candidates.concat(found);
+  }
+  if (ctx.queues.length > 1) {
+    candidates.sort((a, b) =>
+      compareReady(
+        { priority: a.priority, criticalPath: a.critical_path, seq: a.seq },
+        { priority: b.priority, criticalPath: b.critical_path, seq: b.seq },
+      ),
+    );
+    if (candidates.length > limit) candidates.length = limit;
+  }
+  return candidates;
+}
+
+/**
+ * The routing state to write after a claim: its filter, and the decayed count of recent claims
+ * (with the time of the last claim that took tasks). Null when nothing changed.
+ */
+export function claimRecord(
+  row: RoutingAgentRow,
+  filter: string,
+  leased: number,
+  now: number,
+  policy: RoutingPolicy,
+): { filter: string; recent: number; lastClaimAt: number | null } | null {
+  if (leased === 0 && row.claim_filter === filter) return null;
+  if (leased === 0) return { filter, recent: row.recent_claims, lastClaimAt: row.last_claim_at };
+  return {
+    filter,
+    recent: decayRecent(row.recent_claims, row.last_claim_at, now, policy) + leased,
+    lastClaimAt: now,
+  };
+}
+
+function viewOf(
+  row: RoutingAgentRow,
+  st: Statements,
+  ns: string,
+  now: number,
+  policy: RoutingPolicy,
+): AgentView {
+  const inFlight = (st.agentInFlight.get(ns, row.id) as { n: number }).n;
+  return {
+    id: row.id,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    concurrency: Math.max(1, row.concurrency),
+    inFlight,
+    recent: decayRecent(row.recent_claims, row.last_claim_at, now, policy),
+    lastClaimAt: row.last_claim_at,
+    history: new Map<string, TypeHistory>(),
+  };
+}
+
+/** Fill each view's history for the candidate task types from `agent_stats`. */
+function loadHistory(
+  st: Statements,
+  ns: string,
+  views: readonly AgentView[],
+  types: ReadonlySet<string>,
+): void {
+  const byId = new Map(views.map((v) => [v.id, v.history as Map<string, TypeHistory>]));
+  for (const type of types) {
+    const rows = st.agentStatsOfType.all(ns, type) as unknown as {
+      agent_id: string;
+      succeeded: number;
+      failed: number;
+      total_run_ms: number;
+    }[];
+    for (const row of rows) {
+      byId.get(row.agent_id)?.set(type, {
+        succeeded: row.succeeded,
+        failed: row.failed,
+        totalRunMs: row.total_run_ms,
+      });
+    }
+  }
+}

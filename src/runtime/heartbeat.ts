@@ -1,0 +1,199 @@
+/**
+ * Heartbeats from a worker thread. A handler that blocks the event loop (CPU-bound JavaScript)
+ * starves every timer of its thread, the heartbeat's too: its agent would be declared lost and
+ * its tasks run twice. One thread per process (`heartbeat-thread.ts`) heartbeats the agents of
+ * the process's workers on its own event loop, over its own connection to each store (reopened
+ * from the backend's {@link StoreLocation}), so they stay alive while the main thread is busy.
+ * It heartbeats only: leases are renewed by each worker's loop, so with an agent TTL of 3 s and
+ * a lease TTL of 30 s a blocked main thread keeps its agent (shown as stalled if the block
+ * outlasts `stallAfterMs`), and a truly hung task is still caught when its lease runs out.
+ *
+ * The thread starts with the first agent and ends with the last; it never keeps the process
+ * alive by itself, only while an `add` or `remove` is waiting for its answer.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { StoreLocation } from '../backends/backend.ts';
+
+export type ToHeartbeatThread =
+  | { type: 'add'; id: number; url: string; namespace: string; agentId: string; intervalMs: number }
+  | { type: 'remove'; id: number }
+  | { type: 'exit' };
+
+export type FromHeartbeatThread =
+  | { type: 'added'; id: number }
+  | { type: 'failed'; id: number; message: string }
+  | { type: 'lost'; id: number }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'removed'; id: number };
+
+export interface HeartbeatOptions {
+  location: StoreLocation;
+  agentId: string;
+  /** Time between heartbeats, in ms. */
+  intervalMs: number;
+  /** The agent was declared lost: the worker registers it again. */
+  onLost: () => void;
+  /** A heartbeat failed for another reason (the thread keeps trying). */
+  onError: (error: Error) => void;
+  /** The thread died: the agent is not heartbeaten from it any more. */
+  onDied: (error: Error) => void;
+}
+
+/** An agent the thread heartbeats; `stop()` ends it. */
+export interface ThreadHeartbeat {
+  /** Stop heartbeating the agent; resolves once the thread has (and has closed an unused store). */
+  stop(): Promise<void>;
+}
+
+/** Longest wait for the thread to open a store, or to let go of an agent. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/** The thread's module, next to this one: `.ts` when running from source, `.js` from `dist/`. */
+const THREAD_URL = new URL(
+  `./heartbeat-thread${extname(fileURLToPath(import.meta.url))}`,
+  import.meta.url,
+);
+
+interface Pending {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface Agent {
+  options: HeartbeatOptions;
+  /** The answer `add` or `remove` is waiting for. */
+  pending: Pending | undefined;
+}
+
+interface SharedThread {
+  worker: Worker;
+  agents: Map<number, Agent>;
+  /** Adds and removes waiting for an answer: the thread is ref'd while there are any. */
+  waiting: number;
+}
+
+let thread: SharedThread | null = null;
+let nextId = 1;
+
+function startThread(): SharedThread {
+  const worker = new Worker(THREAD_URL);
+  const shared: SharedThread = { worker, agents: new Map(), waiting: 0 };
+  worker.on('message', (message: FromHeartbeatThread) => {
+    const agent = shared.agents.get(message.id);
+    if (!agent) return;
+    switch (message.type) {
+      case 'added':
+      case 'removed':
+        agent.pending?.resolve();
+        return;
+      case 'failed':
+        agent.pending?.reject(
+          new Error(`the heartbeat thread could not open the store: ${message.message}`),
+        );
+        return;
+      case 'lost':
+        agent.options.onLost();
+        return;
+      case 'error':
+        agent.options.onError(new Error(`heartbeat failed: ${message.message}`));
+        return;
+    }
+  });
+  const died = (error: Error): void => {
+    if (thread === shared) thread = null;
+    for (const agent of shared.agents.values()) {
+      if (agent.pending) agent.pending.reject(error);
+      else agent.options.onDied(error);
+    }
+    shared.agents.clear();
+  };
+  worker.on('error', died);
+  worker.on('exit', (code) => died(new Error(`the heartbeat thread exited (code ${code})`)));
+  worker.unref();
+  return shared;
+}
+
+/** Send a message and wait for the agent's answer (`added`/`removed`), keeping the process up. */
+function ask(shared: SharedThread, agent: Agent, message: ToHeartbeatThread): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      agent.pending = undefined;
+      if (--shared.waiting === 0) shared.worker.unref();
+    };
+    agent.pending = {
+      resolve: () => {
+        done();
+        resolve();
+      },
+      reject: (error) => {
+        done();
+        reject(error);
+      },
+    };
+    // `done` clears it; an answer can only arrive after this synchronous code has run.
+    const timer = setTimeout(
+      () =>
+        agent.pending?.reject(
+          new Error(`the heartbeat thread did not answer within ${ANSWER_TIMEOUT_MS} ms`),
+        ),
+      ANSWER_TIMEOUT_MS,
+    );
+    if (shared.waiting++ === 0) shared.worker.ref();
+    shared.worker.postMessage(message);
+  });
+}
+
+/**
+ * Heartbeat an agent from the process's heartbeat thread (started if needed); resolves once the
+ * thread has opened the store and beats.
+ * @throws Error when the thread cannot start or open the store (the caller falls back to
+ *   heartbeats on its own loop).
+ */
+export async function heartbeatInThread(options: HeartbeatOptions): Promise<ThreadHeartbeat> {
+  thread ??= startThread();
+  const shared = thread;
+  const id = nextId++;
+  const agent: Agent = { options, pending: undefined };
+  shared.agents.set(id, agent);
+  try {
+    await ask(shared, agent, {
+      type: 'add',
+      id,
+      url: options.location.url,
+      namespace: options.location.namespace,
+      agentId: options.agentId,
+      intervalMs: options.intervalMs,
+    });
+  } catch (error) {
+    shared.agents.delete(id);
+    endIfUnused(shared);
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        if (!shared.agents.has(id)) return; // the thread died meanwhile
+        try {
+          await ask(shared, agent, { type: 'remove', id });
+        } catch {
+          // The thread is gone or stuck: nothing of this agent is left to stop.
+        }
+        shared.agents.delete(id);
+        endIfUnused(shared);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The last agent left: end the thread (the next agent starts a new one). */
+function endIfUnused(shared: SharedThread): void {
+  if (shared.agents.size > 0) return;
+  if (thread === shared) thread = null;
+  const message: ToHeartbeatThread = { type: 'exit' };
+  shared.worker.postMessage(message);
+}

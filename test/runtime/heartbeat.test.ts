@@ -1,0 +1,103 @@
+/**
+ * The heartbeat thread: a handler that blocks the event loop for 4 s (longer than the 3 s agent
+ * TTL) while another worker process sweeps the store. With the thread, the agent is not declared
+ * lost (it shows as stalled meanwhile, then recovers) and the task succeeds on its first
+ * attempt; without it, the same block gets the agent declared lost and the attempt taken away.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BatonEvent, TaskRecord } from '../../src/core/types.ts';
+import type { Baton } from '../../src/runtime/baton.ts';
+import { killAll, startNode } from '../helpers/node-process.ts';
+import { useHarness } from './harness.ts';
+
+const h = useHarness();
+const sweeperScript = fileURLToPath(new URL('./fixtures/sweeper-worker.ts', import.meta.url));
+
+afterEach(killAll);
+
+/** Keeps the thread it runs on busy for `ms`: no timer, no I/O callback of that thread runs. */
+function busyBlock(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+async function startSweeper(store: string): Promise<() => Promise<void>> {
+  const sweeper = startNode(sweeperScript, [store]);
+  await sweeper.waitFor(/"event":"started"/);
+  return async () => {
+    sweeper.child.kill('SIGTERM');
+    const { code } = await sweeper.exited;
+    expect(code, `the sweeper exits cleanly\n${sweeper.stderr}`).toBe(0);
+  };
+}
+
+async function eventsOf(baton: Baton, agentId: string): Promise<BatonEvent['type'][]> {
+  const types: BatonEvent['type'][] = [];
+  for await (const event of baton.events({ follow: false })) {
+    if (event.agentId === agentId && event.type.startsWith('agent.')) types.push(event.type);
+  }
+  return types;
+}
+
+describe('the heartbeat thread', () => {
+  it('keeps an agent whose handler blocks the event loop past the agent TTL alive: the task succeeds once', async () => {
+    const store = `sqlite:${join(h.dir, 'baton.db')}`;
+    const baton = await h.open();
+    const stopSweeper = await startSweeper(store);
+    const worker = await h.startWorker(baton, {
+      agentTtlMs: 3_000,
+      handlers: {
+        spin: () => {
+          busyBlock(4_000);
+          return 'done';
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'spin', maxAttempts: 1 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state, `${done.error?.message ?? ''}`).toBe('succeeded');
+    expect(done.result).toBe('done');
+    expect(done.attempts, 'one attempt: it was never taken away').toBe(1);
+    expect((await baton.attempts(id)).map((a) => a.outcome)).toEqual(['succeeded']);
+
+    await worker.onIdle();
+    const agent = (await baton.agents()).find((a) => a.id === worker.agentId);
+    expect(agent).toMatchObject({ state: 'active', version: expect.any(String) });
+    expect(agent?.stats['spin']).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(agent?.stats['spin']?.meanRunMs).toBeGreaterThanOrEqual(4_000);
+    expect(agent?.process.rssBytes, 'the thread reports the process memory').toBeGreaterThan(0);
+    await stopSweeper();
+    await worker.stop();
+    const types = await eventsOf(baton, worker.agentId);
+    expect(types, 'never lost; stalled while blocked, recovered after').not.toContain('agent.lost');
+    expect(types.filter((t) => t === 'agent.stalled')).toHaveLength(1);
+    expect(types.indexOf('agent.recovered')).toBeGreaterThan(types.indexOf('agent.stalled'));
+  });
+
+  it('without it (heartbeatThread: false) the same block gets the agent declared lost', async () => {
+    const store = `sqlite:${join(h.dir, 'baton.db')}`;
+    const baton = await h.open();
+    const stopSweeper = await startSweeper(store);
+    const worker = await h.startWorker(baton, {
+      heartbeatThread: false,
+      agentTtlMs: 3_000,
+      handlers: {
+        spin: () => {
+          busyBlock(4_000);
+          return 'done';
+        },
+      },
+    });
+    const { id } = await baton.submit({ type: 'spin', maxAttempts: 1 });
+    const done = (await baton.wait(id)) as TaskRecord;
+    expect(done.state).toBe('failed');
+    expect((await baton.attempts(id)).map((a) => a.outcome)).toEqual(['agent_lost']);
+    await stopSweeper();
+    await worker.stop();
+    expect(await eventsOf(baton, worker.agentId)).toContain('agent.lost');
+  });
+});
