@@ -164,6 +164,8 @@ interface InFlight {
   settling: boolean;
   /** Resolves when the attempt is settled and the handler has returned. */
   done: Promise<void>;
+  /** The handler still runs: the entry holds one of the `concurrency` slots. */
+  holdsSlot: boolean;
 }
 
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -216,7 +218,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #loopPromise: Promise<void> | undefined;
+  /** Every lease held: handlers running, and finished ones whose settle is not answered yet. */
   readonly #inFlight = new Map<string, InFlight>();
+  /** Handlers running: at most `concurrency`. */
+  #busy = 0;
   /** True when the latest claim (made after the latest slot freed) found nothing. */
   #lastClaimEmpty = false;
   #idleWaiters: (() => void)[] = [];
@@ -283,7 +288,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /** Number of handlers currently holding a slot. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#busy;
   }
 
   /** Registers the agent and starts the loop and timers; resolves once running. Idempotent. */
@@ -538,7 +543,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     let backoffMs = 0;
     while (this.#state === 'running') {
       try {
-        const free = this.#concurrency - this.#inFlight.size;
+        const free = this.#freeSlots();
         if (free <= 0) {
           await this.#waitForSlot();
           continue;
@@ -600,8 +605,18 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
   }
 
+  /**
+   * How many tasks to claim now. A slot frees when its handler returns, not when the store has
+   * acknowledged the outcome, so the next claim travels while the last batch's completions do
+   * (the store and this process then work at the same time instead of taking turns). Leases
+   * awaiting that acknowledgement are capped at another `concurrency`.
+   */
+  #freeSlots(): number {
+    return Math.min(this.#concurrency - this.#busy, 2 * this.#concurrency - this.#inFlight.size);
+  }
+
   #waitForSlot(): Promise<void> {
-    if (this.#state !== 'running' || this.#inFlight.size < this.#concurrency) {
+    if (this.#state !== 'running' || this.#freeSlots() > 0) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -647,8 +662,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       abortKind: undefined,
       settling: false,
       done: Promise.resolve(),
+      holdsSlot: true,
     };
     this.#inFlight.set(entry.key, entry);
+    this.#busy++;
     log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
     this.#emit('task:claimed', lease);
     const timeoutMs = lease.task.timeoutMs;
@@ -663,11 +680,22 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       .catch((error: unknown) => this.#reportError(error, `task ${lease.taskId}`))
       .finally(() => {
         clearTimeout(entry.timer);
+        this.#freeSlot(entry);
         this.#inFlight.delete(entry.key);
         // Our own completion may have made dependents ready: claim again before calling idle.
         this.#lastClaimEmpty = false;
         this.#wakeLoop();
       });
+  }
+
+  #freeSlot(entry: InFlight): void {
+    if (!entry.holdsSlot) return;
+    entry.holdsSlot = false;
+    this.#busy--;
+    // Only a loop waiting for a slot resumes; one waiting for work keeps waiting.
+    const slotFreed = this.#slotFreed;
+    this.#slotFreed = undefined;
+    slotFreed?.();
   }
 
   #abortEntry(entry: InFlight, kind: AbortKind, reason: BatonError): void {
@@ -734,6 +762,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return;
     }
     if (entry.settling) return; // aborted for shutdown in the same tick; stop() releases it
+    this.#freeSlot(entry); // the handler has returned: claim more while its outcome is sent
     if (first.ok) {
       await this.#settleSuccess(entry, first.value);
     } else {

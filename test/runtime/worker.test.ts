@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CancelledError,
   LeaseLostError,
@@ -624,6 +624,49 @@ describe('worker', () => {
       { method: 'complete', items: 5 },
     ]);
     expect(calls.some((c) => c.method === 'renew' && c.items === 5)).toBe(true);
+    await worker.stop();
+  });
+
+  it('claims the next tasks while the last outcomes are still being acknowledged', async () => {
+    const opened = await h.baton();
+    const completeHeld = deferred();
+    let completesOut = 0;
+    // The real backend, with completions held back until the test lets them through.
+    const held = new Proxy(opened.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const call = (...args: unknown[]): unknown =>
+          (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (property === 'complete') {
+          return async (...args: unknown[]) => {
+            completesOut++;
+            try {
+              await completeHeld.promise;
+              return await call(...args);
+            } finally {
+              completesOut--;
+            }
+          };
+        }
+        return call;
+      },
+    });
+    const baton = Baton.fromBackend(held, { logger: pino({ level: 'silent' }) });
+    const ran: number[] = [];
+    const worker = await h.startWorker(baton, {
+      concurrency: 2,
+      handlers: { quick: ({ payload }) => void ran.push(payload as number) },
+    });
+    await baton.backend.submitTasks([0, 1, 2, 3].map((i) => ({ type: 'quick', payload: i })));
+    // Two tasks fill both slots; their completion is held, yet their slots free when the
+    // handlers return, so the other two are claimed and run meanwhile.
+    await vi.waitFor(() => expect(ran).toHaveLength(4));
+    expect(completesOut, 'the first completion is still unanswered').toBeGreaterThan(0);
+    completeHeld.resolve();
+    await worker.onIdle();
+    const { tasks } = await baton.tasks({ state: 'succeeded' });
+    expect(tasks).toHaveLength(4);
     await worker.stop();
   });
 
