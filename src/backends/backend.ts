@@ -224,6 +224,22 @@ export interface WaitForWorkOptions {
   signal?: AbortSignal;
 }
 
+/** Event types a caller may record; every other type is written by the backend itself. */
+export const RECORDABLE_EVENT_TYPES = [
+  'pool.scaled_up',
+  'pool.scaled_down',
+  'pool.restarted',
+] as const;
+export type RecordableEventType = (typeof RECORDABLE_EVENT_TYPES)[number];
+
+export interface RecordableEvent {
+  type: RecordableEventType;
+  /** The agent the event is about, if any (e.g. the worker a pool started or stopped). */
+  agentId?: string | null;
+  /** JSON details, e.g. `{ reason, workers }`; at most the backend's `maxPayloadBytes`. */
+  data?: { [key: string]: Json };
+}
+
 export interface Backend {
   /** Adapter name, e.g. `sqlite`. */
   readonly name: string;
@@ -300,6 +316,11 @@ export interface Backend {
    * read only what happens from now on, without replaying history.
    */
   lastEventId(): Promise<string | null>;
+  /**
+   * Append an event that is not a task transition, such as an autoscaling decision, to the
+   * stream. Returns its id. Only the {@link RecordableEventType} types are accepted.
+   */
+  recordEvent(event: RecordableEvent): Promise<string>;
   /**
    * Resolve when work may be available for these capabilities and types, on timeout, or on
    * abort.

@@ -7,7 +7,8 @@
 import { ValidationError } from '../core/errors.ts';
 import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
 import type { AgentReport, AgentSpec, TaskError } from '../core/types.ts';
-import { LIMITS } from '../core/validate.ts';
+import { LIMITS, checkJson } from '../core/validate.ts';
+import { RECORDABLE_EVENT_TYPES, type RecordableEvent } from './backend.ts';
 
 /** Page size when a listing does not say. */
 export const DEFAULT_PAGE = 100;
@@ -140,4 +141,35 @@ export function checkRouting(routing: Partial<RoutingPolicy> | undefined): Routi
     throw new ValidationError(problems.map((message) => ({ path: 'routing', message })));
   }
   return policy;
+}
+
+/**
+ * Check an event a caller records: a recordable type, an optional agent id, JSON data within
+ * `maxBytes`. Returns the data as the JSON text to store.
+ */
+export function checkRecordedEvent(event: RecordableEvent, maxBytes: number): string {
+  if (event === null || typeof event !== 'object') {
+    throw new ValidationError([
+      { path: 'event', message: 'must be an object { type, agentId?, data? }' },
+    ]);
+  }
+  if (!(RECORDABLE_EVENT_TYPES as readonly string[]).includes(event.type)) {
+    throw new ValidationError([
+      {
+        path: 'event.type',
+        message: `must be one of ${RECORDABLE_EVENT_TYPES.join(', ')}; got ${JSON.stringify(event.type)} (the backend writes every other event type itself)`,
+      },
+    ]);
+  }
+  if (event.agentId != null && (typeof event.agentId !== 'string' || event.agentId.length === 0)) {
+    throw new ValidationError([
+      { path: 'event.agentId', message: 'must be a non-empty string or absent' },
+    ]);
+  }
+  const data = event.data ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ValidationError([{ path: 'event.data', message: 'must be a JSON object' }]);
+  }
+  checkJson(data, 'event.data', maxBytes);
+  return JSON.stringify(data);
 }

@@ -349,7 +349,10 @@ export type EventType =
   | 'agent.lost'
   | 'agent.stalled'
   | 'agent.recovered'
-  | 'agent.left';
+  | 'agent.left'
+  | 'pool.scaled_up'
+  | 'pool.scaled_down'
+  | 'pool.restarted';
 
 /** An entry of the ordered, resumable event stream. */
 export interface BatonEvent {

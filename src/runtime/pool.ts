@@ -237,6 +237,8 @@ export class Pool extends EventEmitter<PoolEventMap> {
 
   #state: PoolState = 'new';
   #baton: Baton | undefined;
+  /** Decisions being appended to the store's event stream; `stop()` waits for them. */
+  readonly #recording = new Set<Promise<void>>();
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #tickTimer: NodeJS.Timeout | undefined;
@@ -411,6 +413,7 @@ export class Pool extends EventEmitter<PoolEventMap> {
       this.#killAfter(child, graceMs);
     }
     await Promise.all(children.map((child) => child.whenExited));
+    await Promise.all(this.#recording);
     await this.#baton?.close();
     if (this.#handleSignals) {
       process.off('SIGINT', this.#onSignal);
@@ -650,11 +653,9 @@ export class Pool extends EventEmitter<PoolEventMap> {
   }
 
   /**
-   * The one place a decision leaves the pool: logged, and emitted as a typed event.
-   *
-   * TODO(lead): also append it to the backend's event stream (as `pool.scaled_up` / …, with
-   * `workerId` as the agent id and `{ reason, workers, replacementId }` as data) once the
-   * backend has a method for custom events — here, and nowhere else.
+   * The one place a decision leaves the pool: logged, emitted as a typed event, and appended to
+   * the store's event stream (the worker's agent id as `agentId`; reason, workers and any
+   * replacement as data), where `baton run`, the SDK's `events()` and other processes see it.
    */
   #announce(decision: Omit<PoolDecisionEvent, 'workers' | 'at'>): void {
     const event: PoolDecisionEvent = { ...decision, workers: this.size, at: Date.now() };
@@ -673,6 +674,25 @@ export class Pool extends EventEmitter<PoolEventMap> {
     } catch (error) {
       this.#log.error({ err: error, event: event.type }, `a "${event.type}" listener threw`);
     }
+    const baton = this.#baton;
+    if (baton === undefined) return;
+    const recording = baton.backend
+      .recordEvent({
+        type: event.type,
+        agentId: event.workerId,
+        data: {
+          reason: event.reason,
+          workers: event.workers,
+          ...(event.replacementId === undefined ? {} : { replacementId: event.replacementId }),
+        },
+      })
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.#log.warn({ err: error, event: event.type }, 'could not record the decision'),
+      )
+      .finally(() => this.#recording.delete(recording));
+    this.#recording.add(recording);
   }
 
   /** The pool's live workers: running and not asked to stop. */

@@ -166,6 +166,20 @@ describe('Pool', () => {
     for (const down of downs)
       expect(down.reason).toMatch(/^idle \d+(\.\d)?s >= idle timeout 1.5s$/);
     expect(downs.map((d) => d.workers)).toEqual([3, 2, 1]);
+    // Every decision is in the store's event stream too, with its worker and reason.
+    const stream: { type: string; agentId: string | null; reason: unknown }[] = [];
+    for await (const e of baton.events({ follow: false })) {
+      if (e.type.startsWith('pool.')) {
+        stream.push({ type: e.type, agentId: e.agentId, reason: e.data.reason });
+      }
+    }
+    const decisions = [...seen['pool.scaled_up'], ...downs].map((d) => ({
+      type: d.type,
+      agentId: d.workerId,
+      reason: d.reason,
+    }));
+    expect(stream).toEqual(expect.arrayContaining(decisions));
+    expect(stream).toHaveLength(decisions.length);
     await until('three agents to leave', async () => {
       const agents = await baton.agents();
       return (

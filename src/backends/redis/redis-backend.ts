@@ -62,6 +62,7 @@ import type {
   FailInput,
   LeaseRef,
   ReadEventsOptions,
+  RecordableEvent,
   RunFilter,
   RunPage,
   SettleOutcome,
@@ -82,6 +83,7 @@ import {
   checkInteger,
   checkReport,
   checkRouting,
+  checkRecordedEvent,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -1066,6 +1068,35 @@ export class RedisBackend implements Backend {
       this.#client.xrevrange(key, '+', '-', 'COUNT', 1),
     );
     return newest ? newest[0] : null;
+  }
+
+  async recordEvent(event: RecordableEvent): Promise<string> {
+    this.#open();
+    const data = checkRecordedEvent(event, this.#maxPayloadBytes);
+    const key = this.#keys.events;
+    // One native command, atomic on its own; the same fields the scripts' emit() writes.
+    const id = await this.#call('recordEvent', () =>
+      this.#client.xadd(
+        key,
+        'MAXLEN',
+        '~',
+        this.#maxLen,
+        '*',
+        't',
+        event.type,
+        'at',
+        this.#clock(),
+        'task',
+        '',
+        'run',
+        '',
+        'agent',
+        event.agentId ?? '',
+        'd',
+        data,
+      ),
+    );
+    return id!;
   }
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {

@@ -55,6 +55,7 @@ import type {
   FailInput,
   LeaseRef,
   ReadEventsOptions,
+  RecordableEvent,
   RunFilter,
   RunPage,
   SettleOutcome,
@@ -106,6 +107,7 @@ import {
   checkInteger,
   checkReport,
   checkRouting,
+  checkRecordedEvent,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -1027,6 +1029,15 @@ export class SqliteBackend implements Backend {
       const row = this.#st.eventsLast.get(this.namespace) as { id: number } | undefined;
       return row === undefined ? null : String(row.id);
     });
+  }
+
+  async recordEvent(event: RecordableEvent): Promise<string> {
+    this.#open();
+    const data = checkRecordedEvent(event, this.#maxPayloadBytes);
+    await this.#write(this.#clock(), (tx) => {
+      tx.event(event.type, null, null, event.agentId ?? null, data);
+    });
+    return (await this.lastEventId())!;
   }
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {

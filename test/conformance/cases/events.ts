@@ -6,6 +6,7 @@ import {
   QUICK_BACKOFF,
   claimExpecting,
   complete,
+  expectBatonError,
   fail,
   idOf,
   milestonesOf,
@@ -237,6 +238,50 @@ export function eventCases(env: SuiteEnv): void {
       await submitOne(b, { type: 'x' });
       const [only] = await b.readEvents();
       expect(await b.readEvents({ since: only!.id, blockMs: 50 })).toEqual([]);
+    });
+  });
+
+  describe('recorded events', () => {
+    it('append a pool decision to the stream, in order and resumable', async () => {
+      const { b, clock } = env.ctx();
+      await submitOne(b, { type: 'x' });
+      const before = await b.lastEventId();
+      clock.advance(10);
+      const id = await b.recordEvent({
+        type: 'pool.scaled_up',
+        agentId: 'agt_pool_w1',
+        data: { reason: 'eligible depth 40 over 2 agents', workers: 3 },
+      });
+      expect(await b.lastEventId(), 'the recorded event is the newest').toBe(id);
+      const after = await b.readEvents({ since: before! });
+      expect(after).toEqual([
+        {
+          id,
+          type: 'pool.scaled_up',
+          at: clock.now(),
+          taskId: null,
+          runId: null,
+          agentId: 'agt_pool_w1',
+          data: { reason: 'eligible depth 40 over 2 agents', workers: 3 },
+        },
+      ]);
+    });
+
+    it('refuse types the backend writes itself, and oversized data, storing nothing', async () => {
+      const { b } = env.ctx();
+      await expectBatonError(
+        b.recordEvent({ type: 'task.succeeded' as 'pool.restarted' }),
+        'ValidationError',
+        'BATON_VALIDATION',
+        'recording a task transition',
+      );
+      await expectBatonError(
+        b.recordEvent({ type: 'pool.restarted', data: { blob: 'x'.repeat(2 * 1024 * 1024) } }),
+        'PayloadTooLargeError',
+        'BATON_PAYLOAD_TOO_LARGE',
+        'recording 2 MiB of data',
+      );
+      expect(await b.readEvents(), 'nothing was stored').toEqual([]);
     });
   });
 }
