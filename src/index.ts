@@ -18,7 +18,7 @@ export {
   type WorkerEventMap,
   type WorkerOptions,
 } from './runtime/worker.ts';
-export { toTaskError } from './runtime/task-error.ts';
+export { retryDelayOf, toTaskError } from './runtime/task-error.ts';
 
 // Autoscaling pool of worker processes, and the pure scaling rule an external autoscaler can reuse.
 export {
@@ -83,6 +83,19 @@ export {
   type ShellResult,
   type RunShellOptions,
 } from './executors/shell.ts';
+export {
+  AgentHttpError,
+  BusyError,
+  checkHealth,
+  httpHandler,
+  parseHttpPayload,
+  parseRetryAfter,
+  type CheckHealthOptions,
+  type HealthResult,
+  type HttpHandlerContext,
+  type HttpHandlerOptions,
+  type HttpPayload,
+} from './executors/http.ts';
 
 // Plan files.
 export {

@@ -34,6 +34,18 @@ export function toTaskError(thrown: unknown): TaskError {
   return { message: `handler threw a non-error value: ${safeStringify(thrown)}`, retryable: true };
 }
 
+/**
+ * The wait before the next attempt that a thrown error asks for, from its `retryAfterMs` (an
+ * agent that answered "busy, come back in 5 s"), or undefined to apply the task's backoff.
+ * Only a finite number ≥ 0 counts; it is rounded to whole milliseconds.
+ */
+export function retryDelayOf(thrown: unknown): number | undefined {
+  if (typeof thrown !== 'object' || thrown === null) return undefined;
+  const delay = (thrown as { retryAfterMs?: unknown }).retryAfterMs;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return undefined;
+  return Math.round(delay);
+}
+
 function safeStringify(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);

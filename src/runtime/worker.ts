@@ -18,7 +18,13 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
-import type { Backend, LeaseRef, SettleOutcome, SubmittedTask } from '../backends/backend.ts';
+import type {
+  Backend,
+  FailInput,
+  LeaseRef,
+  SettleOutcome,
+  SubmittedTask,
+} from '../backends/backend.ts';
 import { newAgentId } from '../backends/ids.ts';
 import {
   AgentLostError,
@@ -42,7 +48,7 @@ import { describeValue } from '../core/text.ts';
 import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
 import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
-import { toTaskError } from './task-error.ts';
+import { retryDelayOf, toTaskError } from './task-error.ts';
 import { batonVersion } from './version.ts';
 
 /** What a handler gets for one attempt of one task. */
@@ -767,7 +773,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.#settleSuccess(entry, first.value);
     } else {
       const error = toTaskError(first.error);
-      await this.#settleFailure(entry, error, 'failed');
+      await this.#settleFailure(entry, error, 'failed', retryDelayOf(first.error));
     }
   }
 
@@ -844,18 +850,20 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     entry: InFlight,
     error: TaskError,
     outcome: 'failed' | 'timed_out',
+    /** The handler's own wait before the retry (its error's `retryAfterMs`); else the task's backoff. */
+    retryDelayMs?: number,
   ): Promise<void> {
     const { lease } = entry;
     entry.settling = true;
-    const answer = await this.#untilStoreAnswers(entry, 'fail', () =>
-      this.#settler.fail({
-        taskId: lease.taskId,
-        token: lease.token,
-        error,
-        retryable: error.retryable !== false,
-        outcome,
-      }),
-    );
+    const input: FailInput = {
+      taskId: lease.taskId,
+      token: lease.token,
+      error,
+      retryable: error.retryable !== false,
+      outcome,
+    };
+    if (retryDelayMs !== undefined) input.retryDelayMs = retryDelayMs;
+    const answer = await this.#untilStoreAnswers(entry, 'fail', () => this.#settler.fail(input));
     const durationMs = this.#durationMs(entry);
     if (answer.status === 'ok') {
       const willRetry = answer.state !== 'failed';

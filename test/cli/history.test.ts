@@ -167,8 +167,8 @@ describe('commands on a store with history', () => {
     expect(stderr()).toContain('the tasks of type llm (1) wait for a worker');
     const claims = calls.filter((c) => c.method === 'claim').map((c) => c.arg);
     expect(
-      claims.every((c) => JSON.stringify((c as { types?: unknown }).types) === '["shell"]'),
-      'the local agents claim shell tasks only',
+      claims.every((c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http"]'),
+      'the local agents claim shell and http tasks only',
     ).toBe(true);
   });
 });

@@ -4,8 +4,8 @@
  *
  * Each agent is a worker with one slot, so the summary can say which agent ran each task; all
  * of them get every capability the plan requires (plus `shell`), so any of them can take any
- * shell task. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that
- * handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
+ * shell task, and any `http` task (a remote agent service, `src/executors/http.ts`). Tasks of
+ * other types (`executor:` in the plan) wait for a worker elsewhere that handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
  * busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
@@ -18,6 +18,7 @@ import type { SubmittedRun } from '../../backends/backend.ts';
 import type { AttemptRecord, BatonEvent, RunRecord } from '../../core/types.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
+import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import { checkAgentsCoverTasks, loadPlan, type Plan } from '../../runtime/plan.ts';
@@ -122,7 +123,7 @@ export async function runCommand(
     if (elsewhere.length > 0) {
       // Workers claim only the task types they handle: these wait for a worker that has them.
       ctx.note(
-        `the local agents run shell tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+        `the local agents run shell and http tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
           `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
       );
     }
@@ -135,7 +136,7 @@ export async function runCommand(
         capabilities: agent.capabilities,
         labels: agent.labels,
         concurrency: agent.concurrency,
-        handlers: { shell: shellHandler() },
+        handlers: { shell: shellHandler(), http: httpHandler() },
         handleSignals: false,
         logger: ctx.logger.child({ agent: agent.name }),
       });
@@ -265,10 +266,15 @@ function localAgents(plan: Plan, count: number): LocalAgent[] {
   }));
 }
 
-/** Task types of the plan besides `shell`, with their counts: `llm (3)`. */
+/** The task types the local agents have handlers for. */
+const LOCAL_TYPES: ReadonlySet<string> = new Set(['shell', 'http']);
+
+/** Task types of the plan besides the local ones (`shell`, `http`), with their counts: `llm (3)`. */
 function unhandledTypes(tasks: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
-  for (const { type } of tasks) if (type !== 'shell') counts.set(type, (counts.get(type) ?? 0) + 1);
+  for (const { type } of tasks) {
+    if (!LOCAL_TYPES.has(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
+  }
   return [...counts].map(([type, n]) => `type ${type} (${n})`);
 }
 

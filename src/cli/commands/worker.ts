@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 
+import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
@@ -36,7 +37,7 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler() },
+    handlers: { shell: shellHandler(), http: httpHandler() },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };
