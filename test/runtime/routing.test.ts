@@ -132,13 +132,19 @@ async function inFiveProcesses(target: { store: string; namespace: string }): Pr
   }
 }
 
+/**
+ * Five worker processes on two cores share the CPU with whatever else runs (the rest of a
+ * parallel test run): a process the OS leaves unscheduled for a while cannot claim, and the
+ * others rightly take its share. That is noise, not hogging, so these cases get two more tries;
+ * a store or rule that lets one worker hog the queue fails all three. The bound stays ±30%.
+ */
+const MULTI_PROCESS = { timeout: 60_000, retry: 2 };
+
 describe('load spread: 5 workers × 200 short tasks, each within ±30% of an even share', () => {
   it('sqlite, one process', async () => inOneProcess(await sqliteStore()));
-  it('sqlite, five processes', async () => inFiveProcesses(await sqliteStore()), 60_000);
+  it('sqlite, five processes', MULTI_PROCESS, async () => inFiveProcesses(await sqliteStore()));
   it.skipIf(!redisAvailable && !ci)('redis, one process', async () => inOneProcess(redisStore()));
-  it.skipIf(!redisAvailable && !ci)(
-    'redis, five processes',
-    async () => inFiveProcesses(redisStore()),
-    60_000,
+  it.skipIf(!redisAvailable && !ci)('redis, five processes', MULTI_PROCESS, async () =>
+    inFiveProcesses(redisStore()),
   );
 });
