@@ -12,6 +12,7 @@ import { TASK_STATES } from '../core/types.ts';
 import { agentsCommand } from './commands/agents.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { runCommand } from './commands/run.ts';
+import { serverCommand } from './commands/server.ts';
 import { statusCommand } from './commands/status.ts';
 import { poolCommand, type PoolCommandOptions } from './commands/pool.ts';
 import { submitCommand } from './commands/submit.ts';
@@ -441,6 +442,57 @@ Examples:
       const o = command.opts<{ all?: boolean }>();
       const ctx = createContext(io, common(command), 'warn');
       setExit(await agentsCommand(ctx, { all: o.all === true }));
+    });
+
+  withCommonOptions(
+    program
+      .command('server')
+      .description(
+        'Serve the HTTP API (tasks, runs, agents, stats, events as SSE) on the store until SIGINT/SIGTERM.',
+      )
+      .option(
+        '--host <host>',
+        'address to bind; anything but loopback needs BATON_API_TOKENS',
+        '127.0.0.1',
+      )
+      .addOption(
+        new Option('--port <n>', 'port to listen on (0: any free port)')
+          .argParser(parseNonNegativeInt)
+          .default(7400),
+      )
+      .addOption(
+        new Option(
+          '--cors <origins>',
+          'comma-separated browser origins allowed to call the API, or * (default: CORS off)',
+        ).argParser(parseList),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Auth: set BATON_API_TOKENS=token:scope1+scope2,token2:read (scopes: read, submit, work, admin);
+clients send Authorization: Bearer <token>. Without tokens the server binds loopback only.
+
+Examples:
+  $ baton server --store sqlite:.baton/baton.db --port 7400
+  $ BATON_API_TOKENS=s3cret:admin baton server --host 0.0.0.0 --store redis://10.0.0.5:6379`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<{ host: string; port: number; cors?: string[] }>();
+      if (o.port > 65_535) {
+        command.error(`error: --port ${o.port} is not a TCP port; use 0 to 65535`, {
+          exitCode: EXIT.usage,
+          code: 'baton.usage',
+        });
+      }
+      const ctx = createContext(io, common(command), 'info');
+      setExit(
+        await serverCommand(ctx, {
+          host: o.host,
+          port: o.port,
+          ...(o.cors === undefined ? {} : { cors: o.cors }),
+        }),
+      );
     });
 
   withCommonOptions(

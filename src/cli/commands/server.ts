@@ -1,0 +1,57 @@
+/**
+ * `baton server`: the HTTP API (docs/http-api.md) over the store, until SIGINT/SIGTERM, which
+ * close it gracefully: no new connections, open event streams ended, in-flight requests
+ * answered, then the store closed.
+ */
+import { once } from 'node:events';
+
+import { parseTokens } from '../../server/auth.ts';
+import { buildServer } from '../../server/server.ts';
+import type { CliContext } from '../context.ts';
+
+export interface ServerCommandOptions {
+  /** Address to bind. @default '127.0.0.1' */
+  host: string;
+  /** Port to listen on; 0 picks a free one. @default 7400 */
+  port: number;
+  /** Browser origins allowed (CORS), comma-separated, or `*`. @default CORS off */
+  cors?: string[];
+}
+
+export async function serverCommand(
+  ctx: CliContext,
+  options: ServerCommandOptions,
+): Promise<number> {
+  // Tokens are checked before the store is opened, so a typo touches nothing.
+  const spec = ctx.io.env.BATON_API_TOKENS;
+  const tokens = spec === undefined || spec.trim() === '' ? [] : parseTokens(spec);
+  const baton = await ctx.open();
+  try {
+    const cors = options.cors;
+    const app = await buildServer({
+      baton,
+      tokens,
+      host: options.host,
+      logger: ctx.logger,
+      ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
+    });
+    const address = await app.listen({ host: options.host, port: options.port });
+    ctx.note(
+      `baton API listening on ${address}${tokens.length === 0 ? ' (no auth: loopback only)' : ''}; stop with Ctrl-C (SIGINT) or SIGTERM`,
+    );
+    const stop = new AbortController();
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    const onSignal = (): void => stop.abort();
+    for (const s of signals) process.once(s, onSignal);
+    try {
+      await once(stop.signal, 'abort');
+    } finally {
+      for (const s of signals) process.off(s, onSignal);
+    }
+    ctx.note('stopping the API server');
+    await app.close();
+    return 0;
+  } finally {
+    await baton.close();
+  }
+}

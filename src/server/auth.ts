@@ -1,0 +1,116 @@
+/**
+ * Bearer-token auth. Tokens come from options or `BATON_API_TOKENS`
+ * (`token:scope1+scope2,token2:read`); each grants scopes:
+ * - `read`: every GET (tasks, runs, agents, stats, events);
+ * - `submit`: submit and cancel tasks and runs;
+ * - `work`: the worker protocol (register, heartbeat, claim, renew, complete, fail);
+ * - `admin`: everything.
+ *
+ * Tokens are compared as SHA-256 digests with `timingSafeEqual`, so neither the comparison's
+ * time nor the digest's length says how much of a guess was right.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import { ValidationError } from '../core/errors.ts';
+import { HttpError } from './errors.ts';
+
+export type Scope = 'read' | 'submit' | 'work' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'submit', 'work', 'admin'];
+
+/** One accepted bearer token and what it may do. */
+export interface ApiToken {
+  token: string;
+  scopes: Scope[];
+}
+
+/**
+ * Parse `token:scope1+scope2,token2:read`.
+ * @throws ValidationError naming the entry and the scope that is wrong (never the token itself).
+ */
+export function parseTokens(spec: string, source = 'BATON_API_TOKENS'): ApiToken[] {
+  const tokens: ApiToken[] = [];
+  const issues: { path: string; message: string }[] = [];
+  spec
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .forEach((entry, index) => {
+      const colon = entry.lastIndexOf(':');
+      const path = `${source}[${index}]`;
+      if (colon <= 0 || colon === entry.length - 1) {
+        issues.push({
+          path,
+          message: 'expected token:scope1+scope2 (scopes: read, submit, work, admin)',
+        });
+        return;
+      }
+      const scopes = entry.slice(colon + 1).split('+');
+      const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+      if (bad.length > 0) {
+        issues.push({
+          path,
+          message: `unknown scope ${bad.map((s) => `'${s}'`).join(', ')}; use read, submit, work or admin`,
+        });
+        return;
+      }
+      tokens.push({ token: entry.slice(0, colon), scopes: scopes as Scope[] });
+    });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return tokens;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** Checks `Authorization: Bearer …` headers against a fixed set of tokens. */
+export class Authenticator {
+  readonly #tokens: { hash: Buffer; scopes: ReadonlySet<Scope> }[];
+
+  constructor(tokens: readonly ApiToken[]) {
+    this.#tokens = tokens.map((t) => ({ hash: digest(t.token), scopes: new Set(t.scopes) }));
+  }
+
+  /** True when no token is configured: every request is allowed (loopback only). */
+  get open(): boolean {
+    return this.#tokens.length === 0;
+  }
+
+  /**
+   * @throws HttpError 401 without a valid bearer token, 403 when it lacks `scope`.
+   */
+  authorize(header: string | undefined, scope: Scope): void {
+    if (this.open) return;
+    const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    if (match?.[1] === undefined) {
+      throw new HttpError(
+        401,
+        'BATON_UNAUTHORIZED',
+        'missing bearer token; send the header Authorization: Bearer <token>',
+      );
+    }
+    const presented = digest(match[1]);
+    // Compare with every token, so the time taken does not say which one matched.
+    let granted: ReadonlySet<Scope> | null = null;
+    for (const entry of this.#tokens) {
+      if (timingSafeEqual(entry.hash, presented)) granted ??= entry.scopes;
+    }
+    if (granted === null) {
+      throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
+    }
+    if (!granted.has(scope) && !granted.has('admin')) {
+      throw new HttpError(
+        403,
+        'BATON_FORBIDDEN',
+        `this token lacks the '${scope}' scope that this route needs`,
+        { scope },
+      );
+    }
+  }
+}
+
+/** Whether `host` is a loopback address (or `localhost`). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1'
+  );
+}

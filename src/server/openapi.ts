@@ -1,0 +1,356 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas the routes
+ * parse requests with and the contract tests check responses against (`z.toJSONSchema`), so
+ * the document cannot drift from the code. Served at `GET /openapi.json`; never committed.
+ */
+import { z } from 'zod';
+
+import * as S from './schemas.ts';
+
+/** Named schemas, under `#/components/schemas/<name>`. */
+const COMPONENTS = {
+  Json: S.JsonSchema,
+  TaskSpec: S.TaskSpecSchema,
+  RunSpec: S.RunSpecSchema,
+  CancelBody: S.CancelBodySchema,
+  TaskError: S.TaskErrorSchema,
+  TaskRecord: S.TaskRecordSchema,
+  AttemptRecord: S.AttemptRecordSchema,
+  RunRecord: S.RunRecordSchema,
+  AgentRecord: S.AgentRecordSchema,
+  SubmittedTask: S.SubmittedTaskSchema,
+  SubmittedRun: S.SubmittedRunSchema,
+  TaskPage: S.TaskPageSchema,
+  RunPage: S.RunPageSchema,
+  TaskDetail: S.TaskDetailSchema,
+  RunDetail: S.RunDetailSchema,
+  AgentList: S.AgentListSchema,
+  Stats: S.StatsSchema,
+  Health: S.HealthSchema,
+  Event: S.EventSchema,
+  Error: S.ErrorBodySchema,
+  TaskCancelled: S.TaskCancelledSchema,
+  RunCancelled: S.RunCancelledSchema,
+  AgentSpec: S.AgentSpecSchema,
+  HeartbeatBody: S.HeartbeatBodySchema,
+  HeartbeatResponse: S.HeartbeatResponseSchema,
+  ClaimBody: S.ClaimBodySchema,
+  ClaimResponse: S.ClaimResponseSchema,
+  Lease: S.LeaseSchema,
+  RenewBody: S.RenewBodySchema,
+  CompleteBody: S.CompleteBodySchema,
+  FailBody: S.FailBodySchema,
+  Settled: S.SettledSchema,
+} as const;
+
+export type ComponentName = keyof typeof COMPONENTS;
+
+type Op = {
+  summary: string;
+  scope: 'read' | 'submit' | 'work' | 'admin' | null;
+  query?: z.ZodObject;
+  body?: ComponentName;
+  yaml?: boolean;
+  ok: [number, ComponentName | 'EventStream' | 'PrometheusText'];
+  errors: number[];
+};
+
+/** Every route: method and OpenAPI path → its description. */
+export const ROUTES: Record<string, Record<string, Op>> = {
+  '/health': {
+    get: {
+      summary: 'Process and store reachability',
+      scope: null,
+      ok: [200, 'Health'],
+      errors: [503],
+    },
+  },
+  '/v1/tasks': {
+    post: {
+      summary: 'Submit one task (201; 200 with the existing task for a repeated idempotencyKey)',
+      scope: 'submit',
+      body: 'TaskSpec',
+      ok: [201, 'SubmittedTask'],
+      errors: [400, 401, 403, 413],
+    },
+    get: {
+      summary: 'List tasks in submission order, a page at a time',
+      scope: 'read',
+      query: S.TaskListQuerySchema,
+      ok: [200, 'TaskPage'],
+      errors: [400, 401, 403],
+    },
+  },
+  '/v1/tasks/{id}': {
+    get: {
+      summary: 'A task and its attempts',
+      scope: 'read',
+      ok: [200, 'TaskDetail'],
+      errors: [401, 403, 404],
+    },
+  },
+  '/v1/tasks/{id}/cancel': {
+    post: {
+      summary: 'Cancel a task (no-op when it is terminal)',
+      scope: 'submit',
+      body: 'CancelBody',
+      ok: [200, 'TaskCancelled'],
+      errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/runs': {
+    post: {
+      summary:
+        'Submit a run atomically: a RunSpec as JSON, or a plan file as YAML (Content-Type: application/yaml)',
+      scope: 'submit',
+      body: 'RunSpec',
+      yaml: true,
+      ok: [201, 'SubmittedRun'],
+      errors: [400, 401, 403, 413, 415],
+    },
+    get: {
+      summary: 'List runs, newest first unless order=asc',
+      scope: 'read',
+      query: S.RunListQuerySchema,
+      ok: [200, 'RunPage'],
+      errors: [400, 401, 403],
+    },
+  },
+  '/v1/runs/{id}': {
+    get: {
+      summary: 'A run with its tasks, progress, DAG levels and critical path',
+      scope: 'read',
+      ok: [200, 'RunDetail'],
+      errors: [401, 403, 404],
+    },
+  },
+  '/v1/runs/{id}/cancel': {
+    post: {
+      summary: 'Cancel every unfinished task of a run',
+      scope: 'submit',
+      body: 'CancelBody',
+      ok: [200, 'RunCancelled'],
+      errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/agents': {
+    post: {
+      summary: 'Register an agent (a worker in any language); its id is generated when absent',
+      scope: 'work',
+      body: 'AgentSpec',
+      ok: [201, 'AgentRecord'],
+      errors: [400, 401, 403],
+    },
+    get: {
+      summary: 'Every agent of the namespace',
+      scope: 'read',
+      ok: [200, 'AgentList'],
+      errors: [401, 403],
+    },
+  },
+  '/v1/stats': {
+    get: {
+      summary: 'Counts by state, ready depth by requires, agents',
+      scope: 'read',
+      ok: [200, 'Stats'],
+      errors: [401, 403],
+    },
+  },
+  '/v1/agents/{id}/heartbeat': {
+    post: {
+      summary:
+        'Record a heartbeat (and the process report); 409 BATON_AGENT_LOST once declared lost',
+      scope: 'work',
+      body: 'HeartbeatBody',
+      ok: [200, 'HeartbeatResponse'],
+      errors: [400, 401, 403, 409],
+    },
+  },
+  '/v1/agents/{id}/claim': {
+    post: {
+      summary: `Lease up to max ready tasks the agent can run; with waitMs (<= ${S.MAX_CLAIM_WAIT_MS}) wait for work first`,
+      scope: 'work',
+      body: 'ClaimBody',
+      ok: [200, 'ClaimResponse'],
+      errors: [400, 401, 403, 409],
+    },
+  },
+  '/v1/leases/{taskId}/renew': {
+    post: {
+      summary: 'Extend a lease; 409 BATON_LEASE_LOST for a stale token or a cancelled task',
+      scope: 'work',
+      body: 'RenewBody',
+      ok: [200, 'Settled'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/leases/{taskId}/complete': {
+    post: {
+      summary: 'Record the result of the attempt the token names; 409 BATON_LEASE_LOST when stale',
+      scope: 'work',
+      body: 'CompleteBody',
+      ok: [200, 'Settled'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/leases/{taskId}/fail': {
+    post: {
+      summary: 'Fail the attempt the token names (retried with backoff while attempts remain)',
+      scope: 'work',
+      body: 'FailBody',
+      ok: [200, 'Settled'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/metrics': {
+    get: {
+      summary:
+        'Prometheus metrics: task counters, queue wait and run time histograms, depth and agent gauges',
+      scope: 'read',
+      ok: [200, 'PrometheusText'],
+      errors: [401, 403],
+    },
+  },
+  '/v1/events': {
+    get: {
+      summary:
+        'The event stream as Server-Sent Events (id: = event id; resume with Last-Event-ID); each data: is an Event',
+      scope: 'read',
+      query: S.EventsQuerySchema,
+      ok: [200, 'EventStream'],
+      errors: [400, 401, 403],
+    },
+  },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** JSON Schemas of the components, with refs between them as `#/components/schemas/<name>`. */
+export function componentSchemas(): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id });
+  const out = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io: 'output',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: 'any',
+  });
+  const schemas: Record<string, Record<string, unknown>> = {};
+  for (const [id, schema] of Object.entries(out.schemas)) {
+    const { $schema: _drop, $id: _id, ...rest } = schema as Record<string, unknown>;
+    schemas[id] = rest;
+  }
+  return schemas;
+}
+
+function queryParameters(query: z.ZodObject): unknown[] {
+  const schema = z.toJSONSchema(query, { io: 'input' }) as {
+    properties?: Record<string, unknown>;
+  };
+  return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: s,
+  }));
+}
+
+/** The whole OpenAPI 3.1 document. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    const item: Record<string, unknown> = {};
+    for (const [method, op] of Object.entries(methods)) {
+      const parameters: unknown[] = [];
+      for (const name of ['id', 'taskId']) {
+        if (path.includes(`{${name}}`)) {
+          parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } });
+        }
+      }
+      if (op.query) parameters.push(...queryParameters(op.query));
+      if (path === '/v1/events') {
+        parameters.push({
+          name: 'Last-Event-ID',
+          in: 'header',
+          required: false,
+          schema: { type: 'string' },
+          description: 'Resume after this event id (what an EventSource sends on reconnect)',
+        });
+      }
+      const responses: Record<string, unknown> = {};
+      const [status, name] = op.ok;
+      responses[String(status)] = {
+        description: 'OK',
+        content:
+          name === 'EventStream'
+            ? { 'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('Event') } }
+            : name === 'PrometheusText'
+              ? { 'text/plain': { schema: { type: 'string' } } }
+              : { 'application/json': { schema: ref(name) } },
+      };
+      for (const code of op.errors) {
+        responses[String(code)] = {
+          description: ERROR_DESCRIPTIONS[code] ?? 'Error',
+          content: { 'application/json': { schema: ref('Error') } },
+        };
+      }
+      item[method] = {
+        summary: op.summary,
+        operationId: `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+        ...(op.scope === null ? { security: [] } : { 'x-baton-scope': op.scope }),
+        ...(parameters.length === 0 ? {} : { parameters }),
+        ...(op.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required:
+                  op.body !== 'CancelBody' &&
+                  op.body !== 'HeartbeatBody' &&
+                  op.body !== 'ClaimBody',
+                content: {
+                  'application/json': { schema: ref(op.body) },
+                  ...(op.yaml === true
+                    ? {
+                        'application/yaml': {
+                          schema: {
+                            type: 'string',
+                            description: 'A plan file (docs: plan format)',
+                          },
+                        },
+                      }
+                    : {}),
+                },
+              },
+            }),
+        responses,
+      };
+    }
+    paths[path] = item;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Baton HTTP API',
+      version,
+      description:
+        'A durable, parallel task queue and orchestrator for AI-agent workflows. Errors are {"error": {"code", "message", "details"}}; see docs/http-api.md.',
+    },
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (BATON_VALIDATION, BATON_CYCLE, BATON_PLAN)',
+  401: 'Missing or invalid bearer token',
+  403: 'The token lacks the scope',
+  404: 'No such task, run or route',
+  409: 'Conflict (BATON_LEASE_LOST, BATON_CONFLICT)',
+  413: 'Body or payload too large',
+  415: 'Unsupported content type',
+  503: 'The store is unreachable',
+};

@@ -1,0 +1,346 @@
+/**
+ * Request schemas of the HTTP API (zod v4). Objects are strict: an unknown field is refused
+ * with a 400 that names it. They check the shape only; the core validator every backend runs
+ * (`normalizeTasks`, `normalizeRun`) checks the rest (keys, limits, cycles), so the API refuses
+ * exactly what the SDK refuses.
+ */
+import { z } from 'zod';
+
+import { TASK_STATES } from '../core/types.ts';
+
+const json = z.json();
+
+export const RetryPolicySchema = z.strictObject({
+  baseMs: z.number().optional(),
+  maxMs: z.number().optional(),
+  factor: z.number().optional(),
+  jitter: z.enum(['full', 'equal', 'none']).optional(),
+});
+
+export const TaskSpecSchema = z.strictObject({
+  type: z.string(),
+  payload: json.optional(),
+  key: z.string().optional(),
+  title: z.string().optional(),
+  epic: z.string().optional(),
+  requires: z.array(z.string()).optional(),
+  priority: z.union([z.number(), z.enum(['critical', 'high', 'medium', 'low'])]).optional(),
+  maxAttempts: z.number().optional(),
+  timeoutMs: z.number().optional(),
+  backoff: RetryPolicySchema.optional(),
+  idempotencyKey: z.string().optional(),
+  runAfter: z.number().optional(),
+  dependsOn: z
+    .array(z.union([z.string(), z.strictObject({ key: z.string(), soft: z.boolean().optional() })]))
+    .optional(),
+  affinity: z
+    .array(z.strictObject({ label: z.string(), value: z.string(), weight: z.number().optional() }))
+    .optional(),
+});
+
+export const RunSpecSchema = z.strictObject({
+  name: z.string().optional(),
+  tasks: z.array(TaskSpecSchema),
+});
+
+export const CancelBodySchema = z.strictObject({ reason: z.string().optional() });
+
+/** A positive integer given as a query-string value. */
+const limitParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}$/, 'must be an integer from 1 to 1000')
+  .transform(Number)
+  .refine((n) => n <= 1000, 'must be an integer from 1 to 1000');
+
+export const TaskListQuerySchema = z.strictObject({
+  state: z.enum(TASK_STATES as [string, ...string[]]).optional(),
+  run: z.string().optional(),
+  type: z.string().optional(),
+  agent: z.string().optional(),
+  limit: limitParam.optional(),
+  cursor: z.string().optional(),
+});
+
+export const RunListQuerySchema = z.strictObject({
+  order: z.enum(['asc', 'desc']).optional(),
+  limit: limitParam.optional(),
+  cursor: z.string().optional(),
+});
+
+export const IdParamsSchema = z.strictObject({ id: z.string().min(1) });
+
+export const EventsQuerySchema = z.strictObject({
+  /** An event id to resume after, `now` (the default) or `start` (the whole history). */
+  since: z.string().optional(),
+  run: z.string().optional(),
+  task: z.string().optional(),
+  agent: z.string().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Response schemas: what the routes answer. The OpenAPI document is generated from these and the
+// request schemas above, and the contract tests check real responses against it.
+
+const TASK_STATE = z.enum(TASK_STATES as [string, ...string[]]);
+const nullableNumber = z.number().nullable();
+
+export const JsonSchema = json;
+
+export const TaskErrorSchema = z.strictObject({
+  message: z.string(),
+  code: z.string().optional(),
+  name: z.string().optional(),
+  retryable: z.boolean().optional(),
+  stack: z.string().optional(),
+});
+
+export const TaskRecordSchema = z.strictObject({
+  id: z.string(),
+  runId: z.string().nullable(),
+  type: z.string(),
+  payload: json,
+  key: z.string().nullable(),
+  title: z.string().nullable(),
+  epic: z.string().nullable(),
+  requires: z.array(z.string()),
+  priority: z.number(),
+  maxAttempts: z.number(),
+  timeoutMs: nullableNumber,
+  backoff: z.strictObject({
+    baseMs: z.number(),
+    maxMs: z.number(),
+    factor: z.number(),
+    jitter: z.enum(['full', 'equal', 'none']),
+  }),
+  idempotencyKey: z.string().nullable(),
+  runAfter: nullableNumber,
+  dependsOn: z.array(z.strictObject({ key: z.string(), soft: z.boolean() })),
+  affinity: z.array(z.strictObject({ label: z.string(), value: z.string(), weight: z.number() })),
+  criticalPath: z.number(),
+  state: TASK_STATE,
+  attempts: z.number(),
+  agentId: z.string().nullable(),
+  leaseExpiresAt: nullableNumber,
+  result: json.nullable(),
+  error: TaskErrorSchema.nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  startedAt: nullableNumber,
+  finishedAt: nullableNumber,
+  failedAgents: z.array(z.string()),
+});
+
+export const AttemptRecordSchema = z.strictObject({
+  taskId: z.string(),
+  attempt: z.number(),
+  agentId: z.string(),
+  startedAt: z.number(),
+  finishedAt: nullableNumber,
+  outcome: z.enum([
+    'running',
+    'succeeded',
+    'failed',
+    'timed_out',
+    'lease_expired',
+    'agent_lost',
+    'released',
+    'cancelled',
+  ]),
+  error: TaskErrorSchema.nullable(),
+});
+
+const byState = z.record(TASK_STATE, z.number());
+
+export const RunRecordSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
+  createdAt: z.number(),
+  finishedAt: nullableNumber,
+  progress: z.strictObject({ total: z.number(), byState, done: z.number() }),
+});
+
+export const AgentRecordSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  capabilities: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  concurrency: z.number(),
+  host: z.string().nullable(),
+  pid: nullableNumber,
+  version: z.string().nullable(),
+  state: z.enum(['active', 'lost', 'stopped']),
+  startedAt: z.number(),
+  lastHeartbeatAt: z.number(),
+  inFlight: z.array(z.string()),
+  health: z.enum(['ok', 'stalled', 'lost', 'stopped']),
+  stalledAt: nullableNumber,
+  stats: z.record(
+    z.string(),
+    z.strictObject({ succeeded: z.number(), failed: z.number(), meanRunMs: nullableNumber }),
+  ),
+  process: z.strictObject({ cpuPercent: nullableNumber, rssBytes: nullableNumber }),
+});
+
+export const SubmittedTaskSchema = z.strictObject({
+  id: z.string(),
+  key: z.string().nullable(),
+  existing: z.boolean(),
+  state: TASK_STATE,
+});
+
+export const SubmittedRunSchema = z.strictObject({
+  runId: z.string(),
+  tasks: z.array(SubmittedTaskSchema),
+});
+
+export const TaskPageSchema = z.strictObject({
+  tasks: z.array(TaskRecordSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const RunPageSchema = z.strictObject({
+  runs: z.array(RunRecordSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const TaskDetailSchema = z.strictObject({
+  task: TaskRecordSchema,
+  attempts: z.array(AttemptRecordSchema),
+});
+
+export const RunDetailSchema = z.strictObject({
+  run: RunRecordSchema,
+  tasks: z.array(TaskRecordSchema),
+  progress: RunRecordSchema.shape.progress,
+  /** Task ids by DAG level (Kahn): level 0 first. */
+  levels: z.array(z.array(z.string())),
+  /** The longest chain of tasks, by count, as task ids in execution order. */
+  criticalPath: z.array(z.string()),
+});
+
+export const AgentListSchema = z.strictObject({ agents: z.array(AgentRecordSchema) });
+
+export const StatsSchema = z.strictObject({
+  byState,
+  readyByRequires: z.array(
+    z.strictObject({
+      requires: z.array(z.string()),
+      count: z.number(),
+      byType: z.record(z.string(), z.number()),
+    }),
+  ),
+  agents: z.strictObject({ active: z.number(), lost: z.number(), stopped: z.number() }),
+});
+
+export const HealthSchema = z.strictObject({
+  status: z.literal('ok'),
+  backend: z.strictObject({ name: z.string(), reachable: z.boolean(), latencyMs: z.number() }),
+  process: z.strictObject({ pid: z.number(), uptimeS: z.number() }),
+});
+
+export const EventSchema = z.strictObject({
+  id: z.string(),
+  type: z.string(),
+  at: z.number(),
+  taskId: z.string().nullable(),
+  runId: z.string().nullable(),
+  agentId: z.string().nullable(),
+  data: z.record(z.string(), json),
+});
+
+export const ErrorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+});
+
+export const TaskCancelledSchema = z.strictObject({ task: TaskRecordSchema });
+export const RunCancelledSchema = z.strictObject({ run: RunRecordSchema });
+
+// --- The worker protocol (workers in any language) --------------------------------------------
+
+const reportSchema = z.strictObject({
+  cpuPercent: z.number().nullable(),
+  rssBytes: z.number().nullable(),
+});
+
+export const AgentSpecSchema = z.strictObject({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  capabilities: z.array(z.string()),
+  concurrency: z.number().int().min(1).max(10_000),
+  labels: z.record(z.string(), z.string()).optional(),
+  host: z.string().optional(),
+  pid: z.number().int().optional(),
+  version: z.string().optional(),
+});
+
+export const HeartbeatBodySchema = z.strictObject({ report: reportSchema.optional() });
+
+/** Longest long-poll of a claim, in ms. */
+export const MAX_CLAIM_WAIT_MS = 30_000;
+
+export const ClaimBodySchema = z.strictObject({
+  /** Absent: the capabilities the agent registered with. */
+  capabilities: z.array(z.string()).optional(),
+  /** Only these task types. Absent: any type. */
+  types: z.array(z.string()).min(1).optional(),
+  /** At most this many leases. @default 1 */
+  max: z.number().int().min(1).max(1000).optional(),
+  /** Lease duration. @default 30000 */
+  leaseTtlMs: z.number().int().min(1000).max(3_600_000).optional(),
+  /** When nothing is ready, wait up to this long for work. @default 0 */
+  waitMs: z.number().int().min(0).max(MAX_CLAIM_WAIT_MS).optional(),
+});
+
+export const RenewBodySchema = z.strictObject({
+  token: z.number().int(),
+  agentId: z.string(),
+  /** @default 30000 */
+  leaseTtlMs: z.number().int().min(1000).max(3_600_000).optional(),
+});
+
+export const CompleteBodySchema = z.strictObject({
+  token: z.number().int(),
+  result: json.optional(),
+});
+
+export const FailBodySchema = z.strictObject({
+  token: z.number().int(),
+  error: TaskErrorSchema,
+  retryable: z.boolean().optional(),
+  retryDelayMs: z.number().int().min(0).optional(),
+});
+
+export const LeaseSchema = z.strictObject({
+  taskId: z.string(),
+  token: z.number(),
+  attempt: z.number(),
+  agentId: z.string(),
+  expiresAt: z.number(),
+  task: TaskRecordSchema,
+  dependencies: z.record(
+    z.string(),
+    z.strictObject({
+      taskId: z.string(),
+      key: z.string(),
+      state: TASK_STATE,
+      soft: z.boolean(),
+      result: json.nullable(),
+      error: TaskErrorSchema.nullable(),
+    }),
+  ),
+});
+
+export const ClaimResponseSchema = z.strictObject({ leases: z.array(LeaseSchema) });
+
+export const SettledSchema = z.strictObject({
+  taskId: z.string(),
+  state: TASK_STATE,
+  expiresAt: z.number().optional(),
+});
+
+export const HeartbeatResponseSchema = z.strictObject({ ok: z.literal(true) });

@@ -1,0 +1,238 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { httpStatus } from '../../src/server/errors.ts';
+import { closeAll, startServer } from './harness.ts';
+
+afterEach(closeAll);
+
+describe('HTTP API: tasks', () => {
+  it('submits a task, reads it back with its attempts, lists and cancels it', async () => {
+    const s = await startServer();
+    const created = await s.request('POST', '/v1/tasks', {
+      body: { type: 'echo', payload: { n: 1 }, requires: ['gpu'], priority: 'high' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ existing: false, state: 'ready' });
+    const id = created.body.id as string;
+
+    const got = await s.request('GET', `/v1/tasks/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.task).toMatchObject({ id, type: 'echo', payload: { n: 1 }, priority: 2 });
+    expect(got.body.attempts).toEqual([]);
+
+    const listed = await s.request('GET', '/v1/tasks?state=ready&type=echo&limit=10');
+    expect(listed.status).toBe(200);
+    expect((listed.body.tasks as { id: string }[]).map((t) => t.id)).toEqual([id]);
+    expect(listed.body.nextCursor).toBeNull();
+
+    const cancelled = await s.request('POST', `/v1/tasks/${id}/cancel`, {
+      body: { reason: 'not needed' },
+    });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.task.state).toBe('cancelled');
+    expect((await s.baton.get(id))?.state).toBe('cancelled');
+  });
+
+  it('returns the existing task (200) for a repeated idempotency key', async () => {
+    const s = await startServer();
+    const first = await s.request('POST', '/v1/tasks', {
+      body: { type: 'echo', idempotencyKey: 'k1' },
+    });
+    const second = await s.request('POST', '/v1/tasks', {
+      body: { type: 'echo', idempotencyKey: 'k1' },
+    });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ id: first.body.id, existing: true });
+  });
+
+  it('pages through tasks with the cursor', async () => {
+    const s = await startServer();
+    for (let i = 0; i < 5; i++) await s.request('POST', '/v1/tasks', { body: { type: 'echo' } });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { tasks: { id: string }[]; nextCursor: string | null } } =
+        await s.request(
+          'GET',
+          `/v1/tasks?limit=2${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+        );
+      seen.push(...page.body.tasks.map((t) => t.id));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it('rejects an unknown field naming it, and stores nothing', async () => {
+    const s = await startServer();
+    const res = await s.request('POST', '/v1/tasks', { body: { type: 'echo', colour: 'red' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_VALIDATION');
+    expect(res.body.error.message).toContain("'colour'");
+    expect((await s.baton.tasks()).tasks).toEqual([]);
+  });
+
+  it('reports core validation errors (bad maxAttempts) as 400 with the field', async () => {
+    const s = await startServer();
+    const res = await s.request('POST', '/v1/tasks', { body: { type: 'echo', maxAttempts: 0 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_VALIDATION');
+    expect(res.body.error.message).toMatch(/maxAttempts/);
+  });
+
+  it('refuses malformed JSON with 400 and an oversized body with 413', async () => {
+    const s = await startServer({ bodyLimit: 1024 });
+    const bad = await s.request('POST', '/v1/tasks', { raw: '{"type": ' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('BATON_VALIDATION');
+    const big = await s.request('POST', '/v1/tasks', {
+      body: { type: 'echo', payload: 'x'.repeat(2048) },
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('BATON_PAYLOAD_TOO_LARGE');
+    expect((await s.baton.tasks()).tasks).toEqual([]);
+  });
+
+  it('answers 404 for an unknown task and an unknown route, with the error shape', async () => {
+    const s = await startServer();
+    const task = await s.request('GET', '/v1/tasks/tsk_nope');
+    expect(task.status).toBe(404);
+    expect(task.body).toEqual({
+      error: { code: 'BATON_NOT_FOUND', message: expect.any(String), details: expect.any(Object) },
+    });
+    const route = await s.request('GET', '/v1/nothing');
+    expect(route.status).toBe(404);
+    expect(route.body.error.code).toBe('BATON_ROUTE_NOT_FOUND');
+  });
+
+  it('rejects an unknown or malformed query parameter', async () => {
+    const s = await startServer();
+    for (const query of ['state=sleeping', 'limit=0', 'limit=abc', 'colour=red']) {
+      const res = await s.request('GET', `/v1/tasks?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code).toBe('BATON_VALIDATION');
+    }
+  });
+});
+
+describe('HTTP API: runs', () => {
+  const plan = {
+    name: 'pipeline',
+    tasks: [
+      { key: 'a', type: 'echo' },
+      { key: 'b', type: 'echo', dependsOn: ['a'] },
+      { key: 'c', type: 'echo', dependsOn: ['a'] },
+      { key: 'd', type: 'echo', dependsOn: ['b'] },
+    ],
+  };
+
+  it('submits a JSON run and reads it with tasks, progress, levels and critical path', async () => {
+    const s = await startServer();
+    const created = await s.request('POST', '/v1/runs', { body: plan });
+    expect(created.status).toBe(201);
+    const runId = created.body.runId as string;
+    expect(created.body.tasks).toHaveLength(4);
+    const ids = Object.fromEntries(
+      (created.body.tasks as { key: string; id: string }[]).map((t) => [t.key, t.id]),
+    );
+
+    const got = await s.request('GET', `/v1/runs/${runId}`);
+    expect(got.status).toBe(200);
+    expect(got.body.run).toMatchObject({ id: runId, name: 'pipeline', state: 'running' });
+    expect(got.body.tasks).toHaveLength(4);
+    expect(got.body.progress.total).toBe(4);
+    expect(got.body.levels).toEqual([[ids.a], [ids.b, ids.c], [ids.d]]);
+    expect(got.body.criticalPath).toEqual([ids.a, ids.b, ids.d]);
+
+    const listed = await s.request('GET', '/v1/runs?order=asc');
+    expect((listed.body.runs as { id: string }[]).map((r) => r.id)).toEqual([runId]);
+
+    const cancelled = await s.request('POST', `/v1/runs/${runId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.run.state).toBe('cancelled');
+  });
+
+  it('submits a YAML plan with Content-Type application/yaml', async () => {
+    const s = await startServer();
+    const yaml = 'name: from-yaml\ntasks:\n  - key: hello\n    command: echo hi\n    shell: true\n';
+    const created = await s.request('POST', '/v1/runs', {
+      raw: yaml,
+      contentType: 'application/yaml',
+    });
+    expect(created.status).toBe(201);
+    const run = await s.baton.getRun(created.body.runId);
+    expect(run?.name).toBe('from-yaml');
+  });
+
+  it('reports a YAML plan error with its line as 400 BATON_PLAN', async () => {
+    const s = await startServer();
+    const yaml = 'tasks:\n  - key: a\n    command: echo\n    dependsOn: [zz]\n';
+    const res = await s.request('POST', '/v1/runs', { raw: yaml, contentType: 'application/yaml' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_PLAN');
+    expect(res.body.error.message).toMatch(/request\.yaml:4:/);
+    expect((await s.baton.runs()).runs).toEqual([]);
+  });
+
+  it('refuses a cyclic run atomically with 400 BATON_CYCLE', async () => {
+    const s = await startServer();
+    const res = await s.request('POST', '/v1/runs', {
+      body: {
+        tasks: [
+          { key: 'a', type: 'echo', dependsOn: ['b'] },
+          { key: 'b', type: 'echo', dependsOn: ['a'] },
+        ],
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_CYCLE');
+    expect((await s.baton.tasks()).tasks).toEqual([]);
+  });
+
+  it('answers 404 for an unknown run and for a task id on the run route', async () => {
+    const s = await startServer();
+    expect((await s.request('GET', '/v1/runs/run_nope')).status).toBe(404);
+    expect((await s.request('GET', '/v1/runs/tsk_x')).status).toBe(404);
+    expect((await s.request('POST', '/v1/runs/tsk_x/cancel')).status).toBe(404);
+  });
+});
+
+describe('HTTP API: agents, stats, health', () => {
+  it('lists agents and stats', async () => {
+    const s = await startServer();
+    await s.baton.backend.registerAgent({ id: 'agt_one', capabilities: ['gpu'], concurrency: 2 });
+    await s.request('POST', '/v1/tasks', { body: { type: 'echo', requires: ['gpu'] } });
+    const agents = await s.request('GET', '/v1/agents');
+    expect(agents.status).toBe(200);
+    expect((agents.body.agents as { id: string }[]).map((a) => a.id)).toEqual(['agt_one']);
+    const stats = await s.request('GET', '/v1/stats');
+    expect(stats.status).toBe(200);
+    expect(stats.body.byState.ready).toBe(1);
+    expect(stats.body.readyByRequires).toEqual([
+      { requires: ['gpu'], count: 1, byType: { echo: 1 } },
+    ]);
+  });
+
+  it('reports health, and 503 once the store is closed', async () => {
+    const s = await startServer();
+    const ok = await s.request('GET', '/health');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ status: 'ok', backend: { name: 'sqlite', reachable: true } });
+    await s.baton.close();
+    const down = await s.request('GET', '/health');
+    expect(down.status).toBe(503);
+    expect(down.body.error.code).toBe('BATON_STORE_UNAVAILABLE');
+  });
+
+  it('maps every Baton error code to one HTTP status', () => {
+    expect(httpStatus('BATON_VALIDATION')).toBe(400);
+    expect(httpStatus('BATON_NOT_FOUND')).toBe(404);
+    expect(httpStatus('BATON_LEASE_LOST')).toBe(409);
+    expect(httpStatus('BATON_CONFLICT')).toBe(409);
+    expect(httpStatus('BATON_PAYLOAD_TOO_LARGE')).toBe(413);
+    expect(httpStatus('BATON_STORE_UNAVAILABLE')).toBe(503);
+    expect(httpStatus('BATON_UNAUTHORIZED')).toBe(401);
+    expect(httpStatus('BATON_FORBIDDEN')).toBe(403);
+  });
+});

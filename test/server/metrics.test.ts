@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { closeAll, startServer } from './harness.ts';
+
+afterEach(closeAll);
+
+/** The value of one sample in Prometheus text format, or undefined when absent. */
+function sample(text: string, name: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    if (line.slice(0, space) === name) return Number(line.slice(space + 1));
+  }
+  return undefined;
+}
+
+async function scrapeUntil(
+  s: Awaited<ReturnType<typeof startServer>>,
+  ok: (text: string) => boolean,
+): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const res = await s.request('GET', '/metrics');
+    expect(res.status).toBe(200);
+    const text = res.body as string;
+    if (ok(text)) return text;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('metrics never reached the expected values');
+}
+
+describe('GET /metrics', () => {
+  it('counts submitted, succeeded, failed and retried tasks, with queue wait and run time', async () => {
+    const s = await startServer();
+    const backend = s.baton.backend;
+    await backend.registerAgent({ id: 'agt_m', capabilities: ['gpu'], concurrency: 4 });
+    const a = await s.baton.submit({ type: 'echo', requires: ['gpu'] });
+    const b = await s.baton.submit({
+      type: 'echo',
+      requires: ['gpu'],
+      maxAttempts: 2,
+      backoff: { baseMs: 0, jitter: 'none' },
+    });
+    await s.baton.submit({ type: 'echo', requires: ['gpu'] });
+    await s.baton.submit({ type: 'echo' });
+    const leases = await backend.claim({
+      agentId: 'agt_m',
+      capabilities: ['gpu'],
+      max: 2,
+      leaseTtlMs: 30_000,
+    });
+    const byTask = new Map(leases.map((l) => [l.taskId, l]));
+    await backend.complete([{ taskId: a.id, token: byTask.get(a.id)!.token, result: 1 }]);
+    await backend.fail([{ taskId: b.id, token: byTask.get(b.id)!.token, error: { message: 'x' } }]);
+
+    const text = await scrapeUntil(
+      s,
+      (t) =>
+        sample(t, 'baton_tasks_retried_total') === 1 &&
+        sample(t, 'baton_tasks_succeeded_total') === 1,
+    );
+    expect(sample(text, 'baton_tasks_submitted_total')).toBe(4);
+    expect(sample(text, 'baton_tasks_failed_total')).toBe(0);
+    expect(sample(text, 'baton_task_queue_wait_seconds_count')).toBe(2);
+    expect(sample(text, 'baton_task_run_seconds_count{outcome="succeeded"}')).toBe(1);
+    expect(sample(text, 'baton_task_run_seconds_count{outcome="retried"}')).toBe(1);
+    // Gauges come from the store.
+    expect(sample(text, 'baton_tasks{state="running"}')).toBe(0);
+    expect(sample(text, 'baton_ready_depth{requires="gpu"}')).toBe(2);
+    expect(sample(text, 'baton_ready_depth{requires=""}')).toBe(1);
+    expect(sample(text, 'baton_agents{state="active"}')).toBe(1);
+  });
+
+  it('needs the read scope, and can be turned off', async () => {
+    const s = await startServer({ tokens: [{ token: 'w', scopes: ['work'] }] });
+    expect((await s.request('GET', '/metrics')).status).toBe(401);
+    expect(
+      (await s.request('GET', '/metrics', { headers: { authorization: 'Bearer w' } })).status,
+    ).toBe(403);
+    const off = await startServer({ metrics: false });
+    expect((await off.request('GET', '/metrics')).status).toBe(404);
+  });
+});
