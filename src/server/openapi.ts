@@ -148,6 +148,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [401, 403],
     },
   },
+  '/v1/agents/available': {
+    get: {
+      summary:
+        'Agents that could take a task needing these capabilities now: active, healthy, with a free slot',
+      scope: 'read',
+      query: S.AvailableAgentsQuerySchema,
+      ok: [200, 'AgentList'],
+      errors: [400, 401, 403],
+    },
+  },
   '/v1/stats': {
     get: {
       summary: 'Counts by state, ready depth by requires, agents',

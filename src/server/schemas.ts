@@ -67,6 +67,12 @@ export const RunListQuerySchema = z.strictObject({
   cursor: z.string().optional(),
 });
 
+/** `GET /v1/agents/available`: agents able to take a task needing these capabilities now. */
+export const AvailableAgentsQuerySchema = z.strictObject({
+  /** Comma-separated capabilities the agent must all have, e.g. `gpu,python`; absent: any. */
+  capability: z.string().min(1).optional(),
+});
+
 export const IdParamsSchema = z.strictObject({ id: z.string().min(1) });
 
 export const EventsQuerySchema = z.strictObject({

@@ -30,6 +30,7 @@ import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } fro
 import { HttpError, errorHandler, toErrorResponse } from './errors.ts';
 import {
   CancelBodySchema,
+  AvailableAgentsQuerySchema,
   EventsQuerySchema,
   IdParamsSchema,
   RunListQuerySchema,
@@ -286,6 +287,22 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
+
+  app.get('/v1/agents/available', read, async (request) => {
+    const q = AvailableAgentsQuerySchema.parse(request.query);
+    const needs = (q.capability ?? '')
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c.length > 0);
+    const agents = (await baton.agents()).filter(
+      (a) =>
+        a.state === 'active' &&
+        a.health === 'ok' &&
+        a.inFlight.length < a.concurrency &&
+        needs.every((c) => a.capabilities.includes(c)),
+    );
+    return { agents };
+  });
 
   app.get('/v1/stats', read, async () => await baton.stats());
 

@@ -214,6 +214,35 @@ describe('HTTP API: agents, stats, health', () => {
     ]);
   });
 
+  it('lists the agents available for a capability: active, healthy, with a free slot', async () => {
+    const s = await startServer();
+    const b = s.baton.backend;
+    await b.registerAgent({ id: 'agt_gpu_idle', capabilities: ['gpu', 'py'], concurrency: 1 });
+    await b.registerAgent({ id: 'agt_gpu_busy', capabilities: ['gpu'], concurrency: 1 });
+    await b.registerAgent({ id: 'agt_cpu', capabilities: ['py'], concurrency: 2 });
+    await s.baton.submit({ type: 'echo', requires: ['gpu'] });
+    const [lease] = await b.claim({
+      agentId: 'agt_gpu_busy',
+      capabilities: ['gpu'],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    expect(lease).toBeDefined();
+    const ids = async (query: string): Promise<string[]> => {
+      const res = await s.request('GET', `/v1/agents/available${query}`);
+      expect(res.status).toBe(200);
+      return (res.body.agents as { id: string }[]).map((a) => a.id).sort();
+    };
+    expect(await ids('?capability=gpu')).toEqual(['agt_gpu_idle']);
+    expect(await ids('?capability=gpu,py')).toEqual(['agt_gpu_idle']);
+    expect(await ids('?capability=py')).toEqual(['agt_cpu', 'agt_gpu_idle']);
+    expect(await ids('')).toEqual(['agt_cpu', 'agt_gpu_idle']);
+    expect(await ids('?capability=tpu')).toEqual([]);
+    const bad = await s.request('GET', '/v1/agents/available?capabilities=gpu');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('capabilities');
+  });
+
   it('reports health, and 503 once the store is closed', async () => {
     const s = await startServer();
     const ok = await s.request('GET', '/health');

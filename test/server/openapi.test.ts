@@ -120,6 +120,7 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/runs', '/v1/runs');
     await call('GET', `/v1/runs/${run.body.runId as string}`, '/v1/runs/{id}');
     await call('GET', '/v1/agents', '/v1/agents');
+    await call('GET', '/v1/agents/available?capability=x', '/v1/agents/available');
     await call('GET', '/v1/stats', '/v1/stats');
     await call('GET', '/health', '/health');
     await call('POST', `/v1/tasks/${task.body.id as string}/cancel`, '/v1/tasks/{id}/cancel', {
