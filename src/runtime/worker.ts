@@ -902,9 +902,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       try {
         return await send();
       } catch (error) {
-        this.#noteUnreachable(error);
-        const unreachable = error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE';
-        if (!unreachable || performance.now() + delayMs > giveUpAt) throw error;
+        if (!this.#noteUnreachable(error) || performance.now() + delayMs > giveUpAt) throw error;
         entry.log.warn(
           { retryInMs: delayMs, error: error.message },
           `store unavailable: ${call} will be sent again`,
@@ -1041,10 +1039,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.listenerCount('error') > 0) this.#emit('error', error);
   }
 
-  #noteUnreachable(error: unknown): void {
-    if (error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE') {
-      this.#unreachableAt = performance.now();
-    }
+  /** Whether `error` says the store could not be reached; if so, remember when. */
+  #noteUnreachable(error: unknown): error is BatonError {
+    const unreachable = error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE';
+    if (unreachable) this.#unreachableAt = performance.now();
+    return unreachable;
   }
 
   /** Emit without letting a throwing listener break the loop. */
