@@ -720,6 +720,23 @@ if (!available && !ci) {
       await expect(b.submitTasks([{ type: 'x' }])).rejects.toMatchObject({ code: 'BATON_CLOSED' });
     });
 
+    it('an agent that leaves takes its wake-up marker with it (no key outlives it)', async () => {
+      const ns = fresh();
+      const b = await backend(ns);
+      const agent = await b.registerAgent({ capabilities: [], concurrency: 1 });
+      const keys = new Keys(ns);
+      const client = new Redis({ maxRetriesPerRequest: 0 });
+      try {
+        // The marker a claim leaves for an agent it deferred tasks to (routing).
+        await client.zadd(keys.agentWakeMarker(agent.id), 0, 'm');
+        await b.deregisterAgent(agent.id);
+        expect(await client.exists(keys.agentWakeMarker(agent.id))).toBe(0);
+        expect(await client.exists(keys.agentLeases(agent.id))).toBe(0);
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it('trims the event stream to about eventsMaxLen, and a stale id still resumes', async () => {
       const b = await backend(fresh(), { eventsMaxLen: 100 });
       const [first] = await b.submitTasks([{ type: 'first' }]);

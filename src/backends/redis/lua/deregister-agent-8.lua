@@ -1,5 +1,5 @@
 -- deregister-agent: the agent leaves. Its leases are released at once (attempts recorded as
--- released, tasks ready again) and it is stopped.
+-- released, tasks ready again), its wake-up marker is deleted, and it is stopped.
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- KEYS[6]     agent     hash of the agent (a:<agent id>)
@@ -28,6 +28,8 @@ for _, id in ipairs(redis.call('SMEMBERS', K_INFLIGHT)) do
   end
 end
 redis.call('DEL', K_INFLIGHT)
+-- Its wake-up marker (wa:<id>, left by claims that deferred tasks to it) would outlive it.
+redis.call('DEL', P .. 'wa:' .. agent)
 redis.call('HSET', K_AGENT, 'state', 'stopped')
 redis.call('ZREM', K_HB, agent)
 emit('agent.left', '', '', agent, '{"from":"' .. state .. '"}')
