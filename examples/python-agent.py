@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A Baton agent in Python, standard library only: it registers with a `baton server`, claims
-tasks (long-polling), runs them, and completes or fails each one with its lease token.
+tasks (long-polling), runs them, and completes or fails each one with its lease token (or, when a
+handler raises Busy, releases it for later).
 
     baton server --port 7400 &
     python3 examples/python-agent.py --url http://127.0.0.1:7400 --types upper,add
@@ -21,6 +22,16 @@ import urllib.request
 
 class LeaseLost(Exception):
     """The server refused the token (409 BATON_LEASE_LOST): another attempt owns the task now."""
+
+
+class Busy(Exception):
+    """Raise from a handler for "not now" (the service it calls is busy, a rate limit): the lease
+    is released, not failed, so the attempt does not count, and the task can be claimed again
+    after delay_ms. Like the SDK's DeferError: a task that is always busy waits forever."""
+
+    def __init__(self, message, delay_ms):
+        super().__init__(message)
+        self.delay_ms = delay_ms
 
 
 class Client:
@@ -55,6 +66,18 @@ def add(payload):
 
 
 HANDLERS = {"upper": upper, "add": add}
+
+
+def release(client, task_id, token, busy):
+    """Give the lease back for busy.delay_ms without counting the attempt."""
+    try:
+        client.post(
+            f"/v1/leases/{task_id}/release",
+            {"token": token, "delayMs": busy.delay_ms, "reason": f"deferred: {busy}"},
+        )
+        print(f"deferred {task_id} for {busy.delay_ms} ms: {busy}", flush=True)
+    except LeaseLost as lost:
+        print(f"lease lost: {lost}", file=sys.stderr, flush=True)
 
 
 def main():
@@ -104,6 +127,9 @@ def main():
                     result = HANDLERS[task["type"]](task["payload"] or {})
                     client.post(f"/v1/leases/{task['id']}/complete", {"token": token, "result": result})
                     print(f"completed {task['id']}", flush=True)
+                except Busy as busy:
+                    release(client, task["id"], token, busy)
+                    continue  # not done: it comes back later
                 except LeaseLost as lost:
                     print(f"lease lost: {lost}", file=sys.stderr, flush=True)
                 except Exception as error:  # noqa: BLE001 - report any handler failure

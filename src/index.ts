@@ -49,7 +49,7 @@ export * from './core/errors.ts';
 
 // The backend seam.
 export { openBackend, DEFAULT_STORE_URL } from './backends/open.ts';
-export { outcomeError, assertSettled } from './backends/backend.ts';
+export { outcomeError, assertSettled, MAX_RELEASE_DELAY_MS } from './backends/backend.ts';
 export type {
   Backend,
   BackendFeatures,
@@ -59,6 +59,8 @@ export type {
   FailInput,
   LeaseRef,
   ReadEventsOptions,
+  ReleaseInput,
+  RetryTaskOptions,
   RunFilter,
   RunPage,
   SettleOutcome,

@@ -5,7 +5,7 @@
  * refusals as {@link SettleOutcome} status codes that {@link outcomeError} turns into errors,
  * so every backend says the same thing.
  */
-import { LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
+import { ConflictError, LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
@@ -71,6 +71,33 @@ export interface ClaimRequest {
 export interface LeaseRef {
   taskId: string;
   token: number;
+}
+
+/**
+ * The longest `delayMs` a release accepts: a year. Longer waits are not "not now" but "never",
+ * which is a cancel.
+ */
+export const MAX_RELEASE_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** A lease to give back without counting its attempt (see {@link Backend.release}). */
+export interface ReleaseInput extends LeaseRef {
+  /**
+   * Keep the task `delayed` this long before it can be claimed again, in whole ms (at most
+   * {@link MAX_RELEASE_DELAY_MS}); 0 makes it `ready` at once.
+   * @default 0
+   */
+  delayMs?: number;
+  /**
+   * Why the lease is given back, for the `task.released` event (e.g. `deferred: agent busy`).
+   * @default 'released'
+   */
+  reason?: string;
+}
+
+/** Options of {@link Backend.retryTask}. */
+export interface RetryTaskOptions {
+  /** Why the task is retried, for the `task.retried` event. @default null */
+  reason?: string;
 }
 
 export interface CompleteInput extends LeaseRef {
@@ -275,11 +302,46 @@ export interface Backend {
   ): Promise<SettleOutcome[]>;
   complete(items: CompleteInput[]): Promise<SettleOutcome[]>;
   fail(items: FailInput[]): Promise<SettleOutcome[]>;
-  /** Give leases back without counting the attempt as failed (graceful shutdown). */
-  release(items: LeaseRef[]): Promise<SettleOutcome[]>;
+  /**
+   * Give leases back without counting their attempts (graceful shutdown, a handler that
+   * deferred): each attempt is recorded as `released` and the task is `ready` again at once, or
+   * `delayed` for the item's `delayMs`. One `task.released` event per item, its data `{ attempt,
+   * reason, delayMs }`. A malformed item (`delayMs` not an integer from 0 to
+   * {@link MAX_RELEASE_DELAY_MS}, `reason` not a string) refuses the whole batch with a
+   * `ValidationError` before anything changes.
+   */
+  release(items: ReleaseInput[]): Promise<SettleOutcome[]>;
 
   /** Cancel a task (no-op if terminal). A running handler learns of it on its next renew. */
   cancelTask(taskId: string, reason?: string): Promise<TaskRecord>;
+  /**
+   * Retry (replay) a failed task, atomically:
+   * - the task goes from `failed` back to `ready` with a fresh attempt budget: as many attempts
+   *   again as it was submitted with. Its `attempts` counter is kept, so the new attempts are
+   *   numbered on from the failed ones (failed attempts 1–3, then 4, 5, …), and `maxAttempts` is
+   *   raised instead, to `attempts` + the `maxAttempts` it was submitted with (3 of 3 → 3 of 6:
+   *   "attempt 4 of 6"); each retry raises it again the same way. Backoff follows the attempt
+   *   number, so it grows on from where it was too. Its attempt history is kept: `getAttempts`
+   *   lists the earlier attempts first, then the new ones, in the order they started (the
+   *   `task.retried` event says how many came before, in `previousAttempts`). Its error and
+   *   `finishedAt` are cleared; `failedAgents` is kept (the replay prefers other agents first, as
+   *   any retry does). Event `task.retried`, data `{ reason, previousAttempts }`.
+   * - the tasks that were skipped because of the failure, through hard dependencies and on
+   *   downstream, are revived: `blocked` again (waiting for the retried task), error and
+   *   `finishedAt` cleared, one `task.revived` event each (data `{ retriedTaskId }`). A skipped
+   *   task is revived only when none of its hard dependencies is still failed, cancelled or
+   *   skipped (it could run), and not when its run was cancelled. Soft dependents were released
+   *   by the failure, not skipped: they are left as they are.
+   * - a finished run that has an open task again (the retried task's, or a revived task's) is
+   *   `running` again, `finishedAt` cleared, with a `run.reopened` event (data `{ from,
+   *   retriedTaskId }`); it completes again when its tasks finish.
+   *
+   * @throws NotFoundError when there is no such task in the namespace.
+   * @throws ConflictError when the task is not `failed` (only failed tasks can be retried);
+   *   nothing changes.
+   * @throws ValidationError when `reason` is not a string.
+   */
+  retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord>;
   /** Cancel every non-terminal task of a run. */
   cancelRun(runId: string, reason?: string): Promise<RunRecord>;
 
@@ -366,4 +428,29 @@ export function assertSettled(outcome: SettleOutcome | undefined, ref: LeaseRef)
     ? outcomeError(outcome, ref.token)
     : new LeaseLostError(ref.taskId, ref.token, 'no answer from the backend');
   if (error) throw error;
+}
+
+/**
+ * The error every backend reports for `retryTask` of a task that is not failed (nothing
+ * changed): what it is, and what to do instead.
+ */
+export function retryConflict(taskId: string, state: TaskState): ConflictError {
+  let hint: string;
+  switch (state) {
+    case 'succeeded':
+      hint = 'it succeeded; to run it again, submit a new task';
+      break;
+    case 'skipped':
+      hint = 'retry the failed task it depends on instead, which revives it';
+      break;
+    case 'cancelled':
+      hint = 'a cancelled task stays cancelled; to run it, submit a new task';
+      break;
+    default:
+      hint = 'it has not finished, so it will run (or is running) anyway';
+  }
+  return new ConflictError(
+    `task ${taskId} is ${state}: only failed tasks can be retried; ${hint}`,
+    { taskId, state },
+  );
 }

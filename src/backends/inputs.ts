@@ -8,7 +8,13 @@ import { ValidationError } from '../core/errors.ts';
 import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
 import type { AgentReport, AgentSpec, TaskError } from '../core/types.ts';
 import { LIMITS, checkJson } from '../core/validate.ts';
-import { RECORDABLE_EVENT_TYPES, type RecordableEvent } from './backend.ts';
+import {
+  MAX_RELEASE_DELAY_MS,
+  RECORDABLE_EVENT_TYPES,
+  type RecordableEvent,
+  type ReleaseInput,
+  type RetryTaskOptions,
+} from './backend.ts';
 
 /** Page size when a listing does not say. */
 export const DEFAULT_PAGE = 100;
@@ -172,4 +178,63 @@ export function checkRecordedEvent(event: RecordableEvent, maxBytes: number): st
   }
   checkJson(data, 'event.data', maxBytes);
   return JSON.stringify(data);
+}
+
+/** A release item's delay and reason, checked, with the defaults applied. */
+export interface CheckedRelease {
+  delayMs: number;
+  reason: string;
+}
+
+/**
+ * Check every item of a `release` before anything changes: `delayMs` an integer from 0 to
+ * {@link MAX_RELEASE_DELAY_MS} (default 0), `reason` a string (default `released`; long ones are
+ * cut like error messages).
+ */
+export function checkReleases(items: readonly ReleaseInput[]): CheckedRelease[] {
+  if (!Array.isArray(items)) {
+    throw new ValidationError([
+      { path: 'release', message: 'must be an array of { taskId, token, delayMs?, reason? }' },
+    ]);
+  }
+  const issues: { path: string; message: string }[] = [];
+  const checked = items.map((item, i): CheckedRelease => {
+    const given = (item ?? {}) as Partial<ReleaseInput>;
+    const delayMs = given.delayMs ?? 0;
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > MAX_RELEASE_DELAY_MS) {
+      issues.push({
+        path: `release[${i}].delayMs`,
+        message: `must be an integer from 0 to ${MAX_RELEASE_DELAY_MS} (ms, a year); got ${String(delayMs)}`,
+      });
+    }
+    const reason: unknown = given.reason ?? 'released';
+    if (typeof reason !== 'string') {
+      issues.push({ path: `release[${i}].reason`, message: 'must be a string or absent' });
+    }
+    return { delayMs, reason: cut(String(reason)) };
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return checked;
+}
+
+/** `retryTask`'s reason: a string (long ones cut like error messages), or null when absent. */
+export function checkRetryReason(options: RetryTaskOptions | undefined): string | null {
+  if (options === undefined) return null;
+  if (options === null || typeof options !== 'object') {
+    throw new ValidationError([
+      { path: 'retryTask.options', message: 'must be an object { reason? } or absent' },
+    ]);
+  }
+  const { reason } = options;
+  if (reason === undefined) return null;
+  if (typeof reason !== 'string') {
+    throw new ValidationError([
+      { path: 'retryTask.reason', message: `must be a string or absent; got ${typeof reason}` },
+    ]);
+  }
+  return cut(reason);
+}
+
+function cut(text: string): string {
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}… (truncated)` : text;
 }

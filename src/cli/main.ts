@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { isRunId } from '../backends/ids.ts';
 import { BatonError } from '../core/errors.ts';
 import { TASK_STATES } from '../core/types.ts';
 import { agentsCommand } from './commands/agents.ts';
 import { cancelCommand } from './commands/cancel.ts';
+import { retryCommand } from './commands/retry.ts';
 import { runCommand } from './commands/run.ts';
 import { serverCommand } from './commands/server.ts';
 import { statusCommand } from './commands/status.ts';
@@ -505,6 +507,37 @@ Examples:
     const ctx = createContext(io, common(command), 'warn');
     setExit(await cancelCommand(ctx, id));
   });
+
+  withCommonOptions(
+    program
+      .command('retry')
+      .description(
+        'Retry (replay) a failed task: ready again with a fresh attempt budget; its run reopens and the tasks its failure skipped wait for it again.',
+      )
+      .argument('<task-id>', 'the id of a failed task (tsk_…)')
+      .option('--reason <text>', 'why it is retried, recorded in its task.retried event'),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Only a failed task can be retried; anything else is refused (exit 1) and nothing changes.
+Find failed tasks with: baton tasks --state failed
+
+Examples:
+  $ baton retry tsk_01J… --reason "API key rotated"`,
+    )
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{ reason?: string }>();
+      if (isRunId(id)) {
+        command.error(
+          `error: baton retry takes a task id (tsk_…), not a run id; list the run's failed tasks with: baton tasks --run ${id} --state failed`,
+          { exitCode: EXIT.usage, code: 'baton.usage' },
+        );
+      }
+      const ctx = createContext(io, common(command), 'warn');
+      setExit(await retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }));
+    });
 
   return program;
 }

@@ -96,8 +96,15 @@ export function nextState(event: BatonEvent): TaskState | null {
       return typeof state === 'string' ? (state as TaskState) : null;
     }
     case 'task.ready':
-    case 'task.released':
+    case 'task.retried':
       return 'ready';
+    case 'task.released': {
+      // A deferred release waits `delayMs` before the task is ready again.
+      const delay = event.data['delayMs'];
+      return typeof delay === 'number' && delay > 0 ? 'delayed' : 'ready';
+    }
+    case 'task.revived':
+      return 'blocked';
     case 'task.delayed':
       return 'delayed';
     case 'task.claimed':

@@ -189,6 +189,8 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
       return join(`${STATE_SYMBOL.cancelled} ${task}`, 'cancelled');
     case 'task.released':
       return join(`${STATE_SYMBOL.ready} ${task}`, agent, 'released');
+    case 'task.retried':
+      return join(`↻ ${task}`, 'retried');
     case 'agent.lost':
       return join(`! ${agent} lost`);
     case 'agent.stalled':

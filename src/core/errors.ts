@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'BATON_TIMEOUT'
   | 'BATON_CANCELLED'
   | 'BATON_NON_RETRYABLE'
+  | 'BATON_DEFERRED'
   | 'BATON_PAYLOAD_TOO_LARGE'
   | 'BATON_STORE_UNAVAILABLE'
   | 'BATON_STORE_URL'
@@ -118,6 +119,39 @@ export class CancelledError extends BatonError {
 export class NonRetryableError extends BatonError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('BATON_NON_RETRYABLE', message, { retryable: false, ...options });
+  }
+}
+
+/**
+ * Throw from a handler to say "not now" (the agent it talks to is busy, a rate limit, a resource
+ * not there yet): the worker gives the lease back without counting the attempt, and the task is
+ * claimable again after `delayMs` (0: at once). Unlike a failure it never uses up `maxAttempts`,
+ * so a handler that always defers keeps its task waiting forever; defer only when the thing you
+ * wait for is alive and says it will have room later.
+ *
+ * @example throw new DeferError('model server busy', { delayMs: 5_000 });
+ */
+export class DeferError extends BatonError {
+  /** How long the task waits before it can be claimed again, in whole ms. */
+  readonly delayMs: number;
+
+  constructor(message: string, options: { delayMs: number; cause?: unknown }) {
+    const delayMs = options?.delayMs;
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new ValidationError([
+        {
+          path: 'DeferError.delayMs',
+          message: `must be a finite number of ms >= 0; got ${String(delayMs)}`,
+        },
+      ]);
+    }
+    const rounded = Math.round(delayMs);
+    super('BATON_DEFERRED', message, {
+      retryable: true,
+      details: { delayMs: rounded },
+      cause: options.cause,
+    });
+    this.delayMs = rounded;
   }
 }
 

@@ -5,17 +5,23 @@
 import { isTerminal, TASK_STATES, type RunState, type TaskState } from './types.ts';
 
 /**
- * Every allowed transition. A terminal state (succeeded, failed, skipped, cancelled) has none:
- * a replay creates a new attempt through the backend, it does not resurrect the record in place.
+ * Every allowed transition. A terminal state (succeeded, failed, skipped, cancelled) is left
+ * only by a replay (`Backend.retryTask`), which resurrects the record in place: its attempt
+ * history is kept and its next attempts are numbered on. Succeeded and cancelled tasks are never
+ * replayed (to run one again, submit a new task).
  *
  * - `blocked → ready` when its last hard dependency succeeds (or soft one ends), `→ delayed` when
  *   that happens before its `runAfter`, `→ skipped` when a hard dependency fails, is cancelled
  *   or is skipped.
  * - `delayed → ready` when `runAfter` (or the retry backoff) is reached.
  * - `ready → running` on claim.
- * - `running → succeeded | failed`; `→ delayed` for a retry with backoff; `→ ready` for a retry
- *   without backoff, or when the lease is released (graceful shutdown, lost agent).
+ * - `running → succeeded | failed`; `→ delayed` for a retry with backoff, or a release with a
+ *   delay (a handler that deferred); `→ ready` for a retry without backoff, or when the lease is
+ *   released at once (graceful shutdown, lost agent).
  * - any non-terminal `→ cancelled`.
+ * - `failed → ready` when the task is retried (replayed), with a fresh attempt budget.
+ * - `skipped → blocked` when the failed task it was skipped for is retried and none of its hard
+ *   dependencies is still failed, cancelled or skipped (it is revived, waiting again).
  */
 export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   blocked: ['ready', 'delayed', 'skipped', 'cancelled'],
@@ -23,8 +29,8 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   ready: ['running', 'cancelled'],
   running: ['succeeded', 'failed', 'delayed', 'ready', 'cancelled'],
   succeeded: [],
-  failed: [],
-  skipped: [],
+  failed: ['ready'],
+  skipped: ['blocked'],
   cancelled: [],
 };
 

@@ -13,6 +13,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * submit ─► blocked ─(hard deps succeeded)─► ready ─claim─► running ─complete─► succeeded
  * submit ─► delayed ─(runAfter reached)────► ready           running ─fail─► delayed | failed
  * blocked ─(hard dep failed/cancelled/skipped)─► skipped     any non-terminal ─cancel─► cancelled
+ * failed ─retry─► ready, and the tasks it skipped: skipped ─► blocked (Backend.retryTask)
  * ```
  */
 export type TaskState =
@@ -165,8 +166,16 @@ export interface TaskRecord extends Omit<NormalizedTask, 'level'> {
   id: string;
   runId: string | null;
   state: TaskState;
-  /** Attempts started so far. */
+  /**
+   * Attempts started so far, over the task's whole life: a retried task's attempts are numbered
+   * on from its failed ones (a graceful release gives its attempt back).
+   */
   attempts: number;
+  /**
+   * The attempts the task may use in all: the `maxAttempts` it was submitted with, raised by each
+   * `retryTask` to the attempts used so far plus that `maxAttempts` ("attempt 4 of 6").
+   */
+  maxAttempts: number;
   /** The agent holding (or that last held) the task. */
   agentId: string | null;
   leaseExpiresAt: number | null;
@@ -335,6 +344,8 @@ export type EventType =
   | 'run.submitted'
   | 'run.completed'
   | 'run.cancelled'
+  /** A finished run has an open task again: one of its failed tasks was retried (replayed). */
+  | 'run.reopened'
   | 'task.submitted'
   | 'task.ready'
   | 'task.delayed'
@@ -345,6 +356,10 @@ export type EventType =
   | 'task.released'
   | 'task.skipped'
   | 'task.cancelled'
+  /** A failed task was retried (replayed): `ready` again with a fresh attempt budget. */
+  | 'task.retried'
+  /** A task skipped because of a failure is `blocked` again: the failed task was retried. */
+  | 'task.revived'
   | 'agent.joined'
   | 'agent.lost'
   | 'agent.stalled'

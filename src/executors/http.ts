@@ -9,9 +9,9 @@
  *   - `202 { statusUrl }` — accepted: the executor polls `GET statusUrl` (absolute, or relative
  *     to the execute URL) every `pollIntervalMs` until it answers `{ state: 'succeeded', result }`
  *     or `{ state: 'failed', error }`; any other `state` means still working;
- *   - `503` (or `429`) — busy: the attempt ends with a retryable {@link BusyError} carrying
- *     `retryAfterMs` (the `Retry-After` header, else `busyRetryMs`), which the worker passes to
- *     the store as this retry's delay instead of the task's backoff;
+ *   - `503` (or `429`) — busy: the handler throws a {@link BusyError}, a `DeferError`: the worker
+ *     gives the lease back without counting the attempt, and the task waits `delayMs` (the
+ *     `Retry-After` header, else `busyRetryMs` ±20 %) before it is claimed again;
  *   - any other `4xx` — the request is wrong and will stay wrong: `NonRetryableError` quoting the
  *     agent's message;
  *   - `5xx`, no answer within `timeoutMs`, a connection error — retryable {@link AgentHttpError}.
@@ -21,13 +21,17 @@
  * the polling; after a `202` the executor also sends a best-effort `DELETE statusUrl` so that
  * the agent can stop working on an attempt nobody waits for any more.
  *
- * A busy answer is an attempt like any other for the store (the backends only know
- * `fail(retryable, retryDelayMs)`): it counts towards the task's `maxAttempts`. Give tasks that
- * may meet busy agents room for it (`maxAttempts`), or raise `busyRetryMs`.
+ * A busy answer is not an attempt: it does not count towards the task's `maxAttempts`, so an
+ * agent that stays busy keeps the task waiting (and asking again every `busyRetryMs` or
+ * `Retry-After`) for as long as it says so. That is deliberate: the agent is alive and says it
+ * will have room. The wait does not grow, since the executor cannot know how many busy answers
+ * came before; the ±20 % jitter keeps many waiting tasks from asking again all at once. Cancel
+ * the task to stop asking. A busy answer to a status poll (after a 202) is not a deferral: the
+ * agent has the task, so it counts as a failed poll.
  */
 import { z } from 'zod';
 
-import { CancelledError, NonRetryableError } from '../core/errors.ts';
+import { CancelledError, DeferError, NonRetryableError } from '../core/errors.ts';
 import type { DependencyOutcome, Json } from '../core/types.ts';
 
 /** The payload of a task of type `http`. */
@@ -59,7 +63,11 @@ export interface HttpHandlerOptions {
    * @default {}
    */
   headers?: Record<string, string>;
-  /** The retry delay after a busy answer (503/429) that has no usable `Retry-After`, in ms. @default 5000 */
+  /**
+   * How long a task waits after a busy answer (503/429) that has no usable `Retry-After`, in ms,
+   * ±20 % jitter. The wait does not count as an attempt.
+   * @default 5000
+   */
   busyRetryMs?: number;
   /** How often an accepted (202) task's status is polled when its payload does not say, in ms. @default 1000 */
   pollIntervalMs?: number;
@@ -113,23 +121,22 @@ const CANCEL_TIMEOUT_MS = 2_000;
 /** Characters of an agent's error body quoted in a message. */
 const MESSAGE_LIMIT = 500;
 
-/** The agent answered 503 (or 429): it has no free slot. Retryable, after `retryAfterMs`. */
-export class BusyError extends Error {
-  readonly code = 'AGENT_BUSY';
-  readonly retryable = true;
-  /** The wait before the retry; the worker passes it to the store as the retry's delay. */
-  readonly retryAfterMs: number;
+/**
+ * The agent answered 503 (or 429): it has no free slot. A {@link DeferError} (code
+ * `BATON_DEFERRED`): the worker gives the lease back without counting the attempt, and the task
+ * waits `delayMs` before it is claimed again.
+ */
+export class BusyError extends DeferError {
   readonly url: string;
   readonly status: number;
 
-  constructor(url: string, status: number, retryAfterMs: number, message: string) {
+  constructor(url: string, status: number, delayMs: number, message: string) {
     super(
-      `agent at ${url} is busy (HTTP ${status}${message ? `: ${message}` : ''}); the task will be retried in ${retryAfterMs} ms`,
+      `agent at ${url} is busy (HTTP ${status}${message ? `: ${message}` : ''}); the task will be offered again in ${Math.round(delayMs)} ms, without counting an attempt`,
+      { delayMs },
     );
-    this.name = 'BusyError';
     this.url = url;
     this.status = status;
-    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -214,9 +221,9 @@ function endpoint(base: string, path: string): string {
  * The handler a worker registers for tasks of type `http`.
  *
  * Resolves with the agent's `result` (null when it sent none). Rejects with a {@link BusyError}
- * when the agent is busy, an {@link AgentHttpError} when it fails or cannot be reached (both
- * retryable), a `NonRetryableError` for a malformed payload or a 4xx answer, and with the
- * signal's reason when the attempt is aborted.
+ * (a `DeferError`: no attempt counted) when the agent is busy, a retryable
+ * {@link AgentHttpError} when it fails or cannot be reached, a `NonRetryableError` for a
+ * malformed payload or a 4xx answer, and with the signal's reason when the attempt is aborted.
  */
 export function httpHandler(
   options: HttpHandlerOptions = {},
@@ -368,7 +375,12 @@ async function poll(
     try {
       answer = await request(settings, statusUrl, signal, { method: 'GET', headers });
       if (answer.status >= 500 || answer.status === 429 || answer.status === 408) {
-        throw statusError(answer, statusUrl, settings);
+        // The agent has the task: a busy status answer is a failed poll, not a deferral.
+        throw new AgentHttpError(
+          statusUrl,
+          answer.status,
+          `agent's status at ${statusUrl} answered HTTP ${answer.status}${detail(answer)}; the task will be retried`,
+        );
       }
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
@@ -422,8 +434,9 @@ function remoteFailure(url: string, error: unknown): Error {
 function statusError(answer: Answer, url: string, settings: Settings): Error {
   const { status } = answer;
   if (status === 503 || status === 429) {
-    const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after')) ?? settings.busyRetryMs;
-    return new BusyError(url, status, retryAfterMs, messageOf(answer));
+    const delayMs =
+      parseRetryAfter(answer.headers.get('retry-after')) ?? jittered(settings.busyRetryMs);
+    return new BusyError(url, status, delayMs, messageOf(answer));
   }
   if (status >= 400 && status < 500 && status !== 408) {
     return new NonRetryableError(
@@ -435,6 +448,11 @@ function statusError(answer: Answer, url: string, settings: Settings): Error {
     status,
     `agent at ${url} answered HTTP ${status}${detail(answer)}; the task will be retried`,
   );
+}
+
+/** `ms` ±20 %, whole ms: tasks told "busy" together do not all ask again at the same moment. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.8 + 0.4 * Math.random()));
 }
 
 /**

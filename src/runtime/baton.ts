@@ -227,6 +227,19 @@ export class Baton {
   }
 
   /**
+   * Retry (replay) a failed task: it is `ready` again with a fresh attempt budget (its attempt
+   * history is kept, and its new attempts are numbered on from it), its run reopens, and the
+   * tasks its failure skipped are revived. See `Backend.retryTask` for the exact rules.
+   * @throws NotFoundError when there is no such task.
+   * @throws ConflictError when the task is not `failed`; nothing changes.
+   * @example await baton.retry(taskId, { reason: 'the API key was rotated' });
+   */
+  async retry(taskId: string, options: { reason?: string } = {}): Promise<TaskRecord> {
+    this.#assertOpen('retry');
+    return await this.backend.retryTask(taskId, options);
+  }
+
+  /**
    * The ordered event stream. Resume after a given event with `since` (pass the last id you
    * saw), or start at the end with `since: 'now'`. With `follow` (the default) it waits for new
    * events until `signal` aborts; with `follow: false` it ends once caught up.

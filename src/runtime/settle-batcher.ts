@@ -1,9 +1,16 @@
 /**
  * Coalesces the settle calls a worker makes in one tick into one backend call per kind, so a
- * burst of finishing handlers costs one `complete([...])` and one `fail([...])` round trip
- * (DESIGN.md, "Performance shape": claim and complete in batches).
+ * burst of finishing handlers costs one `complete([...])`, one `fail([...])` and one
+ * `release([...])` (handlers that deferred) round trip (DESIGN.md, "Performance shape": claim
+ * and complete in batches).
  */
-import type { Backend, CompleteInput, FailInput, SettleOutcome } from '../backends/backend.ts';
+import type {
+  Backend,
+  CompleteInput,
+  FailInput,
+  ReleaseInput,
+  SettleOutcome,
+} from '../backends/backend.ts';
 
 interface Pending<T> {
   input: T;
@@ -15,6 +22,7 @@ export class SettleBatcher {
   readonly #backend: Backend;
   #completes: Pending<CompleteInput>[] = [];
   #fails: Pending<FailInput>[] = [];
+  #releases: Pending<ReleaseInput>[] = [];
   #scheduled = false;
   /** Flushes not yet answered; `drain()` waits for them. */
   readonly #flushing = new Set<Promise<void>>();
@@ -37,6 +45,14 @@ export class SettleBatcher {
     });
   }
 
+  /** Give a lease back without counting its attempt (a handler that deferred). */
+  release(input: ReleaseInput): Promise<SettleOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#releases.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
   /** Resolves once every settle queued so far has its answer. */
   async drain(): Promise<void> {
     while (this.#scheduled || this.#flushing.size > 0) {
@@ -54,13 +70,18 @@ export class SettleBatcher {
       this.#scheduled = false;
       const completes = this.#completes;
       const fails = this.#fails;
+      const releases = this.#releases;
       this.#completes = [];
       this.#fails = [];
+      this.#releases = [];
       const flush = Promise.all([
         completes.length > 0
           ? settleBatch(completes, (items) => this.#backend.complete(items))
           : undefined,
         fails.length > 0 ? settleBatch(fails, (items) => this.#backend.fail(items)) : undefined,
+        releases.length > 0
+          ? settleBatch(releases, (items) => this.#backend.release(items))
+          : undefined,
       ]).then(() => undefined);
       this.#flushing.add(flush);
       void flush.finally(() => this.#flushing.delete(flush));

@@ -35,9 +35,12 @@ export function toTaskError(thrown: unknown): TaskError {
 }
 
 /**
- * The wait before the next attempt that a thrown error asks for, from its `retryAfterMs` (an
- * agent that answered "busy, come back in 5 s"), or undefined to apply the task's backoff.
- * Only a finite number ≥ 0 counts; it is rounded to whole milliseconds.
+ * The wait before the next attempt that a thrown error asks for, from its `retryAfterMs` (a
+ * failure that knows when trying again makes sense: a quota that resets at a known time, an
+ * upstream outage with a `Retry-After`), or undefined to apply the task's backoff. The attempt
+ * still counts against `maxAttempts`; for "not now, the agent is busy", which should not use up
+ * an attempt, a handler throws a `DeferError` instead. Only a finite number ≥ 0 counts; it is
+ * rounded to whole milliseconds.
  */
 export function retryDelayOf(thrown: unknown): number | undefined {
   if (typeof thrown !== 'object' || thrown === null) return undefined;

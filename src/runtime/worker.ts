@@ -6,7 +6,8 @@
  * - claim in batches up to the free slots, only tasks of the types it has handlers for (and
  *   whose `requires` it has); when nothing is claimable, block in `backend.waitForWork` for the
  *   same tasks (never a busy loop or a sleep-poll);
- * - settle calls of one tick are coalesced into one `complete([...])` / `fail([...])`;
+ * - settle calls of one tick are coalesced into one `complete([...])` / `fail([...])` /
+ *   `release([...])` (handlers that threw a `DeferError`: given back without counting the attempt);
  * - one timer renews every in-flight lease with one `renew` call (which is also the agent's
  *   heartbeat, and the proof that its loop makes progress); another runs the idempotent `sweep`;
  * - a worker thread with its own connection heartbeats the agent with its process's CPU and
@@ -25,12 +26,14 @@ import type {
   SettleOutcome,
   SubmittedTask,
 } from '../backends/backend.ts';
+import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { newAgentId } from '../backends/ids.ts';
 import {
   AgentLostError,
   BatonError,
   CancelledError,
   ConflictError,
+  DeferError,
   LeaseLostError,
   TimeoutError,
   ValidationError,
@@ -145,6 +148,11 @@ export type WorkerEventMap = {
   'task:claimed': [lease: Lease];
   'task:succeeded': [event: { lease: Lease; result: Json; durationMs: number }];
   'task:failed': [event: { lease: Lease; error: TaskError; willRetry: boolean }];
+  /**
+   * The handler threw a `DeferError` ("not now"): the lease was given back without counting the
+   * attempt, and the task can be claimed again after `delayMs`.
+   */
+  'task:deferred': [event: { lease: Lease; delayMs: number; reason: string }];
   /** The task was cancelled while its handler ran; the handler's signal fired. */
   'task:cancelled': [event: { lease: Lease; reason: string }];
   /** The lease went stale (expired, released, re-claimed); the outcome was not recorded. */
@@ -771,6 +779,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#freeSlot(entry); // the handler has returned: claim more while its outcome is sent
     if (first.ok) {
       await this.#settleSuccess(entry, first.value);
+    } else if (isDeferral(first.error)) {
+      await this.#settleDeferral(entry, first.error);
     } else {
       const error = toTaskError(first.error);
       await this.#settleFailure(entry, error, 'failed', retryDelayOf(first.error));
@@ -883,6 +893,34 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   /**
+   * The handler deferred (threw a {@link DeferError}): give the lease back without counting the
+   * attempt; the task waits `delayMs` (at most a year) before it can be claimed again. Sent with
+   * the other settles of the tick, as one `release([...])`.
+   */
+  async #settleDeferral(entry: InFlight, deferral: Deferral): Promise<void> {
+    const { lease } = entry;
+    entry.settling = true;
+    const delayMs = Math.min(Math.max(0, Math.round(deferral.delayMs)), MAX_RELEASE_DELAY_MS);
+    const answer = await this.#untilStoreAnswers(entry, 'release', () =>
+      this.#settler.release({
+        taskId: lease.taskId,
+        token: lease.token,
+        delayMs,
+        reason: `deferred: ${deferral.message}`,
+      }),
+    );
+    if (answer.status === 'ok') {
+      entry.log.info(
+        { durationMs: this.#durationMs(entry), delayMs, reason: deferral.message },
+        'task deferred; released without counting the attempt',
+      );
+      this.#emit('task:deferred', { lease, delayMs, reason: deferral.message });
+    } else {
+      this.#refused(entry, answer, 'release');
+    }
+  }
+
+  /**
    * Send a settle call again while the store cannot be reached: the attempt's outcome is only
    * known here, and the lease may still be ours when the store returns. Fencing makes a resend
    * safe (a complete that did land before its reply was lost is refused, not recorded twice).
@@ -890,7 +928,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   async #untilStoreAnswers(
     entry: InFlight,
-    call: 'complete' | 'fail',
+    call: 'complete' | 'fail' | 'release',
     send: () => Promise<SettleOutcome>,
   ): Promise<SettleOutcome> {
     const giveUpAt = performance.now() + this.#leaseTtlMs;
@@ -914,7 +952,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
   }
 
-  #refused(entry: InFlight, outcome: SettleOutcome, call: 'complete' | 'fail'): void {
+  #refused(entry: InFlight, outcome: SettleOutcome, call: 'complete' | 'fail' | 'release'): void {
     if (outcome.status === 'ok') return;
     if (outcome.status === 'cancelled') {
       entry.log.info(
@@ -1146,4 +1184,25 @@ function validateOptions(options: WorkerOptions): void {
 /** Ten seconds, or five heartbeat intervals when that is longer. */
 function defaultStallAfterMs(heartbeatIntervalMs: number): number {
   return Math.max(10_000, 5 * heartbeatIntervalMs);
+}
+
+/** What a handler's {@link DeferError} asks for. */
+interface Deferral {
+  delayMs: number;
+  message: string;
+}
+
+/**
+ * Whether a handler threw a {@link DeferError}, also one from another copy of this package
+ * (same code, a numeric `delayMs`).
+ */
+function isDeferral(thrown: unknown): thrown is Deferral {
+  if (thrown instanceof DeferError) return true;
+  if (!(thrown instanceof Error)) return false;
+  const carrier = thrown as Error & { code?: unknown; delayMs?: unknown };
+  return (
+    carrier.code === 'BATON_DEFERRED' &&
+    typeof carrier.delayMs === 'number' &&
+    Number.isFinite(carrier.delayMs)
+  );
 }

@@ -2,8 +2,8 @@
  * Bearer-token auth. Tokens come from options or `BATON_API_TOKENS`
  * (`token:scope1+scope2,token2:read`); each grants scopes:
  * - `read`: every GET (tasks, runs, agents, stats, events);
- * - `submit`: submit and cancel tasks and runs;
- * - `work`: the worker protocol (register, heartbeat, claim, renew, complete, fail);
+ * - `submit`: submit and cancel tasks and runs, retry failed tasks;
+ * - `work`: the worker protocol (register, heartbeat, claim, renew, complete, fail, release);
  * - `admin`: everything.
  *
  * Tokens are compared as SHA-256 digests with `timingSafeEqual`, so neither the comparison's

@@ -135,6 +135,12 @@ export class Metrics {
         break;
       case 'task.released':
         this.#claimedAt.delete(id);
+        // A deferred release waits `delayMs` first: it is ready only then (task.ready).
+        if (typeof event.data.delayMs === 'number' && event.data.delayMs > 0) {
+          this.#readyAt.delete(id);
+        } else this.#ready(id, event.at);
+        break;
+      case 'task.retried':
         this.#ready(id, event.at);
         break;
       case 'task.cancelled':

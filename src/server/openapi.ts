@@ -13,6 +13,7 @@ const COMPONENTS = {
   TaskSpec: S.TaskSpecSchema,
   RunSpec: S.RunSpecSchema,
   CancelBody: S.CancelBodySchema,
+  RetryBody: S.RetryBodySchema,
   TaskError: S.TaskErrorSchema,
   TaskRecord: S.TaskRecordSchema,
   AttemptRecord: S.AttemptRecordSchema,
@@ -30,6 +31,7 @@ const COMPONENTS = {
   Event: S.EventSchema,
   Error: S.ErrorBodySchema,
   TaskCancelled: S.TaskCancelledSchema,
+  TaskRetried: S.TaskRetriedSchema,
   RunCancelled: S.RunCancelledSchema,
   AgentSpec: S.AgentSpecSchema,
   HeartbeatBody: S.HeartbeatBodySchema,
@@ -40,6 +42,7 @@ const COMPONENTS = {
   RenewBody: S.RenewBodySchema,
   CompleteBody: S.CompleteBodySchema,
   FailBody: S.FailBodySchema,
+  ReleaseBody: S.ReleaseBodySchema,
   Settled: S.SettledSchema,
 } as const;
 
@@ -96,6 +99,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       body: 'CancelBody',
       ok: [200, 'TaskCancelled'],
       errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/tasks/{id}/retry': {
+    post: {
+      summary:
+        'Retry (replay) a failed task: ready again with a fresh attempt budget; its run reopens and the tasks its failure skipped are revived. 409 BATON_CONFLICT when it is not failed',
+      scope: 'submit',
+      body: 'RetryBody',
+      ok: [200, 'TaskRetried'],
+      errors: [400, 401, 403, 404, 409],
     },
   },
   '/v1/runs': {
@@ -212,6 +225,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [400, 401, 403, 404, 409],
     },
   },
+  '/v1/leases/{taskId}/release': {
+    post: {
+      summary:
+        'Give the lease back without counting its attempt ("not now"): the task is ready again, or delayed for delayMs; 409 BATON_LEASE_LOST when stale',
+      scope: 'work',
+      body: 'ReleaseBody',
+      ok: [200, 'Settled'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
   '/metrics': {
     get: {
       summary:
@@ -315,6 +338,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               requestBody: {
                 required:
                   op.body !== 'CancelBody' &&
+                  op.body !== 'RetryBody' &&
                   op.body !== 'HeartbeatBody' &&
                   op.body !== 'ClaimBody',
                 content: {

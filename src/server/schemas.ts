@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 
+import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { TASK_STATES } from '../core/types.ts';
 
 const json = z.json();
@@ -44,6 +45,9 @@ export const RunSpecSchema = z.strictObject({
 });
 
 export const CancelBodySchema = z.strictObject({ reason: z.string().optional() });
+
+/** The body of `POST /v1/tasks/:id/retry`: why the failed task is retried, for its event. */
+export const RetryBodySchema = z.strictObject({ reason: z.string().optional() });
 
 /** A positive integer given as a query-string value. */
 const limitParam = z
@@ -264,6 +268,7 @@ export const ErrorBodySchema = z.strictObject({
 });
 
 export const TaskCancelledSchema = z.strictObject({ task: TaskRecordSchema });
+export const TaskRetriedSchema = z.strictObject({ task: TaskRecordSchema });
 export const RunCancelledSchema = z.strictObject({ run: RunRecordSchema });
 
 // --- The worker protocol (workers in any language) --------------------------------------------
@@ -319,6 +324,18 @@ export const FailBodySchema = z.strictObject({
   error: TaskErrorSchema,
   retryable: z.boolean().optional(),
   retryDelayMs: z.number().int().min(0).optional(),
+});
+
+/**
+ * The body of `POST /v1/leases/:taskId/release`: give the lease back without counting its
+ * attempt ("not now": the agent is busy, a rate limit), the task claimable again after `delayMs`.
+ */
+export const ReleaseBodySchema = z.strictObject({
+  token: z.number().int(),
+  /** Keep the task `delayed` this long first, in whole ms (at most a year). @default 0 */
+  delayMs: z.number().int().min(0).max(MAX_RELEASE_DELAY_MS).optional(),
+  /** Why, for the `task.released` event (e.g. `deferred: agent busy`). @default 'released' */
+  reason: z.string().optional(),
 });
 
 export const LeaseSchema = z.strictObject({

@@ -30,6 +30,7 @@ import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } fro
 import { HttpError, errorHandler, toErrorResponse } from './errors.ts';
 import {
   CancelBodySchema,
+  RetryBodySchema,
   AvailableAgentsQuerySchema,
   EventsQuerySchema,
   IdParamsSchema,
@@ -260,6 +261,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const { reason } = CancelBodySchema.parse(request.body ?? {});
     if (isRunId(id)) throw new NotFoundError('task', id);
     return { task: await baton.cancel(id, reason) };
+  });
+
+  app.post('/v1/tasks/:id/retry', submit, async (request) => {
+    const { id } = IdParamsSchema.parse(request.params);
+    const { reason } = RetryBodySchema.parse(request.body ?? {});
+    if (isRunId(id)) throw new NotFoundError('task', id);
+    return { task: await baton.retry(id, reason === undefined ? {} : { reason }) };
   });
 
   app.get('/v1/runs', read, async (request) => {

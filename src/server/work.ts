@@ -1,8 +1,8 @@
 /**
  * The worker protocol over HTTP, so a worker in any language can take tasks: register an agent,
- * heartbeat, claim (long-polling on the backend's `waitForWork`), and renew, complete or fail
- * each lease with its fencing token. A stale token is refused with 409 `BATON_LEASE_LOST`,
- * exactly as the SDK's worker is refused.
+ * heartbeat, claim (long-polling on the backend's `waitForWork`), and renew, complete, fail or
+ * release (give back for later, uncounted) each lease with its fencing token. A stale token is
+ * refused with 409 `BATON_LEASE_LOST`, exactly as the SDK's worker is refused.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -18,6 +18,7 @@ import {
   FailBodySchema,
   HeartbeatBodySchema,
   IdParamsSchema,
+  ReleaseBodySchema,
   RenewBodySchema,
 } from './schemas.ts';
 import { z } from 'zod';
@@ -116,6 +117,21 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         error: body.error as TaskError,
         ...(body.retryable === undefined ? {} : { retryable: body.retryable }),
         ...(body.retryDelayMs === undefined ? {} : { retryDelayMs: body.retryDelayMs }),
+      },
+    ]);
+    return settled(outcome, taskId, body.token);
+  });
+
+  // "Not now" (the SDK's DeferError): the attempt is not counted, the task waits `delayMs`.
+  app.post('/v1/leases/:taskId/release', work, async (request) => {
+    const { taskId } = TaskIdParamsSchema.parse(request.params);
+    const body = ReleaseBodySchema.parse(request.body ?? null);
+    const [outcome] = await backend.release([
+      {
+        taskId,
+        token: body.token,
+        ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }),
+        ...(body.reason === undefined ? {} : { reason: body.reason }),
       },
     ]);
     return settled(outcome, taskId, body.token);

@@ -235,6 +235,9 @@ describe('usage errors', () => {
     [['tasks', '--limit', 'many'], /--limit <n>' argument 'many' is invalid/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['run'], /missing required argument 'plan'/],
+    [['retry'], /missing required argument 'task-id'/],
+    [['retry', 'run_abc'], /baton retry takes a task id \(tsk_…\), not a run id/],
+    [['retry', 'tsk_abc', '--force'], /unknown option '--force'/],
     [
       ['status', '--store', 'mongodb://nowhere'],
       /error \[BATON_STORE_URL\]: cannot open store 'mongodb:\/\/nowhere'/,
@@ -250,7 +253,7 @@ describe('usage errors', () => {
 });
 
 describe('--help', () => {
-  it.each(['run', 'worker', 'submit', 'status', 'tasks', 'cancel'])(
+  it.each(['run', 'worker', 'submit', 'status', 'tasks', 'cancel', 'retry'])(
     'baton %s --help',
     async (command) => {
       const result = await cli.run([command, '--help']);
@@ -263,7 +266,7 @@ describe('--help', () => {
   );
 
   it('read commands take --json', async () => {
-    for (const command of ['run', 'submit', 'status', 'tasks', 'cancel']) {
+    for (const command of ['run', 'submit', 'status', 'tasks', 'cancel', 'retry']) {
       expect((await cli.run([command, '--help'])).stdout).toContain('--json');
     }
   });
@@ -271,7 +274,7 @@ describe('--help', () => {
   it('lists every command at the top level', async () => {
     const result = await cli.run(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['run', 'worker', 'submit', 'status', 'tasks', 'cancel']) {
+    for (const command of ['run', 'worker', 'submit', 'status', 'tasks', 'cancel', 'retry']) {
       expect(result.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
   });
@@ -374,6 +377,60 @@ describe('submit, status, tasks, cancel', () => {
     const baton = await cli.open();
     expect((await baton.get(id))?.state).toBe('cancelled');
     expect((await baton.get(tasks[1]!.id))?.state).toBe('ready');
+  });
+
+  it('retries a failed task by id; a task that is not failed is refused with exit 1', async () => {
+    const baton = await cli.open();
+    const { id } = await baton.submit({ type: 'x', key: 'flaky', maxAttempts: 1 });
+    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: [], concurrency: 1 });
+    const [lease] = await baton.backend.claim({
+      agentId: 'agt_cli',
+      capabilities: [],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    await baton.backend.fail([{ taskId: id, token: lease!.token, error: { message: 'boom' } }]);
+    expect((await baton.get(id))?.state).toBe('failed');
+
+    const retried = await cli.run(['retry', id, '--reason', 'fixed it', '--store', cli.store]);
+    expect(retried.stderr).toBe('');
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toBe(`task ${id} (flaky) ready: retried with 1 attempt to go\n`);
+    expect((await baton.get(id))?.state).toBe('ready');
+    const events = [];
+    for await (const e of baton.events({ follow: false })) {
+      if (e.type === 'task.retried') events.push(e.data);
+    }
+    expect(events).toEqual([{ reason: 'fixed it', previousAttempts: 1 }]);
+
+    const again = await cli.run(['retry', id, '--store', cli.store, '--json']);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain(
+      `error [BATON_CONFLICT]: task ${id} is ready: only failed tasks can be retried`,
+    );
+    const missing = await cli.run(['retry', 'tsk_nope', '--store', cli.store]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('error [BATON_NOT_FOUND]: task tsk_nope not found');
+  });
+
+  it('retry --json prints the task', async () => {
+    const baton = await cli.open();
+    const { id } = await baton.submit({ type: 'x', maxAttempts: 1 });
+    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: [], concurrency: 1 });
+    const [lease] = await baton.backend.claim({
+      agentId: 'agt_cli',
+      capabilities: [],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    await baton.backend.fail([
+      { taskId: id, token: lease!.token, error: { message: 'boom' }, retryable: false },
+    ]);
+    const result = await cli.run(['retry', id, '--store', cli.store, '--json']);
+    expect(result.code).toBe(0);
+    const { task } = JSON.parse(result.stdout) as { task: TaskRecord };
+    expect(task).toMatchObject({ id, state: 'ready', attempts: 1, maxAttempts: 2, error: null });
   });
 
   it('says what was not found, with exit 1', async () => {

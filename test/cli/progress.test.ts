@@ -80,6 +80,10 @@ describe('nextState', () => {
   it.each([
     ['task.ready', {}, 'ready'],
     ['task.released', {}, 'ready'],
+    ['task.released', { delayMs: 0 }, 'ready'],
+    ['task.released', { delayMs: 5000 }, 'delayed'],
+    ['task.retried', { previousAttempts: 3 }, 'ready'],
+    ['task.revived', {}, 'blocked'],
     ['task.delayed', {}, 'delayed'],
     ['task.claimed', {}, 'running'],
     ['task.succeeded', {}, 'succeeded'],

@@ -22,6 +22,7 @@ import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
 import { registryCases } from './cases/registry.ts';
 import { releaseCases } from './cases/release.ts';
+import { replayCases } from './cases/replay.ts';
 import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
 import { runCases } from './cases/runs.ts';
@@ -54,6 +55,7 @@ export function defineConformanceSuite(
     dynamicCases(env);
     cancelCases(env);
     releaseCases(env);
+    replayCases(env);
     eventCases(env);
     agentCases(env);
     registryCases(env);

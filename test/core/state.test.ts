@@ -30,15 +30,23 @@ describe('TRANSITIONS', () => {
         'running->delayed',
         'running->ready',
         'running->cancelled',
+        'failed->ready',
+        'skipped->blocked',
       ].sort(),
     );
   });
 
-  it('lets every non-terminal state be cancelled and no terminal state go anywhere', () => {
+  it('lets every non-terminal state be cancelled, and a terminal one leave only by a replay', () => {
+    // Backend.retryTask: the failed task is ready again, the tasks it skipped wait again.
+    const replays: Partial<Record<TaskState, TaskState[]>> = {
+      failed: ['ready'],
+      skipped: ['blocked'],
+    };
     for (const state of TASK_STATES) {
       if (TERMINAL_STATES.has(state)) {
-        expect(TRANSITIONS[state]).toEqual([]);
-        for (const to of TASK_STATES) expect(canTransition(state, to)).toBe(false);
+        const allowed = replays[state] ?? [];
+        expect(TRANSITIONS[state], state).toEqual(allowed);
+        for (const to of TASK_STATES) expect(canTransition(state, to)).toBe(allowed.includes(to));
       } else {
         expect(canTransition(state, 'cancelled')).toBe(true);
       }
@@ -52,6 +60,11 @@ describe('TRANSITIONS', () => {
     expect(canTransition('delayed', 'skipped')).toBe(false);
     expect(canTransition('running', 'running')).toBe(false);
     expect(canTransition('succeeded', 'ready')).toBe(false);
+    expect(canTransition('cancelled', 'ready'), 'a cancelled task is never replayed').toBe(false);
+    expect(canTransition('failed', 'ready'), 'retry').toBe(true);
+    expect(canTransition('failed', 'running'), 'a retried task is claimed as any').toBe(false);
+    expect(canTransition('skipped', 'blocked'), 'revive').toBe(true);
+    expect(canTransition('skipped', 'ready'), 'a revived task waits first').toBe(false);
   });
 });
 

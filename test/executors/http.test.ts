@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { CancelledError, NonRetryableError } from '../../src/core/errors.ts';
+import { CancelledError, DeferError, NonRetryableError } from '../../src/core/errors.ts';
 import type { BatonEvent, DependencyOutcome, Json, TaskRecord } from '../../src/core/types.ts';
 import {
   AgentHttpError,
@@ -19,7 +19,6 @@ import {
   parseRetryAfter,
   type HttpHandlerContext,
 } from '../../src/executors/http.ts';
-import { retryDelayOf } from '../../src/runtime/task-error.ts';
 import { useHarness } from '../runtime/harness.ts';
 
 const h = useHarness();
@@ -231,25 +230,60 @@ describe('httpHandler: the execute request', () => {
     expect(error.message).toContain('no such job');
   });
 
-  it('answers 503 with a BusyError whose retryAfterMs comes from Retry-After or busyRetryMs', async () => {
+  it('answers 503 or 429 with a BusyError, a DeferError whose delay is Retry-After, else busyRetryMs ±20 %', async () => {
+    let status = 503;
     let retryAfter: string | undefined = '7';
     const agent = await startAgent((_req, res) =>
       json(
         res,
-        503,
+        status,
         { error: 'all slots taken' },
         retryAfter === undefined ? {} : { 'retry-after': retryAfter },
       ),
     );
-    const handler = httpHandler({ busyRetryMs: 1234 });
+    const handler = httpHandler({ busyRetryMs: 1000 });
     const withHeader = await rejection(handler(context({ url: agent.url })));
     expect(withHeader).toBeInstanceOf(BusyError);
-    expect(withHeader).toMatchObject({ retryable: true, code: 'AGENT_BUSY', retryAfterMs: 7000 });
+    expect(withHeader).toBeInstanceOf(DeferError);
+    expect(withHeader).toMatchObject({
+      name: 'BusyError',
+      code: 'BATON_DEFERRED',
+      delayMs: 7000,
+      status: 503,
+    });
     expect(withHeader.message).toContain('all slots taken');
+    expect(withHeader.message).toContain('without counting an attempt');
     retryAfter = undefined;
-    const without = await rejection(handler(context({ url: agent.url })));
-    expect(without).toMatchObject({ retryAfterMs: 1234 });
-    expect(retryDelayOf(without)).toBe(1234);
+    status = 429;
+    const delays: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const without = (await rejection(handler(context({ url: agent.url })))) as BusyError;
+      expect(without).toMatchObject({ status: 429, code: 'BATON_DEFERRED' });
+      delays.push(without.delayMs);
+    }
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(800);
+      expect(delay).toBeLessThanOrEqual(1200);
+      expect(Number.isInteger(delay)).toBe(true);
+    }
+    expect(new Set(delays).size, 'the delays are jittered').toBeGreaterThan(1);
+  });
+
+  it('a busy answer to a status poll is a failed poll (the agent has the task), not a deferral', async () => {
+    let polls = 0;
+    const agent = await startAgent((req, res) => {
+      if (req.method === 'POST') return json(res, 202, { statusUrl: '/jobs/1' });
+      polls++;
+      json(res, 503, { error: 'overloaded' }, { 'retry-after': '1' });
+    });
+    const error = await rejection(
+      httpHandler({ pollIntervalMs: 10, maxPollErrors: 2 })(context({ url: agent.url })),
+    );
+    expect(polls).toBe(2);
+    expect(error).toBeInstanceOf(AgentHttpError);
+    expect(error).not.toBeInstanceOf(DeferError);
+    expect(error).toMatchObject({ status: 503, retryable: true });
+    expect(error.message).toContain('overloaded');
   });
 
   it('a 4xx is non-retryable and quotes the agent; a 5xx is retryable', async () => {
@@ -386,33 +420,37 @@ describe('checkHealth', () => {
 });
 
 describe('http tasks on a worker', () => {
-  /** Backoff so long that only the agent's own retry delay lets a retry run within the test. */
+  /** Backoff so long that a failed attempt would not run again within the test. */
   const slowBackoff = { baseMs: 60_000, maxMs: 60_000, jitter: 'none' as const };
 
-  async function retryEvents(taskId: string): Promise<BatonEvent[]> {
+  async function eventsOf(taskId: string, type: BatonEvent['type']): Promise<BatonEvent[]> {
     const baton = await h.baton();
     const events: BatonEvent[] = [];
     for await (const event of baton.events({ follow: false })) {
-      if (event.taskId === taskId && event.type === 'task.retrying') events.push(event);
+      if (event.taskId === taskId && event.type === type) events.push(event);
     }
     return events;
   }
 
-  it('a busy agent gets the task again after its retry delay, and then runs it', async () => {
+  it('a busy agent gets the task again after the delay, without spending an attempt', async () => {
+    const busyAnswers = 3;
     let calls = 0;
     const agent = await startAgent((req, res) => {
       calls++;
-      if (calls === 1) return json(res, 503, { error: 'busy' });
+      if (calls <= busyAnswers) return json(res, 503, { error: 'busy' });
       json(res, 200, { result: { attempt: (req.body as { attempt: number }).attempt } });
     });
     const baton = await h.baton();
     const worker = await h.startWorker(baton, {
       handlers: { http: httpHandler({ busyRetryMs: 50 }) },
     });
+    const deferred: number[] = [];
+    worker.on('task:deferred', ({ delayMs }) => deferred.push(delayMs));
+    // maxAttempts 1: were a busy answer an attempt, the first one would fail the task.
     const { id } = await baton.submit({
       type: 'http',
       payload: { url: agent.url },
-      maxAttempts: 3,
+      maxAttempts: 1,
       backoff: slowBackoff,
     });
     let done: TaskRecord;
@@ -423,19 +461,30 @@ describe('http tasks on a worker', () => {
     }
 
     expect(done.state).toBe('succeeded');
-    expect(done.result).toEqual({ attempt: 2 });
-    // The busy answer was an attempt like any other: it counts towards maxAttempts.
-    expect(done.attempts).toBe(2);
+    expect(done.result).toEqual({ attempt: 1 });
+    expect(done.attempts).toBe(1);
+    expect(calls).toBe(busyAnswers + 1);
     const attempts = await baton.attempts(id);
-    expect(attempts.map((a) => [a.outcome, a.error?.code ?? null])).toEqual([
-      ['failed', 'AGENT_BUSY'],
-      ['succeeded', null],
+    expect(attempts.map((a) => [a.attempt, a.outcome, a.error])).toEqual([
+      [1, 'released', null],
+      [1, 'released', null],
+      [1, 'released', null],
+      [1, 'succeeded', null],
     ]);
-    const retrying = await retryEvents(id);
-    expect(retrying.map((e) => e.data.delayMs)).toEqual([50]);
+    const released = await eventsOf(id, 'task.released');
+    expect(released).toHaveLength(busyAnswers);
+    for (const event of released) {
+      expect(event.data.delayMs).toBeGreaterThanOrEqual(40);
+      expect(event.data.delayMs).toBeLessThanOrEqual(60);
+      expect(event.data.reason).toMatch(
+        /^deferred: agent at http:\/\/127\.0\.0\.1:\d+\/execute is busy/,
+      );
+    }
+    expect(deferred).toEqual(released.map((e) => e.data.delayMs));
+    expect(await eventsOf(id, 'task.retrying'), 'no failed attempt').toEqual([]);
   });
 
-  it("Retry-After sets the retry's delay", async () => {
+  it('Retry-After sets the delay', async () => {
     let calls = 0;
     const agent = await startAgent((_req, res) => {
       calls++;
@@ -458,7 +507,8 @@ describe('http tasks on a worker', () => {
       await worker.stop();
     }
     expect(done.state).toBe('succeeded');
-    expect((await retryEvents(id)).map((e) => e.data.delayMs)).toEqual([0]);
+    expect(done.attempts).toBe(1);
+    expect((await eventsOf(id, 'task.released')).map((e) => e.data.delayMs)).toEqual([0]);
   });
 
   it('a 400 fails the task at once, with attempts left', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   CancelledError,
+  DeferError,
   LeaseLostError,
   NonRetryableError,
   TimeoutError,
@@ -688,6 +689,68 @@ describe('worker', () => {
     expect(done.result).toBe('after');
     expect((await baton.agents()).find((a) => a.id === worker.agentId)?.state).toBe('active');
     expect(h.logs.some((l) => l.level === LEVEL.warn && /declared lost/.test(l.msg))).toBe(true);
+    await worker.stop();
+  });
+});
+
+describe('worker: a handler that defers (DeferError)', () => {
+  it('gives the lease back without counting the attempt, and runs the task again only after the delay', async () => {
+    const baton = await h.baton();
+    const delayMs = 300;
+    const starts: number[] = [];
+    const attemptsSeen: number[] = [];
+    const deferrals: { taskId: string; delayMs: number; reason: string }[] = [];
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        busy: ({ attempt }) => {
+          starts.push(performance.now());
+          attemptsSeen.push(attempt);
+          if (starts.length <= 2) {
+            throw new DeferError(`agent busy (${starts.length})`, { delayMs });
+          }
+          return 'done at last';
+        },
+      },
+    });
+    worker.on('task:deferred', ({ lease, delayMs: waited, reason }) =>
+      deferrals.push({ taskId: lease.taskId, delayMs: waited, reason }),
+    );
+    // maxAttempts 1: had a deferral counted as an attempt, the task could not run three times.
+    const { id } = await baton.submit({ type: 'busy', maxAttempts: 1 });
+    const done = (await baton.wait(id)) as TaskRecord;
+
+    expect(done).toMatchObject({ state: 'succeeded', result: 'done at last', attempts: 1 });
+    expect(attemptsSeen, 'each run is attempt 1: deferrals are not counted').toEqual([1, 1, 1]);
+    expect(deferrals).toEqual([
+      { taskId: id, delayMs, reason: 'agent busy (1)' },
+      { taskId: id, delayMs, reason: 'agent busy (2)' },
+    ]);
+
+    const attempts = await baton.attempts(id);
+    expect(attempts.map((a) => [a.attempt, a.outcome, a.agentId])).toEqual([
+      [1, 'released', worker.agentId],
+      [1, 'released', worker.agentId],
+      [1, 'succeeded', worker.agentId],
+    ]);
+    // By the store's clock: each claim came at least `delayMs` after the release before it.
+    for (let i = 1; i < attempts.length; i++) {
+      expect(
+        attempts[i]!.startedAt - attempts[i - 1]!.finishedAt!,
+        `attempt record ${i + 1} started ${delayMs} ms or more after the release before it`,
+      ).toBeGreaterThanOrEqual(delayMs);
+    }
+    // And as the handler saw it (a monotonic clock; a few ms of slack between the two clocks).
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(delayMs - 10);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(delayMs - 10);
+
+    const released = [];
+    for await (const e of baton.events({ follow: false })) {
+      if (e.type === 'task.released') released.push([e.taskId, e.agentId, e.data]);
+    }
+    expect(released).toEqual([
+      [id, worker.agentId, { attempt: 1, reason: 'deferred: agent busy (1)', delayMs }],
+      [id, worker.agentId, { attempt: 1, reason: 'deferred: agent busy (2)', delayMs }],
+    ]);
     await worker.stop();
   });
 });

@@ -265,3 +265,95 @@ describe('HTTP API: agents, stats, health', () => {
     expect(httpStatus('BATON_FORBIDDEN')).toBe(403);
   });
 });
+
+describe('HTTP API: retry a failed task', () => {
+  /** A task that failed for good (maxAttempts 1), through the backend an agent would use. */
+  async function failedTask(s: Awaited<ReturnType<typeof startServer>>): Promise<string> {
+    const { id } = await s.baton.submit({ type: 'echo', maxAttempts: 1 });
+    await s.baton.backend.registerAgent({ id: 'agt_r', capabilities: [], concurrency: 1 });
+    const [lease] = await s.baton.backend.claim({
+      agentId: 'agt_r',
+      capabilities: [],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    await s.baton.backend.fail([
+      { taskId: lease!.taskId, token: lease!.token, error: { message: 'boom' } },
+    ]);
+    expect((await s.baton.get(id))?.state).toBe('failed');
+    return id;
+  }
+
+  it('retries a failed task: 200 with the task ready again, the reason in its event', async () => {
+    const s = await startServer();
+    const id = await failedTask(s);
+    const res = await s.request('POST', `/v1/tasks/${id}/retry`, {
+      body: { reason: 'key rotated' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.task).toMatchObject({
+      id,
+      state: 'ready',
+      attempts: 1,
+      maxAttempts: 2,
+      error: null,
+    });
+    expect((await s.baton.get(id))?.state).toBe('ready');
+    const events = [];
+    for await (const e of s.baton.events({ follow: false })) {
+      if (e.type === 'task.retried') events.push(e);
+    }
+    expect(events.map((e) => [e.taskId, e.data])).toEqual([
+      [id, { reason: 'key rotated', previousAttempts: 1 }],
+    ]);
+  });
+
+  it('the body is optional; 409 once the task is no longer failed, 404 for an unknown task', async () => {
+    const s = await startServer();
+    const id = await failedTask(s);
+    expect((await s.request('POST', `/v1/tasks/${id}/retry`)).status).toBe(200);
+    const again = await s.request('POST', `/v1/tasks/${id}/retry`, { body: {} });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({
+      code: 'BATON_CONFLICT',
+      details: { taskId: id, state: 'ready' },
+    });
+    expect(again.body.error.message).toContain('only failed tasks can be retried');
+    const missing = await s.request('POST', '/v1/tasks/tsk_missing/retry', { body: {} });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('BATON_NOT_FOUND');
+    expect((await s.request('POST', '/v1/tasks/run_abc/retry', { body: {} })).status).toBe(404);
+  });
+
+  it('refuses an unknown field or a non-string reason (400) and changes nothing', async () => {
+    const s = await startServer();
+    const id = await failedTask(s);
+    for (const body of [{ reason: 'x', force: true }, { reason: 3 }]) {
+      const res = await s.request('POST', `/v1/tasks/${id}/retry`, { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('BATON_VALIDATION');
+    }
+    expect((await s.baton.get(id))?.state).toBe('failed');
+  });
+
+  it('needs the submit scope, like cancel', async () => {
+    const s = await startServer({
+      tokens: [
+        { token: 'reader', scopes: ['read'] },
+        { token: 'producer', scopes: ['submit'] },
+      ],
+    });
+    const id = await failedTask(s);
+    const denied = await s.request('POST', `/v1/tasks/${id}/retry`, {
+      headers: { authorization: 'Bearer reader' },
+      body: {},
+    });
+    expect(denied.status).toBe(403);
+    expect((await s.baton.get(id))?.state).toBe('failed');
+    const allowed = await s.request('POST', `/v1/tasks/${id}/retry`, {
+      headers: { authorization: 'Bearer producer' },
+      body: {},
+    });
+    expect(allowed.status).toBe(200);
+  });
+});

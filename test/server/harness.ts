@@ -31,12 +31,18 @@ export interface TestServer {
 const open = new Set<TestServer>();
 
 export async function startServer(
-  options: Partial<Omit<ServerOptions, 'baton'>> & { store?: string; namespace?: string } = {},
+  options: Partial<Omit<ServerOptions, 'baton'>> & {
+    store?: string;
+    namespace?: string;
+    /** The store's clock (a ManualClock's `now`), so tests move time instead of sleeping. */
+    clock?: () => number;
+  } = {},
 ): Promise<TestServer> {
-  const { store, namespace, ...serverOptions } = options;
+  const { store, namespace, clock, ...serverOptions } = options;
   const dir = store === undefined ? await mkdtemp(join(tmpdir(), 'baton-http-')) : null;
   const baton = await Baton.open(store ?? `sqlite:${join(dir!, 'baton.db')}`, {
     ...(namespace === undefined ? {} : { namespace }),
+    ...(clock === undefined ? {} : { clock }),
   });
   const app = await buildServer({ baton, host: '127.0.0.1', env: {}, ...serverOptions });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -127,6 +127,23 @@ describe('OpenAPI document', () => {
       body: {},
     });
     await call('POST', `/v1/runs/${run.body.runId as string}/cancel`, '/v1/runs/{id}/cancel');
+    // Retry a task that failed for good; again, once it is no longer failed (409).
+    const doomed = await s.baton.submit({ type: 'echo', maxAttempts: 1 });
+    const [last] = await s.baton.backend.claim({
+      agentId: 'agt_c',
+      capabilities: ['x'],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    expect(last?.taskId).toBe(doomed.id);
+    await s.baton.backend.fail([
+      { taskId: doomed.id, token: last!.token, error: { message: 'x' } },
+    ]);
+    await call('POST', `/v1/tasks/${doomed.id}/retry`, '/v1/tasks/{id}/retry', {
+      body: { reason: 'fixed' },
+    });
+    await call('POST', `/v1/tasks/${doomed.id}/retry`, '/v1/tasks/{id}/retry');
+    await s.baton.cancel(doomed.id);
 
     // The worker protocol.
     const agent = await call('POST', '/v1/agents', '/v1/agents', {
@@ -137,10 +154,21 @@ describe('OpenAPI document', () => {
       body: {},
     });
     await s.baton.submit({ type: 'work', requires: ['y'] });
+    await s.baton.submit({ type: 'work', requires: ['y'] });
     const claimed = await call('POST', `/v1/agents/${agentId}/claim`, '/v1/agents/{id}/claim', {
       body: { max: 2 },
     });
     const held = claimed.body.leases[0] as { taskId: string; token: number };
+    const deferred = claimed.body.leases[1] as { taskId: string; token: number };
+    await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
+      body: { token: deferred.token, delayMs: -1 },
+    });
+    await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
+      body: { token: deferred.token, delayMs: 5_000, reason: 'busy' },
+    });
+    await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
+      body: { token: deferred.token },
+    });
     await call('POST', `/v1/leases/${held.taskId}/renew`, '/v1/leases/{taskId}/renew', {
       body: { token: held.token, agentId },
     });
@@ -180,6 +208,7 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/tasks?limit=0', '/v1/tasks');
     await call('GET', '/v1/runs?order=sideways', '/v1/runs');
     await call('POST', '/v1/tasks/tsk_missing/cancel', '/v1/tasks/{id}/cancel', { body: {} });
+    await call('POST', '/v1/tasks/tsk_missing/retry', '/v1/tasks/{id}/retry', { body: {} });
 
     expect([...seen].sort()).toEqual(
       expect.arrayContaining([
@@ -196,7 +225,13 @@ describe('OpenAPI document', () => {
         'post /v1/leases/{taskId}/renew 200',
         'post /v1/leases/{taskId}/fail 409',
         'post /v1/leases/{taskId}/complete 200',
+        'post /v1/leases/{taskId}/release 200',
+        'post /v1/leases/{taskId}/release 400',
+        'post /v1/leases/{taskId}/release 409',
         'post /v1/agents/{id}/heartbeat 409',
+        'post /v1/tasks/{id}/retry 200',
+        'post /v1/tasks/{id}/retry 404',
+        'post /v1/tasks/{id}/retry 409',
       ]),
     );
   });

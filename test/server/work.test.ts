@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeAll, startServer } from './harness.ts';
+import { MAX_RELEASE_DELAY_MS } from '../../src/backends/backend.ts';
+import { ManualClock } from '../helpers/clock.ts';
+import { closeAll, startServer, type TestServer } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -80,6 +82,122 @@ describe('worker protocol over HTTP', () => {
     });
   });
 
+  it('releases a lease for later: the task is delayed, claimable only once delayMs has passed, and the attempt is not counted', async () => {
+    const clock = new ManualClock();
+    const s = await startServer({ clock: clock.now });
+    const { id: taskId } = await s.baton.submit({ type: 'echo', maxAttempts: 1 });
+    const agentId = await registerRemote(s);
+    const [lease] = await claimLeases(s, agentId);
+    expect(lease).toMatchObject({ taskId, token: 1, attempt: 1 });
+
+    const released = await s.request('POST', `/v1/leases/${taskId}/release`, {
+      body: { token: 1, delayMs: 2_000, reason: 'deferred: agent busy' },
+    });
+    expect(released.status).toBe(200);
+    expect(released.body).toEqual({ taskId, state: 'delayed' });
+    expect(await s.baton.get(taskId)).toMatchObject({
+      state: 'delayed',
+      runAfter: clock.now() + 2_000,
+      attempts: 0,
+    });
+
+    expect(await claimLeases(s, agentId), 'not claimable at once').toEqual([]);
+    clock.advance(1_999);
+    expect(await claimLeases(s, agentId), 'not claimable 1 ms before the delay ends').toEqual([]);
+    clock.advance(1);
+    const [again] = await claimLeases(s, agentId);
+    expect(again, 'claimable once the delay has passed').toMatchObject({
+      taskId,
+      token: 2,
+      attempt: 1,
+    });
+
+    // The old token stays fenced off, and its refusal changes nothing.
+    const stale = await s.request('POST', `/v1/leases/${taskId}/release`, {
+      body: { token: 1, delayMs: 5_000 },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('BATON_LEASE_LOST');
+    expect(await s.baton.get(taskId)).toMatchObject({ state: 'running', attempts: 1 });
+
+    // maxAttempts 1, and the release did not use it up: the second claim can still succeed.
+    const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
+      body: { token: 2, result: 'ok' },
+    });
+    expect(done.body).toEqual({ taskId, state: 'succeeded' });
+    const detail = await s.request('GET', `/v1/tasks/${taskId}`);
+    expect(
+      (detail.body.attempts as { attempt: number; outcome: string }[]).map((a) => [
+        a.attempt,
+        a.outcome,
+      ]),
+    ).toEqual([
+      [1, 'released'],
+      [1, 'succeeded'],
+    ]);
+    const events = [];
+    for await (const e of s.baton.events({ follow: false })) {
+      if (e.type === 'task.released') events.push([e.taskId, e.agentId, e.data]);
+    }
+    expect(events).toEqual([
+      [taskId, agentId, { attempt: 1, reason: 'deferred: agent busy', delayMs: 2_000 }],
+    ]);
+  });
+
+  it('releases without a delay: the task is ready at once, with the default reason', async () => {
+    const s = await startServer();
+    const { id: taskId } = await s.baton.submit({ type: 'echo' });
+    const agentId = await registerRemote(s);
+    const [lease] = await claimLeases(s, agentId);
+    const released = await s.request('POST', `/v1/leases/${taskId}/release`, {
+      body: { token: lease!.token },
+    });
+    expect(released.body).toEqual({ taskId, state: 'ready' });
+    expect((await claimLeases(s, agentId)).map((l) => l.taskId)).toEqual([taskId]);
+    const events = [];
+    for await (const e of s.baton.events({ follow: false })) {
+      if (e.type === 'task.released') events.push(e.data);
+    }
+    expect(events).toEqual([{ attempt: 1, reason: 'released', delayMs: 0 }]);
+  });
+
+  it('refuses a release with a bad delayMs or reason with 400, and nothing changes', async () => {
+    const s = await startServer();
+    const { id: taskId } = await s.baton.submit({ type: 'echo' });
+    const agentId = await registerRemote(s);
+    const [lease] = await claimLeases(s, agentId);
+    const token = lease!.token;
+    const before = await s.baton.get(taskId);
+    const eventCount = async () => {
+      let n = 0;
+      for await (const _ of s.baton.events({ follow: false })) n++;
+      return n;
+    };
+    const eventsBefore = await eventCount();
+    const bad: [unknown, RegExp][] = [
+      [{ token, delayMs: -1 }, /delayMs/],
+      [{ token, delayMs: 1.5 }, /delayMs/],
+      [{ token, delayMs: '5000' }, /delayMs/],
+      [{ token, delayMs: MAX_RELEASE_DELAY_MS + 1 }, /delayMs/],
+      [{ token, reason: 42 }, /reason/],
+      [{ token, delayMs: 10, later: true }, /unknown field 'later'/],
+      [{ delayMs: 10 }, /token/],
+    ];
+    for (const [body, message] of bad) {
+      const res = await s.request('POST', `/v1/leases/${taskId}/release`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.code).toBe('BATON_VALIDATION');
+      expect(res.body.error.message, JSON.stringify(body)).toMatch(message);
+    }
+    expect(await s.baton.get(taskId), 'a refused release changes nothing').toEqual(before);
+    expect(await eventCount()).toBe(eventsBefore);
+    // The lease is still held: it completes.
+    const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
+      body: { token, result: null },
+    });
+    expect(done.body).toEqual({ taskId, state: 'succeeded' });
+  });
+
   it('long-polls a claim until work arrives', async () => {
     const s = await startServer();
     const agent = await s.request('POST', '/v1/agents', {
@@ -120,6 +238,12 @@ describe('worker protocol over HTTP', () => {
       headers: { authorization: 'Bearer r' },
     });
     expect(res.status).toBe(403);
+    const release = await s.request('POST', '/v1/leases/tsk_any/release', {
+      body: { token: 1 },
+      headers: { authorization: 'Bearer r' },
+    });
+    expect(release.status).toBe(403);
+    expect(release.body.error.details).toMatchObject({ scope: 'work' });
   });
 
   it.skipIf(!hasPython)('runs examples/python-agent.py against a real server', async () => {
@@ -144,4 +268,72 @@ describe('worker protocol over HTTP', () => {
     expect((await s.baton.get(b!.id))?.result).toEqual({ sum: 6 });
     expect((await s.baton.getRun(run.runId))?.state).toBe('succeeded');
   });
+
+  it.skipIf(!hasPython)(
+    'examples/python-agent.py releases a task its handler says is Busy, and runs it after the delay',
+    async () => {
+      const s = await startServer();
+      const { id } = await s.baton.submit({ type: 'flaky', maxAttempts: 1 });
+      // The example's own main(), with one more handler: busy the first time, then done.
+      const script = [
+        'import importlib.util, sys',
+        `spec = importlib.util.spec_from_file_location("agent", ${JSON.stringify(PYTHON_AGENT)})`,
+        'agent = importlib.util.module_from_spec(spec)',
+        'spec.loader.exec_module(agent)',
+        'calls = []',
+        'def flaky(payload):',
+        '    calls.append(1)',
+        '    if len(calls) == 1:',
+        '        raise agent.Busy("model server busy", 300)',
+        '    return {"calls": len(calls)}',
+        'agent.HANDLERS["flaky"] = flaky',
+        `sys.argv = ["agent", "--url", ${JSON.stringify(s.url)}, "--types", "flaky", "--capabilities", "", "--max-tasks", "1"]`,
+        'agent.main()',
+      ].join('\n');
+      const child = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`deferred ${id} for 300 ms: model server busy`);
+      expect(await s.baton.get(id)).toMatchObject({
+        state: 'succeeded',
+        result: { calls: 2 },
+        attempts: 1,
+      });
+      const [released, succeeded] = await s.baton.backend.getAttempts(id);
+      expect([released?.outcome, succeeded?.outcome]).toEqual(['released', 'succeeded']);
+      expect(
+        succeeded!.startedAt - released!.finishedAt!,
+        'not claimed again before its delay',
+      ).toBeGreaterThanOrEqual(300);
+      const events = [];
+      for await (const e of s.baton.events({ follow: false })) {
+        if (e.type === 'task.released') events.push(e.data);
+      }
+      expect(events).toEqual([{ attempt: 1, reason: 'deferred: model server busy', delayMs: 300 }]);
+    },
+  );
 });
+
+/** Register an agent over HTTP that takes any task; its id. */
+async function registerRemote(s: TestServer): Promise<string> {
+  const agent = await s.request('POST', '/v1/agents', {
+    body: { name: 'remote', capabilities: [], concurrency: 1 },
+  });
+  expect(agent.status).toBe(201);
+  return agent.body.id as string;
+}
+
+/** Claim over HTTP without waiting; the leases. */
+async function claimLeases(
+  s: TestServer,
+  agentId: string,
+): Promise<{ taskId: string; token: number; attempt: number }[]> {
+  const res = await s.request('POST', `/v1/agents/${agentId}/claim`, { body: { max: 1 } });
+  expect(res.status).toBe(200);
+  return res.body.leases as { taskId: string; token: number; attempt: number }[];
+}

@@ -3,7 +3,8 @@
  * `core/types.ts`. A null is an empty string or an absent field; JSON fields hold text.
  *
  * Task hash (t:<id>) fields: `spec` (the task as submitted, one JSON object: see TaskSpecJson),
- * then what the scripts read or change: type (for list filters), run, key, tmo (timeoutMs), maxAtt, q (ready-queue
+ * then what the scripts read or change: type (for list filters), run, key, tmo (timeoutMs), maxAtt
+ * (the attempt budget: the spec's maxAttempts, raised by each retry to att + maxAttempts), q (ready-queue
  * id: lua/includes/registry.lua), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
  * space-separated), unmet (dependencies not yet released), hasDn, state, att, tok, agent, lease,
  * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, sub (large
@@ -94,7 +95,8 @@ export function toTask(h: Hash): TaskRecord {
     epic: spec.epic,
     requires: spec.requires,
     priority: spec.priority,
-    maxAttempts: spec.maxAttempts,
+    // The budget a retry raised (maxAtt); the spec keeps the maxAttempts as submitted.
+    maxAttempts: num(h.maxAtt) ?? spec.maxAttempts,
     timeoutMs: spec.timeoutMs,
     backoff: spec.backoff,
     idempotencyKey: spec.idempotencyKey,
@@ -118,7 +120,7 @@ export function toTask(h: Hash): TaskRecord {
 }
 
 /**
- * The task fields a claim returns, in this order (`claim-9.lua` reads them positionally: the
+ * The task fields a claim returns, in this order (`claim-10.lua` reads them positionally: the
  * first six are the ones it needs itself).
  */
 export const LEASE_FIELDS = [
@@ -132,6 +134,7 @@ export const LEASE_FIELDS = [
   'error',
   'runAfter',
   'fa',
+  'maxAtt',
 ] as const;
 
 /** The TaskRecord of a task just claimed, from the LEASE_FIELDS values read before the claim. */
@@ -150,7 +153,7 @@ export function toClaimedTask(
     epic: spec.epic,
     requires: spec.requires,
     priority: spec.priority,
-    maxAttempts: spec.maxAttempts,
+    maxAttempts: num(v[10] ?? undefined) ?? spec.maxAttempts,
     timeoutMs: spec.timeoutMs,
     backoff: spec.backoff,
     idempotencyKey: spec.idempotencyKey,

@@ -63,6 +63,8 @@ import type {
   LeaseRef,
   ReadEventsOptions,
   RecordableEvent,
+  ReleaseInput,
+  RetryTaskOptions,
   RunFilter,
   RunPage,
   SettleOutcome,
@@ -77,6 +79,7 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
+import { retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import {
   checkAgent,
@@ -84,6 +87,8 @@ import {
   checkReport,
   checkRouting,
   checkRecordedEvent,
+  checkReleases,
+  checkRetryReason,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -750,10 +755,14 @@ export class RedisBackend implements Backend {
     return delays;
   }
 
-  async release(items: LeaseRef[]): Promise<SettleOutcome[]> {
+  async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
     this.#open();
+    const checked = checkReleases(items);
     const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
-    for (const item of items) args.push(item.taskId, item.token);
+    items.forEach((item, i) => {
+      const { delayMs, reason } = checked[i]!;
+      args.push(item.taskId, item.token, delayMs, reason);
+    });
     const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
@@ -792,6 +801,20 @@ export class RedisBackend implements Backend {
       'cancelTask',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
+    return toTask(toHash(reply[1]));
+  }
+
+  async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
+    this.#open();
+    const reason = checkRetryReason(options);
+    const reply = (await this.#run(
+      'retry-task',
+      this.#keys.common,
+      [this.#clock(), this.#maxLen, taskId, JSON.stringify(reason)],
+      'retryTask',
+    )) as unknown[];
+    if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
+    if (reply[0] === 'not_failed') throw retryConflict(taskId, reply[1] as TaskState);
     return toTask(toHash(reply[1]));
   }
 

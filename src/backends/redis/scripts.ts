@@ -24,6 +24,7 @@ export type ScriptName =
   | 'fail'
   | 'release'
   | 'cancel-task'
+  | 'retry-task'
   | 'cancel-run'
   | 'register-agent'
   | 'heartbeat'

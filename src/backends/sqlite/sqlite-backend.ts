@@ -56,6 +56,8 @@ import type {
   LeaseRef,
   ReadEventsOptions,
   RecordableEvent,
+  ReleaseInput,
+  RetryTaskOptions,
   RunFilter,
   RunPage,
   SettleOutcome,
@@ -70,6 +72,7 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
+import { retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import { unwatchCheckpoints, watchCheckpoints } from './checkpointer.ts';
 import {
@@ -108,6 +111,8 @@ import {
   checkReport,
   checkRouting,
   checkRecordedEvent,
+  checkReleases,
+  checkRetryReason,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -553,15 +558,17 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async release(items: LeaseRef[]): Promise<SettleOutcome[]> {
+  async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
     this.#open();
+    const checked = checkReleases(items);
     const now = this.#clock();
     return this.#write(now, (tx) =>
-      items.map((item): SettleOutcome => {
+      items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
-        tx.releaseAttempt(row, 'released');
-        return { taskId: item.taskId, status: 'ok', state: 'ready' };
+        const { reason, delayMs } = checked[i]!;
+        const state = tx.releaseAttempt(row, reason, delayMs);
+        return { taskId: item.taskId, status: 'ok', state };
       }),
     );
   }
@@ -640,6 +647,29 @@ export class SqliteBackend implements Backend {
     const record = await this.getRun(runId);
     if (!record) throw new NotFoundError('run', runId);
     return record;
+  }
+
+  async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
+    this.#open();
+    const reason = checkRetryReason(options);
+    const now = this.#clock();
+    return this.#write(now, (tx) => {
+      const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
+      if (!row) throw new NotFoundError('task', taskId);
+      if (row.state !== 'failed') throw retryConflict(taskId, row.state);
+      tx.replay(
+        {
+          seq: row.seq,
+          id: row.id,
+          runId: row.run_id,
+          queue: row.queue,
+          attempts: row.attempts,
+          hasDependents: row.has_dependents === 1,
+        },
+        reason,
+      );
+      return toTask(this.#taskRow(this.#st.taskBySeq, row.seq)!);
+    });
   }
 
   /** Cancel one non-terminal task (ending its running attempt). */

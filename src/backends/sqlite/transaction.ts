@@ -6,7 +6,14 @@
  */
 import { backoffDelay } from '../../core/retry.ts';
 import { runStateOf } from '../../core/state.ts';
-import { TASK_STATES, type EventType, type TaskError, type TaskState } from '../../core/types.ts';
+import {
+  TASK_STATES,
+  isTerminal,
+  type EventType,
+  type RunState,
+  type TaskError,
+  type TaskState,
+} from '../../core/types.ts';
 import { countsOf, parseBackoff, type LeaseRow, type RunRow } from './rows.ts';
 import { insertRows, type Statements } from './statements.ts';
 
@@ -20,6 +27,27 @@ interface Settled {
   id: string;
   key: string | null;
   state: TaskState;
+}
+
+/** A failed task to retry (see {@link WriteTx.replay}). */
+export interface Replayed {
+  seq: number;
+  id: string;
+  runId: string | null;
+  queue: number;
+  /** Attempts it used before the retry. */
+  attempts: number;
+  hasDependents: boolean;
+}
+
+/** A skipped dependent a retry may revive (`dependents-skipped.sql`). */
+interface SkippedRow {
+  seq: number;
+  id: string;
+  run_id: string | null;
+  depends_on: string | null;
+  dep_ids: string | null;
+  has_dependents: number;
 }
 
 /** How an attempt that did not succeed ends (see {@link WriteTx.endAttempt}). */
@@ -49,6 +77,8 @@ export class WriteTx {
   readonly #runDeltas = new Map<string, number[]>();
   /** Runs being cancelled: their end is announced as `run.cancelled`, not `run.completed`. */
   readonly #cancelling = new Map<string, string>();
+  /** The state each run a retry touched had before this transaction (see {@link replay}). */
+  readonly #runStatesBefore = new Map<string, RunState | null>();
 
   constructor(st: Statements, ns: string, now: number) {
     this.#st = st;
@@ -165,17 +195,30 @@ export class WriteTx {
     return 'failed';
   }
 
-  /** Give a lease back without counting its attempt (graceful release). */
-  releaseAttempt(row: LeaseRow, reason: string): void {
+  /**
+   * Give a lease back without counting its attempt: the task is ready at once, or delayed for
+   * `delayMs` (a handler that deferred). A `release` call always says its `delayMs` in the event;
+   * an agent leaving (no `delayMs`) does not, as on every backend.
+   */
+  releaseAttempt(row: LeaseRow, reason: string, delayMs?: number): TaskState {
     const st = this.#st;
     st.attemptFinish.run(row.seq, row.token, 'released', null, this.now);
-    st.taskRelease.run(row.seq, this.now);
-    this.moved(row.run_id, 'running', 'ready');
-    this.becameReady(row.queue);
-    this.event('task.released', row.id, row.run_id, row.agent_id, {
-      attempt: row.attempts,
-      reason,
-    });
+    const runAfter = delayMs !== undefined && delayMs > 0 ? this.now + delayMs : null;
+    const state: TaskState = runAfter === null ? 'ready' : 'delayed';
+    st.taskRelease.run(row.seq, this.now, state, runAfter);
+    this.moved(row.run_id, 'running', state);
+    if (runAfter === null) this.becameReady(row.queue);
+    else this.becameDelayed(runAfter);
+    this.event(
+      'task.released',
+      row.id,
+      row.run_id,
+      row.agent_id,
+      delayMs === undefined
+        ? { attempt: row.attempts, reason }
+        : { attempt: row.attempts, reason, delayMs },
+    );
+    return state;
   }
 
   /**
@@ -232,6 +275,108 @@ export class WriteTx {
           queue.push({ seq: edge.task_seq, id: row.id, key: row.key, state: 'skipped' });
       }
     }
+  }
+
+  /**
+   * Retry (replay) a failed task (`Backend.retryTask`): `ready` with a fresh attempt budget, its
+   * run reopened, and the dependents its failure skipped revived, and so on downstream.
+   */
+  replay(task: Replayed, reason: string | null): void {
+    this.#st.taskReplay.run(task.seq, this.now);
+    this.moved(task.runId, 'failed', 'ready');
+    this.becameReady(task.queue);
+    this.event('task.retried', task.id, task.runId, null, {
+      reason,
+      previousAttempts: task.attempts,
+    });
+    if (task.runId !== null) this.#reopenRun(task.runId, task.id);
+    if (!task.hasDependents) return;
+    this.#st.dependentsRewait.run(task.seq, this.now);
+    this.#revive(task.seq, task.id);
+  }
+
+  /**
+   * Revive the skipped hard dependents of a task that is open again (retried, or itself
+   * revived): `blocked` again when none of their hard dependencies is still failed, cancelled or
+   * skipped, and their run was not cancelled. Iterative, like {@link settleDependents}; a task
+   * reached again through another revived dependency is checked again then.
+   *
+   * A task that leaves a terminal state at once makes its blocked soft dependents wait for it
+   * again (`dependents-rewait.sql`): its ending released them, and its next ending will release
+   * them once more. Tasks revived later in the same call count it as open already, so nothing
+   * is counted twice.
+   */
+  #revive(seq: number, retriedTaskId: string): void {
+    const st = this.#st;
+    const queue = [seq];
+    for (let i = 0; i < queue.length; i++) {
+      for (const row of st.dependentsSkipped.all(queue[i]!) as unknown as SkippedRow[]) {
+        if (row.run_id !== null && this.#runStateBefore(row.run_id) === 'cancelled') continue;
+        const pending = this.#pendingIfRevived(row);
+        if (pending === null) continue;
+        if (st.taskRevive.run(row.seq, pending, this.now).changes === 0) continue;
+        this.moved(row.run_id, 'skipped', 'blocked');
+        this.event('task.revived', row.id, row.run_id, null, { retriedTaskId });
+        if (row.run_id !== null) this.#reopenRun(row.run_id, retriedTaskId);
+        if (row.has_dependents) {
+          st.dependentsRewait.run(row.seq, this.now);
+          queue.push(row.seq);
+        }
+      }
+    }
+  }
+
+  /**
+   * The dependencies a skipped task would wait for if revived (hard ones not succeeded, soft
+   * ones not ended), or null when it cannot run: a hard dependency is failed, cancelled or
+   * skipped. Each one it would wait for gets its edge (a dependency that had ended when the task
+   * was submitted has none), so that its ending releases the task.
+   */
+  #pendingIfRevived(row: SkippedRow): number | null {
+    const st = this.#st;
+    const specs = JSON.parse(row.depends_on ?? '[]') as { soft?: boolean }[];
+    const ids = JSON.parse(row.dep_ids ?? '[]') as string[];
+    const deps = new Map<string, { seq: number; state: TaskState }>();
+    for (const dep of st.dependencyStates.all(row.dep_ids ?? '[]') as unknown as {
+      id: string;
+      seq: number;
+      state: TaskState;
+    }[]) {
+      deps.set(dep.id, dep);
+    }
+    const waits: { seq: number; soft: boolean }[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const dep = deps.get(ids[i]!);
+      if (!dep) continue;
+      const soft = specs[i]?.soft === true;
+      if (soft ? isTerminal(dep.state) : dep.state === 'succeeded') continue;
+      if (isTerminal(dep.state)) return null;
+      waits.push({ seq: dep.seq, soft });
+    }
+    for (const wait of waits) {
+      st.dependencyInsert.run(wait.seq, row.seq, wait.soft ? 1 : 0);
+      st.taskMarkHasDependents.run(wait.seq);
+    }
+    return waits.length;
+  }
+
+  /** The state a run had before this transaction reopened it (null: no such run). */
+  #runStateBefore(runId: string): RunState | null {
+    let state = this.#runStatesBefore.get(runId);
+    if (state === undefined) {
+      const row = this.#st.runById.get(runId, this.ns) as RunRow | undefined;
+      state = row ? row.state : null;
+      this.#runStatesBefore.set(runId, state);
+    }
+    return state;
+  }
+
+  /** A finished run has an open task again: `running` again, announced once as `run.reopened`. */
+  #reopenRun(runId: string, retriedTaskId: string): void {
+    const before = this.#runStateBefore(runId);
+    if (before === null || before === 'running') return;
+    if (this.#st.runReopen.run(runId).changes === 0) return;
+    this.event('run.reopened', null, runId, null, { from: before, retriedTaskId });
   }
 
   /**

@@ -542,7 +542,12 @@ export function routingPolicyCases(env: SuiteEnv): void {
 
   describe('routing: waiting and knobs', () => {
     it("an agent's wait does not return at once for the tasks its claim left to a peer", async () => {
-      const { b } = env.ctx();
+      // A window far longer than any wait here (and the clock does not move): the wait can end
+      // only by a wake-up, never by the window running out while a loaded machine is slow to
+      // look. (With the default 300 ms window, an event loop held up for a few hundred ms could
+      // read Redis's timed-out BZPOPMIN before its late 100 ms timer fired.) That the window does
+      // end the wait is the next case.
+      const b = await env.ctx().open({ routing: { preferWindowMs: 3_600_000 } });
       const us = await pulling(b, 'us', [], { labels: { region: 'us' } });
       const eu = await pulling(b, 'eu', [], { labels: { region: 'eu' } });
       const { id } = await submitOne(b, {
@@ -555,8 +560,34 @@ export function routingPolicyCases(env: SuiteEnv): void {
         true,
       );
       expect((await claimFor(b, eu))[0]?.taskId).toBe(id);
-      // Returns within the window at the latest (Redis), or when the claim commits (SQLite).
-      await within(wait, 5_000, 'the wait ends by the end of the window');
+      // Work it can take wakes it (SQLite may have woken it at the eu agent's claim already:
+      // any commit may change who should take the tasks it left).
+      const { id: next } = await submitOne(b, { type: 'x' });
+      await within(wait, 5_000, 'new work wakes the wait');
+      expect((await claimFor(b, us))[0]?.taskId).toBe(next);
+    });
+
+    it('a wait for the tasks its claim left to a peer ends with the window', async () => {
+      const { b, clock } = env.ctx();
+      const us = await pulling(b, 'us', [], { labels: { region: 'us' } });
+      const eu = await pulling(b, 'eu', [], { labels: { region: 'eu' } });
+      const { id } = await submitOne(b, {
+        type: 'x',
+        affinity: [{ label: 'region', value: 'eu' }],
+      });
+      expect(await claimFor(b, us)).toEqual([]);
+      // Nothing wakes it: it ends when the window does (preferWindowMs), not at its timeout.
+      const wait = b.waitForWork({ capabilities: [], agentId: us.id, timeoutMs: 30_000 });
+      await within(wait, 10_000, `the wait ends by the end of the ${PREFER_MS} ms window`);
+      // Past the window by the store's clock, a wait returns at once: the task is its work too.
+      clock.advance(PREFER_MS);
+      await alive(b, us, eu);
+      await within(
+        b.waitForWork({ capabilities: [], agentId: us.id, timeoutMs: 30_000 }),
+        10_000,
+        'a wait after the window',
+      );
+      expect((await claimFor(b, us))[0]?.taskId, 'the eu agent did not come').toBe(id);
     });
 
     it('routing can be turned off: every claim takes the first tasks it can run', async () => {

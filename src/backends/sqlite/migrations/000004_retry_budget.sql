@@ -1,0 +1,11 @@
+-- 000004_retry_budget: what retrying a failed task (Backend.retryTask) needs to keep counting
+-- attempts where they left off.
+--
+-- Append-only, like every migration: change the schema in a new file.
+--
+-- A retry keeps the attempts counter (the retried task's attempts are numbered on: 4, 5, … after
+-- 3) and raises max_attempts instead, to the attempts used so far plus the task's maxAttempts as
+-- submitted; max_attempts is then the task's whole budget. This is that maxAttempts as
+-- submitted, kept by the first retry (NULL until then: max_attempts is still it), so a second
+-- retry grants the same number of attempts again, not the raised budget.
+ALTER TABLE tasks ADD COLUMN submitted_max_attempts INTEGER;
