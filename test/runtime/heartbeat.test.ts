@@ -43,6 +43,14 @@ async function eventsOf(baton: Baton, agentId: string): Promise<BatonEvent['type
   return types;
 }
 
+/** Until an event of `type` by `agentId` is stored (a sweep records it), for up to 5 s. */
+async function untilEvent(baton: Baton, agentId: string, type: BatonEvent['type']): Promise<void> {
+  const signal = AbortSignal.timeout(5_000);
+  for await (const event of baton.events({ signal })) {
+    if (event.agentId === agentId && event.type === type) return;
+  }
+}
+
 describe('the heartbeat thread', () => {
   it('keeps an agent whose handler blocks the event loop past the agent TTL alive: the task succeeds once', async () => {
     const store = `sqlite:${join(h.dir, 'baton.db')}`;
@@ -70,6 +78,9 @@ describe('the heartbeat thread', () => {
     expect(agent?.stats['spin']).toMatchObject({ succeeded: 1, failed: 0 });
     expect(agent?.stats['spin']?.meanRunMs).toBeGreaterThanOrEqual(4_000);
     expect(agent?.process.rssBytes, 'the thread reports the process memory').toBeGreaterThan(0);
+    // The first sweep after the completion records the recovery: it may come after the
+    // completion has been reported to us.
+    await untilEvent(baton, worker.agentId, 'agent.recovered');
     await stopSweeper();
     await worker.stop();
     const types = await eventsOf(baton, worker.agentId);

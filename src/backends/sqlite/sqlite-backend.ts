@@ -2,7 +2,8 @@
  * The embedded backend: one SQLite file (WAL) under `.baton/`, shared by every process on the
  * machine that opens it. Each operation is one `BEGIN IMMEDIATE` transaction of prepared
  * statements (`sql/`), so it is atomic across processes; a batch (a 10 000-task submission, a
- * claim of 100, a complete of 100) is one transaction too.
+ * claim of 100, a complete of 100) is one transaction too. Small submissions called in the same
+ * turn of the event loop share one transaction, each in its own savepoint (`group-commit.ts`).
  *
  * How the queue is laid out: see `migrations/000001_init.sql`. The ready queues are ranges of a
  * partial index, one per (namespace, task type, requires set), already in claim order, so a claim
@@ -120,6 +121,7 @@ import {
 import { parseCursor } from './inputs.ts';
 import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
+import { GroupCommit } from './group-commit.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
 import { Wakeups, type WorkFilter } from './wakeups.ts';
@@ -166,6 +168,9 @@ export class SqliteBackend implements Backend {
   #checkpointFallback: (() => void) | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** Small submissions waiting to share one write transaction (see group-commit.ts). */
+  readonly #group: GroupCommit;
+  #commits = 0;
 
   /** Queue id by {@link queueKey} (committed queues only). */
   readonly #queueIds = new Map<string, number>();
@@ -209,6 +214,14 @@ export class SqliteBackend implements Backend {
       migrate(this.#db, this.#clock());
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
+      this.#group = new GroupCommit({
+        db: this.#db,
+        path: this.#file,
+        transaction: (fn) =>
+          writeTransaction(this.#db, this.#file, fn, busyTimeoutMs, this.#lockWaits),
+        begin: (now) => new WriteTx(this.#st, this.namespace, now),
+        committed: (txs) => this.#committed(txs),
+      });
     } catch (error) {
       this.#db.close();
       throw error;
@@ -246,7 +259,7 @@ export class SqliteBackend implements Backend {
     const now = this.#clock();
     const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
     const runId = newRunId();
-    const tasks = await this.#write(now, (tx) => {
+    const tasks = await this.#group.add(now, run.tasks.length, null, (tx) => {
       this.#st.runInsert.run(runId, this.namespace, run.name, now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
@@ -262,12 +275,14 @@ export class SqliteBackend implements Backend {
     if (runId === undefined) {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
-      return this.#write(now, (tx) =>
+      return this.#group.add(now, tasks.length, null, (tx) =>
         insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
       );
     }
-    // Validate against the keys the run has now; the transaction reads them again, so a key
-    // added meanwhile by another process is still caught.
+    // Validate against the keys the run has now (with those of the submissions to this run
+    // called before this one: they are written first); the transaction reads them again, so a
+    // key added meanwhile by another process is still caught.
+    this.#group.flushRun(runId);
     this.#openRun(runId);
     const keys = runKeys(this.#st, runId);
     const tasks = normalizeTasks(specs, {
@@ -276,7 +291,7 @@ export class SqliteBackend implements Backend {
       existingKeys: new Set(keys.keys()),
     });
     if (tasks.length === 0) return [];
-    return this.#write(now, (tx) => {
+    return this.#group.add(now, tasks.length, runId, (tx) => {
       this.#openRun(runId);
       const fresh = runKeys(this.#st, runId);
       const clashes = tasks.flatMap((t, i) =>
@@ -1034,6 +1049,7 @@ export class SqliteBackend implements Backend {
 
   async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
     this.#open();
+    this.#group.flush();
     const after = parseCursor(options.since, 'readEvents.since');
     const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
     const read = (): BatonEvent[] =>
@@ -1072,6 +1088,7 @@ export class SqliteBackend implements Backend {
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     this.#open();
+    this.#group.flush();
     checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
     const filter: WorkFilter = { capabilities: options.capabilities, types: options.types };
@@ -1093,6 +1110,9 @@ export class SqliteBackend implements Backend {
   }
 
   async #close(): Promise<void> {
+    // Submissions called before close() are written first (one still waiting for another
+    // process's lock is rejected with BATON_CLOSED when the connection closes below).
+    this.#group.flush();
     this.#closed = true;
     this.#wakeups.close();
     const peers = peersByFile.get(this.#file);
@@ -1144,6 +1164,7 @@ export class SqliteBackend implements Backend {
   #read<T>(fn: () => T): Promise<T> {
     try {
       this.#open();
+      this.#group.flush();
       return Promise.resolve(fn());
     } catch (error) {
       const mapped = storeError(error, this.#file);
@@ -1152,10 +1173,22 @@ export class SqliteBackend implements Backend {
   }
 
   /**
+   * Write transactions this backend committed: one per write, and one per group of submissions
+   * however many it held (see group-commit.ts). For diagnostics (bench/http.ts reports it):
+   * while only submissions are made, submissions / commits is how many a transaction carried.
+   */
+  get commits(): number {
+    return this.#commits;
+  }
+
+  /**
    * Run one write transaction, then let the caches learn what it committed and wake the
    * waiters (of this and every other backend on the same file in this process) it concerns.
+   * Submissions still waiting for their group are written first, so that the writes of this
+   * process happen in the order they were called.
    */
   async #write<T>(now: number, fn: (tx: WriteTx) => T): Promise<T> {
+    this.#group.flush();
     let tx!: WriteTx;
     const result = await writeTransaction(
       this.#db,
@@ -1169,17 +1202,36 @@ export class SqliteBackend implements Backend {
       this.#busyTimeoutMs,
       this.#lockWaits,
     );
-    for (const [key, id] of tx.newQueues) this.#queueIds.set(key, id);
-    if (tx.wroteEvents || tx.readyQueues.size > 0 || tx.earliestDelayed !== null) {
-      for (const peer of peersByFile.get(this.#file) ?? []) {
-        if (peer.namespace !== this.namespace || peer.#closed) continue;
-        if (tx.readyQueues.size > 0 || tx.earliestDelayed !== null) {
-          peer.#wakeups.workChanged(tx.readyQueues, tx.earliestDelayed);
-        }
-        if (tx.wroteEvents) peer.#wakeups.eventsWritten();
-      }
-    }
+    this.#committed([tx]);
     return result;
+  }
+
+  /**
+   * After a commit, with the state of each write it held (several for a group of submissions):
+   * the caches learn the queues they registered, and the waiters they concern wake up once.
+   */
+  #committed(txs: readonly WriteTx[]): void {
+    this.#commits++;
+    const readyQueues = txs.length === 1 ? txs[0]!.readyQueues : new Set<number>();
+    let earliestDelayed: number | null = null;
+    let wroteEvents = false;
+    for (const tx of txs) {
+      for (const [key, id] of tx.newQueues) this.#queueIds.set(key, id);
+      if (txs.length > 1) for (const queue of tx.readyQueues) readyQueues.add(queue);
+      if (
+        tx.earliestDelayed !== null &&
+        (earliestDelayed === null || tx.earliestDelayed < earliestDelayed)
+      )
+        earliestDelayed = tx.earliestDelayed;
+      wroteEvents ||= tx.wroteEvents;
+    }
+    const workChanged = readyQueues.size > 0 || earliestDelayed !== null;
+    if (!wroteEvents && !workChanged) return;
+    for (const peer of peersByFile.get(this.#file) ?? []) {
+      if (peer.namespace !== this.namespace || peer.#closed) continue;
+      if (workChanged) peer.#wakeups.workChanged(readyQueues, earliestDelayed);
+      if (wroteEvents) peer.#wakeups.eventsWritten();
+    }
   }
 
   /** Learn queues registered since the last look (by any process). */
