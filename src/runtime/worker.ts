@@ -659,11 +659,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   // ── One task ────────────────────────────────────────────────────────────────────────────
 
   #startTask(lease: Lease): void {
-    const log = this.#log.child({
-      taskId: lease.taskId,
-      type: lease.task.type,
-      attempt: lease.attempt,
-    });
+    const parent = this.#log;
+    let log: Logger | undefined;
     const entry: InFlight = {
       // Keyed by lease, not task: after a lost lease the same task may be claimed again by
       // this worker while the stale attempt's handler is still winding down.
@@ -671,7 +668,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       lease,
       controller: new AbortController(),
       startedAt: performance.now(),
-      log,
+      // Made on first use: most tasks log nothing at the default level, and a child logger per
+      // task is a measurable share of a no-op task's cost.
+      get log() {
+        return (log ??= parent.child({
+          taskId: lease.taskId,
+          type: lease.task.type,
+          attempt: lease.attempt,
+        }));
+      },
       timer: undefined,
       abortKind: undefined,
       settling: false,
@@ -680,7 +685,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     };
     this.#inFlight.set(entry.key, entry);
     this.#busy++;
-    log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
+    if (parent.isLevelEnabled('info')) {
+      entry.log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
+    }
     this.#emit('task:claimed', lease);
     const timeoutMs = lease.task.timeoutMs;
     if (timeoutMs !== null && timeoutMs > 0) {
@@ -756,7 +763,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           tasks,
           lease.task.runId === null ? {} : { runId: lease.task.runId },
         ),
-      log: entry.log,
+      get log() {
+        return entry.log;
+      },
     };
     const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
       (value) => ({ ok: true as const, value }),
@@ -849,7 +858,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
     const durationMs = this.#durationMs(entry);
     if (outcome.status === 'ok') {
-      entry.log.info({ durationMs, state: outcome.state }, 'task succeeded');
+      if (this.#log.isLevelEnabled('info')) {
+        entry.log.info({ durationMs, state: outcome.state }, 'task succeeded');
+      }
       this.#emit('task:succeeded', { lease, result, durationMs });
     } else {
       this.#refused(entry, outcome, 'complete');
