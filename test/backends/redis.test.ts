@@ -749,5 +749,179 @@ if (!available && !ci) {
       expect(rest.length, 'roughly eventsMaxLen are kept').toBeGreaterThanOrEqual(100);
       expect(rest.every((e) => e.type === 'task.submitted')).toBe(true);
     });
+
+    describe('small submissions called together (one script call for the group)', () => {
+      /** The task.submitted events of the namespace, oldest first: [task id, event time]. */
+      async function submittedEvents(b: RedisBackend): Promise<[string, number][]> {
+        const events = await b.readEvents({ limit: 10_000 });
+        return events.filter((e) => e.type === 'task.submitted').map((e) => [e.taskId!, e.at]);
+      }
+
+      it('sends 100 concurrent submissions in few calls, each stored once with its own answer, in call order', async () => {
+        const b = await backend(fresh());
+        const before = b.commits;
+        const calls = Array.from({ length: 100 }, (_, i) =>
+          i === 55
+            ? b.submitTasks([{ type: 'bad', priority: 1.5 }]) // invalid: rejected before grouping
+            : i % 10 === 0
+              ? b
+                  .submitRun({
+                    name: `run${i}`,
+                    tasks: [
+                      { type: 'first', key: 'a', payload: { i } },
+                      { type: 'second', key: 'b', dependsOn: ['a'], payload: { i } },
+                    ],
+                  })
+                  .then((r) => r.tasks)
+              : b.submitTasks([{ type: 'one', payload: { i } }]),
+        );
+        const settled = await Promise.allSettled(calls);
+        expect(settled[55]).toMatchObject({
+          status: 'rejected',
+          reason: { code: 'BATON_VALIDATION' },
+        });
+        const answers = settled.flatMap((s, i) => {
+          if (i === 55) return [];
+          expect(s.status, `submission ${i}`).toBe('fulfilled');
+          return (s as PromiseFulfilledResult<{ id: string; state: string; existing: boolean }[]>)
+            .value;
+        });
+        expect(answers).toHaveLength(99 + 10);
+        expect(new Set(answers.map((a) => a.id)).size, 'every task its own id').toBe(109);
+        expect(answers.every((a) => !a.existing)).toBe(true);
+        const groups = b.commits - before;
+        expect(groups, 'at most 64 submissions per call').toBeGreaterThanOrEqual(2);
+        expect(groups, 'grouped, not one call each').toBeLessThanOrEqual(3);
+
+        // Stored once each, with the payload of its own call, and announced in call order.
+        expect(
+          (await submittedEvents(b)).map(([id]) => id),
+          'task.submitted in the order the submissions were called',
+        ).toEqual(answers.map((a) => a.id));
+        const tasks = await b.listTasks({ limit: 1000 });
+        expect(tasks.tasks.map((t) => t.id)).toEqual(answers.map((a) => a.id));
+        for (const [i, s] of settled.entries()) {
+          if (s.status !== 'fulfilled') continue;
+          for (const answer of s.value) {
+            expect((await b.getTask(answer.id))?.payload).toEqual({ i });
+          }
+        }
+        expect((await b.stats()).byState).toMatchObject({ ready: 99, blocked: 10 });
+        const runs = await b.listRuns({ limit: 100, order: 'asc' });
+        expect(runs.runs.map((r) => r.name)).toEqual(
+          Array.from({ length: 10 }, (_, k) => `run${k * 10}`),
+        );
+        for (const run of runs.runs) {
+          expect(run.progress.byState).toMatchObject({ ready: 1, blocked: 1 });
+        }
+      });
+
+      it('a refused submission in the middle writes nothing while the others commit; it is answered as if sequential', async () => {
+        const ns = fresh();
+        const b = await backend(ns);
+        const t0 = clock.now();
+        const before = b.commits;
+        // A submission in flight: the four made meanwhile wait for its answer and go together.
+        const primer = b.submitTasks([{ type: 'primer' }]);
+        // C was planned while K looked free, like A: the script refuses C (K taken by A), then
+        // the adapter plans C again, answering K's task as existing, and sends the rest of C.
+        const a = b.submitTasks([{ type: 'a', idempotencyKey: 'K', payload: 1 }]);
+        const bb = b.submitTasks([{ type: 'b' }]);
+        clock.advance(5);
+        const c = b.submitTasks([
+          { type: 'c', idempotencyKey: 'K', payload: 2 },
+          { type: 'c-rest', key: 'rest' },
+        ]);
+        const d = b.submitTasks([{ type: 'd' }]);
+        const [[tp], [ta], [tb], [tk, tc], [td]] = await Promise.all([primer, a, bb, c, d]);
+        expect(tk).toEqual({ id: ta!.id, key: null, existing: true, state: 'ready' });
+        expect(tc).toMatchObject({ key: 'rest', existing: false, state: 'ready' });
+        expect(
+          b.commits - before,
+          'the primer alone, the group of four, then the rest of C alone',
+        ).toBe(3);
+
+        const events = await submittedEvents(b);
+        expect(
+          events.map(([id]) => id),
+          'A, B, D in the group; C refused there, stored after',
+        ).toEqual([tp!.id, ta!.id, tb!.id, td!.id, tc!.id]);
+        expect(
+          events.map(([, at]) => at),
+          'each submission at its own time',
+        ).toEqual([t0, t0, t0, t0 + 5, t0 + 5]);
+        expect((await b.getTask(ta!.id))?.payload, 'K keeps the first payload').toBe(1);
+        // Nothing of C's refused attempt is left: four tasks in the index, counts and events.
+        const raw = new Redis({ maxRetriesPerRequest: 0 });
+        try {
+          const keys = new Keys(ns);
+          expect(await raw.zcard(keys.tasks)).toBe(5);
+          expect(await raw.hgetall(keys.idem)).toEqual({ K: ta!.id });
+        } finally {
+          raw.disconnect();
+        }
+        expect((await b.stats()).byState).toMatchObject({ ready: 5 });
+      });
+
+      it('the same idempotency key twice in one group: the second answers existing, in one call', async () => {
+        const b = await backend(fresh());
+        const before = b.commits;
+        // A submission in flight: the two made meanwhile wait for its answer and go together.
+        const [, [first], [second]] = await Promise.all([
+          b.submitTasks([{ type: 'primer' }]),
+          b.submitTasks([{ type: 'x', idempotencyKey: 'same' }]),
+          b.submitTasks([{ type: 'x', idempotencyKey: 'same' }]),
+        ]);
+        expect(first).toMatchObject({ existing: false });
+        expect(second).toEqual({ ...first, existing: true });
+        expect(b.commits - before, 'the primer, then the two in one call').toBe(2);
+        expect((await b.listTasks()).tasks).toHaveLength(2);
+      });
+
+      it('a lone submission goes out at once, alone, and before a later command of the same caller', async () => {
+        const b = await backend(fresh());
+        const agent = await b.registerAgent({ capabilities: [], concurrency: 1 });
+        const before = b.commits;
+        const submitted = b.submitTasks([{ type: 'x' }]);
+        // The submit is not awaited: the claim, called after it, must still find its task.
+        const claimed = b.claim({ agentId: agent.id, capabilities: [], max: 1, leaseTtlMs: 1000 });
+        const [task] = await submitted;
+        expect((await claimed).map((l) => l.taskId)).toEqual([task!.id]);
+        expect(b.commits - before).toBe(1);
+      });
+
+      it.skipIf(!tools && !ci)(
+        'when the call fails (Redis down), every submission of the group rejects with StoreUnavailableError',
+        async () => {
+          const server = await startServer();
+          const down = await RedisBackend.open(server.url, { clock: clock.now });
+          open.push(down);
+          try {
+            await down.submitTasks([{ type: 'before' }]);
+            await server.stop();
+            const before = down.commits;
+            // A submission in flight: the five made meanwhile wait for it and go together.
+            const primer = down.submitTasks([{ type: 'primer' }]);
+            const settled = await Promise.allSettled(
+              Array.from({ length: 5 }, () => down.submitTasks([{ type: 'x' }])),
+            );
+            await expect(primer).rejects.toMatchObject({ code: 'BATON_STORE_UNAVAILABLE' });
+            expect(down.commits - before, 'the primer, then one call for the five').toBe(2);
+            const reasons: unknown[] = settled.map((s) =>
+              s.status === 'rejected' ? (s.reason as unknown) : s,
+            );
+            for (const reason of reasons) {
+              expect(reason).toMatchObject({
+                name: 'StoreUnavailableError',
+                code: 'BATON_STORE_UNAVAILABLE',
+              });
+            }
+            expect(new Set(reasons).size, 'the one error of the call').toBe(1);
+          } finally {
+            await server.stop();
+          }
+        },
+      );
+    });
   });
 }

@@ -9,7 +9,8 @@
  * that take those tasks: a submit wakes an idle worker that can run it within a round trip, with
  * no polling, and leaves the others asleep. A submission too large for one short script is
  * staged in chunks, committed in one short step, then published in chunks
- * (`lua/includes/submit.lua`).
+ * (`lua/includes/submit.lua`). Small submissions made while another is in flight share one call
+ * of the submit script, each applied atomically and on its own (`submit-batch.ts`).
  *
  * Needs Redis 6.2 or newer. Durability is what Redis persistence gives: with `appendonly yes`
  * and `appendfsync everysec` at most about a second of acknowledged writes can be lost in a
@@ -115,6 +116,7 @@ import {
 } from './connection.ts';
 import { Keys, namespaceProblem } from './keys.ts';
 import { defineScripts, script, type ScriptName } from './scripts.ts';
+import { SubmitBatcher, type Args } from './submit-batch.ts';
 import {
   commitArgs,
   fitsOneCall,
@@ -229,6 +231,9 @@ export class RedisBackend implements Backend {
   readonly #deferrals = new Map<string, number>();
   #sweptWithLock = false;
   #closed = false;
+  /** Groups small standalone submissions and new runs made while one is in flight (submit-batch.ts). */
+  readonly #batch: SubmitBatcher;
+  #commits = 0;
 
   private constructor(
     url: string,
@@ -251,6 +256,7 @@ export class RedisBackend implements Backend {
     this.#unpublishedMs = options.unpublishedSubmissionMs ?? 30_000;
     this.#pool = new BlockingPool(client);
     this.#routingArg = routingArg(checkRouting(options.routing));
+    this.#batch = new SubmitBatcher((submissions) => this.#sendSubmit(submissions));
   }
 
   /**
@@ -468,17 +474,48 @@ export class RedisBackend implements Backend {
     );
   }
 
+  /**
+   * A submission that fits one call. Standalone tasks and new runs go at once when no submission
+   * is in flight, else join the group sent when it answers (submit-batch.ts); tasks added to a
+   * run go alone, at once: they were
+   * validated against the run's keys, and two additions to one run in a group would refuse the
+   * second (its keys version changed), costing it a round trip more.
+   */
   async #submitOnce(plan: SubmissionPlan, now: number): Promise<CommitReply> {
-    const k = this.#keys;
-    const args: (string | number)[] = [now, this.#maxLen, ...commitArgs(plan), plan.tasks.length];
+    const args: Args = [now, ...commitArgs(plan), plan.tasks.length];
     for (const p of plan.tasks) taskArgs(p, args);
-    const reply = await this.#run(
+    if (plan.mode !== 'add')
+      return parseCommitReply(await this.#batch.add(args, plan.tasks.length));
+    const replies = (await this.#sendSubmit([args])) as unknown[];
+    return parseCommitReply(replies[0]);
+  }
+
+  /**
+   * One call of the submit script with these submissions (each: its now, commit arguments and
+   * tasks): one reply per submission. Sends synchronously, so calls keep their order.
+   */
+  #sendSubmit(submissions: readonly Args[]): Promise<unknown> {
+    const k = this.#keys;
+    const last = submissions[submissions.length - 1]!;
+    const args: Args = [last[0]!, this.#maxLen, submissions.length];
+    for (const s of submissions) for (const a of s) args.push(a);
+    this.#commits++;
+    return this.#run(
       'submit',
       [...k.common, k.tasks, k.runs, k.idem, k.seq, k.queues, k.queueIds, k.filters, k.pending],
       args,
       'submit',
     );
-    return parseCommitReply(reply);
+  }
+
+  /**
+   * Calls of the scripts that commit submissions: one per group of small submissions however
+   * many it held (submit-batch.ts), one per large submission. For diagnostics (bench/http.ts
+   * reports it): while only submissions are made, submissions / commits is how many a call
+   * carried. (On SQLite, `commits` counts every write transaction.)
+   */
+  get commits(): number {
+    return this.#commits;
   }
 
   /**
@@ -526,6 +563,7 @@ export class RedisBackend implements Backend {
 
     let reply: CommitReply;
     try {
+      this.#commits++;
       const raw = await this.#run(
         'submit-commit',
         [...k.common, k.tasks, k.runs, k.idem, k.seq, k.pending, k.publishing, k.pubcur],
@@ -1164,6 +1202,7 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#batch.flush(); // sent before QUIT: they are answered
     this.#pool.close();
     if (this.#sweptWithLock) {
       // Hand the sweep over at once rather than after the lock runs out.
@@ -1195,6 +1234,8 @@ export class RedisBackend implements Backend {
     args: (string | number)[],
     operation: string,
   ): Promise<unknown> {
+    // Submissions waiting for their group go first: commands keep the order they were called in.
+    this.#batch.flush();
     const s = script(name);
     if (keys.length !== s.numberOfKeys) {
       throw new Error(`bug: script ${name} takes ${s.numberOfKeys} keys, got ${keys.length}`);
@@ -1209,6 +1250,7 @@ export class RedisBackend implements Backend {
 
   /** Run a plain command, mapping failures like {@link #run}. */
   async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    this.#batch.flush();
     try {
       return await fn();
     } catch (error) {

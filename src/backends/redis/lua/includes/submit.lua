@@ -19,6 +19,9 @@
 
 local SUBMITTED = { ready = '{"state":"ready"}', blocked = '{"state":"blocked"}', delayed = '{"state":"delayed"}' }
 
+-- Number of values per task in the arguments (submit.ts TASK_FIELDS).
+local TASK_FIELDS = 16
+
 -- Reads ARGV from index `i` on.
 local argi = 3
 local function nextarg()
