@@ -251,9 +251,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/tasks/:id', read, async (request) => {
     const { id } = IdParamsSchema.parse(request.params);
-    const task = isRunId(id) ? null : await baton.get(id);
+    if (isRunId(id)) throw new NotFoundError('task', id);
+    // Both reads at once: one round trip to the store instead of two.
+    const [task, attempts] = await Promise.all([baton.get(id), baton.attempts(id)]);
     if (task === null) throw new NotFoundError('task', id);
-    return { task, attempts: await baton.attempts(id) };
+    return { task, attempts };
   });
 
   app.post('/v1/tasks/:id/cancel', submit, async (request) => {
