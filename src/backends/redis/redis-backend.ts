@@ -477,9 +477,9 @@ export class RedisBackend implements Backend {
   /**
    * A submission that fits one call. Standalone tasks and new runs go at once when no submission
    * is in flight, else join the group sent when it answers (submit-batch.ts); tasks added to a
-   * run go alone, at once: they were
-   * validated against the run's keys, and two additions to one run in a group would refuse the
-   * second (its keys version changed), costing it a round trip more.
+   * run go alone, at once: they were validated against the run's keys, and two additions to one
+   * run in a group would refuse the second (its keys version changed), costing it a round trip
+   * more.
    */
   async #submitOnce(plan: SubmissionPlan, now: number): Promise<CommitReply> {
     const args: Args = [now, ...commitArgs(plan), plan.tasks.length];

@@ -13,31 +13,6 @@
 --@include graph
 --@include lease
 
--- Like lease.lua's release_attempt (which an agent leaving uses), with a delay, and the delay in
--- the event's data. The token is kept, so the old holder stays fenced off.
-local function release_later(t, delay, reason)
-  drop_lease(t)
-  local ck = tkey(t.id)
-  local record = attempt_json(t.att, t.agent, t.started, NOWS, 'released', nil)
-  local state
-  if delay > 0 then
-    state = 'delayed'
-    local run_after = tostring(NOW + delay)
-    redis.call('HSET', ck, 'state', state, 'runAfter', run_after, 'att', t.att - 1, 'lease', '', 'dl', '',
-      'updated', NOWS, 'a:' .. t.tok, record)
-    redis.call('ZADD', K_DELAYED, run_after, t.id)
-  else
-    state = 'ready'
-    redis.call('HSET', ck, 'state', state, 'att', t.att - 1, 'lease', '', 'dl', '', 'updated', NOWS,
-      'a:' .. t.tok, record)
-    push_ready(t.id, t.q, t.qs, t.qm)
-  end
-  moved(t.run, 'running', state)
-  emit('task.released', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"reason":' .. jstr(reason) ..
-    ',"delayMs":' .. delay .. '}')
-  return state
-end
-
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
@@ -48,7 +23,7 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
-    out[i] = { 'ok', release_later(t, tonumber(ARGV[base + 3]), ARGV[base + 4]) }
+    out[i] = { 'ok', release_attempt(t, ARGV[base + 4], tonumber(ARGV[base + 3])) }
   end
 end
 finish()

@@ -115,15 +115,32 @@ local function end_attempt(t, outcome, err, retryable, delay)
   return 'failed'
 end
 
--- Give a lease back without counting its attempt (graceful release, an agent leaving): the task
--- is ready again at once; its token is kept, so the old holder stays fenced off.
-local function release_attempt(t, reason)
+-- Give a lease back without counting its attempt: the task is ready again at once, or delayed
+-- for `delay` ms (a handler that deferred). Its token is kept, so the old holder stays fenced off.
+-- A `release` call passes its delay (0 for none), which the event's data says; an agent leaving
+-- passes none, and its event says none (as on every backend). Returns the new state.
+local function release_attempt(t, reason, delay)
   drop_lease(t)
-  redis.call('HSET', tkey(t.id), 'state', 'ready', 'att', t.att - 1, 'lease', '', 'dl', '', 'updated', NOWS,
-    'a:' .. t.tok, attempt_json(t.att, t.agent, t.started, NOWS, 'released', nil))
-  push_ready(t.id, t.q, t.qs, t.qm)
-  moved(t.run, 'running', 'ready')
-  emit('task.released', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"reason":' .. jstr(reason) .. '}')
+  local ck = tkey(t.id)
+  local record = attempt_json(t.att, t.agent, t.started, NOWS, 'released', nil)
+  local state
+  if delay and delay > 0 then
+    state = 'delayed'
+    local run_after = tostring(NOW + delay)
+    redis.call('HSET', ck, 'state', state, 'runAfter', run_after, 'att', t.att - 1, 'lease', '', 'dl', '',
+      'updated', NOWS, 'a:' .. t.tok, record)
+    redis.call('ZADD', K_DELAYED, run_after, t.id)
+  else
+    state = 'ready'
+    redis.call('HSET', ck, 'state', state, 'att', t.att - 1, 'lease', '', 'dl', '', 'updated', NOWS,
+      'a:' .. t.tok, record)
+    push_ready(t.id, t.q, t.qs, t.qm)
+  end
+  moved(t.run, 'running', state)
+  local data = '{"attempt":' .. t.att .. ',"reason":' .. jstr(reason)
+  if delay then data = data .. ',"delayMs":' .. delay end
+  emit('task.released', t.id, t.run, t.agent, data .. '}')
+  return state
 end
 
 -- Cancel one task that is not terminal (ending its running attempt), without settling its
