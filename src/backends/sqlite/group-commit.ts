@@ -81,11 +81,6 @@ export class GroupCommit {
     this.#rollback = this.#db.prepare('ROLLBACK TO baton_submission');
   }
 
-  /** Whether submissions wait to be written. */
-  get pending(): boolean {
-    return this.#pending.length > 0;
-  }
-
   /**
    * Queue a submission of `tasks` tasks (to the run `runId`, or null): `work` runs inside the
    * group's transaction, in its own savepoint, and the promise settles once the group committed
