@@ -169,7 +169,10 @@ type AbortKind = 'timeout' | 'cancelled' | 'lease_lost' | 'shutdown';
 interface InFlight {
   readonly key: string;
   readonly lease: Lease;
+  /** Made on first use: by the handler reading `ctx.signal`, or by an abort. */
   readonly controller: AbortController;
+  /** Called once the attempt is aborted (set while its handler runs). */
+  onAbort: (() => void) | undefined;
   readonly startedAt: number;
   readonly log: Logger;
   timer: NodeJS.Timeout | undefined;
@@ -183,6 +186,9 @@ interface InFlight {
 }
 
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** From this many slots a worker claims in two halves, each while the other's tasks run. */
+const PIPELINE_MIN_CONCURRENCY = 8;
 
 // Short enough that a worker resumes within a second of its store coming back after an outage.
 const MAX_LOOP_BACKOFF_MS = 1_000;
@@ -241,6 +247,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #idleWaiters: (() => void)[] = [];
   /** Aborting it wakes the loop from `waitForWork` or from waiting for a free slot. */
   #wake: AbortController | undefined;
+  /** Claims sent and not answered yet, the slots they reserve, and the first that failed. */
+  readonly #claims = new Set<Promise<void>>();
+  #claimingSlots = 0;
+  #claimFailure: { error: unknown } | undefined;
+  /** How many claims may be in flight at once, and the most tasks one claim asks for. */
+  readonly #claimsAtOnce: number;
+  readonly #claimSize: number;
   #slotFreed: (() => void) | undefined;
   /** Aborted once, at stop: ends backoff sleeps. */
   readonly #stopController = new AbortController();
@@ -282,6 +295,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#capabilities = [...(options.capabilities ?? [])];
     this.#labels = { ...(options.labels ?? {}) };
     this.#concurrency = options.concurrency ?? 10;
+    this.#claimsAtOnce = this.#concurrency >= PIPELINE_MIN_CONCURRENCY ? 2 : 1;
+    this.#claimSize = Math.ceil(this.#concurrency / this.#claimsAtOnce);
     this.#leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
     this.#useHeartbeatThread = options.heartbeatThread ?? true;
@@ -553,33 +568,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   // ── The loop ────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Claim, start what was claimed, repeat. A worker of {@link PIPELINE_MIN_CONCURRENCY} slots or
+   * more keeps up to two claims in flight, each for at most half its slots: while the store
+   * answers one, this process starts and settles the other's tasks, so the two take turns less
+   * (`bench/redis.ts` processing, 100 slots: ~8 % more jobs/s than one claim of 100 at a time).
+   */
   async #loop(): Promise<void> {
     let backoffMs = 0;
     while (this.#state === 'running') {
-      try {
-        const free = this.#freeSlots();
-        if (free <= 0) {
-          await this.#waitForSlot();
-          continue;
-        }
-        const leases = await this.#backend.claim({
-          agentId: this.agentId,
-          capabilities: this.#capabilities,
-          types: this.#types,
-          max: free,
-          leaseTtlMs: this.#leaseTtlMs,
-        });
-        backoffMs = 0;
-        if (leases.length === 0) {
-          this.#lastClaimEmpty = true;
-          if (this.#isIdle()) this.#resolveIdle();
-          await this.#waitForWork();
-          continue;
-        }
-        this.#lastClaimEmpty = false;
-        for (const lease of leases) this.#startTask(lease);
-      } catch (error) {
-        if (this.#state !== 'running') break;
+      const failure = this.#claimFailure;
+      if (failure !== undefined) {
+        this.#claimFailure = undefined;
+        let error = failure.error;
         if (error instanceof AgentLostError) {
           try {
             await this.#reRegister();
@@ -588,15 +589,78 @@ export class Worker extends EventEmitter<WorkerEventMap> {
             error = registerError;
           }
         }
-        this.#reportError(error, 'worker loop');
-        backoffMs = Math.min(backoffMs === 0 ? 100 : backoffMs * 2, MAX_LOOP_BACKOFF_MS);
-        try {
-          await sleep(backoffMs, undefined, { signal: this.#stopController.signal });
-        } catch {
-          // stopped during backoff
-        }
+        backoffMs = await this.#backOff(error, backoffMs);
+        continue;
       }
+      if (this.#claims.size === 0 && this.#lastClaimEmpty) {
+        backoffMs = 0;
+        if (this.#isIdle()) this.#resolveIdle();
+        try {
+          await this.#waitForWork();
+        } catch (error) {
+          if (this.#state !== 'running') break;
+          backoffMs = await this.#backOff(error, backoffMs);
+        }
+        // Woken (work, a finished task, onIdle) or timed out: claim again.
+        this.#lastClaimEmpty = false;
+        continue;
+      }
+      const free = this.#freeSlots() - this.#claimingSlots;
+      // A second claim only while the last one found work: an empty queue gets one claim.
+      if (free > 0 && this.#claims.size < this.#claimsAtOnce && !this.#lastClaimEmpty) {
+        this.#claim(Math.min(free, this.#claimSize));
+        continue;
+      }
+      // Wait for a slot to free, a claim to answer, or stop (#wakeLoop).
+      await new Promise<void>((resolve) => {
+        this.#slotFreed = resolve;
+      });
     }
+    // Claims still in flight start their tasks when they answer; stop() then settles them.
+    await Promise.all(this.#claims);
+  }
+
+  /** Report a failure of the loop and sleep before going on; returns the next backoff. */
+  async #backOff(error: unknown, backoffMs: number): Promise<number> {
+    this.#reportError(error, 'worker loop');
+    const next = Math.min(backoffMs === 0 ? 100 : backoffMs * 2, MAX_LOOP_BACKOFF_MS);
+    try {
+      await sleep(next, undefined, { signal: this.#stopController.signal });
+    } catch {
+      // stopped during backoff
+    }
+    return next;
+  }
+
+  /**
+   * Send one claim of up to `max` tasks: its slots are reserved until it answers, then its tasks
+   * start and the loop wakes. A failure is left in `#claimFailure` for the loop.
+   */
+  #claim(max: number): void {
+    this.#claimingSlots += max;
+    const claim = this.#backend
+      .claim({
+        agentId: this.agentId,
+        capabilities: this.#capabilities,
+        types: this.#types,
+        max,
+        leaseTtlMs: this.#leaseTtlMs,
+      })
+      .then(
+        (leases) => {
+          this.#lastClaimEmpty = leases.length === 0;
+          for (const lease of leases) this.#startTask(lease);
+        },
+        (error: unknown) => {
+          this.#claimFailure ??= { error };
+        },
+      )
+      .finally(() => {
+        this.#claimingSlots -= max;
+        this.#claims.delete(claim);
+        this.#wakeLoop();
+      });
+    this.#claims.add(claim);
   }
 
   async #waitForWork(): Promise<void> {
@@ -629,16 +693,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return Math.min(this.#concurrency - this.#busy, 2 * this.#concurrency - this.#inFlight.size);
   }
 
-  #waitForSlot(): Promise<void> {
-    if (this.#state !== 'running' || this.#freeSlots() > 0) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.#slotFreed = resolve;
-    });
-  }
-
-  /** Wake the loop: a slot was freed (claim again now) or the worker is stopping. */
+  /** Wake the loop: a slot was freed or a claim answered (claim again now), or stop. */
   #wakeLoop(): void {
     this.#wake?.abort();
     const slotFreed = this.#slotFreed;
@@ -647,7 +702,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   #isIdle(): boolean {
-    return this.#inFlight.size === 0 && this.#lastClaimEmpty;
+    return this.#inFlight.size === 0 && this.#claims.size === 0 && this.#lastClaimEmpty;
   }
 
   #resolveIdle(): void {
@@ -661,12 +716,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #startTask(lease: Lease): void {
     const parent = this.#log;
     let log: Logger | undefined;
+    let controller: AbortController | undefined;
     const entry: InFlight = {
       // Keyed by lease, not task: after a lost lease the same task may be claimed again by
       // this worker while the stale attempt's handler is still winding down.
       key: `${lease.taskId}#${lease.token}`,
       lease,
-      controller: new AbortController(),
+      // Made on first use, like the logger: most handlers never look at their signal.
+      get controller() {
+        return (controller ??= new AbortController());
+      },
+      onAbort: undefined,
       startedAt: performance.now(),
       // Made on first use: most tasks log nothing at the default level, and a child logger per
       // task is a measurable share of a no-op task's cost.
@@ -720,9 +780,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   #abortEntry(entry: InFlight, kind: AbortKind, reason: BatonError): void {
-    if (entry.controller.signal.aborted) return;
+    if (entry.abortKind !== undefined) return;
     entry.abortKind = kind;
     entry.controller.abort(reason);
+    entry.onAbort?.();
   }
 
   async #execute(entry: InFlight): Promise<void> {
@@ -756,7 +817,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       payload: lease.task.payload,
       attempt: lease.attempt,
       agentId: this.agentId,
-      signal: entry.controller.signal,
+      get signal() {
+        return entry.controller.signal;
+      },
       dependencies: lease.dependencies,
       spawn: (tasks) =>
         this.#backend.submitTasks(
@@ -772,9 +835,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       (error: unknown) => ({ ok: false as const, error }),
     );
     const aborted = new Promise<'aborted'>((resolve) => {
-      if (entry.controller.signal.aborted) resolve('aborted');
-      else
-        entry.controller.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+      if (entry.abortKind !== undefined) resolve('aborted');
+      else entry.onAbort = () => resolve('aborted');
     });
 
     const first = await Promise.race([handlerDone, aborted]);

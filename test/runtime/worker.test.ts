@@ -142,6 +142,38 @@ describe('worker', () => {
     await worker.stop();
   });
 
+  it('with many slots claims in two halves, fills every slot and never more', async () => {
+    const baton = await h.baton();
+    const counter = overlapCounter();
+    const claims: number[] = [];
+    const claim = baton.backend.claim.bind(baton.backend);
+    baton.backend.claim = (request) => {
+      claims.push(request.max);
+      return claim(request);
+    };
+    const worker = await h.startWorker(baton, {
+      concurrency: 10,
+      handlers: {
+        work: async () => {
+          counter.enter();
+          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+          counter.leave();
+          return null;
+        },
+      },
+    });
+    const { runId } = await baton.submitRun({
+      tasks: Array.from({ length: 60 }, (_, i) => ({ key: `t${i}`, type: 'work' })),
+    });
+    const run = (await baton.wait(runId)) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    expect(run.progress.byState.succeeded).toBe(60);
+    // Each claim asks for at most half the slots; two of them together fill all ten.
+    expect(Math.max(...claims)).toBe(5);
+    expect(counter.max).toBe(10);
+    await worker.stop();
+  });
+
   it('retries a failing handler until it succeeds', async () => {
     const baton = await h.baton();
     let calls = 0;
