@@ -673,14 +673,11 @@ export class RedisBackend implements Backend {
     const expiresAt = now + leaseTtlMs;
     const leases: Lease[] = [];
     for (let i = 2; i < reply.length; i++) {
-      const [values, tokenText, attemptText, deps] = reply[i] as [
-        (string | null)[],
-        string,
-        string,
-        string[],
-      ];
-      const token = Number(tokenText);
-      const attempt = Number(attemptText);
+      // The fields before the claim (LEASE_FIELDS), then the dependencies' outcomes when it has any.
+      const values = reply[i] as (string | null)[];
+      const token = Number(values[1] ?? 0) + 1;
+      const attempt = Number(values[2] ?? 0) + 1;
+      const deps = (values[LEASE_FIELDS.length] ?? []) as unknown as string[];
       const task = toClaimedTask(values, { attempts: attempt, agentId, expiresAt, now });
       this.#remember(task.id, { token, attempts: attempt, backoff: task.backoff });
       leases.push({

@@ -24,8 +24,9 @@
 --             tmo, run, dids
 -- Returns     { 'agent_lost' } when the agent is not registered and active; else
 --             { 'ok', deferred until (epoch ms, or '' when no task was left to a peer), lease... }
---             where a lease is { the values of those fields before the claim, token, attempt,
---             { dependency id, state, result, error, ... } in dependsOn order }
+--             where a lease is the values of those fields before the claim (the new token and
+--             attempt are one more than tok and att), then, only for a task with dependencies,
+--             { dependency id, state, result, error, ... } in dependsOn order
 --
 -- The running attempt is not written here: while a task runs, its attempt is read from the
 -- task's own fields (codec.ts toAttempts); ending the attempt writes its record.
@@ -204,8 +205,8 @@ if max > 0 then
       redis.call('SADD', K_INFLIGHT, id)
       moved(run, 'ready', 'running')
       emit('task.claimed', id, run, agent, '{"attempt":' .. att .. ',"token":' .. tok .. '}')
-      local deps = {}
       if v[6] then
+        local deps = {}
         for dep in string.gmatch(v[6], '%S+') do
           local d = redis.call('HMGET', tkey(dep), 'state', 'result', 'error')
           deps[#deps + 1] = dep
@@ -213,8 +214,9 @@ if max > 0 then
           deps[#deps + 1] = d[2] or ''
           deps[#deps + 1] = d[3] or ''
         end
+        v[#fields + 1] = deps
       end
-      out[#out + 1] = { v, tok, att, deps }
+      out[#out + 1] = v
       leased = leased + 1
     end
   end
