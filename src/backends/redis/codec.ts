@@ -11,6 +11,11 @@
  * submission id), aff (affinity rules JSON, absent when none) and fa (JSON array of the agents its
  * attempts failed on, absent when none), both read by routing (lua/includes/routing.lua), and
  * `a:<token>` for each ended attempt (AttemptJson).
+ *
+ * Event stream (events): one entry per script call (lua/includes/common.lua finish). An entry of
+ * one event has the fields t, at, task, run, agent, d, and its id is the event id; an entry of
+ * several has one field b, a JSON array of [type, at, task, run, agent, data], and its events
+ * have the ids `<entry id>-<i>` (toEvents, parseEventId).
  */
 import { emptyStateCounts } from '../../core/state.ts';
 import {
@@ -318,19 +323,53 @@ function healthOf(h: Hash): AgentHealth {
   return (num(h.prog) ?? Number(h.started)) > stall ? 'ok' : 'stalled';
 }
 
-/** A stream entry `[id, [field, value, …]]` as an event. */
-export function toEvent(entry: unknown): BatonEvent {
+/** One event of a packed stream entry: `[type, at, task, run, agent, data]` ('' for none). */
+type PackedEvent = [EventType, number, string, string, string, BatonEvent['data']];
+
+/**
+ * The events of one stream entry `[id, [field, value, …]]` (lua/includes/common.lua writes one
+ * entry per script call). An entry of one event has the fields t, at, task, run, agent, d (data
+ * JSON), and its id is the event id. An entry of several has one field b, a JSON array of
+ * `[type, at, task, run, agent, data]`; its events are numbered `<entry id>-<i>` from 0, so event
+ * ids stay unique and ordered (see {@link parseEventId}).
+ */
+export function toEvents(entry: unknown): BatonEvent[] {
   const [id, flat] = entry as [string, string[]];
+  if (flat.length === 2 && flat[0] === 'b') {
+    const packed = JSON.parse(flat[1]!) as PackedEvent[];
+    return packed.map(([type, at, task, run, agent, data], i) => ({
+      id: `${id}-${i}`,
+      type,
+      at,
+      taskId: task === '' ? null : task,
+      runId: run === '' ? null : run,
+      agentId: agent === '' ? null : agent,
+      data,
+    }));
+  }
   const h = toHash(flat);
-  return {
-    id,
-    type: h.t as EventType,
-    at: Number(h.at),
-    taskId: str(h.task),
-    runId: str(h.run),
-    agentId: str(h.agent),
-    data: JSON.parse(h.d ?? '{}') as BatonEvent['data'],
-  };
+  return [
+    {
+      id,
+      type: h.t as EventType,
+      at: Number(h.at),
+      taskId: str(h.task),
+      runId: str(h.run),
+      agentId: str(h.agent),
+      data: JSON.parse(h.d ?? '{}') as BatonEvent['data'],
+    },
+  ];
+}
+
+/**
+ * An event id split into its stream entry id and its index in a packed entry (null for the one
+ * event of an entry); null when the text is not an event id. Both forms are accepted anywhere an
+ * id is passed back (`readEvents({ since })`).
+ */
+export function parseEventId(id: string): { entry: string; index: number | null } | null {
+  const m = /^(\d{1,20}-\d{1,20})(?:-(\d{1,9}))?$/.exec(id);
+  if (!m) return null;
+  return { entry: m[1]!, index: m[2] === undefined ? null : Number(m[2]) };
 }
 
 /** Task counts by state from the counts hash, every state present. */

@@ -13,7 +13,11 @@
  *   P idem         hash    idempotency key -> task id
  *   P delayed      zset    task id -> runAfter (delayed tasks, retries waiting for backoff)
  *   P running      zset    task id -> deadline: the earliest of lease expiry and attempt timeout
- *   P events       stream  the event stream; entry id = event id (XADD MAXLEN ~ N)
+ *   P events       stream  the event stream: one entry per script call, holding one event or
+ *                          several packed (codec.ts toEvents: how event ids follow entry ids)
+ *   P evmeta       hash    n = events written so far (trimming counts events, not entries)
+ *   P evcp         list    trimming checkpoints '<events before the entry> <entry id>'
+ *                          (lua/includes/common.lua; both derived there from the prefix)
  *   P queues       hash    queue id -> queue JSON [type, [sorted requires]]: the distinct
  *                          (task type, requires set) pairs (lua/includes/registry.lua)
  *   P queueids     hash    queue JSON -> queue id
@@ -60,6 +64,10 @@ export class Keys {
   readonly delayed: string;
   readonly running: string;
   readonly events: string;
+  /** Events written so far (`n`), for trimming; derived from the prefix by the scripts. */
+  readonly eventsMeta: string;
+  /** Trimming checkpoints of the event stream; derived from the prefix by the scripts. */
+  readonly eventCheckpoints: string;
   readonly queues: string;
   readonly queueIds: string;
   readonly filters: string;
@@ -83,6 +91,8 @@ export class Keys {
     this.delayed = `${p}delayed`;
     this.running = `${p}running`;
     this.events = `${p}events`;
+    this.eventsMeta = `${p}evmeta`;
+    this.eventCheckpoints = `${p}evcp`;
     this.queues = `${p}queues`;
     this.queueIds = `${p}queueids`;
     this.filters = `${p}filters`;

@@ -97,12 +97,13 @@ import {
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
+  parseEventId,
   specBackoff,
   toAgent,
   toAttempts,
   toClaimedTask,
   toCounts,
-  toEvent,
+  toEvents,
   toHash,
   toRun,
   toTask,
@@ -130,9 +131,9 @@ import {
 
 export interface RedisBackendOptions extends BackendOptions {
   /**
-   * Approximate length the event stream is trimmed to (`XTRIM … MAXLEN ~ n` after each
-   * operation that wrote events): older events are dropped. A reader resuming from a dropped id
-   * continues from the oldest event kept.
+   * How many of the newest events the event stream keeps: it holds at least this many, and
+   * about 6% more at most (counted in events, lua/includes/common.lua); older events are
+   * dropped. A reader resuming from a dropped id continues from the oldest event kept.
    * @default 100000
    */
   eventsMaxLen?: number;
@@ -215,6 +216,11 @@ export class RedisBackend implements Backend {
   readonly #clock: () => number;
   readonly #maxPayloadBytes: number;
   readonly #maxLen: number;
+  /**
+   * Events per stream entry in the last entries read (packed entries hold many): how many
+   * entries readEvents asks for; null until a read has seen some.
+   */
+  #eventsPerEntry: number | null = null;
   readonly #sweepLockMs: number;
   readonly #abandonedMs: number;
   readonly #unpublishedMs: number;
@@ -1087,36 +1093,82 @@ export class RedisBackend implements Backend {
 
   async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
     this.#open();
-    const since = options.since;
-    if (since !== undefined && !/^\d{1,20}-\d{1,20}$/.test(since)) {
+    const since = options.since === undefined ? null : parseEventId(options.since);
+    if (options.since !== undefined && since === null) {
       throw new ValidationError([
         {
           path: 'readEvents.since',
-          message: `'${String(since)}' is not an event id this backend gave out; pass the id of the last event seen`,
+          message: `'${String(options.since)}' is not an event id this backend gave out (<ms>-<seq>, or <ms>-<seq>-<n> for an event of a packed entry); pass the id of the last event seen`,
         },
       ]);
     }
     const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
     const key = this.#keys.events;
-    const entries = await this.#call('readEvents', () =>
-      this.#client.xrange(key, since === undefined ? '-' : `(${since}`, '+', 'COUNT', limit),
-    );
+    const out: BatonEvent[] = [];
+    // An id inside a packed entry: read that entry again (inclusive start) and skip its events
+    // up to the index. `limit` counts events: an entry may hold many, so ask for about as many
+    // entries as the events still wanted need, and again while the page is not full.
+    let start = since === null ? '-' : since.index === null ? `(${since.entry}` : since.entry;
+    for (;;) {
+      const inclusive = since !== null && start === since.entry ? 1 : 0;
+      const count = this.#entriesFor(limit - out.length) + inclusive;
+      const from = start;
+      const entries = await this.#call('readEvents', () =>
+        this.#client.xrange(key, from, '+', 'COUNT', count),
+      );
+      this.#takeEvents(entries, since, limit, out);
+      if (out.length >= limit || entries.length < count) break;
+      start = `(${entries[entries.length - 1]![0]}`;
+    }
     const blockMs = options.blockMs ?? 0;
-    if (entries.length > 0 || blockMs <= 0) return entries.map(toEvent);
+    if (out.length > 0 || blockMs <= 0) return out;
+    // Nothing after `since`: every event of its entry was read (or the entry was trimmed), so
+    // wait for entries after that entry.
     const reply = await this.#blocking('readEvents', options.signal, (conn) =>
       conn.xread(
         'COUNT',
-        limit,
+        this.#entriesFor(limit),
         'BLOCK',
         Math.max(1, Math.round(blockMs)),
         'STREAMS',
         key,
-        since ?? '0-0',
+        since?.entry ?? '0-0',
       ),
     );
-    if (!reply) return [];
-    const stream = reply[0] as [string, unknown[]] | undefined;
-    return stream ? stream[1].map(toEvent) : [];
+    if (!reply) return out;
+    const stream = reply[0] as [string, [string, string[]][]] | undefined;
+    if (stream) this.#takeEvents(stream[1], null, limit, out);
+    return out;
+  }
+
+  /** How many stream entries to read for `events` more events. */
+  #entriesFor(events: number): number {
+    // Unknown yet: a modest first read, whose entries tell the next one.
+    if (this.#eventsPerEntry === null) return Math.min(events, 100);
+    return Math.max(1, Math.min(events, Math.ceil(events / this.#eventsPerEntry)));
+  }
+
+  /** Append the events of `entries` to `out` up to `limit`, leaving out those up to `since`. */
+  #takeEvents(
+    entries: [string, string[]][],
+    since: { entry: string; index: number | null } | null,
+    limit: number,
+    out: BatonEvent[],
+  ): void {
+    let seen = 0;
+    let parsed = 0;
+    for (const entry of entries) {
+      if (out.length >= limit) break;
+      let events = toEvents(entry);
+      seen += events.length;
+      parsed++;
+      if (since?.index != null && entry[0] === since.entry) events = events.slice(since.index + 1);
+      for (const event of events) {
+        if (out.length >= limit) break;
+        out.push(event);
+      }
+    }
+    if (parsed > 0) this.#eventsPerEntry = seen / parsed;
   }
 
   async lastEventId(): Promise<string | null> {
@@ -1125,36 +1177,22 @@ export class RedisBackend implements Backend {
     const [newest] = await this.#call('lastEventId', () =>
       this.#client.xrevrange(key, '+', '-', 'COUNT', 1),
     );
-    return newest ? newest[0] : null;
+    // The last event of the newest entry (a packed entry's last sub-id).
+    return newest ? toEvents(newest).at(-1)!.id : null;
   }
 
   async recordEvent(event: RecordableEvent): Promise<string> {
     this.#open();
     const data = checkRecordedEvent(event, this.#maxPayloadBytes);
-    const key = this.#keys.events;
-    // One native command, atomic on its own; the same fields the scripts' emit() writes.
-    const id = await this.#call('recordEvent', () =>
-      this.#client.xadd(
-        key,
-        'MAXLEN',
-        '~',
-        this.#maxLen,
-        '*',
-        't',
-        event.type,
-        'at',
-        this.#clock(),
-        'task',
-        '',
-        'run',
-        '',
-        'agent',
-        event.agentId ?? '',
-        'd',
-        data,
-      ),
+    // A script, not a bare XADD: the event is counted for trimming like every other
+    // (lua/includes/common.lua), in the same atomic step.
+    const id = await this.#run(
+      'record-event',
+      this.#keys.common,
+      [this.#clock(), this.#maxLen, event.type, event.agentId ?? '', data],
+      'recordEvent',
     );
-    return id!;
+    return String(id);
   }
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {

@@ -33,6 +33,7 @@ export type ScriptName =
   | 'sweep-timeouts'
   | 'sweep-unlock'
   | 'wait-prepare'
+  | 'record-event'
   | 'get-task'
   | 'run-keys'
   | 'list-tasks'

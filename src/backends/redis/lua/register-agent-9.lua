@@ -27,5 +27,6 @@ redis.call('ZADD', K_AGENTS, NOWS, id)
 redis.call('ZADD', K_HB, NOWS, id)
 emit('agent.joined', '', '', id, '{"name":' .. jstr(name) .. ',"capabilities":' .. caps .. ',"concurrency":' ..
   concurrency .. '}')
+finish()
 return { redis.call('HGETALL', K_AGENT), redis.call('SMEMBERS', K_INFLIGHT),
   redis.call('HGETALL', P .. 'agent-stats:' .. id) }
