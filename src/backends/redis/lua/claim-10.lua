@@ -183,6 +183,13 @@ if max > 0 then
   for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
   local expires = NOW + ttl
   local expires_s = tostring(expires)
+  -- The running index and the agent's in-flight set are written once per claim (one command
+  -- each, in chunks), not once per task: a redis.call costs more than the work it does here.
+  local running, inflight = {}, {}
+  local function running_add(score, id)
+    running[#running + 1] = score
+    running[#running + 1] = id
+  end
   for _, member in ipairs(picked) do
     local id = string.sub(member, string.find(member, ':', 1, true) + 1)
     local ck = tkey(id)
@@ -196,13 +203,13 @@ if max > 0 then
         local dl_s = tostring(dl)
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
           'started', NOWS, 'updated', NOWS, 'dl', dl_s)
-        if dl < expires then redis.call('ZADD', K_RUNNING, dl_s, id) else redis.call('ZADD', K_RUNNING, expires_s, id) end
+        running_add(dl < expires and dl_s or expires_s, id)
       else
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
           'started', NOWS, 'updated', NOWS)
-        redis.call('ZADD', K_RUNNING, expires_s, id)
+        running_add(expires_s, id)
       end
-      redis.call('SADD', K_INFLIGHT, id)
+      inflight[#inflight + 1] = id
       moved(run, 'ready', 'running')
       emit('task.claimed', id, run, agent, '{"attempt":' .. att .. ',"token":' .. tok .. '}')
       if v[6] then
@@ -219,6 +226,12 @@ if max > 0 then
       out[#out + 1] = v
       leased = leased + 1
     end
+  end
+  for i = 1, #running, CHUNK do
+    redis.call('ZADD', K_RUNNING, unpack(running, i, math.min(i + CHUNK - 1, #running)))
+  end
+  for i = 1, #inflight, CHUNK do
+    redis.call('SADD', K_INFLIGHT, unpack(inflight, i, math.min(i + CHUNK - 1, #inflight)))
   end
 
   -- Work left for this filter that this claim did not leave to a peer: the next idle worker with

@@ -18,6 +18,10 @@
 
 local n = tonumber(ARGV[3])
 local out = {}
+-- Leases that end here: out of the running index and their agents' in-flight sets, one command
+-- per set (in chunks) rather than per task (drop_lease, includes/lease.lua, does one task).
+local ended = {}
+local ended_by_agent = {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
@@ -34,7 +38,15 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
-    drop_lease(t)
+    ended[#ended + 1] = id
+    if t.agent ~= '' then
+      local ids = ended_by_agent[t.agent]
+      if not ids then
+        ids = {}
+        ended_by_agent[t.agent] = ids
+      end
+      ids[#ids + 1] = id
+    end
     redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 3], 'lease', '', 'finished', NOWS, 'updated', NOWS)
     moved(t.run, 'running', 'succeeded')
     emit('task.succeeded', id, t.run, t.agent, '{"attempt":' .. (v[6] or '0') .. '}')
@@ -55,6 +67,14 @@ for i = 1, n do
       c[2] = c[2] + math.max(0, NOW - (tonumber(v[10]) or NOW))
     end
     out[i] = { 'ok', 'succeeded' }
+  end
+end
+for i = 1, #ended, CHUNK do
+  redis.call('ZREM', K_RUNNING, unpack(ended, i, math.min(i + CHUNK - 1, #ended)))
+end
+for agent, ids in pairs(ended_by_agent) do
+  for i = 1, #ids, CHUNK do
+    redis.call('SREM', P .. 'al:' .. agent, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
   end
 end
 for agent, by_type in pairs(counted) do

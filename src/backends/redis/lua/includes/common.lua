@@ -39,6 +39,10 @@ local NOW = tonumber(ARGV[1])
 local NOWS = ARGV[1]
 local MAXLEN = ARGV[2]
 
+-- Most arguments one variadic command built with unpack() takes (an even number: ZADD pairs),
+-- well below Lua's limit on the values unpack() can return.
+local CHUNK = 1000
+
 local function tkey(id) return P .. 't:' .. id end
 local function rkey(id) return P .. 'run:' .. id end
 
