@@ -244,6 +244,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #busy = 0;
   /** True when the latest claim (made after the latest slot freed) found nothing. */
   #lastClaimEmpty = false;
+  /** True when the latest claim got all the tasks it asked for: more are likely waiting. */
+  #lastClaimFull = false;
   #idleWaiters: (() => void)[] = [];
   /** Aborting it wakes the loop from `waitForWork` or from waiting for a free slot. */
   #wake: AbortController | undefined;
@@ -606,8 +608,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         continue;
       }
       const free = this.#freeSlots() - this.#claimingSlots;
-      // A second claim only while the last one found work: an empty queue gets one claim.
-      if (free > 0 && this.#claims.size < this.#claimsAtOnce && !this.#lastClaimEmpty) {
+      // A second claim only while the last one came back full: a queue that is nearly empty
+      // (an idle worker woken for one task, say) gets one claim, not two that Redis runs back to
+      // back before answering either.
+      if (
+        free > 0 &&
+        this.#claims.size < this.#claimsAtOnce &&
+        !this.#lastClaimEmpty &&
+        (this.#claims.size === 0 || this.#lastClaimFull)
+      ) {
         this.#claim(Math.min(free, this.#claimSize));
         continue;
       }
@@ -649,6 +658,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       .then(
         (leases) => {
           this.#lastClaimEmpty = leases.length === 0;
+          this.#lastClaimFull = leases.length === max;
           for (const lease of leases) this.#startTask(lease);
         },
         (error: unknown) => {
