@@ -8,8 +8,11 @@
  * a lease TTL of 30 s a blocked main thread keeps its agent (shown as stalled if the block
  * outlasts `stallAfterMs`), and a truly hung task is still caught when its lease runs out.
  *
- * The thread starts with the first agent and ends with the last; it never keeps the process
- * alive by itself, only while an `add` or `remove` is waiting for its answer.
+ * The thread starts with the first agent and ends {@link THREAD_LINGER_MS} after the last one
+ * left, unless another comes meanwhile: a process that starts workers one after another (a pool
+ * scaling with load, plans run back to back) reuses it instead of booting a new one, which costs
+ * ~150 ms of CPU (a new isolate loading the store's client). It never keeps the process alive by
+ * itself, only while an `add` or `remove` is waiting for its answer.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +53,9 @@ export interface ThreadHeartbeat {
 /** Longest wait for the thread to open a store, or to let go of an agent. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
+/** How long the thread stays up with no agent (its stores are closed meanwhile). */
+const THREAD_LINGER_MS = 10_000;
+
 /** The thread's module, next to this one: `.ts` when running from source, `.js` from `dist/`. */
 const THREAD_URL = new URL(
   `./heartbeat-thread${extname(fileURLToPath(import.meta.url))}`,
@@ -72,6 +78,8 @@ interface SharedThread {
   agents: Map<number, Agent>;
   /** Adds and removes waiting for an answer: the thread is ref'd while there are any. */
   waiting: number;
+  /** Ends the thread once it has had no agent for THREAD_LINGER_MS. */
+  linger: NodeJS.Timeout | undefined;
 }
 
 let thread: SharedThread | null = null;
@@ -79,7 +87,7 @@ let nextId = 1;
 
 function startThread(): SharedThread {
   const worker = new Worker(THREAD_URL);
-  const shared: SharedThread = { worker, agents: new Map(), waiting: 0 };
+  const shared: SharedThread = { worker, agents: new Map(), waiting: 0, linger: undefined };
   worker.on('message', (message: FromHeartbeatThread) => {
     const agent = shared.agents.get(message.id);
     if (!agent) return;
@@ -103,6 +111,7 @@ function startThread(): SharedThread {
   });
   const died = (error: Error): void => {
     if (thread === shared) thread = null;
+    clearTimeout(shared.linger);
     for (const agent of shared.agents.values()) {
       if (agent.pending) agent.pending.reject(error);
       else agent.options.onDied(error);
@@ -146,6 +155,11 @@ function ask(shared: SharedThread, agent: Agent, message: ToHeartbeatThread): Pr
   });
 }
 
+/** The id of the process's heartbeat thread while it runs (lingering too), else null. */
+export function heartbeatThreadId(): number | null {
+  return thread?.worker.threadId ?? null;
+}
+
 /**
  * Heartbeat an agent from the process's heartbeat thread (started if needed); resolves once the
  * thread has opened the store and beats.
@@ -155,6 +169,8 @@ function ask(shared: SharedThread, agent: Agent, message: ToHeartbeatThread): Pr
 export async function heartbeatInThread(options: HeartbeatOptions): Promise<ThreadHeartbeat> {
   thread ??= startThread();
   const shared = thread;
+  clearTimeout(shared.linger);
+  shared.linger = undefined;
   const id = nextId++;
   const agent: Agent = { options, pending: undefined };
   shared.agents.set(id, agent);
@@ -190,10 +206,18 @@ export async function heartbeatInThread(options: HeartbeatOptions): Promise<Thre
   };
 }
 
-/** The last agent left: end the thread (the next agent starts a new one). */
+/**
+ * The last agent left: end the thread unless an agent comes within THREAD_LINGER_MS (the next
+ * agent after that starts a new one).
+ */
 function endIfUnused(shared: SharedThread): void {
-  if (shared.agents.size > 0) return;
-  if (thread === shared) thread = null;
-  const message: ToHeartbeatThread = { type: 'exit' };
-  shared.worker.postMessage(message);
+  if (shared.agents.size > 0 || shared.linger !== undefined) return;
+  shared.linger = setTimeout(() => {
+    shared.linger = undefined;
+    if (shared.agents.size > 0) return;
+    if (thread === shared) thread = null;
+    const message: ToHeartbeatThread = { type: 'exit' };
+    shared.worker.postMessage(message);
+  }, THREAD_LINGER_MS);
+  shared.linger.unref();
 }

@@ -9,11 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatonEvent, TaskRecord } from '../../src/core/types.ts';
 import type { Baton } from '../../src/runtime/baton.ts';
+import { heartbeatThreadId } from '../../src/runtime/heartbeat.ts';
 import { killAll, startNode } from '../helpers/node-process.ts';
 import { useHarness } from './harness.ts';
 
 const h = useHarness();
 const sweeperScript = fileURLToPath(new URL('./fixtures/sweeper-worker.ts', import.meta.url));
+const startStopScript = fileURLToPath(new URL('./fixtures/start-stop-worker.ts', import.meta.url));
 
 afterEach(killAll);
 
@@ -52,6 +54,29 @@ async function untilEvent(baton: Baton, agentId: string, type: BatonEvent['type'
 }
 
 describe('the heartbeat thread', () => {
+  it('is reused by a worker started after the last one stopped', async () => {
+    const baton = await h.open();
+    const first = await h.startWorker(baton, { handlers: { noop: () => null } });
+    const id = heartbeatThreadId();
+    expect(id).not.toBeNull();
+    await first.stop();
+    // No agent left: the thread lingers instead of ending at once.
+    expect(heartbeatThreadId()).toBe(id);
+    const second = await h.startWorker(baton, { handlers: { noop: () => null } });
+    expect(heartbeatThreadId()).toBe(id);
+    await second.stop();
+  });
+
+  it('does not keep a process alive while it lingers', async () => {
+    const child = startNode(startStopScript, [`sqlite:${join(h.dir, 'exit.db')}`]);
+    const startedAt = Date.now();
+    await child.waitFor(/^stopped \d+$/m);
+    const { code } = await child.exited;
+    expect(code, child.stderr).toBe(0);
+    // The thread lingers 10 s with no agent; the process exits well before that.
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
+
   it('keeps an agent whose handler blocks the event loop past the agent TTL alive: the task succeeds once', async () => {
     const store = `sqlite:${join(h.dir, 'baton.db')}`;
     const baton = await h.open();
