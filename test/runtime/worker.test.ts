@@ -116,15 +116,17 @@ describe('worker', () => {
     await worker.stop();
   });
 
-  it('never runs more handlers at once than its concurrency', async () => {
-    const baton = await h.baton();
+  /**
+   * Run `tasks` tasks on a worker of `concurrency` slots whose handlers yield to the event loop
+   * a few times (so other claimed handlers get to start); the most that ran at once.
+   */
+  async function mostAtOnce(baton: Baton, concurrency: number, tasks: number): Promise<number> {
     const counter = overlapCounter();
     const worker = await h.startWorker(baton, {
-      concurrency: 3,
+      concurrency,
       handlers: {
         work: async () => {
           counter.enter();
-          // Yield to the event loop a few times so other claimed handlers get to start.
           for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
           counter.leave();
           return null;
@@ -132,46 +134,31 @@ describe('worker', () => {
       },
     });
     const { runId } = await baton.submitRun({
-      tasks: Array.from({ length: 12 }, (_, i) => ({ key: `t${i}`, type: 'work' })),
+      tasks: Array.from({ length: tasks }, (_, i) => ({ key: `t${i}`, type: 'work' })),
     });
     const run = (await baton.wait(runId)) as RunRecord;
     expect(run.state).toBe('succeeded');
-    expect(run.progress.byState.succeeded).toBe(12);
-    // 12 ready tasks and 3 slots: the first claim takes 3 at once, and never more.
-    expect(counter.max).toBe(3);
+    expect(run.progress.byState.succeeded).toBe(tasks);
     await worker.stop();
+    return counter.max;
+  }
+
+  it('never runs more handlers at once than its concurrency', async () => {
+    // 12 ready tasks and 3 slots: the first claim takes 3 at once, and never more.
+    expect(await mostAtOnce(await h.baton(), 3, 12)).toBe(3);
   });
 
   it('with many slots claims in two halves, fills every slot and never more', async () => {
     const baton = await h.baton();
-    const counter = overlapCounter();
     const claims: number[] = [];
     const claim = baton.backend.claim.bind(baton.backend);
     baton.backend.claim = (request) => {
       claims.push(request.max);
       return claim(request);
     };
-    const worker = await h.startWorker(baton, {
-      concurrency: 10,
-      handlers: {
-        work: async () => {
-          counter.enter();
-          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-          counter.leave();
-          return null;
-        },
-      },
-    });
-    const { runId } = await baton.submitRun({
-      tasks: Array.from({ length: 60 }, (_, i) => ({ key: `t${i}`, type: 'work' })),
-    });
-    const run = (await baton.wait(runId)) as RunRecord;
-    expect(run.state).toBe('succeeded');
-    expect(run.progress.byState.succeeded).toBe(60);
     // Each claim asks for at most half the slots; two of them together fill all ten.
+    expect(await mostAtOnce(baton, 10, 60)).toBe(10);
     expect(Math.max(...claims)).toBe(5);
-    expect(counter.max).toBe(10);
-    await worker.stop();
   });
 
   it('retries a failing handler until it succeeds', async () => {
