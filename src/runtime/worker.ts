@@ -253,6 +253,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #claims = new Set<Promise<void>>();
   #claimingSlots = 0;
   #claimFailure: { error: unknown } | undefined;
+  /** The loop's latest backoff after failures in a row; 0 once a claim succeeds. */
+  #backoffMs = 0;
   /** How many claims may be in flight at once, and the most tasks one claim asks for. */
   readonly #claimsAtOnce: number;
   readonly #claimSize: number;
@@ -574,10 +576,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    * Claim, start what was claimed, repeat. A worker of {@link PIPELINE_MIN_CONCURRENCY} slots or
    * more keeps up to two claims in flight, each for at most half its slots: while the store
    * answers one, this process starts and settles the other's tasks, so the two take turns less
-   * (`bench/redis.ts` processing, 100 slots: ~8 % more jobs/s than one claim of 100 at a time).
+   * (docs/benchmarks.md: ~28,000 -> ~33,400 jobs/s at 100 slots on Redis).
    */
   async #loop(): Promise<void> {
-    let backoffMs = 0;
     while (this.#state === 'running') {
       const failure = this.#claimFailure;
       if (failure !== undefined) {
@@ -591,17 +592,16 @@ export class Worker extends EventEmitter<WorkerEventMap> {
             error = registerError;
           }
         }
-        backoffMs = await this.#backOff(error, backoffMs);
+        await this.#backOff(error);
         continue;
       }
       if (this.#claims.size === 0 && this.#lastClaimEmpty) {
-        backoffMs = 0;
         if (this.#isIdle()) this.#resolveIdle();
         try {
           await this.#waitForWork();
         } catch (error) {
           if (this.#state !== 'running') break;
-          backoffMs = await this.#backOff(error, backoffMs);
+          await this.#backOff(error);
         }
         // Woken (work, a finished task, onIdle) or timed out: claim again.
         this.#lastClaimEmpty = false;
@@ -629,16 +629,18 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await Promise.all(this.#claims);
   }
 
-  /** Report a failure of the loop and sleep before going on; returns the next backoff. */
-  async #backOff(error: unknown, backoffMs: number): Promise<number> {
+  /** Report a failure of the loop and sleep before going on, longer after each in a row. */
+  async #backOff(error: unknown): Promise<void> {
     this.#reportError(error, 'worker loop');
-    const next = Math.min(backoffMs === 0 ? 100 : backoffMs * 2, MAX_LOOP_BACKOFF_MS);
+    this.#backoffMs = Math.min(
+      this.#backoffMs === 0 ? 100 : this.#backoffMs * 2,
+      MAX_LOOP_BACKOFF_MS,
+    );
     try {
-      await sleep(next, undefined, { signal: this.#stopController.signal });
+      await sleep(this.#backoffMs, undefined, { signal: this.#stopController.signal });
     } catch {
       // stopped during backoff
     }
-    return next;
   }
 
   /**
@@ -657,6 +659,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       })
       .then(
         (leases) => {
+          this.#backoffMs = 0;
           this.#lastClaimEmpty = leases.length === 0;
           this.#lastClaimFull = leases.length === max;
           for (const lease of leases) this.#startTask(lease);
