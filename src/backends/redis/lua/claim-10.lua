@@ -183,8 +183,8 @@ if max > 0 then
   for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
   local expires = NOW + ttl
   local expires_s = tostring(expires)
-  -- The running index and the agent's in-flight set are written once per claim (one command
-  -- each, in chunks), not once per task: a redis.call costs more than the work it does here.
+  -- The running index and the agent's in-flight set are written once per claim (call_chunked),
+  -- not once per task.
   local running, inflight = {}, {}
   local function running_add(score, id)
     running[#running + 1] = score
@@ -227,12 +227,8 @@ if max > 0 then
       leased = leased + 1
     end
   end
-  for i = 1, #running, CHUNK do
-    redis.call('ZADD', K_RUNNING, unpack(running, i, math.min(i + CHUNK - 1, #running)))
-  end
-  for i = 1, #inflight, CHUNK do
-    redis.call('SADD', K_INFLIGHT, unpack(inflight, i, math.min(i + CHUNK - 1, #inflight)))
-  end
+  call_chunked('ZADD', K_RUNNING, running)
+  call_chunked('SADD', K_INFLIGHT, inflight)
 
   -- Work left for this filter that this claim did not leave to a peer: the next idle worker with
   -- the same filter wakes up (and so on, one claim at a time). Peers left tasks get their own

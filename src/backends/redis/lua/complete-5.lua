@@ -18,10 +18,8 @@
 
 local n = tonumber(ARGV[3])
 local out = {}
--- Leases that end here: out of the running index and their agents' in-flight sets, one command
--- per set (in chunks) rather than per task (drop_lease, includes/lease.lua, does one task).
+-- Leases that end here, dropped together at the end (drop_leases: one command per set).
 local ended = {}
-local ended_by_agent = {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
@@ -38,15 +36,7 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
-    ended[#ended + 1] = id
-    if t.agent ~= '' then
-      local ids = ended_by_agent[t.agent]
-      if not ids then
-        ids = {}
-        ended_by_agent[t.agent] = ids
-      end
-      ids[#ids + 1] = id
-    end
+    ended[#ended + 1] = t
     redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 3], 'lease', '', 'finished', NOWS, 'updated', NOWS)
     moved(t.run, 'running', 'succeeded')
     emit('task.succeeded', id, t.run, t.agent, '{"attempt":' .. (v[6] or '0') .. '}')
@@ -69,14 +59,7 @@ for i = 1, n do
     out[i] = { 'ok', 'succeeded' }
   end
 end
-for i = 1, #ended, CHUNK do
-  redis.call('ZREM', K_RUNNING, unpack(ended, i, math.min(i + CHUNK - 1, #ended)))
-end
-for agent, ids in pairs(ended_by_agent) do
-  for i = 1, #ids, CHUNK do
-    redis.call('SREM', P .. 'al:' .. agent, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
-  end
-end
+drop_leases(ended)
 for agent, by_type in pairs(counted) do
   local sk = P .. 'agent-stats:' .. agent
   for ttype, c in pairs(by_type) do

@@ -43,6 +43,14 @@ local MAXLEN = ARGV[2]
 -- well below Lua's limit on the values unpack() can return.
 local CHUNK = 1000
 
+-- One variadic command `cmd key args...` for a list of arguments, in chunks of CHUNK: a
+-- redis.call costs more than the work each argument adds.
+local function call_chunked(cmd, key, args)
+  for i = 1, #args, CHUNK do
+    redis.call(cmd, key, unpack(args, i, math.min(i + CHUNK - 1, #args)))
+  end
+end
+
 local function tkey(id) return P .. 't:' .. id end
 local function rkey(id) return P .. 'run:' .. id end
 

@@ -73,6 +73,24 @@ local function drop_lease(t)
   if t.agent ~= '' then redis.call('SREM', P .. 'al:' .. t.agent, t.id) end
 end
 
+-- drop_lease for many tasks: one ZREM, and one SREM per agent (call_chunked).
+local function drop_leases(ts)
+  local ids, by_agent = {}, {}
+  for i, t in ipairs(ts) do
+    ids[i] = t.id
+    if t.agent ~= '' then
+      local held = by_agent[t.agent]
+      if not held then
+        held = {}
+        by_agent[t.agent] = held
+      end
+      held[#held + 1] = t.id
+    end
+  end
+  call_chunked('ZREM', K_RUNNING, ids)
+  for agent, held in pairs(by_agent) do call_chunked('SREM', P .. 'al:' .. agent, held) end
+end
+
 -- End a running attempt that did not succeed: record its outcome, then put the task back in the
 -- queue (delayed by `delay` ms, or ready at once for 0) when `retryable` and attempts are left,
 -- else fail it and settle its dependents. `err` is TaskError JSON. Returns the new state.
