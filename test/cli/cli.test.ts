@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunRecord, TaskRecord } from '../../src/core/types.ts';
+import type { RunRecord, TaskRecord, TaskSpec } from '../../src/core/types.ts';
+import type { Baton } from '../../src/runtime/baton.ts';
 import type { RunSummary } from '../../src/cli/render.ts';
 import { EXAMPLES, useCli } from '../helpers/cli.ts';
 
@@ -280,6 +281,23 @@ describe('--help', () => {
   });
 });
 
+/** Submit `spec` and fail its one attempt for good, as an agent would; the task's id. */
+async function failedTask(baton: Baton, spec: TaskSpec): Promise<string> {
+  const { id } = await baton.submit(spec);
+  await baton.backend.registerAgent({ id: 'agt_cli', capabilities: [], concurrency: 1 });
+  const [lease] = await baton.backend.claim({
+    agentId: 'agt_cli',
+    capabilities: [],
+    max: 1,
+    leaseTtlMs: 30_000,
+  });
+  await baton.backend.fail([
+    { taskId: id, token: lease!.token, error: { message: 'boom' }, retryable: false },
+  ]);
+  expect((await baton.get(id))?.state).toBe('failed');
+  return id;
+}
+
 describe('submit, status, tasks, cancel', () => {
   it('submits, then shows the run and its ready tasks as JSON', async () => {
     const submitted = await cli.run(['submit', QUICKSTART, '--store', cli.store, '--json']);
@@ -381,16 +399,7 @@ describe('submit, status, tasks, cancel', () => {
 
   it('retries a failed task by id; a task that is not failed is refused with exit 1', async () => {
     const baton = await cli.open();
-    const { id } = await baton.submit({ type: 'x', key: 'flaky', maxAttempts: 1 });
-    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: [], concurrency: 1 });
-    const [lease] = await baton.backend.claim({
-      agentId: 'agt_cli',
-      capabilities: [],
-      max: 1,
-      leaseTtlMs: 30_000,
-    });
-    await baton.backend.fail([{ taskId: id, token: lease!.token, error: { message: 'boom' } }]);
-    expect((await baton.get(id))?.state).toBe('failed');
+    const id = await failedTask(baton, { type: 'x', key: 'flaky', maxAttempts: 1 });
 
     const retried = await cli.run(['retry', id, '--reason', 'fixed it', '--store', cli.store]);
     expect(retried.stderr).toBe('');
@@ -416,17 +425,7 @@ describe('submit, status, tasks, cancel', () => {
 
   it('retry --json prints the task', async () => {
     const baton = await cli.open();
-    const { id } = await baton.submit({ type: 'x', maxAttempts: 1 });
-    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: [], concurrency: 1 });
-    const [lease] = await baton.backend.claim({
-      agentId: 'agt_cli',
-      capabilities: [],
-      max: 1,
-      leaseTtlMs: 30_000,
-    });
-    await baton.backend.fail([
-      { taskId: id, token: lease!.token, error: { message: 'boom' }, retryable: false },
-    ]);
+    const id = await failedTask(baton, { type: 'x', maxAttempts: 1 });
     const result = await cli.run(['retry', id, '--store', cli.store, '--json']);
     expect(result.code).toBe(0);
     const { task } = JSON.parse(result.stdout) as { task: TaskRecord };
