@@ -10,8 +10,8 @@
  *
  * The thread starts with the first agent and ends {@link THREAD_LINGER_MS} after the last one
  * left, unless another comes meanwhile: a process that starts workers one after another (a pool
- * scaling with load, plans run back to back) reuses it instead of booting a new one, which costs
- * ~150 ms of CPU (a new isolate loading the store's client). It never keeps the process alive by
+ * scaling with load, plans run back to back) reuses it instead of booting a new one (a new
+ * isolate that loads the store's client again). It never keeps the process alive by
  * itself, only while an `add` or `remove` is waiting for its answer.
  */
 import { extname } from 'node:path';

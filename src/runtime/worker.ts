@@ -576,7 +576,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    * Claim, start what was claimed, repeat. A worker of {@link PIPELINE_MIN_CONCURRENCY} slots or
    * more keeps up to two claims in flight, each for at most half its slots: while the store
    * answers one, this process starts and settles the other's tasks, so the two take turns less
-   * (docs/benchmarks.md: ~28,000 -> ~33,400 jobs/s at 100 slots on Redis).
+   * (part of `npm run bench:redis` processing going from 1.33x to 1.71-1.76x BullMQ; see
+   * docs/benchmarks.md).
    */
   async #loop(): Promise<void> {
     while (this.#state === 'running') {
