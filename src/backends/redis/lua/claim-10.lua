@@ -157,8 +157,11 @@ if max > 0 then
     for i, member in ipairs(picked) do redis.call('ZREM', P .. 'q:' .. picked_from[i], member) end
     if router.due then out[2] = tostring(router.due) end
   elseif #queues == 1 then
-    local popped = redis.call('ZPOPMIN', P .. 'q:' .. queues[1], max)
-    for i = 1, #popped, 2 do picked[#picked + 1] = popped[i] end
+    -- ZPOPMIN without its scores: Redis formats each score it replies with, which costs more
+    -- than the second command.
+    local qk = P .. 'q:' .. queues[1]
+    picked = redis.call('ZRANGE', qk, 0, max - 1)
+    if #picked > 0 then redis.call('ZREMRANGEBYRANK', qk, 0, #picked - 1) end
   elseif #queues > 1 then
     -- The first `max` of each queue, merged: score (priority, critical path), then member
     -- (zero-padded seq: FIFO).
@@ -190,13 +193,27 @@ if max > 0 then
     running[#running + 1] = score
     running[#running + 1] = id
   end
+  -- Stored counter text -> that number plus one, as text (false: never set). Most tasks of a
+  -- claim share their token and attempt, and formatting a Lua number costs more than the rest
+  -- of the arithmetic (so does parsing one).
+  local plus_one = {}
+  local function next_of(s)
+    local r = plus_one[s]
+    if not r then
+      r = tostring((tonumber(s) or 0) + 1)
+      plus_one[s] = r
+    end
+    return r
+  end
+  -- The data of task.claimed per (attempt, token) text.
+  local claimed_data = {}
   for _, member in ipairs(picked) do
     local id = string.sub(member, string.find(member, ':', 1, true) + 1)
     local ck = tkey(id)
     local v = redis.call('HMGET', ck, unpack(fields))
     if v[1] == 'ready' then
-      local tok = tostring((tonumber(v[2]) or 0) + 1)
-      local att = tostring((tonumber(v[3]) or 0) + 1)
+      local tok = next_of(v[2])
+      local att = next_of(v[3])
       local run = v[5] or ''
       if v[4] then
         local dl = NOW + tonumber(v[4])
@@ -211,7 +228,13 @@ if max > 0 then
       end
       inflight[#inflight + 1] = id
       moved(run, 'ready', 'running')
-      emit('task.claimed', id, run, agent, '{"attempt":' .. att .. ',"token":' .. tok .. '}')
+      local data_key = att .. ' ' .. tok
+      local data = claimed_data[data_key]
+      if not data then
+        data = '{"attempt":' .. att .. ',"token":' .. tok .. '}'
+        claimed_data[data_key] = data
+      end
+      emit('task.claimed', id, run, agent, data)
       if v[6] then
         local deps = {}
         for dep in string.gmatch(v[6], '%S+') do

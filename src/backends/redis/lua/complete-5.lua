@@ -16,50 +16,84 @@
 --@include graph
 --@include lease
 
+-- The answer of every success (one table: the reply is converted, not kept).
+local OK_SUCCEEDED = { 'ok', 'succeeded' }
+-- task.succeeded's data per attempt text (a batch's attempts are mostly the same).
+local succeeded_data = {}
+local function attempt_data(att)
+  att = att or '0'
+  local d = succeeded_data[att]
+  if not d then
+    d = '{"attempt":' .. att .. '}'
+    succeeded_data[att] = d
+  end
+  return d
+end
+
+-- Stored times as numbers, per text: a batch's tasks mostly share their lease expiry and start
+-- (claimed together), and parsing a number costs more than a table lookup.
+local parsed = {}
+local function time_of(s)
+  if not s then return nil end
+  local r = parsed[s]
+  if r == nil then
+    r = tonumber(s) or false
+    parsed[s] = r
+  end
+  return r or nil
+end
+
 local n = tonumber(ARGV[3])
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
-local ended = {}
+local ended_ids, ended_agents = {}, {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 3
-  local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local id, token = ARGV[base + 1], ARGV[base + 2]
   local ck = tkey(id)
-  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'key', 'type',
-    'started')
-  local t = nil
-  if v[1] then
-    t = { id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '', run = v[5] or '' }
+  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started')
+  -- The usual case, a running task whose token is the one stored (the same text: both are the
+  -- integer's decimal form) and whose lease holds, is checked without parsing the token;
+  -- anything else gets refusal()'s full check and wording.
+  local refused = nil
+  if not (v[1] == 'running' and v[2] == token and (time_of(v[3]) or -1) >= NOW) then
+    local t = nil
+    if v[1] then
+      t = { id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '' }
+    end
+    refused = refusal(t, tonumber(token), false)
   end
-  local refused = refusal(t, token, false)
   if refused then
     out[i] = refused
   else
-    ended[#ended + 1] = t
+    local agent, run = v[4] or '', v[5] or ''
+    ended_ids[#ended_ids + 1] = id
+    ended_agents[#ended_agents + 1] = agent
     redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 3], 'lease', '', 'finished', NOWS, 'updated', NOWS)
-    moved(t.run, 'running', 'succeeded')
-    emit('task.succeeded', id, t.run, t.agent, '{"attempt":' .. (v[6] or '0') .. '}')
-    if v[7] == '1' then settle_dependents(id, v[8] or '', 'succeeded') end
-    if t.agent ~= '' and v[9] then
-      progressed[t.agent] = true
-      local by_type = counted[t.agent]
+    moved(run, 'running', 'succeeded')
+    emit('task.succeeded', id, run, agent, attempt_data(v[6]))
+    if v[7] == '1' then settle_dependents(id, redis.call('HGET', ck, 'key') or '', 'succeeded') end
+    if agent ~= '' and v[8] then
+      progressed[agent] = true
+      local by_type = counted[agent]
       if not by_type then
         by_type = {}
-        counted[t.agent] = by_type
+        counted[agent] = by_type
       end
-      local c = by_type[v[9]]
+      local c = by_type[v[8]]
       if not c then
         c = { 0, 0 }
-        by_type[v[9]] = c
+        by_type[v[8]] = c
       end
       c[1] = c[1] + 1
-      c[2] = c[2] + math.max(0, NOW - (tonumber(v[10]) or NOW))
+      c[2] = c[2] + math.max(0, NOW - (time_of(v[9]) or NOW))
     end
-    out[i] = { 'ok', 'succeeded' }
+    out[i] = OK_SUCCEEDED
   end
 end
-drop_leases(ended)
+drop_leases(ended_ids, ended_agents)
 for agent, by_type in pairs(counted) do
   local sk = P .. 'agent-stats:' .. agent
   for ttype, c in pairs(by_type) do

@@ -73,18 +73,19 @@ local function drop_lease(t)
   if t.agent ~= '' then redis.call('SREM', P .. 'al:' .. t.agent, t.id) end
 end
 
--- drop_lease for many tasks: one ZREM, and one SREM per agent (call_chunked).
-local function drop_leases(ts)
-  local ids, by_agent = {}, {}
-  for i, t in ipairs(ts) do
-    ids[i] = t.id
-    if t.agent ~= '' then
-      local held = by_agent[t.agent]
+-- drop_lease for many tasks, ids[i] held by agents[i] ('' for none): one ZREM, and one SREM per
+-- agent (call_chunked).
+local function drop_leases(ids, agents)
+  local by_agent = {}
+  for i, id in ipairs(ids) do
+    local agent = agents[i]
+    if agent ~= '' then
+      local held = by_agent[agent]
       if not held then
         held = {}
-        by_agent[t.agent] = held
+        by_agent[agent] = held
       end
-      held[#held + 1] = t.id
+      held[#held + 1] = id
     end
   end
   call_chunked('ZREM', K_RUNNING, ids)
