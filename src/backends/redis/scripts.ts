@@ -5,7 +5,8 @@
  * restart or a SCRIPT FLUSH).
  *
  * Shared Lua lives in `lua/includes/`; a line `--@include <name>` is replaced by the text of
- * `lua/includes/<name>.lua` when the script is loaded (Redis has no `require`).
+ * `lua/includes/<name>.lua` when the script is loaded (Redis has no `require`), keeping only the
+ * definitions the script uses (see {@link pruneIncludes}).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +71,85 @@ function assetDir(name: string): string {
   );
 }
 
+/** A top-level `local` definition of an include: the names it defines and its text. */
+interface Definition {
+  names: string[];
+  text: string;
+  /** Identifiers its code mentions (comments left out). */
+  mentions: Set<string>;
+}
+
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/g;
+
+function mentionsOf(code: string): Set<string> {
+  return new Set(code.replace(/--.*$/gm, '').match(IDENTIFIER) ?? []);
+}
+
+/**
+ * The top-level definitions of an include, in order. Each starts at a line `local ...` in the
+ * first column (as every top-level statement of lua/includes/ does) and runs to the next one;
+ * comments between two go with the first.
+ */
+function definitionsOf(text: string): Definition[] {
+  const definitions: Definition[] = [];
+  for (const part of text.split(/^(?=local )/m)) {
+    const head =
+      /^local (?:function ([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_, ]*?)\s*(?:=|$))/m.exec(
+        part,
+      );
+    const names = !part.startsWith('local ')
+      ? [] // the include's leading comment
+      : head?.[1] !== undefined
+        ? [head[1]]
+        : (head?.[2] ?? '').split(',').map((name) => name.trim());
+    definitions.push({ names, text: part, mentions: mentionsOf(part) });
+  }
+  return definitions;
+}
+
+/**
+ * The script's text with each `--@include` line replaced by the definitions of that include the
+ * script needs: those whose names its own code mentions, and what those mention in turn. A
+ * script runs its whole text on every call, so an unused helper still costs Redis a closure
+ * (and its garbage) each time; pruning cuts what every call pays before it does anything.
+ * A name mentioned only in a string or left in by mistake keeps a definition it need not:
+ * pruning may keep too much, never too little.
+ */
+export function pruneIncludes(source: string, include: (name: string) => string): string {
+  const parts: (string | Definition[])[] = [];
+  let last = 0;
+  for (const match of source.matchAll(/^--@include (\S+)[ \t]*$/gm)) {
+    parts.push(source.slice(last, match.index));
+    parts.push(definitionsOf(include(match[1]!)));
+    last = match.index + match[0].length;
+  }
+  parts.push(source.slice(last));
+  const needed = mentionsOf(parts.filter((p) => typeof p === 'string').join('\n'));
+  const kept = new Set<Definition>();
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const part of parts) {
+      if (typeof part === 'string') continue;
+      for (const definition of part) {
+        if (kept.has(definition) || !definition.names.some((name) => needed.has(name))) continue;
+        kept.add(definition);
+        for (const name of definition.mentions) needed.add(name);
+        grew = true;
+      }
+    }
+  }
+  return parts
+    .map((part) =>
+      typeof part === 'string'
+        ? part
+        : part
+            .filter((definition) => kept.has(definition))
+            .map((definition) => definition.text)
+            .join(''),
+    )
+    .join('');
+}
+
 let loaded: Map<ScriptName, LoadedScript> | null = null;
 
 /** Every script with its includes expanded; read from disk on the first call only. */
@@ -77,30 +157,29 @@ export function loadScripts(): Map<ScriptName, LoadedScript> {
   if (loaded) return loaded;
   const dir = assetDir('lua');
   const includes = new Map<string, string>();
-  const include = (name: string, from: string): string => {
-    let text = includes.get(name);
-    if (text === undefined) {
-      const file = `${dir}includes/${name}.lua`;
-      if (!existsSync(file)) {
-        throw new BatonError(
-          'BATON_STORE_UNAVAILABLE',
-          `lua/${from} includes '${name}', but ${file} does not exist`,
-        );
+  const includeFrom =
+    (from: string) =>
+    (name: string): string => {
+      let text = includes.get(name);
+      if (text === undefined) {
+        const file = `${dir}includes/${name}.lua`;
+        if (!existsSync(file)) {
+          throw new BatonError(
+            'BATON_STORE_UNAVAILABLE',
+            `lua/${from} includes '${name}', but ${file} does not exist`,
+          );
+        }
+        text = readFileSync(file, 'utf8');
+        includes.set(name, text);
       }
-      text = readFileSync(file, 'utf8');
-      includes.set(name, text);
-    }
-    return text;
-  };
+      return text;
+    };
   const scripts = new Map<ScriptName, LoadedScript>();
   for (const file of readdirSync(dir)) {
     const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const name = match[1] as ScriptName;
-    const source = readFileSync(dir + file, 'utf8');
-    const lua = source.replace(/^--@include (\S+)[ \t]*$/gm, (_, inc: string) =>
-      include(inc, file),
-    );
+    const lua = pruneIncludes(readFileSync(dir + file, 'utf8'), includeFrom(file));
     scripts.set(name, { name, command: commandName(name), numberOfKeys: Number(match[2]), lua });
   }
   loaded = scripts;

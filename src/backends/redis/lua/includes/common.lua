@@ -1,4 +1,6 @@
--- includes/common.lua: what every mutating script shares. Included textually (see scripts.ts).
+-- includes/common.lua: what every mutating script shares. Included textually, keeping only the
+-- top-level definitions the script uses (see scripts.ts pruneIncludes): each starts with `local`
+-- in the first column.
 --
 -- Expects the common KEYS and ARGV of every mutating script:
 --   KEYS[1] prefix   `{baton:<ns>}:`, not a key itself: per-task, per-run and per-queue keys are
