@@ -262,6 +262,29 @@ if (!available && !ci) {
       expect((await b.getTask(task!.id))?.createdAt).toBe(clock.now());
     });
 
+    it("decays an agent's count of recent claims with loadHalfLifeMs (the agent hash's rc)", async () => {
+      const ns = fresh();
+      const b = await backend(ns, { routing: { loadHalfLifeMs: 2000, agentLiveMs: 60_000 } });
+      const agent = await b.registerAgent({ capabilities: [], concurrency: 4 });
+      await b.submitTasks(Array.from({ length: 6 }, () => ({ type: 'x' })));
+      const claim = (max: number) =>
+        b.claim({ agentId: agent.id, capabilities: [], max, leaseTtlMs: 60_000 });
+      const client = new Redis({ maxRetriesPerRequest: 0 });
+      try {
+        const recent = async () => Number(await client.hget(new Keys(ns).agent(agent.id), 'rc'));
+        expect(await claim(2)).toHaveLength(2);
+        expect(await recent()).toBe(2);
+        clock.advance(2000); // one half-life: 2 -> 1, plus the 2 claimed now
+        expect(await claim(2)).toHaveLength(2);
+        expect(await recent()).toBeCloseTo(3, 9);
+        clock.advance(4000); // two half-lives: 3 -> 0.75, plus 2
+        expect(await claim(2)).toHaveLength(2);
+        expect(await recent()).toBeCloseTo(2.75, 9);
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it('keeps every key of a namespace under one hash tag (one Cluster slot)', async () => {
       const ns = fresh();
       const b = await backend(ns);

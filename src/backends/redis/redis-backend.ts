@@ -1340,6 +1340,7 @@ function filterKey(capabilities: readonly string[], types: readonly string[] | u
 function routingArg(p: RoutingPolicy): string {
   return [
     p.enabled ? 1 : 0,
+    p.loadHalfLifeMs,
     p.preferWindowMs,
     p.fallbackGraceMs,
     p.agentLiveMs,
@@ -1347,7 +1348,6 @@ function routingArg(p: RoutingPolicy): string {
     p.successMargin,
     p.durationMargin,
     p.durationMinDiffMs,
-    p.loadHalfLifeMs,
   ].join(' ');
 }
 

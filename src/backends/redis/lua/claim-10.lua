@@ -17,8 +17,8 @@
 -- ARGV[5]     max tasks to lease
 -- ARGV[6]     lease duration in ms
 -- ARGV[7]     most delayed tasks to promote first
--- ARGV[8]     the routing policy: enabled (1/0), preferWindowMs, fallbackGraceMs, agentLiveMs,
---             historyMinRuns, successMargin, durationMargin, durationMinDiffMs, loadHalfLifeMs,
+-- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, preferWindowMs, fallbackGraceMs,
+--             agentLiveMs, historyMinRuns, successMargin, durationMargin, durationMinDiffMs,
 --             separated by spaces (includes/routing.lua parse_policy)
 -- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
 --             tmo, run, dids
@@ -53,7 +53,13 @@ if me[1] ~= 'active' then return { 'agent_lost' } end
 redis.call('DEL', P .. 'wa:' .. agent)
 promote_due(tonumber(ARGV[7]))
 local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
-local policy = parse_policy(ARGV[8])
+-- The routing policy is parsed whole only where routing applies (a live peer takes the same
+-- queues). Every claim needs to know whether it is enabled and, to decay the agent's count of
+-- recent claims, its half-life (the second number): parsing all nine would cost a one-task claim
+-- more than the rest of its arithmetic.
+local policy_text = ARGV[8]
+local routing_enabled = string.sub(policy_text, 1, 2) == '1 '
+local function half_life() return tonumber(string.match(policy_text, '^%S+ (%S+)')) end
 local out = { 'ok', '' }
 local leased = 0
 local f = nil
@@ -64,7 +70,9 @@ if max > 0 then
 
   -- Routing applies when some live peer takes one of these queues; else the plain claim.
   local router = nil
-  if policy.enabled and #queues > 0 then
+  local policy = nil
+  if routing_enabled and #queues > 0 then
+    policy = parse_policy(policy_text)
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
     local filter_queues = {}
@@ -82,7 +90,7 @@ if max > 0 then
       local last = tonumber(me[6])
       local self = {
         id = agent, labels_json = me[3], conc = math.max(1, tonumber(me[4]) or 1),
-        inflight = redis.call('SCARD', K_INFLIGHT), recent = decay_recent(tonumber(me[5]) or 0, last, policy),
+        inflight = redis.call('SCARD', K_INFLIGHT), recent = decay_recent(tonumber(me[5]) or 0, last, policy.half_life),
         last_claim = last, hist = {}, reserved = 0,
       }
       router = new_router(self, peers, policy)
@@ -160,8 +168,8 @@ if max > 0 then
     -- ZPOPMIN without its scores: Redis formats each score it replies with, which costs more
     -- than the second command.
     local qk = P .. 'q:' .. queues[1]
-    picked = redis.call('ZRANGE', qk, 0, max - 1)
-    if #picked > 0 then redis.call('ZREMRANGEBYRANK', qk, 0, #picked - 1) end
+    picked = redis.call('ZRANGE', qk, '0', int_str(max - 1))
+    if #picked > 0 then redis.call('ZREMRANGEBYRANK', qk, '0', int_str(#picked - 1)) end
   elseif #queues > 1 then
     -- The first `max` of each queue, merged: score (priority, critical path), then member
     -- (zero-padded seq: FIFO).
@@ -185,7 +193,7 @@ if max > 0 then
   local fields = {}
   for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
   local expires = NOW + ttl
-  local expires_s = tostring(expires)
+  local expires_s = int_str(expires)
   -- The running index and the agent's in-flight set are written once per claim (call_chunked),
   -- not once per task.
   local running, inflight = {}, {}
@@ -200,7 +208,7 @@ if max > 0 then
   local function next_of(s)
     local r = plus_one[s]
     if not r then
-      r = tostring((tonumber(s) or 0) + 1)
+      r = int_str((tonumber(s) or 0) + 1)
       plus_one[s] = r
     end
     return r
@@ -217,7 +225,7 @@ if max > 0 then
       local run = v[5] or ''
       if v[4] then
         local dl = NOW + tonumber(v[4])
-        local dl_s = tostring(dl)
+        local dl_s = int_str(dl)
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
           'started', NOWS, 'updated', NOWS, 'dl', dl_s)
         running_add(dl < expires and dl_s or expires_s, id)
@@ -261,10 +269,10 @@ if max > 0 then
   local deferred = 0
   if router then
     deferred = router.deferred
-    for peer in pairs(router.left_to) do redis.call('ZADD', P .. 'wa:' .. peer, 0, 'm') end
+    for peer in pairs(router.left_to) do redis.call('ZADD', P .. 'wa:' .. peer, '0', 'm') end
   end
   if left > deferred then
-    redis.call('ZADD', P .. 'w:' .. f, 0, 'm')
+    redis.call('ZADD', P .. 'w:' .. f, '0', 'm')
   else
     redis.call('ZREM', P .. 'w:' .. f, 'm')
     for _, q in ipairs(queues) do woken[q] = nil end
@@ -275,7 +283,9 @@ end
 -- tasks, its decayed count of recent claims.
 if leased > 0 then
   local last = tonumber(me[6])
-  local recent = decay_recent(tonumber(me[5]) or 0, last, policy) + leased
+  local before = tonumber(me[5]) or 0
+  local recent = leased
+  if before > 0 and last then recent = recent + decay_recent(before, last, half_life()) end
   redis.call('HSET', K_AGENT, 'cf', f, 'rc', tostring(recent), 'lc', NOWS)
 elseif f and me[2] ~= f then
   redis.call('HSET', K_AGENT, 'cf', f)

@@ -97,8 +97,8 @@ drop_leases(ended_ids, ended_agents)
 for agent, by_type in pairs(counted) do
   local sk = P .. 'agent-stats:' .. agent
   for ttype, c in pairs(by_type) do
-    redis.call('HINCRBY', sk, ttype .. '|s', c[1])
-    redis.call('HINCRBY', sk, ttype .. '|ms', c[2])
+    redis.call('HINCRBY', sk, ttype .. '|s', int_str(c[1]))
+    redis.call('HINCRBY', sk, ttype .. '|ms', int_str(c[2]))
   end
 end
 mark_progress()

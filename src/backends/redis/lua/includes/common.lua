@@ -53,6 +53,14 @@ local function call_chunked(cmd, key, args)
   end
 end
 
+-- A number as text, cheaply when it is whole: Lua's tostring (and redis.call, for a number
+-- argument) formats with %.14g / %.17g, whose floating-point path costs several times a %d.
+-- Pass constants to redis.call as text ('0', not 0) for the same reason.
+local function int_str(n)
+  if n % 1 == 0 then return string.format('%d', n) end
+  return tostring(n)
+end
+
 local function tkey(id) return P .. 't:' .. id end
 local function rkey(id) return P .. 'run:' .. id end
 
@@ -107,7 +115,7 @@ end
 -- and a cut comes at most G + one entry later): about MAXLEN * 1.06. Events written before this
 -- counter existed are simply older than every checkpoint, trimmed by the first cut.
 local function account_events(id, k)
-  local total = redis.call('HINCRBY', P .. 'evmeta', 'n', k)
+  local total = redis.call('HINCRBY', P .. 'evmeta', 'n', int_str(k))
   local before = total - k
   local maxlen = tonumber(MAXLEN)
   local every = math.ceil(maxlen / 32)
@@ -233,12 +241,12 @@ end
 -- Returns the id of the last event written, or nil.
 local function finish()
   for state, d in pairs(count_delta) do
-    if d ~= 0 then redis.call('HINCRBY', K_COUNTS, state, d) end
+    if d ~= 0 then redis.call('HINCRBY', K_COUNTS, state, int_str(d)) end
   end
   count_delta = {}
   for _, run in ipairs(run_order) do
     for state, n in pairs(run_delta[run]) do
-      if n ~= 0 then redis.call('HINCRBY', rkey(run), 'n:' .. state, n) end
+      if n ~= 0 then redis.call('HINCRBY', rkey(run), 'n:' .. state, int_str(n)) end
     end
     maybe_complete_run(run)
   end
@@ -250,7 +258,7 @@ local function finish()
     for i = 1, #filters do
       if not marked[filters[i]] then
         marked[filters[i]] = true
-        redis.call('ZADD', P .. 'w:' .. filters[i], 0, 'm')
+        redis.call('ZADD', P .. 'w:' .. filters[i], '0', 'm')
       end
     end
   end
@@ -260,7 +268,7 @@ end
 
 -- Delayed tasks whose runAfter has come become ready (at most `limit`). Returns how many.
 local function promote_due(limit)
-  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', NOWS, 'LIMIT', '0', int_str(limit))
   local promoted = 0
   for _, id in ipairs(due) do
     redis.call('ZREM', K_DELAYED, id)

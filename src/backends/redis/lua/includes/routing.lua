@@ -7,13 +7,14 @@
 -- recent, last_claim, hist = { type -> { s, f, ms } or false }, reserved, queues }. A task is
 -- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
 
--- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order.
+-- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order
+-- (the first two first, so a claim can read them alone: see claim-10.lua).
 local function parse_policy(text)
   local v = {}
   for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
   return {
-    enabled = v[1] == 1, prefer = v[2], grace = v[3], live = v[4], min_runs = v[5],
-    success_margin = v[6], duration_margin = v[7], duration_min_diff = v[8], half_life = v[9],
+    enabled = v[1] == 1, half_life = v[2], prefer = v[3], grace = v[4], live = v[5], min_runs = v[6],
+    success_margin = v[7], duration_margin = v[8], duration_min_diff = v[9],
   }
 end
 
@@ -21,11 +22,11 @@ end
 local LOAD_TOLERANCE = 0.5 - 1e-9
 
 -- routing.ts decayRecent
-local function decay_recent(recent, at, policy)
+local function decay_recent(recent, at, half_life)
   if not at or recent <= 0 then return 0 end
   local age = NOW - at
   if age < 0 then age = 0 end
-  return recent * 2 ^ (-age / policy.half_life)
+  return recent * 2 ^ (-age / half_life)
 end
 
 local function labels_of(view)
@@ -185,7 +186,7 @@ local function live_peers(self_id, mine, policy, queues_of)
           peers[#peers + 1] = {
             id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
             inflight = redis.call('SCARD', P .. 'al:' .. id),
-            recent = decay_recent(tonumber(a[5]) or 0, last, policy), last_claim = last,
+            recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
             hist = {}, reserved = 0, queues = qs,
           }
         end

@@ -33,7 +33,7 @@ end
 -- The submission's first sequence number: seq of a task = base + its offset in the submission,
 -- so FIFO follows the input order even when a large submission is staged in another order.
 local function seq_base(sid, total)
-  if sid == '' then return redis.call('INCRBY', K_SEQ, total) - total end
+  if sid == '' then return redis.call('INCRBY', K_SEQ, int_str(total)) - total end
   local meta = P .. 'stgm:' .. sid
   local base = redis.call('HGET', meta, 'base')
   if base then return tonumber(base) end
@@ -55,7 +55,7 @@ local function stage_tasks(sid, run, mode, base, n)
     local qs, edges, aff = nextarg(), nextarg(), nextarg()
     local seq = base + tonumber(offset) + 1
     local qm = string.format('%015d', seq) .. ':' .. id
-    seq = tostring(seq)
+    seq = int_str(seq)
     local q = queue_id(queue)
     local fields = { 'spec', spec, 'type', ttype, 'maxAtt', max_att, 'q', q, 'state', state, 'qs', qs, 'qm', qm }
     local f = #fields
@@ -108,7 +108,8 @@ end
 -- keys an added batch brings to its run.
 local function read_commit()
   local c = { mode = nextarg(), run = nextarg(), name = nextarg(), kv = nextarg(), counts = {}, idem = {}, ext = {}, keys = {} }
-  for i = 1, 8 do c.counts[i] = tonumber(nextarg()) end
+  -- Counts stay text: they are written as they came, and compared with '0'.
+  for i = 1, 8 do c.counts[i] = nextarg() end
   for _ = 1, tonumber(nextarg()) do c.idem[#c.idem + 1] = { nextarg(), nextarg() } end
   for _ = 1, tonumber(nextarg()) do c.ext[#c.ext + 1] = { nextarg(), nextarg(), nextarg(), nextarg() } end
   for _ = 1, tonumber(nextarg()) do c.keys[#c.keys + 1] = { nextarg(), nextarg() } end
@@ -150,7 +151,7 @@ local function commit_apply(c, total)
   local run = c.run
   if c.mode == 'new' then
     local seq = redis.call('INCR', K_SEQ)
-    local fields = { 'id', run, 'name', c.name, 'state', 'running', 'created', NOWS, 'finished', '', 'seq', seq, 'kv', 0 }
+    local fields = { 'id', run, 'name', c.name, 'state', 'running', 'created', NOWS, 'finished', '', 'seq', int_str(seq), 'kv', '0' }
     for i = 1, 8 do
       fields[#fields + 1] = 'n:' .. STATES[i]
       fields[#fields + 1] = c.counts[i]
@@ -163,11 +164,11 @@ local function commit_apply(c, total)
     for _, pair in ipairs(c.keys) do redis.call('HSET', P .. 'rk:' .. run, pair[1], pair[2]) end
     redis.call('HINCRBY', rkey(run), 'kv', 1)
     for i = 1, 8 do
-      if c.counts[i] ~= 0 then redis.call('HINCRBY', rkey(run), 'n:' .. STATES[i], c.counts[i]) end
+      if c.counts[i] ~= '0' then redis.call('HINCRBY', rkey(run), 'n:' .. STATES[i], c.counts[i]) end
     end
   end
   for i = 1, 8 do
-    if c.counts[i] ~= 0 then redis.call('HINCRBY', K_COUNTS, STATES[i], c.counts[i]) end
+    if c.counts[i] ~= '0' then redis.call('HINCRBY', K_COUNTS, STATES[i], c.counts[i]) end
   end
 
   -- Edges to stored tasks: a dependency still open gets an edge and counts as unmet; one that
