@@ -1341,9 +1341,9 @@ function routingArg(p: RoutingPolicy): string {
   return [
     p.enabled ? 1 : 0,
     p.loadHalfLifeMs,
+    p.agentLiveMs,
     p.preferWindowMs,
     p.fallbackGraceMs,
-    p.agentLiveMs,
     p.historyMinRuns,
     p.successMargin,
     p.durationMargin,

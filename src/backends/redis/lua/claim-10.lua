@@ -17,8 +17,8 @@
 -- ARGV[5]     max tasks to lease
 -- ARGV[6]     lease duration in ms
 -- ARGV[7]     most delayed tasks to promote first
--- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, preferWindowMs, fallbackGraceMs,
---             agentLiveMs, historyMinRuns, successMargin, durationMargin, durationMinDiffMs,
+-- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, agentLiveMs, preferWindowMs,
+--             fallbackGraceMs, historyMinRuns, successMargin, durationMargin, durationMinDiffMs,
 --             separated by spaces (includes/routing.lua parse_policy)
 -- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
 --             tmo, run, dids
@@ -54,12 +54,12 @@ redis.call('DEL', P .. 'wa:' .. agent)
 promote_due(tonumber(ARGV[7]))
 local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 -- The routing policy is parsed whole only where routing applies (a live peer takes the same
--- queues). Every claim needs to know whether it is enabled and, to decay the agent's count of
--- recent claims, its half-life (the second number): parsing all nine would cost a one-task claim
--- more than the rest of its arithmetic.
+-- queues). Before that a claim needs its first three numbers: whether it is enabled, the
+-- half-life of the count of recent claims, and how recent a heartbeat makes a peer live. Parsing
+-- all nine would cost a one-task claim more than the rest of its arithmetic.
 local policy_text = ARGV[8]
-local routing_enabled = string.sub(policy_text, 1, 2) == '1 '
-local function half_life() return tonumber(string.match(policy_text, '^%S+ (%S+)')) end
+local p_enabled, p_half_life, p_live = string.match(policy_text, '^(%S+) (%S+) (%S+)')
+local routing_enabled = p_enabled == '1'
 local out = { 'ok', '' }
 local leased = 0
 local f = nil
@@ -70,9 +70,7 @@ if max > 0 then
 
   -- Routing applies when some live peer takes one of these queues; else the plain claim.
   local router = nil
-  local policy = nil
   if routing_enabled and #queues > 0 then
-    policy = parse_policy(policy_text)
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
     local filter_queues = {}
@@ -85,8 +83,9 @@ if max > 0 then
       end
       return qs
     end
-    local peers = live_peers(agent, mine, policy, queues_of)
+    local peers = live_peers(agent, mine, { half_life = tonumber(p_half_life), live = tonumber(p_live) }, queues_of)
     if #peers > 0 then
+      local policy = parse_policy(policy_text)
       local last = tonumber(me[6])
       local self = {
         id = agent, labels_json = me[3], conc = math.max(1, tonumber(me[4]) or 1),
@@ -285,7 +284,7 @@ if leased > 0 then
   local last = tonumber(me[6])
   local before = tonumber(me[5]) or 0
   local recent = leased
-  if before > 0 and last then recent = recent + decay_recent(before, last, half_life()) end
+  if before > 0 and last then recent = recent + decay_recent(before, last, tonumber(p_half_life)) end
   redis.call('HSET', K_AGENT, 'cf', f, 'rc', tostring(recent), 'lc', NOWS)
 elseif f and me[2] ~= f then
   redis.call('HSET', K_AGENT, 'cf', f)

@@ -8,12 +8,12 @@
 -- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
 
 -- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order
--- (the first two first, so a claim can read them alone: see claim-10.lua).
+-- (the first three first: a claim with no live peer needs only those, see claim-10.lua).
 local function parse_policy(text)
   local v = {}
   for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
   return {
-    enabled = v[1] == 1, half_life = v[2], prefer = v[3], grace = v[4], live = v[5], min_runs = v[6],
+    enabled = v[1] == 1, half_life = v[2], live = v[3], prefer = v[4], grace = v[5], min_runs = v[6],
     success_margin = v[7], duration_margin = v[8], duration_min_diff = v[9],
   }
 end
@@ -167,7 +167,7 @@ end
 -- (`mine`: set of queue ids). `queues_of(filter id)` gives a filter's queue set.
 local function live_peers(self_id, mine, policy, queues_of)
   local peers = {}
-  local ids = redis.call('ZRANGEBYSCORE', K_HB, NOW - policy.live, '+inf')
+  local ids = redis.call('ZRANGEBYSCORE', K_HB, int_str(NOW - policy.live), '+inf')
   for _, id in ipairs(ids) do
     if id ~= self_id then
       local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
