@@ -734,6 +734,47 @@ if (!available && !ci) {
       await b.waitForWork({ capabilities: [], timeoutMs: 60_000 });
     });
 
+    it('an aborted wait gives its connection back for the next wait (no reconnect)', async () => {
+      const ns = fresh();
+      const b = await backend(ns);
+      const client = new Redis({ maxRetriesPerRequest: 0 });
+      /** Ids of this namespace's connections blocked in BZPOPMIN, once there is one. */
+      const blocked = async (): Promise<string[]> => {
+        for (;;) {
+          const list = (await client.client('LIST')) as string;
+          const ids = list
+            .split('\n')
+            .filter((line) => line.includes(` name=baton:${ns} `) && / cmd=bzpopmin /.test(line))
+            .map((line) => /^id=(\d+)/.exec(line)![1]!);
+          if (ids.length > 0) return ids;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      try {
+        const ids: string[][] = [];
+        for (let i = 0; i < 3; i++) {
+          const controller = new AbortController();
+          const wait = b.waitForWork({
+            capabilities: [],
+            timeoutMs: 60_000,
+            signal: controller.signal,
+          });
+          ids.push(await blocked());
+          controller.abort();
+          await wait;
+        }
+        expect(ids, 'the same one connection blocked each time').toEqual([ids[0], ids[0], ids[0]]);
+        expect(ids[0]).toHaveLength(1);
+        // It still wakes up for work.
+        const wait = b.waitForWork({ capabilities: [], timeoutMs: 60_000 });
+        await blocked();
+        await b.submitTasks([{ type: 'x' }]);
+        await wait;
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it('close ends blocked waits and refuses later calls with BATON_CLOSED', async () => {
       const b = await backend(fresh());
       const wait = b.waitForWork({ capabilities: [], timeoutMs: 60_000 });

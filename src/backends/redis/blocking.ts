@@ -1,9 +1,13 @@
 /**
  * Connections for blocking commands (BZPOPMIN of `waitForWork`, XREAD BLOCK of `readEvents`).
  * A blocked connection serves nobody else, so each concurrent wait takes one from a small pool
- * of duplicates of the main client. Aborting a wait disconnects its connection: the blocked
- * command ends at once, and the connection is not reused.
+ * of duplicates of the main client. Aborting a wait (a worker whose task just finished claims
+ * again at once) ends the blocked command with CLIENT UNBLOCK from the main connection and keeps
+ * the connection: opening a new one costs a connect and a ready check each time. A connection
+ * whose command had not reached Redis yet (nothing to unblock), or one on a Cluster (its node is
+ * not the main connection's), is disconnected instead, which ends the command at once too.
  */
+import type { Redis } from 'ioredis';
 import type { RedisClient } from './connection.ts';
 
 export class BlockingPool {
@@ -12,6 +16,8 @@ export class BlockingPool {
   readonly #busy = new Set<RedisClient>();
   /** Idle connections kept for reuse; more are closed when released. */
   readonly #keep: number;
+  /** Redis's id of each standalone connection, for CLIENT UNBLOCK. */
+  readonly #ids = new WeakMap<RedisClient, number>();
   #closed = false;
 
   constructor(main: RedisClient, keep = 4) {
@@ -30,15 +36,26 @@ export class BlockingPool {
     if (signal?.aborted || this.#closed) return null;
     const conn = await this.#acquire();
     let dropped = false;
-    const onAbort = (): void => {
+    let settled = false;
+    const drop = (): void => {
+      if (dropped || settled) return;
       dropped = true;
       this.#busy.delete(conn);
       conn.disconnect();
     };
+    const onAbort = (): void => {
+      const id = this.#ids.get(conn);
+      if (id === undefined) return drop();
+      // 1: the command ends now with an empty reply and the connection is released as usual.
+      (this.#main as Redis).client('UNBLOCK', id).then((unblocked) => {
+        if (unblocked !== 1) drop();
+      }, drop);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (signal?.aborted) return null;
-      return await fn(conn);
+      const result = await fn(conn);
+      return signal?.aborted ? null : result;
     } catch (error) {
       if (dropped || this.#closed) return null;
       // A connection that failed is not trusted again.
@@ -47,6 +64,7 @@ export class BlockingPool {
       conn.disconnect();
       throw error;
     } finally {
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       if (!dropped) this.#release(conn);
     }
@@ -66,6 +84,14 @@ export class BlockingPool {
     } catch (error) {
       conn.disconnect();
       throw error;
+    }
+    if (!(conn as Redis).isCluster) {
+      try {
+        this.#ids.set(conn, await (conn as Redis).client('ID'));
+      } catch (error) {
+        conn.disconnect();
+        throw error;
+      }
     }
     this.#busy.add(conn);
     return conn;
