@@ -140,6 +140,44 @@ describe.skipIf(!tools && !ci)('redis faults and configuration (throwaway server
     expect(none).toEqual([]);
   });
 
+  it('waits for work, and ends aborted waits, for an ACL user without CLIENT ID and UNBLOCK', async () => {
+    const server = await startServer();
+    servers.push(server);
+    const admin = new Redis({ port: server.port, maxRetriesPerRequest: 0 });
+    try {
+      await admin.acl(
+        'SETUSER',
+        'baton',
+        'on',
+        '>secret',
+        '~*',
+        '&*',
+        '+@all',
+        '-client|id',
+        '-client|unblock',
+      );
+    } finally {
+      admin.disconnect();
+    }
+    const backend = await RedisBackend.open(`redis://baton:secret@127.0.0.1:${server.port}`);
+    backends.push(backend);
+    for (let i = 0; i < 2; i++) {
+      const controller = new AbortController();
+      const wait = backend.waitForWork({
+        capabilities: [],
+        timeoutMs: 60_000,
+        signal: controller.signal,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort();
+      await wait;
+    }
+    const wait = backend.waitForWork({ capabilities: [], timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await backend.submitTasks([{ type: 'x' }]);
+    await wait;
+  });
+
   it('tolerates CONFIG being disabled', async () => {
     const locked = await startServer({
       args: () => ['--maxmemory-policy', 'allkeys-lru', '--rename-command', 'CONFIG', '""'],

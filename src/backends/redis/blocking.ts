@@ -88,9 +88,9 @@ export class BlockingPool {
     if (!(conn as Redis).isCluster) {
       try {
         this.#ids.set(conn, await (conn as Redis).client('ID'));
-      } catch (error) {
-        conn.disconnect();
-        throw error;
+      } catch {
+        // An ACL without CLIENT ID: its aborted waits close the connection. A connection that
+        // broke fails its blocking command next, which reports it.
       }
     }
     this.#busy.add(conn);
