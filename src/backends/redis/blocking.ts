@@ -47,6 +47,9 @@ export class BlockingPool {
       const id = this.#ids.get(conn);
       if (id === undefined) return drop();
       // 1: the command ends now with an empty reply and the connection is released as usual.
+      // Should the command have ended on its own meanwhile and the connection already block for
+      // the next wait, that wait ends early instead: a spurious wake-up, which every waiter
+      // handles like a timeout (it claims and finds nothing).
       (this.#main as Redis).client('UNBLOCK', id).then((unblocked) => {
         if (unblocked !== 1) drop();
       }, drop);
