@@ -200,18 +200,8 @@ if max > 0 then
     running[#running + 1] = score
     running[#running + 1] = id
   end
-  -- Stored counter text -> that number plus one, as text (false: never set). Most tasks of a
-  -- claim share their token and attempt, and formatting a Lua number costs more than the rest
-  -- of the arithmetic (so does parsing one).
-  local plus_one = {}
-  local function next_of(s)
-    local r = plus_one[s]
-    if not r then
-      r = int_str((tonumber(s) or 0) + 1)
-      plus_one[s] = r
-    end
-    return r
-  end
+  -- A stored counter (token, attempt; false: never set) plus one, as text.
+  local next_of = per_text(function(s) return int_str((tonumber(s) or 0) + 1) end)
   -- The data of task.claimed per (attempt, token) text.
   local claimed_data = {}
   for _, member in ipairs(picked) do

@@ -18,30 +18,9 @@
 
 -- The answer of every success (one table: the reply is converted, not kept).
 local OK_SUCCEEDED = { 'ok', 'succeeded' }
--- task.succeeded's data per attempt text (a batch's attempts are mostly the same).
-local succeeded_data = {}
-local function attempt_data(att)
-  att = att or '0'
-  local d = succeeded_data[att]
-  if not d then
-    d = '{"attempt":' .. att .. '}'
-    succeeded_data[att] = d
-  end
-  return d
-end
-
--- Stored times as numbers, per text: a batch's tasks mostly share their lease expiry and start
--- (claimed together), and parsing a number costs more than a table lookup.
-local parsed = {}
-local function time_of(s)
-  if not s then return nil end
-  local r = parsed[s]
-  if r == nil then
-    r = tonumber(s) or false
-    parsed[s] = r
-  end
-  return r or nil
-end
+-- task.succeeded's data for an attempt, and a stored time as a number (nil when absent).
+local attempt_data = per_text(function(att) return '{"attempt":' .. (att or '0') .. '}' end)
+local time_of = per_text(function(s) return s and tonumber(s) end)
 
 local n = tonumber(ARGV[3])
 local out = {}

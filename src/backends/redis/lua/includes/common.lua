@@ -61,6 +61,23 @@ local function int_str(n)
   return tostring(n)
 end
 
+-- `f`, computed once per distinct text within a call (the text may be nil; so may the result):
+-- a batch's tasks mostly share their token, attempt, lease expiry and start, and parsing or
+-- formatting a number costs more than a table lookup.
+local function per_text(f)
+  local cache = {}
+  return function(s)
+    local key = s or false
+    local r = cache[key]
+    if r == nil then
+      r = f(s)
+      if r == nil then r = false end
+      cache[key] = r
+    end
+    return r or nil
+  end
+end
+
 local function tkey(id) return P .. 't:' .. id end
 local function rkey(id) return P .. 'run:' .. id end
 
