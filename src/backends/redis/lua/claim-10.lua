@@ -54,11 +54,9 @@ redis.call('DEL', P .. 'wa:' .. agent)
 promote_due(tonumber(ARGV[7]))
 local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 -- The routing policy is parsed whole only where routing applies (a live peer takes the same
--- queues). Before that a claim needs its first three numbers: whether it is enabled, the
--- half-life of the count of recent claims, and how recent a heartbeat makes a peer live. Parsing
--- all nine would cost a one-task claim more than the rest of its arithmetic.
+-- queues); before that the claim reads its first three numbers (includes/routing.lua).
 local policy_text = ARGV[8]
-local p_enabled, p_half_life, p_live = string.match(policy_text, '^(%S+) (%S+) (%S+)')
+local p_enabled, p_half_life, p_live = policy_head(policy_text)
 local routing_enabled = p_enabled == '1'
 local out = { 'ok', '' }
 local leased = 0

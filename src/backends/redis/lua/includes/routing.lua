@@ -8,7 +8,7 @@
 -- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
 
 -- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order
--- (the first three first: a claim with no live peer needs only those, see claim-10.lua).
+-- (the first three first: a claim with no live peer needs only those, see policy_head).
 local function parse_policy(text)
   local v = {}
   for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
@@ -16,6 +16,13 @@ local function parse_policy(text)
     enabled = v[1] == 1, half_life = v[2], live = v[3], prefer = v[4], grace = v[5], min_runs = v[6],
     success_margin = v[7], duration_margin = v[8], duration_min_diff = v[9],
   }
+end
+
+-- The first three numbers of the routing argument, as text: whether routing is enabled ('1'),
+-- the half-life of the count of recent claims, and how recent a heartbeat makes a peer live.
+-- Parsing all nine would cost a one-task claim more than the rest of its arithmetic.
+local function policy_head(text)
+  return string.match(text, '^(%S+) (%S+) (%S+)')
 end
 
 -- routing.ts LOAD_TOLERANCE
