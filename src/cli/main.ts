@@ -467,6 +467,16 @@ Examples:
           '--cors <origins>',
           'comma-separated browser origins allowed to call the API, or * (default: CORS off)',
         ).argParser(parseList),
+      )
+      .addOption(
+        new Option(
+          '--agent-ttl <duration>',
+          'an agent silent this long (no heartbeat, claim or renew) is declared lost and its tasks run elsewhere (default: 3s)',
+        ).argParser(parseDurationMs),
+      )
+      .option(
+        '--no-sweep',
+        'do not recover lost work in this process (leave it to the workers and pools on the store)',
       ),
   )
     .addHelpText(
@@ -475,12 +485,21 @@ Examples:
 Auth: set BATON_API_TOKENS=token:scope1+scope2,token2:read (scopes: read, submit, work, admin);
 clients send Authorization: Bearer <token>. Without tokens the server binds loopback only.
 
+The server also sweeps the store every 500 ms: the leases of HTTP agents that went silent run
+out, and an agent silent for --agent-ttl is declared lost and its tasks given to others.
+
 Examples:
   $ baton server --store sqlite:.baton/baton.db --port 7400
   $ BATON_API_TOKENS=s3cret:admin baton server --host 0.0.0.0 --store redis://10.0.0.5:6379`,
     )
     .action(async (_opts: unknown, command: Command) => {
-      const o = command.opts<{ host: string; port: number; cors?: string[] }>();
+      const o = command.opts<{
+        host: string;
+        port: number;
+        cors?: string[];
+        agentTtl?: number;
+        sweep: boolean;
+      }>();
       if (o.port > 65_535) {
         command.error(`error: --port ${o.port} is not a TCP port; use 0 to 65535`, {
           exitCode: EXIT.usage,
@@ -493,6 +512,7 @@ Examples:
           host: o.host,
           port: o.port,
           ...(o.cors === undefined ? {} : { cors: o.cors }),
+          sweep: o.sweep ? (o.agentTtl === undefined ? {} : { agentTtlMs: o.agentTtl }) : false,
         }),
       );
     });

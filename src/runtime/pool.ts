@@ -49,6 +49,7 @@ import {
 import type { AgentRecord } from '../core/types.ts';
 import { Baton } from './baton.ts';
 import { readRssBytes } from './process-memory.ts';
+import { Sweeper, validateSweeperOptions, type SweeperOptions } from './sweeper.ts';
 import { getDefaultLogger } from './worker.ts';
 
 /** The `baton` executable of this package (`bin/baton.js`, from `src/runtime` or `dist/runtime`). */
@@ -147,6 +148,13 @@ export interface PoolOptions {
   name?: string;
   /** Where the pool logs its decisions. @default pino on stderr at `BATON_LOG_LEVEL` (or `warn`) */
   logger?: Logger;
+  /**
+   * The pool process sweeps the store too (`src/runtime/sweeper.ts`), so lost work is
+   * recovered while it runs even when no worker of its own is up (`min: 0`, all crashed).
+   * Give it the same `agentTtlMs` as the workers' `--agent-ttl`. `false`: no sweep here.
+   * @default on, with the sweeper's defaults (every 500 ms, agents lost after 3 s of silence)
+   */
+  sweep?: Omit<SweeperOptions, 'logger'> | false;
 }
 
 /** A decision the pool carried out. */
@@ -237,6 +245,8 @@ export class Pool extends EventEmitter<PoolEventMap> {
 
   #state: PoolState = 'new';
   #baton: Baton | undefined;
+  readonly #sweep: Omit<SweeperOptions, 'logger'> | false;
+  #sweeper: Sweeper | undefined;
   /** Decisions being appended to the store's event stream; `stop()` waits for them. */
   readonly #recording = new Set<Promise<void>>();
   #startPromise: Promise<void> | undefined;
@@ -277,6 +287,8 @@ export class Pool extends EventEmitter<PoolEventMap> {
     this.#stopGraceMs = options.stopGraceMs ?? 30_000;
     this.#restartGraceMs = options.restartGraceMs ?? 5_000;
     this.#handleSignals = options.handleSignals ?? false;
+    this.#sweep = options.sweep ?? {};
+    if (this.#sweep !== false) validateSweeperOptions(this.#sweep);
     this.name = options.name ?? `pool-${process.pid}`;
     this.#log = (options.logger ?? getDefaultLogger()).child({ pool: this.name });
     const capabilities = options.capabilities ?? [];
@@ -353,6 +365,10 @@ export class Pool extends EventEmitter<PoolEventMap> {
     }
     if (this.#stopPromise !== undefined) return;
     this.#state = 'running';
+    if (this.#sweep !== false) {
+      this.#sweeper = new Sweeper(this.#baton.backend, { ...this.#sweep, logger: this.#log });
+      this.#sweeper.start();
+    }
     if (this.#handleSignals) {
       process.on('SIGINT', this.#onSignal);
       process.on('SIGTERM', this.#onSignal);
@@ -414,6 +430,7 @@ export class Pool extends EventEmitter<PoolEventMap> {
     }
     await Promise.all(children.map((child) => child.whenExited));
     await Promise.all(this.#recording);
+    await this.#sweeper?.stop();
     await this.#baton?.close();
     if (this.#handleSignals) {
       process.off('SIGINT', this.#onSignal);

@@ -51,6 +51,13 @@ import { describeValue } from '../core/text.ts';
 import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
 import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
+import {
+  DEFAULT_AGENT_TTL_MS,
+  DEFAULT_STALL_AFTER_MS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  shareSweeper,
+  type SweeperShare,
+} from './sweeper.ts';
 import { retryDelayOf, toTaskError } from './task-error.ts';
 import { batonVersion } from './version.ts';
 
@@ -226,12 +233,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #stallAfterMs: number;
   readonly #agentTtlMs: number;
   readonly #sweepIntervalMs: number;
-  /** When a call to the store last failed because it could not be reached (performance.now()). */
-  #unreachableAt = Number.NEGATIVE_INFINITY;
   readonly #idleWaitMs: number;
   readonly #shutdownGraceMs: number;
   readonly #handleSignals: boolean;
   readonly #log: Logger;
+  /** The logger the worker was given: the shared sweeper logs without this agent's id. */
+  readonly #baseLog: Logger;
   readonly #settler: SettleBatcher;
 
   #state: WorkerState = 'new';
@@ -268,9 +275,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #heartbeatStarting: Promise<void> | undefined;
   /** CPU and memory reports sent with the loop's renews when there is no heartbeat thread. */
   readonly #sampler = new ProcessSampler();
-  #sweepTimer: NodeJS.Timeout | undefined;
+  /** This process's sweeper on the worker's store, shared with its other workers there. */
+  #sweeper: SweeperShare | undefined;
   #heartbeatRunning: Promise<void> | undefined;
-  #sweepRunning: Promise<void> | undefined;
   #reRegistering: Promise<void> | undefined;
   #cutGrace: (() => void) | undefined;
   #graceCut = false;
@@ -305,12 +312,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
     this.#useHeartbeatThread = options.heartbeatThread ?? true;
     this.#stallAfterMs = options.stallAfterMs ?? defaultStallAfterMs(this.#heartbeatIntervalMs);
-    this.#agentTtlMs = options.agentTtlMs ?? 3_000;
-    this.#sweepIntervalMs = options.sweepIntervalMs ?? 500;
+    this.#agentTtlMs = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     this.#idleWaitMs = options.idleWaitMs ?? 1_000;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.#handleSignals = options.handleSignals ?? false;
-    this.#log = (options.logger ?? getDefaultLogger()).child({ agentId: this.agentId });
+    this.#baseLog = options.logger ?? getDefaultLogger();
+    this.#log = this.#baseLog.child({ agentId: this.agentId });
     this.#settler = new SettleBatcher(backend);
   }
 
@@ -351,8 +359,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#state = 'running';
     this.#heartbeatTimer = setInterval(() => this.#heartbeatTick(), this.#heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
-    this.#sweepTimer = setInterval(() => this.#sweepTick(), this.#sweepIntervalMs);
-    this.#sweepTimer.unref();
+    this.#sweeper = shareSweeper(this.#backend, {
+      intervalMs: this.#sweepIntervalMs,
+      agentTtlMs: this.#agentTtlMs,
+      stallAfterMs: this.#stallAfterMs,
+      logger: this.#baseLog,
+    });
     if (this.#handleSignals) {
       process.on('SIGINT', this.#onSignal);
       process.on('SIGTERM', this.#onSignal);
@@ -458,8 +470,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (leftover.length > 0) await this.#release(leftover);
 
     clearInterval(this.#heartbeatTimer);
-    clearInterval(this.#sweepTimer);
-    await Promise.all([this.#heartbeatRunning, this.#sweepRunning, this.#reRegistering]);
+    await Promise.all([this.#heartbeatRunning, this.#sweeper?.release(), this.#reRegistering]);
     // A thread still starting stops itself once it is up (it sees the worker is not running).
     await this.#heartbeatStarting;
     await this.#heartbeatThread?.stop();
@@ -1125,37 +1136,6 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return timeoutMs !== null && timeoutMs > 0 && performance.now() - entry.startedAt >= timeoutMs;
   }
 
-  #sweepTick(): void {
-    if (this.#sweepRunning !== undefined) return;
-    // Silence this worker may have caused itself is no evidence: right after its own store
-    // outage every agent's last heartbeat looks old. Judge agents lost again only once the
-    // store has answered for a whole TTL, so live agents have had the time to heartbeat.
-    const judgeLost = performance.now() - this.#unreachableAt >= this.#agentTtlMs;
-    this.#sweepRunning = this.#backend
-      .sweep({
-        agentTtlMs: judgeLost ? this.#agentTtlMs : Number.MAX_SAFE_INTEGER,
-        stallAfterMs: this.#stallAfterMs,
-      })
-      .then((result) => {
-        if (
-          result.expired + result.timedOut + result.promoted + result.released > 0 ||
-          result.agentsLost.length + result.agentsStalled.length + result.agentsRecovered.length > 0
-        ) {
-          this.#log.debug({ sweep: result }, 'sweep');
-        }
-        for (const agentId of result.agentsStalled) {
-          this.#log.warn(
-            { stalledAgent: agentId, stallAfterMs: this.#stallAfterMs },
-            `agent ${agentId} is stalled: alive, but its loop made no progress for over ${this.#stallAfterMs} ms while it owed some`,
-          );
-        }
-      })
-      .catch((error: unknown) => this.#reportError(error, 'sweep'))
-      .finally(() => {
-        this.#sweepRunning = undefined;
-      });
-  }
-
   // ── Reporting ───────────────────────────────────────────────────────────────────────────
 
   #reportError(error: unknown, where: string): void {
@@ -1164,10 +1144,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.listenerCount('error') > 0) this.#emit('error', error);
   }
 
-  /** Whether `error` says the store could not be reached; if so, remember when. */
+  /** Whether `error` says the store could not be reached; if so, tell the sweeper. */
   #noteUnreachable(error: unknown): error is BatonError {
     const unreachable = error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE';
-    if (unreachable) this.#unreachableAt = performance.now();
+    if (unreachable) this.#sweeper?.sweeper.noteUnreachable();
     return unreachable;
   }
 
@@ -1240,7 +1220,7 @@ function validateOptions(options: WorkerOptions): void {
   nonNegative('shutdownGraceMs', options.shutdownGraceMs);
   const heartbeat = options.heartbeatIntervalMs ?? 1_000;
   const leaseTtl = options.leaseTtlMs ?? 30_000;
-  const agentTtl = options.agentTtlMs ?? 3_000;
+  const agentTtl = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;
   if (heartbeat >= leaseTtl) {
     issues.push({
       path: 'heartbeatIntervalMs',
@@ -1270,7 +1250,7 @@ function validateOptions(options: WorkerOptions): void {
 
 /** Ten seconds, or five heartbeat intervals when that is longer. */
 function defaultStallAfterMs(heartbeatIntervalMs: number): number {
-  return Math.max(10_000, 5 * heartbeatIntervalMs);
+  return Math.max(DEFAULT_STALL_AFTER_MS, 5 * heartbeatIntervalMs);
 }
 
 /** What a handler's {@link DeferError} asks for. */

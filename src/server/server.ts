@@ -23,6 +23,7 @@ import { analyzeDag, longestPath } from '../core/dag.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
 import { parsePlan } from '../runtime/plan.ts';
+import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
@@ -72,6 +73,13 @@ export interface ServerOptions {
   metrics?: boolean;
   /** How long `GET /health` waits for the store. @default 2000 */
   healthTimeoutMs?: number;
+  /**
+   * Run the sweep (`src/runtime/sweeper.ts`) in the server process while it serves: expire the
+   * leases of HTTP agents that went silent, declare them lost, time out attempts, promote
+   * delayed tasks. `false` leaves that to other processes (SDK workers, a pool).
+   * @default on, with the sweeper's defaults (every 500 ms, agents lost after 3 s of silence)
+   */
+  sweep?: Omit<SweeperOptions, 'logger'> | false;
 }
 
 declare module 'fastify' {
@@ -394,6 +402,21 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
 
   registerWorkRoutes(app, baton, closing.signal);
+
+  // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
+  if (options.sweep !== false) {
+    const sweeper = new Sweeper(baton.backend, {
+      ...options.sweep,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    app.addHook('onReady', (done) => {
+      sweeper.start();
+      done();
+    });
+    app.addHook('onClose', async () => {
+      await sweeper.stop();
+    });
+  }
 
   if (options.metrics !== false) {
     const metrics = new Metrics(baton);

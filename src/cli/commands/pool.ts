@@ -60,6 +60,7 @@ export async function poolCommand(ctx: CliContext, options: PoolCommandOptions):
   if (options.maxMemory !== undefined) config.maxMemoryBytes = options.maxMemory;
   if (options.tick !== undefined) config.tickMs = options.tick;
   if (options.stopGrace !== undefined) config.stopGraceMs = options.stopGrace;
+  if (options.agentTtl !== undefined) config.sweep = { agentTtlMs: options.agentTtl };
 
   const pool = new Pool(config);
   const stopped = once(pool, 'stopped');

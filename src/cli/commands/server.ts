@@ -16,6 +16,8 @@ export interface ServerCommandOptions {
   port: number;
   /** Browser origins allowed (CORS), comma-separated, or `*`. @default CORS off */
   cors?: string[];
+  /** The sweep the server runs (`false`: none). @default the sweeper's defaults */
+  sweep?: { agentTtlMs?: number } | false;
 }
 
 export async function serverCommand(
@@ -34,6 +36,7 @@ export async function serverCommand(
       host: options.host,
       logger: ctx.logger,
       ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
+      ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
     });
     const address = await app.listen({ host: options.host, port: options.port });
     ctx.note(
