@@ -769,6 +769,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       holdsSlot: true,
     };
     this.#inFlight.set(entry.key, entry);
+    // The renew timer keeps the process alive while there are leases to renew: a handler that
+    // awaits something with no handle behind it (a timer-less promise) must not let Node exit
+    // in the middle of its task, leaving the task running and the agent looking healthy.
+    if (this.#inFlight.size === 1) this.#heartbeatTimer?.ref();
     this.#busy++;
     if (parent.isLevelEnabled('info')) {
       entry.log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
@@ -788,6 +792,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         clearTimeout(entry.timer);
         this.#freeSlot(entry);
         this.#inFlight.delete(entry.key);
+        if (this.#inFlight.size === 0) this.#heartbeatTimer?.unref();
         // Our own completion may have made dependents ready: claim again before calling idle.
         this.#lastClaimEmpty = false;
         this.#wakeLoop();

@@ -100,6 +100,25 @@ describe('worker process', () => {
     expect(await exitsOnItsOwn(child)).toBe(0);
   });
 
+  it('stays alive while its one slot runs a handler that awaits a promise with no handle', async () => {
+    const baton = await h.baton();
+    const child = startChild(`sqlite:${join(h.dir, 'baton.db')}`, 'one-slot');
+    await child.next('started');
+    const { id } = await baton.submit({ type: 'forever' });
+    await child.next('handler-started');
+    let exited: { code: number | null } | undefined;
+    void child.exit.then((result) => (exited = result));
+    // Several heartbeat intervals: an exit would have come within milliseconds.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(
+      exited,
+      `the worker process exited mid-task; stderr:\n${child.stderr()}`,
+    ).toBeUndefined();
+    expect((await baton.get(id))?.state).toBe('running');
+    child.process.kill('SIGKILL');
+    await child.exit;
+  });
+
   it('SIGTERM stops gracefully; a second SIGTERM aborts and releases in-flight tasks', async () => {
     const baton = await h.baton();
     const child = startChild(`sqlite:${join(h.dir, 'baton.db')}`, 'until-signal');
