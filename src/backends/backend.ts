@@ -253,6 +253,7 @@ export interface WaitForWorkOptions {
 
 /** Event types a caller may record; every other type is written by the backend itself. */
 export const RECORDABLE_EVENT_TYPES = [
+  'agent.degraded',
   'pool.scaled_up',
   'pool.scaled_down',
   'pool.restarted',

@@ -96,7 +96,8 @@ export function checkAgent(spec: AgentSpec): void {
 
 /**
  * An agent's report of its process: each field null, or a finite number ≥ 0 (whole bytes for
- * RSS). Returns the values to store, CPU rounded to 0.1 %.
+ * RSS), and an optional whole `abandonedHandlers` ≥ 0. Returns the values to store, CPU rounded
+ * to 0.1 %, `abandonedHandlers` 0 when absent.
  */
 export function checkReport(report: AgentReport, path: string): AgentReport {
   const issues: { path: string; message: string }[] = [];
@@ -105,7 +106,7 @@ export function checkReport(report: AgentReport, path: string): AgentReport {
       { path, message: 'must be an object { cpuPercent, rssBytes } (each a number or null)' },
     ]);
   }
-  const { cpuPercent, rssBytes } = report;
+  const { cpuPercent, rssBytes, abandonedHandlers = 0 } = report;
   if (
     cpuPercent !== null &&
     (typeof cpuPercent !== 'number' || !Number.isFinite(cpuPercent) || cpuPercent < 0)
@@ -121,10 +122,17 @@ export function checkReport(report: AgentReport, path: string): AgentReport {
       message: `must be an integer >= 0 or null; got ${String(rssBytes)}`,
     });
   }
+  if (!Number.isSafeInteger(abandonedHandlers) || abandonedHandlers < 0) {
+    issues.push({
+      path: `${path}.abandonedHandlers`,
+      message: `must be an integer >= 0 when given; got ${String(abandonedHandlers)}`,
+    });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
   return {
     cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
     rssBytes,
+    abandonedHandlers,
   };
 }
 

@@ -197,6 +197,11 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
       return join(`! ${agent} stalled: alive, but its tasks make no progress`);
     case 'agent.recovered':
       return join(`${agent} recovered`);
+    case 'agent.degraded':
+      return join(
+        `! ${agent} degraded: a handler ignored its abort; its slot was freed`,
+        typeof event.data['taskId'] === 'string' ? ctx.taskLabel(event.data['taskId']) : '',
+      );
     case 'run.completed': {
       const state = typeof event.data['state'] === 'string' ? event.data['state'] : 'completed';
       return join(`run ${state}`);

@@ -268,10 +268,15 @@ export type AgentState = 'active' | 'lost' | 'stopped';
  *   task, or the sweep had to time out one of its attempts (see `SweepOptions.stallAfterMs` in
  *   `backends/backend.ts` for the exact rule). It is `ok` again once it renews its leases or
  *   reports an attempt;
+ * - `degraded`: active and making progress, but its process still runs handlers that ignored
+ *   their abort (timeout, cancel, lost lease) and that its worker abandoned after a grace period:
+ *   their slots were freed for other tasks, their code may still hold memory or processes
+ *   (`process.abandonedHandlers` says how many; an `agent.degraded` event names each task). It
+ *   is `ok` again once they return. Stalled beats degraded;
  * - `lost`: it missed its heartbeats for longer than the agent TTL; its leases were released;
  * - `stopped`: it deregistered.
  */
-export type AgentHealth = 'ok' | 'stalled' | 'lost' | 'stopped';
+export type AgentHealth = 'ok' | 'stalled' | 'degraded' | 'lost' | 'stopped';
 
 /**
  * What an agent's process says about itself with a heartbeat (or a renew). `null` means the
@@ -285,6 +290,12 @@ export interface AgentReport {
   cpuPercent: number | null;
   /** Resident memory of the agent's process, in bytes. */
   rssBytes: number | null;
+  /**
+   * Handlers of this agent that ignored their abort, were abandoned by its worker (slots freed)
+   * and have not returned yet; while there are any, the agent's health is `degraded`.
+   * @default 0
+   */
+  abandonedHandlers?: number;
 }
 
 /** An agent's counters for one task type. */
@@ -364,6 +375,8 @@ export type EventType =
   | 'agent.lost'
   | 'agent.stalled'
   | 'agent.recovered'
+  /** A worker abandoned a handler that ignored its abort (data: taskId, attempt, abortedBy…). */
+  | 'agent.degraded'
   | 'agent.left'
   | 'pool.scaled_up'
   | 'pool.scaled_down'

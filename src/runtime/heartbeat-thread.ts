@@ -7,7 +7,8 @@
  * is still caught when its lease runs out.
  *
  * Messages in: `add` (start heartbeating an agent), `remove` (stop, closing the store once no
- * agent uses it), `exit` (end the thread). Out, each naming the `id` of the `add`: `added` once
+ * agent uses it), `report` (what the agent's worker adds to its reports: abandoned handlers),
+ * `exit` (end the thread). Out, each naming the `id` of the `add`: `added` once
  * its store is open (or `failed`), `lost` when the agent was declared lost, `error` for another
  * failed heartbeat (it keeps trying), `removed`.
  */
@@ -31,6 +32,8 @@ const stores = new Map<string, { opened: Promise<Backend>; users: number }>();
 
 interface Beating {
   store: string;
+  /** Samples the process for each report; carries the agent's abandoned handlers too. */
+  sampler: ProcessSampler;
   timer: NodeJS.Timeout | undefined;
   /** The heartbeat under way, if any. */
   running: Promise<void> | undefined;
@@ -48,7 +51,14 @@ async function add(message: Extract<ToHeartbeatThread, { type: 'add' }>): Promis
     stores.set(key, store);
   }
   store.users++;
-  const entry: Beating = { store: key, timer: undefined, running: undefined, removed: false };
+  const sampler = new ProcessSampler();
+  const entry: Beating = {
+    store: key,
+    sampler,
+    timer: undefined,
+    running: undefined,
+    removed: false,
+  };
   agents.set(message.id, entry);
   let backend: Backend;
   try {
@@ -60,7 +70,6 @@ async function add(message: Extract<ToHeartbeatThread, { type: 'add' }>): Promis
     return;
   }
   if (entry.removed || exiting) return;
-  const sampler = new ProcessSampler();
   sampler.sample(); // the baseline the first report's CPU is measured from
   const beat = async (): Promise<void> => {
     try {
@@ -122,6 +131,11 @@ port.on('message', (message: ToHeartbeatThread) => {
     case 'remove':
       void remove(message.id);
       return;
+    case 'report': {
+      const entry = agents.get(message.id);
+      if (entry) entry.sampler.abandonedHandlers = message.abandonedHandlers;
+      return;
+    }
     case 'exit':
       void exit();
       return;

@@ -22,6 +22,7 @@ import type { StoreLocation } from '../backends/backend.ts';
 export type ToHeartbeatThread =
   | { type: 'add'; id: number; url: string; namespace: string; agentId: string; intervalMs: number }
   | { type: 'remove'; id: number }
+  | { type: 'report'; id: number; abandonedHandlers: number }
   | { type: 'exit' };
 
 export type FromHeartbeatThread =
@@ -48,6 +49,8 @@ export interface HeartbeatOptions {
 export interface ThreadHeartbeat {
   /** Stop heartbeating the agent; resolves once the thread has (and has closed an unused store). */
   stop(): Promise<void>;
+  /** Report this many abandoned handlers with the agent's next heartbeats (`AgentReport`). */
+  setAbandonedHandlers(count: number): void;
 }
 
 /** Longest wait for the thread to open a store, or to let go of an agent. */
@@ -190,6 +193,11 @@ export async function heartbeatInThread(options: HeartbeatOptions): Promise<Thre
   }
   let stopping: Promise<void> | undefined;
   return {
+    setAbandonedHandlers: (count) => {
+      if (!shared.agents.has(id)) return;
+      const message: ToHeartbeatThread = { type: 'report', id, abandonedHandlers: count };
+      shared.worker.postMessage(message);
+    },
     stop: () => {
       stopping ??= (async () => {
         if (!shared.agents.has(id)) return; // the thread died meanwhile

@@ -9,6 +9,8 @@ import type { AgentReport } from '../core/types.ts';
 export class ProcessSampler {
   #cpu: NodeJS.CpuUsage | null = null;
   #at = 0;
+  /** The agent's handlers abandoned after an abort and still running (`AgentReport`). */
+  abandonedHandlers = 0;
 
   /**
    * The report for now. The first call has no earlier sample, so its `cpuPercent` is null; so is
@@ -30,6 +32,6 @@ export class ProcessSampler {
     } catch {
       rssBytes = null; // some platforms cannot tell
     }
-    return { cpuPercent, rssBytes };
+    return { cpuPercent, rssBytes, abandonedHandlers: this.abandonedHandlers };
   }
 }

@@ -144,6 +144,18 @@ export interface WorkerOptions {
   idleWaitMs?: number;
   /** How long `stop()` lets in-flight handlers finish before aborting them, in ms. @default 10000 */
   shutdownGraceMs?: number;
+  /**
+   * How long a handler whose attempt was aborted (timeout, cancel, lost lease, shutdown) may take
+   * to return before the worker abandons it: its slot is freed for other tasks, the worker emits
+   * `task:abandoned`, records an `agent.degraded` event, and the agent's health is `degraded`
+   * while abandoned handlers are still running. A handler that ignores its `AbortSignal` would
+   * otherwise hold its slot forever. Longer than the executors' own kill grace (the shell
+   * executor: SIGTERM, then SIGKILL 2 s later), so a handler that honours its signal is never
+   * abandoned. The attempt's outcome was already recorded when it was aborted; whatever the
+   * abandoned handler does later is ignored.
+   * @default 10000
+   */
+  abandonAfterMs?: number;
   /** Stop gracefully on SIGINT/SIGTERM; a second signal stops at once. @default false */
   handleSignals?: boolean;
   /** Where the worker logs. @default a pino logger at `BATON_LOG_LEVEL` (or `info`) */
@@ -164,6 +176,13 @@ export type WorkerEventMap = {
   'task:cancelled': [event: { lease: Lease; reason: string }];
   /** The lease went stale (expired, released, re-claimed); the outcome was not recorded. */
   'task:lease-lost': [event: { lease: Lease; reason: string }];
+  /**
+   * A handler did not return within `abandonAfterMs` of its attempt being aborted: its slot was
+   * freed. `abandoned` counts this worker's abandoned handlers that still have not returned.
+   */
+  'task:abandoned': [
+    event: { lease: Lease; abortedBy: string; waitedMs: number; abandoned: number },
+  ];
   /** An unexpected error in the loop or a timer; the worker keeps going (with backoff). */
   error: [error: unknown];
   stopped: [];
@@ -193,6 +212,9 @@ interface InFlight {
 }
 
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** How long an aborted handler may take to return before its slot is freed without it. */
+const DEFAULT_ABANDON_AFTER_MS = 10_000;
 
 /** From this many slots a worker claims in two halves, each while the other's tasks run. */
 const PIPELINE_MIN_CONCURRENCY = 8;
@@ -235,6 +257,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #sweepIntervalMs: number;
   readonly #idleWaitMs: number;
   readonly #shutdownGraceMs: number;
+  readonly #abandonAfterMs: number;
+  /** Handlers abandoned after an abort that have not returned yet (task id#token). */
+  readonly #abandoned = new Set<string>();
   readonly #handleSignals: boolean;
   readonly #log: Logger;
   /** The logger the worker was given: the shared sweeper logs without this agent's id. */
@@ -316,6 +341,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     this.#idleWaitMs = options.idleWaitMs ?? 1_000;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.#abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
     this.#handleSignals = options.handleSignals ?? false;
     this.#baseLog = options.logger ?? getDefaultLogger();
     this.#log = this.#baseLog.child({ agentId: this.agentId });
@@ -557,8 +583,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           );
         },
       });
-      if (this.#state === 'running') this.#heartbeatThread = heartbeat;
-      else await heartbeat.stop(); // stopped while the thread was starting
+      if (this.#state === 'running') {
+        this.#heartbeatThread = heartbeat;
+        if (this.#abandoned.size > 0) heartbeat.setAbandonedHandlers(this.#abandoned.size);
+      } else {
+        await heartbeat.stop(); // stopped while the thread was starting
+      }
     } catch (error) {
       this.#log.warn(
         { err: error },
@@ -816,6 +846,51 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     entry.onAbort?.();
   }
 
+  /**
+   * Give up on a handler that ignored its abort: free its slot (the caller returns, and the
+   * entry leaves `#inFlight`), say so, and report the agent degraded until the handler returns.
+   */
+  #abandon(entry: InFlight, handlerDone: Promise<HandlerOutcome>, waitedMs: number): void {
+    const abortedBy = entry.abortKind ?? 'abort';
+    this.#abandoned.add(entry.key);
+    const abandoned = this.#abandoned.size;
+    entry.log.error(
+      { abortedBy, waitedMs, abandoned },
+      `the handler ignored its abort (${abortedBy}) for ${waitedMs} ms: its slot is freed and the handler abandoned; ` +
+        `its outcome was recorded when it was aborted. Make the handler stop when ctx.signal fires.`,
+    );
+    this.#emit('task:abandoned', { lease: entry.lease, abortedBy, waitedMs, abandoned });
+    this.#reportAbandoned();
+    this.#backend
+      .recordEvent({
+        type: 'agent.degraded',
+        agentId: this.agentId,
+        data: {
+          reason: 'handler_abandoned',
+          taskId: entry.lease.taskId,
+          attempt: entry.lease.attempt,
+          abortedBy,
+          waitedMs,
+          abandonedHandlers: abandoned,
+        },
+      })
+      .catch((error: unknown) => this.#reportError(error, 'record agent.degraded'));
+    void handlerDone.then(() => {
+      this.#abandoned.delete(entry.key);
+      entry.log.warn(
+        { abandoned: this.#abandoned.size },
+        'an abandoned handler returned at last; its outcome is ignored',
+      );
+      this.#reportAbandoned();
+    });
+  }
+
+  /** Tell the store how many abandoned handlers still run (the agent's health says `degraded`). */
+  #reportAbandoned(): void {
+    this.#sampler.abandonedHandlers = this.#abandoned.size;
+    this.#heartbeatThread?.setAbandonedHandlers(this.#abandoned.size);
+  }
+
   async #execute(entry: InFlight): Promise<void> {
     const { lease } = entry;
     const handler = Object.hasOwn(this.#handlers, lease.task.type)
@@ -871,9 +946,18 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
     const first = await Promise.race([handlerDone, aborted]);
     if (first === 'aborted') {
+      const abortedAt = performance.now();
       await this.#settleAbort(entry);
-      // The slot stays taken until the handler really returns: concurrency counts running code.
-      await handlerDone;
+      // The slot stays taken until the handler really returns (concurrency counts running code),
+      // unless it ignores its signal for longer than abandonAfterMs.
+      const waitMs = Math.max(0, this.#abandonAfterMs - (performance.now() - abortedAt));
+      let timer: NodeJS.Timeout | undefined;
+      const returned = await Promise.race([
+        handlerDone.then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+      ]);
+      clearTimeout(timer);
+      if (!returned) this.#abandon(entry, handlerDone, Math.round(performance.now() - abortedAt));
       return;
     }
     if (entry.settling) return; // aborted for shutdown in the same tick; stop() releases it
@@ -1223,6 +1307,7 @@ function validateOptions(options: WorkerOptions): void {
   positiveInt('sweepIntervalMs', options.sweepIntervalMs);
   positiveInt('idleWaitMs', options.idleWaitMs);
   nonNegative('shutdownGraceMs', options.shutdownGraceMs);
+  positiveInt('abandonAfterMs', options.abandonAfterMs);
   const heartbeat = options.heartbeatIntervalMs ?? 1_000;
   const leaseTtl = options.leaseTtlMs ?? 30_000;
   const agentTtl = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;

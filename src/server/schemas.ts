@@ -183,13 +183,17 @@ export const AgentRecordSchema = z.strictObject({
   startedAt: z.number(),
   lastHeartbeatAt: z.number(),
   inFlight: z.array(z.string()),
-  health: z.enum(['ok', 'stalled', 'lost', 'stopped']),
+  health: z.enum(['ok', 'stalled', 'degraded', 'lost', 'stopped']),
   stalledAt: nullableNumber,
   stats: z.record(
     z.string(),
     z.strictObject({ succeeded: z.number(), failed: z.number(), meanRunMs: nullableNumber }),
   ),
-  process: z.strictObject({ cpuPercent: nullableNumber, rssBytes: nullableNumber }),
+  process: z.strictObject({
+    cpuPercent: nullableNumber,
+    rssBytes: nullableNumber,
+    abandonedHandlers: z.number(),
+  }),
 });
 
 export const SubmittedTaskSchema = z.strictObject({
@@ -276,6 +280,7 @@ export const RunCancelledSchema = z.strictObject({ run: RunRecordSchema });
 const reportSchema = z.strictObject({
   cpuPercent: z.number().nullable(),
   rssBytes: z.number().nullable(),
+  abandonedHandlers: z.number().int().min(0).optional(),
 });
 
 export const AgentSpecSchema = z.strictObject({

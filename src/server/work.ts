@@ -39,7 +39,18 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/agents/:id/heartbeat', work, async (request) => {
     const { id } = IdParamsSchema.parse(request.params);
     const { report } = HeartbeatBodySchema.parse(request.body ?? {});
-    await backend.heartbeat(id, report);
+    await backend.heartbeat(
+      id,
+      report === undefined
+        ? undefined
+        : {
+            cpuPercent: report.cpuPercent,
+            rssBytes: report.rssBytes,
+            ...(report.abandonedHandlers === undefined
+              ? {}
+              : { abandonedHandlers: report.abandonedHandlers }),
+          },
+    );
     return { ok: true };
   });
 

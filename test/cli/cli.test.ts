@@ -471,8 +471,9 @@ describe('interrupting a run and resuming it with baton worker', () => {
         'name: slow',
         'tasks:',
         '  - key: first',
-        '    command: sleep',
-        "    args: ['0.5']",
+        // Runs until the test has seen the interrupt taken: no race with a loaded machine.
+        "    command: 'while [ ! -e go ]; do sleep 0.05; done'",
+        '    shell: true',
         '  - key: second',
         '    command: echo',
         '    dependsOn: [first]',
@@ -485,6 +486,8 @@ describe('interrupting a run and resuming it with baton worker', () => {
     const run = cli.start(['run', plan, '--store', cli.store]);
     await run.waitFor(/▶ first {2}agent-1/);
     run.child.kill('SIGINT');
+    await run.waitFor(/SIGINT: stopping the agents/, 'stderr');
+    await writeFile(join(cli.dir, 'go'), '');
     const stopped = await run.exited;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toMatch(/interrupted: run run_\w+ is left in the store/);
@@ -493,6 +496,12 @@ describe('interrupting a run and resuming it with baton worker', () => {
     const baton = await cli.open();
     const [left] = (await baton.runs()).runs;
     expect(left?.state).toBe('running');
+    // The running task finished; nothing started after the interrupt.
+    expect((await baton.tasks({ runId: left!.id })).tasks.map((t) => t.state)).toEqual([
+      'succeeded',
+      'ready',
+      'blocked',
+    ]);
 
     const worker = cli.start(['worker', '--store', cli.store, '--name', 'resumer']);
     const done = await baton.wait(left!.id, { timeoutMs: 20_000 });

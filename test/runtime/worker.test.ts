@@ -773,3 +773,97 @@ describe('worker: a handler that defers (DeferError)', () => {
     await worker.stop();
   });
 });
+
+describe('worker: a handler that ignores its abort', () => {
+  const h = useHarness();
+
+  it('frees the slot after abandonAfterMs, so the next ready task runs; says so in an event and in the agent health', async () => {
+    const baton = await h.baton();
+    const release = deferred();
+    const abandonedEvents: unknown[] = [];
+    const worker = await h.startWorker(baton, {
+      concurrency: 1,
+      abandonAfterMs: 300,
+      // The renew that carries the report comes every 100 ms here.
+      heartbeatIntervalMs: 100,
+      heartbeatThread: false,
+      handlers: {
+        // Ignores its AbortSignal and returns only when the test says so.
+        stubborn: async () => {
+          await release.promise;
+          return 'late';
+        },
+        quick: () => 'done',
+      },
+    });
+    worker.on('task:abandoned', (event) => abandonedEvents.push(event));
+
+    const stubborn = await baton.submit({ type: 'stubborn', timeoutMs: 100, maxAttempts: 1 });
+    const quick = await baton.submit({ type: 'quick' });
+    // Before, the one slot stayed busy forever: the quick task never ran.
+    const done = await baton.wait(quick.id, { timeoutMs: 15_000 });
+    expect(done.state).toBe('succeeded');
+    expect((await baton.get(stubborn.id))?.state).toBe('failed');
+    expect(abandonedEvents).toHaveLength(1);
+    expect(abandonedEvents[0]).toMatchObject({ abortedBy: 'timeout', abandoned: 1 });
+
+    // The store says so: an event naming the task, and the agent's health.
+    const degraded = [];
+    for await (const e of baton.events({ follow: false })) {
+      if (e.type === 'agent.degraded') degraded.push(e);
+    }
+    expect(degraded).toHaveLength(1);
+    expect(degraded[0]).toMatchObject({
+      agentId: worker.agentId,
+      data: { reason: 'handler_abandoned', taskId: stubborn.id, abortedBy: 'timeout' },
+    });
+    const healthOf = async (): Promise<[string, number | undefined]> => {
+      const agent = (await baton.agents()).find((a) => a.id === worker.agentId);
+      return [agent?.health ?? 'missing', agent?.process.abandonedHandlers];
+    };
+    await vi.waitFor(async () => expect(await healthOf()).toEqual(['degraded', 1]), {
+      timeout: 10_000,
+      interval: 50,
+    });
+
+    // The handler returns at last: its outcome is ignored, and the agent is ok again.
+    release.resolve();
+    await vi.waitFor(async () => expect(await healthOf()).toEqual(['ok', 0]), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect((await baton.get(stubborn.id))?.state).toBe('failed');
+    await worker.stop();
+  });
+
+  it('keeps the slot while an aborted handler honours its signal within abandonAfterMs', async () => {
+    const baton = await h.baton();
+    const abandoned: unknown[] = [];
+    const worker = await h.startWorker(baton, {
+      concurrency: 1,
+      abandonAfterMs: 10_000,
+      handlers: {
+        // Takes 200 ms to wind down after its abort, like a process killed with a grace.
+        polite: async ({ signal }) => {
+          await aborted(signal);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return null;
+        },
+      },
+    });
+    worker.on('task:abandoned', (event) => abandoned.push(event));
+    const { id } = await baton.submit({ type: 'polite', timeoutMs: 50, maxAttempts: 1 });
+    expect((await baton.wait(id, { timeoutMs: 15_000 })).state).toBe('failed');
+    await worker.stop();
+    expect(abandoned).toEqual([]);
+    const agent = (await baton.agents()).find((a) => a.id === worker.agentId);
+    expect(agent?.process.abandonedHandlers ?? 0).toBe(0);
+  });
+
+  it('refuses an abandonAfterMs that is not a positive integer', async () => {
+    const baton = await h.baton();
+    expect(() => baton.worker({ abandonAfterMs: 0, handlers: { x: () => null } })).toThrow(
+      /abandonAfterMs: must be a positive integer, got the number 0/,
+    );
+  });
+});

@@ -285,8 +285,8 @@ export function toAgentStats(h: Hash): Record<string, AgentTypeStats> {
 /**
  * An agent from its hash (a:<agent>): id, name, caps, labels, conc, host, pid, ver, state,
  * started, hb (last heartbeat), prog (last progress of its loop), ovd (an attempt the sweep timed
- * out, unreported while prog is not past it), stall (when declared stalled), cpu, rss (its
- * process report).
+ * out, unreported while prog is not past it), stall (when declared stalled), cpu, rss, abh (its
+ * process report: CPU, memory, handlers its worker abandoned).
  */
 export function toAgent(h: Hash, inFlight: string[], stats: Hash): AgentRecord {
   const health = healthOf(h);
@@ -306,21 +306,21 @@ export function toAgent(h: Hash, inFlight: string[], stats: Hash): AgentRecord {
     health,
     stalledAt: health === 'stalled' ? num(h.stall) : null,
     stats: toAgentStats(stats),
-    process: { cpuPercent: num(h.cpu), rssBytes: num(h.rss) },
+    process: { cpuPercent: num(h.cpu), rssBytes: num(h.rss), abandonedHandlers: num(h.abh) ?? 0 },
   };
 }
 
 /**
  * State refined by a stall the sweep declared that no progress has ended yet (the next sweep
- * records the recovery; reading already says so). Agents from before `prog` existed count
- * their start as their last progress.
+ * records the recovery; reading already says so), then by abandoned handlers still running.
+ * Agents from before `prog` existed count their start as their last progress.
  */
 function healthOf(h: Hash): AgentHealth {
   const state = h.state as AgentState;
   if (state !== 'active') return state;
   const stall = num(h.stall);
-  if (stall === null) return 'ok';
-  return (num(h.prog) ?? Number(h.started)) > stall ? 'ok' : 'stalled';
+  if (stall !== null && (num(h.prog) ?? Number(h.started)) <= stall) return 'stalled';
+  return (num(h.abh) ?? 0) > 0 ? 'degraded' : 'ok';
 }
 
 /** One event of a packed stream entry: `[type, at, task, run, agent, data]` ('' for none). */

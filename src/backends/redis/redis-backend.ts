@@ -1412,14 +1412,18 @@ function dependencyOutcomes(task: TaskRecord, deps: string[]): Record<string, De
   return out;
 }
 
-/** A report as script arguments: '1', CPU, RSS ('' for null), or '0', '', '' for none. */
+/**
+ * A report as script arguments: '1', CPU, RSS ('' for null), abandoned handlers; or '0', '', '',
+ * '0' for none.
+ */
 function reportArgs(report: AgentReport | undefined, path: string): string[] {
-  if (report === undefined) return ['0', '', ''];
-  const { cpuPercent, rssBytes } = checkReport(report, path);
+  if (report === undefined) return ['0', '', '', '0'];
+  const { cpuPercent, rssBytes, abandonedHandlers = 0 } = checkReport(report, path);
   return [
     '1',
     cpuPercent === null ? '' : String(cpuPercent),
     rssBytes === null ? '' : String(rssBytes),
+    String(abandonedHandlers),
   ];
 }
 

@@ -264,6 +264,7 @@ export interface AgentRow {
   stalled_at: number | null;
   cpu_percent: number | null;
   rss_bytes: number | null;
+  abandoned_handlers: number;
 }
 
 /** One row of `agent_stats`: an agent's counters for one task type. */
@@ -409,12 +410,14 @@ export function toAgentStats(rows: readonly AgentStatsRow[]): Record<string, Age
 
 /**
  * The agent's health: its state, refined for an active agent by a stall the sweep declared and
- * that no progress has ended yet (the next sweep records the recovery; reading already says so).
+ * that no progress has ended yet (the next sweep records the recovery; reading already says so),
+ * then by handlers its worker abandoned that still run (AgentHealth).
  */
 function healthOf(row: AgentRow): AgentHealth {
   if (row.state !== 'active') return row.state;
-  if (row.stalled_at === null) return 'ok';
-  return (row.progress_at ?? row.started_at) > row.stalled_at ? 'ok' : 'stalled';
+  const stalled = row.stalled_at !== null && (row.progress_at ?? row.started_at) <= row.stalled_at;
+  if (stalled) return 'stalled';
+  return row.abandoned_handlers > 0 ? 'degraded' : 'ok';
 }
 
 export function toAgent(
@@ -439,7 +442,11 @@ export function toAgent(
     health,
     stalledAt: health === 'stalled' ? row.stalled_at : null,
     stats,
-    process: { cpuPercent: row.cpu_percent, rssBytes: row.rss_bytes },
+    process: {
+      cpuPercent: row.cpu_percent,
+      rssBytes: row.rss_bytes,
+      abandonedHandlers: row.abandoned_handlers,
+    },
   };
 }
 

@@ -757,6 +757,7 @@ export class SqliteBackend implements Backend {
       report === null ? 0 : 1,
       report?.cpuPercent ?? null,
       report?.rssBytes ?? null,
+      report?.abandonedHandlers ?? 0,
     );
     return changes > 0;
   }

@@ -45,7 +45,7 @@ export function renderAgentList(agents: readonly AgentRecord[], now: number, hid
   const rows = agents.map((a) => [
     a.id,
     a.name,
-    a.health,
+    a.health === 'degraded' ? `degraded (${a.process.abandonedHandlers ?? 0} abandoned)` : a.health,
     a.capabilities.length > 0 ? a.capabilities.join(',') : '-',
     formatLabels(a.labels),
     `${a.inFlight.length}/${a.concurrency}`,

@@ -95,6 +95,10 @@ export async function runCommand(
         `\n${signal}: stopping the agents; running tasks may finish first (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop at once)`,
       );
       stopping.abort();
+      // No new task starts from now on; running ones may finish within the grace period.
+      for (const worker of workers) {
+        worker.stop().catch((error: unknown) => ctx.logger.error({ err: error }, 'stop failed'));
+      }
     } else {
       for (const worker of workers) void worker.stop({ graceMs: 0 });
     }

@@ -94,28 +94,36 @@ export function registryCases(env: SuiteEnv): void {
     it('stores the process report of heartbeats and renews; without one the last is kept', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      expect(agent.process, 'nothing reported yet').toEqual({ cpuPercent: null, rssBytes: null });
+      expect(agent.process, 'nothing reported yet').toEqual({
+        cpuPercent: null,
+        rssBytes: null,
+        abandonedHandlers: 0,
+      });
 
       await b.heartbeat(agent.id, { cpuPercent: 12.34, rssBytes: 50_000_000 });
       expect((await agentById(b, agent.id)).process, 'CPU kept to 0.1 %').toEqual({
         cpuPercent: 12.3,
         rssBytes: 50_000_000,
+        abandonedHandlers: 0,
       });
       await b.heartbeat(agent.id);
       expect((await agentById(b, agent.id)).process, 'a bare heartbeat keeps it').toEqual({
         cpuPercent: 12.3,
         rssBytes: 50_000_000,
+        abandonedHandlers: 0,
       });
       await b.renew(agent.id, [], 60_000, { cpuPercent: 180, rssBytes: 60_000_000 });
       expect((await agentById(b, agent.id)).process, 'a renew carries one too').toEqual({
         cpuPercent: 180,
         rssBytes: 60_000_000,
+        abandonedHandlers: 0,
       });
       await b.renew(agent.id, [], 60_000);
       await b.heartbeat(agent.id, { cpuPercent: null, rssBytes: 70_000_000 });
       expect((await agentById(b, agent.id)).process, 'null means unknown').toEqual({
         cpuPercent: null,
         rssBytes: 70_000_000,
+        abandonedHandlers: 0,
       });
 
       await expectBatonError(
@@ -128,7 +136,46 @@ export function registryCases(env: SuiteEnv): void {
       expect(again.process, 'a new registration is a new process').toEqual({
         cpuPercent: null,
         rssBytes: null,
+        abandonedHandlers: 0,
       });
+    });
+
+    it('an agent reporting abandoned handlers is degraded until it reports none; stalled beats degraded', async () => {
+      const { b, clock } = env.ctx();
+      const agent = await registerAgent(b);
+      await b.heartbeat(agent.id, { cpuPercent: 1, rssBytes: 1000, abandonedHandlers: 2 });
+      let seen = await agentById(b, agent.id);
+      expect(seen.health).toBe('degraded');
+      expect(seen.process.abandonedHandlers).toBe(2);
+      await b.heartbeat(agent.id);
+      expect((await agentById(b, agent.id)).health, 'a bare heartbeat keeps the report').toBe(
+        'degraded',
+      );
+      await b.renew(agent.id, [], 60_000, { cpuPercent: 1, rssBytes: 1000 });
+      seen = await agentById(b, agent.id);
+      expect(seen.health, 'a report without the field means none').toBe('ok');
+      expect(seen.process.abandonedHandlers).toBe(0);
+
+      await b.renew(agent.id, [], 60_000, { cpuPercent: 1, rssBytes: 1, abandonedHandlers: 1 });
+      expect((await agentById(b, agent.id)).health).toBe('degraded');
+      // It holds a task and makes no progress: stalled, which says more than degraded.
+      await submitOne(b, { type: 'work' });
+      await mustClaim(b, agent, 'the task');
+      clock.advance(STALL_MS + 1);
+      await b.heartbeat(agent.id);
+      const swept = await b.sweep({ agentTtlMs: TTL, stallAfterMs: STALL_MS });
+      expect(swept.agentsStalled).toEqual([agent.id]);
+      expect((await agentById(b, agent.id)).health).toBe('stalled');
+
+      await expectBatonError(
+        b.heartbeat(agent.id, { cpuPercent: 1, rssBytes: 1, abandonedHandlers: -1 }),
+        'ValidationError',
+        'BATON_VALIDATION',
+        'a negative count',
+      );
+      const again = await registerAgent(b, [], { id: agent.id });
+      expect(again.health, 'a new registration is a new process').toBe('ok');
+      expect(again.process.abandonedHandlers).toBe(0);
     });
 
     it('inFlight lists the tasks each agent holds, and drops them as their attempts end', async () => {

@@ -5,14 +5,15 @@
 -- KEYS[2]  hb     zset active agent id -> last heartbeat
 -- ARGV[1]  now
 -- ARGV[2]  agent id
--- ARGV[3]  '1' when a report came (ARGV[4..5]), '0' to keep the last one
+-- ARGV[3]  '1' when a report came (ARGV[4..6]), '0' to keep the last one
 -- ARGV[4]  CPU % of the agent's process ('' for unknown)
 -- ARGV[5]  RSS bytes of the agent's process ('' for unknown)
+-- ARGV[6]  handlers its worker abandoned that still run
 -- Returns  1, or 0 when the agent is not registered or not active (lost, stopped)
 
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 0 end
 if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'hb', ARGV[1], 'cpu', ARGV[4], 'rss', ARGV[5])
+  redis.call('HSET', KEYS[1], 'hb', ARGV[1], 'cpu', ARGV[4], 'rss', ARGV[5], 'abh', ARGV[6])
 else
   redis.call('HSET', KEYS[1], 'hb', ARGV[1])
 end

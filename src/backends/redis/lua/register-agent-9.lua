@@ -22,7 +22,7 @@ local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local id, name, caps, concurrency = ARGV[3], ARGV[4], ARGV[5], ARGV[7]
 redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
   'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'state', 'active', 'started', NOWS, 'hb', NOWS,
-  'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '')
+  'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '', 'abh', '0')
 redis.call('ZADD', K_AGENTS, NOWS, id)
 redis.call('ZADD', K_HB, NOWS, id)
 emit('agent.joined', '', '', id, '{"name":' .. jstr(name) .. ',"capabilities":' .. caps .. ',"concurrency":' ..

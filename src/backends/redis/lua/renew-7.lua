@@ -8,10 +8,11 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     agent id
 -- ARGV[4]     lease duration in ms
--- ARGV[5]     '1' when a report came (ARGV[6..7]), '0' to keep the last one
+-- ARGV[5]     '1' when a report came (ARGV[6..8]), '0' to keep the last one
 -- ARGV[6]     CPU % of the agent's process ('' for unknown)
 -- ARGV[7]     RSS bytes of the agent's process ('' for unknown)
--- ARGV[8]     number of items, then per item: task id, token
+-- ARGV[8]     handlers its worker abandoned that still run
+-- ARGV[9]     number of items, then per item: task id, token
 -- Returns     per item { 'ok', 'running', expiresAt } or { status, reason } ('lease_lost',
 --             'not_found', 'cancelled')
 
@@ -24,17 +25,17 @@ local K_AGENT, K_HB = KEYS[6], KEYS[7]
 local agent, ttl = ARGV[3], tonumber(ARGV[4])
 if redis.call('HGET', K_AGENT, 'state') == 'active' then
   if ARGV[5] == '1' then
-    redis.call('HSET', K_AGENT, 'hb', NOWS, 'prog', NOWS, 'cpu', ARGV[6], 'rss', ARGV[7])
+    redis.call('HSET', K_AGENT, 'hb', NOWS, 'prog', NOWS, 'cpu', ARGV[6], 'rss', ARGV[7], 'abh', ARGV[8])
   else
     redis.call('HSET', K_AGENT, 'hb', NOWS, 'prog', NOWS)
   end
   redis.call('ZADD', K_HB, NOWS, agent)
 end
 local expires = NOW + ttl
-local n = tonumber(ARGV[8])
+local n = tonumber(ARGV[9])
 local out = {}
 for i = 1, n do
-  local base = 8 + (i - 1) * 2
+  local base = 9 + (i - 1) * 2
   local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
   local t = lease_of(id)
   local refused = refusal(t, token, true)

@@ -23,5 +23,6 @@ ON CONFLICT (ns, id) DO UPDATE SET
   overdue_at = NULL,
   stalled_at = NULL,
   cpu_percent = NULL,
-  rss_bytes = NULL
+  rss_bytes = NULL,
+  abandoned_handlers = 0
 RETURNING *
