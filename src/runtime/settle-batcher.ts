@@ -24,6 +24,8 @@ export class SettleBatcher {
   #fails: Pending<FailInput>[] = [];
   #releases: Pending<ReleaseInput>[] = [];
   #scheduled = false;
+  /** Waiting for the scheduled batch to be sent (`whenSent`). */
+  #sentWaiters: (() => void)[] = [];
   /** Flushes not yet answered; `drain()` waits for them. */
   readonly #flushing = new Set<Promise<void>>();
 
@@ -51,6 +53,21 @@ export class SettleBatcher {
       this.#releases.push({ input, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** True while settles are queued and not yet handed to the backend. */
+  get pending(): boolean {
+    return this.#scheduled;
+  }
+
+  /**
+   * Resolves once every settle queued so far has been handed to the backend (not answered): a
+   * call made after that reaches the store after them. The worker sends its next claim then, so
+   * the store records a slot's outcome before it leases that slot's next task.
+   */
+  whenSent(): Promise<void> {
+    if (!this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#sentWaiters.push(resolve));
   }
 
   /** Resolves once every settle queued so far has its answer. */
@@ -85,6 +102,9 @@ export class SettleBatcher {
       ]).then(() => undefined);
       this.#flushing.add(flush);
       void flush.finally(() => this.#flushing.delete(flush));
+      const sent = this.#sentWaiters;
+      this.#sentWaiters = [];
+      for (const resolve of sent) resolve();
     });
   }
 }

@@ -659,6 +659,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         !this.#lastClaimEmpty &&
         (this.#claims.size === 0 || this.#lastClaimFull)
       ) {
+        if (this.#settler.pending) {
+          // Outcomes of handlers that just returned go to the store first: the store then never
+          // sees a slot leased twice (a next task running before the last one's outcome), its
+          // times keep a slot's tasks in order, and every slot freed in this turn is claimed
+          // for in one call.
+          await this.#settler.whenSent();
+          continue;
+        }
         this.#claim(Math.min(free, this.#claimSize));
         continue;
       }
