@@ -182,6 +182,25 @@ export interface SweepOptions {
    * @default no stall detection (recoveries are still recorded)
    */
   stallAfterMs?: number;
+  /**
+   * Asked about each active agent silent for longer than `agentTtlMs` before it is declared
+   * lost: `true` spares it in this sweep. The sweeper spares agents whose process it can see
+   * alive on its own host (a starved process, not a dead one); the decision is the caller's,
+   * the adapter only applies it. Called synchronously, at most once per agent per sweep.
+   * @default none spared
+   */
+  spare?: (agent: SilentAgent) => boolean;
+}
+
+/** An agent past its TTL, as {@link SweepOptions.spare} sees it. */
+export interface SilentAgent {
+  id: string;
+  /** The host and process the agent registered from. */
+  host: string | null;
+  pid: number | null;
+  /** When it registered (ms of the backend's clock). */
+  startedAt: number;
+  lastHeartbeatAt: number;
 }
 
 export interface SweepResult {

@@ -14,6 +14,7 @@ import {
   type RecordableEvent,
   type ReleaseInput,
   type RetryTaskOptions,
+  type SweepOptions,
 } from './backend.ts';
 
 /** Page size when a listing does not say. */
@@ -137,15 +138,20 @@ export function checkReport(report: AgentReport, path: string): AgentReport {
 }
 
 /** `sweep`'s options: an agent TTL ≥ 0 and, when given, a `stallAfterMs` ≥ 1 (integers). */
-export function checkSweepOptions(options: { agentTtlMs: number; stallAfterMs?: number }): void {
+export function checkSweepOptions(options: SweepOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new ValidationError([
-      { path: 'sweep', message: 'must be an object { agentTtlMs, stallAfterMs? }' },
+      { path: 'sweep', message: 'must be an object { agentTtlMs, stallAfterMs?, spare? }' },
     ]);
   }
   checkInteger(options.agentTtlMs, 'sweep.agentTtlMs', 0);
   if (options.stallAfterMs !== undefined)
     checkInteger(options.stallAfterMs, 'sweep.stallAfterMs', 1);
+  if (options.spare !== undefined && typeof options.spare !== 'function') {
+    throw new ValidationError([
+      { path: 'sweep.spare', message: 'must be a function (agent) => boolean when given' },
+    ]);
+  }
 }
 
 /** The routing policy of a backend's `routing` option, defaults applied. */

@@ -45,16 +45,29 @@ export interface HeartbeatOptions {
   onDied: (error: Error) => void;
 }
 
-/** An agent the thread heartbeats; `stop()` ends it. */
+/** An agent the thread heartbeats (once `started` resolves); `stop()` ends it in any state. */
 export interface ThreadHeartbeat {
-  /** Stop heartbeating the agent; resolves once the thread has (and has closed an unused store). */
+  /**
+   * Resolves once the thread beats for the agent. Rejects when it cannot: the thread could not
+   * open the store, died, gave no answer within {@link START_TIMEOUT_MS}, or `stop()` came first.
+   */
+  readonly started: Promise<void>;
+  /**
+   * Stop heartbeating the agent (or stop it starting); resolves once the thread has let go of
+   * it (and closed a store no agent uses any more), or is gone.
+   */
   stop(): Promise<void>;
   /** Report this many abandoned handlers with the agent's next heartbeats (`AgentReport`). */
   setAbandonedHandlers(count: number): void;
 }
 
-/** Longest wait for the thread to open a store, or to let go of an agent. */
-const ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * Longest wait for the thread to boot and open a store. Generous: on a starved machine a new
+ * thread takes seconds to load its modules, and meanwhile the worker's loop heartbeats.
+ */
+const START_TIMEOUT_MS = 120_000;
+/** Longest wait for the thread to let go of an agent. */
+const STOP_TIMEOUT_MS = 10_000;
 
 /** How long the thread stays up with no agent (its stores are closed meanwhile). */
 const THREAD_LINGER_MS = 10_000;
@@ -72,14 +85,16 @@ interface Pending {
 
 interface Agent {
   options: HeartbeatOptions;
-  /** The answer `add` or `remove` is waiting for. */
-  pending: Pending | undefined;
+  /** Waiting for `added` (or `failed`). */
+  adding: Pending | undefined;
+  /** Waiting for `removed`. */
+  removing: Pending | undefined;
 }
 
 interface SharedThread {
   worker: Worker;
   agents: Map<number, Agent>;
-  /** Adds and removes waiting for an answer: the thread is ref'd while there are any. */
+  /** Answers waited for: the thread is ref'd while there are any. */
   waiting: number;
   /** Ends the thread once it has had no agent for THREAD_LINGER_MS. */
   linger: NodeJS.Timeout | undefined;
@@ -96,11 +111,14 @@ function startThread(): SharedThread {
     if (!agent) return;
     switch (message.type) {
       case 'added':
+        agent.adding?.resolve();
+        return;
       case 'removed':
-        agent.pending?.resolve();
+        agent.adding?.reject(new Error('the heartbeat was stopped before the thread started it'));
+        agent.removing?.resolve();
         return;
       case 'failed':
-        agent.pending?.reject(
+        agent.adding?.reject(
           new Error(`the heartbeat thread could not open the store: ${message.message}`),
         );
         return;
@@ -116,8 +134,10 @@ function startThread(): SharedThread {
     if (thread === shared) thread = null;
     clearTimeout(shared.linger);
     for (const agent of shared.agents.values()) {
-      if (agent.pending) agent.pending.reject(error);
-      else agent.options.onDied(error);
+      const waited = agent.adding !== undefined || agent.removing !== undefined;
+      agent.adding?.reject(error);
+      agent.removing?.resolve(); // nothing of it is left to stop
+      if (!waited) agent.options.onDied(error);
     }
     shared.agents.clear();
   };
@@ -127,15 +147,32 @@ function startThread(): SharedThread {
   return shared;
 }
 
-/** Send a message and wait for the agent's answer (`added`/`removed`), keeping the process up. */
-function ask(shared: SharedThread, agent: Agent, message: ToHeartbeatThread): Promise<void> {
+/**
+ * Send a message and wait for its answer (`added` for an add, `removed` for a remove), keeping
+ * the process up meanwhile.
+ */
+function ask(
+  shared: SharedThread,
+  agent: Agent,
+  slot: 'adding' | 'removing',
+  message: ToHeartbeatThread,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    // `done` clears it; an answer can only arrive after this synchronous code has run.
+    const timer = setTimeout(
+      () =>
+        agent[slot]?.reject(
+          new Error(`the heartbeat thread did not answer within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
     const done = (): void => {
       clearTimeout(timer);
-      agent.pending = undefined;
+      agent[slot] = undefined;
       if (--shared.waiting === 0) shared.worker.unref();
     };
-    agent.pending = {
+    agent[slot] = {
       resolve: () => {
         done();
         resolve();
@@ -145,14 +182,6 @@ function ask(shared: SharedThread, agent: Agent, message: ToHeartbeatThread): Pr
         reject(error);
       },
     };
-    // `done` clears it; an answer can only arrive after this synchronous code has run.
-    const timer = setTimeout(
-      () =>
-        agent.pending?.reject(
-          new Error(`the heartbeat thread did not answer within ${ANSWER_TIMEOUT_MS} ms`),
-        ),
-      ANSWER_TIMEOUT_MS,
-    );
     if (shared.waiting++ === 0) shared.worker.ref();
     shared.worker.postMessage(message);
   });
@@ -164,52 +193,61 @@ export function heartbeatThreadId(): number | null {
 }
 
 /**
- * Heartbeat an agent from the process's heartbeat thread (started if needed); resolves once the
- * thread has opened the store and beats.
- * @throws Error when the thread cannot start or open the store (the caller falls back to
- *   heartbeats on its own loop).
+ * Heartbeat an agent from the process's heartbeat thread (started if needed). Returns at once;
+ * `started` says when (or whether) the thread beats for it, while the caller heartbeats on its
+ * own meanwhile.
+ * @throws Error when no thread can be created at all.
  */
-export async function heartbeatInThread(options: HeartbeatOptions): Promise<ThreadHeartbeat> {
+export function heartbeatInThread(options: HeartbeatOptions): ThreadHeartbeat {
   thread ??= startThread();
   const shared = thread;
   clearTimeout(shared.linger);
   shared.linger = undefined;
   const id = nextId++;
-  const agent: Agent = { options, pending: undefined };
+  const agent: Agent = { options, adding: undefined, removing: undefined };
   shared.agents.set(id, agent);
-  try {
-    await ask(shared, agent, {
+  const started = ask(
+    shared,
+    agent,
+    'adding',
+    {
       type: 'add',
       id,
       url: options.location.url,
       namespace: options.location.namespace,
       agentId: options.agentId,
       intervalMs: options.intervalMs,
-    });
-  } catch (error) {
-    shared.agents.delete(id);
-    endIfUnused(shared);
-    throw error;
-  }
+    },
+    START_TIMEOUT_MS,
+  );
   let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (!shared.agents.has(id)) return; // the thread died meanwhile, or never started it
+      try {
+        await ask(shared, agent, 'removing', { type: 'remove', id }, STOP_TIMEOUT_MS);
+      } catch {
+        // The thread is gone or stuck: nothing of this agent is left to stop.
+      }
+      shared.agents.delete(id);
+      endIfUnused(shared);
+    })();
+    return stopping;
+  };
+  // A start that failed (store not opened, no answer) leaves nothing to stop in the thread.
+  started.catch(() => {
+    if (stopping === undefined) {
+      shared.agents.delete(id);
+      endIfUnused(shared);
+    }
+  });
   return {
+    started,
+    stop,
     setAbandonedHandlers: (count) => {
       if (!shared.agents.has(id)) return;
       const message: ToHeartbeatThread = { type: 'report', id, abandonedHandlers: count };
       shared.worker.postMessage(message);
-    },
-    stop: () => {
-      stopping ??= (async () => {
-        if (!shared.agents.has(id)) return; // the thread died meanwhile
-        try {
-          await ask(shared, agent, { type: 'remove', id });
-        } catch {
-          // The thread is gone or stuck: nothing of this agent is left to stop.
-        }
-        shared.agents.delete(id);
-        endIfUnused(shared);
-      })();
-      return stopping;
     },
   };
 }

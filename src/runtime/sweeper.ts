@@ -20,9 +20,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Backend, SweepResult } from '../backends/backend.ts';
+import { hostname } from 'node:os';
+import type { Backend, SilentAgent, SweepResult } from '../backends/backend.ts';
 import { BatonError, ValidationError, type ValidationIssue } from '../core/errors.ts';
 import { describeValue } from '../core/text.ts';
+import { processAlive } from './local-process.ts';
 
 /** How often a sweeper sweeps, in ms. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 500;
@@ -49,7 +51,24 @@ export interface SweeperOptions {
    * @default 10000
    */
   stallAfterMs?: number;
-  /** Where the sweeper logs what it did. @default pino on stderr at `BATON_LOG_LEVEL` (or `warn`) */
+  /**
+   * Judge agents lost after `agentTtlMs` plus the delays this sweeper itself met lately (its
+   * timer firing late, its sweeps taking long: a starved machine or a congested store), so a
+   * healthy but starved agent, whose heartbeats meet the same delays, is not declared lost and
+   * its tasks run twice. On a quiet machine the allowance is a few ms. `false` judges by
+   * `agentTtlMs` alone.
+   * @default true
+   */
+  allowForDelays?: boolean;
+  /**
+   * A silent agent that registered from this host, whose process is still alive (the OS says so;
+   * on Linux also that the pid was not reused since), is starved or blocked, not dead: it is not
+   * declared lost until it has been silent this long, in ms. Its leases still run out on their
+   * own. 0 judges every agent by its silence alone.
+   * @default 30000, or 10 agent TTLs when that is longer
+   */
+  maxSilenceMs?: number;
+  /** Where the sweeper logs what it did. @default none */
   logger?: Logger;
 }
 
@@ -61,14 +80,28 @@ export type SweeperEventMap = {
   error: [error: unknown];
 };
 
+/** How long a delay the sweeper met counts towards its allowance, in ms. */
+const DELAY_MEMORY_MS = 30_000;
+/** The largest allowance for delays, in ms: past this, silence means a dead agent. */
+const MAX_DELAY_ALLOWANCE_MS = 60_000;
+
 export class Sweeper extends EventEmitter<SweeperEventMap> {
   readonly #backend: Backend;
   readonly #intervalMs: number;
   readonly #agentTtlMs: number;
   readonly #stallAfterMs: number;
+  readonly #allowForDelays: boolean;
+  readonly #maxSilenceMs: number;
+  readonly #host = hostname();
+  /** Agents of this host spared by the last sweep (logged once per spell of silence). */
+  #spared = new Set<string>();
   readonly #log: Logger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  /** When the last tick fired (performance.now()). */
+  #lastTickAt: number | undefined;
+  /** Delays met lately: a tick's lateness plus its sweep's duration, oldest first. */
+  #delays: { at: number; ms: number }[] = [];
   /** When a call to the store last failed because it could not be reached (performance.now()). */
   #unreachableAt = Number.NEGATIVE_INFINITY;
 
@@ -79,6 +112,8 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
     this.#intervalMs = options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     this.#agentTtlMs = options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS;
     this.#stallAfterMs = options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS;
+    this.#allowForDelays = options.allowForDelays ?? true;
+    this.#maxSilenceMs = options.maxSilenceMs ?? Math.max(30_000, 10 * this.#agentTtlMs);
     this.#log = options.logger;
   }
 
@@ -113,24 +148,71 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
 
   /** Sweep once now (or join the sweep under way). */
   sweep(): Promise<void> {
-    this.#running ??= this.#sweep().finally(() => {
+    return this.#sweepOnce(0);
+  }
+
+  /**
+   * What this sweeper allows for delays when it judges silence, in ms: the longest delay it met
+   * in the last {@link DELAY_MEMORY_MS} (0 with `allowForDelays: false`).
+   */
+  get delayAllowanceMs(): number {
+    if (!this.#allowForDelays) return 0;
+    const since = performance.now() - DELAY_MEMORY_MS;
+    while (this.#delays.length > 0 && this.#delays[0]!.at < since) this.#delays.shift();
+    let longest = 0;
+    for (const delay of this.#delays) longest = Math.max(longest, delay.ms);
+    return Math.min(Math.round(longest), MAX_DELAY_ALLOWANCE_MS);
+  }
+
+  /** Whether a silent agent's process is alive on this host and not silent for too long. */
+  #spare(agent: SilentAgent, spared: Set<string>): boolean {
+    if (agent.host !== this.#host || agent.pid === null) return false;
+    const silentMs = Date.now() - agent.lastHeartbeatAt;
+    if (silentMs >= this.#maxSilenceMs) return false;
+    if (!processAlive(agent.pid, agent.startedAt)) return false;
+    spared.add(agent.id);
+    if (!this.#spared.has(agent.id)) {
+      this.#log?.warn(
+        { agentId: agent.id, pid: agent.pid, silentMs, maxSilenceMs: this.#maxSilenceMs },
+        `agent ${agent.id} has been silent for ${silentMs} ms, but its process ${agent.pid} on this host is alive (starved or blocked): not declared lost unless silent for ${this.#maxSilenceMs} ms`,
+      );
+    }
+    return true;
+  }
+
+  #sweepOnce(lateMs: number): Promise<void> {
+    this.#running ??= this.#sweep(lateMs).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
   }
 
   #tick(): void {
+    const now = performance.now();
+    const lateMs =
+      this.#lastTickAt === undefined ? 0 : Math.max(0, now - this.#lastTickAt - this.#intervalMs);
+    this.#lastTickAt = now;
     if (this.#running !== undefined) return; // the previous sweep is still out
-    void this.sweep();
+    void this.#sweepOnce(lateMs);
   }
 
-  async #sweep(): Promise<void> {
-    const judgeLost = performance.now() - this.#unreachableAt >= this.#agentTtlMs;
+  async #sweep(lateMs: number): Promise<void> {
+    const startedAt = performance.now();
+    const judgeLost = startedAt - this.#unreachableAt >= this.#agentTtlMs;
+    // A heartbeat sent while this process was starved, or while the store was congested, met
+    // the same delays as this sweeper (this tick's lateness too): silence that short proves
+    // nothing.
+    const allowance = this.#allowForDelays
+      ? Math.min(Math.max(this.delayAllowanceMs, Math.round(lateMs)), MAX_DELAY_ALLOWANCE_MS)
+      : 0;
+    const agentTtlMs = this.#agentTtlMs + allowance;
     let result: SweepResult;
+    const spared = new Set<string>();
     try {
       result = await this.#backend.sweep({
-        agentTtlMs: judgeLost ? this.#agentTtlMs : Number.MAX_SAFE_INTEGER,
+        agentTtlMs: judgeLost ? agentTtlMs : Number.MAX_SAFE_INTEGER,
         stallAfterMs: this.#stallAfterMs,
+        ...(this.#maxSilenceMs > 0 ? { spare: (agent) => this.#spare(agent, spared) } : {}),
       });
     } catch (error) {
       if (error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE') {
@@ -139,6 +221,10 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
       this.#log?.error({ err: error, where: 'sweep' }, 'sweep failed');
       if (this.listenerCount('error') > 0) this.emit('error', error);
       return;
+    } finally {
+      const now = performance.now();
+      this.#delays.push({ at: now, ms: lateMs + (now - startedAt) });
+      this.#spared = spared;
     }
     const changed =
       result.expired + result.timedOut + result.promoted + result.released > 0 ||
@@ -147,8 +233,8 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
     this.#log?.debug({ sweep: result }, 'sweep');
     for (const agentId of result.agentsLost) {
       this.#log?.warn(
-        { lostAgent: agentId, agentTtlMs: this.#agentTtlMs },
-        `agent ${agentId} was declared lost: no heartbeat for over ${this.#agentTtlMs} ms; its tasks are released`,
+        { lostAgent: agentId, agentTtlMs },
+        `agent ${agentId} was declared lost: no heartbeat for over ${agentTtlMs} ms; its tasks are released`,
       );
     }
     for (const agentId of result.agentsStalled) {
@@ -184,7 +270,13 @@ export function shareSweeper(
   backend: Backend,
   options: Omit<SweeperOptions, 'logger'> & { logger?: Logger },
 ): SweeperShare {
-  const key = `${options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS}/${options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS}/${options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS}`;
+  const key = [
+    options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    options.agentTtlMs ?? DEFAULT_AGENT_TTL_MS,
+    options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
+    options.allowForDelays ?? true,
+    options.maxSilenceMs ?? 'default',
+  ].join('/');
   let byOptions = shared.get(backend);
   if (byOptions === undefined) {
     byOptions = new Map();
@@ -226,6 +318,22 @@ export function validateSweeperOptions(options: SweeperOptions): void {
         message: `must be a positive integer, got ${describeValue(value)}`,
       });
     }
+  }
+  const silence = options.maxSilenceMs;
+  if (
+    silence !== undefined &&
+    (typeof silence !== 'number' || !Number.isSafeInteger(silence) || silence < 0)
+  ) {
+    issues.push({
+      path: 'maxSilenceMs',
+      message: `must be an integer ≥ 0, got ${describeValue(silence)}`,
+    });
+  }
+  if (options.allowForDelays !== undefined && typeof options.allowForDelays !== 'boolean') {
+    issues.push({
+      path: 'allowForDelays',
+      message: `must be true or false, got ${describeValue(options.allowForDelays)}`,
+    });
   }
   if (issues.length > 0) {
     throw new ValidationError(

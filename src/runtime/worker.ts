@@ -298,6 +298,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #heartbeatThread: ThreadHeartbeat | undefined;
   /** Settles once the heartbeat thread beats for this agent, or the loop took over. */
   #heartbeatStarting: Promise<void> | undefined;
+  /** The thread's heartbeat of this agent in any state (starting, beating), to stop it. */
+  #heartbeatHandle: ThreadHeartbeat | undefined;
   /** CPU and memory reports sent with the loop's renews when there is no heartbeat thread. */
   readonly #sampler = new ProcessSampler();
   /** This process's sweeper on the worker's store, shared with its other workers there. */
@@ -497,9 +499,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
     clearInterval(this.#heartbeatTimer);
     await Promise.all([this.#heartbeatRunning, this.#sweeper?.release(), this.#reRegistering]);
-    // A thread still starting stops itself once it is up (it sees the worker is not running).
+    // Also a thread still starting: its start is called off.
+    await this.#heartbeatHandle?.stop();
     await this.#heartbeatStarting;
-    await this.#heartbeatThread?.stop();
+    this.#heartbeatHandle = undefined;
     this.#heartbeatThread = undefined;
     try {
       await this.#backend.deregisterAgent(this.agentId);
@@ -564,8 +567,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       );
       return;
     }
+    let heartbeat: ThreadHeartbeat;
     try {
-      const heartbeat = await heartbeatInThread({
+      heartbeat = heartbeatInThread({
         location,
         agentId: this.agentId,
         intervalMs: this.#heartbeatIntervalMs,
@@ -583,17 +587,31 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           );
         },
       });
-      if (this.#state === 'running') {
-        this.#heartbeatThread = heartbeat;
-        if (this.#abandoned.size > 0) heartbeat.setAbandonedHandlers(this.#abandoned.size);
-      } else {
-        await heartbeat.stop(); // stopped while the thread was starting
-      }
     } catch (error) {
       this.#log.warn(
         { err: error },
-        'heartbeats run on the event loop: the heartbeat thread did not start; a handler that blocks the loop for longer than agentTtlMs gets its agent declared lost',
+        'heartbeats run on the event loop: no heartbeat thread could be created; a handler that blocks the loop for longer than agentTtlMs gets its agent declared lost',
       );
+      return;
+    }
+    // stop() stops it whatever its state, also while it starts.
+    this.#heartbeatHandle = heartbeat;
+    try {
+      // On a starved machine a new thread can take many seconds to load its modules; the loop
+      // heartbeats meanwhile, and the thread takes over whenever it is up.
+      await heartbeat.started;
+    } catch (error) {
+      if (this.#state === 'running') {
+        this.#log.warn(
+          { err: error },
+          'heartbeats run on the event loop: the heartbeat thread did not start; a handler that blocks the loop for longer than agentTtlMs gets its agent declared lost',
+        );
+      }
+      return;
+    }
+    if (this.#state === 'running') {
+      this.#heartbeatThread = heartbeat;
+      if (this.#abandoned.size > 0) heartbeat.setAbandonedHandlers(this.#abandoned.size);
     }
   }
 

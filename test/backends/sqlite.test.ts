@@ -447,6 +447,50 @@ describe('write locks', () => {
   });
 });
 
+describe('sweeps of several instances', () => {
+  it('one sweeps while it holds the lock, without the others taking the write lock; another takes over after', async () => {
+    const file = join(dir, 'baton.db');
+    const clock = new ManualClock();
+    const one = await open(file, { clock: clock.now, sweepLockMs: 60_000 });
+    const two = await open(file, { clock: clock.now, sweepLockMs: 60_000 });
+    const agent = await one.registerAgent({ capabilities: [], concurrency: 2 });
+    await one.submitTasks([{ type: 'x' }, { type: 'y' }]);
+    await one.claim({ agentId: agent.id, capabilities: [], max: 2, leaseTtlMs: 1000 });
+    expect((await one.sweep({ agentTtlMs: 1e9 })).expired, 'nothing expired yet').toBe(0);
+    clock.advance(1001);
+    // While another connection holds the write lock, a skipped sweep still answers at once:
+    // it only reads.
+    const other = new DatabaseSync(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      expect((await two.sweep({ agentTtlMs: 1e9 })).expired, 'two skips: one sweeps').toBe(0);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect((await one.sweep({ agentTtlMs: 1e9 })).expired, 'the holder sweeps').toBe(2);
+    await one.claim({ agentId: agent.id, capabilities: [], max: 2, leaseTtlMs: 1000 });
+    clock.advance(1001);
+    await one.close();
+    expect((await two.sweep({ agentTtlMs: 1e9 })).expired, 'after the holder closed').toBe(2);
+  });
+
+  it('a holder that stops sweeping loses the lock when it runs out', async () => {
+    const file = join(dir, 'baton.db');
+    const clock = new ManualClock();
+    const one = await open(file, { clock: clock.now, sweepLockMs: 2000 });
+    const two = await open(file, { clock: clock.now, sweepLockMs: 2000 });
+    const agent = await one.registerAgent({ capabilities: [], concurrency: 1 });
+    await one.submitTasks([{ type: 'x' }]);
+    await one.claim({ agentId: agent.id, capabilities: [], max: 1, leaseTtlMs: 1000 });
+    await one.sweep({ agentTtlMs: 1e9 });
+    clock.advance(1001);
+    expect((await two.sweep({ agentTtlMs: 1e9 })).expired, 'the lock still lasts').toBe(0);
+    clock.advance(1000);
+    expect((await two.sweep({ agentTtlMs: 1e9 })).expired, 'one went quiet').toBe(1);
+  });
+});
+
 describe('WAL checkpoints', () => {
   it('are made off the event loop: the database file grows without any commit checkpointing', async () => {
     const file = join(dir, 'baton.db');

@@ -74,6 +74,7 @@ import type {
   SubmittedRun,
   SubmittedTask,
   SubmitTasksOptions,
+  SilentAgent,
   SweepOptions,
   SweepResult,
   TaskFilter,
@@ -934,6 +935,8 @@ export class RedisBackend implements Backend {
     checkSweepOptions(options);
     const k = this.#keys;
     const now = this.#clock();
+    const spared =
+      options.spare === undefined ? [] : await this.#spared(now, options.agentTtlMs, options.spare);
     const reply = (await this.#run(
       'sweep',
       [...k.common, k.hb, k.sweep, k.tasks, k.pending, k.publishing, k.pubcur],
@@ -947,6 +950,8 @@ export class RedisBackend implements Backend {
         this.#abandonedMs,
         this.#unpublishedMs,
         options.stallAfterMs ?? 0,
+        spared.length,
+        ...spared,
       ],
       'sweep',
     )) as unknown[];
@@ -978,6 +983,42 @@ export class RedisBackend implements Backend {
       result.timedOut = Number(await this.#run('sweep-timeouts', k.common, args, 'sweep'));
     }
     return result;
+  }
+
+  /**
+   * The agents past their TTL that the caller spares (SweepOptions.spare). Read before the sweep
+   * script, which cannot call back; only the agents that are silent are read.
+   */
+  async #spared(
+    now: number,
+    agentTtlMs: number,
+    spare: NonNullable<SweepOptions['spare']>,
+  ): Promise<string[]> {
+    const k = this.#keys;
+    const silent = await this.#call('sweep', () =>
+      this.#client.zrangebyscore(k.hb, '-inf', `(${now - agentTtlMs}`, 'LIMIT', 0, SWEEP_LIMIT),
+    );
+    if (silent.length === 0) return [];
+    const fields = await this.#call('sweep', () => {
+      const pipeline = this.#client.pipeline();
+      for (const id of silent) pipeline.hmget(k.agent(id), 'host', 'pid', 'started', 'hb');
+      return pipeline.exec();
+    });
+    const spared: string[] = [];
+    silent.forEach((id, index) => {
+      const [error, values] = fields?.[index] ?? [null, null];
+      if (error !== null || !Array.isArray(values)) return;
+      const [host = null, pid = null, started, hb] = values as (string | null)[];
+      const agent: SilentAgent = {
+        id,
+        host: host === null || host === '' ? null : host,
+        pid: pid === null || pid === '' ? null : Number(pid),
+        startedAt: Number(started),
+        lastHeartbeatAt: Number(hb),
+      };
+      if (spare(agent) === true) spared.push(id);
+    });
+    return spared;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * reads the first rows of the few ranges the worker takes (its capabilities cover the requires
  * set, and it handles the type) and never sorts.
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
 import {
@@ -143,10 +144,21 @@ export interface SqliteBackendOptions extends BackendOptions {
    * @default 20
    */
   pollIntervalMs?: number;
+  /**
+   * When several processes sweep one namespace, one sweeps per interval: the instance that swept
+   * holds the sweep for this long (renewed by each of its sweeps, given back on `close()`), and
+   * the others' `sweep()` calls return at once with nothing done, after a read and without
+   * taking the write lock, while it does. Every process hosts a sweeper, so without this each
+   * would take the write lock for every sweep, competing with heartbeats and claims (as the
+   * Redis backend's option of the same name). 0 disables the coordination.
+   * @default 2000
+   */
+  sweepLockMs?: number;
 }
 
 const DEFAULT_NAMESPACE = 'default';
 const DEFAULT_POLL_MS = 20;
+const DEFAULT_SWEEP_LOCK_MS = 2000;
 const DEFAULT_EVENT_PAGE = 1000;
 
 /** Backends of this process by database file, so a commit in one wakes the waiters of the others. */
@@ -168,6 +180,10 @@ export class SqliteBackend implements Backend {
   #checkpointFallback: (() => void) | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  readonly #sweepLockMs: number;
+  /** Identifies this instance as the holder of the namespace's sweep lock. */
+  readonly #holder = randomUUID();
+  #sweptWithLock = false;
   /** Small submissions waiting to share one write transaction (see group-commit.ts). */
   readonly #group: GroupCommit;
   #commits = 0;
@@ -199,6 +215,8 @@ export class SqliteBackend implements Backend {
     this.#clock = options.clock ?? Date.now;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#routing = checkRouting(options.routing);
+    if (options.sweepLockMs !== undefined) checkInteger(options.sweepLockMs, 'sweepLockMs', 0);
+    this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
     const memory = options.path === ':memory:';
     this.#file = memory ? `:memory:${Math.random()}` : resolve(options.path);
     this.features = { multiProcess: !memory, blockingWait: false };
@@ -790,18 +808,28 @@ export class SqliteBackend implements Backend {
     this.#open();
     checkSweepOptions(options);
     const now = this.#clock();
+    const result: SweepResult = {
+      expired: 0,
+      timedOut: 0,
+      promoted: 0,
+      agentsLost: [],
+      released: 0,
+      agentsStalled: [],
+      agentsRecovered: [],
+    };
+    // Another process sweeps this interval: a read says so without taking the write lock.
+    if (this.#sweepLockMs > 0 && this.#sweepLockedByOther(now)) return result;
     return this.#write(now, (tx) => {
       const st = this.#st;
       const ns = this.namespace;
-      const result: SweepResult = {
-        expired: 0,
-        timedOut: 0,
-        promoted: 0,
-        agentsLost: [],
-        released: 0,
-        agentsStalled: [],
-        agentsRecovered: [],
-      };
+      if (this.#sweepLockMs > 0) {
+        if (
+          st.sweepLockTake.get(ns, this.#holder, tx.now + this.#sweepLockMs, tx.now) === undefined
+        ) {
+          return result; // taken by another process since the read
+        }
+        this.#sweptWithLock = true;
+      }
 
       for (const row of this.#leaseRows(st.tasksLeaseExpired, ns, now)) {
         tx.endAttempt(row, {
@@ -836,9 +864,21 @@ export class SqliteBackend implements Backend {
 
       const silent = st.agentsSilent.all(ns, now - options.agentTtlMs) as unknown as {
         id: string;
+        host: string | null;
+        pid: number | null;
+        started_at: number;
         last_heartbeat_at: number;
       }[];
       for (const agent of silent) {
+        const spared = options.spare?.({
+          id: agent.id,
+          host: agent.host,
+          pid: agent.pid,
+          startedAt: agent.started_at,
+          lastHeartbeatAt: agent.last_heartbeat_at,
+        });
+        if (spared === true) continue;
+        st.agentSetState.run(ns, agent.id, 'lost');
         result.agentsLost.push(agent.id);
         tx.event('agent.lost', null, null, agent.id, {
           lastHeartbeatAt: agent.last_heartbeat_at,
@@ -861,6 +901,13 @@ export class SqliteBackend implements Backend {
       this.#sweepStalls(tx, options.stallAfterMs, result);
       return result;
     });
+  }
+
+  /** Whether another instance holds the namespace's sweep lock at `now`. */
+  #sweepLockedByOther(now: number): boolean {
+    const row = this.#st.sweepLockHolder.get(this.namespace) as
+      { holder: string; expires_at: number } | undefined;
+    return row !== undefined && row.holder !== this.#holder && row.expires_at > now;
   }
 
   /** Record recoveries of stalled agents, then declare new stalls (SweepOptions.stallAfterMs). */
@@ -1114,6 +1161,20 @@ export class SqliteBackend implements Backend {
     // Submissions called before close() are written first (one still waiting for another
     // process's lock is rejected with BATON_CLOSED when the connection closes below).
     this.#group.flush();
+    if (this.#sweptWithLock) {
+      // Hand the sweep over at once rather than after the lock runs out.
+      try {
+        await writeTransaction(
+          this.#db,
+          this.#file,
+          () => this.#st.sweepLockGiveUp.run(this.namespace, this.#holder),
+          this.#busyTimeoutMs,
+          this.#lockWaits,
+        );
+      } catch {
+        // The lock runs out on its own.
+      }
+    }
     this.#closed = true;
     this.#wakeups.close();
     const peers = peersByFile.get(this.#file);

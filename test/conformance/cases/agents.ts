@@ -194,6 +194,45 @@ export function agentCases(env: SuiteEnv): void {
       expect(lost, 'one agent.lost event').toHaveLength(1);
     });
 
+    it('spare: a silent agent the caller spares keeps its state and leases in that sweep; it is asked about once, with what it registered', async () => {
+      const { b, clock } = env.ctx();
+      const kept = await registerAgent(b, [], { host: 'box-1', pid: 4242 });
+      const gone = await registerAgent(b, [], { host: 'box-1', pid: 4343 });
+      const busy = await registerAgent(b);
+      await submitOne(b, { type: 'work' });
+      const lease = await mustClaim(b, kept, 'the task');
+      clock.advance(TTL + 1);
+      await b.heartbeat(busy.id);
+      const asked: unknown[] = [];
+      const first = await b.sweep({
+        agentTtlMs: TTL,
+        spare: (agent) => {
+          asked.push(agent);
+          return agent.id === kept.id;
+        },
+      });
+      expect(first.agentsLost).toEqual([gone.id]);
+      expect(first.released, 'the spared agent keeps its lease').toBe(0);
+      const byId = new Map((asked as { id: string }[]).map((a) => [a.id, a] as [string, unknown]));
+      expect(byId.size, 'each silent agent asked about once, and only those').toBe(2);
+      expect(asked).toHaveLength(2);
+      expect(byId.get(kept.id)).toEqual({
+        id: kept.id,
+        host: 'box-1',
+        pid: 4242,
+        startedAt: kept.startedAt,
+        lastHeartbeatAt: kept.lastHeartbeatAt,
+      });
+      expect((await agentById(b, kept.id)).state).toBe('active');
+      await expectState(b, lease.taskId, 'running', 'its agent was spared');
+
+      // Not spared any more: declared lost, its lease released.
+      const second = await b.sweep({ agentTtlMs: TTL, spare: () => false });
+      expect(second.agentsLost).toEqual([kept.id]);
+      expect(second.released).toBe(1);
+      expect((await agentById(b, kept.id)).state).toBe('lost');
+    });
+
     it('a lost agent may register again and work', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b, [], { id: 'agt_phoenix' });

@@ -32,6 +32,8 @@
 -- ARGV[7]     age (ms) after which a staged, uncommitted submission is abandoned
 -- ARGV[8]     age (ms) after which a committed submission's publishing is finished by the sweep
 -- ARGV[9]     stallAfterMs (0: no stall detection; recoveries are still recorded)
+-- ARGV[10]    number of spared agents, then their ids: past the TTL, but not declared lost in
+--             this sweep (the caller saw their processes alive; SweepOptions.spare)
 -- Returns     { 'skipped' } when another process holds the lock, else
 --             { 'ok', expired, promoted, { lost agent ids }, released,
 --               { timed-out task id, token, attempt, spec JSON (for its backoff), timeoutMs, ... },
@@ -73,12 +75,19 @@ end
 
 local promoted = promote_due(limit)
 
+local spared = {}
+for i = 1, tonumber(ARGV[10]) do spared[ARGV[10 + i]] = true end
+
 local lost, released = {}, 0
 for _, agent in ipairs(redis.call('ZRANGEBYSCORE', K_HB, '-inf', '(' .. (NOW - ttl), 'LIMIT', 0, limit)) do
   local ak = P .. 'a:' .. agent
   local last = redis.call('HGET', ak, 'hb') or '0'
-  redis.call('ZREM', K_HB, agent)
-  if redis.call('HGET', ak, 'state') == 'active' then
+  if spared[agent] then
+    -- Kept in the heartbeat index: the next sweep asks about it again.
+  elseif redis.call('HGET', ak, 'state') ~= 'active' then
+    redis.call('ZREM', K_HB, agent)
+  else
+    redis.call('ZREM', K_HB, agent)
     redis.call('HSET', ak, 'state', 'lost')
     lost[#lost + 1] = agent
     emit('agent.lost', '', '', agent, '{"lastHeartbeatAt":' .. last .. ',"agentTtlMs":' .. ttl .. '}')

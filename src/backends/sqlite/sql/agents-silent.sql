@@ -1,6 +1,6 @@
--- Declare lost the active agents whose last heartbeat is older than the cut-off.
+-- The active agents whose last heartbeat is older than the cut-off: the sweep declares them lost
+-- (unless its caller spares them, SweepOptions.spare).
 -- ?1 ns, ?2 cut-off time
--- Returns: the agents declared lost.
-UPDATE agents SET state = 'lost'
+-- Returns: { id, host, pid, started_at, last_heartbeat_at } per agent.
+SELECT id, host, pid, started_at, last_heartbeat_at FROM agents
 WHERE ns = ?1 AND state = 'active' AND last_heartbeat_at < ?2
-RETURNING id, last_heartbeat_at
