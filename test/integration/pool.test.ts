@@ -260,6 +260,40 @@ describe('Pool', () => {
     expect(seen['pool.restarted']).toHaveLength(1);
   });
 
+  it('sweeps the store itself: a silent agent is declared lost while no worker of the pool sweeps', async () => {
+    // Its one "worker" is a process that neither registers nor sweeps.
+    const pool = startPool({
+      min: 1,
+      max: 1,
+      sweep: { agentTtlMs: 1_000 },
+      spawnWorker: () => ({
+        command: process.execPath,
+        args: ['-e', 'setInterval(() => {}, 1000)', cli.dir],
+      }),
+    });
+    await pool.start();
+    const baton = await cli.open();
+    // An agent with no host or pid (an HTTP worker elsewhere) takes a task and goes silent.
+    const agent = await baton.backend.registerAgent({ capabilities: [], concurrency: 1 });
+    const { id } = await baton.submit({ type: 'job' });
+    const [lease] = await baton.backend.claim({
+      agentId: agent.id,
+      capabilities: [],
+      max: 1,
+      leaseTtlMs: 60_000,
+    });
+    expect(lease?.taskId).toBe(id);
+    const deadline = Date.now() + 15_000;
+    let state = 'running';
+    while (state === 'running' && Date.now() < deadline) {
+      await sleep(100);
+      state = (await baton.get(id))?.state ?? 'missing';
+    }
+    expect(state, 'the task was given back').toBe('ready');
+    expect((await baton.attempts(id)).map((a) => a.outcome)).toEqual(['agent_lost']);
+    expect((await baton.agents()).find((a) => a.id === agent.id)?.state).toBe('lost');
+  });
+
   it('refuses limits that make no sense, naming the field', () => {
     expect(() => new Pool({ store: cli.store, min: 3, max: 2 })).toThrow(
       /min \(3\) is above max \(2\)/,
