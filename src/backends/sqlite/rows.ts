@@ -264,6 +264,8 @@ export interface AgentRow {
   stalled_at: number | null;
   cpu_percent: number | null;
   rss_bytes: number | null;
+  /** Who may act for the agent through the HTTP API (AgentSpec.owner); NULL for none. */
+  owner: string | null;
 }
 
 /** One row of `agent_stats`: an agent's counters for one task type. */
