@@ -18,7 +18,7 @@ import { dependencyCases } from './cases/deps.ts';
 import { durabilityCases } from './cases/durability.ts';
 import { dynamicCases } from './cases/dynamic.ts';
 import { eventCases } from './cases/events.ts';
-import { holderCases } from './cases/holder.ts';
+import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
 import { registryCases } from './cases/registry.ts';
@@ -52,6 +52,7 @@ export function defineConformanceSuite(
     routingPolicyCases(env);
     leaseCases(env);
     holderCases(env);
+    ownerCases(env);
     retryCases(env);
     dependencyCases(env);
     runCases(env);

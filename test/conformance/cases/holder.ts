@@ -2,15 +2,18 @@
  * A lease is tied to the agent that holds it: renew, complete, fail and release from any other
  * agent are refused (`lease_lost`, `BATON_LEASE_LOST`) even with the holder's token, and change
  * nothing: no event, no new expiry, no heartbeat or progress for anyone but the caller itself.
- * No refusal names a token.
+ * No refusal names a token. And an agent keeps the owner it was first registered with (what the
+ * HTTP API binds agents to API tokens by).
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend, SettleOutcome } from '../../../src/backends/backend.ts';
+import type { ConflictError } from '../../../src/core/errors.ts';
 import type { AgentRecord, Lease } from '../../../src/core/types.ts';
 import type { SuiteEnv } from '../context.ts';
 import {
   LEASE_TTL_MS,
   complete,
+  expectBatonError,
   expectLeaseLost,
   getTask,
   mustClaim,
@@ -154,6 +157,73 @@ export function holderCases(env: SuiteEnv): void {
       );
       expectLeaseLost(unissued[0], lease.token + 5, 'renew with a token never issued');
       expectNoToken(unissued[0], 'renew with a token never issued');
+    });
+  });
+}
+
+export function ownerCases(env: SuiteEnv): void {
+  describe('an agent keeps the owner it was registered with', () => {
+    async function agentState(b: Backend, id: string) {
+      const agent = (await b.listAgents()).find((a) => a.id === id);
+      return { agent, lastEventId: await b.lastEventId(), owner: await b.agentOwner(id) };
+    }
+
+    it('agentOwner answers the owner, null for none, and null for no such agent', async () => {
+      const { b } = env.ctx();
+      const owned = await b.registerAgent({ capabilities: [], concurrency: 1, owner: 'tok_a' });
+      const free = await b.registerAgent({ capabilities: [], concurrency: 1 });
+      expect(await b.agentOwner(owned.id)).toEqual({ owner: 'tok_a' });
+      expect(await b.agentOwner(free.id)).toEqual({ owner: null });
+      expect(await b.agentOwner('agt_nobody')).toBeNull();
+      expect(owned, 'the owner is not part of the agent record').not.toHaveProperty('owner');
+    });
+
+    for (const [what, first, again] of [
+      ['another owner', 'tok_a', 'tok_b'],
+      ['no owner, when it has one', 'tok_a', undefined],
+      ['an owner, when it has none', undefined, 'tok_b'],
+    ] as const) {
+      it(`registering its id again with ${what} is refused, and nothing changes`, async () => {
+        const { b, clock } = env.ctx();
+        const agent = await b.registerAgent({
+          name: 'first',
+          capabilities: ['x'],
+          concurrency: 1,
+          ...(first === undefined ? {} : { owner: first }),
+        });
+        await b.deregisterAgent(agent.id); // an agent that left keeps its owner too
+        clock.advance(1_000);
+        const before = await agentState(b, agent.id);
+        const error = await expectBatonError<ConflictError>(
+          b.registerAgent({
+            id: agent.id,
+            name: 'impostor',
+            capabilities: ['everything'],
+            concurrency: 9,
+            ...(again === undefined ? {} : { owner: again }),
+          }),
+          'ConflictError',
+          'BATON_CONFLICT',
+          `registering ${agent.id} again with ${what}`,
+        );
+        expect(error.details).toEqual({ agentId: agent.id, reason: 'owner' });
+        expect(await agentState(b, agent.id), 'the agent is as it was').toEqual(before);
+      });
+    }
+
+    it('registering again with the same owner makes it active again', async () => {
+      const { b } = env.ctx();
+      const agent = await b.registerAgent({ capabilities: [], concurrency: 1, owner: 'tok_a' });
+      await b.deregisterAgent(agent.id);
+      const again = await b.registerAgent({
+        id: agent.id,
+        name: 'back',
+        capabilities: [],
+        concurrency: 2,
+        owner: 'tok_a',
+      });
+      expect(again).toMatchObject({ id: agent.id, name: 'back', state: 'active', concurrency: 2 });
+      expect(await b.agentOwner(agent.id)).toEqual({ owner: 'tok_a' });
     });
   });
 }
