@@ -1,7 +1,8 @@
 /**
  * The Redis backend (standalone or Cluster), on ioredis. Every operation is one Lua script
  * (`lua/<name>-<numKeys>.lua`), so each is atomic and one round trip; batches (a claim of 100, a
- * complete of 100) are one script call. Validation runs here, with the same core functions as
+ * complete of 100) are one script call. Arguments come checked by the layer in front of every
+ * adapter (`../checked.ts`); task specs are normalized here, with the same core functions as
  * every backend, before any script runs. Key layout: `keys.ts`.
  *
  * Idle workers wait on a blocking BZPOPMIN of the wake-up marker of their filter (capabilities,
@@ -24,7 +25,6 @@ import {
   BatonError,
   ConflictError,
   NotFoundError,
-  PayloadTooLargeError,
   ValidationError,
 } from '../../core/errors.ts';
 import { backoffDelay } from '../../core/retry.ts';
@@ -1297,14 +1297,6 @@ export class RedisBackend implements Backend {
       if (this.#closed) return null;
       throw storeError(error, this.#target, operation);
     }
-  }
-
-  #checkSize(json: string, where: string): void {
-    // A UTF-8 character is at most 3 bytes per UTF-16 unit: short strings need no exact count.
-    if (json.length * 3 <= this.#maxPayloadBytes) return;
-    const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > this.#maxPayloadBytes)
-      throw new PayloadTooLargeError(where, bytes, this.#maxPayloadBytes);
   }
 }
 
