@@ -137,7 +137,9 @@ async function claimMicros(store: Store, scenario: Scenario): Promise<number> {
       micros += (performance.now() - t0) * 1000;
       if (!lease) continue;
       claimed++;
-      await backend.complete([{ taskId: lease.taskId, token: lease.token, result: null }]);
+      await backend.complete([
+        { taskId: lease.taskId, token: lease.token, agentId: lease.agentId, result: null },
+      ]);
     }
     if (claimed < CLAIMS * 0.9)
       throw new Error(`${scenario}: only ${claimed} of ${CLAIMS} claims took a task`);

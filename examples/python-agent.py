@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A Baton agent in Python, standard library only: it registers with a `baton server`, claims
-tasks (long-polling), runs them, and completes or fails each one with its lease token (or, when a
-handler raises Busy, releases it for later).
+tasks (long-polling), runs them, and completes or fails each one with its lease token and its
+agent id (or, when a handler raises Busy, releases it for later).
 
     baton server --port 7400 &
     python3 examples/python-agent.py --url http://127.0.0.1:7400 --types upper,add
@@ -21,7 +21,7 @@ import urllib.request
 
 
 class LeaseLost(Exception):
-    """The server refused the token (409 BATON_LEASE_LOST): another attempt owns the task now."""
+    """The server refused the lease call (409 BATON_LEASE_LOST): another attempt owns the task now."""
 
 
 class Busy(Exception):
@@ -68,12 +68,12 @@ def add(payload):
 HANDLERS = {"upper": upper, "add": add}
 
 
-def release(client, task_id, token, busy):
+def release(client, agent_id, task_id, token, busy):
     """Give the lease back for busy.delay_ms without counting the attempt."""
     try:
         client.post(
             f"/v1/leases/{task_id}/release",
-            {"token": token, "delayMs": busy.delay_ms, "reason": f"deferred: {busy}"},
+            {"token": token, "agentId": agent_id, "delayMs": busy.delay_ms, "reason": f"deferred: {busy}"},
         )
         print(f"deferred {task_id} for {busy.delay_ms} ms: {busy}", flush=True)
     except LeaseLost as lost:
@@ -122,20 +122,28 @@ def main():
                 f"/v1/agents/{agent_id}/claim", {"types": types, "max": 1, "waitMs": 10000}
             )
             for lease in claimed["leases"]:
+                # Every lease call names the token and the agent that holds the lease.
                 task, token = lease["task"], lease["token"]
                 try:
                     result = HANDLERS[task["type"]](task["payload"] or {})
-                    client.post(f"/v1/leases/{task['id']}/complete", {"token": token, "result": result})
+                    client.post(
+                        f"/v1/leases/{task['id']}/complete",
+                        {"token": token, "agentId": agent_id, "result": result},
+                    )
                     print(f"completed {task['id']}", flush=True)
                 except Busy as busy:
-                    release(client, task["id"], token, busy)
+                    release(client, agent_id, task["id"], token, busy)
                     continue  # not done: it comes back later
                 except LeaseLost as lost:
                     print(f"lease lost: {lost}", file=sys.stderr, flush=True)
                 except Exception as error:  # noqa: BLE001 - report any handler failure
                     client.post(
                         f"/v1/leases/{task['id']}/fail",
-                        {"token": token, "error": {"message": str(error), "name": type(error).__name__}},
+                        {
+                            "token": token,
+                            "agentId": agent_id,
+                            "error": {"message": str(error), "name": type(error).__name__},
+                        },
                     )
                 done += 1
     finally:

@@ -1,9 +1,11 @@
 /**
  * The backend seam. It speaks in queue operations, not storage commands; each adapter
- * (sqlite, later redis) owns its connections and passes the same conformance suite
- * (`test/conformance/`). Adapters validate input with the same core functions, and report
- * refusals as {@link SettleOutcome} status codes that {@link outcomeError} turns into errors,
- * so every backend says the same thing.
+ * (sqlite, redis) owns its connections and passes the same conformance suite
+ * (`test/conformance/`). Every argument is checked once, above the adapters, by the checking
+ * layer `openBackend` puts in front of each of them (`checked.ts`), so adapters cannot disagree
+ * on what they accept. Adapters report refusals as {@link SettleOutcome} status codes, worded
+ * once (`refusals.ts`), that {@link outcomeError} turns into errors, so every backend says the
+ * same thing.
  */
 import { ConflictError, LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
@@ -74,13 +76,22 @@ export interface LeaseRef {
 }
 
 /**
+ * A lease named by the agent that holds it: complete, fail and release refuse an item whose
+ * `agentId` is not the holder's (`lease_lost`, nothing changes), as renew does for its agent.
+ */
+export interface HeldLeaseRef extends LeaseRef {
+  /** The agent that claimed the task and holds its lease. */
+  agentId: string;
+}
+
+/**
  * The longest `delayMs` a release accepts: a year. Longer waits are not "not now" but "never",
  * which is a cancel.
  */
 export const MAX_RELEASE_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** A lease to give back without counting its attempt (see {@link Backend.release}). */
-export interface ReleaseInput extends LeaseRef {
+export interface ReleaseInput extends HeldLeaseRef {
   /**
    * Keep the task `delayed` this long before it can be claimed again, in whole ms (at most
    * {@link MAX_RELEASE_DELAY_MS}); 0 makes it `ready` at once.
@@ -100,24 +111,28 @@ export interface RetryTaskOptions {
   reason?: string;
 }
 
-export interface CompleteInput extends LeaseRef {
+export interface CompleteInput extends HeldLeaseRef {
   result: Json;
 }
 
-export interface FailInput extends LeaseRef {
+export interface FailInput extends HeldLeaseRef {
   error: TaskError;
   /** Overrides `error.retryable`: false fails the task at once. */
   retryable?: boolean;
-  /** Overrides the backoff policy for this retry. */
+  /**
+   * Overrides the backoff policy for this retry: whole ms, from 0 to
+   * {@link MAX_RELEASE_DELAY_MS}.
+   */
   retryDelayMs?: number;
   /** How the attempt ended. @default 'failed' */
   outcome?: 'failed' | 'timed_out';
 }
 
 /**
- * Per-item answer of renew/complete/fail/release. `lease_lost`: the token is stale (expired,
- * released, cancelled, re-claimed); `not_found`: no such task. `cancelled` (renew only): the
- * task was cancelled and its handler should stop.
+ * Per-item answer of renew/complete/fail/release. `lease_lost`: the caller does not hold the
+ * lease (another agent holds it, or the token is stale: expired, released, cancelled,
+ * re-claimed); `not_found`: no such task. `cancelled` (renew only, from the holder): the task
+ * was cancelled and its handler should stop. A refusal's `reason` never names a token.
  */
 export type SettleOutcome =
   | { taskId: string; status: 'ok'; state: TaskState; expiresAt?: number }
@@ -312,7 +327,8 @@ export interface Backend {
   /**
    * Extend leases by `leaseTtlMs` and record the agent's heartbeat, its progress (even with no
    * leases: the worker loop is alive; see {@link SweepOptions.stallAfterMs}) and its `report`
-   * when given (absent: the last report is kept).
+   * when given (absent: the last report is kept). A lease `agentId` does not hold is refused
+   * (`lease_lost`) and left as it is.
    */
   renew(
     agentId: string,
@@ -365,7 +381,18 @@ export interface Backend {
   /** Cancel every non-terminal task of a run. */
   cancelRun(runId: string, reason?: string): Promise<RunRecord>;
 
+  /**
+   * Register an agent, or make a known one active again.
+   * @throws ConflictError (see {@link agentOwnerConflict}) when the id is registered with
+   *   another {@link AgentSpec.owner}; nothing changes.
+   */
   registerAgent(agent: AgentSpec): Promise<AgentRecord>;
+  /**
+   * The {@link AgentSpec.owner} an agent was registered with (null: none), or null when there
+   * is no such agent. A server that binds agents to API tokens reads it; it never changes once
+   * the agent exists.
+   */
+  agentOwner(agentId: string): Promise<{ owner: string | null } | null>;
   /**
    * Record a heartbeat, and the process's `report` when given (absent: the last report is
    * kept). Proves the agent's process alive, not that its loop makes progress. Throws
@@ -448,6 +475,18 @@ export function assertSettled(outcome: SettleOutcome | undefined, ref: LeaseRef)
     ? outcomeError(outcome, ref.token)
     : new LeaseLostError(ref.taskId, ref.token, 'no answer from the backend');
   if (error) throw error;
+}
+
+/**
+ * The error every backend reports for registering an agent id that is registered with another
+ * owner ({@link AgentSpec.owner}): nothing changed. `details.reason` is `owner`, so a server can
+ * tell it from other conflicts.
+ */
+export function agentOwnerConflict(agentId: string): ConflictError {
+  return new ConflictError(
+    `agent ${agentId} is registered by another owner (another API token, or none); an agent id cannot change hands: register under another id`,
+    { agentId, reason: 'owner' },
+  );
 }
 
 /**

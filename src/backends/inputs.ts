@@ -1,20 +1,33 @@
 /**
- * Checks every adapter makes of the arguments Backend methods take beyond task specs (those go
- * through `normalizeTasks`): page limits, claim and sweep numbers, agent specs, and the error a
- * worker reports. One copy, so every backend refuses the same input with the same words. Each
- * names the argument and says what would be accepted.
+ * The checks of every argument a Backend method takes beyond task specs (those go through core's
+ * `normalizeTasks`/`normalizeRun`): ids, claim and wait filters, lease items, agent specs and
+ * reports, sweep options, listing filters and cursors, recorded events. The checking layer
+ * (`checked.ts`) runs them before any adapter sees a call, so one copy decides what every backend
+ * accepts and words the refusal. Each check names the argument, says what was wrong and what
+ * would be accepted, and returns the value as adapters take it (defaults applied, long free text
+ * cut), so adapters apply it without deciding anything.
  */
-import { ValidationError } from '../core/errors.ts';
+import { ValidationError, type ValidationIssue } from '../core/errors.ts';
 import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
-import type { AgentReport, AgentSpec, TaskError } from '../core/types.ts';
-import { LIMITS, checkJson } from '../core/validate.ts';
+import { describeValue } from '../core/text.ts';
+import { TASK_STATES, type AgentReport, type AgentSpec, type TaskError } from '../core/types.ts';
+import { LIMITS, checkJson, checkTypeFilter, runListOrder } from '../core/validate.ts';
 import {
   MAX_RELEASE_DELAY_MS,
   RECORDABLE_EVENT_TYPES,
+  type ClaimRequest,
+  type CompleteInput,
+  type FailInput,
+  type LeaseRef,
+  type ReadEventsOptions,
   type RecordableEvent,
   type ReleaseInput,
   type RetryTaskOptions,
+  type RunFilter,
+  type SubmitTasksOptions,
   type SweepOptions,
+  type TaskFilter,
+  type WaitForWorkOptions,
 } from './backend.ts';
 
 /** Page size when a listing does not say. */
@@ -25,24 +38,154 @@ export const MAX_PAGE = 10_000;
 /** Longest error message or stack kept, in characters: errors are for people, not for data. */
 const MAX_ERROR_TEXT = 16_384;
 
+/** Longest id of a task, run or agent, in characters (ids Baton makes are 30). */
+export const MAX_ID_LENGTH = LIMITS.maxKeyLength;
+
+/** Longest cursor or event id, in characters (those a backend gives out are far shorter). */
+const MAX_CURSOR_LENGTH = 64;
+
+/** The most leases one claim takes (a worker's free slots). */
+export const MAX_CLAIM = 10_000;
+
+/**
+ * What an agent may say about itself ({@link AgentSpec}), the same through the SDK and the HTTP
+ * API. A capability or label is compared with what tasks name (`requires`, `affinity`), whose
+ * limits these follow.
+ */
+export const AGENT_LIMITS = {
+  /** Characters of the agent's name. */
+  maxNameLength: LIMITS.maxTitleLength,
+  /** Capabilities of one agent. */
+  maxCapabilities: 256,
+  /** Characters of a capability (as of a task's `requires`). */
+  maxCapabilityLength: LIMITS.maxKeyLength,
+  /** Labels of one agent. */
+  maxLabels: 64,
+  /** Characters of a label's key, and of its value (as of a task's `affinity`). */
+  maxLabelLength: LIMITS.maxKeyLength,
+  /** Slots of one agent. */
+  maxConcurrency: 10_000,
+  /** Characters of `host`, `version` and `owner`. */
+  maxTextLength: LIMITS.maxKeyLength,
+} as const;
+
+/** A `fail` item as adapters apply it ({@link checkFails}). */
+export type CheckedFail = FailInput & { retryable: boolean; outcome: 'failed' | 'timed_out' };
+
+/** A `release` item as adapters apply it ({@link checkReleases}). */
+export type CheckedRelease = Required<ReleaseInput>;
+
+type Issues = ValidationIssue[];
+
+function fail(issues: Issues): void {
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function cut(text: string): string {
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}… (truncated)` : text;
+}
+
+/** A non-empty string of at most `max` characters, else an issue. */
+function text(value: unknown, path: string, what: string, max: number, issues: Issues): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    issues.push({
+      path,
+      message: `must be ${what}: a non-empty string of at most ${max} characters; got ${
+        typeof value === 'string' && value.length > max
+          ? `${value.length} characters`
+          : describeValue(value)
+      }`,
+    });
+  }
+}
+
+/** An id of a task, run or agent, else an issue. */
+function id(value: unknown, path: string, what: string, issues: Issues): void {
+  text(value, path, `the id of ${what}`, MAX_ID_LENGTH, issues);
+}
+
+/** An integer from `min` to `max`, else an issue. */
+function integer(value: unknown, path: string, min: number, max: number, issues: Issues): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    issues.push({
+      path,
+      message: `must be an integer from ${min} to ${max}; got ${describeValue(value)}`,
+    });
+  }
+}
+
+/** A finite number of ms from 0 to `max`, else an issue. */
+function duration(value: unknown, path: string, max: number, issues: Issues): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+    issues.push({
+      path,
+      message: `must be a number of ms from 0 to ${max}; got ${describeValue(value)}`,
+    });
+  }
+}
+
+/** Capability names, as an agent has them or a worker claims with. */
+function capabilities(value: unknown, path: string, issues: Issues): void {
+  if (!Array.isArray(value)) {
+    issues.push({
+      path,
+      message: `must be an array of capability names (use [] for none); got ${describeValue(value)}`,
+    });
+    return;
+  }
+  if (value.length > AGENT_LIMITS.maxCapabilities) {
+    issues.push({
+      path,
+      message: `must hold at most ${AGENT_LIMITS.maxCapabilities} capabilities; got ${value.length}`,
+    });
+    return;
+  }
+  value.forEach((c, i) =>
+    text(c, `${path}[${i}]`, 'a capability name', AGENT_LIMITS.maxCapabilityLength, issues),
+  );
+}
+
+/** A `types` filter (core's check, plus the length of each type). */
+function types(value: unknown, path: string, issues: Issues): void {
+  try {
+    checkTypeFilter(value, path);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    issues.push(...error.issues);
+    return;
+  }
+  if (value === undefined) return;
+  (value as unknown[]).forEach((t, i) =>
+    text(t, `${path}[${i}]`, 'a task type name', LIMITS.maxTypeLength, issues),
+  );
+}
+
+function signal(value: unknown, path: string, issues: Issues): void {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    issues.push({ path, message: `must be an AbortSignal or absent; got ${describeValue(value)}` });
+  }
+}
+
 /**
  * The fields of a {@link TaskError} a worker reported, as plain JSON: whatever else a thrown
  * error carried (causes, sockets, cycles) is not stored.
  */
 export function cleanError(error: TaskError): TaskError {
   const source = (error ?? {}) as Partial<Record<keyof TaskError, unknown>>;
-  const text = (value: unknown): string => {
-    const s = typeof value === 'string' ? value : String(value);
-    return s.length > MAX_ERROR_TEXT ? `${s.slice(0, MAX_ERROR_TEXT)}… (truncated)` : s;
-  };
-  const clean: TaskError = { message: text(source.message ?? 'failed') };
-  if (source.code !== undefined && source.code !== null) clean.code = text(source.code);
-  if (source.name !== undefined && source.name !== null) clean.name = text(source.name);
+  const asText = (value: unknown): string => cut(typeof value === 'string' ? value : String(value));
+  const clean: TaskError = { message: asText(source.message ?? 'failed') };
+  if (source.code !== undefined && source.code !== null) clean.code = asText(source.code);
+  if (source.name !== undefined && source.name !== null) clean.name = asText(source.name);
   if (typeof source.retryable === 'boolean') clean.retryable = source.retryable;
-  if (source.stack !== undefined && source.stack !== null) clean.stack = text(source.stack);
+  if (source.stack !== undefined && source.stack !== null) clean.stack = asText(source.stack);
   return clean;
 }
 
+/** An integer ≥ `min` (a backend option, say). */
 export function checkInteger(value: number, path: string, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new ValidationError([
@@ -51,48 +194,293 @@ export function checkInteger(value: number, path: string, min: number): void {
   }
 }
 
+/** The id of a task, run or agent a method names. */
+export function checkId(value: string, path: string, what: string): void {
+  const issues: Issues = [];
+  id(value, path, what, issues);
+  fail(issues);
+}
+
+/** A page size: the default when absent. */
 export function pageLimit(limit: number | undefined, path: string): number {
   if (limit === undefined) return DEFAULT_PAGE;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw new ValidationError([
-      { path, message: `must be an integer from 1 to ${MAX_PAGE}; got ${String(limit)}` },
-    ]);
-  }
+  const issues: Issues = [];
+  integer(limit, path, 1, MAX_PAGE, issues);
+  fail(issues);
   return limit;
 }
 
-export function checkAgent(spec: AgentSpec): void {
-  const issues: { path: string; message: string }[] = [];
-  if (spec === null || typeof spec !== 'object') {
+/**
+ * The error every backend gives for a cursor or event id it did not give out: adapters parse
+ * their own cursors (their form is theirs), and refuse one they cannot read with this.
+ */
+export function unknownCursor(cursor: unknown, path: string): ValidationError {
+  return new ValidationError([
+    {
+      path,
+      message: `${describeValue(cursor)} is not a cursor this backend gave out; pass the value from the previous page (or the id of the last event seen)`,
+    },
+  ]);
+}
+
+/** A cursor or event id: absent, or a string of a sane length (its form is the adapter's). */
+function cursor(value: unknown, path: string, issues: Issues): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CURSOR_LENGTH) {
+    issues.push(unknownCursor(value, path).issues[0]!);
+  }
+}
+
+/** Cursors that are the decimal seq of the last row seen (both adapters' task and run pages). */
+export function parseSeqCursor(value: string | undefined, path: string): number {
+  if (value === undefined) return 0;
+  if (!/^\d{1,15}$/.test(value)) throw unknownCursor(value, path);
+  return Number(value);
+}
+
+/** A claim: who claims, with which capabilities and types, how many, for how long. */
+export function checkClaim(request: ClaimRequest): ClaimRequest {
+  if (!isObject(request)) {
     throw new ValidationError([
-      { path: 'agent', message: 'must be an object with capabilities and concurrency' },
+      {
+        path: 'claim',
+        message: `must be an object { agentId, capabilities, types?, max, leaseTtlMs }; got ${describeValue(request)}`,
+      },
     ]);
   }
-  if (
-    spec.id !== undefined &&
-    (typeof spec.id !== 'string' || spec.id.length === 0 || spec.id.length > LIMITS.maxKeyLength)
-  ) {
-    issues.push({
-      path: 'agent.id',
-      message: `must be a non-empty string of at most ${LIMITS.maxKeyLength} characters`,
-    });
+  const issues: Issues = [];
+  id(request.agentId, 'claim.agentId', 'the claiming agent', issues);
+  capabilities(request.capabilities, 'claim.capabilities', issues);
+  types(request.types, 'claim.types', issues);
+  integer(request.max, 'claim.max', 0, MAX_CLAIM, issues);
+  integer(request.leaseTtlMs, 'claim.leaseTtlMs', 1, LIMITS.maxTimerMs, issues);
+  fail(issues);
+  return request;
+}
+
+/** What a worker waits for (as it claims), how long, and what may abort the wait. */
+export function checkWait(options: WaitForWorkOptions): WaitForWorkOptions {
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'waitForWork',
+        message: `must be an object { capabilities, types?, agentId?, timeoutMs, signal? }; got ${describeValue(options)}`,
+      },
+    ]);
   }
-  if (
-    !Array.isArray(spec.capabilities) ||
-    spec.capabilities.some((c) => typeof c !== 'string' || c.length === 0)
-  ) {
-    issues.push({
-      path: 'agent.capabilities',
-      message: 'must be an array of non-empty strings (use [] for none)',
-    });
+  const issues: Issues = [];
+  capabilities(options.capabilities, 'waitForWork.capabilities', issues);
+  types(options.types, 'waitForWork.types', issues);
+  if (options.agentId !== undefined)
+    id(options.agentId, 'waitForWork.agentId', 'the waiting agent', issues);
+  duration(options.timeoutMs, 'waitForWork.timeoutMs', LIMITS.maxTimerMs, issues);
+  signal(options.signal, 'waitForWork.signal', issues);
+  fail(issues);
+  return options;
+}
+
+/** A lease an item names: its task and token (`path` names the item). */
+function leaseRef(item: unknown, path: string, issues: Issues): item is Record<string, unknown> {
+  if (!isObject(item)) {
+    issues.push({ path, message: `must be an object; got ${describeValue(item)}` });
+    return false;
   }
-  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) {
-    issues.push({
-      path: 'agent.concurrency',
-      message: `must be an integer >= 1; got ${String(spec.concurrency)}`,
-    });
+  id(item.taskId, `${path}.taskId`, 'the leased task', issues);
+  integer(item.token, `${path}.token`, 0, Number.MAX_SAFE_INTEGER, issues);
+  return true;
+}
+
+/** The items of a lease call, an array; `shape` says what an item is. */
+function items(value: unknown, path: string, shape: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new ValidationError([
+      { path, message: `must be an array of ${shape}; got ${describeValue(value)}` },
+    ]);
   }
-  if (issues.length > 0) throw new ValidationError(issues);
+  return value;
+}
+
+/** A renew: the agent, the leases it holds, the new lease length, its process report. */
+export function checkRenew(
+  agentId: string,
+  leases: readonly LeaseRef[],
+  leaseTtlMs: number,
+  report: AgentReport | undefined,
+): AgentReport | undefined {
+  const issues: Issues = [];
+  id(agentId, 'renew.agentId', 'the renewing agent', issues);
+  items(leases, 'renew.leases', '{ taskId, token }').forEach((item, i) =>
+    leaseRef(item, `renew.leases[${i}]`, issues),
+  );
+  integer(leaseTtlMs, 'renew.leaseTtlMs', 1, LIMITS.maxTimerMs, issues);
+  fail(issues);
+  return report === undefined ? undefined : checkReport(report, 'renew.report');
+}
+
+/** The holder an item of complete, fail or release names. */
+function holder(item: Record<string, unknown>, path: string, issues: Issues): void {
+  id(item.agentId, `${path}.agentId`, 'the agent that holds the lease', issues);
+}
+
+/**
+ * The items of a `complete`: each names its lease and holder, and a JSON result within
+ * `maxBytes` (one bad or oversized result refuses the batch).
+ */
+export function checkCompletes(list: readonly CompleteInput[], maxBytes: number): CompleteInput[] {
+  const issues: Issues = [];
+  const all = items(list, 'complete', '{ taskId, token, agentId, result }');
+  all.forEach((item, i) => {
+    if (leaseRef(item, `complete[${i}]`, issues)) holder(item, `complete[${i}]`, issues);
+  });
+  fail(issues);
+  return (all as CompleteInput[]).map((item) => {
+    checkJson(item.result ?? null, `result of task ${item.taskId}`, maxBytes);
+    return item.result === undefined ? { ...item, result: null } : item;
+  });
+}
+
+/**
+ * The items of a `fail`: each names its lease and holder, an error (its plain fields kept), and
+ * how to retry. Returns them as adapters apply them: the error cleaned, `retryable` decided
+ * (the item's, else the error's, else true), `outcome` defaulted to `failed`.
+ */
+export function checkFails(list: readonly FailInput[]): CheckedFail[] {
+  const issues: Issues = [];
+  const all = items(list, 'fail', '{ taskId, token, agentId, error, retryable?, retryDelayMs? }');
+  all.forEach((item, i) => {
+    const path = `fail[${i}]`;
+    if (!leaseRef(item, path, issues)) return;
+    holder(item, path, issues);
+    if (!isObject(item.error)) {
+      issues.push({
+        path: `${path}.error`,
+        message: `must be an object { message, code?, name?, retryable?, stack? }; got ${describeValue(item.error)}`,
+      });
+    }
+    if (item.retryable !== undefined && typeof item.retryable !== 'boolean') {
+      issues.push({
+        path: `${path}.retryable`,
+        message: `must be true, false or absent; got ${describeValue(item.retryable)}`,
+      });
+    }
+    if (item.retryDelayMs !== undefined)
+      integer(item.retryDelayMs, `${path}.retryDelayMs`, 0, MAX_RELEASE_DELAY_MS, issues);
+    if (item.outcome !== undefined && item.outcome !== 'failed' && item.outcome !== 'timed_out') {
+      issues.push({
+        path: `${path}.outcome`,
+        message: `must be 'failed', 'timed_out' or absent; got ${describeValue(item.outcome)}`,
+      });
+    }
+  });
+  fail(issues);
+  return (all as FailInput[]).map((item) => {
+    const checked: CheckedFail = {
+      taskId: item.taskId,
+      token: item.token,
+      agentId: item.agentId,
+      error: cleanError(item.error),
+      retryable: item.retryable ?? item.error.retryable !== false,
+      outcome: item.outcome ?? 'failed',
+    };
+    if (item.retryDelayMs !== undefined) checked.retryDelayMs = item.retryDelayMs;
+    return checked;
+  });
+}
+
+/**
+ * The items of a `release`, before anything changes: each names its lease and holder; `delayMs`
+ * an integer from 0 to {@link MAX_RELEASE_DELAY_MS} (default 0), `reason` a string (default
+ * `released`; long ones are cut like error messages). Returns them with the defaults applied.
+ */
+export function checkReleases(list: readonly ReleaseInput[]): CheckedRelease[] {
+  const issues: Issues = [];
+  const all = items(list, 'release', '{ taskId, token, agentId, delayMs?, reason? }');
+  all.forEach((item, i) => {
+    const path = `release[${i}]`;
+    if (!leaseRef(item, path, issues)) return;
+    holder(item, path, issues);
+    const delayMs = item.delayMs ?? 0;
+    if (
+      !Number.isSafeInteger(delayMs) ||
+      !((delayMs as number) >= 0) ||
+      (delayMs as number) > MAX_RELEASE_DELAY_MS
+    ) {
+      issues.push({
+        path: `${path}.delayMs`,
+        message: `must be an integer from 0 to ${MAX_RELEASE_DELAY_MS} (ms, a year); got ${describeValue(delayMs)}`,
+      });
+    }
+    if (item.reason !== undefined && typeof item.reason !== 'string') {
+      issues.push({
+        path: `${path}.reason`,
+        message: `must be a string or absent; got ${describeValue(item.reason)}`,
+      });
+    }
+  });
+  fail(issues);
+  return (all as ReleaseInput[]).map((item) => ({
+    taskId: item.taskId,
+    token: item.token,
+    agentId: item.agentId,
+    delayMs: item.delayMs ?? 0,
+    reason: cut(item.reason ?? 'released'),
+  }));
+}
+
+/**
+ * An agent's description. Returns it with its capabilities sorted and without duplicates (the
+ * form every backend stores and routes by).
+ */
+export function checkAgent(spec: AgentSpec): AgentSpec {
+  if (!isObject(spec)) {
+    throw new ValidationError([
+      {
+        path: 'agent',
+        message: `must be an object with capabilities and concurrency; got ${describeValue(spec)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  const L = AGENT_LIMITS;
+  if (spec.id !== undefined) id(spec.id, 'agent.id', 'the agent', issues);
+  if (spec.name !== undefined) text(spec.name, 'agent.name', 'a name', L.maxNameLength, issues);
+  capabilities(spec.capabilities, 'agent.capabilities', issues);
+  integer(spec.concurrency, 'agent.concurrency', 1, L.maxConcurrency, issues);
+  if (spec.labels !== undefined) {
+    if (!isObject(spec.labels)) {
+      issues.push({
+        path: 'agent.labels',
+        message: `must be an object of string values; got ${describeValue(spec.labels)}`,
+      });
+    } else {
+      const entries = Object.entries(spec.labels);
+      if (entries.length > L.maxLabels) {
+        issues.push({
+          path: 'agent.labels',
+          message: `must hold at most ${L.maxLabels} labels; got ${entries.length}`,
+        });
+      } else {
+        for (const [key, value] of entries) {
+          text(key, `agent.labels`, 'a label name', L.maxLabelLength, issues);
+          if (typeof value !== 'string' || value.length > L.maxLabelLength) {
+            issues.push({
+              path: `agent.labels.${key.slice(0, 40)}`,
+              message: `must be a string of at most ${L.maxLabelLength} characters; got ${describeValue(value)}`,
+            });
+          }
+        }
+      }
+    }
+  }
+  if (spec.host !== undefined)
+    text(spec.host, 'agent.host', 'a host name', L.maxTextLength, issues);
+  if (spec.pid !== undefined) integer(spec.pid, 'agent.pid', 0, Number.MAX_SAFE_INTEGER, issues);
+  if (spec.version !== undefined)
+    text(spec.version, 'agent.version', 'a version', L.maxTextLength, issues);
+  if (spec.owner !== undefined)
+    text(spec.owner, 'agent.owner', 'an owner fingerprint', L.maxTextLength, issues);
+  fail(issues);
+  return { ...spec, capabilities: [...new Set(spec.capabilities)].sort() };
 }
 
 /**
@@ -101,12 +489,12 @@ export function checkAgent(spec: AgentSpec): void {
  * to 0.1 %, `abandonedHandlers` 0 when absent.
  */
 export function checkReport(report: AgentReport, path: string): AgentReport {
-  const issues: { path: string; message: string }[] = [];
-  if (report === null || typeof report !== 'object') {
+  if (!isObject(report)) {
     throw new ValidationError([
       { path, message: 'must be an object { cpuPercent, rssBytes } (each a number or null)' },
     ]);
   }
+  const issues: Issues = [];
   const { cpuPercent, rssBytes, abandonedHandlers = 0 } = report;
   if (
     cpuPercent !== null &&
@@ -129,7 +517,7 @@ export function checkReport(report: AgentReport, path: string): AgentReport {
       message: `must be an integer >= 0 when given; got ${String(abandonedHandlers)}`,
     });
   }
-  if (issues.length > 0) throw new ValidationError(issues);
+  fail(issues);
   return {
     cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
     rssBytes,
@@ -138,8 +526,8 @@ export function checkReport(report: AgentReport, path: string): AgentReport {
 }
 
 /** `sweep`'s options: an agent TTL ≥ 0 and, when given, a `stallAfterMs` ≥ 1 (integers). */
-export function checkSweepOptions(options: SweepOptions): void {
-  if (options === null || typeof options !== 'object') {
+export function checkSweepOptions(options: SweepOptions): SweepOptions {
+  if (!isObject(options)) {
     throw new ValidationError([
       { path: 'sweep', message: 'must be an object { agentTtlMs, stallAfterMs?, spare? }' },
     ]);
@@ -152,6 +540,7 @@ export function checkSweepOptions(options: SweepOptions): void {
       { path: 'sweep.spare', message: 'must be a function (agent) => boolean when given' },
     ]);
   }
+  return options;
 }
 
 /** The routing policy of a backend's `routing` option, defaults applied. */
@@ -163,12 +552,82 @@ export function checkRouting(routing: Partial<RoutingPolicy> | undefined): Routi
   return policy;
 }
 
+/** A task listing's filter: a task state, ids and a type to match, a page size and cursor. */
+export function checkTaskFilter(filter: TaskFilter | undefined): TaskFilter {
+  if (filter === undefined) return {};
+  if (!isObject(filter)) {
+    throw new ValidationError([
+      {
+        path: 'listTasks',
+        message: `must be an object { state?, runId?, type?, agentId?, limit?, cursor? } or absent; got ${describeValue(filter)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  if (filter.state !== undefined && !(TASK_STATES as readonly unknown[]).includes(filter.state)) {
+    issues.push({
+      path: 'listTasks.state',
+      message: `${describeValue(filter.state)} is not a task state; use one of ${TASK_STATES.join(', ')}`,
+    });
+  }
+  if (filter.runId !== undefined) id(filter.runId, 'listTasks.runId', 'a run', issues);
+  if (filter.type !== undefined)
+    text(filter.type, 'listTasks.type', 'a task type', LIMITS.maxTypeLength, issues);
+  if (filter.agentId !== undefined) id(filter.agentId, 'listTasks.agentId', 'an agent', issues);
+  if (filter.limit !== undefined) integer(filter.limit, 'listTasks.limit', 1, MAX_PAGE, issues);
+  cursor(filter.cursor, 'listTasks.cursor', issues);
+  fail(issues);
+  return filter;
+}
+
+/** A run listing's filter: page size, order and cursor. */
+export function checkRunFilter(filter: RunFilter | undefined): RunFilter {
+  if (filter === undefined) return {};
+  if (!isObject(filter)) {
+    throw new ValidationError([
+      {
+        path: 'listRuns',
+        message: `must be an object { limit?, cursor?, order? } or absent; got ${describeValue(filter)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  if (filter.limit !== undefined) integer(filter.limit, 'listRuns.limit', 1, MAX_PAGE, issues);
+  cursor(filter.cursor, 'listRuns.cursor', issues);
+  fail(issues);
+  return { ...filter, order: runListOrder(filter.order, 'listRuns.order') };
+}
+
+/** Where to read events from, how many, and how long to wait for some. */
+export function checkReadEvents(options: ReadEventsOptions | undefined): ReadEventsOptions {
+  if (options === undefined) return {};
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'readEvents',
+        message: `must be an object { since?, limit?, blockMs?, signal? } or absent; got ${describeValue(options)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  cursor(options.since, 'readEvents.since', issues);
+  if (options.limit !== undefined) integer(options.limit, 'readEvents.limit', 1, MAX_PAGE, issues);
+  if (options.blockMs !== undefined)
+    duration(options.blockMs, 'readEvents.blockMs', LIMITS.maxTimerMs, issues);
+  signal(options.signal, 'readEvents.signal', issues);
+  fail(issues);
+  return options;
+}
+
 /**
  * Check an event a caller records: a recordable type, an optional agent id, JSON data within
- * `maxBytes`. Returns the data as the JSON text to store.
+ * `maxBytes`. Returns it with the defaults applied (no agent: null; no data: `{}`).
  */
-export function checkRecordedEvent(event: RecordableEvent, maxBytes: number): string {
-  if (event === null || typeof event !== 'object') {
+export function checkRecordedEvent(
+  event: RecordableEvent,
+  maxBytes: number,
+): Required<RecordableEvent> & { agentId: string | null } {
+  if (!isObject(event)) {
     throw new ValidationError([
       { path: 'event', message: 'must be an object { type, agentId?, data? }' },
     ]);
@@ -181,74 +640,53 @@ export function checkRecordedEvent(event: RecordableEvent, maxBytes: number): st
       },
     ]);
   }
-  if (event.agentId != null && (typeof event.agentId !== 'string' || event.agentId.length === 0)) {
-    throw new ValidationError([
-      { path: 'event.agentId', message: 'must be a non-empty string or absent' },
-    ]);
-  }
+  const issues: Issues = [];
+  if (event.agentId != null) id(event.agentId, 'event.agentId', 'the agent it is about', issues);
+  fail(issues);
   const data = event.data ?? {};
-  if (typeof data !== 'object' || Array.isArray(data)) {
+  if (!isObject(data)) {
     throw new ValidationError([{ path: 'event.data', message: 'must be a JSON object' }]);
   }
   checkJson(data, 'event.data', maxBytes);
-  return JSON.stringify(data);
+  return { type: event.type, agentId: event.agentId ?? null, data };
 }
 
-/** A release item's delay and reason, checked, with the defaults applied. */
-export interface CheckedRelease {
-  delayMs: number;
-  reason: string;
-}
-
-/**
- * Check every item of a `release` before anything changes: `delayMs` an integer from 0 to
- * {@link MAX_RELEASE_DELAY_MS} (default 0), `reason` a string (default `released`; long ones are
- * cut like error messages).
- */
-export function checkReleases(items: readonly ReleaseInput[]): CheckedRelease[] {
-  if (!Array.isArray(items)) {
-    throw new ValidationError([
-      { path: 'release', message: 'must be an array of { taskId, token, delayMs?, reason? }' },
-    ]);
-  }
-  const issues: { path: string; message: string }[] = [];
-  const checked = items.map((item, i): CheckedRelease => {
-    const given = (item ?? {}) as Partial<ReleaseInput>;
-    const delayMs = given.delayMs ?? 0;
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > MAX_RELEASE_DELAY_MS) {
-      issues.push({
-        path: `release[${i}].delayMs`,
-        message: `must be an integer from 0 to ${MAX_RELEASE_DELAY_MS} (ms, a year); got ${String(delayMs)}`,
-      });
-    }
-    const reason: unknown = given.reason ?? 'released';
-    if (typeof reason !== 'string') {
-      issues.push({ path: `release[${i}].reason`, message: 'must be a string or absent' });
-    }
-    return { delayMs, reason: cut(String(reason)) };
-  });
-  if (issues.length > 0) throw new ValidationError(issues);
-  return checked;
-}
-
-/** `retryTask`'s reason: a string (long ones cut like error messages), or null when absent. */
-export function checkRetryReason(options: RetryTaskOptions | undefined): string | null {
-  if (options === undefined) return null;
-  if (options === null || typeof options !== 'object') {
-    throw new ValidationError([
-      { path: 'retryTask.options', message: 'must be an object { reason? } or absent' },
-    ]);
-  }
-  const { reason } = options;
-  if (reason === undefined) return null;
+/** A free-text reason (of a cancel): a string, cut like error messages, or absent. */
+export function checkReason(reason: string | undefined, path: string): string | undefined {
+  if (reason === undefined) return undefined;
   if (typeof reason !== 'string') {
     throw new ValidationError([
-      { path: 'retryTask.reason', message: `must be a string or absent; got ${typeof reason}` },
+      { path, message: `must be a string or absent; got ${describeValue(reason)}` },
     ]);
   }
   return cut(reason);
 }
 
-function cut(text: string): string {
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}… (truncated)` : text;
+/** `retryTask`'s options: a reason (a string, cut like error messages), or none. */
+export function checkRetryOptions(options: RetryTaskOptions | undefined): RetryTaskOptions {
+  if (options === undefined) return {};
+  if (!isObject(options)) {
+    throw new ValidationError([
+      { path: 'retryTask.options', message: 'must be an object { reason? } or absent' },
+    ]);
+  }
+  const reason = checkReason((options as RetryTaskOptions).reason, 'retryTask.reason');
+  return reason === undefined ? {} : { reason };
+}
+
+/** `submitTasks`'s options: the run to add the tasks to, or none. */
+export function checkSubmitOptions(options: SubmitTasksOptions | undefined): SubmitTasksOptions {
+  if (options === undefined) return {};
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'submitTasks.options',
+        message: `must be an object { runId? } or absent; got ${describeValue(options)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  if (options.runId !== undefined) id(options.runId, 'submitTasks.runId', 'a run', issues);
+  fail(issues);
+  return options;
 }

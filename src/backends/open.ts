@@ -15,6 +15,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BatonError } from '../core/errors.ts';
 import type { Backend, BackendOptions } from './backend.ts';
+import { checkedBackend, type CheckedOptions } from './checked.ts';
+import { checkInteger } from './inputs.ts';
 
 /** Where Baton keeps its state when nothing else is configured: a SQLite file in `.baton/`. */
 export const DEFAULT_STORE_URL = 'sqlite:.baton/baton.db';
@@ -26,7 +28,8 @@ const ACCEPTED_FORMS =
 const REDIS_SCHEME = /^(redis|rediss|redis\+cluster|rediss\+cluster):\/\//i;
 
 /**
- * Open the backend a store URL names.
+ * Open the backend a store URL names, behind the checking layer (`checked.ts`): every argument
+ * of every call is checked the same way whatever the store, before the adapter sees it.
  *
  * @param url e.g. `sqlite:.baton/baton.db` (see the module comment for every form).
  *   @default DEFAULT_STORE_URL
@@ -38,15 +41,21 @@ export async function openBackend(
   options: BackendOptions = {},
 ): Promise<Backend> {
   const target = parseStoreUrl(url);
+  const checks: CheckedOptions = {};
+  if (options.maxPayloadBytes !== undefined) {
+    // Before the store is opened, so a bad value leaves nothing open.
+    checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+    checks.maxPayloadBytes = options.maxPayloadBytes;
+  }
   switch (target.kind) {
     case 'sqlite': {
       const { SqliteBackend } = await import('./sqlite/index.ts');
       if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
-      return new SqliteBackend({ ...options, path: target.path });
+      return checkedBackend(new SqliteBackend({ ...options, path: target.path }), checks);
     }
     case 'redis': {
       const { RedisBackend } = await import('./redis/index.ts');
-      return RedisBackend.open(target.url, options);
+      return checkedBackend(await RedisBackend.open(target.url, options), checks);
     }
   }
 }

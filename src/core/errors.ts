@@ -80,12 +80,20 @@ export class ConflictError extends BatonError {
   }
 }
 
-/** The lease is stale: it expired, was released, or the task was cancelled or re-claimed. */
+/**
+ * The lease is not held by the caller: it expired, was released, the task was cancelled or
+ * re-claimed, or another agent holds it. The token the caller presented is kept on the error
+ * (`token`) but out of its message and details, which may travel to another party (an HTTP
+ * body): a fencing token is the holder's secret.
+ */
 export class LeaseLostError extends BatonError {
+  /** The fencing token the caller presented. */
+  readonly token: number;
   constructor(taskId: string, token: number, reason = 'the lease is no longer held') {
-    super('BATON_LEASE_LOST', `lease on task ${taskId} (token ${token}) lost: ${reason}`, {
-      details: { taskId, token, reason },
+    super('BATON_LEASE_LOST', `lease on task ${taskId} lost: ${reason}`, {
+      details: { taskId, reason },
     });
+    this.token = token;
   }
 }
 

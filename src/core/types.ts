@@ -322,6 +322,15 @@ export interface AgentSpec {
   host?: string;
   pid?: number;
   version?: string;
+  /**
+   * Who may act for this agent through the HTTP API: an opaque fingerprint the server derives
+   * from the API token that registered the agent (never the token itself). Stored with the
+   * agent and fixed at its first registration: registering the id again with another owner (or
+   * without one, when it has one) is refused with `BATON_CONFLICT`. The SDK registers without
+   * one.
+   * @default none
+   */
+  owner?: string;
 }
 
 export interface AgentRecord {

@@ -522,7 +522,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   async #release(entries: InFlight[]): Promise<void> {
     try {
       const outcomes = await this.#backend.release(
-        entries.map((entry) => ({ taskId: entry.lease.taskId, token: entry.lease.token })),
+        entries.map((entry) => ({
+          taskId: entry.lease.taskId,
+          token: entry.lease.token,
+          agentId: this.agentId,
+        })),
       );
       entries.forEach((entry, index) => {
         const outcome = answerFor(outcomes, index, entry.lease.taskId);
@@ -1038,7 +1042,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     let outcome: SettleOutcome;
     try {
       outcome = await this.#untilStoreAnswers(entry, 'complete', () =>
-        this.#settler.complete({ taskId: lease.taskId, token: lease.token, result }),
+        this.#settler.complete({
+          taskId: lease.taskId,
+          token: lease.token,
+          agentId: this.agentId,
+          result,
+        }),
       );
     } catch (error) {
       // The backend refused the result itself (too large, not JSON): that will not get better
@@ -1081,11 +1090,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const input: FailInput = {
       taskId: lease.taskId,
       token: lease.token,
+      agentId: this.agentId,
       error,
       retryable: error.retryable !== false,
       outcome,
     };
-    if (retryDelayMs !== undefined) input.retryDelayMs = retryDelayMs;
+    if (retryDelayMs !== undefined)
+      input.retryDelayMs = Math.min(retryDelayMs, MAX_RELEASE_DELAY_MS);
     const answer = await this.#untilStoreAnswers(entry, 'fail', () => this.#settler.fail(input));
     const durationMs = this.#durationMs(entry);
     if (answer.status === 'ok') {
@@ -1118,6 +1129,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#settler.release({
         taskId: lease.taskId,
         token: lease.token,
+        agentId: this.agentId,
         delayMs,
         reason: `deferred: ${deferral.message}`,
       }),

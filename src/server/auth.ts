@@ -61,12 +61,27 @@ export function parseTokens(spec: string, source = 'BATON_API_TOKENS'): ApiToken
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
+/**
+ * The owner fingerprint of a token: what an agent registered with it is bound to
+ * (`AgentSpec.owner`, stored with the agent). A digest under its own label, so it is neither the
+ * token nor the digest tokens are compared by; 128 bits of a high-entropy secret cannot be
+ * turned back into it, and the same token gives the same owner on every server and after a
+ * restart.
+ */
+export function tokenOwner(token: string): string {
+  return `tok_${createHash('sha256').update('baton agent owner\0', 'utf8').update(token, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
 /** Checks `Authorization: Bearer …` headers against a fixed set of tokens. */
 export class Authenticator {
-  readonly #tokens: { hash: Buffer; scopes: ReadonlySet<Scope> }[];
+  readonly #tokens: { hash: Buffer; scopes: ReadonlySet<Scope>; owner: string }[];
 
   constructor(tokens: readonly ApiToken[]) {
-    this.#tokens = tokens.map((t) => ({ hash: digest(t.token), scopes: new Set(t.scopes) }));
+    this.#tokens = tokens.map((t) => ({
+      hash: digest(t.token),
+      scopes: new Set(t.scopes),
+      owner: tokenOwner(t.token),
+    }));
   }
 
   /** True when no token is configured: every request is allowed (loopback only). */
@@ -75,10 +90,12 @@ export class Authenticator {
   }
 
   /**
+   * Check the request's token and return its owner fingerprint ({@link tokenOwner}), which the
+   * worker routes bind agents to; null when no token is configured (nothing is bound).
    * @throws HttpError 401 without a valid bearer token, 403 when it lacks `scope`.
    */
-  authorize(header: string | undefined, scope: Scope): void {
-    if (this.open) return;
+  authorize(header: string | undefined, scope: Scope): string | null {
+    if (this.open) return null;
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (match?.[1] === undefined) {
       throw new HttpError(
@@ -89,14 +106,14 @@ export class Authenticator {
     }
     const presented = digest(match[1]);
     // Compare with every token, so the time taken does not say which one matched.
-    let granted: ReadonlySet<Scope> | null = null;
+    let granted: { scopes: ReadonlySet<Scope>; owner: string } | null = null;
     for (const entry of this.#tokens) {
-      if (timingSafeEqual(entry.hash, presented)) granted ??= entry.scopes;
+      if (timingSafeEqual(entry.hash, presented)) granted ??= entry;
     }
     if (granted === null) {
       throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
     }
-    if (!granted.has(scope) && !granted.has('admin')) {
+    if (!granted.scopes.has(scope) && !granted.scopes.has('admin')) {
       throw new HttpError(
         403,
         'BATON_FORBIDDEN',
@@ -104,6 +121,7 @@ export class Authenticator {
         { scope },
       );
     }
+    return granted.owner;
   }
 }
 

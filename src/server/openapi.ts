@@ -200,7 +200,8 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/leases/{taskId}/renew': {
     post: {
-      summary: 'Extend a lease; 409 BATON_LEASE_LOST for a stale token or a cancelled task',
+      summary:
+        'Extend a lease; 409 BATON_LEASE_LOST when agentId does not hold it, for a stale token, or a cancelled task',
       scope: 'work',
       body: 'RenewBody',
       ok: [200, 'Settled'],
@@ -209,7 +210,8 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/leases/{taskId}/complete': {
     post: {
-      summary: 'Record the result of the attempt the token names; 409 BATON_LEASE_LOST when stale',
+      summary:
+        'Record the result of the attempt the token names; 409 BATON_LEASE_LOST when agentId does not hold the lease or the token is stale',
       scope: 'work',
       body: 'CompleteBody',
       ok: [200, 'Settled'],
@@ -218,7 +220,8 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   },
   '/v1/leases/{taskId}/fail': {
     post: {
-      summary: 'Fail the attempt the token names (retried with backoff while attempts remain)',
+      summary:
+        'Fail the attempt the token names (retried with backoff while attempts remain); 409 BATON_LEASE_LOST when agentId does not hold the lease or the token is stale',
       scope: 'work',
       body: 'FailBody',
       ok: [200, 'Settled'],
@@ -228,7 +231,7 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/leases/{taskId}/release': {
     post: {
       summary:
-        'Give the lease back without counting its attempt ("not now"): the task is ready again, or delayed for delayMs; 409 BATON_LEASE_LOST when stale',
+        'Give the lease back without counting its attempt ("not now"): the task is ready again, or delayed for delayMs; 409 BATON_LEASE_LOST when agentId does not hold the lease or the token is stale',
       scope: 'work',
       body: 'ReleaseBody',
       ok: [200, 'Settled'],
@@ -381,7 +384,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (BATON_VALIDATION, BATON_CYCLE, BATON_PLAN)',
   401: 'Missing or invalid bearer token',
-  403: 'The token lacks the scope',
+  403: 'The token lacks the scope, or the agent was registered with another token (BATON_FORBIDDEN)',
   404: 'No such task, run or route',
   409: 'Conflict (BATON_LEASE_LOST, BATON_CONFLICT)',
   413: 'Body or payload too large',

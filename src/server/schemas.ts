@@ -312,20 +312,25 @@ export const ClaimBodySchema = z.strictObject({
   waitMs: z.number().int().min(0).max(MAX_CLAIM_WAIT_MS).optional(),
 });
 
+/** The agent that holds the lease, in the body of every lease call: any other is refused. */
+const holderAgentId = z.string().min(1);
+
 export const RenewBodySchema = z.strictObject({
   token: z.number().int(),
-  agentId: z.string(),
+  agentId: holderAgentId,
   /** @default 30000 */
   leaseTtlMs: z.number().int().min(1000).max(3_600_000).optional(),
 });
 
 export const CompleteBodySchema = z.strictObject({
   token: z.number().int(),
+  agentId: holderAgentId,
   result: json.optional(),
 });
 
 export const FailBodySchema = z.strictObject({
   token: z.number().int(),
+  agentId: holderAgentId,
   error: TaskErrorSchema,
   retryable: z.boolean().optional(),
   retryDelayMs: z.number().int().min(0).optional(),
@@ -337,6 +342,7 @@ export const FailBodySchema = z.strictObject({
  */
 export const ReleaseBodySchema = z.strictObject({
   token: z.number().int(),
+  agentId: holderAgentId,
   /** Keep the task `delayed` this long first, in whole ms (at most a year). @default 0 */
   delayMs: z.number().int().min(0).max(MAX_RELEASE_DELAY_MS).optional(),
   /** Why, for the `task.released` event (e.g. `deferred: agent busy`). @default 'released' */

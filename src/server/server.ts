@@ -87,6 +87,13 @@ declare module 'fastify' {
     /** The scope a route needs; absent: no auth (health). */
     scope?: Scope;
   }
+  interface FastifyRequest {
+    /**
+     * The owner fingerprint of the request's token (auth.ts `tokenOwner`), which agents are
+     * bound to; null when the server has no tokens or the route needs none.
+     */
+    tokenOwner: string | null;
+  }
 }
 
 const DEFAULT_BODY_LIMIT = 1_048_576 + 65_536;
@@ -172,10 +179,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.options('*', (_request, reply) => reply.status(204).send());
   }
 
+  app.decorateRequest('tokenOwner', null);
   app.addHook('onRequest', (request, _reply, done) => {
     const scope = request.routeOptions.config.scope;
     try {
-      if (scope !== undefined) auth.authorize(request.headers.authorization, scope);
+      if (scope !== undefined)
+        request.tokenOwner = auth.authorize(request.headers.authorization, scope);
       done();
     } catch (error) {
       done(error as Error);

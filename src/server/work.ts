@@ -1,16 +1,23 @@
 /**
  * The worker protocol over HTTP, so a worker in any language can take tasks: register an agent,
  * heartbeat, claim (long-polling on the backend's `waitForWork`), and renew, complete, fail or
- * release (give back for later, uncounted) each lease with its fencing token. A stale token is
- * refused with 409 `BATON_LEASE_LOST`, exactly as the SDK's worker is refused.
+ * release (give back for later, uncounted) each lease with its fencing token and the id of the
+ * agent that holds it. A stale token, or an agent that does not hold the lease, is refused with
+ * 409 `BATON_LEASE_LOST`, exactly as the SDK's worker is refused.
+ *
+ * With API tokens, each agent is bound to the token that registered it ({@link AgentOwners}):
+ * a call about an agent (register again, heartbeat, claim, and each lease call's holder) with
+ * any other token is refused with 403 `BATON_FORBIDDEN`, and nothing changes. So an agent id
+ * proves who is calling, and a lease can be settled only through the token of its holder.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-import { assertSettled, type SettleOutcome } from '../backends/backend.ts';
-import { AgentLostError } from '../core/errors.ts';
-import type { AgentSpec, Lease, TaskError } from '../core/types.ts';
+import { assertSettled, type Backend, type SettleOutcome } from '../backends/backend.ts';
+import { AgentLostError, BatonError } from '../core/errors.ts';
+import type { AgentRecord, AgentSpec, Lease, TaskError } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
 import type { Scope } from './auth.ts';
+import { HttpError } from './errors.ts';
 import {
   AgentSpecSchema,
   ClaimBodySchema,
@@ -29,16 +36,23 @@ const TaskIdParamsSchema = z.strictObject({ taskId: z.string().min(1) });
 /** Register the worker routes (scope `work`). `closing` aborts long-polls when the server stops. */
 export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: AbortSignal): void {
   const backend = baton.backend;
+  const owners = new AgentOwners(backend);
   const work = { config: { scope: 'work' as Scope } };
 
   app.post('/v1/agents', work, async (request, reply) => {
     const spec = AgentSpecSchema.parse(request.body ?? null) as AgentSpec;
-    return reply.status(201).send(await backend.registerAgent(spec));
+    const owner = request.tokenOwner;
+    const agent = await owners.register(
+      owner === null ? spec : { ...spec, owner },
+      spec.id ?? null,
+    );
+    return reply.status(201).send(agent);
   });
 
   app.post('/v1/agents/:id/heartbeat', work, async (request) => {
     const { id } = IdParamsSchema.parse(request.params);
     const { report } = HeartbeatBodySchema.parse(request.body ?? {});
+    await owners.check(id, request.tokenOwner);
     await backend.heartbeat(
       id,
       report === undefined
@@ -57,6 +71,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/agents/:id/claim', work, async (request) => {
     const { id } = IdParamsSchema.parse(request.params);
     const body = ClaimBodySchema.parse(request.body ?? {});
+    await owners.check(id, request.tokenOwner);
     const capabilities = body.capabilities ?? (await registeredCapabilities(baton, id));
     const types = body.types;
     const claim = (): Promise<Lease[]> =>
@@ -89,7 +104,9 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
       }
       if (signal.aborted && leases.length > 0) {
         // Nobody is there to receive them: give them back rather than let them expire.
-        await backend.release(leases.map((l) => ({ taskId: l.taskId, token: l.token })));
+        await backend.release(
+          leases.map((l) => ({ taskId: l.taskId, token: l.token, agentId: l.agentId })),
+        );
         leases = [];
       }
     } finally {
@@ -101,6 +118,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/leases/:taskId/renew', work, async (request) => {
     const { taskId } = TaskIdParamsSchema.parse(request.params);
     const body = RenewBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
     const [outcome] = await backend.renew(
       body.agentId,
       [{ taskId, token: body.token }],
@@ -112,8 +130,9 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/leases/:taskId/complete', work, async (request) => {
     const { taskId } = TaskIdParamsSchema.parse(request.params);
     const body = CompleteBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
     const [outcome] = await backend.complete([
-      { taskId, token: body.token, result: body.result ?? null },
+      { taskId, token: body.token, agentId: body.agentId, result: body.result ?? null },
     ]);
     return settled(outcome, taskId, body.token);
   });
@@ -121,10 +140,12 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/leases/:taskId/fail', work, async (request) => {
     const { taskId } = TaskIdParamsSchema.parse(request.params);
     const body = FailBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
     const [outcome] = await backend.fail([
       {
         taskId,
         token: body.token,
+        agentId: body.agentId,
         error: body.error as TaskError,
         ...(body.retryable === undefined ? {} : { retryable: body.retryable }),
         ...(body.retryDelayMs === undefined ? {} : { retryDelayMs: body.retryDelayMs }),
@@ -137,10 +158,12 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
   app.post('/v1/leases/:taskId/release', work, async (request) => {
     const { taskId } = TaskIdParamsSchema.parse(request.params);
     const body = ReleaseBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
     const [outcome] = await backend.release([
       {
         taskId,
         token: body.token,
+        agentId: body.agentId,
         ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }),
         ...(body.reason === undefined ? {} : { reason: body.reason }),
       },
@@ -162,6 +185,75 @@ function settled(
     state: ok.state,
     ...(ok.expiresAt === undefined ? {} : { expiresAt: ok.expiresAt }),
   };
+}
+
+/** Bindings remembered per server, at most; they never change, so forgetting only costs a read. */
+const MAX_REMEMBERED_OWNERS = 10_000;
+
+/**
+ * Binds each agent to the API token that registered it. The binding is the token's owner
+ * fingerprint (auth.ts `tokenOwner`, never the token) stored with the agent
+ * (`AgentSpec.owner`), so it survives a restart of the server and holds across several servers
+ * on one store; the store refuses registering an id with another owner atomically. An agent's
+ * owner never changes once the agent exists, so a binding read once is remembered, and a check
+ * that passed cannot be undone by a registration racing it.
+ */
+class AgentOwners {
+  readonly #backend: Backend;
+  /** Owner by agent id (null: registered without a token), as stored. */
+  readonly #known = new Map<string, string | null>();
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  /**
+   * Register (again) an agent; refused with 403 when the id is bound to another token (or to
+   * none, when this request has one).
+   */
+  async register(spec: AgentSpec, id: string | null): Promise<AgentRecord> {
+    try {
+      const agent = await this.#backend.registerAgent(spec);
+      this.#remember(agent.id, spec.owner ?? null);
+      return agent;
+    } catch (error) {
+      if (id !== null && error instanceof BatonError && error.details.reason === 'owner') {
+        throw forbidden(id);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Let a call about `agentId` through when the request's token (`owner`) registered it. Without
+   * tokens (`owner` null) nothing is bound. An agent that is not registered cannot be acted for
+   * (409 `BATON_AGENT_LOST`, as the store answers); one bound to another token is refused (403).
+   */
+  async check(agentId: string, owner: string | null): Promise<void> {
+    if (owner === null) return;
+    let bound = this.#known.get(agentId);
+    if (bound === undefined) {
+      const found = await this.#backend.agentOwner(agentId);
+      if (found === null) throw new AgentLostError(agentId);
+      bound = found.owner;
+      this.#remember(agentId, bound);
+    }
+    if (bound !== owner) throw forbidden(agentId);
+  }
+
+  #remember(agentId: string, owner: string | null): void {
+    if (this.#known.size >= MAX_REMEMBERED_OWNERS) this.#known.clear();
+    this.#known.set(agentId, owner);
+  }
+}
+
+function forbidden(agentId: string): HttpError {
+  return new HttpError(
+    403,
+    'BATON_FORBIDDEN',
+    `agent ${agentId} was registered with another API token (or without one): only that token can act for it; register a new agent with this token`,
+    { agentId },
+  );
 }
 
 async function registeredCapabilities(baton: Baton, agentId: string): Promise<string[]> {

@@ -339,7 +339,9 @@ if (!available && !ci) {
         max: 1,
         leaseTtlMs: 1000,
       });
-      await b.complete([{ taskId: lease!.taskId, token: lease!.token, result: 1 }]);
+      await b.complete([
+        { taskId: lease!.taskId, token: lease!.token, agentId: lease!.agentId, result: 1 },
+      ]);
       await b.waitForWork({ capabilities: [], timeoutMs: 1 });
       await b.cancelRun(run.runId);
       const client = new Redis({ maxRetriesPerRequest: 0 });
@@ -409,9 +411,12 @@ if (!available && !ci) {
         ).toEqual(Array.from({ length: 1198 }, (_, i) => i));
         for (let i = 0; i < leases.length; i += 300) {
           const outcomes = await b.complete(
-            leases
-              .slice(i, i + 300)
-              .map((l) => ({ taskId: l.taskId, token: l.token, result: l.task.key })),
+            leases.slice(i, i + 300).map((l) => ({
+              taskId: l.taskId,
+              token: l.token,
+              agentId: l.agentId,
+              result: l.task.key,
+            })),
           );
           expect(outcomes.every((o) => o.status === 'ok')).toBe(true);
         }
@@ -466,7 +471,14 @@ if (!available && !ci) {
           max: 1,
           leaseTtlMs: 60_000,
         });
-        await b.complete([{ taskId: second!.taskId, token: second!.token, result: 'early' }]);
+        await b.complete([
+          {
+            taskId: second!.taskId,
+            token: second!.token,
+            agentId: second!.agentId,
+            result: 'early',
+          },
+        ]);
         const added = await b.submitTasks(
           Array.from({ length: 600 }, (_, i): TaskSpec => ({
             type: 'work',
@@ -484,7 +496,14 @@ if (!available && !ci) {
           "the half after 'plan' waits",
         ).toHaveLength(300);
         expect((await b.getRun(run.runId))?.progress.total).toBe(602);
-        await b.complete([{ taskId: first!.taskId, token: first!.token, result: 'planned' }]);
+        await b.complete([
+          {
+            taskId: first!.taskId,
+            token: first!.token,
+            agentId: first!.agentId,
+            result: 'planned',
+          },
+        ]);
         expect(
           (await b.stats()).byState.ready,
           'completing plan released its 300 dependents at once',

@@ -25,7 +25,12 @@ async function drain(backend: Backend): Promise<{ completed: string[] }> {
     });
     if (leases.length === 0) return { completed };
     const outcomes = await backend.complete(
-      leases.map((lease) => ({ taskId: lease.taskId, token: lease.token, result: process.pid })),
+      leases.map((lease) => ({
+        taskId: lease.taskId,
+        token: lease.token,
+        agentId: lease.agentId,
+        result: process.pid,
+      })),
     );
     for (const outcome of outcomes) if (outcome.status === 'ok') completed.push(outcome.taskId);
   }

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.ts';
+import { checkedBackend } from '../../src/backends/checked.ts';
 import { DEFAULT_STORE_URL, openBackend, parseStoreUrl } from '../../src/backends/open.ts';
 import {
   SqliteBackend,
@@ -37,8 +38,9 @@ afterEach(async () => {
 async function open(
   file = join(dir, 'baton.db'),
   options: Partial<SqliteBackendOptions> = {},
-): Promise<SqliteBackend> {
-  const backend = new SqliteBackend({ path: file, ...options });
+): Promise<Backend> {
+  // Behind the checking layer, as openBackend opens it.
+  const backend = checkedBackend(new SqliteBackend({ path: file, ...options }));
   opened.push(backend);
   return Promise.resolve(backend);
 }
@@ -255,7 +257,10 @@ describe('operations', () => {
         else if (i === 1 && !released.has(lease.taskId)) {
           released.add(lease.taskId);
           await backend.release([lease]);
-        } else await backend.complete([{ taskId: lease.taskId, token: lease.token, result: i }]);
+        } else
+          await backend.complete([
+            { taskId: lease.taskId, token: lease.token, agentId: lease.agentId, result: i },
+          ]);
       }
       if (round === 3) await backend.cancelRun(runs[2]!);
     }
@@ -295,7 +300,14 @@ describe('operations', () => {
       leaseTtlMs: 60_000,
     });
     expect(lease?.task.key).toBe('broken');
-    await backend.fail([{ taskId: lease!.taskId, token: lease!.token, error: { message: 'no' } }]);
+    await backend.fail([
+      {
+        taskId: lease!.taskId,
+        token: lease!.token,
+        agentId: lease!.agentId,
+        error: { message: 'no' },
+      },
+    ]);
     const added = await backend.submitTasks(
       [
         { type: 'x', key: 'needs-broken', dependsOn: ['broken'] },
@@ -344,9 +356,21 @@ describe('operations', () => {
         leaseTtlMs: 60_000,
       });
       const lease = (key: string) => leases.find((l) => l.task.key === key)!;
-      await backend.complete([{ taskId: id('done'), token: lease('done').token, result: 1 }]);
+      await backend.complete([
+        {
+          taskId: id('done'),
+          token: lease('done').token,
+          agentId: lease('done').agentId,
+          result: 1,
+        },
+      ]);
       await backend.fail([
-        { taskId: id('broken'), token: lease('broken').token, error: { message: 'x' } },
+        {
+          taskId: id('broken'),
+          token: lease('broken').token,
+          agentId: lease('broken').agentId,
+          error: { message: 'x' },
+        },
       ]);
       await backend.cancelTask(id('doomed'));
       expected.succeeded.push(id('done'));
@@ -551,7 +575,12 @@ describe('several processes on one file', () => {
         });
         if (leases.length === 0) return;
         const outcomes = await backend.complete(
-          leases.map((l) => ({ taskId: l.taskId, token: l.token, result: 'parent' })),
+          leases.map((l) => ({
+            taskId: l.taskId,
+            token: l.token,
+            agentId: l.agentId,
+            result: 'parent',
+          })),
         );
         for (const o of outcomes) if (o.status === 'ok') mine.push(o.taskId);
         await new Promise((r) => setImmediate(r));

@@ -39,10 +39,19 @@ async function seedAgents(): Promise<{ coder: string; idle: string; gone: string
   };
   await b.submitTasks([{ type: 'build' }]);
   const built = await claimOne();
-  await b.complete([{ taskId: built.taskId, token: built.token, result: null }]);
+  await b.complete([
+    { taskId: built.taskId, token: built.token, agentId: built.agentId, result: null },
+  ]);
   await b.submitTasks([{ type: 'lint', maxAttempts: 1 }]);
   const linted = await claimOne();
-  await b.fail([{ taskId: linted.taskId, token: linted.token, error: { message: 'lint' } }]);
+  await b.fail([
+    {
+      taskId: linted.taskId,
+      token: linted.token,
+      agentId: linted.agentId,
+      error: { message: 'lint' },
+    },
+  ]);
   await b.submitTasks([{ type: 'build' }]);
   const held = await claimOne();
   await b.heartbeat(coder.id, { cpuPercent: 12.5, rssBytes: 48 * 1024 * 1024 });

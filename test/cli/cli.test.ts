@@ -292,7 +292,13 @@ async function failedTask(baton: Baton, spec: TaskSpec): Promise<string> {
     leaseTtlMs: 30_000,
   });
   await baton.backend.fail([
-    { taskId: id, token: lease!.token, error: { message: 'boom' }, retryable: false },
+    {
+      taskId: id,
+      token: lease!.token,
+      agentId: lease!.agentId,
+      error: { message: 'boom' },
+      retryable: false,
+    },
   ]);
   expect((await baton.get(id))?.state).toBe('failed');
   return id;

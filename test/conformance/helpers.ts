@@ -124,7 +124,9 @@ export async function complete(
   lease: Lease,
   result: Json = null,
 ): Promise<SettleOutcome> {
-  const [outcome] = await b.complete([{ taskId: lease.taskId, token: lease.token, result }]);
+  const [outcome] = await b.complete([
+    { taskId: lease.taskId, token: lease.token, agentId: lease.agentId, result },
+  ]);
   expect(
     outcome?.status,
     `complete of a held lease must succeed, got ${describeOutcome(outcome)}`,
@@ -138,7 +140,9 @@ export async function fail(
   error: TaskError = { message: 'boom' },
   extra: Partial<Omit<FailInput, 'taskId' | 'token' | 'error'>> = {},
 ): Promise<SettleOutcome> {
-  const [outcome] = await b.fail([{ taskId: lease.taskId, token: lease.token, error, ...extra }]);
+  const [outcome] = await b.fail([
+    { taskId: lease.taskId, token: lease.token, agentId: lease.agentId, error, ...extra },
+  ]);
   expect(
     outcome?.status,
     `fail of a held lease must be accepted, got ${describeOutcome(outcome)}`,

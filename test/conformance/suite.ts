@@ -18,6 +18,7 @@ import { dependencyCases } from './cases/deps.ts';
 import { durabilityCases } from './cases/durability.ts';
 import { dynamicCases } from './cases/dynamic.ts';
 import { eventCases } from './cases/events.ts';
+import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
 import { registryCases } from './cases/registry.ts';
@@ -27,6 +28,7 @@ import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
 import { runCases } from './cases/runs.ts';
 import { submitCases } from './cases/submit.ts';
+import { validationCases } from './cases/validation.ts';
 import { waitCases } from './cases/wait.ts';
 import { createEnv, type BackendFactory, type ConformanceOptions } from './context.ts';
 
@@ -49,6 +51,8 @@ export function defineConformanceSuite(
     routingCases(env);
     routingPolicyCases(env);
     leaseCases(env);
+    holderCases(env);
+    ownerCases(env);
     retryCases(env);
     dependencyCases(env);
     runCases(env);
@@ -61,6 +65,7 @@ export function defineConformanceSuite(
     registryCases(env);
     waitCases(env);
     listingCases(env);
+    validationCases(env);
     concurrencyCases(env);
     durabilityCases(env);
   });

@@ -162,7 +162,12 @@ describe.skipIf(!tools && !ci)('redis faults (private servers)', () => {
       leaseTtlMs: 30_000,
     });
     expect(lease?.taskId).toBe(task!.id);
-    const settle = { taskId: lease!.taskId, token: lease!.token, result: { answer: 42 } };
+    const settle = {
+      taskId: lease!.taskId,
+      token: lease!.token,
+      agentId: lease!.agentId,
+      result: { answer: 42 },
+    };
 
     // The completion reaches Redis and runs there; its reply never comes back.
     proxy.mode = 'drop-replies';

@@ -278,7 +278,12 @@ describe('HTTP API: retry a failed task', () => {
       leaseTtlMs: 30_000,
     });
     await s.baton.backend.fail([
-      { taskId: lease!.taskId, token: lease!.token, error: { message: 'boom' } },
+      {
+        taskId: lease!.taskId,
+        token: lease!.token,
+        agentId: lease!.agentId,
+        error: { message: 'boom' },
+      },
     ]);
     expect((await s.baton.get(id))?.state).toBe('failed');
     return id;

@@ -49,8 +49,12 @@ describe('GET /metrics', () => {
       leaseTtlMs: 30_000,
     });
     const byTask = new Map(leases.map((l) => [l.taskId, l]));
-    await backend.complete([{ taskId: a.id, token: byTask.get(a.id)!.token, result: 1 }]);
-    await backend.fail([{ taskId: b.id, token: byTask.get(b.id)!.token, error: { message: 'x' } }]);
+    await backend.complete([
+      { taskId: a.id, token: byTask.get(a.id)!.token, agentId: 'agt_m', result: 1 },
+    ]);
+    await backend.fail([
+      { taskId: b.id, token: byTask.get(b.id)!.token, agentId: 'agt_m', error: { message: 'x' } },
+    ]);
 
     const text = await scrapeUntil(
       s,

@@ -112,7 +112,12 @@ describe('OpenAPI document', () => {
       leaseTtlMs: 30_000,
     });
     await s.baton.backend.fail([
-      { taskId: lease!.taskId, token: lease!.token, error: { message: 'boom', code: 'E' } },
+      {
+        taskId: lease!.taskId,
+        token: lease!.token,
+        agentId: lease!.agentId,
+        error: { message: 'boom', code: 'E' },
+      },
     ]);
 
     await call('GET', `/v1/tasks/${lease!.taskId}`, '/v1/tasks/{id}');
@@ -137,7 +142,7 @@ describe('OpenAPI document', () => {
     });
     expect(last?.taskId).toBe(doomed.id);
     await s.baton.backend.fail([
-      { taskId: doomed.id, token: last!.token, error: { message: 'x' } },
+      { taskId: doomed.id, token: last!.token, agentId: last!.agentId, error: { message: 'x' } },
     ]);
     await call('POST', `/v1/tasks/${doomed.id}/retry`, '/v1/tasks/{id}/retry', {
       body: { reason: 'fixed' },
@@ -161,22 +166,22 @@ describe('OpenAPI document', () => {
     const held = claimed.body.leases[0] as { taskId: string; token: number };
     const deferred = claimed.body.leases[1] as { taskId: string; token: number };
     await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
-      body: { token: deferred.token, delayMs: -1 },
+      body: { token: deferred.token, agentId, delayMs: -1 },
     });
     await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
-      body: { token: deferred.token, delayMs: 5_000, reason: 'busy' },
+      body: { token: deferred.token, agentId, delayMs: 5_000, reason: 'busy' },
     });
     await call('POST', `/v1/leases/${deferred.taskId}/release`, '/v1/leases/{taskId}/release', {
-      body: { token: deferred.token },
+      body: { token: deferred.token, agentId },
     });
     await call('POST', `/v1/leases/${held.taskId}/renew`, '/v1/leases/{taskId}/renew', {
       body: { token: held.token, agentId },
     });
     await call('POST', `/v1/leases/${held.taskId}/fail`, '/v1/leases/{taskId}/fail', {
-      body: { token: held.token + 1, error: { message: 'x' } },
+      body: { token: held.token + 1, agentId, error: { message: 'x' } },
     });
     await call('POST', `/v1/leases/${held.taskId}/complete`, '/v1/leases/{taskId}/complete', {
-      body: { token: held.token, result: [1] },
+      body: { token: held.token, agentId, result: [1] },
     });
     await call('POST', '/v1/agents/agt_gone/heartbeat', '/v1/agents/{id}/heartbeat', { body: {} });
 

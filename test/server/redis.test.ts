@@ -44,7 +44,7 @@ describe.skipIf(!available)('HTTP API on Redis', () => {
       });
       const lease = claim.body.leases[0] as { taskId: string; token: number };
       const done = await s.request('POST', `/v1/leases/${lease.taskId}/complete`, {
-        body: { token: lease.token, result: i },
+        body: { token: lease.token, agentId, result: i },
       });
       expect(done.status).toBe(200);
     }

@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,20 +47,20 @@ describe('worker protocol over HTTP', () => {
     expect(renewed.body).toMatchObject({ taskId, state: 'running' });
 
     const stale = await s.request('POST', `/v1/leases/${taskId}/complete`, {
-      body: { token: 7, result: 'no' },
+      body: { token: 7, agentId, result: 'no' },
     });
     expect(stale.status).toBe(409);
     expect(stale.body.error.code).toBe('BATON_LEASE_LOST');
 
     const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
-      body: { token: 1, result: { ok: true } },
+      body: { token: 1, agentId, result: { ok: true } },
     });
     expect(done.status).toBe(200);
     expect(done.body).toEqual({ taskId, state: 'succeeded' });
     expect((await s.baton.get(taskId))?.result).toEqual({ ok: true });
 
     const again = await s.request('POST', `/v1/leases/${taskId}/complete`, {
-      body: { token: 1, result: 'twice' },
+      body: { token: 1, agentId, result: 'twice' },
     });
     expect(again.status).toBe(409);
     expect((await s.baton.get(taskId))?.result).toEqual({ ok: true });
@@ -69,10 +72,11 @@ describe('worker protocol over HTTP', () => {
     const agent = await s.request('POST', '/v1/agents', {
       body: { capabilities: [], concurrency: 1 },
     });
-    const claim = await s.request('POST', `/v1/agents/${agent.body.id as string}/claim`, {});
+    const agentId = agent.body.id as string;
+    const claim = await s.request('POST', `/v1/agents/${agentId}/claim`, {});
     const token = claim.body.leases[0].token as number;
     const failed = await s.request('POST', `/v1/leases/${taskId}/fail`, {
-      body: { token, error: { message: 'bad input', code: 'E_INPUT' } },
+      body: { token, agentId, error: { message: 'bad input', code: 'E_INPUT' } },
     });
     expect(failed.status).toBe(200);
     expect(failed.body.state).toBe('failed');
@@ -91,7 +95,7 @@ describe('worker protocol over HTTP', () => {
     expect(lease).toMatchObject({ taskId, token: 1, attempt: 1 });
 
     const released = await s.request('POST', `/v1/leases/${taskId}/release`, {
-      body: { token: 1, delayMs: 2_000, reason: 'deferred: agent busy' },
+      body: { token: 1, agentId, delayMs: 2_000, reason: 'deferred: agent busy' },
     });
     expect(released.status).toBe(200);
     expect(released.body).toEqual({ taskId, state: 'delayed' });
@@ -114,7 +118,7 @@ describe('worker protocol over HTTP', () => {
 
     // The old token stays fenced off, and its refusal changes nothing.
     const stale = await s.request('POST', `/v1/leases/${taskId}/release`, {
-      body: { token: 1, delayMs: 5_000 },
+      body: { token: 1, agentId, delayMs: 5_000 },
     });
     expect(stale.status).toBe(409);
     expect(stale.body.error.code).toBe('BATON_LEASE_LOST');
@@ -122,7 +126,7 @@ describe('worker protocol over HTTP', () => {
 
     // maxAttempts 1, and the release did not use it up: the second claim can still succeed.
     const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
-      body: { token: 2, result: 'ok' },
+      body: { token: 2, agentId, result: 'ok' },
     });
     expect(done.body).toEqual({ taskId, state: 'succeeded' });
     const detail = await s.request('GET', `/v1/tasks/${taskId}`);
@@ -150,7 +154,7 @@ describe('worker protocol over HTTP', () => {
     const agentId = await registerRemote(s);
     const [lease] = await claimLeases(s, agentId);
     const released = await s.request('POST', `/v1/leases/${taskId}/release`, {
-      body: { token: lease!.token },
+      body: { token: lease!.token, agentId },
     });
     expect(released.body).toEqual({ taskId, state: 'ready' });
     expect((await claimLeases(s, agentId)).map((l) => l.taskId)).toEqual([taskId]);
@@ -175,13 +179,14 @@ describe('worker protocol over HTTP', () => {
     };
     const eventsBefore = await eventCount();
     const bad: [unknown, RegExp][] = [
-      [{ token, delayMs: -1 }, /delayMs/],
-      [{ token, delayMs: 1.5 }, /delayMs/],
-      [{ token, delayMs: '5000' }, /delayMs/],
-      [{ token, delayMs: MAX_RELEASE_DELAY_MS + 1 }, /delayMs/],
-      [{ token, reason: 42 }, /reason/],
-      [{ token, delayMs: 10, later: true }, /unknown field 'later'/],
-      [{ delayMs: 10 }, /token/],
+      [{ token, agentId, delayMs: -1 }, /delayMs/],
+      [{ token, agentId, delayMs: 1.5 }, /delayMs/],
+      [{ token, agentId, delayMs: '5000' }, /delayMs/],
+      [{ token, agentId, delayMs: MAX_RELEASE_DELAY_MS + 1 }, /delayMs/],
+      [{ token, agentId, reason: 42 }, /reason/],
+      [{ token, agentId, delayMs: 10, later: true }, /unknown field 'later'/],
+      [{ agentId, delayMs: 10 }, /token/],
+      [{ token, delayMs: 10 }, /agentId/],
     ];
     for (const [body, message] of bad) {
       const res = await s.request('POST', `/v1/leases/${taskId}/release`, { body });
@@ -193,7 +198,7 @@ describe('worker protocol over HTTP', () => {
     expect(await eventCount()).toBe(eventsBefore);
     // The lease is still held: it completes.
     const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
-      body: { token, result: null },
+      body: { token, agentId, result: null },
     });
     expect(done.body).toEqual({ taskId, state: 'succeeded' });
   });
@@ -319,10 +324,203 @@ describe('worker protocol over HTTP', () => {
   );
 });
 
-/** Register an agent over HTTP that takes any task; its id. */
-async function registerRemote(s: TestServer): Promise<string> {
+describe('a lease belongs to its agent, and an agent to its token', () => {
+  const TOKENS = [
+    { token: 'token-of-a-0123456789abcdef', scopes: ['work' as const] },
+    { token: 'token-of-b-0123456789abcdef', scopes: ['work' as const] },
+  ];
+  const A = { authorization: `Bearer ${TOKENS[0]!.token}` };
+  const B = { authorization: `Bearer ${TOKENS[1]!.token}` };
+
+  /** What a refused call must leave as it was: the task, its attempts, the event stream. */
+  async function state(s: TestServer, taskId: string) {
+    const task = await s.baton.get(taskId);
+    return {
+      task,
+      attempts: await s.baton.backend.getAttempts(taskId),
+      lastEventId: await s.baton.lastEventId(),
+    };
+  }
+
+  /** An error body that says nothing of a token: no `token` detail, no number but in ids. */
+  function expectNoToken(body: { error: { details: Record<string, unknown> } }, what: string) {
+    expect(body.error.details, what).not.toHaveProperty('token');
+    expect(
+      JSON.stringify(body).replace(/\b(agt|tsk|run)_[0-9A-Z]+\b/g, '<id>'),
+      `${what}: no token number in the error body`,
+    ).not.toMatch(/\d/);
+  }
+
+  it('agent B, with its own token, cannot settle, renew or give back agent A’s lease, even with A’s token number', async () => {
+    const s = await startServer({ tokens: TOKENS });
+    const { id: taskId } = await s.baton.submit({ type: 'echo' });
+    const a = await registerRemote(s, A);
+    const b = await registerRemote(s, B);
+    const [lease] = await claimLeases(s, a, A);
+    expect(lease).toMatchObject({ taskId, token: 1 });
+    const before = await state(s, taskId);
+
+    // B names itself: the store refuses it, as B does not hold the lease.
+    for (const [call, extra] of [
+      ['complete', { result: 'stolen' }],
+      ['fail', { error: { message: 'sabotage' }, retryable: false }],
+      ['release', { delayMs: 60_000 }],
+      ['renew', { leaseTtlMs: 60_000 }],
+    ] as const) {
+      const res = await s.request('POST', `/v1/leases/${taskId}/${call}`, {
+        body: { token: lease!.token, agentId: b, ...extra },
+        headers: B,
+      });
+      expect(res.status, `${call} by B of A's lease`).toBe(409);
+      expect(res.body.error.code).toBe('BATON_LEASE_LOST');
+      expectNoToken(res.body, `${call} by B of A's lease`);
+      expect(await state(s, taskId), `${call} by B changes nothing`).toEqual(before);
+    }
+
+    // B names A: A is bound to A's token, so B's token cannot act for it.
+    for (const [call, extra] of [
+      ['complete', { result: 'stolen' }],
+      ['fail', { error: { message: 'sabotage' }, retryable: false }],
+      ['release', { delayMs: 60_000 }],
+      ['renew', { leaseTtlMs: 60_000 }],
+    ] as const) {
+      const res = await s.request('POST', `/v1/leases/${taskId}/${call}`, {
+        body: { token: lease!.token, agentId: a, ...extra },
+        headers: B,
+      });
+      expect(res.status, `${call} as A with B's token`).toBe(403);
+      expect(res.body.error.code).toBe('BATON_FORBIDDEN');
+      expect(res.body.error.details).toEqual({ agentId: a });
+      expectNoToken(res.body, `${call} as A with B's token`);
+      expect(await state(s, taskId), `${call} as A with B's token changes nothing`).toEqual(before);
+    }
+
+    // A stale or wrong token from A itself says nothing of the current one either.
+    const stale = await s.request('POST', `/v1/leases/${taskId}/complete`, {
+      body: { token: lease!.token + 1, agentId: a, result: 'no' },
+      headers: A,
+    });
+    expect(stale.status).toBe(409);
+    expectNoToken(stale.body, 'complete by A with a token never issued');
+
+    const done = await s.request('POST', `/v1/leases/${taskId}/complete`, {
+      body: { token: lease!.token, agentId: a, result: 'mine' },
+      headers: A,
+    });
+    expect(done.status).toBe(200);
+    expect((await s.baton.get(taskId))?.result).toBe('mine');
+  });
+
+  it('another token cannot heartbeat, claim for, or register again an agent; its own token can', async () => {
+    const s = await startServer({ tokens: TOKENS });
+    await s.baton.submit({ type: 'echo' });
+    const a = await registerRemote(s, A);
+    const before = (await s.baton.agents()).find((x) => x.id === a);
+    const events = await s.baton.lastEventId();
+
+    const heartbeat = await s.request('POST', `/v1/agents/${a}/heartbeat`, {
+      body: { report: { cpuPercent: 99, rssBytes: 1 } },
+      headers: B,
+    });
+    expect(heartbeat.status).toBe(403);
+    expect(heartbeat.body.error.code).toBe('BATON_FORBIDDEN');
+    const claim = await s.request('POST', `/v1/agents/${a}/claim`, { body: {}, headers: B });
+    expect(claim.status).toBe(403);
+    const again = await s.request('POST', '/v1/agents', {
+      body: { id: a, name: 'impostor', capabilities: ['all'], concurrency: 9 },
+      headers: B,
+    });
+    expect(again.status).toBe(403);
+    expect(again.body.error.code).toBe('BATON_FORBIDDEN');
+    expect(
+      (await s.baton.agents()).find((x) => x.id === a),
+      'A is as it was',
+    ).toEqual(before);
+    expect(await s.baton.lastEventId(), 'no event').toBe(events);
+    expect((await s.baton.tasks({ state: 'ready' })).tasks, 'nothing was claimed').toHaveLength(1);
+
+    const own = await s.request('POST', '/v1/agents', {
+      body: { id: a, name: 'a again', capabilities: [], concurrency: 1 },
+      headers: A,
+    });
+    expect(own.status, 'its own token registers it again').toBe(201);
+    const beat = await s.request('POST', `/v1/agents/${a}/heartbeat`, { body: {}, headers: A });
+    expect(beat.status).toBe(200);
+  });
+
+  it('the binding is in the store: it holds on another server on the same store, and after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-bind-'));
+    try {
+      const store = `sqlite:${join(dir, 'baton.db')}`;
+      const first = await startServer({ tokens: TOKENS, store });
+      const second = await startServer({ tokens: TOKENS, store });
+      const a = await registerRemote(first, A);
+      expect(
+        (await second.request('POST', `/v1/agents/${a}/heartbeat`, { body: {}, headers: B }))
+          .status,
+        'another server refuses B acting for A',
+      ).toBe(403);
+      expect(
+        (await second.request('POST', `/v1/agents/${a}/heartbeat`, { body: {}, headers: A }))
+          .status,
+        'and lets A through',
+      ).toBe(200);
+      await first.close();
+      await second.close();
+      const restarted = await startServer({ tokens: TOKENS, store });
+      expect(
+        (await restarted.request('POST', `/v1/agents/${a}/claim`, { body: {}, headers: B })).status,
+        'after a restart',
+      ).toBe(403);
+      expect(
+        (
+          await restarted.request('POST', '/v1/agents', {
+            body: { id: a, capabilities: [], concurrency: 1 },
+            headers: B,
+          })
+        ).status,
+      ).toBe(403);
+      expect(
+        (await restarted.request('POST', `/v1/agents/${a}/claim`, { body: {}, headers: A })).status,
+      ).toBe(200);
+    } finally {
+      await closeAll();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the store keeps no token: the owner it binds an agent to is a digest', async () => {
+    const s = await startServer({ tokens: TOKENS });
+    const a = await registerRemote(s, A);
+    const owner = await s.baton.backend.agentOwner(a);
+    expect(owner?.owner).toMatch(/^tok_[0-9a-f]{32}$/);
+    expect(owner?.owner).not.toContain(TOKENS[0]!.token);
+    expect(JSON.stringify(await s.baton.agents())).not.toContain(TOKENS[0]!.token);
+  });
+
+  it('without tokens nothing is bound, but a lease still belongs to its agent', async () => {
+    const s = await startServer();
+    const { id: taskId } = await s.baton.submit({ type: 'echo' });
+    const a = await registerRemote(s);
+    const b = await registerRemote(s);
+    const [lease] = await claimLeases(s, a);
+    const renew = await s.request('POST', `/v1/leases/${taskId}/renew`, {
+      body: { token: lease!.token, agentId: b },
+    });
+    expect(renew.status, 'renew with B’s agentId').toBe(409);
+    expect(renew.body.error.code).toBe('BATON_LEASE_LOST');
+    expect((await s.baton.get(taskId))?.leaseExpiresAt).toBe(lease!.expiresAt);
+  });
+});
+
+/** Register an agent over HTTP that takes any task (with these headers: a token); its id. */
+async function registerRemote(
+  s: TestServer,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const agent = await s.request('POST', '/v1/agents', {
     body: { name: 'remote', capabilities: [], concurrency: 1 },
+    headers,
   });
   expect(agent.status).toBe(201);
   return agent.body.id as string;
@@ -332,8 +530,12 @@ async function registerRemote(s: TestServer): Promise<string> {
 async function claimLeases(
   s: TestServer,
   agentId: string,
-): Promise<{ taskId: string; token: number; attempt: number }[]> {
-  const res = await s.request('POST', `/v1/agents/${agentId}/claim`, { body: { max: 1 } });
+  headers: Record<string, string> = {},
+): Promise<{ taskId: string; token: number; attempt: number; expiresAt: number }[]> {
+  const res = await s.request('POST', `/v1/agents/${agentId}/claim`, {
+    body: { max: 1 },
+    headers,
+  });
   expect(res.status).toBe(200);
-  return res.body.leases as { taskId: string; token: number; attempt: number }[];
+  return res.body.leases as { taskId: string; token: number; attempt: number; expiresAt: number }[];
 }

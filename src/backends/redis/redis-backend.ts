@@ -1,7 +1,8 @@
 /**
  * The Redis backend (standalone or Cluster), on ioredis. Every operation is one Lua script
  * (`lua/<name>-<numKeys>.lua`), so each is atomic and one round trip; batches (a claim of 100, a
- * complete of 100) are one script call. Validation runs here, with the same core functions as
+ * complete of 100) are one script call. Arguments come checked by the layer in front of every
+ * adapter (`../checked.ts`); task specs are normalized here, with the same core functions as
  * every backend, before any script runs. Key layout: `keys.ts`.
  *
  * Idle workers wait on a blocking BZPOPMIN of the wake-up marker of their filter (capabilities,
@@ -24,7 +25,6 @@ import {
   BatonError,
   ConflictError,
   NotFoundError,
-  PayloadTooLargeError,
   ValidationError,
 } from '../../core/errors.ts';
 import { backoffDelay } from '../../core/retry.ts';
@@ -47,24 +47,17 @@ import type {
   TaskSpec,
   TaskState,
 } from '../../core/types.ts';
-import {
-  LIMITS,
-  checkTypeFilter,
-  normalizeRun,
-  normalizeTasks,
-  runListOrder,
-} from '../../core/validate.ts';
+import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
   ClaimRequest,
   CompleteInput,
-  FailInput,
+  HeldLeaseRef,
   LeaseRef,
   ReadEventsOptions,
   RecordableEvent,
-  ReleaseInput,
   RetryTaskOptions,
   RunFilter,
   RunPage,
@@ -81,20 +74,18 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
-import { retryConflict } from '../backend.ts';
+import { agentOwnerConflict, retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import {
-  checkAgent,
+  DEFAULT_PAGE,
   checkInteger,
-  checkReport,
   checkRouting,
-  checkRecordedEvent,
-  checkReleases,
-  checkRetryReason,
-  checkSweepOptions,
-  cleanError,
-  pageLimit,
+  parseSeqCursor,
+  unknownCursor,
+  type CheckedFail,
+  type CheckedRelease,
 } from '../inputs.ts';
+import { refusedLease } from '../refusals.ts';
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
@@ -651,9 +642,6 @@ export class RedisBackend implements Backend {
   async claim(request: ClaimRequest): Promise<Lease[]> {
     this.#open();
     const { agentId, capabilities, types, max, leaseTtlMs } = request;
-    checkTypeFilter(types, 'claim.types');
-    checkInteger(max, 'claim.max', 0);
-    checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const k = this.#keys;
     const now = this.#clock();
     const reply = (await this.#run(
@@ -712,14 +700,13 @@ export class RedisBackend implements Backend {
     report?: AgentReport,
   ): Promise<SettleOutcome[]> {
     this.#open();
-    checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
     const k = this.#keys;
     const args: (string | number)[] = [
       this.#clock(),
       this.#maxLen,
       agentId,
       leaseTtlMs,
-      ...reportArgs(report, 'renew.report'),
+      ...reportArgs(report),
       leases.length,
     ];
     for (const ref of leases) args.push(ref.taskId, ref.token);
@@ -729,53 +716,51 @@ export class RedisBackend implements Backend {
       args,
       'renew',
     )) as unknown[][];
-    return leases.map((ref, i) => this.#outcome(ref.taskId, reply[i]));
+    return leases.map((ref, i) =>
+      this.#outcome({ taskId: ref.taskId, token: ref.token, agentId }, reply[i], true),
+    );
   }
 
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
-    // Check every result before touching anything: one oversized result refuses the batch.
     const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
-    for (const item of items) {
-      const json = JSON.stringify(item.result ?? null);
-      this.#checkSize(json, `result of task ${item.taskId}`);
-      args.push(item.taskId, item.token, json);
-    }
+    for (const item of items)
+      args.push(item.taskId, item.token, item.agentId, JSON.stringify(item.result ?? null));
     const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
-    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+    return items.map((item, i) => this.#outcome(item, reply[i], false));
   }
 
-  async fail(items: FailInput[]): Promise<SettleOutcome[]> {
+  async fail(items: CheckedFail[]): Promise<SettleOutcome[]> {
     this.#open();
     const delays = await this.#retryDelays(items);
     const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
     items.forEach((item, i) => {
-      const retryable = item.retryable ?? item.error?.retryable !== false;
       args.push(
         item.taskId,
         item.token,
-        JSON.stringify(cleanError(item.error)),
-        retryable ? '1' : '0',
+        item.agentId,
+        JSON.stringify(item.error),
+        item.retryable ? '1' : '0',
         delays[i]!,
-        item.outcome ?? 'failed',
+        item.outcome,
       );
     });
     const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
-    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+    return items.map((item, i) => this.#outcome(item, reply[i], false));
   }
 
   /**
    * The delay before each item's retry: `retryDelayMs` when given, else the task's backoff for
    * the attempt that failed. Leases this instance handed out are remembered; others are read.
    */
-  async #retryDelays(items: FailInput[]): Promise<number[]> {
+  async #retryDelays(items: CheckedFail[]): Promise<number[]> {
     const delays = new Array<number>(items.length).fill(0);
     const unknown: number[] = [];
     items.forEach((item, i) => {
       if (item.retryDelayMs !== undefined) {
-        delays[i] = Math.max(0, Math.round(item.retryDelayMs));
+        delays[i] = item.retryDelayMs;
         return;
       }
       const memo = this.#leases.get(item.taskId);
@@ -797,21 +782,22 @@ export class RedisBackend implements Backend {
     return delays;
   }
 
-  async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
+  async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    const checked = checkReleases(items);
     const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
-    items.forEach((item, i) => {
-      const { delayMs, reason } = checked[i]!;
-      args.push(item.taskId, item.token, delayMs, reason);
-    });
+    for (const item of items)
+      args.push(item.taskId, item.token, item.agentId, item.delayMs, item.reason);
     const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
-    return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
+    return items.map((item, i) => this.#outcome(item, reply[i], false));
   }
 
-  /** A script's per-item answer as a SettleOutcome. */
-  #outcome(taskId: string, raw: unknown[] | undefined): SettleOutcome {
+  /**
+   * A script's per-item answer as a SettleOutcome: `ok`, or what the script found of a lease the
+   * caller does not hold (lua/includes/lease.lua refusal), worded by refusals.ts.
+   */
+  #outcome(ref: HeldLeaseRef, raw: unknown[] | undefined, renewing: boolean): SettleOutcome {
+    const taskId = ref.taskId;
     const status = raw?.[0];
     if (status === 'ok') {
       const state = raw![1] as TaskState;
@@ -819,15 +805,18 @@ export class RedisBackend implements Backend {
         ? { taskId, status: 'ok', state, expiresAt: Number(raw![2]) }
         : { taskId, status: 'ok', state };
     }
-    if (status === 'not_found') {
-      return {
-        taskId,
-        status: 'not_found',
-        reason: `task ${taskId} does not exist in namespace '${this.namespace}'`,
+    if (status === 'not_found') return refusedLease(taskId, null, ref, renewing, this.namespace);
+    if (status === 'refused') {
+      const [, state, token, lease, agent, now] = raw as string[];
+      const facts = {
+        state: state as TaskState,
+        token: Number(token),
+        agentId: agent === '' || agent === undefined ? null : agent,
+        leaseExpiresAt: lease === '' || lease === undefined ? null : Number(lease),
+        now: Number(now),
       };
+      return refusedLease(taskId, facts, ref, renewing, this.namespace);
     }
-    if (status === 'lease_lost' || status === 'cancelled')
-      return { taskId, status, reason: String(raw![1]) };
     return { taskId, status: 'lease_lost', reason: 'no answer from Redis for this item' };
   }
 
@@ -848,7 +837,7 @@ export class RedisBackend implements Backend {
 
   async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
     this.#open();
-    const reason = checkRetryReason(options);
+    const reason = options?.reason ?? null;
     const reply = (await this.#run(
       'retry-task',
       this.#keys.common,
@@ -879,9 +868,8 @@ export class RedisBackend implements Backend {
 
   async registerAgent(spec: AgentSpec): Promise<AgentRecord> {
     this.#open();
-    checkAgent(spec);
     const id = spec.id ?? newAgentId();
-    const capabilities = JSON.stringify([...new Set(spec.capabilities)].sort());
+    const capabilities = JSON.stringify(spec.capabilities);
     const k = this.#keys;
     const reply = (await this.#run(
       'register-agent',
@@ -897,10 +885,21 @@ export class RedisBackend implements Backend {
         spec.host ?? '',
         spec.pid ?? '',
         spec.version ?? '',
+        spec.owner ?? '',
       ],
       'registerAgent',
     )) as [unknown, string[], unknown];
+    if (reply[0] === 'owner') throw agentOwnerConflict(id);
     return toAgent(toHash(reply[0]), reply[1], toHash(reply[2]));
+  }
+
+  async agentOwner(agentId: string): Promise<{ owner: string | null } | null> {
+    this.#open();
+    const [id, owner] = await this.#call('agentOwner', () =>
+      this.#client.hmget(this.#keys.agent(agentId), 'id', 'own'),
+    );
+    if (id === null || id === undefined) return null;
+    return { owner: owner ? owner : null };
   }
 
   async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
@@ -909,7 +908,7 @@ export class RedisBackend implements Backend {
     const alive = await this.#run(
       'heartbeat',
       [k.agent(agentId), k.hb],
-      [this.#clock(), agentId, ...reportArgs(report, 'heartbeat.report')],
+      [this.#clock(), agentId, ...reportArgs(report)],
       'heartbeat',
     );
     if (Number(alive) !== 1) throw new AgentLostError(agentId);
@@ -932,7 +931,6 @@ export class RedisBackend implements Backend {
 
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    checkSweepOptions(options);
     const k = this.#keys;
     const now = this.#clock();
     const spared =
@@ -1044,8 +1042,8 @@ export class RedisBackend implements Backend {
 
   async listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
     this.#open();
-    const limit = pageLimit(filter.limit, 'listTasks.limit');
-    const after = parseCursor(filter.cursor, 'listTasks.cursor');
+    const limit = filter.limit ?? DEFAULT_PAGE;
+    const after = String(parseSeqCursor(filter.cursor, 'listTasks.cursor'));
     const k = this.#keys;
     const index = filter.runId === undefined ? k.tasks : k.runTasks(filter.runId);
     const reply = (await this.#run(
@@ -1076,9 +1074,10 @@ export class RedisBackend implements Backend {
 
   async listRuns(filter: RunFilter = {}): Promise<RunPage> {
     this.#open();
-    const limit = pageLimit(filter.limit, 'listRuns.limit');
-    const order = runListOrder(filter.order, 'listRuns.order');
-    const after = filter.cursor === undefined ? '' : parseCursor(filter.cursor, 'listRuns.cursor');
+    const limit = filter.limit ?? DEFAULT_PAGE;
+    const order = filter.order ?? 'desc';
+    const after =
+      filter.cursor === undefined ? '' : String(parseSeqCursor(filter.cursor, 'listRuns.cursor'));
     const reply = (await this.#run(
       'list-runs',
       [this.#keys.prefix, this.#keys.runs],
@@ -1135,15 +1134,9 @@ export class RedisBackend implements Backend {
   async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
     this.#open();
     const since = options.since === undefined ? null : parseEventId(options.since);
-    if (options.since !== undefined && since === null) {
-      throw new ValidationError([
-        {
-          path: 'readEvents.since',
-          message: `'${String(options.since)}' is not an event id this backend gave out (<ms>-<seq>, or <ms>-<seq>-<n> for an event of a packed entry); pass the id of the last event seen`,
-        },
-      ]);
-    }
-    const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
+    if (options.since !== undefined && since === null)
+      throw unknownCursor(options.since, 'readEvents.since');
+    const limit = options.limit ?? DEFAULT_EVENT_PAGE;
     const key = this.#keys.events;
     const out: BatonEvent[] = [];
     // An id inside a packed entry: read that entry again (inclusive start) and skip its events
@@ -1224,7 +1217,7 @@ export class RedisBackend implements Backend {
 
   async recordEvent(event: RecordableEvent): Promise<string> {
     this.#open();
-    const data = checkRecordedEvent(event, this.#maxPayloadBytes);
+    const data = JSON.stringify(event.data ?? {});
     // A script, not a bare XADD: the event is counted for trimming like every other
     // (lua/includes/common.lua), in the same atomic step.
     const id = await this.#run(
@@ -1238,7 +1231,6 @@ export class RedisBackend implements Backend {
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     this.#open();
-    checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
     const k = this.#keys;
     const [filter, earliest] = (await this.#run(
@@ -1347,14 +1339,6 @@ export class RedisBackend implements Backend {
       throw storeError(error, this.#target, operation);
     }
   }
-
-  #checkSize(json: string, where: string): void {
-    // A UTF-8 character is at most 3 bytes per UTF-16 unit: short strings need no exact count.
-    if (json.length * 3 <= this.#maxPayloadBytes) return;
-    const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > this.#maxPayloadBytes)
-      throw new PayloadTooLargeError(where, bytes, this.#maxPayloadBytes);
-  }
 }
 
 /**
@@ -1457,9 +1441,9 @@ function dependencyOutcomes(task: TaskRecord, deps: string[]): Record<string, De
  * A report as script arguments: '1', CPU, RSS ('' for null), abandoned handlers; or '0', '', '',
  * '0' for none.
  */
-function reportArgs(report: AgentReport | undefined, path: string): string[] {
+function reportArgs(report: AgentReport | undefined): string[] {
   if (report === undefined) return ['0', '', '', '0'];
-  const { cpuPercent, rssBytes, abandonedHandlers = 0 } = checkReport(report, path);
+  const { cpuPercent, rssBytes, abandonedHandlers = 0 } = report;
   return [
     '1',
     cpuPercent === null ? '' : String(cpuPercent),
@@ -1470,18 +1454,4 @@ function reportArgs(report: AgentReport | undefined, path: string): string[] {
 
 function checkOption(value: number | undefined, name: string, min: number): void {
   if (value !== undefined) checkInteger(value, name, min);
-}
-
-/** Cursors are the decimal seq of the last task or run seen. */
-function parseCursor(cursor: string | undefined, path: string): string {
-  if (cursor === undefined) return '0';
-  if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor)) {
-    throw new ValidationError([
-      {
-        path,
-        message: `'${String(cursor)}' is not a cursor this backend gave out; pass the value from the previous page`,
-      },
-    ]);
-  }
-  return cursor;
 }

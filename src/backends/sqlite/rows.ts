@@ -265,6 +265,8 @@ export interface AgentRow {
   cpu_percent: number | null;
   rss_bytes: number | null;
   abandoned_handlers: number;
+  /** Who may act for the agent through the HTTP API (AgentSpec.owner); NULL for none. */
+  owner: string | null;
 }
 
 /** One row of `agent_stats`: an agent's counters for one task type. */

@@ -23,7 +23,6 @@ import {
 import { compareReady } from '../../core/priority.ts';
 import type { RoutingPolicy } from '../../core/routing.ts';
 import {
-  TASK_STATES,
   isTerminal,
   type AgentRecord,
   type AgentReport,
@@ -40,25 +39,17 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../../core/types.ts';
-import {
-  LIMITS,
-  checkJson,
-  checkTypeFilter,
-  normalizeRun,
-  normalizeTasks,
-  runListOrder,
-} from '../../core/validate.ts';
+import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
   ClaimRequest,
   CompleteInput,
-  FailInput,
+  HeldLeaseRef,
   LeaseRef,
   ReadEventsOptions,
   RecordableEvent,
-  ReleaseInput,
   RetryTaskOptions,
   RunFilter,
   RunPage,
@@ -74,7 +65,7 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
-import { retryConflict } from '../backend.ts';
+import { agentOwnerConflict, retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import { unwatchCheckpoints, watchCheckpoints } from './checkpointer.ts';
 import {
@@ -108,18 +99,14 @@ import {
   type TaskRow,
 } from './rows.ts';
 import {
-  checkAgent,
+  DEFAULT_PAGE,
   checkInteger,
-  checkReport,
   checkRouting,
-  checkRecordedEvent,
-  checkReleases,
-  checkRetryReason,
-  checkSweepOptions,
-  cleanError,
-  pageLimit,
+  parseSeqCursor,
+  type CheckedFail,
+  type CheckedRelease,
 } from '../inputs.ts';
-import { parseCursor } from './inputs.ts';
+import { refusedLease } from '../refusals.ts';
 import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -356,14 +343,6 @@ export class SqliteBackend implements Backend {
   async claim(request: ClaimRequest): Promise<Lease[]> {
     this.#open();
     const { agentId, capabilities, types, max, leaseTtlMs } = request;
-    if (!Array.isArray(capabilities)) {
-      throw new ValidationError([
-        { path: 'claim.capabilities', message: 'must be an array of capability names' },
-      ]);
-    }
-    checkTypeFilter(types, 'claim.types');
-    checkInteger(max, 'claim.max', 0);
-    checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const now = this.#clock();
     let deferredUntil: number | null = null;
     const claimed = await this.#write(now, (tx) => {
@@ -513,17 +492,22 @@ export class SqliteBackend implements Backend {
     report?: AgentReport,
   ): Promise<SettleOutcome[]> {
     this.#open();
-    checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
-    const reported = report === undefined ? null : checkReport(report, 'renew.report');
     const now = this.#clock();
     const expiresAt = now + leaseTtlMs;
     return this.#write(now, () => {
-      this.#agentSeen(agentId, now, true, reported);
+      this.#agentSeen(agentId, now, true, report ?? null);
       return leases.map((ref): SettleOutcome => {
-        const row = this.#st.taskRenew.get(ref.taskId, this.namespace, ref.token, now, expiresAt);
+        const row = this.#st.taskRenew.get(
+          ref.taskId,
+          this.namespace,
+          ref.token,
+          now,
+          expiresAt,
+          agentId,
+        );
         if (row) return { taskId: ref.taskId, status: 'ok', state: 'running', expiresAt };
         return this.#refusal(
-          ref,
+          { taskId: ref.taskId, token: ref.token, agentId },
           this.#leaseRow(this.#st.taskLease, ref.taskId, this.namespace),
           now,
           true,
@@ -534,11 +518,7 @@ export class SqliteBackend implements Backend {
 
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
-    // Check every result before touching anything: one bad or oversized result refuses the batch.
-    const results = items.map((item) => {
-      checkJson(item.result, `result of task ${item.taskId}`, this.#maxPayloadBytes);
-      return JSON.stringify(item.result ?? null);
-    });
+    const results = items.map((item) => JSON.stringify(item.result ?? null));
     const now = this.#clock();
     return this.#write(now, (tx) => {
       const st = this.#st;
@@ -569,7 +549,7 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async fail(items: FailInput[]): Promise<SettleOutcome[]> {
+  async fail(items: CheckedFail[]): Promise<SettleOutcome[]> {
     this.#open();
     const now = this.#clock();
     return this.#write(now, (tx) => {
@@ -578,9 +558,9 @@ export class SqliteBackend implements Backend {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         const state = tx.endAttempt(row, {
-          outcome: item.outcome ?? 'failed',
-          error: cleanError(item.error),
-          retryable: item.retryable ?? item.error?.retryable !== false,
+          outcome: item.outcome,
+          error: item.error,
+          retryable: item.retryable,
           delayMs: item.retryDelayMs ?? null,
         });
         if (row.agent_id !== null) reporters.add(row.agent_id);
@@ -591,56 +571,34 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
+  async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    const checked = checkReleases(items);
     const now = this.#clock();
     return this.#write(now, (tx) =>
-      items.map((item, i): SettleOutcome => {
+      items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
-        const { reason, delayMs } = checked[i]!;
-        const state = tx.releaseAttempt(row, reason, delayMs);
+        const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
       }),
     );
   }
 
-  /** Why `ref` no longer holds its lease, as the outcome every backend reports. */
+  /** Why `ref` does not hold its lease, as the outcome every backend reports (refusals.ts). */
   #refusal(
-    ref: LeaseRef,
+    ref: HeldLeaseRef,
     row: LeaseRow | undefined,
     now: number,
     renewing: boolean,
   ): SettleOutcome {
-    const taskId = ref.taskId;
-    if (!row) {
-      return {
-        taskId,
-        status: 'not_found',
-        reason: `task ${taskId} does not exist in namespace '${this.namespace}'`,
-      };
-    }
-    let reason: string;
-    if (row.token !== ref.token) {
-      reason =
-        ref.token < row.token
-          ? `token ${ref.token} is stale: the task was leased again since (token ${row.token})`
-          : `token ${ref.token} was never issued (the latest is ${row.token})`;
-    } else if (row.state === 'cancelled') {
-      if (renewing)
-        return {
-          taskId,
-          status: 'cancelled',
-          reason: 'the task was cancelled; stop working on it',
-        };
-      reason = 'the task was cancelled';
-    } else if (row.state !== 'running') {
-      reason = `the task is ${row.state} (its lease ended: released, expired, timed out or settled)`;
-    } else {
-      reason = `the lease expired at ${row.lease_expires_at ?? 'an earlier time'} (now ${now}); renew more often than leaseTtlMs`;
-    }
-    return { taskId, status: 'lease_lost', reason };
+    const facts = row && {
+      state: row.state,
+      token: row.token,
+      agentId: row.agent_id,
+      leaseExpiresAt: row.lease_expires_at,
+      now,
+    };
+    return refusedLease(ref.taskId, facts ?? null, ref, renewing, this.namespace);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -684,7 +642,7 @@ export class SqliteBackend implements Backend {
 
   async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
     this.#open();
-    const reason = checkRetryReason(options);
+    const reason = options?.reason ?? null;
     const now = this.#clock();
     return this.#write(now, (tx) => {
       const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
@@ -726,9 +684,8 @@ export class SqliteBackend implements Backend {
 
   async registerAgent(spec: AgentSpec): Promise<AgentRecord> {
     this.#open();
-    checkAgent(spec);
     const id = spec.id ?? newAgentId();
-    const capabilities = [...new Set(spec.capabilities)].sort();
+    const capabilities = spec.capabilities;
     const now = this.#clock();
     return this.#write(now, (tx) => {
       const row = this.#st.agentUpsert.get(
@@ -742,7 +699,10 @@ export class SqliteBackend implements Backend {
         spec.pid ?? null,
         spec.version ?? null,
         now,
-      ) as unknown as AgentRow;
+        spec.owner ?? null,
+      ) as unknown as AgentRow | undefined;
+      // No row: the id is registered with another owner, and the upsert changed nothing.
+      if (!row) throw agentOwnerConflict(id);
       tx.event('agent.joined', null, null, id, {
         name: row.name,
         capabilities,
@@ -753,12 +713,18 @@ export class SqliteBackend implements Backend {
     });
   }
 
+  agentOwner(agentId: string): Promise<{ owner: string | null } | null> {
+    return this.#read(() => {
+      const row = this.#st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
+      return row ? { owner: row.owner } : null;
+    });
+  }
+
   async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
     this.#open();
-    const reported = report === undefined ? null : checkReport(report, 'heartbeat.report');
     const now = this.#clock();
     await this.#write(now, () => {
-      if (!this.#agentSeen(agentId, now, false, reported)) throw new AgentLostError(agentId);
+      if (!this.#agentSeen(agentId, now, false, report ?? null)) throw new AgentLostError(agentId);
     });
   }
 
@@ -806,7 +772,6 @@ export class SqliteBackend implements Backend {
 
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    checkSweepOptions(options);
     const now = this.#clock();
     const result: SweepResult = {
       expired: 0,
@@ -977,16 +942,8 @@ export class SqliteBackend implements Backend {
 
   listTasks(filter: TaskFilter = {}): Promise<TaskPage> {
     return this.#read(() => {
-      if (filter.state !== undefined && !TASK_STATES.includes(filter.state)) {
-        throw new ValidationError([
-          {
-            path: 'listTasks.state',
-            message: `'${String(filter.state)}' is not a task state; use one of ${TASK_STATES.join(', ')}`,
-          },
-        ]);
-      }
-      const limit = pageLimit(filter.limit, 'listTasks.limit');
-      const after = parseCursor(filter.cursor, 'listTasks.cursor');
+      const limit = filter.limit ?? DEFAULT_PAGE;
+      const after = parseSeqCursor(filter.cursor, 'listTasks.cursor');
       const args = [
         this.namespace,
         after,
@@ -1017,10 +974,10 @@ export class SqliteBackend implements Backend {
 
   listRuns(filter: RunFilter = {}): Promise<RunPage> {
     return this.#read(() => {
-      const limit = pageLimit(filter.limit, 'listRuns.limit');
-      const order = runListOrder(filter.order, 'listRuns.order');
+      const limit = filter.limit ?? DEFAULT_PAGE;
+      const order = filter.order ?? 'desc';
       const cursor =
-        filter.cursor === undefined ? null : parseCursor(filter.cursor, 'listRuns.cursor');
+        filter.cursor === undefined ? null : parseSeqCursor(filter.cursor, 'listRuns.cursor');
       // Seqs above the cursor oldest first, or below it newest first.
       const rows = (order === 'asc'
         ? this.#st.runsPage.all(this.namespace, cursor ?? 0, limit + 1)
@@ -1098,8 +1055,8 @@ export class SqliteBackend implements Backend {
   async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {
     this.#open();
     this.#group.flush();
-    const after = parseCursor(options.since, 'readEvents.since');
-    const limit = pageLimit(options.limit ?? DEFAULT_EVENT_PAGE, 'readEvents.limit');
+    const after = parseSeqCursor(options.since, 'readEvents.since');
+    const limit = options.limit ?? DEFAULT_EVENT_PAGE;
     const read = (): BatonEvent[] =>
       (this.#st.eventsSince.all(this.namespace, after, limit) as unknown as EventRow[]).map(
         toEvent,
@@ -1127,7 +1084,7 @@ export class SqliteBackend implements Backend {
 
   async recordEvent(event: RecordableEvent): Promise<string> {
     this.#open();
-    const data = checkRecordedEvent(event, this.#maxPayloadBytes);
+    const data = JSON.stringify(event.data ?? {});
     await this.#write(this.#clock(), (tx) => {
       tx.event(event.type, null, null, event.agentId ?? null, data);
     });
@@ -1137,7 +1094,6 @@ export class SqliteBackend implements Backend {
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     this.#open();
     this.#group.flush();
-    checkTypeFilter(options.types, 'waitForWork.types');
     if (options.signal?.aborted) return;
     const filter: WorkFilter = { capabilities: options.capabilities, types: options.types };
     const now = this.#clock();
@@ -1385,10 +1341,14 @@ function filterKey(filter: WorkFilter): string {
   return JSON.stringify([capabilities, types]);
 }
 
-/** Whether `ref` still holds the lease of `row`: current token, running, not expired. */
-function holds(row: LeaseRow | undefined, ref: LeaseRef, now: number): row is LeaseRow {
+/**
+ * Whether `ref` still holds the lease of `row`: its agent is the holder, its token the current
+ * one, the task running, the lease not expired.
+ */
+function holds(row: LeaseRow | undefined, ref: HeldLeaseRef, now: number): row is LeaseRow {
   return (
     row !== undefined &&
+    row.agent_id === ref.agentId &&
     row.token === ref.token &&
     row.state === 'running' &&
     row.lease_expires_at !== null &&

@@ -57,7 +57,13 @@ async function claimFor(b: Backend, agent: AgentRecord, max = 10): Promise<Lease
 /** Fail the attempt so that it is ready again at once. */
 async function failNow(b: Backend, lease: Lease): Promise<void> {
   const [outcome] = await b.fail([
-    { taskId: lease.taskId, token: lease.token, error: { message: 'boom' }, retryDelayMs: 0 },
+    {
+      taskId: lease.taskId,
+      token: lease.token,
+      agentId: lease.agentId,
+      error: { message: 'boom' },
+      retryDelayMs: 0,
+    },
   ]);
   expect(outcome, 'the failure is recorded and the task retried').toMatchObject({
     status: 'ok',
@@ -197,7 +203,7 @@ export function routingPolicyCases(env: SuiteEnv): void {
       const { id } = await submitOne(b, { type: 'x', maxAttempts: 10, timeoutMs: 5_000 });
 
       let [lease] = await claimFor(b, a, 1);
-      await b.release([{ taskId: id, token: lease!.token }]);
+      await b.release([{ taskId: id, token: lease!.token, agentId: lease!.agentId }]);
       expect((await getTask(b, id)).failedAgents, 'a graceful release is no failure').toEqual([]);
 
       [lease] = await claimFor(b, a, 1);
@@ -422,7 +428,12 @@ export function routingPolicyCases(env: SuiteEnv): void {
       const losses = await claimFor(b, bad, 5);
       expect(losses, 'no history yet compares: the bad agent takes its five').toHaveLength(5);
       const failed = await b.fail(
-        losses.map((l) => ({ taskId: l.taskId, token: l.token, error: { message: 'no' } })),
+        losses.map((l) => ({
+          taskId: l.taskId,
+          token: l.token,
+          agentId: l.agentId,
+          error: { message: 'no' },
+        })),
       );
       expect(failed.map((o) => o.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
 
@@ -467,7 +478,12 @@ export function routingPolicyCases(env: SuiteEnv): void {
       await submitMany(b, runs, { type: 'x', maxAttempts: 1 });
       const losses = await claimFor(b, bad, runs);
       await b.fail(
-        losses.map((l) => ({ taskId: l.taskId, token: l.token, error: { message: 'no' } })),
+        losses.map((l) => ({
+          taskId: l.taskId,
+          token: l.token,
+          agentId: l.agentId,
+          error: { message: 'no' },
+        })),
       );
       const { id } = await submitOne(b, { type: 'x' });
       expect(

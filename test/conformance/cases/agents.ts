@@ -173,7 +173,9 @@ export function agentCases(env: SuiteEnv): void {
         'BATON_AGENT_LOST',
         'claim by a lost agent',
       );
-      const [late] = await b.complete([{ taskId: id, token: lease.token, result: 'late' }]);
+      const [late] = await b.complete([
+        { taskId: id, token: lease.token, agentId: lease.agentId, result: 'late' },
+      ]);
       expectLeaseLost(late, lease.token, 'complete by a lost agent');
 
       clock.advance(PAST_QUICK_BACKOFF_MS);
@@ -261,7 +263,9 @@ export function agentCases(env: SuiteEnv): void {
         events.filter((e) => e.type === 'agent.left').map((e) => e.agentId),
         'an agent.left event',
       ).toEqual([leaving.id]);
-      const [late] = await b.complete([{ taskId: id, token: lease.token, result: 'late' }]);
+      const [late] = await b.complete([
+        { taskId: id, token: lease.token, agentId: lease.agentId, result: 'late' },
+      ]);
       expectLeaseLost(late, lease.token, 'complete after the agent left');
       const other = await registerAgent(b);
       const next = await claimExpecting(b, other, id, 'the released task, by another agent');

@@ -51,11 +51,11 @@ export function cancelCases(env: SuiteEnv): void {
         'a cancelled renew maps to BATON_LEASE_LOST',
       ).toBe('BATON_LEASE_LOST');
       const [completed] = await b.complete([
-        { taskId: id, token: lease.token, result: 'too late' },
+        { taskId: id, token: lease.token, agentId: lease.agentId, result: 'too late' },
       ]);
       expectLeaseLost(completed, lease.token, 'complete of a cancelled task');
       const [failed] = await b.fail([
-        { taskId: id, token: lease.token, error: { message: 'aborted' } },
+        { taskId: id, token: lease.token, agentId: lease.agentId, error: { message: 'aborted' } },
       ]);
       expectLeaseLost(failed, lease.token, 'fail of a cancelled task');
 

@@ -38,7 +38,11 @@ export function concurrencyCases(env: SuiteEnv): void {
       const leases = await claim(b, agent, 10);
       expect(leases, 'the ten dependencies are ready').toHaveLength(10);
       const outcomes = await Promise.all(
-        leases.map((l) => b.complete([{ taskId: l.taskId, token: l.token, result: l.task.key }])),
+        leases.map((l) =>
+          b.complete([
+            { taskId: l.taskId, token: l.token, agentId: l.agentId, result: l.task.key },
+          ]),
+        ),
       );
       expect(
         outcomes.flat().map((o) => o.status),

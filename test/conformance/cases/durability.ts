@@ -143,9 +143,9 @@ export function durabilityCases(env: SuiteEnv): void {
       expect(leased.length, 'no task is leased twice').toBe(new Set(leased).size);
       expect(leased.length, '6 agents × 5 slots cover all 20 tasks').toBe(20);
       expect([...leased].sort()).toEqual(submitted.map((t) => t.id).sort());
-      const tokens = rounds.flat().map((l) => [l.taskId, l.token] as const);
-      for (const [taskId, token] of tokens) {
-        const [outcome] = await second.complete([{ taskId, token, result: null }]);
+      const tokens = rounds.flat().map((l) => [l.taskId, l.token, l.agentId] as const);
+      for (const [taskId, token, agentId] of tokens) {
+        const [outcome] = await second.complete([{ taskId, token, agentId, result: null }]);
         expect(
           outcome?.status,
           `a lease from either instance settles on the other (${taskId})`,

@@ -128,10 +128,12 @@ export function leaseCases(env: SuiteEnv): void {
       const fast = await registerAgent(b);
       const current = await claimExpecting(b, fast, id, 'the re-queued task');
 
-      const [completed] = await b.complete([{ taskId: id, token: stale.token, result: 'stale' }]);
+      const [completed] = await b.complete([
+        { taskId: id, token: stale.token, agentId: stale.agentId, result: 'stale' },
+      ]);
       expectLeaseLost(completed, stale.token, 'complete with the stale token');
       const [failed] = await b.fail([
-        { taskId: id, token: stale.token, error: { message: 'stale' } },
+        { taskId: id, token: stale.token, agentId: stale.agentId, error: { message: 'stale' } },
       ]);
       expectLeaseLost(failed, stale.token, 'fail with the stale token');
       const [renewed] = await b.renew(slow.id, [{ taskId: id, token: stale.token }], 10_000);
@@ -154,7 +156,9 @@ export function leaseCases(env: SuiteEnv): void {
       const lease = await mustClaim(b, agent, 'the task', 10_000);
       clock.advance(10_001);
       await sweep(b);
-      const [outcome] = await b.complete([{ taskId: id, token: lease.token, result: 'late' }]);
+      const [outcome] = await b.complete([
+        { taskId: id, token: lease.token, agentId: lease.agentId, result: 'late' },
+      ]);
       expectLeaseLost(outcome, lease.token, 'complete after the lease was reaped');
       const task = await getTask(b, id);
       expect(task.state, 'a reaped task is not completed by its late holder').not.toBe('succeeded');
@@ -167,7 +171,7 @@ export function leaseCases(env: SuiteEnv): void {
       await submitOne(b, { type: 'x' });
       const lease = await mustClaim(b, agent, 'the task');
       const [outcome] = await b.complete([
-        { taskId: lease.taskId, token: lease.token + 1, result: null },
+        { taskId: lease.taskId, token: lease.token + 1, agentId: lease.agentId, result: null },
       ]);
       expectLeaseLost(outcome, lease.token + 1, 'complete with a token from the future');
       await expectState(b, lease.taskId, 'running', 'a wrong token changes nothing');
@@ -205,7 +209,14 @@ export function leaseCases(env: SuiteEnv): void {
       const { id } = await submitOne(b, { type: 'x' });
       const lease = await mustClaim(b, agent, 'the task');
       await expectBatonError(
-        b.complete([{ taskId: id, token: lease.token, result: 'x'.repeat(1024 * 1024 + 1024) }]),
+        b.complete([
+          {
+            taskId: id,
+            token: lease.token,
+            agentId: lease.agentId,
+            result: 'x'.repeat(1024 * 1024 + 1024),
+          },
+        ]),
         'PayloadTooLargeError',
         'BATON_PAYLOAD_TOO_LARGE',
         'completing with a result over the default 1 MiB limit',
@@ -232,7 +243,7 @@ export function leaseCases(env: SuiteEnv): void {
       const lease = await mustClaim(b, agent, 'the task');
       await complete(b, lease, 'first');
       const [again] = await b.complete([
-        { taskId: lease.taskId, token: lease.token, result: 'second' },
+        { taskId: lease.taskId, token: lease.token, agentId: lease.agentId, result: 'second' },
       ]);
       expectLeaseLost(again, lease.token, 'a second complete of a settled lease');
       expect((await getTask(b, lease.taskId)).result, 'the first result stays').toBe('first');
@@ -244,7 +255,9 @@ export function leaseCases(env: SuiteEnv): void {
 
     it('settling an unknown task answers not_found (NotFoundError)', async () => {
       const { b } = env.ctx();
-      const [outcome] = await b.complete([{ taskId: UNKNOWN_TASK_ID, token: 1, result: null }]);
+      const [outcome] = await b.complete([
+        { taskId: UNKNOWN_TASK_ID, token: 1, agentId: 'agt_nobody', result: null },
+      ]);
       expect(outcome?.status, 'complete of a task that does not exist').toBe('not_found');
       expect(outcomeError(outcome!, 1)?.code).toBe('BATON_NOT_FOUND');
     });
@@ -256,9 +269,9 @@ export function leaseCases(env: SuiteEnv): void {
       const one = await mustClaim(b, agent, 'the first task');
       const two = await mustClaim(b, agent, 'the second task');
       const outcomes = await b.complete([
-        { taskId: one.taskId, token: one.token, result: 1 },
-        { taskId: two.taskId, token: two.token + 7, result: 2 },
-        { taskId: UNKNOWN_TASK_ID, token: 1, result: 3 },
+        { taskId: one.taskId, token: one.token, agentId: one.agentId, result: 1 },
+        { taskId: two.taskId, token: two.token + 7, agentId: two.agentId, result: 2 },
+        { taskId: UNKNOWN_TASK_ID, token: 1, agentId: one.agentId, result: 3 },
       ]);
       expect(
         outcomes.map((o) => [o.taskId, o.status]),

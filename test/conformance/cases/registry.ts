@@ -314,7 +314,12 @@ export function registryCases(env: SuiteEnv): void {
       // The worker's own timeout report, a moment after the sweep's: refused, but its loop is
       // alive and its next renew (of no leases) says so.
       const [refused] = await b.fail([
-        { taskId: timed.taskId, token: timed.token, error: { message: 'timeout' } },
+        {
+          taskId: timed.taskId,
+          token: timed.token,
+          agentId: timed.agentId,
+          error: { message: 'timeout' },
+        },
       ]);
       expect(refused?.status).toBe('lease_lost');
       await b.renew(late.id, [], 60_000);

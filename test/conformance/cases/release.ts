@@ -23,7 +23,9 @@ export function releaseCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const { id } = await submitOne(b, { type: 'x' });
       const lease = await mustClaim(b, agent, 'the task');
-      const [outcome] = await b.release([{ taskId: id, token: lease.token }]);
+      const [outcome] = await b.release([
+        { taskId: id, token: lease.token, agentId: lease.agentId },
+      ]);
       expect(outcome, 'release of a held lease').toMatchObject({
         taskId: id,
         status: 'ok',
@@ -44,10 +46,12 @@ export function releaseCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const { id } = await submitOne(b, { type: 'x' });
       const first = await mustClaim(b, agent, 'the task');
-      await b.release([{ taskId: id, token: first.token }]);
+      await b.release([{ taskId: id, token: first.token, agentId: first.agentId }]);
       const second = await claimExpecting(b, agent, id, 'the released task');
       expect(second.token > first.token, 'the new lease has a larger token').toBe(true);
-      const [stale] = await b.complete([{ taskId: id, token: first.token, result: 'old' }]);
+      const [stale] = await b.complete([
+        { taskId: id, token: first.token, agentId: first.agentId, result: 'old' },
+      ]);
       expectLeaseLost(stale, first.token, 'complete with the released lease');
       await complete(b, second, 'new');
     });
@@ -102,7 +106,13 @@ export function releaseCases(env: SuiteEnv): void {
       const lease = await mustClaim(b, agent, 'the task');
       const start = clock.now();
       const [outcome] = await b.release([
-        { taskId: id, token: lease.token, delayMs: 1_000, reason: 'deferred: agent busy' },
+        {
+          taskId: id,
+          token: lease.token,
+          agentId: lease.agentId,
+          delayMs: 1_000,
+          reason: 'deferred: agent busy',
+        },
       ]);
       expect(outcome, 'a delayed release answers the new state').toMatchObject({
         taskId: id,
@@ -169,8 +179,8 @@ export function releaseCases(env: SuiteEnv): void {
       ]) {
         const error = await expectBatonError(
           b.release([
-            { taskId: one!.taskId, token: one!.token },
-            { taskId: two!.taskId, token: two!.token, ...bad },
+            { taskId: one!.taskId, token: one!.token, agentId: one!.agentId },
+            { taskId: two!.taskId, token: two!.token, agentId: two!.agentId, ...bad },
           ]),
           'ValidationError',
           'BATON_VALIDATION',

@@ -227,7 +227,7 @@ export function replayCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const { id } = await submitOne(b, { type: 'x', maxAttempts: 1 });
       const released = await claimExpecting(b, agent, id, 'attempt 1, released');
-      await b.release([{ taskId: id, token: released.token }]);
+      await b.release([{ taskId: id, token: released.token, agentId: released.agentId }]);
       await failForGood(b, agent, id, 'attempt 1 again');
       expect(await b.retryTask(id)).toMatchObject({ attempts: 1, maxAttempts: 2 });
       const lease = await claimExpecting(b, agent, id, 'the retried task');

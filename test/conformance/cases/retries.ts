@@ -272,7 +272,9 @@ export function retryCases(env: SuiteEnv): void {
       const [attempt] = await b.getAttempts(id);
       expect(attempt?.outcome).toBe('timed_out');
       expect(attempt?.error?.code).toBe('BATON_TIMEOUT');
-      const [late] = await b.complete([{ taskId: id, token: lease.token, result: 'too late' }]);
+      const [late] = await b.complete([
+        { taskId: id, token: lease.token, agentId: lease.agentId, result: 'too late' },
+      ]);
       expectLeaseLost(late, lease.token, 'complete after the attempt timed out');
     });
 

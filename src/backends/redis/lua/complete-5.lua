@@ -3,8 +3,9 @@
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- ARGV[1..2]  now, events maxlen
--- ARGV[3]     number of items, then per item: task id, token, result JSON
--- Returns     per item { 'ok', state } or { status, reason } ('lease_lost', 'not_found')
+-- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON
+-- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
+--             agent does not hold is left as it is
 --
 -- Per-task keys (t:<id>, al:<agent>, dn:<id>, run:<id>, q:<rs>) are derived from the prefix.
 -- The succeeded attempt gets no record of its own: it is read from the task's fields (agent,
@@ -29,20 +30,20 @@ local ended_ids, ended_agents = {}, {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 3
-  local id, token = ARGV[base + 1], ARGV[base + 2]
+  local base = 3 + (i - 1) * 4
+  local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
   local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started')
-  -- The usual case, a running task whose token is the one stored (the same text: both are the
-  -- integer's decimal form) and whose lease holds, is checked without parsing the token;
-  -- anything else gets refusal()'s full check and wording.
+  -- The usual case, a running task held by the item's agent, whose token is the one stored (the
+  -- same text: both are the integer's decimal form) and whose lease holds, is checked without
+  -- parsing the token; anything else gets refusal()'s full check.
   local refused = nil
-  if not (v[1] == 'running' and v[2] == token and (time_of(v[3]) or -1) >= NOW) then
+  if not (v[1] == 'running' and v[4] == holder and v[2] == token and (time_of(v[3]) or -1) >= NOW) then
     local t = nil
     if v[1] then
       t = { id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '' }
     end
-    refused = refusal(t, tonumber(token), false)
+    refused = refusal(t, holder, tonumber(token))
   end
   if refused then
     out[i] = refused
@@ -50,7 +51,7 @@ for i = 1, n do
     local agent, run = v[4] or '', v[5] or ''
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
-    redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 3], 'lease', '', 'finished', NOWS, 'updated', NOWS)
+    redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
     moved(run, 'running', 'succeeded')
     emit('task.succeeded', id, run, agent, attempt_data(v[6]))
     if v[7] == '1' then settle_dependents(id, redis.call('HGET', ck, 'key') or '', 'succeeded') end

@@ -4,10 +4,11 @@
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- ARGV[1..2]  now, events maxlen
--- ARGV[3]     number of items, then per item: task id, token, error JSON, retryable ('1'/'0'),
---             retry delay in ms (computed by the client from the task's backoff policy),
---             outcome ('failed' or 'timed_out')
--- Returns     per item { 'ok', new state } or { status, reason } ('lease_lost', 'not_found')
+-- ARGV[3]     number of items, then per item: task id, token, holder agent id, error JSON,
+--             retryable ('1'/'0'), retry delay in ms (computed by the client from the task's
+--             backoff policy), outcome ('failed' or 'timed_out')
+-- Returns     per item { 'ok', new state }, or a refusal (includes/lease.lua): a lease the item's
+--             agent does not hold is left as it is
 
 --@include common
 --@include graph
@@ -16,14 +17,14 @@
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 6
-  local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local base = 3 + (i - 1) * 7
+  local id, token, holder = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local t = lease_of(id)
-  local refused = refusal(t, token, false)
+  local refused = refusal(t, holder, token)
   if refused then
     out[i] = refused
   else
-    local state = end_attempt(t, ARGV[base + 6], ARGV[base + 3], ARGV[base + 4] == '1', tonumber(ARGV[base + 5]))
+    local state = end_attempt(t, ARGV[base + 7], ARGV[base + 4], ARGV[base + 5] == '1', tonumber(ARGV[base + 6]))
     if t.agent ~= '' then progressed[t.agent] = true end
     out[i] = { 'ok', state }
   end

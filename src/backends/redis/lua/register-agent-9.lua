@@ -7,10 +7,11 @@
 -- KEYS[8]     agent     hash of the agent (a:<agent id>)
 -- KEYS[9]     inflight  set of the task ids the agent holds (al:<agent id>)
 -- ARGV[1..2]  now, events maxlen
--- ARGV[3..10] id, name, capabilities JSON (sorted), labels JSON, concurrency, host, pid,
---             version ('' for none)
+-- ARGV[3..11] id, name, capabilities JSON (sorted), labels JSON, concurrency, host, pid,
+--             version, owner ('' for none)
 -- Returns     { agent hash as a flat list, in-flight task ids, counters (agent-stats:<id>) as a
---             flat list }
+--             flat list }, or { 'owner' } when the id is registered with another owner (field
+--             own: an agent keeps the owner of its first registration; nothing changes)
 --
 -- A registration starts healthy: its progress is now, no stall, no unreported timeout, no
 -- process report yet. The counters are kept: they belong to the agent id.
@@ -19,9 +20,11 @@ local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
 --@include common
 
-local id, name, caps, concurrency = ARGV[3], ARGV[4], ARGV[5], ARGV[7]
+local id, name, caps, concurrency, owner = ARGV[3], ARGV[4], ARGV[5], ARGV[7], ARGV[11]
+local known = redis.call('HMGET', K_AGENT, 'id', 'own')
+if known[1] and (known[2] or '') ~= owner then return { 'owner' } end
 redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
-  'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'state', 'active', 'started', NOWS, 'hb', NOWS,
+  'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'own', owner, 'state', 'active', 'started', NOWS, 'hb', NOWS,
   'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '', 'abh', '0')
 redis.call('ZADD', K_AGENTS, NOWS, id)
 redis.call('ZADD', K_HB, NOWS, id)

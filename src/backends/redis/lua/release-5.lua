@@ -4,10 +4,10 @@
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- ARGV[1..2]  now, events maxlen
--- ARGV[3]     number of items, then per item: task id, token, delay in ms (0: ready at once),
---             reason (for the task.released event)
--- Returns     per item { 'ok', 'ready' | 'delayed' } or { status, reason } ('lease_lost',
---             'not_found')
+-- ARGV[3]     number of items, then per item: task id, token, holder agent id, delay in ms (0:
+--             ready at once), reason (for the task.released event)
+-- Returns     per item { 'ok', 'ready' | 'delayed' }, or a refusal (includes/lease.lua): a lease
+--             the item's agent does not hold is left as it is
 
 --@include common
 --@include graph
@@ -16,14 +16,14 @@
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 4
-  local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local base = 3 + (i - 1) * 5
+  local id, token, holder = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local t = lease_of(id)
-  local refused = refusal(t, token, false)
+  local refused = refusal(t, holder, token)
   if refused then
     out[i] = refused
   else
-    out[i] = { 'ok', release_attempt(t, ARGV[base + 4], tonumber(ARGV[base + 3])) }
+    out[i] = { 'ok', release_attempt(t, ARGV[base + 5], tonumber(ARGV[base + 4])) }
   end
 end
 finish()

@@ -13,8 +13,8 @@
 -- ARGV[7]     RSS bytes of the agent's process ('' for unknown)
 -- ARGV[8]     handlers its worker abandoned that still run
 -- ARGV[9]     number of items, then per item: task id, token
--- Returns     per item { 'ok', 'running', expiresAt } or { status, reason } ('lease_lost',
---             'not_found', 'cancelled')
+-- Returns     per item { 'ok', 'running', expiresAt }, or a refusal (includes/lease.lua): a
+--             lease this agent does not hold is left as it is
 
 local K_AGENT, K_HB = KEYS[6], KEYS[7]
 
@@ -38,7 +38,7 @@ for i = 1, n do
   local base = 9 + (i - 1) * 2
   local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
   local t = lease_of(id)
-  local refused = refusal(t, token, true)
+  local refused = refusal(t, agent, token)
   if refused then
     out[i] = refused
   else

@@ -16,28 +16,16 @@ local function lease_of(id)
   }
 end
 
--- nil when `token` holds the lease of `t` now (right token, running, not expired); otherwise the
--- outcome to answer, { status, reason }, worded like every backend (see backend.ts SettleOutcome).
-local function refusal(t, token, renewing)
-  if not t then return { 'not_found', '' } end
-  if t.tok ~= token then
-    if token < t.tok then
-      return { 'lease_lost', 'token ' .. token .. ' is stale: the task was leased again since (token ' .. t.tok .. ')' }
-    end
-    return { 'lease_lost', 'token ' .. token .. ' was never issued (the latest is ' .. t.tok .. ')' }
+-- nil when `agent` holds the lease of `t` now with `token` (its holder, the current token,
+-- running, not expired); otherwise the answer for the item: { 'not_found' }, or { 'refused',
+-- state, token, lease expiry ('' for none), holder ('' for none), now }: what was found, for the
+-- client to say why (src/backends/refusals.ts, the same words for every backend).
+local function refusal(t, agent, token)
+  if not t then return { 'not_found' } end
+  if t.agent == agent and t.tok == token and t.state == 'running' and t.lease and t.lease >= NOW then
+    return nil
   end
-  if t.state == 'cancelled' then
-    if renewing then return { 'cancelled', 'the task was cancelled; stop working on it' } end
-    return { 'lease_lost', 'the task was cancelled' }
-  end
-  if t.state ~= 'running' then
-    return { 'lease_lost', 'the task is ' .. t.state .. ' (its lease ended: released, expired, timed out or settled)' }
-  end
-  if not t.lease or t.lease < NOW then
-    return { 'lease_lost', 'the lease expired at ' .. (t.lease or 'an earlier time') .. ' (now ' .. NOW ..
-      '); renew more often than leaseTtlMs' }
-  end
-  return nil
+  return { 'refused', t.state, tostring(t.tok), t.lease and tostring(t.lease) or '', t.agent, NOWS }
 end
 
 -- The agent's worker loop reported an attempt (complete or fail): progress, for the stall rule
