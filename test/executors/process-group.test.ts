@@ -4,6 +4,7 @@
  * its exit code or signal arrive unchanged; it never runs when already aborted; a program that
  * cannot be found or run fails as `spawn` would. Dying workers: `worker-death.test.ts`.
  */
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -59,6 +60,15 @@ describe('spawnProcessGroup', () => {
     expect(stdout.startsWith(`${group.pid} (cat)`)).toBe(true);
     expect(Number(fields[1])).toBe(process.pid); // ppid
     expect(Number(fields[2])).toBe(group.pid); // process group
+  });
+
+  it('leaves no signal ignored or blocked and the umask as it was, like a direct spawn', async () => {
+    const pick = (status: string): string[] =>
+      status.split('\n').filter((line) => /^(SigBlk|SigIgn|Umask):/.test(line));
+    const direct = spawnSync('cat', ['/proc/self/status'], { encoding: 'utf8' }).stdout;
+    const { stdout } = await run('cat', ['/proc/self/status']);
+    expect(pick(stdout)).toHaveLength(3);
+    expect(pick(stdout)).toEqual(pick(direct));
   });
 
   it('passes argv exactly, argv[0] as given', async () => {

@@ -153,9 +153,14 @@ describe('a process running a shell task', () => {
       const { holder, pgid } = await hold(
         'hold',
         300,
-        `trap "" TERM; echo $$ > "$1"; sleep 303 & sleep 304; wait`,
+        `trap "" TERM; sleep 303 & sleep 304 & echo $$ > "$1"; wait`,
       );
-      expect(liveGroupMembers(pgid).length).toBeGreaterThanOrEqual(2);
+      // sh and both sleeps (they inherit the ignored SIGTERM), before the kill.
+      const members = await pollFor(
+        () => (liveGroupMembers(pgid).length >= 3 ? true : undefined),
+        GONE_WITHIN_MS,
+      );
+      expect(members, liveGroupMembers(pgid).map(argvText).join(', ')).toBe(true);
       holder.child.kill('SIGKILL');
       await holder.exited;
       expect((await waitForGroupGone(pgid, GONE_WITHIN_MS)).map(argvText)).toEqual([]);
@@ -166,7 +171,7 @@ describe('a process running a shell task', () => {
   it(
     'exiting normally mid-task (status 0) ends the task too',
     async () => {
-      const { holder, pgid } = await hold('exit', 2000, `echo $$ > "$1"; sleep 305`);
+      const { holder, pgid } = await hold('exit', 2000, `sleep 305 & echo $$ > "$1"; wait`);
       expect((await holder.exited).code).toBe(0);
       expect((await waitForGroupGone(pgid, GONE_WITHIN_MS)).map(argvText)).toEqual([]);
     },
@@ -176,7 +181,7 @@ describe('a process running a shell task', () => {
   it(
     'still guards its tasks after its supervisor was SIGKILLed',
     async () => {
-      const { holder, pgid } = await hold('hold', 2000, `echo $$ > "$1"; sleep 306`);
+      const { holder, pgid } = await hold('hold', 2000, `sleep 306 & echo $$ > "$1"; wait`);
       const holderPid = holder.child.pid!;
       const first = supervisorOf(holderPid);
       expect(first).toBeDefined();
