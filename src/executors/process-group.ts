@@ -37,17 +37,21 @@
  * first, as `execvp` would, so that a missing program still fails with `ENOENT`/`EACCES`.
  *
  * ## Why one `sh` per process and not a supervisor per child
- * - A Node supervisor per task would cost a Node start-up per task: about 40 ms of CPU and
- *   40 MB of memory on an idle machine, ten times the whole cost of spawning a small program.
+ * - A Node supervisor per task costs a Node start-up per task: in `bench/process-group.ts`, 15×
+ *   the CPU of the children of a direct spawn, eight to nine times its latency, and 42 MB resident for
+ *   as long as the task runs (an idle supervisor: 1.7 MB).
  * - A `sh` supervisor per task, forked by the launcher before `exec`, would sit inside the task's
  *   group (only Node's `detached` makes a group; POSIX `sh` without a terminal has no job control
- *   to make another), so "is the group empty?" could no longer be answered with `kill(-pgid, 0)`,
- *   and the task's own `wait`ing programs would see an unexpected child. Spawning one from Node
- *   per task keeps it outside, but doubles the fork of the worker's whole address space that each
- *   spawn costs, on the worker's event loop.
- * - One supervisor per process costs one spawn per process lifetime, plus the launcher's `exec`
- *   (in the child, not on the worker's loop) and two short pipe writes per task.
- *   `bench/process-group.ts` measures it against a direct spawn (docs/benchmarks.md).
+ *   to make another; dash refuses `set -m`), so "is the group empty?" could no longer be answered
+ *   with `kill(-pgid, 0)`, and the task's own `wait`ing programs would see an unexpected child.
+ *   Spawning one from Node per task keeps it outside, but each spawn forks the worker's whole
+ *   address space on its event loop: about twice the worker's CPU per task (the bench's
+ *   `shPerTask`).
+ * - One supervisor per process costs one spawn per process lifetime; per task, the launcher's
+ *   `sh` start and second `exec` (in the child, not on the worker's loop) and three short pipe
+ *   writes. Measured against a direct spawn of `true` on a loaded machine: 1.2–1.4× the latency
+ *   (about 11 ms more at load 15–35), 0.85–0.89× the throughput at 8 at once, 1.2× the worker's
+ *   CPU (docs/benchmarks.md#process-groups). For a program that runs seconds, it is noise.
  *
  * Limits: a process that leaves the group (`setsid`, a daemon double-fork) escapes it, as
  * before. The supervisor itself can be ended with SIGKILL; if it dies while this process lives,
