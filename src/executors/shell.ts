@@ -1,18 +1,19 @@
 /**
  * The `shell` executor: runs a program as a child process, never through a shell unless asked.
  *
- * The child gets its own process group (`detached: true`), so that stopping a task stops
- * everything it started — `sh -c 'a & b'`, `make -j`, a test runner's workers — not just the
- * process we spawned. The same group is cleaned up when the main process exits on its own, so
- * a finished task leaves nothing running behind it.
+ * The program runs in its own process group (see `process-group.ts`), so that stopping a task
+ * stops everything it started — `sh -c 'a & b'`, `make -j`, a test runner's workers — not just
+ * the process we spawned. The same group is cleaned up when the main process exits on its own,
+ * so a finished task leaves nothing running behind it, and when the worker process dies, even
+ * by SIGKILL, so a task run again elsewhere never runs twice at once.
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
 import { CancelledError, NonRetryableError } from '../core/errors.ts';
 import type { Json } from '../core/types.ts';
+import { spawnProcessGroup, type ProcessGroup } from './process-group.ts';
 
 /** The payload of a task of type `shell`. */
 export interface ShellPayload {
@@ -62,7 +63,11 @@ export interface RunShellOptions {
    * @default 1048576 (1 MiB)
    */
   maxOutputBytes?: number;
-  /** After SIGTERM, wait this long for the process group to exit before sending SIGKILL. @default 2000 */
+  /**
+   * After SIGTERM, wait this long for the process group to exit before sending SIGKILL: on
+   * abort, after the program exited, and when the worker process dies.
+   * @default 2000
+   */
   killGraceMs?: number;
   /** The environment the payload's `env` is layered on. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -77,9 +82,6 @@ export interface ShellHandlerContext {
 }
 
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-const DEFAULT_KILL_GRACE_MS = 2000;
-/** After the group was killed, how long pipes may stay open before we stop reading them. */
-const DRAIN_AFTER_KILL_MS = 500;
 /** Lines of stderr quoted in the message of a failed task. */
 const STDERR_TAIL_LINES = 20;
 /** Bytes of the end of stderr kept aside for that message, even when the result is truncated. */
@@ -230,119 +232,48 @@ class Capture {
   }
 }
 
-function execute(payload: ShellPayload, options: RunShellOptions): Promise<Execution> {
+async function execute(payload: ShellPayload, options: RunShellOptions): Promise<Execution> {
   const { signal } = options;
-  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const { file, args, display } = argvOf(payload);
   const cwd = payload.cwd === undefined ? process.cwd() : resolve(payload.cwd);
 
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  if (signal?.aborted) throw abortReason(signal);
 
-  return new Promise<Execution>((resolvePromise, rejectPromise) => {
-    const startedAt = performance.now();
-    const stdout = new Capture(maxOutputBytes);
-    const stderr = new Capture(maxOutputBytes, STDERR_TAIL_BYTES);
-    let aborted = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-
-    const child = spawn(file, args, {
-      shell: false,
-      detached: true,
+  const startedAt = performance.now();
+  let group: ProcessGroup;
+  try {
+    group = await spawnProcessGroup(file, args, {
       cwd,
       env: { ...(options.env ?? process.env), ...payload.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.killGraceMs === undefined ? {} : { killGraceMs: options.killGraceMs }),
+      ...(signal === undefined ? {} : { signal }),
     });
-    const pid = child.pid;
+  } catch (error) {
+    if (!isSpawnFailure(error)) throw error; // SupervisorError, or invalid arguments
+    throw spawnError(error, display, cwd, payload);
+  }
 
-    const signalGroup = (sig: NodeJS.Signals | 0): boolean => {
-      if (pid === undefined) return false;
-      try {
-        // A negative pid addresses the process group the child leads (detached: true).
-        process.kill(-pid, sig);
-        return true;
-      } catch {
-        return false; // ESRCH: the group is already gone.
-      }
-    };
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new Capture(maxOutputBytes);
+  const stderr = new Capture(maxOutputBytes, STDERR_TAIL_BYTES);
+  group.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  group.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
 
-    /** SIGTERM the group now, SIGKILL whatever is left after the grace period. */
-    const stopGroup = (): void => {
-      if (killTimer !== undefined) return;
-      if (!signalGroup('SIGTERM')) return;
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
-      killTimer.unref();
-    };
-
-    const onAbort = (): void => {
-      aborted = true;
-      stopGroup();
-    };
-
-    const finish = (
-      outcome: { error: Error } | { code: number | null; sig: NodeJS.Signals | null },
-    ): void => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      // Keep the SIGKILL timer only while something of the group survives SIGTERM (it ignores
-      // it, or left our pipes): settling must not let such a process outlive the task.
-      if (killTimer !== undefined && !signalGroup(0)) clearTimeout(killTimer);
-      if ('error' in outcome) {
-        rejectPromise(outcome.error);
-        return;
-      }
-      if (aborted && signal) {
-        rejectPromise(abortReason(signal));
-        return;
-      }
-      resolvePromise({
-        result: {
-          exitCode: outcome.code,
-          signal: outcome.sig,
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          stdoutTruncated: stdout.truncated,
-          stderrTruncated: stderr.truncated,
-          durationMs: Math.round(performance.now() - startedAt),
-        },
-        stderrTail: stderr.tailText(),
-        display,
-      });
-    };
-
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      // 'error' without a pid means the program never started; with a pid it is a failed kill,
-      // which the exit/close path handles.
-      if (pid !== undefined) return;
-      finish({ error: spawnError(error, display, cwd, payload) });
-    });
-
-    child.on('exit', () => {
-      // The leader is gone, but the group may live on: background jobs, daemons, orphans that
-      // still hold our pipes (and would keep 'close' from ever firing). End them too.
-      stopGroup();
-      // A process that left the group (setsid) can hold our pipes open forever. Once the group
-      // has had its chance to exit, stop reading so 'close' fires; its remaining output is lost.
-      const drain = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, killGraceMs + DRAIN_AFTER_KILL_MS);
-      drain.unref();
-      child.once('close', () => clearTimeout(drain));
-    });
-
-    // 'close' comes after 'exit' and after both pipes have drained, so no output is lost.
-    child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
-      finish({ code, sig });
-    });
-
-    if (signal) signal.addEventListener('abort', onAbort, { once: true });
-  });
+  const exit = await group.exited;
+  if (signal?.aborted) throw abortReason(signal);
+  return {
+    result: {
+      exitCode: exit.code,
+      signal: exit.signal,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      stdoutTruncated: stdout.truncated,
+      stderrTruncated: stderr.truncated,
+      durationMs: Math.round(performance.now() - startedAt),
+    },
+    stderrTail: stderr.tailText(),
+    display,
+  };
 }
 
 /** The signal's reason, which a worker sets to a TimeoutError or CancelledError. */
@@ -382,6 +313,12 @@ function spawnError(
   return new NonRetryableError(`could not start ${display} (cwd ${cwd}): ${error.message}`, {
     cause: error,
   });
+}
+
+/** The program (or its working directory) could not be found or run: `spawn`'s own error. */
+function isSpawnFailure(error: unknown): error is NodeJS.ErrnoException {
+  const syscall = (error as Partial<NodeJS.ErrnoException> | null)?.syscall;
+  return error instanceof Error && typeof syscall === 'string' && syscall.startsWith('spawn');
 }
 
 function isDirectory(path: string): boolean {

@@ -225,6 +225,14 @@ describe('runShell', () => {
     );
   });
 
+  it('names a program that is not executable, as a non-retryable error', async () => {
+    const plain = join(dir, 'plain.sh');
+    writeFileSync(plain, 'echo hi\n', { mode: 0o644 });
+    const error = await runShell({ command: plain }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toContain(`permission denied running ${plain}`);
+  });
+
   it('names a missing working directory', async () => {
     const missing = join(dir, 'nope');
     await expect(runShell({ command: 'true', cwd: missing })).rejects.toThrow(
