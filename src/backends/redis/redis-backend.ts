@@ -214,6 +214,8 @@ export class RedisBackend implements Backend {
   readonly #client: RedisClient;
   readonly #keys: Keys;
   readonly #clock: () => number;
+  /** The backend runs on the real clock: its scripts stamp with the Redis server's (see {@link #stamp}). */
+  readonly #serverClock: boolean;
   readonly #maxPayloadBytes: number;
   readonly #maxLen: number;
   /**
@@ -255,6 +257,7 @@ export class RedisBackend implements Backend {
     this.#client = client;
     this.#keys = new Keys(namespace);
     this.#clock = options.clock ?? Date.now;
+    this.#serverClock = options.clock === undefined;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#maxLen = options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
     this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
@@ -455,8 +458,8 @@ export class RedisBackend implements Backend {
       const plan = planSubmission(tasks, { ...ctx, byIdem });
       if (plan.tasks.length === 0 && ctx.mode !== 'new') return plan.answers;
       const reply = fitsOneCall(plan)
-        ? await this.#submitOnce(plan, ctx.now)
-        : await this.#submitStaged(plan, ctx.now);
+        ? await this.#submitOnce(plan, this.#stamp())
+        : await this.#submitStaged(plan, this.#stamp());
       switch (reply.kind) {
         case 'ok':
           for (const answer of plan.answers) {
@@ -487,7 +490,7 @@ export class RedisBackend implements Backend {
    * run in a group would refuse the second (its keys version changed), costing it a round trip
    * more.
    */
-  async #submitOnce(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+  async #submitOnce(plan: SubmissionPlan, now: number | string): Promise<CommitReply> {
     const args: Args = [now, ...commitArgs(plan), plan.tasks.length];
     for (const p of plan.tasks) taskArgs(p, args);
     if (plan.mode !== 'add')
@@ -529,7 +532,7 @@ export class RedisBackend implements Backend {
    * one short script, publish it in chunks. Once committed it is stored: a failure while
    * publishing is left to the sweep, which finishes publishing abandoned submissions.
    */
-  async #submitStaged(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+  async #submitStaged(plan: SubmissionPlan, now: number | string): Promise<CommitReply> {
     const k = this.#keys;
     // Idempotency keys already taken would make the commit refuse the whole staged batch:
     // look them up first (the commit still checks, for submissions racing this one).
@@ -614,7 +617,7 @@ export class RedisBackend implements Backend {
     return reply;
   }
 
-  async #abortStaged(sid: string, now: number): Promise<void> {
+  async #abortStaged(sid: string, now: number | string): Promise<void> {
     const k = this.#keys;
     await this.#run(
       'submit-abort',
@@ -654,12 +657,11 @@ export class RedisBackend implements Backend {
     checkInteger(max, 'claim.max', 0);
     checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
     const k = this.#keys;
-    const now = this.#clock();
     const reply = (await this.#run(
       'claim',
       [...k.common, k.agent(agentId), k.agentLeases(agentId), k.queues, k.filters, k.hb],
       [
-        now,
+        this.#stamp(),
         this.#maxLen,
         agentId,
         filterKey(capabilities, types),
@@ -676,9 +678,11 @@ export class RedisBackend implements Backend {
     const deferredUntil = reply[1] === '' || reply[1] == null ? null : Number(reply[1]);
     if (deferredUntil === null) this.#deferrals.delete(agentId);
     else this.#deferrals.set(agentId, deferredUntil);
+    // The time the script stamped the claim with (the store's clock).
+    const now = Number(reply[2]);
     const expiresAt = now + leaseTtlMs;
     const leases: Lease[] = [];
-    for (let i = 2; i < reply.length; i++) {
+    for (let i = 3; i < reply.length; i++) {
       // The fields before the claim (LEASE_FIELDS), then the dependencies' outcomes when it has any.
       const values = reply[i] as (string | null)[];
       const token = Number(values[1] ?? 0) + 1;
@@ -714,7 +718,7 @@ export class RedisBackend implements Backend {
     checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
     const k = this.#keys;
     const args: (string | number)[] = [
-      this.#clock(),
+      this.#stamp(),
       this.#maxLen,
       agentId,
       leaseTtlMs,
@@ -734,7 +738,7 @@ export class RedisBackend implements Backend {
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
     // Check every result before touching anything: one oversized result refuses the batch.
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     for (const item of items) {
       const json = JSON.stringify(item.result ?? null);
       this.#checkSize(json, `result of task ${item.taskId}`);
@@ -748,7 +752,7 @@ export class RedisBackend implements Backend {
   async fail(items: FailInput[]): Promise<SettleOutcome[]> {
     this.#open();
     const delays = await this.#retryDelays(items);
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     items.forEach((item, i) => {
       const retryable = item.retryable ?? item.error?.retryable !== false;
       args.push(
@@ -799,7 +803,7 @@ export class RedisBackend implements Backend {
   async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
     this.#open();
     const checked = checkReleases(items);
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     items.forEach((item, i) => {
       const { delayMs, reason } = checked[i]!;
       args.push(item.taskId, item.token, delayMs, reason);
@@ -838,7 +842,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'cancel-task',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, taskId, reason ?? 'cancelled'],
+      [this.#stamp(), this.#maxLen, taskId, reason ?? 'cancelled'],
       'cancelTask',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
@@ -851,7 +855,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'retry-task',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, taskId, JSON.stringify(reason)],
+      [this.#stamp(), this.#maxLen, taskId, JSON.stringify(reason)],
       'retryTask',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
@@ -864,7 +868,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'cancel-run',
       [...this.#keys.common, this.#keys.pending],
-      [this.#clock(), this.#maxLen, runId, reason ?? 'run cancelled'],
+      [this.#stamp(), this.#maxLen, runId, reason ?? 'run cancelled'],
       'cancelRun',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('run', runId);
@@ -886,7 +890,7 @@ export class RedisBackend implements Backend {
       'register-agent',
       [...k.common, k.agents, k.hb, k.agent(id), k.agentLeases(id)],
       [
-        this.#clock(),
+        this.#stamp(),
         this.#maxLen,
         id,
         spec.name ?? id,
@@ -907,8 +911,8 @@ export class RedisBackend implements Backend {
     const k = this.#keys;
     const alive = await this.#run(
       'heartbeat',
-      [k.agent(agentId), k.hb],
-      [this.#clock(), agentId, ...reportArgs(report, 'heartbeat.report')],
+      [k.agent(agentId), k.hb, k.eventsMeta],
+      [this.#stamp(), agentId, ...reportArgs(report, 'heartbeat.report')],
       'heartbeat',
     );
     if (Number(alive) !== 1) throw new AgentLostError(agentId);
@@ -920,7 +924,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'deregister-agent',
       [...k.common, k.agent(agentId), k.agentLeases(agentId), k.hb],
-      [this.#clock(), this.#maxLen, agentId],
+      [this.#stamp(), this.#maxLen, agentId],
       'deregisterAgent',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('agent', agentId);
@@ -933,7 +937,7 @@ export class RedisBackend implements Backend {
     this.#open();
     checkSweepOptions(options);
     const k = this.#keys;
-    const now = this.#clock();
+    const now = this.#stamp();
     const reply = (await this.#run(
       'sweep',
       [...k.common, k.hb, k.sweep, k.tasks, k.pending, k.publishing, k.pubcur],
@@ -1189,7 +1193,7 @@ export class RedisBackend implements Backend {
     const id = await this.#run(
       'record-event',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, event.type, event.agentId ?? '', data],
+      [this.#stamp(), this.#maxLen, event.type, event.agentId ?? '', data],
       'recordEvent',
     );
     return String(id);
@@ -1203,7 +1207,7 @@ export class RedisBackend implements Backend {
     const [filter, earliest] = (await this.#run(
       'wait-prepare',
       [...k.common, k.queues, k.filters],
-      [this.#clock(), this.#maxLen, filterKey(options.capabilities, options.types)],
+      [this.#stamp(), this.#maxLen, filterKey(options.capabilities, options.types)],
       'waitForWork',
     )) as [string, string];
     let timeoutMs = options.timeoutMs;
@@ -1252,6 +1256,16 @@ export class RedisBackend implements Backend {
 
   // ---------------------------------------------------------------------------------------------
   // Internals
+
+  /**
+   * The `now` argument of a script (ARGV[1]): '' on the real clock, so that the script stamps
+   * with the Redis server's clock when it runs (lua/includes/common.lua store_now): one clock for
+   * every process on the namespace, read where the transition happens. An injected clock's time
+   * otherwise (tests drive time through it).
+   */
+  #stamp(): number | string {
+    return this.#serverClock ? '' : this.#clock();
+  }
 
   #open(): void {
     if (this.#closed) {

@@ -19,6 +19,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../core/errors.ts';
+import { storeTime } from '../../core/clock.ts';
 import { compareReady } from '../../core/priority.ts';
 import type { RoutingPolicy } from '../../core/routing.ts';
 import {
@@ -219,7 +220,7 @@ export class SqliteBackend implements Backend {
         path: this.#file,
         transaction: (fn) =>
           writeTransaction(this.#db, this.#file, fn, busyTimeoutMs, this.#lockWaits),
-        begin: (now) => new WriteTx(this.#st, this.namespace, now),
+        begin: () => new WriteTx(this.#st, this.namespace, this.#now()),
         committed: (txs) => this.#committed(txs),
       });
     } catch (error) {
@@ -256,11 +257,10 @@ export class SqliteBackend implements Backend {
 
   async submitRun(spec: RunSpec): Promise<SubmittedRun> {
     this.#open();
-    const now = this.#clock();
-    const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
+    const run = normalizeRun(spec, { now: this.#clock(), maxPayloadBytes: this.#maxPayloadBytes });
     const runId = newRunId();
-    const tasks = await this.#group.add(now, run.tasks.length, null, (tx) => {
-      this.#st.runInsert.run(runId, this.namespace, run.name, now);
+    const tasks = await this.#group.add(run.tasks.length, null, (tx) => {
+      this.#st.runInsert.run(runId, this.namespace, run.name, tx.now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
       return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
@@ -275,7 +275,7 @@ export class SqliteBackend implements Backend {
     if (runId === undefined) {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
-      return this.#group.add(now, tasks.length, null, (tx) =>
+      return this.#group.add(tasks.length, null, (tx) =>
         insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
       );
     }
@@ -291,7 +291,7 @@ export class SqliteBackend implements Backend {
       existingKeys: new Set(keys.keys()),
     });
     if (tasks.length === 0) return [];
-    return this.#group.add(now, tasks.length, runId, (tx) => {
+    return this.#group.add(tasks.length, runId, (tx) => {
       this.#openRun(runId);
       const fresh = runKeys(this.#st, runId);
       const clashes = tasks.flatMap((t, i) =>
@@ -346,9 +346,9 @@ export class SqliteBackend implements Backend {
     checkTypeFilter(types, 'claim.types');
     checkInteger(max, 'claim.max', 0);
     checkInteger(leaseTtlMs, 'claim.leaseTtlMs', 1);
-    const now = this.#clock();
     let deferredUntil: number | null = null;
-    const claimed = await this.#write(now, (tx) => {
+    const claimed = await this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       const agent = st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
       if (!agent || agent.state !== 'active') throw new AgentLostError(agentId);
@@ -497,9 +497,9 @@ export class SqliteBackend implements Backend {
     this.#open();
     checkInteger(leaseTtlMs, 'renew.leaseTtlMs', 1);
     const reported = report === undefined ? null : checkReport(report, 'renew.report');
-    const now = this.#clock();
-    const expiresAt = now + leaseTtlMs;
-    return this.#write(now, () => {
+    return this.#write((tx) => {
+      const now = tx.now;
+      const expiresAt = now + leaseTtlMs;
       this.#agentSeen(agentId, now, true, reported);
       return leases.map((ref): SettleOutcome => {
         const row = this.#st.taskRenew.get(ref.taskId, this.namespace, ref.token, now, expiresAt);
@@ -521,8 +521,8 @@ export class SqliteBackend implements Backend {
       checkJson(item.result, `result of task ${item.taskId}`, this.#maxPayloadBytes);
       return JSON.stringify(item.result ?? null);
     });
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
@@ -553,8 +553,8 @@ export class SqliteBackend implements Backend {
 
   async fail(items: FailInput[]): Promise<SettleOutcome[]> {
     this.#open();
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
@@ -576,11 +576,10 @@ export class SqliteBackend implements Backend {
   async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
     this.#open();
     const checked = checkReleases(items);
-    const now = this.#clock();
-    return this.#write(now, (tx) =>
+    return this.#write((tx) =>
       items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
-        if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
         const { reason, delayMs } = checked[i]!;
         const state = tx.releaseAttempt(row, reason, delayMs);
         return { taskId: item.taskId, status: 'ok', state };
@@ -630,8 +629,7 @@ export class SqliteBackend implements Backend {
 
   async cancelTask(taskId: string, reason?: string): Promise<TaskRecord> {
     this.#open();
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
       const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
       if (!row) throw new NotFoundError('task', taskId);
       if (isTerminal(row.state)) return toTask(row);
@@ -644,9 +642,8 @@ export class SqliteBackend implements Backend {
 
   async cancelRun(runId: string, reason?: string): Promise<RunRecord> {
     this.#open();
-    const now = this.#clock();
     const why = reason ?? 'run cancelled';
-    await this.#write(now, (tx) => {
+    await this.#write((tx) => {
       const run = this.#st.runById.get(runId, this.namespace) as RunRow | undefined;
       if (!run) throw new NotFoundError('run', runId);
       if (run.state !== 'running') return;
@@ -667,8 +664,7 @@ export class SqliteBackend implements Backend {
   async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
     this.#open();
     const reason = checkRetryReason(options);
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
       const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
       if (!row) throw new NotFoundError('task', taskId);
       if (row.state !== 'failed') throw retryConflict(taskId, row.state);
@@ -711,8 +707,8 @@ export class SqliteBackend implements Backend {
     checkAgent(spec);
     const id = spec.id ?? newAgentId();
     const capabilities = [...new Set(spec.capabilities)].sort();
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const row = this.#st.agentUpsert.get(
         this.namespace,
         id,
@@ -738,8 +734,8 @@ export class SqliteBackend implements Backend {
   async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
     this.#open();
     const reported = report === undefined ? null : checkReport(report, 'heartbeat.report');
-    const now = this.#clock();
-    await this.#write(now, () => {
+    await this.#write((tx) => {
+      const now = tx.now;
       if (!this.#agentSeen(agentId, now, false, reported)) throw new AgentLostError(agentId);
     });
   }
@@ -763,8 +759,7 @@ export class SqliteBackend implements Backend {
 
   async deregisterAgent(agentId: string): Promise<void> {
     this.#open();
-    const now = this.#clock();
-    await this.#write(now, (tx) => {
+    await this.#write((tx) => {
       const agent = this.#st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
       if (!agent) throw new NotFoundError('agent', agentId);
       if (agent.state === 'stopped') return;
@@ -788,8 +783,8 @@ export class SqliteBackend implements Backend {
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
     checkSweepOptions(options);
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       const ns = this.namespace;
       const result: SweepResult = {
@@ -1080,7 +1075,7 @@ export class SqliteBackend implements Backend {
   async recordEvent(event: RecordableEvent): Promise<string> {
     this.#open();
     const data = checkRecordedEvent(event, this.#maxPayloadBytes);
-    await this.#write(this.#clock(), (tx) => {
+    await this.#write((tx) => {
       tx.event(event.type, null, null, event.agentId ?? null, data);
     });
     return (await this.lastEventId())!;
@@ -1182,19 +1177,30 @@ export class SqliteBackend implements Backend {
   }
 
   /**
+   * The time of the write transaction under way, read once it holds the write lock: writes of
+   * every process on the file are applied one at a time, so their times follow that order (a
+   * time read before `BEGIN IMMEDIATE` waited for another process's commit would be stale). Never
+   * before the latest time the namespace recorded (core/clock.ts).
+   */
+  #now(): number {
+    const last = this.#st.eventsLastAt.get(this.namespace) as { at: number } | undefined;
+    return storeTime(this.#clock(), last?.at ?? null);
+  }
+
+  /**
    * Run one write transaction, then let the caches learn what it committed and wake the
    * waiters (of this and every other backend on the same file in this process) it concerns.
    * Submissions still waiting for their group are written first, so that the writes of this
    * process happen in the order they were called.
    */
-  async #write<T>(now: number, fn: (tx: WriteTx) => T): Promise<T> {
+  async #write<T>(fn: (tx: WriteTx) => T): Promise<T> {
     this.#group.flush();
     let tx!: WriteTx;
     const result = await writeTransaction(
       this.#db,
       this.#file,
       () => {
-        tx = new WriteTx(this.#st, this.namespace, now);
+        tx = new WriteTx(this.#st, this.namespace, this.#now());
         const value = fn(tx);
         tx.finish();
         return value;

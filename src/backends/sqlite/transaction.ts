@@ -61,6 +61,11 @@ export interface AttemptEnd {
 }
 
 export class WriteTx {
+  /**
+   * The time every transition of this transaction is stamped with: read inside the transaction,
+   * once it holds the write lock, and never before the namespace's latest recorded time
+   * (core/clock.ts; SqliteBackend #now).
+   */
   readonly now: number;
   readonly ns: string;
   readonly #st: Statements;
