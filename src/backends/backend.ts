@@ -102,10 +102,22 @@ export interface RetryTaskOptions {
 
 export interface CompleteInput extends LeaseRef {
   result: Json;
+  /**
+   * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): the attempt's
+   * `AttemptRecord.runMs`, what busy time and speed-up are computed from.
+   * @default not reported (AttemptRecord.runMs null)
+   */
+  runMs?: number;
 }
 
 export interface FailInput extends LeaseRef {
   error: TaskError;
+  /**
+   * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): to its failure, or to the
+   * abort of an attempt that timed out. See {@link CompleteInput.runMs}.
+   * @default not reported (AttemptRecord.runMs null)
+   */
+  runMs?: number;
   /** Overrides `error.retryable`: false fails the task at once. */
   retryable?: boolean;
   /** Overrides the backoff policy for this retry. */

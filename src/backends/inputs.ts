@@ -42,6 +42,30 @@ export function cleanError(error: TaskError): TaskError {
   return clean;
 }
 
+/**
+ * The handler run times of a batch of settle items (`CompleteInput.runMs`, `FailInput.runMs`)
+ * in whole ms, null for an item without one. Checked for the whole batch before anything is
+ * written, so one bad item refuses the call.
+ */
+export function checkRunTimes(
+  items: readonly { runMs?: number | undefined }[],
+  call: 'complete' | 'fail',
+): (number | null)[] {
+  return items.map((item, i) => {
+    const runMs = item.runMs;
+    if (runMs === undefined) return null;
+    if (typeof runMs !== 'number' || !Number.isFinite(runMs) || runMs < 0) {
+      throw new ValidationError([
+        {
+          path: `${call}[${i}].runMs`,
+          message: `must be how long the handler ran, in ms: a finite number >= 0, or left out; got ${String(runMs)}`,
+        },
+      ]);
+    }
+    return Math.round(runMs);
+  });
+}
+
 export function checkInteger(value: number, path: string, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new ValidationError([

@@ -174,6 +174,8 @@ interface InFlight {
   /** Called once the attempt is aborted (set while its handler runs). */
   onAbort: (() => void) | undefined;
   readonly startedAt: number;
+  /** How long the handler ran (ms), once it returned: reported with the attempt's outcome. */
+  handlerMs: number | undefined;
   readonly log: Logger;
   timer: NodeJS.Timeout | undefined;
   abortKind: AbortKind | undefined;
@@ -742,6 +744,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       },
       onAbort: undefined,
       startedAt: performance.now(),
+      handlerMs: undefined,
       // Made on first use: most tasks log nothing at the default level, and a child logger per
       // task is a measurable share of a no-op task's cost.
       get log() {
@@ -845,8 +848,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       },
     };
     const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
+      (value) => {
+        entry.handlerMs = this.#durationMs(entry);
+        return { ok: true as const, value };
+      },
+      (error: unknown) => {
+        entry.handlerMs = this.#durationMs(entry);
+        return { ok: false as const, error };
+      },
     );
     const aborted = new Promise<'aborted'>((resolve) => {
       if (entry.abortKind !== undefined) resolve('aborted');
@@ -912,7 +921,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     let outcome: SettleOutcome;
     try {
       outcome = await this.#untilStoreAnswers(entry, 'complete', () =>
-        this.#settler.complete({ taskId: lease.taskId, token: lease.token, result }),
+        this.#settler.complete({
+          taskId: lease.taskId,
+          token: lease.token,
+          result,
+          runMs: entry.handlerMs ?? this.#durationMs(entry),
+        }),
       );
     } catch (error) {
       // The backend refused the result itself (too large, not JSON): that will not get better
@@ -958,6 +972,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       error,
       retryable: error.retryable !== false,
       outcome,
+      // Until now for an attempt that timed out: its handler has not returned.
+      runMs: entry.handlerMs ?? this.#durationMs(entry),
     };
     if (retryDelayMs !== undefined) input.retryDelayMs = retryDelayMs;
     const answer = await this.#untilStoreAnswers(entry, 'fail', () => this.#settler.fail(input));

@@ -102,7 +102,12 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
     const { taskId } = TaskIdParamsSchema.parse(request.params);
     const body = CompleteBodySchema.parse(request.body ?? null);
     const [outcome] = await backend.complete([
-      { taskId, token: body.token, result: body.result ?? null },
+      {
+        taskId,
+        token: body.token,
+        result: body.result ?? null,
+        ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
+      },
     ]);
     return settled(outcome, taskId, body.token);
   });
@@ -117,6 +122,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         error: body.error as TaskError,
         ...(body.retryable === undefined ? {} : { retryable: body.retryable }),
         ...(body.retryDelayMs === undefined ? {} : { retryDelayMs: body.retryDelayMs }),
+        ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
       },
     ]);
     return settled(outcome, taskId, body.token);

@@ -90,6 +90,7 @@ import {
   checkRecordedEvent,
   checkReleases,
   checkRetryReason,
+  checkRunTimes,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -738,12 +739,13 @@ export class RedisBackend implements Backend {
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
     // Check every result before touching anything: one oversized result refuses the batch.
+    const runTimes = checkRunTimes(items, 'complete');
     const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
-    for (const item of items) {
+    items.forEach((item, i) => {
       const json = JSON.stringify(item.result ?? null);
       this.#checkSize(json, `result of task ${item.taskId}`);
-      args.push(item.taskId, item.token, json);
-    }
+      args.push(item.taskId, item.token, json, runTimes[i] ?? '');
+    });
     const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item.taskId, reply[i]));
@@ -751,6 +753,7 @@ export class RedisBackend implements Backend {
 
   async fail(items: FailInput[]): Promise<SettleOutcome[]> {
     this.#open();
+    const runTimes = checkRunTimes(items, 'fail');
     const delays = await this.#retryDelays(items);
     const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     items.forEach((item, i) => {
@@ -762,6 +765,7 @@ export class RedisBackend implements Backend {
         retryable ? '1' : '0',
         delays[i]!,
         item.outcome ?? 'failed',
+        runTimes[i] ?? '',
       );
     });
     const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];

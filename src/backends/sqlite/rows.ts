@@ -284,6 +284,8 @@ export interface AttemptRow {
   finished_at: number | null;
   outcome: AttemptOutcome;
   error: string | null;
+  /** NULL on rows from before migration 000005. */
+  run_ms: number | null;
 }
 
 export interface EventRow {
@@ -452,6 +454,7 @@ export function toAttempt(row: AttemptRow, taskId: string): AttemptRecord {
     finishedAt: row.finished_at,
     outcome: row.outcome,
     error: parseJson<TaskError>(row.error),
+    runMs: row.run_ms ?? null,
   };
 }
 

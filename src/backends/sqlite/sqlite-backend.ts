@@ -115,6 +115,7 @@ import {
   checkRecordedEvent,
   checkReleases,
   checkRetryReason,
+  checkRunTimes,
   checkSweepOptions,
   cleanError,
   pageLimit,
@@ -521,6 +522,7 @@ export class SqliteBackend implements Backend {
       checkJson(item.result, `result of task ${item.taskId}`, this.#maxPayloadBytes);
       return JSON.stringify(item.result ?? null);
     });
+    const runTimes = checkRunTimes(items, 'complete');
     return this.#write((tx) => {
       const now = tx.now;
       const st = this.#st;
@@ -531,7 +533,8 @@ export class SqliteBackend implements Backend {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
-        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now);
+        const runMs = runTimes[i]!;
+        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
         completed.push(row.seq);
         if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
@@ -540,7 +543,9 @@ export class SqliteBackend implements Backend {
           item.taskId,
           row.run_id,
           row.agent_id,
-          `{"attempt":${row.attempts}}`,
+          runMs === null
+            ? `{"attempt":${row.attempts}}`
+            : `{"attempt":${row.attempts},"runMs":${runMs}}`,
         );
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
         return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
@@ -553,10 +558,11 @@ export class SqliteBackend implements Backend {
 
   async fail(items: FailInput[]): Promise<SettleOutcome[]> {
     this.#open();
+    const runTimes = checkRunTimes(items, 'fail');
     return this.#write((tx) => {
       const now = tx.now;
       const reporters = new Set<string>();
-      const outcomes = items.map((item): SettleOutcome => {
+      const outcomes = items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         const state = tx.endAttempt(row, {
@@ -564,6 +570,7 @@ export class SqliteBackend implements Backend {
           error: cleanError(item.error),
           retryable: item.retryable ?? item.error?.retryable !== false,
           delayMs: item.retryDelayMs ?? null,
+          runMs: runTimes[i]!,
         });
         if (row.agent_id !== null) reporters.add(row.agent_id);
         return { taskId: item.taskId, status: 'ok', state };
@@ -688,7 +695,7 @@ export class SqliteBackend implements Backend {
     const error: TaskError = { message: reason, code: 'BATON_CANCELLED' };
     const json = JSON.stringify(error);
     if (row.state === 'running')
-      this.#st.attemptFinish.run(row.seq, row.token, 'cancelled', json, tx.now);
+      this.#st.attemptFinish.run(row.seq, row.token, 'cancelled', json, tx.now, null);
     this.#st.taskCancel.run(row.seq, json, tx.now);
     const cancelled = this.#taskRow(this.#st.taskBySeq, row.seq)!;
     tx.moved(row.run_id, row.state, 'cancelled');

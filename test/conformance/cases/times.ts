@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backends/backend.ts';
 import { CLOCK_HOLD_MS } from '../../../src/core/clock.ts';
-import type { BatonEvent, TaskRecord } from '../../../src/core/types.ts';
+import type { BatonEvent, Lease, TaskRecord } from '../../../src/core/types.ts';
 import type { SuiteEnv } from '../context.ts';
 import {
+  claim,
   claimExpecting,
   complete,
+  expectBatonError,
   fail,
   getTask,
   idOf,
@@ -158,6 +160,88 @@ export function timeCases(env: SuiteEnv): void {
       const lease = await claimExpecting(b, agent, task!.id, 'the task');
       await complete(b, lease);
       await expectOrdered(b, await getTask(b, task!.id), 'the task');
+    });
+
+    it('an attempt keeps how long its handler ran, as its worker reported it', async () => {
+      const { b, clock } = env.ctx();
+      const agent = await registerAgent(b);
+      const [ok, retried, plain] = await b.submitTasks([
+        { type: 'x' },
+        { type: 'x', maxAttempts: 2 },
+        { type: 'x' },
+      ]);
+      const leases = await claim(b, agent, 3);
+      const lease = (id: string): Lease => leases.find((l) => l.taskId === id)!;
+      clock.advance(500);
+      const [done] = await b.complete([
+        { taskId: ok!.id, token: lease(ok!.id).token, result: null, runMs: 37 },
+        { taskId: plain!.id, token: lease(plain!.id).token, result: null },
+      ]);
+      expect(done?.status).toBe('ok');
+      await fail(b, lease(retried!.id), { message: 'boom' }, { retryDelayMs: 0, runMs: 12.4 });
+      // The retry is never reported: its lease expires.
+      const again = await claimExpecting(b, agent, retried!.id, 'the retry', 1_000);
+      clock.advance(1_001);
+      await sweep(b);
+      expect(again.attempt).toBe(2);
+
+      expect((await b.getAttempts(ok!.id)).map((a) => a.runMs)).toEqual([37]);
+      expect((await b.getAttempts(plain!.id)).map((a) => a.runMs)).toEqual([null]);
+      expect(
+        (await b.getAttempts(retried!.id)).map((a) => [a.outcome, a.runMs]),
+        'stored in whole ms; an expired attempt has none',
+      ).toEqual([
+        ['failed', 12],
+        ['lease_expired', null],
+      ]);
+      const events = await readAllEvents(b);
+      const data = (types: string[], id: string): unknown[] =>
+        events
+          .filter((e) => types.includes(e.type) && e.taskId === id)
+          .map((e) => [e.type, e.data.runMs]);
+      expect(data(['task.succeeded'], ok!.id), 'task.succeeded says it').toEqual([
+        ['task.succeeded', 37],
+      ]);
+      expect(data(['task.succeeded'], plain!.id)).toEqual([['task.succeeded', undefined]]);
+      expect(
+        data(['task.retrying', 'task.failed'], retried!.id),
+        'so do task.retrying and task.failed',
+      ).toEqual([
+        ['task.retrying', 12],
+        ['task.failed', undefined],
+      ]);
+    });
+
+    it('a run time that is not a number of ms >= 0 refuses the whole call and changes nothing', async () => {
+      const { b } = env.ctx();
+      const agent = await registerAgent(b);
+      const [first, second] = await b.submitTasks([{ type: 'x' }, { type: 'x' }]);
+      const leases = await claim(b, agent, 2);
+      for (const runMs of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
+        await expectBatonError(
+          b.complete(
+            leases.map((l, i) => ({
+              taskId: l.taskId,
+              token: l.token,
+              result: null,
+              ...(i === 1 ? { runMs } : { runMs: 5 }),
+            })),
+          ),
+          'ValidationError',
+          'BATON_VALIDATION',
+          `complete with runMs ${String(runMs)}`,
+        );
+        await expectBatonError(
+          b.fail([
+            { taskId: leases[0]!.taskId, token: leases[0]!.token, error: { message: 'x' }, runMs },
+          ]),
+          'ValidationError',
+          'BATON_VALIDATION',
+          `fail with runMs ${String(runMs)}`,
+        );
+      }
+      for (const task of [first!, second!])
+        expect((await getTask(b, task.id)).state, 'still running').toBe('running');
     });
 
     it('follow a clock that stepped back further than the hold: time does not stand still for long', async () => {

@@ -6,7 +6,8 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, error JSON, retryable ('1'/'0'),
 --             retry delay in ms (computed by the client from the task's backoff policy),
---             outcome ('failed' or 'timed_out')
+--             outcome ('failed' or 'timed_out'), how long the handler ran in ms ('' when its
+--             worker did not say)
 -- Returns     per item { 'ok', new state } or { status, reason } ('lease_lost', 'not_found')
 
 --@include common
@@ -16,14 +17,16 @@
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 6
+  local base = 3 + (i - 1) * 7
   local id, token = ARGV[base + 1], tonumber(ARGV[base + 2])
   local t = lease_of(id)
   local refused = refusal(t, token, false)
   if refused then
     out[i] = refused
   else
-    local state = end_attempt(t, ARGV[base + 6], ARGV[base + 3], ARGV[base + 4] == '1', tonumber(ARGV[base + 5]))
+    local run_ms = ARGV[base + 7]
+    local state = end_attempt(t, ARGV[base + 6], ARGV[base + 3], ARGV[base + 4] == '1', tonumber(ARGV[base + 5]),
+      run_ms ~= '' and run_ms or nil)
     if t.agent ~= '' then progressed[t.agent] = true end
     out[i] = { 'ok', state }
   end

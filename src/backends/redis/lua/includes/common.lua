@@ -333,10 +333,12 @@ local function promote_due(limit)
   return promoted
 end
 
--- The record of one finished (or running) attempt, as JSON (see codec.ts AttemptJson).
-local function attempt_json(att, agent, started, finished, outcome, err)
+-- The record of one finished (or running) attempt, as JSON (see codec.ts AttemptJson). `run_ms`:
+-- how long its handler ran, as text, when its worker said (nil otherwise).
+local function attempt_json(att, agent, started, finished, outcome, err, run_ms)
   return '{"attempt":' .. att .. ',"agentId":' .. jstr(agent) .. ',"startedAt":' .. started ..
-    ',"finishedAt":' .. (finished or 'null') .. ',"outcome":"' .. outcome .. '","error":' .. orjson(err) .. '}'
+    ',"finishedAt":' .. (finished or 'null') .. ',"outcome":"' .. outcome .. '","error":' .. orjson(err) ..
+    (run_ms and (',"runMs":' .. run_ms) or '') .. '}'
 end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }
