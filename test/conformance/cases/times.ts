@@ -162,6 +162,21 @@ export function timeCases(env: SuiteEnv): void {
       await expectOrdered(b, await getTask(b, task!.id), 'the task');
     });
 
+    it('the tasks of a large submission are not started before they were created', async () => {
+      const { b, clock } = env.ctx();
+      const agent = await registerAgent(b);
+      // Large enough to be written in several steps where a backend does that (Redis: chunks).
+      const tasks = await b.submitTasks(Array.from({ length: 1200 }, () => ({ type: 'x' })));
+      clock.set(clock.now() - STEP_BACK_MS);
+      const leases = await claim(b, agent, 3);
+      expect(leases).toHaveLength(3);
+      for (const lease of leases) {
+        await complete(b, lease);
+        await expectOrdered(b, await getTask(b, lease.taskId), `task ${lease.taskId}`);
+      }
+      expect(tasks).toHaveLength(1200);
+    });
+
     it('an attempt keeps how long its handler ran, as its worker reported it', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b);

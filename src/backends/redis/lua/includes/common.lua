@@ -152,6 +152,15 @@ local function emit(etype, task, run, agent, data)
     (ev_quoted[agent] or jq(agent)) .. ',' .. data .. ']'
 end
 
+-- Record this call's time as the namespace's latest, which store_now holds later calls to: done
+-- with the call's events (flush_events), and by a call that stamps without emitting.
+local function record_time()
+  if NOW ~= CLOCK_LAST then
+    redis.call('HSET', P .. 'evmeta', 'at', NOWS)
+    CLOCK_LAST = NOW
+  end
+end
+
 -- Trimming keeps at least MAXLEN of the newest events, counted as events, not entries (a packed
 -- entry holds many). O(1) commands per call: P evmeta n counts the events written; whenever that
 -- total crosses a multiple of G = ceil(MAXLEN / 32), the call's entry becomes a checkpoint
@@ -199,8 +208,7 @@ local function flush_events()
     last = id .. '-' .. (ev_n - 1)
   end
   account_events(id, ev_n)
-  -- The namespace's latest recorded time, for the next call's store_now.
-  if NOW ~= CLOCK_LAST then redis.call('HSET', P .. 'evmeta', 'at', NOWS) end
+  record_time()
   ev_n = 0
   ev_json = {}
   return last
