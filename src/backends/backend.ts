@@ -408,7 +408,12 @@ export interface Backend {
 export interface BackendOptions {
   /** Isolates queues that share one store. @default 'default' */
   namespace?: string;
-  /** Time source in epoch ms; tests inject a controllable clock. @default Date.now */
+  /**
+   * Time source in epoch ms; tests inject a controllable clock. Read where each transition is
+   * applied; a small step back is held (core/clock.ts).
+   * @default Date.now, read inside each SQLite write transaction; on Redis, the server's clock
+   * (`TIME`, read inside each script)
+   */
   clock?: () => number;
   /** Largest payload or result, in bytes of JSON. @default 1 MiB */
   maxPayloadBytes?: number;
