@@ -113,10 +113,22 @@ export interface RetryTaskOptions {
 
 export interface CompleteInput extends HeldLeaseRef {
   result: Json;
+  /**
+   * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): the attempt's
+   * `AttemptRecord.runMs`, what busy time and speed-up are computed from.
+   * @default not reported (AttemptRecord.runMs null)
+   */
+  runMs?: number;
 }
 
 export interface FailInput extends HeldLeaseRef {
   error: TaskError;
+  /**
+   * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): to its failure, or to the
+   * abort of an attempt that timed out. See {@link CompleteInput.runMs}.
+   * @default not reported (AttemptRecord.runMs null)
+   */
+  runMs?: number;
   /** Overrides `error.retryable`: false fails the task at once. */
   retryable?: boolean;
   /**
@@ -443,7 +455,12 @@ export interface Backend {
 export interface BackendOptions {
   /** Isolates queues that share one store. @default 'default' */
   namespace?: string;
-  /** Time source in epoch ms; tests inject a controllable clock. @default Date.now */
+  /**
+   * Time source in epoch ms; tests inject a controllable clock. Read where each transition is
+   * applied; a small step back is held (core/clock.ts).
+   * @default Date.now, read inside each SQLite write transaction; on Redis, the server's clock
+   * (`TIME`, read inside each script)
+   */
   clock?: () => number;
   /** Largest payload or result, in bytes of JSON. @default 1 MiB */
   maxPayloadBytes?: number;

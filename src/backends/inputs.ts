@@ -185,7 +185,6 @@ export function cleanError(error: TaskError): TaskError {
   return clean;
 }
 
-/** An integer ≥ `min` (a backend option, say). */
 export function checkInteger(value: number, path: string, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new ValidationError([
@@ -322,20 +321,38 @@ function holder(item: Record<string, unknown>, path: string, issues: Issues): vo
   id(item.agentId, `${path}.agentId`, 'the agent that holds the lease', issues);
 }
 
+/** How long the handler ran (`CompleteInput.runMs`, `FailInput.runMs`): a number ≥ 0 or absent. */
+function runTime(value: unknown, path: string, issues: Issues): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    issues.push({
+      path,
+      message: `must be how long the handler ran, in ms: a finite number >= 0, or left out; got ${describeValue(value)}`,
+    });
+  }
+}
+
+/** An item with its `runMs` in whole ms (absent stays absent). */
+function wholeRunMs<T extends { runMs?: number }>(item: T): T {
+  return item.runMs === undefined ? item : { ...item, runMs: Math.round(item.runMs) };
+}
+
 /**
  * The items of a `complete`: each names its lease and holder, and a JSON result within
  * `maxBytes` (one bad or oversized result refuses the batch).
  */
 export function checkCompletes(list: readonly CompleteInput[], maxBytes: number): CompleteInput[] {
   const issues: Issues = [];
-  const all = items(list, 'complete', '{ taskId, token, agentId, result }');
+  const all = items(list, 'complete', '{ taskId, token, agentId, result, runMs? }');
   all.forEach((item, i) => {
-    if (leaseRef(item, `complete[${i}]`, issues)) holder(item, `complete[${i}]`, issues);
+    if (!leaseRef(item, `complete[${i}]`, issues)) return;
+    holder(item, `complete[${i}]`, issues);
+    runTime(item.runMs, `complete[${i}].runMs`, issues);
   });
   fail(issues);
   return (all as CompleteInput[]).map((item) => {
     checkJson(item.result ?? null, `result of task ${item.taskId}`, maxBytes);
-    return item.result === undefined ? { ...item, result: null } : item;
+    return wholeRunMs(item.result === undefined ? { ...item, result: null } : item);
   });
 }
 
@@ -346,7 +363,11 @@ export function checkCompletes(list: readonly CompleteInput[], maxBytes: number)
  */
 export function checkFails(list: readonly FailInput[]): CheckedFail[] {
   const issues: Issues = [];
-  const all = items(list, 'fail', '{ taskId, token, agentId, error, retryable?, retryDelayMs? }');
+  const all = items(
+    list,
+    'fail',
+    '{ taskId, token, agentId, error, retryable?, retryDelayMs?, runMs? }',
+  );
   all.forEach((item, i) => {
     const path = `fail[${i}]`;
     if (!leaseRef(item, path, issues)) return;
@@ -365,6 +386,7 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
     }
     if (item.retryDelayMs !== undefined)
       integer(item.retryDelayMs, `${path}.retryDelayMs`, 0, MAX_RELEASE_DELAY_MS, issues);
+    runTime(item.runMs, `${path}.runMs`, issues);
     if (item.outcome !== undefined && item.outcome !== 'failed' && item.outcome !== 'timed_out') {
       issues.push({
         path: `${path}.outcome`,
@@ -383,6 +405,7 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
       outcome: item.outcome ?? 'failed',
     };
     if (item.retryDelayMs !== undefined) checked.retryDelayMs = item.retryDelayMs;
+    if (item.runMs !== undefined) checked.runMs = Math.round(item.runMs);
     return checked;
   });
 }

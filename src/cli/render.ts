@@ -170,7 +170,14 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
   const task = event.taskId === null ? '' : ctx.taskLabel(event.taskId);
   const agent = event.agentId === null ? '' : ctx.agentLabel(event.agentId);
   const started = event.taskId === null ? undefined : ctx.attemptStartedAt?.(event.taskId);
-  const took = started === undefined ? '' : formatDuration(event.at - started);
+  // How long the handler ran, as its worker reported it with the outcome; else claim to outcome.
+  const runMs = event.data['runMs'];
+  const took =
+    typeof runMs === 'number'
+      ? formatDuration(runMs)
+      : started === undefined
+        ? ''
+        : formatDuration(event.at - started);
   const message = errorMessage(event.data['error']);
   const join = (...parts: string[]): string =>
     `${tag} ${parts.filter((p) => p.length > 0).join('  ')}`;
@@ -239,7 +246,10 @@ export interface TaskSummary {
   /** Display name of the agent that ran the last attempt (`agent-2`), or null. */
   agent: string | null;
   attempts: number;
-  /** The last attempt's duration, or null if it never ran. */
+  /**
+   * How long its handlers ran, over all its finished attempts (claim to outcome for an attempt
+   * whose worker did not report it), or null if it never ran.
+   */
   durationMs: number | null;
   state: TaskState;
   error: string | null;
@@ -253,9 +263,14 @@ export interface AgentSummary {
   /** Sorted; null for an agent of another process that the store no longer knows. */
   capabilities: string[] | null;
   labels: Record<string, string>;
+  /** Its slots; null when unknown (an agent of another process the store no longer knows). */
+  concurrency: number | null;
   /** Tasks it ran at least one attempt of. */
   tasks: number;
-  /** Time its finished attempts took. */
+  /**
+   * Time its handlers ran for the run's finished attempts, at most the wall time × its slots
+   * (when they are known).
+   */
   busyMs: number;
 }
 
@@ -272,7 +287,10 @@ export interface RunSummary {
   wallMs: number;
   /** Sum of every task's duration: the time one agent would have needed. */
   sumTaskMs: number;
-  /** `sumTaskMs / wallMs`, null when the wall time is 0. */
+  /**
+   * `sumTaskMs / wallMs`, at most the slots of the agents that ran the run's tasks (when they
+   * are known); null when the wall time is 0.
+   */
   speedup: number | null;
   /** The heaviest dependency chain with actual durations as weights: no pool can beat it. */
   criticalPath: { keys: string[]; ms: number };

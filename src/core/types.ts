@@ -212,6 +212,15 @@ export interface AttemptRecord {
   finishedAt: number | null;
   outcome: AttemptOutcome;
   error: TaskError | null;
+  /**
+   * How long the handler ran, in ms, as its worker measured it with a monotonic clock: from its
+   * start to its return (or, for an attempt that timed out, to the abort). Unlike
+   * `finishedAt - startedAt` (claim to recorded outcome, by the store's clock) it leaves out the
+   * time the lease waited for the handler to start and for the outcome to be stored. Null when
+   * the worker did not report it (an HTTP worker that sent no `runMs`, a worker older than this
+   * field) or no worker ended the attempt (lease expired, agent lost, released, cancelled).
+   */
+  runMs: number | null;
 }
 
 export interface RunProgress {

@@ -200,6 +200,8 @@ interface InFlight {
   /** Called once the attempt is aborted (set while its handler runs). */
   onAbort: (() => void) | undefined;
   readonly startedAt: number;
+  /** How long the handler ran (ms), once it returned: reported with the attempt's outcome. */
+  handlerMs: number | undefined;
   readonly log: Logger;
   timer: NodeJS.Timeout | undefined;
   abortKind: AbortKind | undefined;
@@ -813,6 +815,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       },
       onAbort: undefined,
       startedAt: performance.now(),
+      handlerMs: undefined,
       // Made on first use: most tasks log nothing at the default level, and a child logger per
       // task is a measurable share of a no-op task's cost.
       get log() {
@@ -966,8 +969,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       },
     };
     const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
+      (value) => {
+        entry.handlerMs = this.#durationMs(entry);
+        return { ok: true as const, value };
+      },
+      (error: unknown) => {
+        entry.handlerMs = this.#durationMs(entry);
+        return { ok: false as const, error };
+      },
     );
     const aborted = new Promise<'aborted'>((resolve) => {
       if (entry.abortKind !== undefined) resolve('aborted');
@@ -1047,6 +1056,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           token: lease.token,
           agentId: this.agentId,
           result,
+          runMs: entry.handlerMs ?? this.#durationMs(entry),
         }),
       );
     } catch (error) {
@@ -1094,6 +1104,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       error,
       retryable: error.retryable !== false,
       outcome,
+      // Until now for an attempt that timed out: its handler has not returned.
+      runMs: entry.handlerMs ?? this.#durationMs(entry),
     };
     if (retryDelayMs !== undefined)
       input.retryDelayMs = Math.min(retryDelayMs, MAX_RELEASE_DELAY_MS);

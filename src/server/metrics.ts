@@ -116,7 +116,8 @@ export class Metrics {
       case 'task.claimed': {
         const readyAt = this.#readyAt.get(id);
         this.#readyAt.delete(id);
-        if (readyAt !== undefined) this.#queueWait.observe(Math.max(0, event.at - readyAt) / 1000);
+        // The store stamps a claim no earlier than the task became ready (core/clock.ts).
+        if (readyAt !== undefined) this.#queueWait.observe((event.at - readyAt) / 1000);
         this.#remember(this.#claimedAt, id, event.at);
         break;
       }
@@ -160,8 +161,8 @@ export class Metrics {
   #ended(id: string, at: number, outcome: string): void {
     const claimedAt = this.#claimedAt.get(id);
     this.#claimedAt.delete(id);
-    if (claimedAt !== undefined)
-      this.#runTime.observe({ outcome }, Math.max(0, at - claimedAt) / 1000);
+    // The store stamps an attempt's end no earlier than its claim (core/clock.ts).
+    if (claimedAt !== undefined) this.#runTime.observe({ outcome }, (at - claimedAt) / 1000);
   }
 
   #remember(map: Map<string, number>, id: string, at: number): void {

@@ -157,6 +157,7 @@ export const AttemptRecordSchema = z.strictObject({
     'cancelled',
   ]),
   error: TaskErrorSchema.nullable(),
+  runMs: nullableNumber,
 });
 
 const byState = z.record(TASK_STATE, z.number());
@@ -322,10 +323,17 @@ export const RenewBodySchema = z.strictObject({
   leaseTtlMs: z.number().int().min(1000).max(3_600_000).optional(),
 });
 
+/**
+ * How long the handler ran, in ms (the attempt's `runMs`: busy time and speed-up come from it).
+ * Optional: without it, the attempt's claim-to-outcome time stands in.
+ */
+const runMs = z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional();
+
 export const CompleteBodySchema = z.strictObject({
   token: z.number().int(),
   agentId: holderAgentId,
   result: json.optional(),
+  runMs,
 });
 
 export const FailBodySchema = z.strictObject({
@@ -334,6 +342,7 @@ export const FailBodySchema = z.strictObject({
   error: TaskErrorSchema,
   retryable: z.boolean().optional(),
   retryDelayMs: z.number().int().min(0).optional(),
+  runMs,
 });
 
 /**

@@ -132,7 +132,13 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
     const body = CompleteBodySchema.parse(request.body ?? null);
     await owners.check(body.agentId, request.tokenOwner);
     const [outcome] = await backend.complete([
-      { taskId, token: body.token, agentId: body.agentId, result: body.result ?? null },
+      {
+        taskId,
+        token: body.token,
+        agentId: body.agentId,
+        result: body.result ?? null,
+        ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
+      },
     ]);
     return settled(outcome, taskId, body.token);
   });
@@ -149,6 +155,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         error: body.error as TaskError,
         ...(body.retryable === undefined ? {} : { retryable: body.retryable }),
         ...(body.retryDelayMs === undefined ? {} : { retryDelayMs: body.retryDelayMs }),
+        ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
       },
     ]);
     return settled(outcome, taskId, body.token);

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScripts, pruneIncludes } from '../../src/backends/redis/scripts.ts';
+import { CLOCK_HOLD_MS } from '../../src/core/clock.ts';
 
 const INCLUDE = `-- includes/demo.lua: a header comment.
 
@@ -68,6 +69,13 @@ describe('the shipped scripts', () => {
       );
       expect({ script: script.name, missing }).toEqual({ script: script.name, missing: [] });
     }
+  });
+
+  it('hold the store clock as long as core/clock.ts says (one rule, written twice)', () => {
+    const common = readFileSync(new URL('includes/common.lua', dir), 'utf8');
+    const held = /^local CLOCK_HOLD_MS = (\d+)$/m.exec(common);
+    expect(held, 'common.lua defines CLOCK_HOLD_MS').not.toBeNull();
+    expect(Number(held![1])).toBe(CLOCK_HOLD_MS);
   });
 
   it('leave out what a script does not use', () => {

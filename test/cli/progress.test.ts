@@ -51,6 +51,18 @@ describe('RunProgress', () => {
     ]);
   });
 
+  it('shows how long the handler ran when its worker said, not claim to outcome', () => {
+    const progress = make();
+    progress.apply(
+      event('task.claimed', 1100, { taskId: 't1', agentId: 'agt_a', data: { attempt: 1 } }),
+    );
+    expect(
+      progress.apply(
+        event('task.succeeded', 1510, { taskId: 't1', data: { attempt: 1, runMs: 250 } }),
+      ),
+    ).toBe('[  0.51s] ✓ fetch  agent-1  0.25s');
+  });
+
   it('shows a retry with its reason and moves the task back to waiting', () => {
     const progress = make();
     progress.apply(

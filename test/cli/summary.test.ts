@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeRun, taskBusyMs } from '../../src/cli/summary.ts';
+import { summarizeRun, taskBusyMs, type SummaryAgent } from '../../src/cli/summary.ts';
 import type { AttemptRecord, RunRecord, TaskRecord } from '../../src/core/types.ts';
-import { countStates } from '../../src/cli/render.ts';
+import { countStates, renderSummary } from '../../src/cli/render.ts';
 
 function task(key: string, deps: string[], over: Partial<TaskRecord> = {}): TaskRecord {
   return {
@@ -52,6 +52,7 @@ function attempt(
     finishedAt: end,
     outcome: end === null ? 'running' : 'succeeded',
     error: null,
+    runMs: null,
   };
 }
 
@@ -64,7 +65,26 @@ const run: RunRecord = {
   progress: { total: 4, done: 1, byState: { ...countStates([]), succeeded: 4 } },
 };
 
+/** An attempt whose worker reported how long its handler ran. */
+function ran(
+  taskId: string,
+  n: number,
+  start: number,
+  end: number,
+  runMs: number,
+  agentId = 'agt_a',
+): AttemptRecord {
+  return { ...attempt(taskId, n, start, end, agentId), runMs };
+}
+
 describe('taskBusyMs', () => {
+  it('counts the handler time a worker reported, else the attempt’s stamps', () => {
+    const t = task('a', []);
+    // Claim at 0, outcome stored at 100, but the handler ran 30 ms of that; the retry (no
+    // report) counts its stamps.
+    expect(taskBusyMs(t, [ran(t.id, 1, 0, 100, 30), attempt(t.id, 2, 200, 260)])).toBe(90);
+    expect(taskBusyMs(t, [ran(t.id, 1, 0, 100, 0)])).toBe(0);
+  });
   it('adds up every finished attempt', () => {
     const t = task('a', []);
     expect(taskBusyMs(t, [attempt(t.id, 1, 0, 100), attempt(t.id, 2, 200, 500)])).toBe(400);
@@ -123,12 +143,29 @@ describe('summarizeRun', () => {
         name: 'agent-2',
         capabilities: ['gpu', 'shell'],
         labels: { region: 'eu' },
+        concurrency: null,
         tasks: 2,
         busyMs: 400,
       },
-      { id: 'agt_9', name: 'idle', capabilities: ['shell'], labels: {}, tasks: 0, busyMs: 0 },
+      {
+        id: 'agt_9',
+        name: 'idle',
+        capabilities: ['shell'],
+        labels: {},
+        concurrency: null,
+        tasks: 0,
+        busyMs: 0,
+      },
       // Not given: named by its label, capabilities unknown. a, b's first attempt and d.
-      { id: 'agt_1', name: 'agent-1', capabilities: null, labels: {}, tasks: 3, busyMs: 600 },
+      {
+        id: 'agt_1',
+        name: 'agent-1',
+        capabilities: null,
+        labels: {},
+        concurrency: null,
+        tasks: 3,
+        busyMs: 600,
+      },
     ]);
     expect(summary.agents.map((a) => a.name)).toEqual(['agent-1', 'agent-2']);
   });
@@ -141,5 +178,97 @@ describe('summarizeRun', () => {
     });
     expect(open.wallMs).toBe(0);
     expect(open.speedup).toBeNull();
+  });
+});
+
+describe('summarizeRun with attempts that overlap on one-slot agents', () => {
+  /**
+   * What a worker that claims before its last outcome is stored records: on each one-slot agent,
+   * every attempt is stamped from its claim to its stored outcome, and the next claim comes
+   * before that outcome, so the stamps of one agent overlap. Their handlers ran one at a time,
+   * `handlerMs` each.
+   */
+  function overlapping(
+    agents: number,
+    perAgent: number,
+    handlerMs: number | null,
+  ): { tasks: TaskRecord[]; attempts: Map<string, AttemptRecord[]> } {
+    const tasks: TaskRecord[] = [];
+    const attempts = new Map<string, AttemptRecord[]>();
+    for (let a = 0; a < agents; a++) {
+      for (let i = 0; i < perAgent; i++) {
+        const key = `t${a}-${i}`;
+        // Claimed every 40 ms, each outcome stored 65 ms after its claim (overlapping the next).
+        const start = 1000 + i * 40;
+        const t = task(key, [], { agentId: `agt_${a}`, startedAt: start, finishedAt: start + 65 });
+        tasks.push(t);
+        const stamps = attempt(t.id, 1, start, start + 65, `agt_${a}`);
+        attempts.set(t.id, [handlerMs === null ? stamps : { ...stamps, runMs: handlerMs }]);
+      }
+    }
+    return { tasks, attempts };
+  }
+  const oneSlot = (n: number): SummaryAgent[] =>
+    Array.from({ length: n }, (_, a) => ({
+      id: `agt_${a}`,
+      name: `agent-${a + 1}`,
+      capabilities: ['shell'],
+      labels: {},
+      concurrency: 1,
+    }));
+
+  it('counts handler times: busy within wall × slots, speed-up within the slots', () => {
+    // 16 agents × 25 tasks; the run took 1000 ms (createdAt 1000 → 2000); each handler 35 ms.
+    const { tasks, attempts } = overlapping(16, 25, 35);
+    const summary = summarizeRun({
+      run: { ...run, createdAt: 1000, finishedAt: 2000 },
+      tasks,
+      attempts,
+      agents: oneSlot(16),
+      agentLabel: (id) => id,
+    });
+    expect(summary.tasks.every((t) => t.durationMs === 35)).toBe(true);
+    for (const agent of summary.agents) {
+      expect(agent.busyMs, `${agent.name}: 25 handlers of 35 ms`).toBe(25 * 35);
+      expect(agent.busyMs).toBeLessThanOrEqual(summary.wallMs * agent.concurrency!);
+    }
+    expect(summary.sumTaskMs).toBe(16 * 25 * 35);
+    expect(summary.speedup).toBeCloseTo(14, 5);
+    expect(summary.speedup!).toBeLessThanOrEqual(16);
+  });
+
+  it('never reports more than the slots allow when only stamps are known', () => {
+    // No handler times: 25 stamps of 65 ms per agent sum to 1625 ms in a 1000 ms run.
+    const { tasks, attempts } = overlapping(16, 25, null);
+    const summary = summarizeRun({
+      run: { ...run, createdAt: 1000, finishedAt: 2000 },
+      tasks,
+      attempts,
+      agents: oneSlot(16),
+      agentLabel: (id) => id,
+    });
+    expect(summary.wallMs).toBe(1000);
+    for (const agent of summary.agents)
+      expect(agent.busyMs, `${agent.name} is busy at most the wall time`).toBe(1000);
+    expect(summary.sumTaskMs, 'the stamps, as recorded').toBe(16 * 25 * 65);
+    expect(summary.speedup, 'at most one per slot').toBe(16);
+    expect(renderSummary(summary)).toMatch(/^speed-up\s+16\.00x/m);
+  });
+
+  it('does not bound the speed-up by slots it does not know', () => {
+    const { tasks, attempts } = overlapping(2, 25, null);
+    const summary = summarizeRun({
+      run: { ...run, createdAt: 1000, finishedAt: 2000 },
+      tasks,
+      attempts,
+      // Only the first agent is known; the other ran tasks too.
+      agents: oneSlot(1),
+      agentLabel: (id) => id,
+    });
+    expect(summary.agents.map((a) => [a.name, a.concurrency, a.busyMs])).toEqual([
+      ['agent-1', 1, 1000],
+      ['agt_1', null, 25 * 65],
+    ]);
+    expect(summary.speedup).toBe((2 * 25 * 65) / 1000);
   });
 });

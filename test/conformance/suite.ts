@@ -28,6 +28,7 @@ import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
 import { runCases } from './cases/runs.ts';
 import { submitCases } from './cases/submit.ts';
+import { timeCases } from './cases/times.ts';
 import { validationCases } from './cases/validation.ts';
 import { waitCases } from './cases/wait.ts';
 import { createEnv, type BackendFactory, type ConformanceOptions } from './context.ts';
@@ -55,6 +56,7 @@ export function defineConformanceSuite(
     ownerCases(env);
     retryCases(env);
     dependencyCases(env);
+    timeCases(env);
     runCases(env);
     dynamicCases(env);
     cancelCases(env);

@@ -197,6 +197,38 @@ describe('worker', () => {
     await worker.stop();
   });
 
+  it('reports how long each handler ran with its outcome, within its attempt', async () => {
+    const baton = await h.baton();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        slow: async ({ attempt }) => {
+          await sleep(attempt === 1 ? 40 : 80);
+          if (attempt === 1) throw new Error('first try fails');
+          return 'done';
+        },
+      },
+    });
+    const { id } = await baton.submit({
+      type: 'slow',
+      maxAttempts: 2,
+      backoff: { baseMs: 1, maxMs: 5, jitter: 'none' },
+    });
+    expect(((await baton.wait(id)) as TaskRecord).state).toBe('succeeded');
+    const attempts = await baton.attempts(id);
+    expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'succeeded']);
+    for (const [a, slept] of [
+      [attempts[0]!, 40],
+      [attempts[1]!, 80],
+    ] as const) {
+      // A timer fires no sooner than asked (give or take the rounding to whole ms), and the
+      // handler runs between the claim and the recorded outcome.
+      expect(a.runMs, `attempt ${a.attempt}`).toBeGreaterThanOrEqual(slept - 1);
+      expect(a.runMs!, `attempt ${a.attempt}`).toBeLessThanOrEqual(a.finishedAt! - a.startedAt + 1);
+    }
+    await worker.stop();
+  });
+
   it('fails at once on NonRetryableError, keeping the error details', async () => {
     const baton = await h.baton();
     let calls = 0;

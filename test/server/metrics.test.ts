@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
+import type { Lease } from '../../src/core/types.ts';
+import { ManualClock } from '../helpers/clock.ts';
 import { closeAll, startServer } from './harness.ts';
 
 afterEach(closeAll);
@@ -72,6 +74,49 @@ describe('GET /metrics', () => {
     expect(sample(text, 'baton_ready_depth{requires="gpu"}')).toBe(2);
     expect(sample(text, 'baton_ready_depth{requires=""}')).toBe(1);
     expect(sample(text, 'baton_agents{state="active"}')).toBe(1);
+  });
+
+  it('never observes a negative queue wait or run time, even when the clock steps back', async () => {
+    const clock = new ManualClock();
+    const s = await startServer({ clock: clock.now });
+    const backend = s.baton.backend;
+    await backend.registerAgent({ id: 'agt_m', capabilities: [], concurrency: 1 });
+    const claim = async (): Promise<Lease> => {
+      const [lease] = await backend.claim({
+        agentId: 'agt_m',
+        capabilities: [],
+        max: 1,
+        leaseTtlMs: 30_000,
+      });
+      expect(lease, 'a task to claim').toBeDefined();
+      return lease!;
+    };
+    await s.baton.submitRun({
+      tasks: [
+        { type: 'x', key: 'a' },
+        { type: 'x', key: 'b', dependsOn: ['a'] },
+      ],
+    });
+    const a = await claim();
+    clock.advance(20);
+    await backend.complete([
+      { taskId: a.taskId, token: a.token, agentId: a.agentId, result: null },
+    ]);
+    // An NTP correction: b is claimed "before" a finished, and completed 10 ms after that.
+    clock.set(clock.now() - 40);
+    const b = await claim();
+    clock.advance(10);
+    await backend.complete([
+      { taskId: b.taskId, token: b.token, agentId: b.agentId, result: null },
+    ]);
+
+    const text = await scrapeUntil(s, (t) => sample(t, 'baton_tasks_succeeded_total') === 2);
+    expect(sample(text, 'baton_task_queue_wait_seconds_count')).toBe(2);
+    // Both were claimed the moment they became ready, by the store's clock, which did not go
+    // back: no wait at all, never a negative one.
+    expect(sample(text, 'baton_task_queue_wait_seconds_sum'), 'queue waits').toBe(0);
+    // a ran 20 ms; b started and ended while the store's clock stood still.
+    expect(sample(text, 'baton_task_run_seconds_sum{outcome="succeeded"}'), 'run times').toBe(0.02);
   });
 
   it('needs the read scope, and can be turned off', async () => {

@@ -86,6 +86,48 @@ describe('worker protocol over HTTP', () => {
     });
   });
 
+  it('keeps how long the handler ran when an HTTP worker says (runMs), and refuses a bad one with 400', async () => {
+    const s = await startServer();
+    const [a, b] = [
+      await s.baton.submit({ type: 'echo' }),
+      await s.baton.submit({ type: 'echo', maxAttempts: 1 }),
+    ];
+    const agent = await s.request('POST', '/v1/agents', {
+      body: { capabilities: [], concurrency: 2 },
+    });
+    const agentId = agent.body.id as string;
+    const claim = await s.request('POST', `/v1/agents/${agentId}/claim`, {
+      body: { max: 2 },
+    });
+    const token = (id: string): number =>
+      (claim.body.leases as { taskId: string; token: number }[]).find((l) => l.taskId === id)!
+        .token;
+    for (const runMs of [-1, 'fast', null]) {
+      const refused = await s.request('POST', `/v1/leases/${a.id}/complete`, {
+        body: { token: token(a.id), agentId, result: 1, runMs },
+      });
+      expect(refused.status, `runMs ${String(runMs)}`).toBe(400);
+      expect(refused.body.error.code).toBe('BATON_VALIDATION');
+    }
+    expect((await s.baton.get(a.id))?.state, 'nothing changed').toBe('running');
+
+    const done = await s.request('POST', `/v1/leases/${a.id}/complete`, {
+      body: { token: token(a.id), agentId, result: 1, runMs: 1234.4 },
+    });
+    expect(done.status).toBe(200);
+    const failed = await s.request('POST', `/v1/leases/${b.id}/fail`, {
+      body: { token: token(b.id), agentId, error: { message: 'no' }, runMs: 56 },
+    });
+    expect(failed.status).toBe(200);
+    const read = await s.request('GET', `/v1/tasks/${a.id}`);
+    const attempts = read.body.attempts as { runMs: number | null }[];
+    expect(
+      attempts.map((x) => x.runMs),
+      'as the API answers it',
+    ).toEqual([1234]);
+    expect((await s.baton.attempts(b.id)).map((x) => x.runMs)).toEqual([56]);
+  });
+
   it('releases a lease for later: the task is delayed, claimable only once delayMs has passed, and the attempt is not counted', async () => {
     const clock = new ManualClock();
     const s = await startServer({ clock: clock.now });

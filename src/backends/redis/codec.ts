@@ -7,7 +7,8 @@
  * (the attempt budget: the spec's maxAttempts, raised by each retry to att + maxAttempts), q (ready-queue
  * id: lua/includes/registry.lua), qs/qm (ready-queue score and member: seq and id), dids (dependency ids in dependsOn order,
  * space-separated), unmet (dependencies not yet released), hasDn, state, att, tok, agent, lease,
- * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, sub (large
+ * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, rms (how
+ * long the succeeded attempt's handler ran, absent when its worker did not say), sub (large
  * submission id), aff (affinity rules JSON, absent when none) and fa (JSON array of the agents its
  * attempts failed on, absent when none), both read by routing (lua/includes/routing.lua), and
  * `a:<token>` for each ended attempt (AttemptJson).
@@ -188,6 +189,8 @@ interface AttemptJson {
   finishedAt: number | null;
   outcome: AttemptOutcome;
   error: TaskError | null;
+  /** Absent when its worker did not say how long the handler ran. */
+  runMs?: number;
 }
 
 /**
@@ -210,6 +213,7 @@ export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
         finishedAt: a.finishedAt,
         outcome: a.outcome,
         error: a.error,
+        runMs: a.runMs ?? null,
       },
     });
   }
@@ -227,6 +231,7 @@ export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
         finishedAt: succeeded ? num(h.finished) : null,
         outcome: succeeded ? 'succeeded' : 'running',
         error: null,
+        runMs: succeeded ? num(h.rms) : null,
       },
     });
   }

@@ -15,7 +15,9 @@
  *   P running      zset    task id -> deadline: the earliest of lease expiry and attempt timeout
  *   P events       stream  the event stream: one entry per script call, holding one event or
  *                          several packed (codec.ts toEvents: how event ids follow entry ids)
- *   P evmeta       hash    n = events written so far (trimming counts events, not entries)
+ *   P evmeta       hash    n = events written so far (trimming counts events, not entries);
+ *                          at = the latest time the namespace recorded (store_now: its clock
+ *                          does not go back)
  *   P evcp         list    trimming checkpoints '<events before the entry> <entry id>'
  *                          (lua/includes/common.lua; both derived there from the prefix)
  *   P queues       hash    queue id -> queue JSON [type, [sorted requires]]: the distinct

@@ -27,6 +27,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../core/errors.ts';
+import { CLOCK_HOLD_MS } from '../../core/clock.ts';
 import { backoffDelay } from '../../core/retry.ts';
 import type { RoutingPolicy } from '../../core/routing.ts';
 import type {
@@ -206,6 +207,8 @@ export class RedisBackend implements Backend {
   readonly #client: RedisClient;
   readonly #keys: Keys;
   readonly #clock: () => number;
+  /** The backend runs on the real clock: its scripts stamp with the Redis server's (see {@link #stamp}). */
+  readonly #serverClock: boolean;
   readonly #maxPayloadBytes: number;
   readonly #maxLen: number;
   /**
@@ -247,6 +250,7 @@ export class RedisBackend implements Backend {
     this.#client = client;
     this.#keys = new Keys(namespace);
     this.#clock = options.clock ?? Date.now;
+    this.#serverClock = options.clock === undefined;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#maxLen = options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
     this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
@@ -447,8 +451,8 @@ export class RedisBackend implements Backend {
       const plan = planSubmission(tasks, { ...ctx, byIdem });
       if (plan.tasks.length === 0 && ctx.mode !== 'new') return plan.answers;
       const reply = fitsOneCall(plan)
-        ? await this.#submitOnce(plan, ctx.now)
-        : await this.#submitStaged(plan, ctx.now);
+        ? await this.#submitOnce(plan, this.#stamp())
+        : await this.#submitStaged(plan, this.#stamp());
       switch (reply.kind) {
         case 'ok':
           for (const answer of plan.answers) {
@@ -479,7 +483,7 @@ export class RedisBackend implements Backend {
    * run in a group would refuse the second (its keys version changed), costing it a round trip
    * more.
    */
-  async #submitOnce(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+  async #submitOnce(plan: SubmissionPlan, now: number | string): Promise<CommitReply> {
     const args: Args = [now, ...commitArgs(plan), plan.tasks.length];
     for (const p of plan.tasks) taskArgs(p, args);
     if (plan.mode !== 'add')
@@ -521,7 +525,7 @@ export class RedisBackend implements Backend {
    * one short script, publish it in chunks. Once committed it is stored: a failure while
    * publishing is left to the sweep, which finishes publishing abandoned submissions.
    */
-  async #submitStaged(plan: SubmissionPlan, now: number): Promise<CommitReply> {
+  async #submitStaged(plan: SubmissionPlan, now: number | string): Promise<CommitReply> {
     const k = this.#keys;
     // Idempotency keys already taken would make the commit refuse the whole staged batch:
     // look them up first (the commit still checks, for submissions racing this one).
@@ -606,7 +610,7 @@ export class RedisBackend implements Backend {
     return reply;
   }
 
-  async #abortStaged(sid: string, now: number): Promise<void> {
+  async #abortStaged(sid: string, now: number | string): Promise<void> {
     const k = this.#keys;
     await this.#run(
       'submit-abort',
@@ -643,12 +647,11 @@ export class RedisBackend implements Backend {
     this.#open();
     const { agentId, capabilities, types, max, leaseTtlMs } = request;
     const k = this.#keys;
-    const now = this.#clock();
     const reply = (await this.#run(
       'claim',
       [...k.common, k.agent(agentId), k.agentLeases(agentId), k.queues, k.filters, k.hb],
       [
-        now,
+        this.#stamp(),
         this.#maxLen,
         agentId,
         filterKey(capabilities, types),
@@ -665,9 +668,11 @@ export class RedisBackend implements Backend {
     const deferredUntil = reply[1] === '' || reply[1] == null ? null : Number(reply[1]);
     if (deferredUntil === null) this.#deferrals.delete(agentId);
     else this.#deferrals.set(agentId, deferredUntil);
+    // The time the script stamped the claim with (the store's clock).
+    const now = Number(reply[2]);
     const expiresAt = now + leaseTtlMs;
     const leases: Lease[] = [];
-    for (let i = 2; i < reply.length; i++) {
+    for (let i = 3; i < reply.length; i++) {
       // The fields before the claim (LEASE_FIELDS), then the dependencies' outcomes when it has any.
       const values = reply[i] as (string | null)[];
       const token = Number(values[1] ?? 0) + 1;
@@ -702,7 +707,7 @@ export class RedisBackend implements Backend {
     this.#open();
     const k = this.#keys;
     const args: (string | number)[] = [
-      this.#clock(),
+      this.#stamp(),
       this.#maxLen,
       agentId,
       leaseTtlMs,
@@ -723,9 +728,11 @@ export class RedisBackend implements Backend {
 
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
-    for (const item of items)
-      args.push(item.taskId, item.token, item.agentId, JSON.stringify(item.result ?? null));
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
+    for (const item of items) {
+      const result = JSON.stringify(item.result ?? null);
+      args.push(item.taskId, item.token, item.agentId, result, item.runMs ?? '');
+    }
     const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
@@ -734,7 +741,7 @@ export class RedisBackend implements Backend {
   async fail(items: CheckedFail[]): Promise<SettleOutcome[]> {
     this.#open();
     const delays = await this.#retryDelays(items);
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     items.forEach((item, i) => {
       args.push(
         item.taskId,
@@ -744,6 +751,7 @@ export class RedisBackend implements Backend {
         item.retryable ? '1' : '0',
         delays[i]!,
         item.outcome,
+        item.runMs ?? '',
       );
     });
     const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];
@@ -784,7 +792,7 @@ export class RedisBackend implements Backend {
 
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    const args: (string | number)[] = [this.#clock(), this.#maxLen, items.length];
+    const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     for (const item of items)
       args.push(item.taskId, item.token, item.agentId, item.delayMs, item.reason);
     const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
@@ -828,7 +836,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'cancel-task',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, taskId, reason ?? 'cancelled'],
+      [this.#stamp(), this.#maxLen, taskId, reason ?? 'cancelled'],
       'cancelTask',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
@@ -841,7 +849,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'retry-task',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, taskId, JSON.stringify(reason)],
+      [this.#stamp(), this.#maxLen, taskId, JSON.stringify(reason)],
       'retryTask',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
@@ -854,7 +862,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'cancel-run',
       [...this.#keys.common, this.#keys.pending],
-      [this.#clock(), this.#maxLen, runId, reason ?? 'run cancelled'],
+      [this.#stamp(), this.#maxLen, runId, reason ?? 'run cancelled'],
       'cancelRun',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('run', runId);
@@ -875,7 +883,7 @@ export class RedisBackend implements Backend {
       'register-agent',
       [...k.common, k.agents, k.hb, k.agent(id), k.agentLeases(id)],
       [
-        this.#clock(),
+        this.#stamp(),
         this.#maxLen,
         id,
         spec.name ?? id,
@@ -907,8 +915,8 @@ export class RedisBackend implements Backend {
     const k = this.#keys;
     const alive = await this.#run(
       'heartbeat',
-      [k.agent(agentId), k.hb],
-      [this.#clock(), agentId, ...reportArgs(report)],
+      [k.agent(agentId), k.hb, k.eventsMeta],
+      [this.#stamp(), agentId, ...reportArgs(report)],
       'heartbeat',
     );
     if (Number(alive) !== 1) throw new AgentLostError(agentId);
@@ -920,7 +928,7 @@ export class RedisBackend implements Backend {
     const reply = (await this.#run(
       'deregister-agent',
       [...k.common, k.agent(agentId), k.agentLeases(agentId), k.hb],
-      [this.#clock(), this.#maxLen, agentId],
+      [this.#stamp(), this.#maxLen, agentId],
       'deregisterAgent',
     )) as unknown[];
     if (reply[0] === 'not_found') throw new NotFoundError('agent', agentId);
@@ -932,9 +940,11 @@ export class RedisBackend implements Backend {
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
     const k = this.#keys;
-    const now = this.#clock();
+    const now = this.#stamp();
     const spared =
-      options.spare === undefined ? [] : await this.#spared(now, options.agentTtlMs, options.spare);
+      options.spare === undefined
+        ? []
+        : await this.#spared(this.#clock(), options.agentTtlMs, options.spare);
     const reply = (await this.#run(
       'sweep',
       [...k.common, k.hb, k.sweep, k.tasks, k.pending, k.publishing, k.pubcur],
@@ -985,7 +995,9 @@ export class RedisBackend implements Backend {
 
   /**
    * The agents past their TTL that the caller spares (SweepOptions.spare). Read before the sweep
-   * script, which cannot call back; only the agents that are silent are read.
+   * script, which cannot call back; only the agents that are silent are read, by this process's
+   * clock with a margin of {@link CLOCK_HOLD_MS}: the script judges by Redis's clock, which may be
+   * ahead of this one.
    */
   async #spared(
     now: number,
@@ -994,7 +1006,14 @@ export class RedisBackend implements Backend {
   ): Promise<string[]> {
     const k = this.#keys;
     const silent = await this.#call('sweep', () =>
-      this.#client.zrangebyscore(k.hb, '-inf', `(${now - agentTtlMs}`, 'LIMIT', 0, SWEEP_LIMIT),
+      this.#client.zrangebyscore(
+        k.hb,
+        '-inf',
+        `(${now - agentTtlMs + CLOCK_HOLD_MS}`,
+        'LIMIT',
+        0,
+        SWEEP_LIMIT,
+      ),
     );
     if (silent.length === 0) return [];
     const fields = await this.#call('sweep', () => {
@@ -1223,7 +1242,7 @@ export class RedisBackend implements Backend {
     const id = await this.#run(
       'record-event',
       this.#keys.common,
-      [this.#clock(), this.#maxLen, event.type, event.agentId ?? '', data],
+      [this.#stamp(), this.#maxLen, event.type, event.agentId ?? '', data],
       'recordEvent',
     );
     return String(id);
@@ -1236,7 +1255,7 @@ export class RedisBackend implements Backend {
     const [filter, earliest] = (await this.#run(
       'wait-prepare',
       [...k.common, k.queues, k.filters],
-      [this.#clock(), this.#maxLen, filterKey(options.capabilities, options.types)],
+      [this.#stamp(), this.#maxLen, filterKey(options.capabilities, options.types)],
       'waitForWork',
     )) as [string, string];
     let timeoutMs = options.timeoutMs;
@@ -1285,6 +1304,16 @@ export class RedisBackend implements Backend {
 
   // ---------------------------------------------------------------------------------------------
   // Internals
+
+  /**
+   * The `now` argument of a script (ARGV[1]): '' on the real clock, so that the script stamps
+   * with the Redis server's clock when it runs (lua/includes/common.lua store_now): one clock for
+   * every process on the namespace, read where the transition happens. An injected clock's time
+   * otherwise (tests drive time through it).
+   */
+  #stamp(): number | string {
+    return this.#serverClock ? '' : this.#clock();
+  }
 
   #open(): void {
     if (this.#closed) {

@@ -115,7 +115,7 @@ export function planSubmission(
       internal: [],
       external: [],
     };
-    p.spec = specJson(p.id, task, options.now);
+    p.spec = specJson(p.id, task);
     planned.push(p);
     byIndex[i] = p;
     const ref = { planned: p, stored: null };
@@ -181,8 +181,13 @@ export function readyScore(priority: number, criticalPath: number): string {
   return String(p * 1_000_000 + (1_000_000 - cp));
 }
 
-/** What never changes about a task, as stored in its `spec` field (codec.ts TaskSpecJson). */
-function specJson(id: string, t: NormalizedTask, now: number): string {
+/**
+ * What never changes about a task, as stored in its `spec` field (codec.ts TaskSpecJson), but for
+ * the end: the text stops after `"createdAt":`, and the script that stores the task appends the
+ * time it runs at and the closing brace (lua/includes/submit.lua stage_tasks), so that a task is
+ * created by the store's clock, as everything else that happens to it.
+ */
+function specJson(id: string, t: NormalizedTask): string {
   const spec: TaskSpecJson = {
     id,
     type: t.type,
@@ -200,9 +205,10 @@ function specJson(id: string, t: NormalizedTask, now: number): string {
     criticalPath: t.criticalPath,
     affinity: t.affinity,
     // Last: the claim script reads it from the end of the spec (claim-10.lua ready_since).
-    createdAt: now,
+    createdAt: 0,
   };
-  return JSON.stringify(spec);
+  const json = JSON.stringify(spec);
+  return json.slice(0, json.length - '0}'.length);
 }
 
 /**

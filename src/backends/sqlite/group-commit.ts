@@ -37,15 +37,17 @@ export interface GroupCommitOptions {
    * it retries the whole of `fn` while another process holds the lock, and maps store errors).
    */
   transaction: (fn: () => void) => Promise<void>;
-  /** A fresh transaction state for one submission at time `now`. */
-  begin: (now: number) => WriteTx;
+  /**
+   * A fresh transaction state for one submission, stamped with the time read inside the
+   * transaction (so a group that waited for the lock is not stamped with the time it was called).
+   */
+  begin: () => WriteTx;
   /** After the commit, with the state of every submission that was kept (in order). */
   committed: (txs: readonly WriteTx[]) => void;
 }
 
 /** One submission waiting in a group, and what became of it. */
 interface Member {
-  now: number;
   work: (tx: WriteTx) => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -59,7 +61,7 @@ export class GroupCommit {
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #transaction: (fn: () => void) => Promise<void>;
-  readonly #begin: (now: number) => WriteTx;
+  readonly #begin: () => WriteTx;
   readonly #committed: (txs: readonly WriteTx[]) => void;
   readonly #savepoint: StatementSync;
   readonly #release: StatementSync;
@@ -86,7 +88,7 @@ export class GroupCommit {
    * group's transaction, in its own savepoint, and the promise settles once the group committed
    * (or failed).
    */
-  add<T>(now: number, tasks: number, runId: string | null, work: (tx: WriteTx) => T): Promise<T> {
+  add<T>(tasks: number, runId: string | null, work: (tx: WriteTx) => T): Promise<T> {
     if (
       this.#pending.length >= GROUP_MAX_SUBMISSIONS ||
       (this.#pending.length > 0 && this.#pendingTasks + tasks > GROUP_MAX_TASKS)
@@ -95,7 +97,6 @@ export class GroupCommit {
     }
     const promise = new Promise<T>((resolve, reject) => {
       this.#pending.push({
-        now,
         work,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -177,7 +178,7 @@ export class GroupCommit {
       member.error = undefined;
       this.#savepoint.run();
       try {
-        const tx = this.#begin(member.now);
+        const tx = this.#begin();
         member.value = member.work(tx);
         tx.finish();
         this.#release.run();

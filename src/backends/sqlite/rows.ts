@@ -287,6 +287,8 @@ export interface AttemptRow {
   finished_at: number | null;
   outcome: AttemptOutcome;
   error: string | null;
+  /** NULL on rows from before migration 000007. */
+  run_ms: number | null;
 }
 
 export interface EventRow {
@@ -461,6 +463,7 @@ export function toAttempt(row: AttemptRow, taskId: string): AttemptRecord {
     finishedAt: row.finished_at,
     outcome: row.outcome,
     error: parseJson<TaskError>(row.error),
+    runMs: row.run_ms ?? null,
   };
 }
 

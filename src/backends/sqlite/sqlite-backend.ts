@@ -20,6 +20,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../core/errors.ts';
+import { storeTime } from '../../core/clock.ts';
 import { compareReady } from '../../core/priority.ts';
 import type { RoutingPolicy } from '../../core/routing.ts';
 import {
@@ -224,7 +225,7 @@ export class SqliteBackend implements Backend {
         path: this.#file,
         transaction: (fn) =>
           writeTransaction(this.#db, this.#file, fn, busyTimeoutMs, this.#lockWaits),
-        begin: (now) => new WriteTx(this.#st, this.namespace, now),
+        begin: () => new WriteTx(this.#st, this.namespace, this.#now()),
         committed: (txs) => this.#committed(txs),
       });
     } catch (error) {
@@ -261,11 +262,10 @@ export class SqliteBackend implements Backend {
 
   async submitRun(spec: RunSpec): Promise<SubmittedRun> {
     this.#open();
-    const now = this.#clock();
-    const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
+    const run = normalizeRun(spec, { now: this.#clock(), maxPayloadBytes: this.#maxPayloadBytes });
     const runId = newRunId();
-    const tasks = await this.#group.add(now, run.tasks.length, null, (tx) => {
-      this.#st.runInsert.run(runId, this.namespace, run.name, now);
+    const tasks = await this.#group.add(run.tasks.length, null, (tx) => {
+      this.#st.runInsert.run(runId, this.namespace, run.name, tx.now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
       return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
@@ -280,7 +280,7 @@ export class SqliteBackend implements Backend {
     if (runId === undefined) {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
-      return this.#group.add(now, tasks.length, null, (tx) =>
+      return this.#group.add(tasks.length, null, (tx) =>
         insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
       );
     }
@@ -296,7 +296,7 @@ export class SqliteBackend implements Backend {
       existingKeys: new Set(keys.keys()),
     });
     if (tasks.length === 0) return [];
-    return this.#group.add(now, tasks.length, runId, (tx) => {
+    return this.#group.add(tasks.length, runId, (tx) => {
       this.#openRun(runId);
       const fresh = runKeys(this.#st, runId);
       const clashes = tasks.flatMap((t, i) =>
@@ -343,9 +343,9 @@ export class SqliteBackend implements Backend {
   async claim(request: ClaimRequest): Promise<Lease[]> {
     this.#open();
     const { agentId, capabilities, types, max, leaseTtlMs } = request;
-    const now = this.#clock();
     let deferredUntil: number | null = null;
-    const claimed = await this.#write(now, (tx) => {
+    const claimed = await this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       const agent = st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
       if (!agent || agent.state !== 'active') throw new AgentLostError(agentId);
@@ -492,9 +492,9 @@ export class SqliteBackend implements Backend {
     report?: AgentReport,
   ): Promise<SettleOutcome[]> {
     this.#open();
-    const now = this.#clock();
-    const expiresAt = now + leaseTtlMs;
-    return this.#write(now, () => {
+    return this.#write((tx) => {
+      const now = tx.now;
+      const expiresAt = now + leaseTtlMs;
       this.#agentSeen(agentId, now, true, report ?? null);
       return leases.map((ref): SettleOutcome => {
         const row = this.#st.taskRenew.get(
@@ -519,8 +519,8 @@ export class SqliteBackend implements Backend {
   async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
     this.#open();
     const results = items.map((item) => JSON.stringify(item.result ?? null));
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
@@ -529,7 +529,8 @@ export class SqliteBackend implements Backend {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
-        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now);
+        const runMs = item.runMs ?? null;
+        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
         completed.push(row.seq);
         if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
@@ -538,7 +539,9 @@ export class SqliteBackend implements Backend {
           item.taskId,
           row.run_id,
           row.agent_id,
-          `{"attempt":${row.attempts}}`,
+          runMs === null
+            ? `{"attempt":${row.attempts}}`
+            : `{"attempt":${row.attempts},"runMs":${runMs}}`,
         );
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
         return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
@@ -551,8 +554,8 @@ export class SqliteBackend implements Backend {
 
   async fail(items: CheckedFail[]): Promise<SettleOutcome[]> {
     this.#open();
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
@@ -562,6 +565,7 @@ export class SqliteBackend implements Backend {
           error: item.error,
           retryable: item.retryable,
           delayMs: item.retryDelayMs ?? null,
+          runMs: item.runMs ?? null,
         });
         if (row.agent_id !== null) reporters.add(row.agent_id);
         return { taskId: item.taskId, status: 'ok', state };
@@ -573,11 +577,10 @@ export class SqliteBackend implements Backend {
 
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    const now = this.#clock();
-    return this.#write(now, (tx) =>
+    return this.#write((tx) =>
       items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
-        if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
         const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
       }),
@@ -606,8 +609,7 @@ export class SqliteBackend implements Backend {
 
   async cancelTask(taskId: string, reason?: string): Promise<TaskRecord> {
     this.#open();
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
       const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
       if (!row) throw new NotFoundError('task', taskId);
       if (isTerminal(row.state)) return toTask(row);
@@ -620,9 +622,8 @@ export class SqliteBackend implements Backend {
 
   async cancelRun(runId: string, reason?: string): Promise<RunRecord> {
     this.#open();
-    const now = this.#clock();
     const why = reason ?? 'run cancelled';
-    await this.#write(now, (tx) => {
+    await this.#write((tx) => {
       const run = this.#st.runById.get(runId, this.namespace) as RunRow | undefined;
       if (!run) throw new NotFoundError('run', runId);
       if (run.state !== 'running') return;
@@ -643,8 +644,7 @@ export class SqliteBackend implements Backend {
   async retryTask(taskId: string, options?: RetryTaskOptions): Promise<TaskRecord> {
     this.#open();
     const reason = options?.reason ?? null;
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
       const row = this.#taskRow(this.#st.taskById, taskId, this.namespace);
       if (!row) throw new NotFoundError('task', taskId);
       if (row.state !== 'failed') throw retryConflict(taskId, row.state);
@@ -668,7 +668,7 @@ export class SqliteBackend implements Backend {
     const error: TaskError = { message: reason, code: 'BATON_CANCELLED' };
     const json = JSON.stringify(error);
     if (row.state === 'running')
-      this.#st.attemptFinish.run(row.seq, row.token, 'cancelled', json, tx.now);
+      this.#st.attemptFinish.run(row.seq, row.token, 'cancelled', json, tx.now, null);
     this.#st.taskCancel.run(row.seq, json, tx.now);
     const cancelled = this.#taskRow(this.#st.taskBySeq, row.seq)!;
     tx.moved(row.run_id, row.state, 'cancelled');
@@ -686,8 +686,8 @@ export class SqliteBackend implements Backend {
     this.#open();
     const id = spec.id ?? newAgentId();
     const capabilities = spec.capabilities;
-    const now = this.#clock();
-    return this.#write(now, (tx) => {
+    return this.#write((tx) => {
+      const now = tx.now;
       const row = this.#st.agentUpsert.get(
         this.namespace,
         id,
@@ -722,8 +722,8 @@ export class SqliteBackend implements Backend {
 
   async heartbeat(agentId: string, report?: AgentReport): Promise<void> {
     this.#open();
-    const now = this.#clock();
-    await this.#write(now, () => {
+    await this.#write((tx) => {
+      const now = tx.now;
       if (!this.#agentSeen(agentId, now, false, report ?? null)) throw new AgentLostError(agentId);
     });
   }
@@ -748,8 +748,7 @@ export class SqliteBackend implements Backend {
 
   async deregisterAgent(agentId: string): Promise<void> {
     this.#open();
-    const now = this.#clock();
-    await this.#write(now, (tx) => {
+    await this.#write((tx) => {
       const agent = this.#st.agentById.get(this.namespace, agentId) as AgentRow | undefined;
       if (!agent) throw new NotFoundError('agent', agentId);
       if (agent.state === 'stopped') return;
@@ -772,7 +771,6 @@ export class SqliteBackend implements Backend {
 
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    const now = this.#clock();
     const result: SweepResult = {
       expired: 0,
       timedOut: 0,
@@ -783,8 +781,9 @@ export class SqliteBackend implements Backend {
       agentsRecovered: [],
     };
     // Another process sweeps this interval: a read says so without taking the write lock.
-    if (this.#sweepLockMs > 0 && this.#sweepLockedByOther(now)) return result;
-    return this.#write(now, (tx) => {
+    if (this.#sweepLockMs > 0 && this.#sweepLockedByOther(this.#clock())) return result;
+    return this.#write((tx) => {
+      const now = tx.now;
       const st = this.#st;
       const ns = this.namespace;
       if (this.#sweepLockMs > 0) {
@@ -1085,7 +1084,7 @@ export class SqliteBackend implements Backend {
   async recordEvent(event: RecordableEvent): Promise<string> {
     this.#open();
     const data = JSON.stringify(event.data ?? {});
-    await this.#write(this.#clock(), (tx) => {
+    await this.#write((tx) => {
       tx.event(event.type, null, null, event.agentId ?? null, data);
     });
     return (await this.lastEventId())!;
@@ -1200,19 +1199,30 @@ export class SqliteBackend implements Backend {
   }
 
   /**
+   * The time of the write transaction under way, read once it holds the write lock: writes of
+   * every process on the file are applied one at a time, so their times follow that order (a
+   * time read before `BEGIN IMMEDIATE` waited for another process's commit would be stale). Never
+   * before the latest time the namespace recorded (core/clock.ts).
+   */
+  #now(): number {
+    const last = this.#st.eventsLastAt.get(this.namespace) as { at: number } | undefined;
+    return storeTime(this.#clock(), last?.at ?? null);
+  }
+
+  /**
    * Run one write transaction, then let the caches learn what it committed and wake the
    * waiters (of this and every other backend on the same file in this process) it concerns.
    * Submissions still waiting for their group are written first, so that the writes of this
    * process happen in the order they were called.
    */
-  async #write<T>(now: number, fn: (tx: WriteTx) => T): Promise<T> {
+  async #write<T>(fn: (tx: WriteTx) => T): Promise<T> {
     this.#group.flush();
     let tx!: WriteTx;
     const result = await writeTransaction(
       this.#db,
       this.#file,
       () => {
-        tx = new WriteTx(this.#st, this.namespace, now);
+        tx = new WriteTx(this.#st, this.namespace, this.#now());
         const value = fn(tx);
         tx.finish();
         return value;

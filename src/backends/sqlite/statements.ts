@@ -41,6 +41,7 @@ const FILES = {
   dependentsSkipped: 'dependents-skipped',
   eventInsert: 'event-insert',
   eventsLast: 'events-last',
+  eventsLastAt: 'events-last-at',
   eventsSince: 'events-since',
   namespaceCount: 'namespace-count',
   namespaceCounts: 'namespace-counts',

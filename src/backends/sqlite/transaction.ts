@@ -58,9 +58,16 @@ export interface AttemptEnd {
   retryable: boolean;
   /** Wait before the retry; `null` applies the task's backoff policy. */
   delayMs: number | null;
+  /** How long the handler ran, as its worker reported it (a `fail`); null otherwise. */
+  runMs?: number | null;
 }
 
 export class WriteTx {
+  /**
+   * The time every transition of this transaction is stamped with: read inside the transaction,
+   * once it holds the write lock, and never before the namespace's latest recorded time
+   * (core/clock.ts; SqliteBackend #now).
+   */
   readonly now: number;
   readonly ns: string;
   readonly #st: Statements;
@@ -159,7 +166,8 @@ export class WriteTx {
     const st = this.#st;
     const now = this.now;
     const error = JSON.stringify(end.error);
-    st.attemptFinish.run(row.seq, row.token, end.outcome, error, now);
+    const runMs = end.runMs ?? null;
+    st.attemptFinish.run(row.seq, row.token, end.outcome, error, now, runMs);
     // The agent's counters: a failure is its attempt failing or overrunning, not the agent
     // going away (lease_expired, agent_lost), which says nothing about the task type.
     if (end.outcome === 'failed' || end.outcome === 'timed_out') st.agentStatsFailed.run(row.seq);
@@ -181,6 +189,7 @@ export class WriteTx {
         delayMs,
         outcome: end.outcome,
         error: end.error,
+        ...(runMs === null ? {} : { runMs }),
       });
       return state;
     }
@@ -190,6 +199,7 @@ export class WriteTx {
       attempt: row.attempts,
       outcome: end.outcome,
       error: end.error,
+      ...(runMs === null ? {} : { runMs }),
     });
     if (row.has_dependents) this.settleDependents(row.seq, row.id, row.key, 'failed');
     return 'failed';
@@ -202,7 +212,7 @@ export class WriteTx {
    */
   releaseAttempt(row: LeaseRow, reason: string, delayMs?: number): TaskState {
     const st = this.#st;
-    st.attemptFinish.run(row.seq, row.token, 'released', null, this.now);
+    st.attemptFinish.run(row.seq, row.token, 'released', null, this.now, null);
     const runAfter = delayMs !== undefined && delayMs > 0 ? this.now + delayMs : null;
     const state: TaskState = runAfter === null ? 'ready' : 'delayed';
     st.taskRelease.run(row.seq, this.now, state, runAfter);

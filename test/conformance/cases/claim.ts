@@ -68,6 +68,7 @@ export function claimCases(env: SuiteEnv): void {
           finishedAt: null,
           outcome: 'running',
           error: null,
+          runMs: null,
         },
       ]);
       const claimed = (await readAllEvents(b)).filter((e) => e.type === 'task.claimed');

@@ -23,7 +23,8 @@
 -- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
 --             tmo, run, dids
 -- Returns     { 'agent_lost' } when the agent is not registered and active; else
---             { 'ok', deferred until (epoch ms, or '' when no task was left to a peer), lease... }
+--             { 'ok', deferred until (epoch ms, or '' when no task was left to a peer), the time
+--             the claim was stamped with (epoch ms: its tasks' startedAt), lease... }
 --             where a lease is the values of those fields before the claim (the new token and
 --             attempt are one more than tok and att), then, only for a task with dependencies,
 --             { dependency id, state, result, error, ... } in dependsOn order
@@ -58,7 +59,7 @@ local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 local policy_text = ARGV[8]
 local p_enabled, p_half_life, p_live = policy_head(policy_text)
 local routing_enabled = p_enabled == '1'
-local out = { 'ok', '' }
+local out = { 'ok', '', NOWS }
 local leased = 0
 local f = nil
 if max > 0 then

@@ -3,13 +3,14 @@
 --
 -- KEYS[1..5]  prefix, events, counts, delayed, running (includes/common.lua)
 -- ARGV[1..2]  now, events maxlen
--- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON
+-- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON, how
+--             long the handler ran in ms ('' when its worker did not say)
 -- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 --
 -- Per-task keys (t:<id>, al:<agent>, dn:<id>, run:<id>, q:<rs>) are derived from the prefix.
 -- The succeeded attempt gets no record of its own: it is read from the task's fields (agent,
--- started, finished), like a running one (codec.ts toAttempts). Each success counts for its
+-- started, finished, rms: the handler's run time), like a running one (codec.ts toAttempts). Each success counts for its
 -- agent and type in agent-stats:<agent> (`<type>|s`, and the run time claim to now in
 -- `<type>|ms`), summed per agent and type and written once, and is progress of the agent.
 
@@ -19,7 +20,8 @@
 
 -- The answer of every success (one table: the reply is converted, not kept).
 local OK_SUCCEEDED = { 'ok', 'succeeded' }
--- task.succeeded's data for an attempt, and a stored time as a number (nil when absent).
+-- task.succeeded's data for an attempt without a run time, and a stored time as a number (nil
+-- when absent).
 local attempt_data = per_text(function(att) return '{"attempt":' .. (att or '0') .. '}' end)
 local time_of = per_text(function(s) return s and tonumber(s) end)
 
@@ -30,7 +32,7 @@ local ended_ids, ended_agents = {}, {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 4
+  local base = 3 + (i - 1) * 5
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
   local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started')
@@ -51,9 +53,16 @@ for i = 1, n do
     local agent, run = v[4] or '', v[5] or ''
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
-    redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
+    local run_ms = ARGV[base + 5]
+    if run_ms == '' then
+      redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
+      emit('task.succeeded', id, run, agent, attempt_data(v[6]))
+    else
+      redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
+        'rms', run_ms)
+      emit('task.succeeded', id, run, agent, '{"attempt":' .. (v[6] or '0') .. ',"runMs":' .. run_ms .. '}')
+    end
     moved(run, 'running', 'succeeded')
-    emit('task.succeeded', id, run, agent, attempt_data(v[6]))
     if v[7] == '1' then settle_dependents(id, redis.call('HGET', ck, 'key') or '', 'succeeded') end
     if agent ~= '' and v[8] then
       progressed[agent] = true

@@ -6,7 +6,8 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, error JSON,
 --             retryable ('1'/'0'), retry delay in ms (computed by the client from the task's
---             backoff policy), outcome ('failed' or 'timed_out')
+--             backoff policy), outcome ('failed' or 'timed_out'), how long the handler ran in ms
+--             ('' when its worker did not say)
 -- Returns     per item { 'ok', new state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 
@@ -17,14 +18,16 @@
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 7
+  local base = 3 + (i - 1) * 8
   local id, token, holder = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3]
   local t = lease_of(id)
   local refused = refusal(t, holder, token)
   if refused then
     out[i] = refused
   else
-    local state = end_attempt(t, ARGV[base + 7], ARGV[base + 4], ARGV[base + 5] == '1', tonumber(ARGV[base + 6]))
+    local run_ms = ARGV[base + 8]
+    local state = end_attempt(t, ARGV[base + 7], ARGV[base + 4], ARGV[base + 5] == '1', tonumber(ARGV[base + 6]),
+      run_ms ~= '' and run_ms or nil)
     if t.agent ~= '' then progressed[t.agent] = true end
     out[i] = { 'ok', state }
   end

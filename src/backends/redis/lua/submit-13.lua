@@ -15,8 +15,9 @@
 -- KEYS[11]    queueids  hash queue JSON -> queue id
 -- KEYS[12]    filters   hash filter JSON -> filter id
 -- KEYS[13]    pending   zset staged submission -> stage time (unused here; see submit-stage)
--- ARGV[1..2]  now (of the latest submission), events maxlen
--- ARGV[3]     the number of submissions, then for each: its now, the commit arguments
+-- ARGV[1..2]  now (of the latest submission; '' for the server's clock), events maxlen
+-- ARGV[3]     the number of submissions, then for each: its now ('' for the time of this call),
+--             the commit arguments
 --             (submit.ts commitArgs), the number of tasks and each task's TASK_FIELDS values
 --             (submit.ts taskArgs)
 -- Returns     one reply per submission, in order: { 'ok', id, state, ... } listing the tasks
@@ -33,11 +34,16 @@ local K_PUBLISHING, K_PUBCUR = nil, nil
 --@include registry
 --@include submit
 
+local call_now, call_nows = NOW, NOWS
 local replies = {}
 for s = 1, tonumber(nextarg()) do
-  -- Each submission at the time it was made (events, run creation, settled dependencies).
-  NOWS = nextarg()
-  NOW = tonumber(NOWS)
+  -- Each submission at the time it was made (events, run creation, settled dependencies) when
+  -- the caller's clock is injected; on the server's clock, all at the time of this call.
+  local at = nextarg()
+  if at ~= '' then
+    NOW = store_now(P .. 'evmeta', at)
+    NOWS = int_str(NOW)
+  end
   local c = read_commit()
   local n = tonumber(nextarg())
   local refused = commit_refusal(c)
@@ -54,7 +60,6 @@ for s = 1, tonumber(nextarg()) do
     replies[s] = out
   end
 end
-NOWS = ARGV[1]
-NOW = tonumber(NOWS)
+NOW, NOWS = call_now, call_nows
 finish()
 return replies

@@ -29,4 +29,6 @@ local sid, run, mode, total = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 argi = 7
 local n = tonumber(nextarg())
 stage_tasks(sid, run, mode, seq_base(sid, total), n)
+-- It emits nothing until published, but its tasks' createdAt is a time the namespace recorded.
+record_time()
 return n

@@ -9,7 +9,7 @@
 --   KEYS[3] counts   hash state -> number of tasks in that state
 --   KEYS[4] delayed  zset task id -> runAfter
 --   KEYS[5] running  zset task id -> deadline (earliest of lease expiry and attempt timeout)
---   ARGV[1] now      epoch ms from the backend's clock
+--   ARGV[1] now      epoch ms from the backend's clock, or '' for the Redis server's (store_now)
 --   ARGV[2] maxlen   how many of the newest events the stream keeps at least (eventsMaxLen)
 --
 -- Keys derived from the prefix for the event stream (same hash tag, so the same Cluster slot):
@@ -23,8 +23,8 @@
 -- packed entry `<entry id>-<i>`.
 --
 -- Conventions: a null field is stored as '' (or absent). Times are compared as Lua numbers
--- (exact below 1e14; epoch ms are ~1.7e12) and written as text: the current time as the text it
--- came in (NOWS), a computed one converted once, because Lua formats a number for every
+-- (exact below 1e14; epoch ms are ~1.7e12) and written as text: the current time converted once
+-- (NOWS), a computed one converted once too, because Lua formats a number for every
 -- redis.call argument it appears in. Counter changes and wake-up markers are collected while a
 -- script runs and written once at its end by `finish()`, so a batch of 100 transitions costs a
 -- handful of HINCRBYs, and `run.completed` comes after the transitions that finished the run.
@@ -36,10 +36,48 @@ local K_EVENTS = KEYS[2]
 local K_COUNTS = KEYS[3]
 local K_DELAYED = KEYS[4]
 local K_RUNNING = KEYS[5]
-local NOW = tonumber(ARGV[1])
--- The same time as the text it came in: formatting a Lua number costs more than it seems.
-local NOWS = ARGV[1]
 local MAXLEN = ARGV[2]
+
+-- A number as text, cheaply when it is whole: Lua's tostring (and redis.call, for a number
+-- argument) formats with %.14g / %.17g, whose floating-point path costs several times a %d.
+-- Pass constants to redis.call as text ('0', not 0) for the same reason.
+local function int_str(n)
+  if n % 1 == 0 then return string.format('%d', n) end
+  return tostring(n)
+end
+
+-- The store's clock (src/core/clock.ts): how far behind the latest recorded time a clock may be
+-- and still be held to it, in ms (test/backends/redis-scripts.test.ts checks they agree).
+local CLOCK_HOLD_MS = 5000
+
+-- The time a script stamps what it does with, read when it runs: the Redis server's clock (TIME)
+-- when the caller passes '' for now (a backend on the real clock), so that every process on the
+-- namespace stamps with one clock and times follow the order in which scripts ran; else the time
+-- the caller passes (a backend on an injected clock, as the conformance suite's). Either way
+-- never before the namespace's latest recorded time (field `at` of its P evmeta hash, written
+-- with its events) while the clock is at most CLOCK_HOLD_MS behind it, so that a clock that
+-- stepped back a little does not reorder what is recorded. Returns that time and the latest
+-- recorded one (nil when none). Takes its key as a parameter: heartbeat-3.lua uses it alone.
+local function store_now(meta, arg)
+  local now
+  if arg == '' then
+    -- Effects replication (the default since Redis 5, the only mode since 7) lets a script
+    -- write after reading the clock; ask for it explicitly in case a 6.x is configured otherwise.
+    redis.replicate_commands()
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  else
+    now = tonumber(arg)
+  end
+  local last = tonumber(redis.call('HGET', meta, 'at'))
+  if last and last > now and last - now <= CLOCK_HOLD_MS then now = last end
+  return now, last
+end
+
+-- This call's time (store_now), and the namespace's latest recorded time when it started.
+local NOW, CLOCK_LAST = store_now(P .. 'evmeta', ARGV[1])
+-- The same time as text: formatting a Lua number costs more than it seems.
+local NOWS = int_str(NOW)
 
 -- Most arguments one variadic command built with unpack() takes (an even number: ZADD pairs),
 -- well below Lua's limit on the values unpack() can return.
@@ -51,14 +89,6 @@ local function call_chunked(cmd, key, args)
   for i = 1, #args, CHUNK do
     redis.call(cmd, key, unpack(args, i, math.min(i + CHUNK - 1, #args)))
   end
-end
-
--- A number as text, cheaply when it is whole: Lua's tostring (and redis.call, for a number
--- argument) formats with %.14g / %.17g, whose floating-point path costs several times a %d.
--- Pass constants to redis.call as text ('0', not 0) for the same reason.
-local function int_str(n)
-  if n % 1 == 0 then return string.format('%d', n) end
-  return tostring(n)
 end
 
 -- `f`, computed once per distinct text within a call (the text may be nil; so may the result):
@@ -122,6 +152,15 @@ local function emit(etype, task, run, agent, data)
     (ev_quoted[agent] or jq(agent)) .. ',' .. data .. ']'
 end
 
+-- Record this call's time as the namespace's latest, which store_now holds later calls to: done
+-- with the call's events (flush_events), and by a call that stamps without emitting.
+local function record_time()
+  if NOW ~= CLOCK_LAST then
+    redis.call('HSET', P .. 'evmeta', 'at', NOWS)
+    CLOCK_LAST = NOW
+  end
+end
+
 -- Trimming keeps at least MAXLEN of the newest events, counted as events, not entries (a packed
 -- entry holds many). O(1) commands per call: P evmeta n counts the events written; whenever that
 -- total crosses a multiple of G = ceil(MAXLEN / 32), the call's entry becomes a checkpoint
@@ -169,6 +208,7 @@ local function flush_events()
     last = id .. '-' .. (ev_n - 1)
   end
   account_events(id, ev_n)
+  record_time()
   ev_n = 0
   ev_json = {}
   return last
@@ -301,10 +341,12 @@ local function promote_due(limit)
   return promoted
 end
 
--- The record of one finished (or running) attempt, as JSON (see codec.ts AttemptJson).
-local function attempt_json(att, agent, started, finished, outcome, err)
+-- The record of one finished (or running) attempt, as JSON (see codec.ts AttemptJson). `run_ms`:
+-- how long its handler ran, as text, when its worker said (nil otherwise).
+local function attempt_json(att, agent, started, finished, outcome, err, run_ms)
   return '{"attempt":' .. att .. ',"agentId":' .. jstr(agent) .. ',"startedAt":' .. started ..
-    ',"finishedAt":' .. (finished or 'null') .. ',"outcome":"' .. outcome .. '","error":' .. orjson(err) .. '}'
+    ',"finishedAt":' .. (finished or 'null') .. ',"outcome":"' .. outcome .. '","error":' .. orjson(err) ..
+    (run_ms and (',"runMs":' .. run_ms) or '') .. '}'
 end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }

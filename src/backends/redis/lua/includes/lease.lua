@@ -82,10 +82,12 @@ end
 
 -- End a running attempt that did not succeed: record its outcome, then put the task back in the
 -- queue (delayed by `delay` ms, or ready at once for 0) when `retryable` and attempts are left,
--- else fail it and settle its dependents. `err` is TaskError JSON. Returns the new state.
-local function end_attempt(t, outcome, err, retryable, delay)
+-- else fail it and settle its dependents. `err` is TaskError JSON; `run_ms` how long the handler
+-- ran, as text, when its worker said (a fail; nil otherwise). Returns the new state.
+local function end_attempt(t, outcome, err, retryable, delay, run_ms)
   local ck = tkey(t.id)
-  local record = attempt_json(t.att, t.agent, t.started, NOWS, outcome, err)
+  local record = attempt_json(t.att, t.agent, t.started, NOWS, outcome, err, run_ms)
+  local run_data = run_ms and (',"runMs":' .. run_ms) or ''
   drop_lease(t)
   -- The agent's counters (agent-stats:<agent>): a failure is its attempt failing or overrunning,
   -- not the agent going away (lease_expired, agent_lost), which says nothing of the task type.
@@ -111,13 +113,14 @@ local function end_attempt(t, outcome, err, retryable, delay)
     end
     moved(t.run, 'running', state)
     emit('task.retrying', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"delayMs":' .. delay ..
-      ',"outcome":"' .. outcome .. '","error":' .. err .. '}')
+      ',"outcome":"' .. outcome .. '","error":' .. err .. run_data .. '}')
     return state
   end
   redis.call('HSET', ck, 'state', 'failed', 'error', err, 'lease', '', 'dl', '', 'finished', NOWS, 'updated', NOWS,
     'a:' .. t.tok, record)
   moved(t.run, 'running', 'failed')
-  emit('task.failed', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"outcome":"' .. outcome .. '","error":' .. err .. '}')
+  emit('task.failed', t.id, t.run, t.agent, '{"attempt":' .. t.att .. ',"outcome":"' .. outcome .. '","error":' .. err ..
+    run_data .. '}')
   if t.hasDn then settle_dependents(t.id, t.key, 'failed') end
   return 'failed'
 end

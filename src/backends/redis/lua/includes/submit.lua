@@ -57,7 +57,9 @@ local function stage_tasks(sid, run, mode, base, n)
     local qm = string.format('%015d', seq) .. ':' .. id
     seq = int_str(seq)
     local q = queue_id(queue)
-    local fields = { 'spec', spec, 'type', ttype, 'maxAtt', max_att, 'q', q, 'state', state, 'qs', qs, 'qm', qm }
+    -- The spec ends with `"createdAt":` (submit.ts specJson): the task is created now, by the
+    -- store's clock.
+    local fields = { 'spec', spec .. NOWS .. '}', 'type', ttype, 'maxAtt', max_att, 'q', q, 'state', state, 'qs', qs, 'qm', qm }
     local f = #fields
     if run ~= '' then fields[f + 1] = 'run'; fields[f + 2] = run; f = f + 2 end
     if key ~= '' then fields[f + 1] = 'key'; fields[f + 2] = key; f = f + 2 end

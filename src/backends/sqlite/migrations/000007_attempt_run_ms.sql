@@ -1,0 +1,11 @@
+-- 000007_attempt_run_ms: how long each attempt's handler ran, as its worker measured it.
+--
+-- Append-only, like every migration: change the schema in a new file.
+--
+-- An attempt's started_at and finished_at are the claim and the recorded outcome, by the
+-- store's clock: they include the time the lease waited for its handler to start and for the
+-- outcome to reach the store. run_ms is the handler's own time, from the worker's monotonic
+-- clock (CompleteInput.runMs, FailInput.runMs), which busy time and speed-up are computed from.
+-- NULL when the worker did not report it, or no worker ended the attempt (expired, lost,
+-- released, cancelled), and on rows from before this migration.
+ALTER TABLE attempts ADD COLUMN run_ms INTEGER;
