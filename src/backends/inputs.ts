@@ -85,6 +85,7 @@ export function checkAgent(spec: AgentSpec): void {
       message: 'must be an array of non-empty strings (use [] for none)',
     });
   }
+  checkAgentLimits(spec, issues);
   if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) {
     issues.push({
       path: 'agent.concurrency',
@@ -92,6 +93,72 @@ export function checkAgent(spec: AgentSpec): void {
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/**
+ * The sizes of an agent's free-text fields, which are stored and listed with every agent: its
+ * name, host, version, each capability, label name and label value at most
+ * `LIMITS.maxKeyLength` characters; at most `LIMITS.maxCapabilities` capabilities and
+ * `LIMITS.maxLabels` labels.
+ */
+function checkAgentLimits(spec: AgentSpec, issues: { path: string; message: string }[]): void {
+  const text = LIMITS.maxKeyLength;
+  const tooLong = (value: string, max: number): string =>
+    `must be at most ${max} characters; got ${value.length}`;
+  for (const field of ['name', 'host', 'version'] as const) {
+    const value: unknown = spec[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') {
+      issues.push({ path: `agent.${field}`, message: 'must be a string or absent' });
+    } else if (value.length > text) {
+      issues.push({ path: `agent.${field}`, message: tooLong(value, text) });
+    }
+  }
+  const capabilities: unknown = spec.capabilities;
+  if (Array.isArray(capabilities)) {
+    if (capabilities.length > LIMITS.maxCapabilities) {
+      issues.push({
+        path: 'agent.capabilities',
+        message: `has ${capabilities.length} capabilities, over the limit of ${LIMITS.maxCapabilities}`,
+      });
+    }
+    const long = capabilities.findIndex((c) => typeof c === 'string' && c.length > text);
+    if (long >= 0) {
+      issues.push({
+        path: `agent.capabilities[${long}]`,
+        message: tooLong(String(capabilities[long]), text),
+      });
+    }
+  }
+  const labels: unknown = spec.labels;
+  if (labels === undefined) return;
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+    issues.push({
+      path: 'agent.labels',
+      message: 'must be an object of label names to string values, e.g. { region: "eu" }',
+    });
+    return;
+  }
+  const entries = Object.entries(labels);
+  if (entries.length > LIMITS.maxLabels) {
+    issues.push({
+      path: 'agent.labels',
+      message: `has ${entries.length} labels, over the limit of ${LIMITS.maxLabels}`,
+    });
+  }
+  for (const [name, value] of entries) {
+    const path = `agent.labels[${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)}]`;
+    if (name.length === 0 || name.length > text) {
+      issues.push({
+        path,
+        message: `a label name must be 1 to ${text} characters; got ${name.length}`,
+      });
+    } else if (typeof value !== 'string') {
+      issues.push({ path, message: 'must be a string' });
+    } else if (value.length > text) {
+      issues.push({ path, message: tooLong(value, text) });
+    }
+  }
 }
 
 /**

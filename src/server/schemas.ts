@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { TASK_STATES } from '../core/types.ts';
+import { LIMITS } from '../core/validate.ts';
 
 const json = z.json();
 
@@ -259,6 +260,12 @@ export const EventSchema = z.strictObject({
   data: z.record(z.string(), json),
 });
 
+/** The first message of `GET /v1/ws`: the stream starts after `since` (null: from the start). */
+export const WsReadySchema = z.strictObject({
+  type: z.literal('ready'),
+  since: z.string().nullable(),
+});
+
 export const ErrorBodySchema = z.strictObject({
   error: z.strictObject({
     code: z.string(),
@@ -278,15 +285,25 @@ const reportSchema = z.strictObject({
   rssBytes: z.number().nullable(),
 });
 
+/** An agent's name, host, version, label name or label value. */
+const agentText = z.string().max(LIMITS.maxKeyLength);
+
+/** The limits are the backends' (`checkAgent`), so the API and the SDK refuse the same agents. */
 export const AgentSpecSchema = z.strictObject({
-  id: z.string().optional(),
-  name: z.string().optional(),
-  capabilities: z.array(z.string()),
+  id: z.string().max(LIMITS.maxKeyLength).optional(),
+  name: agentText.optional(),
+  capabilities: z.array(z.string().min(1).max(LIMITS.maxKeyLength)).max(LIMITS.maxCapabilities),
   concurrency: z.number().int().min(1).max(10_000),
-  labels: z.record(z.string(), z.string()).optional(),
-  host: z.string().optional(),
+  labels: z
+    .record(agentText.min(1), agentText)
+    .refine((labels) => Object.keys(labels).length <= LIMITS.maxLabels, {
+      message: `at most ${LIMITS.maxLabels} labels`,
+    })
+    .meta({ maxProperties: LIMITS.maxLabels })
+    .optional(),
+  host: agentText.optional(),
   pid: z.number().int().optional(),
-  version: z.string().optional(),
+  version: agentText.optional(),
 });
 
 export const HeartbeatBodySchema = z.strictObject({ report: reportSchema.optional() });

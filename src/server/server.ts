@@ -15,10 +15,19 @@ import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 
 import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
-import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
+import {
+  BatonError,
+  NotFoundError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../core/errors.ts';
+import { jsonTextTooDeep, tooDeepMessage } from '../core/nesting.ts';
+import { truncate } from '../core/text.ts';
+import { LIMITS } from '../core/validate.ts';
 import { analyzeDag, longestPath } from '../core/dag.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
@@ -27,7 +36,14 @@ import { openApiDocument } from './openapi.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
 import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } from './auth.ts';
-import { HttpError, errorHandler, toErrorResponse } from './errors.ts';
+import {
+  HttpError,
+  MAX_PARAM_LENGTH,
+  clientErrorHandler,
+  errorHandler,
+  toErrorResponse,
+} from './errors.ts';
+import { HostGuard } from './hosts.ts';
 import {
   CancelBodySchema,
   RetryBodySchema,
@@ -55,7 +71,17 @@ export interface ServerOptions {
    */
   host: string;
   /**
-   * Origins allowed to call the API from a browser (CORS), or `'*'` for any.
+   * Host names (or `name:port`) the API answers to besides the loopback names (`localhost`,
+   * `127.0.0.1`, `[::1]`), e.g. `['baton.internal']` for a server reached by that name. Without
+   * tokens, a request whose `Host` is none of these is refused (403), which keeps web pages from
+   * reaching the API by DNS rebinding; with tokens, `Host` is checked only when this is given.
+   * See `hosts.ts`.
+   * @default none: loopback names only (and, with tokens, any name)
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins allowed to call the API from a browser (CORS), or `'*'` for any. Without tokens,
+   * these are also the only pages besides loopback ones that may call the API at all.
    * @default CORS off (no CORS headers are sent)
    */
   cors?: readonly string[] | '*';
@@ -78,6 +104,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; absent: no auth (health). */
     scope?: Scope;
+    /** The query parameters a route takes; absent: none, and any given is refused. */
+    query?: z.ZodObject;
   }
 }
 
@@ -89,17 +117,14 @@ const PAGE = 1000;
 /**
  * Build the Fastify app (routes registered, not listening). The caller calls `listen`, and
  * `close` to stop it; closing ends the open event streams.
- * @throws BatonError `BATON_VALIDATION` for a malformed `BATON_API_TOKENS`, or when no token is
- *   configured and `host` is not a loopback address.
+ * @throws BatonError `BATON_VALIDATION` for a malformed `BATON_API_TOKENS` or `allowedHosts`
+ *   entry, or when no token is configured and `host` is not a loopback address.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { baton } = options;
   const env = options.env ?? process.env;
   const tokens =
-    options.tokens ??
-    (env.BATON_API_TOKENS === undefined || env.BATON_API_TOKENS.trim() === ''
-      ? []
-      : parseTokens(env.BATON_API_TOKENS));
+    options.tokens ?? (env.BATON_API_TOKENS === undefined ? [] : parseTokens(env.BATON_API_TOKENS));
   const auth = new Authenticator(tokens);
   if (auth.open && !isLoopback(options.host)) {
     throw new BatonError(
@@ -108,6 +133,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       { details: { host: options.host } },
     );
   }
+  const hosts = new HostGuard({
+    open: auth.open,
+    allowedHosts: options.allowedHosts,
+    cors: options.cors,
+  });
 
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -122,6 +152,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Event streams are closed by the preClose hook; idle keep-alive sockets should not hold
     // `close()` up.
     forceCloseConnections: 'idle',
+    // Every id the API accepts fits in a path; a longer segment is a 414 in Baton's shape.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Fastify's and Node's own refusals (bad URL, headers too large) answer as every error does.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
   // The plugin's own preClose closes the sockets; ours (below) ends their event loops first.
@@ -138,6 +173,41 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
     done(null, body);
+  });
+  // The body's nesting is measured as text before JSON.parse (and zod, which recurses per level)
+  // sees it; Fastify's own parser then parses it, with its prototype-poisoning protection.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    const deep = jsonTextTooDeep(text, LIMITS.maxDocumentDepth);
+    if (deep !== null) {
+      done(
+        new ValidationError([
+          {
+            path: deep.path,
+            message: `${tooDeepMessage(deep.limit)} (line ${deep.line}, column ${deep.column} of the body)`,
+          },
+        ]),
+        undefined,
+      );
+      return;
+    }
+    // Fastify's default parser answers through `done`, synchronously.
+    void parseJson(request, text, done);
+  });
+  // No route takes text: a plain-text body is refused (415) rather than read as a plan, since
+  // any web page may send one without asking (CORS "simple request").
+  app.removeContentTypeParser('text/plain');
+
+  // First, before CORS answers a preflight: a name or page the server does not answer to.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      hosts.check(request.headers.host, request.headers.origin);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 
   const cors = options.cors;
@@ -174,6 +244,25 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
   });
 
+  // Query strings are strict on every route: a route names the parameters it takes in its
+  // config (the handler checks their values), and any other is refused with a 400 naming it,
+  // after auth (whose answer says more).
+  app.addHook('onRequest', (request, _reply, done) => {
+    const query = request.query as Record<string, unknown>;
+    if (request.is404 || Object.keys(query).length === 0) {
+      done();
+      return;
+    }
+    const takes = Object.keys(request.routeOptions.config.query?.shape ?? {});
+    const issues = Object.keys(query)
+      .filter((name) => !takes.includes(name))
+      .map((name) => ({
+        path: `query.${name}`,
+        message: `unknown query parameter '${truncate(name, 60)}'; ${request.method} ${request.routeOptions.url ?? ''} takes ${takes.length === 0 ? 'none' : takes.join(', ')} (see GET /openapi.json)`,
+      }));
+    done(issues.length === 0 ? undefined : new ValidationError(issues));
+  });
+
   const streams = new Set<AbortController>();
   const closing = new AbortController();
   app.addHook('preClose', (done) => {
@@ -183,6 +272,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   const read = { config: { scope: 'read' as Scope } };
+  const readWith = (query: z.ZodObject) => ({ config: { scope: 'read' as Scope, query } });
   const submit = { config: { scope: 'submit' as Scope } };
 
   let openapi: Record<string, unknown> | undefined;
@@ -237,7 +327,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(201).send(await baton.submitRun(run));
   });
 
-  app.get('/v1/tasks', read, async (request) => {
+  app.get('/v1/tasks', readWith(TaskListQuerySchema), async (request) => {
     const q = TaskListQuerySchema.parse(request.query);
     const filter: TaskFilter = {};
     if (q.state !== undefined) filter.state = q.state as TaskState;
@@ -272,7 +362,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { task: await baton.retry(id, reason === undefined ? {} : { reason }) };
   });
 
-  app.get('/v1/runs', read, async (request) => {
+  app.get('/v1/runs', readWith(RunListQuerySchema), async (request) => {
     const q = RunListQuerySchema.parse(request.query);
     return await baton.runs({
       ...(q.order === undefined ? {} : { order: q.order }),
@@ -298,7 +388,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
 
-  app.get('/v1/agents/available', read, async (request) => {
+  app.get('/v1/agents/available', readWith(AvailableAgentsQuerySchema), async (request) => {
     const q = AvailableAgentsQuerySchema.parse(request.query);
     const needs = (q.capability ?? '')
       .split(',')
@@ -316,7 +406,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/stats', read, async () => await baton.stats());
 
-  app.get('/v1/events', read, async (request, reply) => {
+  app.get('/v1/events', readWith(EventsQuerySchema), async (request, reply) => {
     const q = EventsQuerySchema.parse(request.query);
     const header = request.headers['last-event-id'];
     const lastEventId = Array.isArray(header) ? header[0] : header;
@@ -344,7 +434,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get(
     '/v1/ws',
     {
-      ...read,
+      ...readWith(EventsQuerySchema),
       websocket: true,
       // Checked before the upgrade, so a bad query is a plain 400, not a closed socket.
       preValidation: async (request) => {

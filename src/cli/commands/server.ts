@@ -16,6 +16,11 @@ export interface ServerCommandOptions {
   port: number;
   /** Browser origins allowed (CORS), comma-separated, or `*`. @default CORS off */
   cors?: string[];
+  /**
+   * Host names the API answers to besides the loopback ones (see `ServerOptions.allowedHosts`).
+   * @default none
+   */
+  allowedHosts?: string[];
 }
 
 export async function serverCommand(
@@ -24,7 +29,7 @@ export async function serverCommand(
 ): Promise<number> {
   // Tokens are checked before the store is opened, so a typo touches nothing.
   const spec = ctx.io.env.BATON_API_TOKENS;
-  const tokens = spec === undefined || spec.trim() === '' ? [] : parseTokens(spec);
+  const tokens = spec === undefined ? [] : parseTokens(spec);
   const baton = await ctx.open();
   try {
     const cors = options.cors;
@@ -34,6 +39,7 @@ export async function serverCommand(
       host: options.host,
       logger: ctx.logger,
       ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     });
     const address = await app.listen({ host: options.host, port: options.port });
     ctx.note(

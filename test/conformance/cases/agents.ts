@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backends/backend.ts';
-import type { AgentRecord } from '../../../src/core/types.ts';
+import type { ValidationError } from '../../../src/core/errors.ts';
+import type { AgentRecord, AgentSpec } from '../../../src/core/types.ts';
+import { LIMITS } from '../../../src/core/validate.ts';
 import type { SuiteEnv } from '../context.ts';
 import {
   PAST_QUICK_BACKOFF_MS,
@@ -74,6 +76,66 @@ export function agentCases(env: SuiteEnv): void {
       const agents = (await b.listAgents()).filter((a) => a.id === 'agt_fixed');
       expect(agents, 'one agent per id').toHaveLength(1);
       expect([...agents[0]!.capabilities].sort()).toEqual(['a', 'b']);
+    });
+
+    it('register refuses names, capabilities and labels over the limits, and stores nothing', async () => {
+      const { b } = env.ctx();
+      const long = 'x'.repeat(LIMITS.maxKeyLength + 1);
+      const base = { capabilities: ['a'], concurrency: 1 };
+      const refused: [string, AgentSpec][] = [
+        ['agent.name', { ...base, name: 'n'.repeat(1_000_000) }],
+        ['agent.host', { ...base, host: long }],
+        ['agent.version', { ...base, version: long }],
+        ['agent.capabilities[1]', { ...base, capabilities: ['a', long] }],
+        [
+          'agent.capabilities',
+          {
+            ...base,
+            capabilities: Array.from({ length: LIMITS.maxCapabilities + 1 }, (_, i) => `c${i}`),
+          },
+        ],
+        ['agent.labels["zone"]', { ...base, labels: { zone: long } }],
+        [`agent.labels["${'x'.repeat(40)}…"]`, { ...base, labels: { [long]: 'eu' } }],
+        [
+          'agent.labels',
+          {
+            ...base,
+            labels: Object.fromEntries(
+              Array.from({ length: LIMITS.maxLabels + 1 }, (_, i) => [`l${i}`, 'v']),
+            ),
+          },
+        ],
+      ];
+      for (const [path, spec] of refused) {
+        const error = await expectBatonError<ValidationError>(
+          b.registerAgent(spec),
+          'ValidationError',
+          'BATON_VALIDATION',
+          `registerAgent with a too long ${path}`,
+        );
+        expect(
+          error.issues.map((i) => i.path),
+          path,
+        ).toContain(path);
+      }
+      expect(await b.listAgents(), 'no agent stored').toEqual([]);
+      // At the limits, all is well.
+      const at = 'y'.repeat(LIMITS.maxKeyLength);
+      const record = await b.registerAgent({
+        name: at,
+        capabilities: Array.from({ length: LIMITS.maxCapabilities }, (_, i) =>
+          `${i}${at}`.slice(0, LIMITS.maxKeyLength),
+        ),
+        labels: Object.fromEntries(
+          Array.from({ length: LIMITS.maxLabels }, (_, i) => [
+            `${i}${at}`.slice(0, LIMITS.maxKeyLength),
+            at,
+          ]),
+        ),
+        concurrency: 1,
+      });
+      expect(record.name).toBe(at);
+      expect(record.capabilities).toHaveLength(LIMITS.maxCapabilities);
     });
 
     it('heartbeat moves lastHeartbeatAt to the clock', async () => {
