@@ -119,6 +119,7 @@ describe('Host and Origin without tokens', () => {
     const sse = await rawRequest(s.url, {
       path: '/v1/events',
       headers: { host: 'evil.example', accept: 'text/event-stream' },
+      headOnlyOnSuccess: true,
     });
     expect(sse.status).toBe(403);
     expect(sse.json.error.code).toBe('BATON_FORBIDDEN');

@@ -47,6 +47,48 @@ describe('bodies over the limit', () => {
     expect((await s.baton.runs()).runs).toEqual([]);
   }, 120_000);
 
+  it('keeps reading a refused body, so the client can send it all, then read the 413, then ask again', async () => {
+    const s = await startServer();
+    const { port } = new URL(s.url);
+    const size = 50 * MB;
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const ended = new Promise<string>((resolve) => {
+      socket.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code ?? e.message}`));
+      socket.on('end', () => resolve('closed by the server'));
+    });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/yaml\r\nContent-Length: ${size}\r\n\r\n`,
+    );
+    // The whole body, at the pace the socket takes it: a closed connection stops it with an
+    // error (EPIPE, ECONNRESET) before the end.
+    const chunk = Buffer.alloc(MB, 0x61);
+    const sent = await Promise.race([
+      (async () => {
+        for (let i = 0; i < size / MB; i++) {
+          if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+        }
+        return 'sent';
+      })(),
+      ended,
+    ]);
+    expect(sent).toBe('sent');
+    // The same connection answers the next request: the refused body was read to its end.
+    socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    while (!/HTTP\/1\.1 200/.test(received)) {
+      const outcome = await Promise.race([
+        new Promise((r) => socket.once('data', () => r('data'))),
+        ended,
+      ]);
+      expect(outcome, received.slice(0, 300)).toBe('data');
+    }
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).toContain('"code":"BATON_PAYLOAD_TOO_LARGE"');
+    socket.destroy();
+  }, 120_000);
+
   it('answers a chunked body that grows over the limit with 413 too, without closing the connection', async () => {
     const s = await startServer();
     const chunk = Buffer.alloc(256 * 1024, 0x61);

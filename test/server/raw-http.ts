@@ -24,6 +24,8 @@ export async function rawRequest(
     headers?: Record<string, string>;
     /** Sent whole (with Content-Length), or chunk by chunk (chunked) when an array. */
     body?: string | Buffer | Buffer[];
+    /** Answer once the status line arrives unless it is an error (for streams that never end). */
+    headOnlyOnSuccess?: boolean;
   },
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
@@ -39,6 +41,17 @@ export async function rawRequest(
         agent: false,
       },
       (res) => {
+        if (options.headOnlyOnSuccess === true && (res.statusCode ?? 0) < 400) {
+          res.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: '',
+            json: null,
+            upgraded: false,
+          });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
