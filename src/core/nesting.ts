@@ -61,40 +61,78 @@ interface Frame {
 }
 
 /**
- * The first place where JSON `text` nests objects and arrays deeper than `limit`, or null. One
- * pass over the characters, no recursion and no parsing: it only tells strings from structure,
- * so it runs before `JSON.parse` and answers for malformed text too (the parser then refuses it).
+ * The first place where JSON `text` nests objects and arrays deeper than `limit`, or null. No
+ * recursion and no parsing: it only tells strings from structure, so it runs before
+ * `JSON.parse` and answers for malformed text too (the parser then refuses it).
  */
 export function jsonTextTooDeep(text: string, limit: number = MAX_DOCUMENT_DEPTH): TooDeep | null {
   // Each level takes an opening bracket: shorter text cannot be too deep.
   if (text.length <= limit) return null;
+  const at = firstTooDeep(text, limit);
+  return at < 0 ? null : describe(text, at, limit);
+}
+
+/** Quotes and brackets: all that depth depends on. */
+const STRUCTURE = /["[\]{}]/g;
+
+/**
+ * The index of the first opening bracket more than `limit` levels deep, or -1. The fast pass
+ * every body takes: the regular expression and `indexOf` skip everything but quotes and
+ * brackets, and string contents as a whole, natively.
+ */
+function firstTooDeep(text: string, limit: number): number {
+  const structure = new RegExp(STRUCTURE);
+  let depth = 0;
+  for (let match = structure.exec(text); match !== null; match = structure.exec(text)) {
+    const i = match.index;
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      if (end < 0) return -1; // unterminated: not JSON, and no deeper than seen so far
+      structure.lastIndex = end + 1;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (depth === limit) return i;
+      depth++;
+    } else {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** The index of the quote that closes the string opened at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  while (end >= 0) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+  return -1;
+}
+
+/** Where the bracket at `at` is: line, column and path, from a slower pass up to it. */
+function describe(text: string, at: number, limit: number): TooDeep {
   const frames: Frame[] = [];
   let line = 1;
   let lineStart = 0;
-  let stringStart = -1;
   let lastString: [number, number] | null = null;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < at; i++) {
     const c = text.charCodeAt(i);
-    if (stringStart >= 0) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) {
-        lastString = [stringStart, i + 1];
-        stringStart = -1;
-      } else if (c === NEWLINE) {
-        line++;
-        lineStart = i + 1;
-      }
-      continue;
-    }
     switch (c) {
-      case QUOTE:
-        stringStart = i;
+      case QUOTE: {
+        const end = stringEnd(text, i);
+        lastString = [i, end];
+        for (let n = text.indexOf('\n', i); n >= 0 && n < end; n = text.indexOf('\n', n + 1)) {
+          line++;
+          lineStart = n + 1;
+        }
+        i = end;
         break;
+      }
       case OPEN_OBJECT:
       case OPEN_ARRAY:
-        if (frames.length === limit) {
-          return { path: pathOf(frames), line, column: i - lineStart + 1, limit };
-        }
         frames.push({ array: c === OPEN_ARRAY, index: 0, key: null });
         break;
       case CLOSE_OBJECT:
@@ -112,8 +150,8 @@ export function jsonTextTooDeep(text: string, limit: number = MAX_DOCUMENT_DEPTH
         if (top && !top.array && lastString !== null) {
           const [start, end] = lastString;
           top.key =
-            end - start <= SHOWN_KEY + 2
-              ? text.slice(start, end)
+            end - start <= SHOWN_KEY + 1
+              ? text.slice(start, end + 1)
               : `"${text.slice(start + 1, start + SHOWN_KEY)}…"`;
         }
         break;
@@ -126,7 +164,7 @@ export function jsonTextTooDeep(text: string, limit: number = MAX_DOCUMENT_DEPTH
         break;
     }
   }
-  return null;
+  return { path: pathOf(frames), line, column: at - lineStart + 1, limit };
 }
 
 /** `tasks[0].payload[0]…`: where the open containers lead, cut after a few segments. */

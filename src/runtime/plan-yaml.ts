@@ -43,37 +43,38 @@ const PARSER_STACK_EXTRA = 2;
 export function readYaml(text: string, file: string, lines: LineCounter): Document.Parsed {
   const limit = LIMITS.maxDocumentDepth;
   const parser = new Parser(lines.addNewLine);
+  const composer = new Composer({ prettyErrors: false, merge: true, uniqueKeys: true });
+  const docs: Document.Parsed[] = [];
+  const compose = (tokens: Iterable<CST.Token>): void => {
+    for (const token of tokens) for (const doc of composer.next(token)) docs.push(doc);
+  };
+  let aliases = false;
   // `Parser.parse` reports the first line itself; driving `next` by hand, we do.
   lines.addNewLine(0);
-  const tokens: CST.Token[] = [];
   for (const lexeme of new Lexer().lex(text)) {
-    for (const token of parser.next(lexeme)) tokens.push(token);
+    if (lexeme.startsWith('*')) aliases = true;
+    compose(parser.next(lexeme));
     if (parser.stack.length > limit + PARSER_STACK_EXTRA) {
       const { line, col } = lines.linePos(parser.offset);
       throw new PlanError(file, [{ line, column: col, field: '', message: tooDeepMessage(limit) }]);
     }
   }
-  for (const token of parser.end()) tokens.push(token);
+  compose(parser.end());
+  for (const doc of composer.end(true, text.length)) docs.push(doc);
 
-  const composer = new Composer({ prettyErrors: false, merge: true, uniqueKeys: true });
-  let doc: Document.Parsed | null = null;
-  for (const next of composer.compose(tokens, true, text.length)) {
-    if (doc === null) {
-      doc = next;
-    } else {
-      doc.errors.push(
-        new YAMLParseError(
-          [next.range[0], next.range[1]],
-          'MULTIPLE_DOCS',
-          'Source contains multiple documents; a plan file holds one',
-        ),
-      );
-      break;
-    }
-  }
   // compose(…, forceDoc = true) always ends with a document.
-  if (doc === null) throw new Error('bug: the YAML composer produced no document');
-  if (doc.errors.length === 0) {
+  const [doc, second] = docs;
+  if (doc === undefined) throw new Error('bug: the YAML composer produced no document');
+  if (second !== undefined) {
+    doc.errors.push(
+      new YAMLParseError(
+        [second.range[0], second.range[1]],
+        'MULTIPLE_DOCS',
+        'Source contains multiple documents; a plan file holds one',
+      ),
+    );
+  }
+  if (aliases && doc.errors.length === 0) {
     const alias = aliasTooDeep(doc, limit);
     if (alias !== null) {
       const { line, col } = lines.linePos(alias.range?.[0] ?? 0);
