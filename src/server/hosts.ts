@@ -18,6 +18,8 @@
  * a load balancer's name). So neither header is checked then, unless `allowedHosts` is given:
  * an operator who lists names gets the `Host` check with tokens too.
  */
+import type { FastifyInstance } from 'fastify';
+
 import { ValidationError } from '../core/errors.ts';
 import { isLoopback } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -127,6 +129,23 @@ export class HostGuard {
     const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
     return this.#answersTo({ name: url.hostname.toLowerCase(), port });
   }
+}
+
+/**
+ * Check every request's `Host` and `Origin` (see above). Register it first, before CORS answers
+ * a preflight.
+ * @throws ValidationError for a malformed `allowedHosts` entry.
+ */
+export function guardHostsAndOrigins(app: FastifyInstance, options: HostGuardOptions): void {
+  const guard = new HostGuard(options);
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      guard.check(request.headers.host, request.headers.origin);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
 }
 
 /** `name[:port]` as a Host header or an `allowedHosts` entry writes it, or null when malformed. */

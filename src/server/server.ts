@@ -19,15 +19,7 @@ import type { z } from 'zod';
 
 import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
-import {
-  BatonError,
-  NotFoundError,
-  StoreUnavailableError,
-  ValidationError,
-} from '../core/errors.ts';
-import { jsonTextTooDeep, tooDeepMessage } from '../core/nesting.ts';
-import { truncate } from '../core/text.ts';
-import { LIMITS } from '../core/validate.ts';
+import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
 import { analyzeDag, longestPath } from '../core/dag.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
@@ -43,7 +35,8 @@ import {
   errorHandler,
   toErrorResponse,
 } from './errors.ts';
-import { HostGuard } from './hosts.ts';
+import { guardHostsAndOrigins } from './hosts.ts';
+import { refuseUnknownQueries, registerBodyParsers } from './requests.ts';
 import {
   CancelBodySchema,
   RetryBodySchema,
@@ -104,13 +97,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; absent: no auth (health). */
     scope?: Scope;
-    /** The query parameters a route takes; absent: none, and any given is refused. */
-    query?: z.ZodObject;
   }
 }
 
 const DEFAULT_BODY_LIMIT = 1_048_576 + 65_536;
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 const SSE_KEEPALIVE_MS = 15_000;
 const PAGE = 1000;
 
@@ -133,11 +123,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       { details: { host: options.host } },
     );
   }
-  const hosts = new HostGuard({
-    open: auth.open,
-    allowedHosts: options.allowedHosts,
-    cors: options.cors,
-  });
 
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -171,43 +156,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     );
     void reply.status(status).send(body);
   });
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
-    done(null, body);
-  });
-  // The body's nesting is measured as text before JSON.parse (and zod, which recurses per level)
-  // sees it; Fastify's own parser then parses it, with its prototype-poisoning protection.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    const deep = jsonTextTooDeep(text, LIMITS.maxDocumentDepth);
-    if (deep !== null) {
-      done(
-        new ValidationError([
-          {
-            path: deep.path,
-            message: `${tooDeepMessage(deep.limit)} (line ${deep.line}, column ${deep.column} of the body)`,
-          },
-        ]),
-        undefined,
-      );
-      return;
-    }
-    // Fastify's default parser answers through `done`, synchronously.
-    void parseJson(request, text, done);
-  });
-  // No route takes text: a plain-text body is refused (415) rather than read as a plan, since
-  // any web page may send one without asking (CORS "simple request").
-  app.removeContentTypeParser('text/plain');
-
+  registerBodyParsers(app);
   // First, before CORS answers a preflight: a name or page the server does not answer to.
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      hosts.check(request.headers.host, request.headers.origin);
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+  guardHostsAndOrigins(app, {
+    open: auth.open,
+    allowedHosts: options.allowedHosts,
+    cors: options.cors,
   });
 
   const cors = options.cors;
@@ -244,24 +198,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
   });
 
-  // Query strings are strict on every route: a route names the parameters it takes in its
-  // config (the handler checks their values), and any other is refused with a 400 naming it,
-  // after auth (whose answer says more).
-  app.addHook('onRequest', (request, _reply, done) => {
-    const query = request.query as Record<string, unknown>;
-    if (request.is404 || Object.keys(query).length === 0) {
-      done();
-      return;
-    }
-    const takes = Object.keys(request.routeOptions.config.query?.shape ?? {});
-    const issues = Object.keys(query)
-      .filter((name) => !takes.includes(name))
-      .map((name) => ({
-        path: `query.${name}`,
-        message: `unknown query parameter '${truncate(name, 60)}'; ${request.method} ${request.routeOptions.url ?? ''} takes ${takes.length === 0 ? 'none' : takes.join(', ')} (see GET /openapi.json)`,
-      }));
-    done(issues.length === 0 ? undefined : new ValidationError(issues));
-  });
+  refuseUnknownQueries(app);
 
   const streams = new Set<AbortController>();
   const closing = new AbortController();
