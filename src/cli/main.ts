@@ -477,20 +477,29 @@ Examples:
       .option(
         '--no-sweep',
         'do not recover lost work in this process (leave it to the workers and pools on the store)',
+      )
+      .addOption(
+        new Option(
+          '--allowed-hosts <names>',
+          'comma-separated host names (name or name:port) the API answers to besides localhost, 127.0.0.1 and [::1]',
+        ).argParser(parseList),
       ),
   )
     .addHelpText(
       'after',
       `
-Auth: set BATON_API_TOKENS=token:scope1+scope2,token2:read (scopes: read, submit, work, admin);
-clients send Authorization: Bearer <token>. Without tokens the server binds loopback only.
+Auth: set BATON_API_TOKENS=token:scope1+scope2,token2:read (scopes: read, submit, work, admin;
+tokens of 16+ random characters, e.g. from \`openssl rand -hex 32\`); clients send
+Authorization: Bearer <token>. Without tokens the server binds loopback only, and refuses
+requests for any host name but localhost, 127.0.0.1 and [::1] (and --allowed-hosts), and
+requests from web pages on other sites (except --cors origins).
 
 The server also sweeps the store every 500 ms: the leases of HTTP agents that went silent run
 out, and an agent silent for --agent-ttl is declared lost and its tasks given to others.
 
 Examples:
   $ baton server --store sqlite:.baton/baton.db --port 7400
-  $ BATON_API_TOKENS=s3cret:admin baton server --host 0.0.0.0 --store redis://10.0.0.5:6379`,
+  $ BATON_API_TOKENS="$(openssl rand -hex 32):admin" baton server --host 0.0.0.0 --store redis://10.0.0.5:6379`,
     )
     .action(async (_opts: unknown, command: Command) => {
       const o = command.opts<{
@@ -499,6 +508,7 @@ Examples:
         cors?: string[];
         agentTtl?: number;
         sweep: boolean;
+        allowedHosts?: string[];
       }>();
       if (o.port > 65_535) {
         command.error(`error: --port ${o.port} is not a TCP port; use 0 to 65535`, {
@@ -513,6 +523,7 @@ Examples:
           port: o.port,
           ...(o.cors === undefined ? {} : { cors: o.cors }),
           sweep: o.sweep ? (o.agentTtl === undefined ? {} : { agentTtlMs: o.agentTtl }) : false,
+          ...(o.allowedHosts === undefined ? {} : { allowedHosts: o.allowedHosts }),
         }),
       );
     });

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { inspectDag, type DagNode } from './dag.ts';
+import { MAX_DEPTH, MAX_DOCUMENT_DEPTH } from './nesting.ts';
 import {
   CycleError,
   PayloadTooLargeError,
@@ -35,7 +36,10 @@ export const LIMITS = {
   maxPayloadBytes: 1_048_576,
   /** Tasks in one submission. */
   maxTasksPerRun: 100_000,
-  /** Characters of a task key, a dependency key, an epic, a capability or an idempotency key. */
+  /**
+   * Characters of a task key, a dependency key, an epic, a capability, an idempotency key, an
+   * agent's id, host and version, and a label's name and value.
+   */
   maxKeyLength: 200,
   /** Characters of a task type. */
   maxTypeLength: 100,
@@ -43,8 +47,13 @@ export const LIMITS = {
   maxCapabilities: 64,
   /** Characters of a task title or a run name. */
   maxTitleLength: 1000,
-  /** Nesting depth of a payload (objects and arrays). */
-  maxPayloadDepth: 256,
+  /**
+   * Levels of objects and arrays inside one another in a payload, a result or event data; the
+   * same from the SDK, a plan file and the HTTP API (see `nesting.ts`).
+   */
+  maxDepth: MAX_DEPTH,
+  /** Levels a request body or plan file may nest in all: {@link LIMITS.maxDepth} plus a margin. */
+  maxDocumentDepth: MAX_DOCUMENT_DEPTH,
   /** Largest `timeoutMs` and backoff delay: the longest delay a JavaScript timer can wait (~24.8 days). */
   maxTimerMs: 2_147_483_647,
   /** Largest `maxAttempts`. */
@@ -563,8 +572,9 @@ function looseNode(raw: unknown, index: number): DagNode {
  * allowed (`JSON.stringify` drops them); an `undefined` root means "no payload".
  */
 function jsonProblem(value: unknown, root: string): ValidationIssue | null {
-  const stack: { value: unknown; path: string; depth: number }[] = [
-    { value, path: root, depth: 0 },
+  // `shown` is the path cut after a few levels, for the message about nesting too deep.
+  const stack: { value: unknown; path: string; shown: string; depth: number }[] = [
+    { value, path: root, shown: root, depth: 0 },
   ];
   const inProgress = new Set<object>();
   const exits: { object: object; at: number }[] = [];
@@ -577,7 +587,7 @@ function jsonProblem(value: unknown, root: string): ValidationIssue | null {
     }
     const item = stack.pop();
     if (!item) break;
-    const { value: v, path, depth } = item;
+    const { value: v, path, shown, depth } = item;
     if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
     if (v === undefined) {
       if (path === root) continue;
@@ -590,8 +600,16 @@ function jsonProblem(value: unknown, root: string): ValidationIssue | null {
     if (typeof v !== 'object') {
       return { path, message: `is a ${typeof v}, which JSON cannot represent` };
     }
-    if (depth >= LIMITS.maxPayloadDepth) {
-      return { path, message: `nests deeper than ${LIMITS.maxPayloadDepth} levels` };
+    const child = (segment: string): { path: string; shown: string; depth: number } => {
+      const full = path + segment;
+      const cut = depth < SHOWN_DEPTH ? full : shown.endsWith('…') ? shown : `${shown}…`;
+      return { path: full, shown: cut, depth: depth + 1 };
+    };
+    if (depth >= LIMITS.maxDepth) {
+      return {
+        path: shown,
+        message: `nests objects and arrays deeper than ${LIMITS.maxDepth} levels, the limit for payloads, results and event data; flatten it`,
+      };
     }
     if (inProgress.has(v))
       return { path, message: 'refers back to itself (a cycle); JSON cannot represent it' };
@@ -601,7 +619,7 @@ function jsonProblem(value: unknown, root: string): ValidationIssue | null {
       for (let i = v.length - 1; i >= 0; i--) {
         if (!(i in v))
           return { path: `${path}[${i}]`, message: 'is a hole in a sparse array; use null' };
-        stack.push({ value: v[i] as unknown, path: `${path}[${i}]`, depth: depth + 1 });
+        stack.push({ value: v[i] as unknown, ...child(`[${i}]`) });
       }
       continue;
     }
@@ -620,11 +638,14 @@ function jsonProblem(value: unknown, root: string): ValidationIssue | null {
     for (let k = entries.length - 1; k >= 0; k--) {
       const entry = entries[k];
       if (!entry || entry[1] === undefined) continue;
-      stack.push({ value: entry[1], path: `${path}${propertyPath(entry[0])}`, depth: depth + 1 });
+      stack.push({ value: entry[1], ...child(propertyPath(entry[0])) });
     }
   }
   return null;
 }
+
+/** Levels of a path shown in the message about nesting too deep; deeper ones become `…`. */
+const SHOWN_DEPTH = 8;
 
 function utf8Length(s: string): number {
   let bytes = 0;

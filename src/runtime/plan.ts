@@ -36,7 +36,6 @@ import {
   isPair,
   isScalar,
   isSeq,
-  parseDocument,
   type Document,
   type Node as YamlNode,
 } from 'yaml';
@@ -54,6 +53,7 @@ import {
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
 import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
+import { readYaml } from './plan-yaml.ts';
 
 /** A loaded plan: the run to submit, and where each task came from. */
 export interface Plan {
@@ -142,12 +142,8 @@ export async function loadPlan(file: string): Promise<Plan> {
  */
 export function parsePlan(text: string, file: string): Plan {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    merge: true,
-    uniqueKeys: true,
-  });
+  // Within the nesting limit, checked before the document is composed (see plan-yaml.ts).
+  const doc = readYaml(text, file, lines);
   const locator = new Locator(doc, lines);
 
   if (doc.errors.length > 0) {

@@ -24,37 +24,66 @@ export interface ApiToken {
 }
 
 /**
- * Parse `token:scope1+scope2,token2:read`.
- * @throws ValidationError naming the entry and the scope that is wrong (never the token itself).
+ * Shortest token `BATON_API_TOKENS` accepts. A token is a password that never has to be typed:
+ * make it long and random, e.g. `openssl rand -hex 32` or
+ * `node -e "console.log(crypto.randomBytes(32).toString('base64url'))"`.
+ */
+export const MIN_TOKEN_LENGTH = 16;
+
+const TOKEN_ADVICE = `use a random token of at least ${MIN_TOKEN_LENGTH} characters, e.g. from \`openssl rand -hex 32\``;
+
+/**
+ * Parse `token:scope1+scope2,token2:read`. The empty string means "no tokens"; anything else
+ * must be a list of valid entries, so a stray `,` or a blank value never turns auth off.
+ * @throws ValidationError naming the entry and what is wrong with it (never the token itself).
  */
 export function parseTokens(spec: string, source = 'BATON_API_TOKENS'): ApiToken[] {
+  if (spec === '') return [];
   const tokens: ApiToken[] = [];
   const issues: { path: string; message: string }[] = [];
-  spec
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .forEach((entry, index) => {
-      const colon = entry.lastIndexOf(':');
-      const path = `${source}[${index}]`;
-      if (colon <= 0 || colon === entry.length - 1) {
-        issues.push({
-          path,
-          message: 'expected token:scope1+scope2 (scopes: read, submit, work, admin)',
-        });
-        return;
-      }
-      const scopes = entry.slice(colon + 1).split('+');
-      const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-      if (bad.length > 0) {
-        issues.push({
-          path,
-          message: `unknown scope ${bad.map((s) => `'${s}'`).join(', ')}; use read, submit, work or admin`,
-        });
-        return;
-      }
-      tokens.push({ token: entry.slice(0, colon), scopes: scopes as Scope[] });
-    });
+  spec.split(',').forEach((raw, index) => {
+    const entry = raw.trim();
+    const path = `${source}[${index}]`;
+    if (entry === '') {
+      issues.push({
+        path,
+        message: `is empty; write token:scope1+scope2 entries separated by single commas (an empty ${source} turns auth off)`,
+      });
+      return;
+    }
+    const colon = entry.lastIndexOf(':');
+    if (colon <= 0 || colon === entry.length - 1) {
+      issues.push({
+        path,
+        message: 'expected token:scope1+scope2 (scopes: read, submit, work, admin)',
+      });
+      return;
+    }
+    // Every problem of the entry at once, so one edit fixes it.
+    const problems: string[] = [];
+    const token = entry.slice(0, colon);
+    if (/\s/.test(token)) {
+      problems.push(
+        `the token contains white space, which no Authorization header can carry; ${TOKEN_ADVICE}`,
+      );
+    } else if (token.length < MIN_TOKEN_LENGTH) {
+      problems.push(
+        `the token has ${token.length} characters, fewer than the ${MIN_TOKEN_LENGTH} required; ${TOKEN_ADVICE}`,
+      );
+    }
+    const scopes = entry.slice(colon + 1).split('+');
+    const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (bad.length > 0) {
+      problems.push(
+        `unknown scope ${bad.map((s) => `'${s}'`).join(', ')}; use read, submit, work or admin`,
+      );
+    }
+    if (problems.length > 0) {
+      for (const message of problems) issues.push({ path, message });
+      return;
+    }
+    tokens.push({ token, scopes: scopes as Scope[] });
+  });
   if (issues.length > 0) throw new ValidationError(issues);
   return tokens;
 }

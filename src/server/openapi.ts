@@ -29,6 +29,7 @@ const COMPONENTS = {
   Stats: S.StatsSchema,
   Health: S.HealthSchema,
   Event: S.EventSchema,
+  WsReady: S.WsReadySchema,
   Error: S.ErrorBodySchema,
   TaskCancelled: S.TaskCancelledSchema,
   TaskRetried: S.TaskRetriedSchema,
@@ -54,7 +55,8 @@ type Op = {
   query?: z.ZodObject;
   body?: ComponentName;
   yaml?: boolean;
-  ok: [number, ComponentName | 'EventStream' | 'PrometheusText'];
+  ok: [number, ComponentName | 'EventStream' | 'PrometheusText' | 'WebSocket'];
+  /** The route's own errors; those every route of its kind can answer are added (see below). */
   errors: number[];
 };
 
@@ -247,6 +249,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [401, 403],
     },
   },
+  '/v1/ws': {
+    get: {
+      summary:
+        'The event stream over a WebSocket (Upgrade: websocket): the first message is a WsReady, each one after it an Event as JSON; resume by reconnecting with since=<the last id seen>',
+      scope: 'read',
+      query: S.EventsQuerySchema,
+      ok: [101, 'WebSocket'],
+      errors: [400, 401, 403],
+    },
+  },
   '/v1/events': {
     get: {
       summary:
@@ -315,16 +327,25 @@ export function openApiDocument(version: string): Record<string, unknown> {
       }
       const responses: Record<string, unknown> = {};
       const [status, name] = op.ok;
-      responses[String(status)] = {
-        description: 'OK',
-        content:
-          name === 'EventStream'
-            ? { 'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('Event') } }
-            : name === 'PrometheusText'
-              ? { 'text/plain': { schema: { type: 'string' } } }
-              : { 'application/json': { schema: ref(name) } },
-      };
-      for (const code of op.errors) {
+      responses[String(status)] =
+        name === 'WebSocket'
+          ? {
+              description:
+                'Switching Protocols: a WebSocket whose first message is a WsReady and each later one an Event, as JSON text',
+              'x-baton-messages': [ref('WsReady'), ref('Event')],
+            }
+          : {
+              description: 'OK',
+              content:
+                name === 'EventStream'
+                  ? {
+                      'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('Event') },
+                    }
+                  : name === 'PrometheusText'
+                    ? { 'text/plain': { schema: { type: 'string' } } }
+                    : { 'application/json': { schema: ref(name) } },
+            };
+      for (const code of errorStatuses(path, op)) {
         responses[String(code)] = {
           description: ERROR_DESCRIPTIONS[code] ?? 'Error',
           content: { 'application/json': { schema: ref('Error') } },
@@ -381,13 +402,34 @@ export function openApiDocument(version: string): Record<string, unknown> {
   };
 }
 
+/**
+ * Every status an operation can answer: its own, and those any route of its kind can, which the
+ * server adds in one place each, so the document lists them for every route:
+ * - any request: 400 (an unknown query parameter; query strings are strict everywhere), 403 (a
+ *   `Host` or `Origin` the server does not answer to), 431 (headers over 16 KiB);
+ * - a route with a scope: 401; with a path parameter: 414 (longer than any id);
+ * - a route with a body: 413 (over `bodyLimit`), 415 (not JSON, or YAML where it is taken).
+ */
+function errorStatuses(path: string, op: Op): number[] {
+  const statuses = new Set([...op.errors, 400, 403, 431]);
+  if (op.scope !== null) statuses.add(401);
+  if (/\{\w+\}/.test(path)) statuses.add(414);
+  if (op.body !== undefined) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  return [...statuses].sort((a, b) => a - b);
+}
+
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (BATON_VALIDATION, BATON_CYCLE, BATON_PLAN)',
+  400: 'Invalid request (BATON_VALIDATION, BATON_CYCLE, BATON_PLAN): a bad body, an unknown or malformed query parameter, input nested too deep',
   401: 'Missing or invalid bearer token',
-  403: 'The token lacks the scope, or the agent was registered with another token (BATON_FORBIDDEN)',
+  403: 'The token lacks the scope, the agent was registered with another token, or the Host or Origin is not one this server answers to (BATON_FORBIDDEN)',
   404: 'No such task, run or route',
   409: 'Conflict (BATON_LEASE_LOST, BATON_CONFLICT)',
-  413: 'Body or payload too large',
-  415: 'Unsupported content type',
+  413: 'Body or payload too large (BATON_PAYLOAD_TOO_LARGE)',
+  414: 'A path parameter is longer than any id (BATON_URI_TOO_LONG)',
+  415: 'Unsupported content type (BATON_UNSUPPORTED_MEDIA_TYPE)',
+  431: 'Request headers over 16 KiB (BATON_HEADERS_TOO_LARGE); the connection is closed',
   503: 'The store is unreachable',
 };

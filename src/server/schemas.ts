@@ -7,7 +7,9 @@
 import { z } from 'zod';
 
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
+import { AGENT_LIMITS } from '../backends/inputs.ts';
 import { TASK_STATES } from '../core/types.ts';
+import { LIMITS } from '../core/validate.ts';
 
 const json = z.json();
 
@@ -264,6 +266,12 @@ export const EventSchema = z.strictObject({
   data: z.record(z.string(), json),
 });
 
+/** The first message of `GET /v1/ws`: the stream starts after `since` (null: from the start). */
+export const WsReadySchema = z.strictObject({
+  type: z.literal('ready'),
+  since: z.string().nullable(),
+});
+
 export const ErrorBodySchema = z.strictObject({
   error: z.strictObject({
     code: z.string(),
@@ -284,15 +292,30 @@ const reportSchema = z.strictObject({
   abandonedHandlers: z.number().int().min(0).optional(),
 });
 
+/** An agent's host, version, label name or label value. */
+const agentText = z.string().max(AGENT_LIMITS.maxTextLength);
+
+/**
+ * The limits are the checking layer's (`AGENT_LIMITS`, `checkAgent`), so the API and the SDK
+ * refuse the same agents. No `owner`: the server sets it from the request's token.
+ */
 export const AgentSpecSchema = z.strictObject({
-  id: z.string().optional(),
-  name: z.string().optional(),
-  capabilities: z.array(z.string()),
-  concurrency: z.number().int().min(1).max(10_000),
-  labels: z.record(z.string(), z.string()).optional(),
-  host: z.string().optional(),
-  pid: z.number().int().optional(),
-  version: z.string().optional(),
+  id: z.string().min(1).max(LIMITS.maxKeyLength).optional(),
+  name: z.string().max(AGENT_LIMITS.maxNameLength).optional(),
+  capabilities: z
+    .array(z.string().min(1).max(AGENT_LIMITS.maxCapabilityLength))
+    .max(AGENT_LIMITS.maxCapabilities),
+  concurrency: z.number().int().min(1).max(AGENT_LIMITS.maxConcurrency),
+  labels: z
+    .record(agentText.min(1), agentText)
+    .refine((labels) => Object.keys(labels).length <= AGENT_LIMITS.maxLabels, {
+      message: `at most ${AGENT_LIMITS.maxLabels} labels`,
+    })
+    .meta({ maxProperties: AGENT_LIMITS.maxLabels })
+    .optional(),
+  host: agentText.optional(),
+  pid: z.number().int().min(0).optional(),
+  version: agentText.optional(),
 });
 
 export const HeartbeatBodySchema = z.strictObject({ report: reportSchema.optional() });

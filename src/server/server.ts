@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 
 import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
@@ -28,7 +29,15 @@ import { openApiDocument } from './openapi.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
 import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } from './auth.ts';
-import { HttpError, errorHandler, toErrorResponse } from './errors.ts';
+import {
+  HttpError,
+  MAX_PARAM_LENGTH,
+  clientErrorHandler,
+  errorHandler,
+  toErrorResponse,
+} from './errors.ts';
+import { guardHostsAndOrigins } from './hosts.ts';
+import { refuseUnknownQueries, registerBodyParsers } from './requests.ts';
 import {
   CancelBodySchema,
   RetryBodySchema,
@@ -56,7 +65,17 @@ export interface ServerOptions {
    */
   host: string;
   /**
-   * Origins allowed to call the API from a browser (CORS), or `'*'` for any.
+   * Host names (or `name:port`) the API answers to besides the loopback names (`localhost`,
+   * `127.0.0.1`, `[::1]`), e.g. `['baton.internal']` for a server reached by that name. Without
+   * tokens, a request whose `Host` is none of these is refused (403), which keeps web pages from
+   * reaching the API by DNS rebinding; with tokens, `Host` is checked only when this is given.
+   * See `hosts.ts`.
+   * @default none: loopback names only (and, with tokens, any name)
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins allowed to call the API from a browser (CORS), or `'*'` for any. Without tokens,
+   * these are also the only pages besides loopback ones that may call the API at all.
    * @default CORS off (no CORS headers are sent)
    */
   cors?: readonly string[] | '*';
@@ -97,24 +116,20 @@ declare module 'fastify' {
 }
 
 const DEFAULT_BODY_LIMIT = 1_048_576 + 65_536;
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 const SSE_KEEPALIVE_MS = 15_000;
 const PAGE = 1000;
 
 /**
  * Build the Fastify app (routes registered, not listening). The caller calls `listen`, and
  * `close` to stop it; closing ends the open event streams.
- * @throws BatonError `BATON_VALIDATION` for a malformed `BATON_API_TOKENS`, or when no token is
- *   configured and `host` is not a loopback address.
+ * @throws BatonError `BATON_VALIDATION` for a malformed `BATON_API_TOKENS` or `allowedHosts`
+ *   entry, or when no token is configured and `host` is not a loopback address.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { baton } = options;
   const env = options.env ?? process.env;
   const tokens =
-    options.tokens ??
-    (env.BATON_API_TOKENS === undefined || env.BATON_API_TOKENS.trim() === ''
-      ? []
-      : parseTokens(env.BATON_API_TOKENS));
+    options.tokens ?? (env.BATON_API_TOKENS === undefined ? [] : parseTokens(env.BATON_API_TOKENS));
   const auth = new Authenticator(tokens);
   if (auth.open && !isLoopback(options.host)) {
     throw new BatonError(
@@ -137,6 +152,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Event streams are closed by the preClose hook; idle keep-alive sockets should not hold
     // `close()` up.
     forceCloseConnections: 'idle',
+    // Every id the API accepts fits in a path; a longer segment is a 414 in Baton's shape.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Fastify's and Node's own refusals (bad URL, headers too large) answer as every error does.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
   // The plugin's own preClose closes the sockets; ours (below) ends their event loops first.
@@ -151,8 +171,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     );
     void reply.status(status).send(body);
   });
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
-    done(null, body);
+  registerBodyParsers(app);
+  // First, before CORS answers a preflight: a name or page the server does not answer to.
+  guardHostsAndOrigins(app, {
+    open: auth.open,
+    allowedHosts: options.allowedHosts,
+    cors: options.cors,
   });
 
   const cors = options.cors;
@@ -191,6 +215,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
   });
 
+  refuseUnknownQueries(app);
+
   const streams = new Set<AbortController>();
   const closing = new AbortController();
   app.addHook('preClose', (done) => {
@@ -200,6 +226,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   const read = { config: { scope: 'read' as Scope } };
+  const readWith = (query: z.ZodObject) => ({ config: { scope: 'read' as Scope, query } });
   const submit = { config: { scope: 'submit' as Scope } };
 
   let openapi: Record<string, unknown> | undefined;
@@ -254,7 +281,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(201).send(await baton.submitRun(run));
   });
 
-  app.get('/v1/tasks', read, async (request) => {
+  app.get('/v1/tasks', readWith(TaskListQuerySchema), async (request) => {
     const q = TaskListQuerySchema.parse(request.query);
     const filter: TaskFilter = {};
     if (q.state !== undefined) filter.state = q.state as TaskState;
@@ -289,7 +316,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { task: await baton.retry(id, reason === undefined ? {} : { reason }) };
   });
 
-  app.get('/v1/runs', read, async (request) => {
+  app.get('/v1/runs', readWith(RunListQuerySchema), async (request) => {
     const q = RunListQuerySchema.parse(request.query);
     return await baton.runs({
       ...(q.order === undefined ? {} : { order: q.order }),
@@ -315,7 +342,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
 
-  app.get('/v1/agents/available', read, async (request) => {
+  app.get('/v1/agents/available', readWith(AvailableAgentsQuerySchema), async (request) => {
     const q = AvailableAgentsQuerySchema.parse(request.query);
     const needs = (q.capability ?? '')
       .split(',')
@@ -333,7 +360,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/stats', read, async () => await baton.stats());
 
-  app.get('/v1/events', read, async (request, reply) => {
+  app.get('/v1/events', readWith(EventsQuerySchema), async (request, reply) => {
     const q = EventsQuerySchema.parse(request.query);
     const header = request.headers['last-event-id'];
     const lastEventId = Array.isArray(header) ? header[0] : header;
@@ -361,7 +388,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get(
     '/v1/ws',
     {
-      ...read,
+      ...readWith(EventsQuerySchema),
       websocket: true,
       // Checked before the upgrade, so a bad query is a plain 400, not a closed socket.
       preValidation: async (request) => {

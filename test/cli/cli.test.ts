@@ -206,6 +206,20 @@ describe('baton run', () => {
     expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
   });
 
+  it('refuses a plan nested 100,000 levels with its line, and stores nothing', async () => {
+    const plan = await writePlan(
+      'deep.yaml',
+      `tasks:\n  - key: a\n    executor: echo\n    payload: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`,
+    );
+    const result = await cli.run(['submit', plan, '--store', cli.store]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error \[BATON_PLAN\]: .*deep\.yaml:4:\d+: nests objects and arrays more than 264 levels deep/m,
+    );
+    expect(result.stderr).not.toMatch(/call stack/);
+    expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+  });
+
   it('reports a missing plan file', async () => {
     const result = await cli.run(['submit', join(cli.dir, 'nope.yaml'), '--store', cli.store]);
     expect(result.code).toBe(1);

@@ -612,9 +612,9 @@ describe('payloads', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     const issues = issuesOf(() => normalizeTasks([{ type: 't', payload: deep }], { now }));
-    expect(issues[0]?.message).toContain(`deeper than ${LIMITS.maxPayloadDepth} levels`);
+    expect(issues[0]?.message).toContain(`deeper than ${LIMITS.maxDepth} levels`);
     let ok: unknown = 'leaf';
-    for (let i = 0; i < LIMITS.maxPayloadDepth; i++) ok = { a: ok };
+    for (let i = 0; i < LIMITS.maxDepth; i++) ok = { a: ok };
     expect(() => normalizeTasks([{ type: 't', payload: ok }], { now })).not.toThrow();
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { CycleError, PlanError } from '../../src/core/errors.ts';
-import { normalizeRun } from '../../src/core/validate.ts';
+import { LIMITS, normalizeRun } from '../../src/core/validate.ts';
 import { loadPlan, parsePlan } from '../../src/runtime/plan.ts';
 
 let dir: string;
@@ -520,5 +520,69 @@ describe('refusing broken plans, with file and line', () => {
     );
     writeFileSync(join(dir, 'plan.toml'), '');
     await expect(loadPlan(join(dir, 'plan.toml'))).rejects.toThrow(/extension '\.toml'/);
+  });
+});
+
+describe('nesting', () => {
+  const flow = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+  const planWithPayload = (payload: string): string =>
+    yaml('tasks:', '  - key: a', '    executor: echo', `    payload: ${payload}`);
+
+  it('refuses a plan nested 100,000 levels at its line, before composing it', () => {
+    const error = planError(planWithPayload(flow(100_000)));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ line: 4 });
+    expect(error.issues[0]?.message).toContain(`more than ${LIMITS.maxDocumentDepth} levels deep`);
+    expect(error.message).not.toMatch(/call stack/);
+  });
+
+  it('refuses block nesting (indentation, and compact "- - -") the same way', () => {
+    const block = ['tasks:', '  - key: a', '    executor: echo', '    payload:'];
+    for (let i = 0; i < 300; i++) block.push(`${' '.repeat(6 + i)}a:`);
+    const indented = planError(`${block.join('\n')} 1\n`);
+    expect(indented.issues[0]?.message).toContain('levels deep');
+    expect(indented.issues[0]?.line).toBeLessThan(300);
+    const compact = planError(
+      yaml(
+        'tasks:',
+        '  - key: a',
+        '    executor: echo',
+        '    payload:',
+        `      ${'- '.repeat(100_000)}x`,
+      ),
+    );
+    expect(compact.issues[0]?.message).toContain('levels deep');
+  });
+
+  it('refuses data that aliases make too deep, at the alias', () => {
+    const lines = [`x0: &a0 ${flow(200)}`];
+    for (let i = 1; i < 5; i++) {
+      lines.push(`x${i}: &a${i} ${'['.repeat(200)}*a${i - 1}${']'.repeat(200)}`);
+    }
+    const error = planError(yaml(...lines, 'tasks: []'));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]?.message).toMatch(/^through the alias \*a0, the plan nests/);
+    expect(error.issues[0]?.line).toBe(2);
+  });
+
+  it('accepts a payload nested to the limit, and names the path of one nested a level more', () => {
+    const ok = parsePlan(planWithPayload(flow(LIMITS.maxDepth)), 'ok.yaml');
+    let depth = 0;
+    for (let v: unknown = ok.run.tasks[0]?.payload; Array.isArray(v); v = v[0]) depth++;
+    expect(depth).toBe(LIMITS.maxDepth);
+    const error = planError(planWithPayload(flow(LIMITS.maxDepth + 1)));
+    expect(error.issues[0]).toMatchObject({ line: 4 });
+    expect(error.issues[0]?.message).toContain(`deeper than ${LIMITS.maxDepth} levels`);
+  });
+
+  it('refuses a JSON plan file nested too deep, read from disk', async () => {
+    const file = join(dir, 'deep.json');
+    writeFileSync(
+      file,
+      `{"tasks": [{"key": "a", "executor": "echo", "payload": ${flow(50_000)}}]}`,
+    );
+    await expect(loadPlan(file)).rejects.toThrow(
+      /deep\.json:1:\d+: nests objects and arrays more than/,
+    );
   });
 });

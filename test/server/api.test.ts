@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { LIMITS } from '../../src/core/validate.ts';
 import { httpStatus } from '../../src/server/errors.ts';
 import { closeAll, startServer } from './harness.ts';
 
@@ -360,5 +361,93 @@ describe('HTTP API: retry a failed task', () => {
       body: {},
     });
     expect(allowed.status).toBe(200);
+  });
+});
+
+describe('HTTP API: nesting', () => {
+  const flow = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+
+  it('refuses a payload nested 10,000 levels with 400 naming where, not 500, and stores nothing', async () => {
+    const s = await startServer();
+    const res = await s.request('POST', '/v1/tasks', {
+      raw: `{"type": "echo", "payload": ${flow(10_000)}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_VALIDATION');
+    expect(res.body.error.details.issues[0].path).toBe('payload[0][0][0][0][0][0][0]…');
+    expect(res.body.error.message).toMatch(/more than 264 levels deep.*line 1, column \d+/);
+    const run = await s.request('POST', '/v1/runs', {
+      raw: `{"tasks": [{"type": "echo", "payload": ${flow(10_000)}}]}`,
+    });
+    expect(run.status).toBe(400);
+    expect(run.body.error.details.issues[0].path).toBe('tasks[0].payload[0][0][0][0][0]…');
+    expect(await s.baton.lastEventId()).toBeNull();
+  });
+
+  it('refuses a YAML plan nested 100,000 levels with 400 BATON_PLAN at its line', async () => {
+    const s = await startServer();
+    const res = await s.request('POST', '/v1/runs', {
+      raw: `tasks:\n  - key: a\n    executor: echo\n    payload: ${flow(100_000)}\n`,
+      contentType: 'application/yaml',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_PLAN');
+    expect(res.body.error.details.issues[0]).toMatchObject({ line: 4 });
+    expect(res.body.error.message).toContain('levels deep');
+    expect((await s.baton.runs()).runs).toEqual([]);
+  });
+
+  it('accepts a payload nested to the limit and refuses one level more, as the SDK does', async () => {
+    const s = await startServer();
+    const ok = await s.request('POST', '/v1/tasks', {
+      raw: `{"type": "echo", "payload": ${flow(LIMITS.maxDepth)}}`,
+    });
+    expect(ok.status).toBe(201);
+    const over = await s.request('POST', '/v1/tasks', {
+      raw: `{"type": "echo", "payload": ${flow(LIMITS.maxDepth + 1)}}`,
+    });
+    expect(over.status).toBe(400);
+    expect(over.body.error.message).toContain(`deeper than ${LIMITS.maxDepth} levels`);
+    let sdk: unknown;
+    try {
+      await s.baton.submit({ type: 'echo', payload: JSON.parse(flow(LIMITS.maxDepth + 1)) });
+    } catch (error) {
+      sdk = error;
+    }
+    expect((sdk as Error).message).toBe(
+      (over.body.error.message as string).replace(/^payload/, 'tasks[0].payload'),
+    );
+  });
+
+  it('refuses a result nested 10,000 levels on complete, and the lease stays held', async () => {
+    const s = await startServer();
+    const agent = await s.request('POST', '/v1/agents', {
+      body: { capabilities: [], concurrency: 1 },
+    });
+    const { id } = await s.baton.submit({ type: 'echo' });
+    const claim = await s.request('POST', `/v1/agents/${agent.body.id as string}/claim`, {
+      body: {},
+    });
+    const token = claim.body.leases[0].token as number;
+    const res = await s.request('POST', `/v1/leases/${id}/complete`, {
+      raw: `{"token": ${token}, "result": ${flow(10_000)}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.issues[0].path).toBe('result[0][0][0][0][0][0][0]…');
+    expect((await s.baton.get(id))?.state).toBe('running');
+  });
+
+  it("keeps Fastify's prototype-poisoning protection", async () => {
+    const s = await startServer();
+    for (const raw of [
+      '{"type": "echo", "__proto__": {"polluted": 1}}',
+      '{"type": "echo", "constructor": {"prototype": {"polluted": 1}}}',
+    ]) {
+      const res = await s.request('POST', '/v1/tasks', { raw });
+      expect(res.status, raw).toBe(400);
+      expect(res.body.error.code).toBe('BATON_VALIDATION');
+    }
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect((await s.baton.tasks()).tasks).toEqual([]);
   });
 });

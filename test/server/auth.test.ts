@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Authenticator, isLoopback, parseTokens } from '../../src/server/auth.ts';
+import { ValidationError } from '../../src/core/errors.ts';
+import { Authenticator, MIN_TOKEN_LENGTH, isLoopback, parseTokens } from '../../src/server/auth.ts';
 import { closeAll, startServer } from './harness.ts';
 
 afterEach(closeAll);
@@ -12,17 +13,61 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('auth', () => {
   it('parses BATON_API_TOKENS and rejects unknown scopes without echoing the token', () => {
-    expect(parseTokens('t1:read+submit, t2:admin')).toEqual([
-      { token: 't1', scopes: ['read', 'submit'] },
-      { token: 't2', scopes: ['admin'] },
+    expect(parseTokens('t1-0123456789abcdef:read+submit, t2-0123456789abcdef:admin')).toEqual([
+      { token: 't1-0123456789abcdef', scopes: ['read', 'submit'] },
+      { token: 't2-0123456789abcdef', scopes: ['admin'] },
     ]);
-    expect(() => parseTokens('secret-value:reed')).toThrow(/unknown scope 'reed'/);
+    expect(() => parseTokens('secret-value-0123456:reed')).toThrow(/unknown scope 'reed'/);
     try {
-      parseTokens('secret-value:reed');
+      parseTokens('secret-value-0123456:reed');
     } catch (error) {
       expect((error as Error).message).not.toContain('secret-value');
     }
     expect(() => parseTokens('no-scope')).toThrow(/token:scope1\+scope2/);
+  });
+
+  it('never reads a non-empty BATON_API_TOKENS as "no tokens": empty entries are refused', () => {
+    expect(parseTokens('')).toEqual([]);
+    for (const spec of [
+      ',',
+      ' ',
+      ' , ',
+      'tok-0123456789abcdef:read,',
+      ',tok-0123456789abcdef:read',
+    ]) {
+      let error: unknown;
+      try {
+        parseTokens(spec);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(spec)).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).message).toMatch(/is empty/);
+    }
+  });
+
+  it(`refuses tokens shorter than ${MIN_TOKEN_LENGTH} characters, or with white space, saying how to make one`, () => {
+    const short = 'x'.repeat(MIN_TOKEN_LENGTH - 1);
+    expect(() => parseTokens(`${short}:read`)).toThrow(
+      new RegExp(
+        `${MIN_TOKEN_LENGTH - 1} characters, fewer than the ${MIN_TOKEN_LENGTH} required.*openssl rand`,
+      ),
+    );
+    expect(() => parseTokens('a:read')).toThrow(/1 characters/);
+    expect(() => parseTokens('two words 0123456789:read')).toThrow(/white space/);
+    try {
+      parseTokens(`${short}:read`);
+    } catch (error) {
+      expect((error as Error).message).not.toContain(short);
+    }
+    expect(parseTokens(`${'x'.repeat(MIN_TOKEN_LENGTH)}:read`)).toHaveLength(1);
+  });
+
+  it('refuses to start with BATON_API_TOKENS="," rather than serve without auth', async () => {
+    await expect(startServer({ env: { BATON_API_TOKENS: ',' } })).rejects.toThrow(ValidationError);
+    await expect(startServer({ env: { BATON_API_TOKENS: 'short:read' } })).rejects.toThrow(
+      /fewer than the 16 required/,
+    );
   });
 
   it('answers 401 without a valid token and 403 without the scope', async () => {
@@ -61,9 +106,11 @@ describe('auth', () => {
   });
 
   it('reads tokens from BATON_API_TOKENS when none are passed', async () => {
-    const s = await startServer({ env: { BATON_API_TOKENS: 'envtok:read' } });
+    const s = await startServer({ env: { BATON_API_TOKENS: 'envtok-0123456789ab:read' } });
     expect((await s.request('GET', '/v1/agents')).status).toBe(401);
-    expect((await s.request('GET', '/v1/agents', { headers: bearer('envtok') })).status).toBe(200);
+    expect(
+      (await s.request('GET', '/v1/agents', { headers: bearer('envtok-0123456789ab') })).status,
+    ).toBe(200);
   });
 
   it('refuses a non-loopback host without tokens, and accepts it with tokens', async () => {
@@ -97,8 +144,9 @@ describe('auth', () => {
   it('sends CORS headers only when configured, for allowed origins', async () => {
     const off = await startServer();
     const plain = await off.request('GET', '/v1/stats', {
-      headers: { origin: 'https://a.example' },
+      headers: { origin: 'http://localhost:3000' },
     });
+    expect(plain.status).toBe(200);
     expect(plain.headers.get('access-control-allow-origin')).toBeNull();
 
     const on = await startServer({ cors: ['https://a.example'] });
@@ -109,6 +157,8 @@ describe('auth', () => {
     const other = await on.request('GET', '/v1/stats', {
       headers: { origin: 'https://b.example' },
     });
+    // Without tokens, a page from an origin CORS does not allow is refused outright (hosts.ts).
+    expect(other.status).toBe(403);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await on.request('OPTIONS', '/v1/tasks', {
       headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { useCli } from '../helpers/cli.ts';
+import { rawRequest } from './raw-http.ts';
 
 describe('baton server', () => {
   const cli = useCli();
@@ -35,6 +36,36 @@ describe('baton server', () => {
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/without authentication.*BATON_API_TOKENS/);
+  });
+
+  it('refuses BATON_API_TOKENS="," (no token at all) rather than serve without auth', async () => {
+    const result = await cli.run(['server', '--store', cli.store, '--port', '0'], {
+      env: { BATON_API_TOKENS: ',' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/BATON_API_TOKENS\[0\]: is empty/);
+    expect(result.stderr).not.toMatch(/listening/);
+  });
+
+  it('answers to the names given with --allowed-hosts, and refuses others', async () => {
+    const server = cli.start([
+      'server',
+      '--store',
+      cli.store,
+      '--port',
+      '0',
+      '--allowed-hosts',
+      'baton.internal,other.internal:1',
+    ]);
+    await server.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 'stderr');
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stderr)![1]!;
+    const allowed = await rawRequest(url, { path: '/health', headers: { host: 'baton.internal' } });
+    expect(allowed.status).toBe(200);
+    const refused = await rawRequest(url, { path: '/health', headers: { host: 'evil.example' } });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.message).toContain('baton.internal, other.internal:1');
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
   });
 
   it('refuses a malformed BATON_API_TOKENS before opening the store', async () => {

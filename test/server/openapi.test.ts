@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { ROUTES } from '../../src/server/openapi.ts';
 import { closeAll, startServer, type TestServer } from './harness.ts';
+import { rawRequest } from './raw-http.ts';
 
 afterEach(closeAll);
 
@@ -52,6 +53,35 @@ function validatorFor(
   };
 }
 
+/** `GET /v1/tasks/{id}`-style lines for every operation of the document. */
+function documentedRoutes(doc: Doc): string[] {
+  return Object.entries(doc.paths)
+    .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+    .sort();
+}
+
+/**
+ * The same for the routes the server registered (Fastify's route tree), without HEAD (implied by
+ * GET), CORS's OPTIONS and the document itself.
+ */
+function servedRoutes(s: TestServer): string[] {
+  const tree = s.app.printRoutes({ commonPrefix: false });
+  const prefixes: string[] = [];
+  const routes: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([│ ]*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    const path = (prefixes[depth - 1] ?? '') + match[2]!;
+    prefixes[depth] = path;
+    for (const method of (match[3] ?? '').split(', ').filter((m) => m !== '' && m !== 'HEAD')) {
+      if (path === '/openapi.json') continue;
+      routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+  }
+  return routes.sort();
+}
+
 describe('OpenAPI document', () => {
   it('is OpenAPI 3.1, lists every route, and every real response matches it', async () => {
     const s: TestServer = await startServer({
@@ -65,6 +95,8 @@ describe('OpenAPI document', () => {
     const doc = docRes.body as Doc & { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(ROUTES).sort());
+    // …and the routes are the ones the server serves, both ways.
+    expect(documentedRoutes(doc)).toEqual(servedRoutes(s));
     const check = validatorFor(doc);
     const auth = { authorization: 'Bearer all' };
     const seen = new Set<string>();
@@ -239,6 +271,86 @@ describe('OpenAPI document', () => {
         'post /v1/tasks/{id}/retry 409',
       ]),
     );
+  });
+
+  it("documents the errors every route can answer, and each route's real answer matches", async () => {
+    // Without tokens, so the Host check applies; 401 is covered above.
+    const s = await startServer();
+    const doc = (await s.request('GET', '/openapi.json')).body as Doc;
+    const check = validatorFor(doc);
+    const long = 'x'.repeat(201);
+    let checked = 0;
+    for (const [path, methods] of Object.entries(ROUTES)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const M = method.toUpperCase();
+        const url = path.replace(/\{\w+\}/g, 'tsk_missing');
+        const body = op.body === undefined ? {} : { body: {} };
+        const expectStatus = (
+          status: number,
+          res: { status: number; body: unknown },
+          what: string,
+        ) => {
+          expect(res.status, `${M} ${path}: ${what}`).toBe(status);
+          check(path, method, status, res.body);
+          checked++;
+        };
+        // Query strings are strict on every route, whatever it takes.
+        const bogus = await s.request(M, `${url}?bogus=1`, body);
+        expectStatus(400, bogus, 'an unknown query parameter');
+        expect(bogus.body.error.message).toContain("unknown query parameter 'bogus'");
+        // A name the server does not answer to.
+        const rebound = await rawRequest(s.url, {
+          method: M,
+          path: url,
+          headers: { host: 'evil.example' },
+        });
+        expectStatus(403, { status: rebound.status, body: rebound.json }, 'a foreign Host');
+        // Headers over 16 KiB.
+        const big = await rawRequest(s.url, {
+          method: M,
+          path: url,
+          headers: { 'x-big': 'a'.repeat(20_000) },
+        });
+        expectStatus(431, { status: big.status, body: big.json }, 'headers over 16 KiB');
+        if (path.includes('{')) {
+          const res = await s.request(M, path.replace(/\{\w+\}/g, long), body);
+          expectStatus(414, res, 'a path parameter over 200 characters');
+        }
+        if (op.body !== undefined) {
+          const html = await s.request(M, url, { raw: '<p>hi</p>', contentType: 'text/html' });
+          expectStatus(415, html, 'an HTML body');
+          const huge = await s.request(M, url, { raw: `"${'a'.repeat(2 * 1024 * 1024)}"` });
+          expectStatus(413, huge, 'a 2 MiB body');
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
+    expect(await s.baton.lastEventId()).toBeNull();
+  });
+
+  it('describes the WebSocket event stream', async () => {
+    const s = await startServer();
+    const doc = (await s.request('GET', '/openapi.json')).body as {
+      paths: Record<
+        string,
+        { get?: { responses: Record<string, unknown>; parameters?: unknown[] } }
+      >;
+      components: { schemas: Record<string, unknown> };
+    };
+    const ws = doc.paths['/v1/ws']?.get;
+    expect(ws?.responses['101']).toMatchObject({
+      'x-baton-messages': [
+        { $ref: '#/components/schemas/WsReady' },
+        { $ref: '#/components/schemas/Event' },
+      ],
+    });
+    expect(ws?.parameters?.map((p) => (p as { name: string }).name).sort()).toEqual([
+      'agent',
+      'run',
+      'since',
+      'task',
+    ]);
+    expect(doc.components.schemas['WsReady']).toBeDefined();
   });
 
   it('describes the request schemas strictly (unknown fields are not allowed)', async () => {

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { MAX_RELEASE_DELAY_MS } from '../../src/backends/backend.ts';
+import { AGENT_LIMITS } from '../../src/backends/inputs.ts';
+import { LIMITS } from '../../src/core/validate.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { closeAll, startServer, type TestServer } from './harness.ts';
 
@@ -276,6 +278,45 @@ describe('worker protocol over HTTP', () => {
     expect(long.body.error.message).toMatch(/waitMs/);
     const hb = await s.request('POST', '/v1/agents/agt_nobody/heartbeat', { body: {} });
     expect(hb.status).toBe(409);
+  });
+
+  it('refuses an agent whose name, capabilities or labels are over the limits (400), and stores none', async () => {
+    const s = await startServer();
+    const long = 'x'.repeat(LIMITS.maxKeyLength + 1);
+    const bodies: Record<string, unknown>[] = [
+      { name: 'n'.repeat(1_000_000), capabilities: [], concurrency: 1 },
+      { capabilities: [long], concurrency: 1 },
+      {
+        capabilities: Array.from({ length: AGENT_LIMITS.maxCapabilities + 1 }, (_, i) => `c${i}`),
+        concurrency: 1,
+      },
+      { capabilities: [], concurrency: 1, labels: { [long]: 'v' } },
+      { capabilities: [], concurrency: 1, labels: { zone: long } },
+      {
+        capabilities: [],
+        concurrency: 1,
+        labels: Object.fromEntries(
+          Array.from({ length: AGENT_LIMITS.maxLabels + 1 }, (_, i) => [`l${i}`, 'v']),
+        ),
+      },
+      { capabilities: [], concurrency: 1, host: long },
+      { capabilities: [], concurrency: 1, version: long },
+    ];
+    for (const body of bodies) {
+      const res = await s.request('POST', '/v1/agents', { body });
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(res.body.error.code).toBe('BATON_VALIDATION');
+    }
+    expect(await s.baton.agents()).toEqual([]);
+    const ok = await s.request('POST', '/v1/agents', {
+      body: {
+        name: 'n'.repeat(LIMITS.maxKeyLength),
+        capabilities: ['gpu'],
+        concurrency: 1,
+        labels: { zone: 'eu' },
+      },
+    });
+    expect(ok.status).toBe(201);
   });
 
   it('needs the work scope', async () => {

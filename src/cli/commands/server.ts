@@ -18,6 +18,11 @@ export interface ServerCommandOptions {
   cors?: string[];
   /** The sweep the server runs (`false`: none). @default the sweeper's defaults */
   sweep?: { agentTtlMs?: number } | false;
+  /**
+   * Host names the API answers to besides the loopback ones (see `ServerOptions.allowedHosts`).
+   * @default none
+   */
+  allowedHosts?: string[];
 }
 
 export async function serverCommand(
@@ -26,7 +31,7 @@ export async function serverCommand(
 ): Promise<number> {
   // Tokens are checked before the store is opened, so a typo touches nothing.
   const spec = ctx.io.env.BATON_API_TOKENS;
-  const tokens = spec === undefined || spec.trim() === '' ? [] : parseTokens(spec);
+  const tokens = spec === undefined ? [] : parseTokens(spec);
   const baton = await ctx.open();
   try {
     const cors = options.cors;
@@ -37,6 +42,7 @@ export async function serverCommand(
       logger: ctx.logger,
       ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
       ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     });
     const address = await app.listen({ host: options.host, port: options.port });
     ctx.note(

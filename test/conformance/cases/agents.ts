@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backends/backend.ts';
-import type { AgentRecord } from '../../../src/core/types.ts';
+import type { ValidationError } from '../../../src/core/errors.ts';
+import type { AgentRecord, AgentSpec } from '../../../src/core/types.ts';
+import { AGENT_LIMITS } from '../../../src/backends/inputs.ts';
 import type { SuiteEnv } from '../context.ts';
 import {
   PAST_QUICK_BACKOFF_MS,
@@ -74,6 +76,68 @@ export function agentCases(env: SuiteEnv): void {
       const agents = (await b.listAgents()).filter((a) => a.id === 'agt_fixed');
       expect(agents, 'one agent per id').toHaveLength(1);
       expect([...agents[0]!.capabilities].sort()).toEqual(['a', 'b']);
+    });
+
+    it('register refuses names, capabilities and labels over the limits, and stores nothing', async () => {
+      const { b } = env.ctx();
+      const L = AGENT_LIMITS;
+      const long = 'x'.repeat(L.maxLabelLength + 1);
+      const base = { capabilities: ['a'], concurrency: 1 };
+      const refused: [string, AgentSpec][] = [
+        ['agent.name', { ...base, name: 'n'.repeat(1_000_000) }],
+        ['agent.host', { ...base, host: 'h'.repeat(L.maxTextLength + 1) }],
+        ['agent.version', { ...base, version: 'v'.repeat(L.maxTextLength + 1) }],
+        ['agent.capabilities[1]', { ...base, capabilities: ['a', long] }],
+        [
+          'agent.capabilities',
+          {
+            ...base,
+            capabilities: Array.from({ length: L.maxCapabilities + 1 }, (_, i) => `c${i}`),
+          },
+        ],
+        ['agent.labels.zone', { ...base, labels: { zone: long } }],
+        ['agent.labels', { ...base, labels: { [long]: 'eu' } }],
+        [
+          'agent.labels',
+          {
+            ...base,
+            labels: Object.fromEntries(
+              Array.from({ length: L.maxLabels + 1 }, (_, i) => [`l${i}`, 'v']),
+            ),
+          },
+        ],
+      ];
+      for (const [path, spec] of refused) {
+        const error = await expectBatonError<ValidationError>(
+          b.registerAgent(spec),
+          'ValidationError',
+          'BATON_VALIDATION',
+          `registerAgent with a too long ${path}`,
+        );
+        expect(
+          error.issues.map((i) => i.path),
+          path,
+        ).toContain(path);
+      }
+      expect(await b.listAgents(), 'no agent stored').toEqual([]);
+      // At the limits, all is well.
+      const at = 'y'.repeat(L.maxLabelLength);
+      const record = await b.registerAgent({
+        name: 'n'.repeat(L.maxNameLength),
+        capabilities: Array.from({ length: L.maxCapabilities }, (_, i) =>
+          `${i}${at}`.slice(0, L.maxCapabilityLength),
+        ),
+        labels: Object.fromEntries(
+          Array.from({ length: L.maxLabels }, (_, i) => [
+            `${i}${at}`.slice(0, L.maxLabelLength),
+            at,
+          ]),
+        ),
+        host: 'h'.repeat(L.maxTextLength),
+        concurrency: 1,
+      });
+      expect(record.name).toHaveLength(L.maxNameLength);
+      expect(record.capabilities).toHaveLength(L.maxCapabilities);
     });
 
     it('heartbeat moves lastHeartbeatAt to the clock', async () => {
