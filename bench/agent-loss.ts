@@ -27,6 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import type * as BatonModule from '../src/runtime/baton.ts';
 import type * as PoolModule from '../src/runtime/pool.ts';
 import { median, round } from './stats.ts';
@@ -168,6 +169,8 @@ async function underLoadOnce(side: Side, kind: string): Promise<LoadResult> {
   );
   const baton = await side.Baton.open(store.url, { namespace: store.namespace });
   const pool = new side.Pool({
+    // Quiet: the pool's own decisions (and its kills at the end) are not what is measured.
+    logger: pino({ level: 'error' }, pino.destination(2)),
     store: store.url,
     namespace: store.namespace,
     min: WORKERS,

@@ -213,7 +213,10 @@ export interface SweepOptions {
    * Asked about each active agent silent for longer than `agentTtlMs` before it is declared
    * lost: `true` spares it in this sweep. The sweeper spares agents whose process it can see
    * alive on its own host (a starved process, not a dead one); the decision is the caller's,
-   * the adapter only applies it. Called synchronously, at most once per agent per sweep.
+   * the adapter only applies it. Called synchronously, at most once per agent per sweep. An
+   * adapter whose sweep reads the time inside the store (Redis) asks about the agents silent for
+   * a little less than the TTL too, by the caller's clock: its answer for an agent the store does
+   * not find past the TTL does not matter.
    * @default none spared
    */
   spare?: (agent: SilentAgent) => boolean;

@@ -164,12 +164,17 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
     return Math.min(Math.round(longest), MAX_DELAY_ALLOWANCE_MS);
   }
 
-  /** Whether a silent agent's process is alive on this host and not silent for too long. */
-  #spare(agent: SilentAgent, spared: Set<string>): boolean {
+  /**
+   * Whether a silent agent's process is alive on this host and not silent for too long. An
+   * adapter may ask about an agent a little short of the TTL (its script's clock may be ahead of
+   * this one): that agent is not lost either way, and is not reported as spared.
+   */
+  #spare(agent: SilentAgent, spared: Set<string>, agentTtlMs: number): boolean {
     if (agent.host !== this.#host || agent.pid === null) return false;
     const silentMs = Date.now() - agent.lastHeartbeatAt;
     if (silentMs >= this.#maxSilenceMs) return false;
     if (!processAlive(agent.pid, agent.startedAt)) return false;
+    if (silentMs <= agentTtlMs) return true;
     spared.add(agent.id);
     if (!this.#spared.has(agent.id)) {
       this.#log?.warn(
@@ -212,7 +217,9 @@ export class Sweeper extends EventEmitter<SweeperEventMap> {
       result = await this.#backend.sweep({
         agentTtlMs: judgeLost ? agentTtlMs : Number.MAX_SAFE_INTEGER,
         stallAfterMs: this.#stallAfterMs,
-        ...(this.#maxSilenceMs > 0 ? { spare: (agent) => this.#spare(agent, spared) } : {}),
+        ...(this.#maxSilenceMs > 0
+          ? { spare: (agent) => this.#spare(agent, spared, agentTtlMs) }
+          : {}),
       });
     } catch (error) {
       if (error instanceof BatonError && error.code === 'BATON_STORE_UNAVAILABLE') {
