@@ -249,6 +249,19 @@ export interface SweepResult {
   agentsRecovered: string[];
 }
 
+/** A sweep that did nothing (another process swept, or nothing was due). */
+export function emptySweepResult(): SweepResult {
+  return {
+    expired: 0,
+    timedOut: 0,
+    promoted: 0,
+    agentsLost: [],
+    released: 0,
+    agentsStalled: [],
+    agentsRecovered: [],
+  };
+}
+
 /**
  * Where a backend's store is, so another thread or process can open its own connection to the
  * same store and namespace (the worker's heartbeat thread does).

@@ -75,7 +75,7 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
-import { agentOwnerConflict, retryConflict } from '../backend.ts';
+import { agentOwnerConflict, emptySweepResult, retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import {
   DEFAULT_PAGE,
@@ -963,15 +963,7 @@ export class RedisBackend implements Backend {
       ],
       'sweep',
     )) as unknown[];
-    const result: SweepResult = {
-      expired: 0,
-      timedOut: 0,
-      promoted: 0,
-      agentsLost: [],
-      released: 0,
-      agentsStalled: [],
-      agentsRecovered: [],
-    };
+    const result = emptySweepResult();
     if (reply[0] === 'skipped') return result;
     if (this.#sweepLockMs > 0) this.#sweptWithLock = true;
     result.expired = Number(reply[1]);

@@ -66,7 +66,7 @@ import type {
   TaskPage,
   WaitForWorkOptions,
 } from '../backend.ts';
-import { agentOwnerConflict, retryConflict } from '../backend.ts';
+import { agentOwnerConflict, emptySweepResult, retryConflict } from '../backend.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import { unwatchCheckpoints, watchCheckpoints } from './checkpointer.ts';
 import {
@@ -771,15 +771,7 @@ export class SqliteBackend implements Backend {
 
   async sweep(options: SweepOptions): Promise<SweepResult> {
     this.#open();
-    const result: SweepResult = {
-      expired: 0,
-      timedOut: 0,
-      promoted: 0,
-      agentsLost: [],
-      released: 0,
-      agentsStalled: [],
-      agentsRecovered: [],
-    };
+    const result = emptySweepResult();
     // Another process sweeps this interval: a read says so without taking the write lock.
     if (this.#sweepLockMs > 0 && this.#sweepLockedByOther(this.#clock())) return result;
     return this.#write((tx) => {
