@@ -40,16 +40,19 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../../core/types.ts';
+import type { LogPage } from '../../core/logs.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
   ClaimRequest,
-  CompleteInput,
   HeldLeaseRef,
   LeaseRef,
+  LogAppendOutcome,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   RecordableEvent,
   RetryTaskOptions,
   RunFilter,
@@ -102,15 +105,20 @@ import {
 import {
   DEFAULT_PAGE,
   checkInteger,
+  checkLogBounds,
   checkRouting,
   parseSeqCursor,
+  type CheckedComplete,
   type CheckedFail,
+  type CheckedLogAppend,
+  type CheckedLogLine,
   type CheckedRelease,
 } from '../inputs.ts';
 import { refusedLease } from '../refusals.ts';
 import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteLogs } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
 import { Wakeups, type WorkFilter } from './wakeups.ts';
@@ -193,6 +201,8 @@ export class SqliteBackend implements Backend {
    * next `waitForWork` does not count them as work before then.
    */
   readonly #deferrals = new Map<string, number>();
+  /** Task logs: appends in the write transactions, reads (logs.ts). */
+  readonly #logs: SqliteLogs;
 
   constructor(options: SqliteBackendOptions) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -203,6 +213,7 @@ export class SqliteBackend implements Backend {
     this.#clock = options.clock ?? Date.now;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#routing = checkRouting(options.routing);
+    const logBounds = checkLogBounds(options.logs);
     if (options.sweepLockMs !== undefined) checkInteger(options.sweepLockMs, 'sweepLockMs', 0);
     this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
     const memory = options.path === ':memory:';
@@ -220,6 +231,7 @@ export class SqliteBackend implements Backend {
       migrate(this.#db, this.#clock());
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
+      this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
         path: this.#file,
@@ -516,12 +528,13 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+  async complete(items: CheckedComplete[]): Promise<SettleOutcome[]> {
     this.#open();
     const results = items.map((item) => JSON.stringify(item.result ?? null));
     return this.#write((tx) => {
       const now = tx.now;
       const st = this.#st;
+      this.#storeCarriedLogs(items, now);
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
       const completed: number[] = [];
@@ -556,6 +569,7 @@ export class SqliteBackend implements Backend {
     this.#open();
     return this.#write((tx) => {
       const now = tx.now;
+      this.#storeCarriedLogs(items, now);
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
@@ -577,14 +591,57 @@ export class SqliteBackend implements Backend {
 
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    return this.#write((tx) =>
-      items.map((item): SettleOutcome => {
+    return this.#write((tx) => {
+      this.#storeCarriedLogs(items, tx.now);
+      return items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
         const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
-      }),
-    );
+      });
+    });
+  }
+
+  /**
+   * The lines settle items carry, stored before their outcomes in the same transaction
+   * (CarriedLogs): a reader that sees the attempt ended has its every line.
+   */
+  #storeCarriedLogs(
+    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
+    now: number,
+  ): void {
+    let appends: CheckedLogAppend[] | undefined;
+    for (const item of items) {
+      if (item.logs === undefined || item.logs.length === 0) continue;
+      (appends ??= []).push({
+        taskId: item.taskId,
+        token: item.token,
+        agentId: item.agentId,
+        lines: item.logs,
+      });
+    }
+    if (appends !== undefined) this.#logs.append(appends, now);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Task logs
+
+  async appendLogs(items: CheckedLogAppend[]): Promise<LogAppendOutcome[]> {
+    this.#open();
+    if (items.length === 0) return [];
+    return this.#write((tx) => this.#logs.append(items, tx.now));
+  }
+
+  readLogs(options: ReadLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => {
+      const task = this.#leaseRow(this.#st.taskLease, options.taskId, this.namespace);
+      if (!task) throw new NotFoundError('task', options.taskId);
+      return this.#logs.read(task.seq, options);
+    });
+  }
+
+  readAgentLogs(options: ReadAgentLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => this.#logs.readAgent(options));
   }
 
   /** Why `ref` does not hold its lease, as the outcome every backend reports (refusals.ts). */

@@ -43,6 +43,16 @@ const FILES = {
   eventsLast: 'events-last',
   eventsLastAt: 'events-last-at',
   eventsSince: 'events-since',
+  logAttemptOfToken: 'log-attempt-of-token',
+  logCutsOfTask: 'log-cuts-of-task',
+  logLastSeq: 'log-last-seq',
+  logState: 'log-state',
+  logStateSave: 'log-state-save',
+  logTailCut: 'log-tail-cut',
+  logTailOldest: 'log-tail-oldest',
+  logsOfAgent: 'logs-of-agent',
+  logsOfNamespace: 'logs-of-namespace',
+  logsOfTask: 'logs-of-task',
   namespaceCount: 'namespace-count',
   namespaceCounts: 'namespace-counts',
   queueInsert: 'queue-insert',
@@ -127,6 +137,8 @@ export type Statements = Record<Name, StatementSync> & {
   taskInserts: BatchInsert[];
   /** `event-insert.sql` for 64, 8 and 1 events. */
   eventInserts: BatchInsert[];
+  /** `log-insert.sql` for 64, 8 and 1 lines. */
+  logInserts: BatchInsert[];
 };
 
 export function prepareStatements(db: DatabaseSync): Statements {
@@ -138,6 +150,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
   }
   out.taskInserts = batches(db, FILES.taskInsert, [32, 8, 1]);
   out.eventInserts = batches(db, FILES.eventInsert, [64, 8, 1]);
+  out.logInserts = batches(db, 'log-insert', [64, 8, 1]);
   return out;
 }
 

@@ -5,6 +5,8 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON, how
 --             long the handler ran in ms ('' when its worker did not say)
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry, stored first (includes/logs.lua, its
+--             log section)
 -- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 --
@@ -17,6 +19,7 @@
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 -- The answer of every success (one table: the reply is converted, not kept).
 local OK_SUCCEEDED = { 'ok', 'succeeded' }
@@ -26,6 +29,8 @@ local attempt_data = per_text(function(att) return '{"attempt":' .. (att or '0')
 local time_of = per_text(function(s) return s and tonumber(s) end)
 
 local n = tonumber(ARGV[3])
+-- The attempts' last lines go in first: a reader that sees the outcome has all of them.
+if #ARGV > 3 + n * 5 then append_logs(4 + n * 5) end
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
 local ended_ids, ended_agents = {}, {}

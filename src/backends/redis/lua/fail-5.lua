@@ -8,14 +8,19 @@
 --             retryable ('1'/'0'), retry delay in ms (computed by the client from the task's
 --             backoff policy), outcome ('failed' or 'timed_out'), how long the handler ran in ms
 --             ('' when its worker did not say)
+-- ARGV[4 + n * 8 ..]  optional: the lines the items carry, stored first (includes/logs.lua, its
+--             log section)
 -- Returns     per item { 'ok', new state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 local n = tonumber(ARGV[3])
+-- The attempts' last lines go in first: a reader that sees the outcome has all of them.
+if #ARGV > 3 + n * 8 then append_logs(4 + n * 8) end
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 8

@@ -6,14 +6,19 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, delay in ms (0:
 --             ready at once), reason (for the task.released event)
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry, stored first (includes/logs.lua, its
+--             log section)
 -- Returns     per item { 'ok', 'ready' | 'delayed' }, or a refusal (includes/lease.lua): a lease
 --             the item's agent does not hold is left as it is
 
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 local n = tonumber(ARGV[3])
+-- The attempts' last lines go in first: a reader that sees the outcome has all of them.
+if #ARGV > 3 + n * 5 then append_logs(4 + n * 5) end
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 5
