@@ -90,7 +90,10 @@ export interface CheckedLogLine {
   text: string;
   stream: LogStream;
   level: LogLevel;
-  /** Bytes of `text` in UTF-8: what the bounds count. */
+  /**
+   * What the line counts for against the bounds: its text's UTF-8 bytes plus one, for its
+   * newline (so the bounds are bytes of output, and an empty line is not free).
+   */
   bytes: number;
 }
 
@@ -433,16 +436,16 @@ function logLines(
     if (!ok) return;
     const wellFormed = (text as string).toWellFormed();
     const bytes = Buffer.byteLength(wellFormed, 'utf8');
-    if (bytes > LOG_LIMITS.maxLineBytes) {
+    if (bytes + 1 > LOG_LIMITS.maxLineBytes) {
       issues.push({
         path: `${at}.text`,
-        message: `is ${bytes} bytes, over the limit of ${LOG_LIMITS.maxLineBytes} bytes for one line; split it into several lines`,
+        message: `is ${bytes} bytes, over the limit of ${LOG_LIMITS.maxLineBytes - 1} bytes for one line (${LOG_LIMITS.maxLineBytes} with its newline); split it into several lines`,
       });
       return;
     }
     budget.lines++;
     budget.bytes += bytes;
-    out.push({ text: wellFormed, stream, level, bytes });
+    out.push({ text: wellFormed, stream, level, bytes: bytes + 1 });
   });
   return out;
 }

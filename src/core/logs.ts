@@ -29,8 +29,8 @@ export function levelRank(level: LogLevel): number {
 }
 
 /**
- * How much of each attempt's log a store keeps: its first `headBytes` and its last `tailBytes`
- * (bytes of the lines' UTF-8 text). A line that does not fit in the head ends it: every later
+ * How much of each attempt's log a store keeps: its first `headBytes` and its last `tailBytes`,
+ * bytes of output (each line counts its UTF-8 text plus one, for its newline). A line that does not fit in the head ends it: every later
  * line goes to the tail, and when the tail grows past `tailBytes` its oldest lines are dropped
  * (and counted, for the `cut` marker). So an attempt keeps at most `headBytes + tailBytes`.
  */
@@ -51,8 +51,8 @@ export const DEFAULT_LOG_BOUNDS: Readonly<LogBounds> = {
 
 export const LOG_LIMITS = {
   /**
-   * Bytes of one line's UTF-8 text. A worker splits longer text into several lines of at most
-   * this size; the store refuses a longer one.
+   * The largest line, in bytes: its UTF-8 text plus one for its newline (so at most 65535 bytes
+   * of text). A worker splits longer text into several lines; the store refuses a longer one.
    */
   maxLineBytes: 64 * 1024,
   /** Lines in one `appendLogs` call, and carried by one settle call. */

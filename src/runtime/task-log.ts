@@ -142,16 +142,16 @@ export class AttemptLog {
       });
     }
     // A line that never ends (a progress bar redrawn with \r) is sent in pieces, not held forever.
-    if (Buffer.byteLength(part.text) > LOG_LIMITS.maxLineBytes) {
+    if (Buffer.byteLength(part.text) >= LOG_LIMITS.maxLineBytes) {
       const long = part.text;
       part.text = '';
       this.#push({ text: long, stream, level: levelOf(stream) });
     }
   }
 
-  /** Queue a line, split into pieces of at most `LOG_LIMITS.maxLineBytes`. */
+  /** Queue a line, split into pieces that fit `LOG_LIMITS.maxLineBytes` with their newline. */
   #push(line: Required<LogLineInput>): void {
-    for (const text of splitLine(line.text, LOG_LIMITS.maxLineBytes)) {
+    for (const text of splitLine(line.text, LOG_LIMITS.maxLineBytes - 1)) {
       this.#pending.push(text === line.text ? line : { ...line, text });
       this.#pendingBytes += Buffer.byteLength(text);
     }

@@ -182,12 +182,12 @@ describe('schema', () => {
     try {
       const count = (table: string): number =>
         (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-      expect([count('task_logs'), count('task_log_attempts')]).toEqual([2, 2]);
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([2, 2]);
       db.prepare('DELETE FROM attempts WHERE task_seq = (SELECT seq FROM tasks WHERE id = ?)').run(
         removed!.id,
       );
       db.prepare('DELETE FROM tasks WHERE id = ?').run(removed!.id);
-      expect([count('task_logs'), count('task_log_attempts')]).toEqual([1, 1]);
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([1, 1]);
     } finally {
       db.close();
     }

@@ -98,15 +98,16 @@ describe('shell tasks write their output to the log', () => {
     const tail = lines.slice(cut + 1).map((l) => Number(l.text));
     // The head: 1, 2, 3, … as printed, within the head's bytes.
     expect(head).toEqual(Array.from({ length: head.length }, (_, i) => i + 1));
-    const headBytes = lines.slice(0, cut).reduce((n, l) => n + l.text.length, 0);
+    // Bytes of output: each line's text and its newline.
+    const headBytes = lines.slice(0, cut).reduce((n, l) => n + l.text.length + 1, 0);
     expect(headBytes).toBeLessThanOrEqual(DEFAULT_LOG_BOUNDS.headBytes);
-    expect(headBytes).toBeGreaterThan(DEFAULT_LOG_BOUNDS.headBytes - 10);
+    expect(headBytes).toBeGreaterThan(DEFAULT_LOG_BOUNDS.headBytes - 8);
     // The tail: every line up to 175000, within the tail's bytes.
     expect(tail.at(-1)).toBe(175_000);
     expect(tail).toEqual(Array.from({ length: tail.length }, (_, i) => 175_001 - tail.length + i));
-    const tailBytes = lines.slice(cut + 1).reduce((n, l) => n + l.text.length, 0);
+    const tailBytes = lines.slice(cut + 1).reduce((n, l) => n + l.text.length + 1, 0);
     expect(tailBytes).toBeLessThanOrEqual(DEFAULT_LOG_BOUNDS.tailBytes);
-    expect(tailBytes).toBeGreaterThan(DEFAULT_LOG_BOUNDS.tailBytes - 10);
+    expect(tailBytes).toBeGreaterThan(DEFAULT_LOG_BOUNDS.tailBytes - 8);
     // The marker names exactly the lines missing between them.
     expect(lines[cut]!.cut).toMatchObject({
       fromLine: head.length + 1,

@@ -854,7 +854,7 @@ export class RedisBackend implements Backend {
     for (const item of items) {
       args.push(item.taskId, item.token, item.agentId, item.lines.length);
       for (const line of item.lines) {
-        args.push(STREAM_CODE[line.stream], levelRank(line.level), line.text);
+        args.push(STREAM_CODE[line.stream], levelRank(line.level), line.text, line.bytes);
       }
     }
   }
@@ -902,41 +902,46 @@ export class RedisBackend implements Backend {
       'readLogs',
     )) as [string, string[], string[], string[], number, string];
     if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
-    const [, flat, cutsFlat, agentsFlat, complete, scannedText] = reply;
-    const agents = new Map<number, string>();
-    for (let i = 0; i + 1 < agentsFlat.length; i += 2)
-      agents.set(Number(agentsFlat[i]), agentsFlat[i + 1]!);
+    const [, flat, cutsFlat, claimsFlat, complete, scannedText] = reply;
+    // Each claim (token) with a log: its attempt number and the agent that ran it.
+    const claims = new Map<string, { attempt: number; agentId: string }>();
+    for (let i = 0; i + 2 < claimsFlat.length; i += 3)
+      claims.set(claimsFlat[i]!, {
+        attempt: Number(claimsFlat[i + 1]),
+        agentId: claimsFlat[i + 2]!,
+      });
     const scannedTo = scannedText === '' ? undefined : Number(scannedText);
     let lines: LogLine[] = [];
     for (let i = 0; i + 5 < flat.length; i += 6) {
-      const attempt = Number(flat[i + 1]);
+      const claim = claims.get(flat[i + 1]!);
       lines.push({
         seq: Number(flat[i]),
         taskId,
-        attempt,
-        agentId: agents.get(attempt) ?? '',
+        attempt: claim?.attempt ?? 0,
+        agentId: claim?.agentId ?? '',
         stream: STREAM_OF_CODE[flat[i + 2]!] ?? 'log',
         level: levelOfRank(Number(flat[i + 3])),
         at: Number(flat[i + 4]),
         text: flat[i + 5]!,
       });
     }
-    // Attempts were read one after the other: merge them, and keep only what every attempt was
-    // read up to.
+    // Claims were read one after the other: merge them, and keep only what every claim was read
+    // up to.
     lines.sort((a, b) => a.seq - b.seq);
     if (complete !== 1 && scannedTo !== undefined) lines = lines.filter((l) => l.seq <= scannedTo);
     if (lines.length > limit) lines.length = limit;
     const cuts: CutFound[] = [];
-    for (let i = 0; i + 6 < cutsFlat.length; i += 7) {
+    for (let i = 0; i + 5 < cutsFlat.length; i += 6) {
+      const claim = claims.get(cutsFlat[i]!);
       cuts.push({
         taskId,
-        attempt: Number(cutsFlat[i]),
-        agentId: cutsFlat[i + 1]!,
-        headLines: Number(cutsFlat[i + 2]),
-        cutLines: Number(cutsFlat[i + 3]),
-        cutBytes: Number(cutsFlat[i + 4]),
-        cutTo: Number(cutsFlat[i + 5]),
-        cutAt: Number(cutsFlat[i + 6]),
+        attempt: claim?.attempt ?? 0,
+        agentId: claim?.agentId ?? '',
+        headLines: Number(cutsFlat[i + 1]),
+        cutLines: Number(cutsFlat[i + 2]),
+        cutBytes: Number(cutsFlat[i + 3]),
+        cutTo: Number(cutsFlat[i + 4]),
+        cutAt: Number(cutsFlat[i + 5]),
       });
     }
     const page = {

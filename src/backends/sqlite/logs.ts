@@ -1,17 +1,18 @@
 /**
  * Task logs on SQLite (docs/logs.md): lines in `task_logs`, and what the bounds know of each
- * attempt's log in `task_log_attempts` (migrations/000009_task_logs.sql). Appends run inside the
+ * claim's log in `task_log_claims` (migrations/000009_task_logs.sql). Appends run inside the
  * caller's write transaction: `appendLogs`' own, or that of the complete, fail or release whose
  * items carry the attempt's last lines, before the outcomes, so they commit together.
  *
- * The bounds, applied per attempt as lines arrive: a line goes to the head while the head has
+ * The bounds, applied per claim (an attempt; a claim given back and claimed again has a log of
+ * its own) as lines arrive: a line goes to the head while the head has
  * room for it; the first line that does not fit ends the head, and it and every later line go to
  * the tail; while the tail holds more than `tailBytes`, its oldest line is cut (deleted, and
  * counted). Lines of one append that would be cut before the append ends are never written.
  *
- * Each line's seq is given here, from the table's AUTOINCREMENT sequence (which an explicit
- * larger rowid advances): a line cut before it was written still had its number, so the `cut`
- * marker's seq (the last line cut) is never that of a line that was kept.
+ * Each line's seq is given here, from `task_log_seq` (read and written once per append): a line
+ * cut before it was written still had its number, so the `cut` marker's seq (the last line cut)
+ * is never that of a line that was kept.
  */
 import { levelRank, type LogBounds, type LogLine, type LogPage } from '../../core/logs.ts';
 import type { LogAppendOutcome, ReadAgentLogsOptions, ReadLogsOptions } from '../backend.ts';
@@ -19,11 +20,8 @@ import type { CheckedLogAppend, CheckedLogLine } from '../inputs.ts';
 import { levelOfRank, logPage, refusedLog, streamOf, type CutFound } from '../logs.ts';
 import { insertRows, type Statements } from './statements.ts';
 
-/** A row of `task_log_attempts`. */
-interface LogStateRow {
-  task_seq: number;
-  attempt: number;
-  agent_id: string;
+/** What the bounds know of a claim's log (a row of `task_log_claims`, as `log-claim.sql` reads it). */
+interface LogState {
   lines: number;
   head_lines: number;
   head_bytes: number;
@@ -36,6 +34,11 @@ interface LogStateRow {
   cut_at: number | null;
 }
 
+/** A row of `log-claim.sql`: the task, the claim's attempt and agent, its log's state (NULLs when none). */
+type ClaimRow = { task_seq: number; attempt: number | null; agent_id: string | null } & {
+  [K in keyof LogState]: LogState[K] | null;
+};
+
 /** A row of `logs-of-task.sql`, `logs-of-agent.sql`, `logs-of-namespace.sql`. */
 interface LineRow {
   seq: number;
@@ -47,6 +50,31 @@ interface LineRow {
   at: number;
   text: string;
 }
+
+/**
+ * A lease the calling transaction has just checked (complete, fail, release): its task, token,
+ * attempt and agent, so the append need not look its claim up again.
+ */
+export interface HeldClaim {
+  taskSeq: number;
+  token: number;
+  attempt: number;
+  agentId: string;
+}
+
+/** The state of a claim whose log has no line yet (`log-claim.sql`'s NULL columns). */
+const NO_STATE: { [K in keyof LogState]: null } = {
+  lines: null,
+  head_lines: null,
+  head_bytes: null,
+  head_full: null,
+  tail_bytes: null,
+  tail_after: null,
+  cut_lines: null,
+  cut_bytes: null,
+  cut_to: null,
+  cut_at: null,
+};
 
 /** Stored tail lines read at a time while cutting. */
 const CUT_CHUNK = 256;
@@ -64,57 +92,69 @@ export class SqliteLogs {
 
   /**
    * Store each item's lines (in the caller's write transaction, at its time `now`): one answer
-   * per item. An item whose attempt another agent ran, or that names no attempt, stores nothing.
+   * per item. An item whose claim another agent ran, or that names no claim, stores nothing.
    */
-  append(items: readonly CheckedLogAppend[], now: number): LogAppendOutcome[] {
+  append(
+    items: readonly CheckedLogAppend[],
+    now: number,
+    held?: ReadonlyMap<string, HeldClaim>,
+  ): LogAppendOutcome[] {
     let seq: number | undefined;
-    return items.map((item): LogAppendOutcome => {
-      const found = this.#st.logAttemptOfToken.get(item.taskId, this.#ns, item.token) as
-        { task_seq: number; attempt: number | null; agent_id: string | null } | undefined;
+    let first = 0;
+    const outcomes = items.map((item): LogAppendOutcome => {
+      const known = held?.get(item.taskId);
+      const found =
+        known !== undefined && known.token === item.token
+          ? ({
+              ...((this.#st.logState.get(known.taskSeq, item.token) as LogState | undefined) ??
+                NO_STATE),
+              task_seq: known.taskSeq,
+              attempt: known.attempt,
+              agent_id: known.agentId,
+            } as ClaimRow)
+          : (this.#st.logClaim.get(item.taskId, this.#ns, item.token) as ClaimRow | undefined);
       if (!found) return refusedLog(item, 'task', this.#ns);
       if (found.attempt === null) return refusedLog(item, 'attempt', this.#ns);
       if (found.agent_id !== item.agentId) return refusedLog(item, 'agent', this.#ns);
       if (item.lines.length > 0) {
-        seq ??= this.#lastSeq();
-        seq = this.#appendToAttempt(found.task_seq, found.attempt, item.agentId, item.lines, {
-          seq,
-          now,
-        });
+        if (seq === undefined) {
+          seq = (this.#st.logSeq.get() as { seq: number }).seq;
+          first = seq;
+        }
+        seq = this.#appendToClaim(found, item, { seq, now });
       }
       return { taskId: item.taskId, status: 'ok' };
     });
+    if (seq !== undefined && seq !== first) this.#st.logSeqSave.run(seq);
+    return outcomes;
   }
 
-  #lastSeq(): number {
-    const row = this.#st.logLastSeq.get() as { seq: number } | undefined;
-    return row?.seq ?? 0;
-  }
-
-  /** Append lines to one attempt's log, numbering them on from `at.seq`. Returns the last seq. */
-  #appendToAttempt(
-    taskSeq: number,
-    attempt: number,
-    agentId: string,
-    lines: readonly CheckedLogLine[],
+  /** Append an item's lines to its claim's log, numbering them on from `at.seq`. Returns the last seq. */
+  #appendToClaim(
+    claim: ClaimRow,
+    item: CheckedLogAppend,
     at: { seq: number; now: number },
   ): number {
     const st = this.#st;
     const { headBytes, tailBytes } = this.#bounds;
-    const s: LogStateRow = (st.logState.get(taskSeq, attempt) as LogStateRow | undefined) ?? {
-      task_seq: taskSeq,
-      attempt,
-      agent_id: agentId,
-      lines: 0,
-      head_lines: 0,
-      head_bytes: 0,
-      head_full: 0,
-      tail_bytes: 0,
-      tail_after: 0,
-      cut_lines: 0,
-      cut_bytes: 0,
-      cut_to: null,
-      cut_at: null,
-    };
+    const taskSeq = claim.task_seq;
+    const { token, agentId } = item;
+    const attempt = claim.attempt!;
+    const s: LogState =
+      claim.lines === null
+        ? {
+            lines: 0,
+            head_lines: 0,
+            head_bytes: 0,
+            head_full: 0,
+            tail_bytes: 0,
+            tail_after: 0,
+            cut_lines: 0,
+            cut_bytes: 0,
+            cut_to: null,
+            cut_at: null,
+          }
+        : (claim as LogState);
     // Stored tail lines have seq > floor; those cut here are deleted in one statement at the end.
     const floor = Math.max(s.tail_after, s.cut_to ?? 0);
     let storedFrom = floor;
@@ -126,7 +166,7 @@ export class SqliteLogs {
     const tail: { seq: number; line: CheckedLogLine }[] = [];
     let tailStart = 0;
     let seq = at.seq;
-    for (const line of lines) {
+    for (const line of item.lines) {
       seq++;
       s.lines++;
       if (s.head_full === 0 && s.head_bytes + line.bytes <= headBytes) {
@@ -145,7 +185,7 @@ export class SqliteLogs {
         // The oldest tail line: a stored one while there are any, then this append's own.
         let cut: { seq: number; bytes: number } | undefined;
         if (storedLeft && storedAt === stored.length) {
-          stored = st.logTailOldest.all(taskSeq, attempt, storedFrom, CUT_CHUNK) as {
+          stored = st.logTailOldest.all(taskSeq, token, storedFrom, CUT_CHUNK) as {
             seq: number;
             bytes: number;
           }[];
@@ -167,7 +207,7 @@ export class SqliteLogs {
         s.cut_at = at.now;
       }
     }
-    if (deleteTo > 0) st.logTailCut.run(taskSeq, attempt, floor, deleteTo);
+    if (deleteTo > 0) st.logTailCut.run(taskSeq, token, floor, deleteTo);
     const values: unknown[] = [];
     const row = (entry: { seq: number; line: CheckedLogLine }): void => {
       const { line } = entry;
@@ -175,6 +215,7 @@ export class SqliteLogs {
         entry.seq,
         this.#ns,
         taskSeq,
+        token,
         attempt,
         agentId,
         line.stream,
@@ -189,8 +230,9 @@ export class SqliteLogs {
     insertRows(st.logInserts, values);
     st.logStateSave.run(
       taskSeq,
+      token,
       attempt,
-      s.agent_id,
+      agentId,
       s.lines,
       s.head_lines,
       s.head_bytes,
@@ -218,10 +260,10 @@ export class SqliteLogs {
       limit,
     ) as unknown as LineRow[];
     const cuts = (
-      this.#st.logCutsOfTask.all(taskSeq, after, attempt) as unknown as Pick<
-        LogStateRow,
-        'attempt' | 'agent_id' | 'head_lines' | 'cut_lines' | 'cut_bytes' | 'cut_to' | 'cut_at'
-      >[]
+      this.#st.logCutsOfTask.all(taskSeq, after, attempt) as unknown as (Pick<
+        LogState,
+        'head_lines' | 'cut_lines' | 'cut_bytes' | 'cut_to' | 'cut_at'
+      > & { attempt: number; agent_id: string })[]
     ).map((c): CutFound => ({
       taskId,
       attempt: c.attempt,

@@ -118,7 +118,7 @@ import { refusedLease } from '../refusals.ts';
 import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { GroupCommit } from './group-commit.ts';
-import { SqliteLogs } from './logs.ts';
+import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
 import { Wakeups, type WorkFilter } from './wakeups.ts';
@@ -534,13 +534,14 @@ export class SqliteBackend implements Backend {
     return this.#write((tx) => {
       const now = tx.now;
       const st = this.#st;
-      this.#storeCarriedLogs(items, now);
+      const held = heldClaims(items);
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
       const completed: number[] = [];
       const outcomes = items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
         st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
@@ -561,6 +562,7 @@ export class SqliteBackend implements Backend {
       });
       if (completed.length > 0) st.agentStatsSucceeded.run(JSON.stringify(completed), now);
       for (const agentId of reporters) st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
@@ -569,11 +571,12 @@ export class SqliteBackend implements Backend {
     this.#open();
     return this.#write((tx) => {
       const now = tx.now;
-      this.#storeCarriedLogs(items, now);
+      const held = heldClaims(items);
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.endAttempt(row, {
           outcome: item.outcome,
           error: item.error,
@@ -585,6 +588,7 @@ export class SqliteBackend implements Backend {
         return { taskId: item.taskId, status: 'ok', state };
       });
       for (const agentId of reporters) this.#st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
@@ -592,23 +596,28 @@ export class SqliteBackend implements Backend {
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
     return this.#write((tx) => {
-      this.#storeCarriedLogs(items, tx.now);
-      return items.map((item): SettleOutcome => {
+      const held = heldClaims(items);
+      const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
       });
+      this.#storeCarriedLogs(items, tx.now, held);
+      return outcomes;
     });
   }
 
   /**
-   * The lines settle items carry, stored before their outcomes in the same transaction
-   * (CarriedLogs): a reader that sees the attempt ended has its every line.
+   * The lines settle items carry, stored in the same transaction as their outcomes
+   * (CarriedLogs): a reader that sees the attempt ended has its every line. `held`: the leases
+   * the call found held, whose claims need no second look.
    */
   #storeCarriedLogs(
     items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
     now: number,
+    held: ReadonlyMap<string, HeldClaim> | undefined,
   ): void {
     let appends: CheckedLogAppend[] | undefined;
     for (const item of items) {
@@ -620,7 +629,7 @@ export class SqliteBackend implements Backend {
         lines: item.logs,
       });
     }
-    if (appends !== undefined) this.#logs.append(appends, now);
+    if (appends !== undefined) this.#logs.append(appends, now, held);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1398,6 +1407,18 @@ function filterKey(filter: WorkFilter): string {
   const capabilities = [...new Set(filter.capabilities)].sort();
   const types = filter.types === undefined ? null : [...new Set(filter.types)].sort();
   return JSON.stringify([capabilities, types]);
+}
+
+/** A map for the claims a settle call finds held, when any item carries log lines; else none. */
+function heldClaims(items: readonly { logs?: unknown[] }[]): Map<string, HeldClaim> | undefined {
+  return items.some((item) => item.logs !== undefined && item.logs.length > 0)
+    ? new Map()
+    : undefined;
+}
+
+/** The claim of a lease a settle call found held: its task, token, attempt and agent. */
+function heldClaim(row: LeaseRow): HeldClaim {
+  return { taskSeq: row.seq, token: row.token, attempt: row.attempts, agentId: row.agent_id ?? '' };
 }
 
 /**

@@ -283,7 +283,8 @@ export function logCases(env: SuiteEnv): void {
       const { lease: oneGo, id: id2 } = await started(b);
       await append(b, oneGo, numbered(1, 200, 1000));
 
-      const keptTail = Math.floor(tailBytes / 1000); // 65 lines
+      // A line counts its text and its newline: 1001 bytes.
+      const keptTail = Math.floor(tailBytes / 1001); // 65 lines
       const expected = [
         '0001',
         '0002',
@@ -300,7 +301,7 @@ export function logCases(env: SuiteEnv): void {
         expect(marker.cut, 'the marker names the lines and bytes cut').toEqual({
           fromLine: 3,
           toLine: 200 - keptTail,
-          bytes: (198 - keptTail) * 1000,
+          bytes: (198 - keptTail) * 1001,
         });
         expect(marker).toMatchObject({ taskId, attempt: 1, stream: 'cut', level: 'warn' });
         expect(marker.text).toContain(`lines 3–${200 - keptTail}`);
@@ -345,16 +346,18 @@ export function logCases(env: SuiteEnv): void {
     it('one line as large as the tail pushes every stored tail line out, however many', async () => {
       const ctx = env.ctx();
       const tailBytes = LOG_LIMITS.maxLineBytes;
-      const b = await ctx.open({ logs: { headBytes: 300, tailBytes } });
+      const b = await ctx.open({ logs: { headBytes: 303, tailBytes } });
       const { id, lease } = await started(b);
-      // 3 head lines of 100 bytes, then 655 tail lines of 100 bytes (the tail's 64 KiB and a bit).
+      // 3 head lines of 101 bytes (100 of text and a newline), then 657 tail lines (the tail's
+      // 64 KiB and a bit).
       for (let first = 1; first <= 660; first += 220) {
         await append(b, lease, numbered(first, 220, 100));
       }
       const before = await readAll(b, { taskId: id });
-      const kept = Math.floor(tailBytes / 100);
+      const kept = Math.floor(tailBytes / 101);
       expect(before.lines.length, 'head, marker, a full tail').toBe(3 + 1 + kept);
-      await append(b, lease, [{ text: 'y'.repeat(tailBytes) }]);
+      // The largest line there is: 65535 bytes and its newline, the whole tail.
+      await append(b, lease, [{ text: 'y'.repeat(LOG_LIMITS.maxLineBytes - 1) }]);
       const { lines } = await readAll(b, { taskId: id });
       expect(lines.map((l) => (l.stream === 'cut' ? 'cut' : l.text.slice(0, 4)))).toEqual([
         '0001',
@@ -363,7 +366,7 @@ export function logCases(env: SuiteEnv): void {
         'cut',
         'yyyy',
       ]);
-      expect(lines[3]!.cut).toEqual({ fromLine: 4, toLine: 660, bytes: 657 * 100 });
+      expect(lines[3]!.cut).toEqual({ fromLine: 4, toLine: 660, bytes: 657 * 101 });
     });
 
     it('agent logs: lines across tasks, filtered by agent, lowest level and time, with a cursor', async () => {
@@ -456,11 +459,10 @@ export function logCases(env: SuiteEnv): void {
           {
             name: 'a line over the size limit',
             call: () =>
-              b.appendLogs([
-                { ...ref, lines: [{ text: 'x'.repeat(LOG_LIMITS.maxLineBytes + 1) }] },
-              ]),
+              b.appendLogs([{ ...ref, lines: [{ text: 'x'.repeat(LOG_LIMITS.maxLineBytes) }] }]),
             path: 'appendLogs[0].lines[0].text',
-            message: /over the limit of 65536 bytes for one line; split it/,
+            message:
+              /is 65536 bytes, over the limit of 65535 bytes for one line \(65536 with its newline\); split it/,
           },
           {
             name: 'a line of 4-byte characters just over the limit',

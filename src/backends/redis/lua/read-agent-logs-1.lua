@@ -1,12 +1,12 @@
--- read-agent-logs: a page of log lines across tasks after a cursor, of one agent's attempts or
--- of every agent's, filtered by level and time (includes/logs.lua has the layout).
+-- read-agent-logs: a page of log lines across tasks after a cursor, of one agent's claims or of
+-- every agent's, filtered by level and time (includes/logs.lua has the layout).
 --
 -- KEYS[1]     prefix
 -- ARGV[1..7]  agent id ('' for every agent), after (exclusive seq), lowest level (0-3), since
---             (ms, inclusive), until (ms, exclusive), limit, scan (most index entries looked at)
+--             (ms, inclusive), until (ms, exclusive), limit, scan (most lines looked at)
 -- Returns     { lines, complete, scanned to }: lines flat, 8 values each (seq, task id, attempt,
---             agent, stream code, level, at, text) in seq order; complete 1 when the index was
---             read to its end, else 0 and scanned to: the last seq looked at.
+--             agent, stream code, level, at, text) in seq order; complete 1 when every stored
+--             line after the cursor was looked at, else 0 and scanned to: the last seq looked at.
 --
 -- Read-only: it stamps nothing.
 
@@ -15,7 +15,7 @@
 
 local agent, after, min_level = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local since, until_, limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local index = agent == '' and (P .. 'li') or (P .. 'lia:' .. agent)
+local ll = P .. 'll'
 local lines = {}
 local got, last, from = 0, after, int_str(after + 1)
 local complete = 1
@@ -25,25 +25,18 @@ while true do
     break
   end
   local count = math.min(budget, 256)
-  local entries = redis.call('XRANGE', index, from, '+', 'COUNT', count)
+  local entries = redis.call('XRANGE', ll, from, '+', 'COUNT', count)
   for _, e in ipairs(entries) do
-    local f = {}
-    local kv = e[2]
+    local f, kv = {}, e[2]
     for j = 1, #kv, 2 do f[kv[j]] = kv[j + 1] end
-    local seq = log_seq_of(e[1])
+    local seq = tonumber(string.match(e[1], '^(%d+)'))
     budget = budget - 1
     last = seq
     local at = tonumber(f.a)
-    if tonumber(f.l) >= min_level and at >= since and at < until_ then
-      local line = redis.call('XRANGE', P .. 'l' .. f.p .. ':' .. f.k .. ':' .. f.n, e[1], e[1])[1]
-      if line then
-        local lf = line[2]
-        for _, v in ipairs({ int_str(seq), f.k, f.n, f.g or agent, lf[2], f.l, f.a, lf[8] }) do
-          lines[#lines + 1] = v
-        end
-        got = got + 1
-        if got >= limit then break end
-      end
+    if (agent == '' or f.g == agent) and tonumber(f.l) >= min_level and at >= since and at < until_ then
+      for _, v in ipairs({ int_str(seq), f.k, f.n, f.g, f.s, f.l, f.a, f.x }) do lines[#lines + 1] = v end
+      got = got + 1
+      if got >= limit then break end
     end
   end
   if got < limit and #entries < count then break end
