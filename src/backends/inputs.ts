@@ -434,7 +434,10 @@ function logLines(
       ok = false;
     }
     if (!ok) return;
-    const wellFormed = (text as string).toWellFormed();
+    // A lone surrogate becomes U+FFFD, as every store would write it (copied only then).
+    const wellFormed = (text as string).isWellFormed()
+      ? (text as string)
+      : (text as string).toWellFormed();
     const bytes = Buffer.byteLength(wellFormed, 'utf8');
     if (bytes + 1 > LOG_LIMITS.maxLineBytes) {
       issues.push({

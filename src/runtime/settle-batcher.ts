@@ -119,8 +119,20 @@ export class SettleBatcher {
  */
 function byLogBudget<T extends CarriedLogs>(pending: Pending<T>[]): Pending<T>[][] {
   if (pending.length === 0) return [];
-  const batches: Pending<T>[][] = [[]];
+  // Usually far below the limits: count lines and UTF-16 units (3 bytes of UTF-8 at most each).
   let lines = 0;
+  let units = 0;
+  for (const p of pending) {
+    for (const line of p.input.logs ?? []) {
+      lines++;
+      units += line.text.length;
+    }
+  }
+  if (lines <= LOG_LIMITS.maxLinesPerCall && units * 3 <= LOG_LIMITS.maxBytesPerCall) {
+    return [pending];
+  }
+  const batches: Pending<T>[][] = [[]];
+  lines = 0;
   let bytes = 0;
   for (const p of pending) {
     const logs = p.input.logs ?? [];

@@ -41,10 +41,12 @@ export class AttemptLog {
   readonly ref: Omit<LogAppend, 'lines'>;
   /** Lines waiting to be sent, in the order written. */
   #pending: LogLineInput[] = [];
+  /** Their size in UTF-16 units (a bound's measure: at most 3 bytes of UTF-8 each). */
   #pendingBytes = 0;
   /** Lines dropped because the store did not take them fast enough (see {@link MAX_PENDING_BYTES}). */
   #dropped = 0;
-  readonly #partial = new Map<OutputStream, { decoder: StringDecoder; text: string }>();
+  /** Partial last lines of a program's streams (made on its first output). */
+  #partial: Map<OutputStream, { decoder: StringDecoder; text: string }> | undefined;
   readonly #onWrite: (log: AttemptLog) => void;
   /** The append under way that carries lines of this attempt, if any. */
   sending: Promise<void> | undefined;
@@ -78,6 +80,7 @@ export class AttemptLog {
 
   /** End every partial line (the program exited, or the attempt is settling). */
   endPartial(): void {
+    if (this.#partial === undefined) return;
     for (const [stream, part] of this.#partial) {
       const rest = part.text + part.decoder.end();
       part.text = '';
@@ -101,34 +104,53 @@ export class AttemptLog {
       });
       this.#dropped = 0;
     }
+    const pending = this.#pending;
+    // Everything, when it surely fits (a UTF-16 unit is at most 3 bytes of UTF-8): the usual case.
+    if (pending.length <= maxLines && this.#pendingBytes * 3 <= maxBytes) {
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      return pending;
+    }
     let count = 0;
     let bytes = 0;
-    while (count < this.#pending.length && count < maxLines) {
-      const size = Buffer.byteLength(this.#pending[count]!.text);
+    let units = 0;
+    while (count < pending.length && count < maxLines) {
+      const text = pending[count]!.text;
+      const size = Buffer.byteLength(text);
       if (count > 0 && bytes + size > maxBytes) break;
       bytes += size;
+      units += text.length;
       count++;
     }
-    const taken = count === this.#pending.length ? this.#pending : this.#pending.slice(0, count);
-    this.#pending = count === this.#pending.length ? [] : this.#pending.slice(count);
-    this.#pendingBytes = Math.max(0, this.#pendingBytes - bytes);
-    return taken;
+    this.#pending = pending.slice(count);
+    this.#pendingBytes = Math.max(0, this.#pendingBytes - units);
+    return count === pending.length ? pending : pending.slice(0, count);
   }
 
   /** Put lines back at the front (their append failed: they go with the next one). */
   putBack(lines: LogLineInput[]): void {
     if (lines.length === 0) return;
     this.#pending = lines.concat(this.#pending);
-    for (const line of lines) this.#pendingBytes += Buffer.byteLength(line.text);
+    for (const line of lines) this.#pendingBytes += line.text.length;
     this.#trim();
   }
 
   #message(level: LogLevel, args: unknown[]): void {
-    const text = formatWithOptions({ colors: false, breakLength: Infinity }, ...args);
+    const first = args[0];
+    // One string without a format directive is printed as it is: the usual case, made cheap.
+    const text =
+      args.length === 1 && typeof first === 'string' && !first.includes('%')
+        ? first
+        : formatWithOptions({ colors: false, breakLength: Infinity }, ...args);
+    if (!text.includes('\n')) {
+      this.#push({ text, stream: 'log', level });
+      return;
+    }
     for (const line of text.split(/\r?\n/)) this.#push({ text: line, stream: 'log', level });
   }
 
   #output(stream: OutputStream, chunk: string | Uint8Array): void {
+    this.#partial ??= new Map();
     let part = this.#partial.get(stream);
     if (!part) this.#partial.set(stream, (part = { decoder: new StringDecoder('utf8'), text: '' }));
     const text = part.text + (typeof chunk === 'string' ? chunk : part.decoder.write(chunk));
@@ -151,11 +173,16 @@ export class AttemptLog {
 
   /** Queue a line, split into pieces that fit `LOG_LIMITS.maxLineBytes` with their newline. */
   #push(line: Required<LogLineInput>): void {
-    for (const text of splitLine(line.text, LOG_LIMITS.maxLineBytes - 1)) {
-      this.#pending.push(text === line.text ? line : { ...line, text });
-      this.#pendingBytes += Buffer.byteLength(text);
+    if (line.text.length * 3 < LOG_LIMITS.maxLineBytes) {
+      this.#pending.push(line);
+      this.#pendingBytes += line.text.length;
+    } else {
+      for (const text of splitLine(line.text, LOG_LIMITS.maxLineBytes - 1)) {
+        this.#pending.push(text === line.text ? line : { ...line, text });
+        this.#pendingBytes += text.length;
+      }
     }
-    this.#trim();
+    if (this.#pendingBytes > MAX_PENDING_BYTES) this.#trim();
     this.#onWrite(this);
   }
 
@@ -163,15 +190,15 @@ export class AttemptLog {
   #trim(): void {
     while (this.#pendingBytes > MAX_PENDING_BYTES && this.#pending.length > 1) {
       const line = this.#pending.shift()!;
-      this.#pendingBytes -= Buffer.byteLength(line.text);
+      this.#pendingBytes -= line.text.length;
       this.#dropped++;
     }
   }
 }
 
 /**
- * The most bytes of lines an attempt holds unsent: a store that is down must not make a chatty
- * program's worker run out of memory. The store keeps far less of an attempt anyway.
+ * The most text (in UTF-16 units) an attempt holds unsent: a store that is down must not make a
+ * chatty program's worker run out of memory. The store keeps far less of an attempt anyway.
  */
 const MAX_PENDING_BYTES = 2 * LOG_LIMITS.maxBytesPerCall;
 

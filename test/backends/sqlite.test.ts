@@ -175,26 +175,29 @@ describe('schema', () => {
       max: 2,
       leaseTtlMs: 60_000,
     })) {
-      await b.appendLogs([{ ...lease, lines: [{ text: `line of ${lease.taskId}` }] }]);
+      // Enough lines that the claim keeps a row of its bounds (a few lines keep none).
+      const lines = Array.from({ length: 70 }, (_, i) => ({ text: `${i} of ${lease.taskId}` }));
+      await b.appendLogs([{ ...lease, lines }]);
     }
     await b.close();
     const db = new DatabaseSync(file);
     try {
       const count = (table: string): number =>
         (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-      expect([count('task_logs'), count('task_log_claims')]).toEqual([2, 2]);
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([140, 2]);
       db.prepare('DELETE FROM attempts WHERE task_seq = (SELECT seq FROM tasks WHERE id = ?)').run(
         removed!.id,
       );
       db.prepare('DELETE FROM tasks WHERE id = ?').run(removed!.id);
-      expect([count('task_logs'), count('task_log_claims')]).toEqual([1, 1]);
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([70, 1]);
     } finally {
       db.close();
     }
     const again = await open(file);
-    expect((await again.readLogs({ taskId: kept!.id })).lines.map((l) => l.text)).toEqual([
-      `line of ${kept!.id}`,
-    ]);
+    const left = await again.readLogs({ taskId: kept!.id });
+    expect(left.lines.map((l) => l.text)).toEqual(
+      Array.from({ length: 70 }, (_, i) => `${i} of ${kept!.id}`),
+    );
   });
 
   it('says which file could not be opened, and why', async () => {

@@ -854,7 +854,7 @@ export class RedisBackend implements Backend {
     for (const item of items) {
       args.push(item.taskId, item.token, item.agentId, item.lines.length);
       for (const line of item.lines) {
-        args.push(STREAM_CODE[line.stream], levelRank(line.level), line.text, line.bytes);
+        args.push(STREAM_CODE[line.stream] + String(levelRank(line.level)), line.text);
       }
     }
   }

@@ -10,7 +10,8 @@
  * the tail; while the tail holds more than `tailBytes`, its oldest line is cut (deleted, and
  * counted). Lines of one append that would be cut before the append ends are never written.
  *
- * Each line's seq is given here, from `task_log_seq` (read and written once per append): a line
+ * A claim keeps a row of what the bounds know once it has more than a few lines (see
+ * {@link STATELESS_HEAD_LINES}); before that, its lines say it. Each line's seq is given here, from `task_log_seq` (read and written once per append): a line
  * cut before it was written still had its number, so the `cut` marker's seq (the last line cut)
  * is never that of a line that was kept.
  */
@@ -76,6 +77,13 @@ const NO_STATE: { [K in keyof LogState]: null } = {
   cut_at: null,
 };
 
+/**
+ * A claim with at most this many lines, all in the head, keeps no `task_log_claims` row: the next
+ * append counts its lines (log-head.sql), which saves a write per task that logs little (the
+ * usual case: a line or two). A longer log keeps its row, so counting never reads many lines.
+ */
+const STATELESS_HEAD_LINES = 64;
+
 /** Stored tail lines read at a time while cutting. */
 const CUT_CHUNK = 256;
 
@@ -140,12 +148,17 @@ export class SqliteLogs {
     const taskSeq = claim.task_seq;
     const { token, agentId } = item;
     const attempt = claim.attempt!;
-    const s: LogState =
+    // A claim without a row is all head: its lines and their bytes say where the head is.
+    const head0 =
       claim.lines === null
+        ? (st.logHead.get(taskSeq, token) as { lines: number; bytes: number })
+        : undefined;
+    const s: LogState =
+      head0 !== undefined
         ? {
-            lines: 0,
-            head_lines: 0,
-            head_bytes: 0,
+            lines: head0.lines,
+            head_lines: head0.lines,
+            head_bytes: head0.bytes,
             head_full: 0,
             tail_bytes: 0,
             tail_after: 0,
@@ -228,6 +241,9 @@ export class SqliteLogs {
     for (const entry of head) row(entry);
     for (let i = tailStart; i < tail.length; i++) row(tail[i]!);
     insertRows(st.logInserts, values);
+    // A claim whose few lines all fit the head needs no row: the next append counts them.
+    if (s.head_full === 0 && s.head_lines <= STATELESS_HEAD_LINES && claim.lines === null)
+      return seq;
     st.logStateSave.run(
       taskSeq,
       token,

@@ -45,6 +45,7 @@ const FILES = {
   eventsSince: 'events-since',
   logClaim: 'log-claim',
   logCutsOfTask: 'log-cuts-of-task',
+  logHead: 'log-head',
   logSeq: 'log-seq',
   logSeqSave: 'log-seq-save',
   logState: 'log-state',

@@ -27,8 +27,7 @@ while true do
   local count = math.min(budget, 256)
   local entries = redis.call('XRANGE', ll, from, '+', 'COUNT', count)
   for _, e in ipairs(entries) do
-    local f, kv = {}, e[2]
-    for j = 1, #kv, 2 do f[kv[j]] = kv[j + 1] end
+    local f = log_meta(e[2])
     local seq = tonumber(string.match(e[1], '^(%d+)'))
     budget = budget - 1
     last = seq

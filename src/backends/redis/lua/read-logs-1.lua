@@ -25,11 +25,11 @@ local lines, cuts, claims = {}, {}, {}
 local complete, scanned_to = 1, nil
 if last_token > 0 then
   local fields = {}
-  for t = 1, last_token do fields[t] = task .. ':' .. t end
+  for t = 1, last_token do fields[t] = task .. ' ' .. t end
   local records = redis.call('HMGET', P .. 'lg', unpack(fields))
   for t = 1, last_token do
     local record = records[t] or nil
-    local s, seqs_at = log_record(record)
+    local s, head_seqs = log_record(record)
     if s and (want_att == '' or tonumber(want_att) == s.att) then
       local token = int_str(t)
       for _, v in ipairs({ token, int_str(s.att), s.agent }) do claims[#claims + 1] = v end
@@ -51,7 +51,7 @@ if last_token > 0 then
         if got >= limit or budget <= 0 then stopped = true end
       end
       -- The head, by the seqs its record holds.
-      for _, seq in ipairs(log_head_seqs(record, seqs_at)) do
+      for _, seq in ipairs(head_seqs) do
         if stopped then break end
         if seq > after then take(seq) end
       end

@@ -4,11 +4,13 @@
 -- A log belongs to one claim of a task (its token: one AttemptRecord), which holds the attempt
 -- number. Keys derived from the prefix (the namespace's hash tag, one Cluster slot):
 --   P lseq             string  the last seq given to a log line (lines are numbered across tasks)
---   P ll               stream  every stored line, entry id '<seq>-0', fields k task, t token,
---                              n attempt, g agent, s stream (o stdout, e stderr, l log), l level
---                              (0 debug .. 3 error), a at, x text: the lines themselves, read by
---                              seq for a task's log and in order for agent logs
---   P lg               hash    '<task>:<token>' -> the claim's log record (log_record): what the
+--   P ll               stream  every stored line, entry id '<seq>-0', fields m '<task> <token>
+--                              <attempt> <at> <agent>' (the claim and the time of the append; the
+--                              agent last: it may hold spaces), c '<stream><level>' (stream o
+--                              stdout, e stderr, l log; level 0 debug .. 3 error), x the text: the
+--                              lines themselves, read by seq for a task's log and in order for
+--                              agent logs (log_meta)
+--   P lg               hash    '<task> <token>' -> the claim's log record (log_record): what the
 --                              bounds know of its log, and the seqs of its head lines
 --   P lt:<task>:<tok>  list    the seqs of the claim's tail lines, oldest first, each '<seq>
 --                              <bytes>'; the oldest are cut (popped, and their ll entries deleted)
@@ -16,41 +18,34 @@
 --                              is full.
 --
 -- Why this shape: appends are on the hot path (a worker's complete carries each task's last
--- lines). A line's text goes from the call's arguments straight into one stream entry, never
--- through a Lua string built around it; a claim that writes little (the usual case) touches one
--- field of one hash, and creates no key.
+-- lines), and Redis spent more on them than on the complete itself. A line's text, its stream
+-- and level go from the call's arguments straight into one stream entry, never through a Lua
+-- string built around them (creating a string costs a Lua script more than most commands); the
+-- claim's part of the entry is built once per claim; a claim that writes little (the usual case)
+-- touches one field of one hash, and creates no key.
 --
 -- The log section of a script's ARGV, from index i: head bytes, tail bytes, number of items, then
--- per item: task id, token, agent id, number of lines, then per line: stream code, level, text,
--- size (the text's bytes plus one for its newline: what the bounds count). Bounds, as
+-- per item: task id, token, agent id, number of lines, then per line: stream code and level as
+-- one argument ('o1'), and the text. A line's size is its text's bytes plus one for its newline:
+-- what the bounds count. Bounds, as
 -- src/backends/sqlite/logs.ts applies them: a line goes to the head while it fits there; the
 -- first that does not ends the head, and it and every later line go to the tail, whose oldest
 -- lines are cut while it holds more than the tail bytes (lines of one append that would be cut
 -- before it ends are never written, but keep their seq).
 
 -- A claim's log record: ten numbers packed with `struct` (lines, head lines, head bytes, head
--- full 0|1, tail bytes, cut lines, cut bytes, cut to, cut at, attempt), the agent id's length and
--- the agent id, then the seq of each head line (a packed double each). Returns the state and
--- where the head seqs start; nil for none.
+-- full 0|1, tail bytes, cut lines, cut bytes, cut to, cut at, attempt) and the agent id's length,
+-- 82 bytes; then the seq of each head line (a packed double each); then the agent id. Returns
+-- the state (a table: readers take it whole) and the record's head seqs as a list; nil for none.
 local function log_record(record)
   if not record then return nil end
-  local lines, hl, hb, hf, tb, cl, cb, ct, ca, att, agent_len, pos = struct.unpack('<ddddddddddH', record)
+  local lines, hl, hb, hf, tb, cl, cb, ct, ca, att, agent_len = struct.unpack('<ddddddddddH', record)
+  local seqs = {}
+  for at = 83, #record - agent_len - 7, 8 do seqs[#seqs + 1] = struct.unpack('<d', record, at) end
   return {
     lines = lines, hl = hl, hb = hb, hf = hf, tb = tb, cl = cl, cb = cb, ct = ct, ca = ca, att = att,
-    agent = string.sub(record, pos, pos + agent_len - 1),
-  }, pos + agent_len
-end
-
-local function log_header(s)
-  return struct.pack('<ddddddddddH', s.lines, s.hl, s.hb, s.hf, s.tb, s.cl, s.cb, s.ct, s.ca, s.att, #s.agent) ..
-    s.agent
-end
-
--- The seqs of a record's head lines, from position `pos`: a list of numbers.
-local function log_head_seqs(record, pos)
-  local seqs = {}
-  for at = pos, #record - 7, 8 do seqs[#seqs + 1] = struct.unpack('<d', record, at) end
-  return seqs
+    agent = string.sub(record, #record - agent_len + 1),
+  }, seqs
 end
 
 -- A tail list element '<seq> <bytes>': seq and bytes, as numbers.
@@ -71,14 +66,19 @@ local function log_after(key, n, after)
   return lo
 end
 
--- The stored line of seq `seq` as a field table (k, t, n, g, s, l, a, x), or nil when it is gone.
+-- A stored line's fields (an XRANGE entry's field list: m, c, x) as a table: k task, t token,
+-- n attempt, a at, g agent, s stream code, l level, x text.
+local function log_meta(kv)
+  local k, t, n, a, g = string.match(kv[2], '^(%S+) (%d+) (%d+) (%d+) (.*)$')
+  return { k = k, t = t, n = n, a = a, g = g, s = string.sub(kv[4], 1, 1), l = string.sub(kv[4], 2, 2), x = kv[6] }
+end
+
+-- The stored line of seq `seq` (log_meta), or nil when it is gone.
 local function log_line(seq)
   local id = int_str(seq) .. '-0'
   local e = redis.call('XRANGE', P .. 'll', id, id)[1]
   if not e then return nil end
-  local f, kv = {}, e[2]
-  for j = 1, #kv, 2 do f[kv[j]] = kv[j + 1] end
-  return f
+  return log_meta(e[2])
 end
 
 -- The claim a lease's token names: its attempt and the agent that ran it; or nil and why
@@ -96,41 +96,45 @@ local function log_claim(task, token)
 end
 
 -- Append `n` lines, whose ARGV start at index `at`, to one claim's log; `seq` is the last seq
--- given so far. Returns the last seq given.
+-- given so far. Returns the last seq given. The state lives in locals, and a claim's first and
+-- only line is recorded with one `struct.pack`: tables and strings made in a script cost Redis
+-- more than most commands do (measured with callgrind: docs/benchmarks.md).
 local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq)
-  local field = task .. ':' .. token
+  local field = task .. ' ' .. token
   local old = redis.call('HGET', P .. 'lg', field)
-  local s, seqs_at = log_record(old or nil)
-  if not s then
-    s = { lines = 0, hl = 0, hb = 0, hf = 0, tb = 0, cl = 0, cb = 0, ct = 0, ca = 0, att = att, agent = agent }
+  local lines, hl, hb, hf, tb, cl, cb, ct, ca, agent_len = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  if old then
+    local _
+    lines, hl, hb, hf, tb, cl, cb, ct, ca, _, agent_len = struct.unpack('<ddddddddddH', old)
   end
   local ll = P .. 'll'
-  local lt = P .. 'lt:' .. task .. ':' .. token
-  local atts = int_str(att)
+  local lt = nil
+  -- The claim's part of every line's entry.
+  local meta = field .. ' ' .. int_str(att) .. ' ' .. NOWS .. ' ' .. agent
+  -- Seqs of this append's head lines; its tail lines { seq text, stream and level, ARGV index of
+  -- the text, size, seq }, the first `tail_from - 1` cut before being written.
   local head_seqs = {}
-  -- This append's tail lines: { seq, ARGV index, size }; the first `tail_from - 1` were cut
-  -- before being written.
   local tail, tail_from = {}, 1
   -- Stored tail lines are cut first (oldest first), popped one by one; there are some only when
   -- the head was full before this append.
-  local stored_left = s.hf == 1 and s.tb > 0
+  local stored_left = hf == 1 and tb > 0
   local dead = {}
   for j = 0, n - 1 do
-    local base = at + j * 4
-    local size = tonumber(ARGV[base + 3])
+    local base = at + j * 2
+    local size = #ARGV[base + 1] + 1
     seq = seq + 1
-    s.lines = s.lines + 1
-    if s.hf == 0 and s.hb + size <= head_max then
-      s.hb = s.hb + size
-      s.hl = s.hl + 1
-      head_seqs[#head_seqs + 1] = struct.pack('<d', seq)
-      redis.call('XADD', ll, int_str(seq) .. '-0', 'k', task, 't', token, 'n', atts, 'g', agent, 's', ARGV[base],
-        'l', ARGV[base + 1], 'a', NOWS, 'x', ARGV[base + 2])
+    lines = lines + 1
+    if hf == 0 and hb + size <= head_max then
+      hb = hb + size
+      hl = hl + 1
+      head_seqs[#head_seqs + 1] = seq
+      redis.call('XADD', ll, int_str(seq) .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     else
-      s.hf = 1
-      s.tb = s.tb + size
+      hf = 1
+      tb = tb + size
       tail[#tail + 1] = { seq, base, size }
-      while s.tb > tail_max do
+      while tb > tail_max do
+        lt = lt or P .. 'lt:' .. task .. ':' .. token
         local cut_seq, cut_size
         local popped = stored_left and redis.call('LPOP', lt) or nil
         if popped then
@@ -142,11 +146,11 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
           tail_from = tail_from + 1
           cut_seq, cut_size = first[1], first[3]
         end
-        s.tb = s.tb - cut_size
-        s.cl = s.cl + 1
-        s.cb = s.cb + cut_size
-        s.ct = cut_seq
-        s.ca = NOW
+        tb = tb - cut_size
+        cl = cl + 1
+        cb = cb + cut_size
+        ct = cut_seq
+        ca = NOW
       end
     end
   end
@@ -157,13 +161,21 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       local t = tail[j]
       local seqs, base = int_str(t[1]), t[2]
       entries[#entries + 1] = seqs .. ' ' .. int_str(t[3])
-      redis.call('XADD', ll, seqs .. '-0', 'k', task, 't', token, 'n', atts, 'g', agent, 's', ARGV[base],
-        'l', ARGV[base + 1], 'a', NOWS, 'x', ARGV[base + 2])
+      redis.call('XADD', ll, seqs .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     end
-    call_chunked('RPUSH', lt, entries)
+    call_chunked('RPUSH', lt or P .. 'lt:' .. task .. ':' .. token, entries)
   end
-  redis.call('HSET', P .. 'lg', field,
-    log_header(s) .. (old and string.sub(old, seqs_at) or '') .. table.concat(head_seqs))
+  local record
+  if not old and #head_seqs == 1 then
+    record = struct.pack('<ddddddddddHd', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent, head_seqs[1]) .. agent
+  else
+    local parts = { struct.pack('<ddddddddddH', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent) }
+    if old then parts[2] = string.sub(old, 83, #old - agent_len) end
+    for _, hseq in ipairs(head_seqs) do parts[#parts + 1] = struct.pack('<d', hseq) end
+    parts[#parts + 1] = agent
+    record = table.concat(parts)
+  end
+  redis.call('HSET', P .. 'lg', field, record)
   return seq
 end
 
@@ -200,7 +212,7 @@ local function append_logs(i, held)
         seq = log_append_claim(task, token, att, agent, n, at + 4, head_max, tail_max, seq)
       end
     end
-    at = at + 4 + n * 4
+    at = at + 4 + n * 2
   end
   if seq and seq ~= first then redis.call('SET', P .. 'lseq', int_str(seq)) end
   return out
