@@ -416,6 +416,9 @@ describe('worker protocol over HTTP', () => {
     expect((await s.baton.get(a!.id))?.result).toEqual({ text: 'HELLO' });
     expect((await s.baton.get(b!.id))?.result).toEqual({ sum: 6 });
     expect((await s.baton.getRun(run.runId))?.state).toBe('succeeded');
+    // Its last line went with the outcome, into the task's log.
+    const log = await s.baton.readLogs({ taskId: a!.id });
+    expect(log.lines.map((l) => l.text)).toEqual(['upper: done in python']);
   });
 
   it.skipIf(!hasPython)(

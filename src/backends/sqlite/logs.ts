@@ -35,10 +35,14 @@ interface LogState {
   cut_at: number | null;
 }
 
-/** A row of `log-claim.sql`: the task, the claim's attempt and agent, its log's state (NULLs when none). */
+/**
+ * A row of `log-claim.sql` (the task, the claim's attempt and agent, its log's state: NULLs when
+ * it keeps none), or of `log-state.sql` with the attempt and agent the call knew (and, for a claim
+ * without a state row, its head's lines counted: `count`, `bytes`).
+ */
 type ClaimRow = { task_seq: number; attempt: number | null; agent_id: string | null } & {
   [K in keyof LogState]: LogState[K] | null;
-};
+} & { count?: number | null; bytes?: number | null };
 
 /** A row of `logs-of-task.sql`, `logs-of-agent.sql`, `logs-of-namespace.sql`. */
 interface LineRow {
@@ -62,20 +66,6 @@ export interface HeldClaim {
   attempt: number;
   agentId: string;
 }
-
-/** The state of a claim whose log has no line yet (`log-claim.sql`'s NULL columns). */
-const NO_STATE: { [K in keyof LogState]: null } = {
-  lines: null,
-  head_lines: null,
-  head_bytes: null,
-  head_full: null,
-  tail_bytes: null,
-  tail_after: null,
-  cut_lines: null,
-  cut_bytes: null,
-  cut_to: null,
-  cut_at: null,
-};
 
 /**
  * A claim with at most this many lines, all in the head, keeps no `task_log_claims` row: the next
@@ -114,8 +104,7 @@ export class SqliteLogs {
       const found =
         known !== undefined && known.token === item.token
           ? ({
-              ...((this.#st.logState.get(known.taskSeq, item.token) as LogState | undefined) ??
-                NO_STATE),
+              ...(this.#st.logState.get(known.taskSeq, item.token) as object),
               task_seq: known.taskSeq,
               attempt: known.attempt,
               agent_id: known.agentId,
@@ -148,11 +137,14 @@ export class SqliteLogs {
     const taskSeq = claim.task_seq;
     const { token, agentId } = item;
     const attempt = claim.attempt!;
-    // A claim without a row is all head: its lines and their bytes say where the head is.
+    // A claim without a row is all head: its lines and their bytes say where the head is (read
+    // with its state when the call knew its claim).
     const head0 =
-      claim.lines === null
-        ? (st.logHead.get(taskSeq, token) as { lines: number; bytes: number })
-        : undefined;
+      claim.lines !== null
+        ? undefined
+        : claim.count !== undefined && claim.count !== null
+          ? { lines: claim.count, bytes: claim.bytes ?? 0 }
+          : (st.logHead.get(taskSeq, token) as { lines: number; bytes: number });
     const s: LogState =
       head0 !== undefined
         ? {

@@ -8,8 +8,10 @@
 
 -- One row per stored line. `seq` is the readers' cursor, given by the append from
 -- task_log_seq: it only grows, even when the newest lines are deleted (bounds, a task removed).
--- Lines of one task are found by (task_seq, seq), which is also their order; lines of one agent
--- by (ns, agent_id, seq). `stream` is stdout, stderr or log; `level` 0 debug, 1 info, 2 warn,
+-- Lines of one task are found by (task_seq, seq), which is also their order. Agent logs read
+-- the lines in seq order and keep those of the agent: no index of their own, as every index is
+-- written once per line, on the hot path (a 1 KiB line already costs about as much to store as
+-- the rest of a no-op task; docs/benchmarks.md). `stream` is stdout, stderr or log; `level` 0 debug, 1 info, 2 warn,
 -- 3 error (a level filter is a comparison); `bytes` what the bounds count of it: the UTF-8 size of
 -- `text` plus one, for its newline; `at` the store's time when the line was stored.
 CREATE TABLE task_logs (
@@ -26,7 +28,6 @@ CREATE TABLE task_logs (
   text TEXT NOT NULL
 );
 CREATE INDEX task_logs_task ON task_logs (task_seq, seq);
-CREATE INDEX task_logs_agent ON task_logs (ns, agent_id, seq);
 
 -- The last seq given to a line (one row): read and written once per append, not once per line.
 CREATE TABLE task_log_seq (
