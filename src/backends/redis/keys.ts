@@ -55,13 +55,13 @@
  *
  * Task logs (docs/logs.md; lua/includes/logs.lua has the fields), all derived in the scripts:
  *   P lseq             string  the last seq given to a log line
- *   P lm:<task>        hash    attempt -> what the bounds know of its log (lines, head, cut)
- *   P lh:<task>:<att>  stream  the attempt's head lines, entry id = the line's seq
- *   P lt:<task>:<att>  stream  its tail lines (the oldest cut while over the tail's bytes)
- *   P li               stream  every stored line's task, attempt, agent, level and time
- *   P lia:<agent>      stream  the same for the lines of one agent's attempts
- * A task's log is these keys of its id (and its lines' entries in the two indexes): whatever
- * deletes a task deletes them with it.
+ *   P ll               stream  every stored line (entry id = its seq): the claim, stream, level,
+ *                              time and text
+ *   P lg               hash    '<task> <token>' -> the claim's log record: what the bounds know,
+ *                              and the seqs of its head lines
+ *   P lt:<task>:<tok>  list    the seqs (and sizes) of the claim's tail lines, oldest first
+ * A task's log is the lg fields and lt keys of its id and its lines' ll entries: whatever deletes
+ * a task deletes them with it.
  */
 
 /** The namespace's key names; see the module comment for what each holds. */
