@@ -1218,7 +1218,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const log = entry.taskLog;
     if (log === undefined) return entry.carried;
     const carry = (lines: LogLineInput[]): LogLineInput[] | undefined => {
-      if (lines.length > 0) entry.carried = [...(entry.carried ?? []), ...lines];
+      if (lines.length > 0)
+        entry.carried = entry.carried === undefined ? lines : entry.carried.concat(lines);
       return entry.carried;
     };
     const rest = async (first: LogLineInput[] | undefined): Promise<LogLineInput[] | undefined> => {
