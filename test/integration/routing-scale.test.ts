@@ -82,7 +82,12 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
     const small = await commandsPerClaims(20);
     const large = await commandsPerClaims(200);
     expect(small, 'the claims ran commands at all').toBeGreaterThan(0);
-    expect(large, `20 peers: ${small} commands; 200 peers: ${large}`).toBe(small);
+    // Equal but for a command or two that depend on timing (a wake-up marker); before the
+    // contenders, 200 peers cost six times as many (6,425 against 1,021).
+    expect(
+      Math.abs(large - small),
+      `20 peers: ${small} commands; 200 peers: ${large}`,
+    ).toBeLessThanOrEqual(small * 0.05);
   });
 });
 
@@ -99,9 +104,14 @@ describe('routing at fleet scale: sqlite', () => {
       );
       const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('ns', '[[]]', 'me', 0, 8);
       db.close();
+      // The agents through the index; each one's tasks in flight through tasks_running_agent.
       expect(plan.map((row) => row['detail'])).toEqual([
         expect.stringMatching(
           /^SEARCH agents USING INDEX agents_contenders \(ns=\? AND claim_filter=\?/,
+        ),
+        expect.stringMatching(/^CORRELATED SCALAR SUBQUERY/),
+        expect.stringMatching(
+          /^SEARCH t USING (COVERING )?INDEX tasks_running_agent \(ns=\? AND agent_id=\?\)/,
         ),
       ]);
       expect(sql).toMatch(/ORDER BY claim_load\s+LIMIT \?5/);

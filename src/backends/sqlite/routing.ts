@@ -96,7 +96,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
       }
     }
     if (!overlaps) continue;
-    const view = viewOf(row, st, ns, now, policy);
+    const view = viewOf(row, row.in_flight, now, policy);
     peerQueues.set(row.id, queues);
     peers.push(view);
     freeSlots += Math.max(0, view.concurrency - view.inFlight);
@@ -106,7 +106,12 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   // Candidates are read in pages, first twice the claim's `max`: most claims take what they
   // read. Tasks left to peers make it read further, up to what the peers could take before it.
   const budget = Math.min(ctx.max + freeSlots, MAX_CANDIDATES);
-  const selfView = viewOf(self, st, ns, now, policy);
+  const selfView = viewOf(
+    self,
+    (st.agentInFlight.get(ns, self.id) as { n: number }).n,
+    now,
+    policy,
+  );
   const loadedTypes = new Set<string>();
   const router = new ClaimRouter(selfView, peers, policy, now);
   const chosen: Candidate[] = [];
@@ -148,7 +153,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
  * claim filters (a handful of rows: one per distinct filter, not per agent) and, for each that
  * takes one of the claim's queues, its least loaded agents through an index.
  */
-function contendersOf(ctx: RoutingContext): RoutingAgentRow[] {
+function contendersOf(ctx: RoutingContext): ContenderRow[] {
   const { st, ns, self, policy } = ctx;
   const limit = policy.contenders;
   if (limit === 0) return [];
@@ -175,15 +180,18 @@ function contendersOf(ctx: RoutingContext): RoutingAgentRow[] {
 }
 
 interface ContenderRow extends RoutingAgentRow {
-  /** Its load at its latest claim (agents.claim_load). */
+  /** Its load as of its latest heartbeat (agents.claim_load). */
   load: number;
+  /** The tasks it holds now. */
+  in_flight: number;
 }
 
 /**
  * What a claim keeps for routing: the agent's filter and its decayed count of recent claims
- * (see {@link claimRecord}), and, while routing is on, its load now that it holds what it
- * claimed (the contenders index). Written on every claim, even one that took nothing: an agent
- * that has finished its tasks and comes back for more is then seen as idle again.
+ * (see {@link claimRecord}); and, while routing is on, when the claim changes the agent's filter,
+ * the filter among the namespace's and the agent's load, so it is a contender at once.
+ * Otherwise heartbeats keep its load up to date (agent-heartbeat.sql): a claim that wrote the
+ * indexed load every time would pay an index update for it.
  */
 export function recordClaim(
   ctx: RoutingContext,
@@ -192,26 +200,20 @@ export function recordClaim(
 ): void {
   const { st, ns, now, policy, self, filter } = ctx;
   const record = claimRecord(self, filter, leased, now, policy);
-  if (!policy.enabled) {
-    if (record)
-      st.agentClaimed.run(ns, self.id, record.filter, record.recent, record.lastClaimAt, null);
-    return;
+  if (!record) return;
+  if (leased > 0) st.agentClaimed.run(ns, self.id, record.recent, record.lastClaimAt);
+  if (self.claim_filter === filter) return;
+  let load: number | null = null;
+  if (policy.enabled) {
+    st.claimFilterInsert.run(ns, filter);
+    const inFlight =
+      inFlightBefore === undefined
+        ? (st.agentInFlight.get(ns, self.id) as { n: number }).n
+        : inFlightBefore + leased;
+    const recent = decayRecent(record.recent, record.lastClaimAt, now, policy);
+    load = (inFlight + recent) / Math.max(1, self.concurrency);
   }
-  if (self.claim_filter !== filter) st.claimFilterInsert.run(ns, filter);
-  const recent = record?.recent ?? decayRecent(self.recent_claims, self.last_claim_at, now, policy);
-  const inFlight =
-    inFlightBefore === undefined
-      ? (st.agentInFlight.get(ns, self.id) as { n: number }).n
-      : inFlightBefore + leased;
-  const load = (inFlight + recent) / Math.max(1, self.concurrency);
-  st.agentClaimed.run(
-    ns,
-    self.id,
-    filter,
-    record?.recent ?? self.recent_claims,
-    record ? record.lastClaimAt : self.last_claim_at,
-    load,
-  );
+  st.agentClaimFilter.run(ns, self.id, filter, load);
 }
 
 /**
@@ -260,12 +262,10 @@ export function claimRecord(
 
 function viewOf(
   row: RoutingAgentRow,
-  st: Statements,
-  ns: string,
+  inFlight: number,
   now: number,
   policy: RoutingPolicy,
 ): AgentView {
-  const inFlight = (st.agentInFlight.get(ns, row.id) as { n: number }).n;
   return {
     id: row.id,
     labels: JSON.parse(row.labels) as Record<string, string>,

@@ -735,6 +735,7 @@ export class SqliteBackend implements Backend {
       report?.cpuPercent ?? null,
       report?.rssBytes ?? null,
       report?.abandonedHandlers ?? 0,
+      this.#routing.enabled ? this.#routing.loadHalfLifeMs : null,
     );
     return changes > 0;
   }

@@ -8,6 +8,7 @@ import { sqlText } from './database.ts';
 
 const FILES = {
   agentById: 'agent-by-id',
+  agentClaimFilter: 'agent-claim-filter',
   agentClaimed: 'agent-claimed',
   agentHeartbeat: 'agent-heartbeat',
   agentInFlight: 'agent-in-flight',

@@ -566,12 +566,16 @@ export function routingPolicyCases(env: SuiteEnv): void {
     async function fleet(contenders: number): Promise<{ b: Backend; us: AgentRecord }> {
       const b = await env.ctx().open({ routing: { contenders } });
       const us = await pulling(b, 'us', [], { labels: { region: 'us' } });
-      await pulling(b, 'idle1', [], { labels: { region: 'us' } });
-      await pulling(b, 'idle2', [], { labels: { region: 'us' } });
+      const idle = [
+        await pulling(b, 'idle1', [], { labels: { region: 'us' } }),
+        await pulling(b, 'idle2', [], { labels: { region: 'us' } }),
+      ];
       const eu = await pulling(b, 'eu', [], { labels: { region: 'eu' }, concurrency: 10 });
-      // The eu agent is the most loaded of the three peers: it holds three tasks.
+      // The eu agent is the most loaded of the three peers: it holds three tasks. (A backend may
+      // index loads as of each agent's latest heartbeat: every agent heartbeats after that.)
       await submitMany(b, 3, { type: 'y' });
       expect(await claimFor(b, eu)).toHaveLength(3);
+      await alive(b, us, eu, ...idle);
       await submitOne(b, { type: 'x', affinity: [{ label: 'region', value: 'eu' }] });
       return { b, us };
     }

@@ -4,8 +4,10 @@
 --
 -- Append-only, like every migration: change the schema in a new file.
 
--- An agent's load as of its latest claim: (tasks in flight + recently claimed tasks) /
--- concurrency, written by every claim while routing is on. NULL until then.
+-- An agent's load, (tasks in flight + recently claimed tasks) / concurrency, as of its latest
+-- heartbeat (or of the claim that set its filter), while routing is on. NULL until then.
+-- Written by heartbeats rather than by every claim: an indexed column that changed with every
+-- claim would cost each claim an index update.
 ALTER TABLE agents ADD COLUMN claim_load REAL;
 
 -- A claim's contenders: the active agents of a claim filter, least loaded first.
