@@ -2,7 +2,7 @@
  * Baton from TypeScript: open a store, submit a small DAG, run a worker with custom handlers,
  * wait for the run, print what each task returned, close.
  *
- *   node --conditions=baton-source examples/sdk.ts
+ *   npx node --conditions=baton-source examples/sdk.ts
  *
  * (`baton-source` makes `import … from 'baton'` resolve to the TypeScript sources of this
  * checkout; an installed package resolves to its compiled build without it.)

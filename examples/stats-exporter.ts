@@ -2,7 +2,7 @@
  * The numbers that drive Baton's autoscaling, over HTTP, for an external autoscaler (KEDA's
  * `metrics-api` scaler, a cron job, a dashboard). See docs/autoscaling.md.
  *
- *   node --conditions=baton-source examples/stats-exporter.ts [store URL] [port]
+ *   npx node --conditions=baton-source examples/stats-exporter.ts [store URL] [port]
  *   curl 'http://localhost:9464/stats?capabilities=shell,python'
  *
  * Answers `GET /stats?capabilities=a,b[&namespace=ns]` with
