@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 
 import pino from 'pino';
 
-import { Baton, eligibleDepth } from 'baton';
+import { Baton, eligibleDepth } from 'baton-queue';
 
 const store = process.argv[2] ?? process.env['BATON_STORE'] ?? 'sqlite:.baton/baton.db';
 const port = Number(process.argv[3] ?? 9464);
