@@ -15,7 +15,7 @@ import pino from 'pino';
 
 import { Baton, eligibleDepth } from 'baton-queue';
 
-const store = process.argv[2] ?? process.env['BATON_STORE'] ?? 'sqlite:.baton/baton.db';
+const store = process.argv[2] ?? (process.env['BATON_STORE'] || 'sqlite:.baton/baton.db');
 const port = Number(process.argv[3] ?? 9464);
 const logger = pino({ level: 'warn' }, pino.destination(2));
 
