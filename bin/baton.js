@@ -22,12 +22,12 @@ if (Number(nodeVersion.split('.')[0]) < MIN_NODE_MAJOR) {
       process.exitCode = 1;
     });
 } else {
+  let inCheckout = false;
+  const builtEntry = new URL('../dist/cli/main.js', import.meta.url);
   void import('node:fs')
     .then((fs) => {
-      const entry = fs.existsSync(sourceEntry)
-        ? sourceEntry
-        : new URL('../dist/cli/main.js', import.meta.url);
-      return import(entry.href);
+      inCheckout = fs.existsSync(sourceEntry);
+      return import((inCheckout ? sourceEntry : builtEntry).href);
     })
     .then((/** @type {{ main: (argv: readonly string[]) => Promise<number> }} */ cli) =>
       cli.main(process.argv),
@@ -38,12 +38,49 @@ if (Number(nodeVersion.split('.')[0]) < MIN_NODE_MAJOR) {
         process.exitCode = code;
       },
       (/** @type {unknown} */ error) => {
-        process.stderr.write(
-          'error: ' + String(error instanceof Error ? error.stack : error) + '\n',
-        );
+        process.stderr.write(cannotStart(error, inCheckout, builtEntry));
         process.exitCode = 1;
       },
     );
+}
+
+/**
+ * What to say when the CLI cannot be loaded: a checkout without `npm install`, or a package
+ * without its build, get what to do; anything else its stack.
+ * @param {unknown} error
+ * @param {boolean} inCheckout
+ * @param {URL} builtEntry
+ * @returns {string}
+ */
+function cannotStart(error, inCheckout, builtEntry) {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const root = decodeURIComponent(new URL('..', import.meta.url).pathname).replace(/\/$/, '');
+  const dependency = /^Cannot find package '([^']+)'/.exec(message);
+  if (code === 'ERR_MODULE_NOT_FOUND' && dependency !== null) {
+    return inCheckout
+      ? 'Baton cannot load its dependency ' +
+          dependency[1] +
+          ': this checkout has no node_modules yet.\n' +
+          '  Run `npm install` in ' +
+          root +
+          ' once, then `npx baton …`.\n'
+      : 'Baton cannot load its dependency ' +
+          dependency[1] +
+          ': the package in ' +
+          root +
+          ' is installed without it.\n' +
+          '  Install it again with npm (`npm install`), which installs its dependencies too.\n';
+  }
+  if (code === 'ERR_MODULE_NOT_FOUND' && !inCheckout && message.includes(builtEntry.pathname)) {
+    return (
+      'Baton has no build in ' +
+      root +
+      ' (dist/cli/main.js is missing).\n' +
+      '  Install it from a package made by `npm pack` (which builds dist/), or run `npm run build` there.\n'
+    );
+  }
+  return 'error: ' + String(error instanceof Error ? error.stack : error) + '\n';
 }
 
 /**

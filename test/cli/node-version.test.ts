@@ -4,7 +4,7 @@
  * `npx baton …` works from a checkout whatever Node comes first on the PATH.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,5 +104,48 @@ describe.skipIf(systemNodes().length === 0)('npx baton from a checkout', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${VERSION}\n`);
     expect(existsSync(join(REPO, 'node_modules', '.bin', 'node'))).toBe(true);
+  });
+});
+
+describe('bin/baton.js on Node 24, when what it loads is missing', () => {
+  it('in a checkout without node_modules: says to run npm install there; exit 1', async () => {
+    const checkout = join(dir, 'clone');
+    await cp(join(REPO, 'bin'), join(checkout, 'bin'), { recursive: true });
+    await cp(join(REPO, 'src'), join(checkout, 'src'), { recursive: true });
+    await cp(join(REPO, 'package.json'), join(checkout, 'package.json'));
+    const result = await runProgram(
+      process.execPath,
+      [join(checkout, 'bin', 'baton.js'), '--version'],
+      {
+        cwd: checkout,
+        env: env(),
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^Baton cannot load its dependency [\\w@/.-]+: this checkout has no node_modules yet\\.\\n  Run \`npm install\` in ${checkout.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} once, then \`npx baton …\`\\.\\n$`,
+      ),
+    );
+  });
+
+  it('in a package without its build (dist/): says how to get one; exit 1', async () => {
+    const unbuilt = join(dir, 'unbuilt');
+    await cp(join(REPO, 'bin'), join(unbuilt, 'bin'), { recursive: true });
+    await cp(join(REPO, 'package.json'), join(unbuilt, 'package.json'));
+    const result = await runProgram(
+      process.execPath,
+      [join(unbuilt, 'bin', 'baton.js'), '--version'],
+      {
+        cwd: unbuilt,
+        env: env(),
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `Baton has no build in ${unbuilt} (dist/cli/main.js is missing).\n` +
+        '  Install it from a package made by `npm pack` (which builds dist/), or run `npm run build` there.\n',
+    );
   });
 });
