@@ -166,6 +166,7 @@ describe('docker-compose.yml', () => {
     const command = redis.command!.join(' ');
     expect(command).toMatch(/^redis-server\b/);
     expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--appendfsync always'); // docs/operations.md: no task lost
     expect(command).toContain('--maxmemory-policy noeviction');
     expect(redis.volumes).toContain('redis-data:/data');
     expect(compose.volumes).toHaveProperty('redis-data');
