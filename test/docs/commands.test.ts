@@ -63,6 +63,16 @@ describe('shell commands in the README and docs/', () => {
     expect(bare.map((l) => `${l.where}: ${l.text}`)).toEqual([]);
   });
 
+  it('write a script run in prose as `npx node …` too', () => {
+    const bare: string[] = [];
+    for (const page of PAGES) {
+      const text = readFileSync(join(REPO, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const m of text.matchAll(/`node ([^`]*\.ts\b[^`]*)`/g))
+        bare.push(`${page}: node ${m[1]}`);
+    }
+    expect(bare).toEqual([]);
+  });
+
   it('run scripts as `npx node` (the shell may have an older node)', () => {
     const bare = lines.filter((l) => /(^|[\s;&|(`])node\s/.test(l.text.replace(/npx node\s/g, '')));
     expect(bare.map((l) => `${l.where}: ${l.text}`)).toEqual([]);
