@@ -2,25 +2,23 @@
  * The `baton` command line. Parsing and usage errors are settled here, before any command opens
  * the store: a bad flag exits 2 having touched nothing. Errors Baton raises print as
  * `error [CODE]: message` and exit 1.
+ *
+ * Start-up time: this module imports only commander and a few pure helpers. Each command's
+ * module (and with it the store, the executors, the HTTP server, pino…) is imported inside its
+ * action, after its arguments were parsed, so `baton --version` or `baton status` does not pay
+ * for what only `baton run` or `baton server` uses (`npm run bench:startup`,
+ * docs/benchmarks.md).
  */
 import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { isRunId } from '../backends/ids.ts';
 import { BatonError } from '../core/errors.ts';
 import { TASK_STATES } from '../core/types.ts';
-import { agentsCommand } from './commands/agents.ts';
-import { cancelCommand } from './commands/cancel.ts';
-import { retryCommand } from './commands/retry.ts';
-import { runCommand } from './commands/run.ts';
-import { serverCommand } from './commands/server.ts';
-import { statusCommand } from './commands/status.ts';
-import { poolCommand, type PoolCommandOptions } from './commands/pool.ts';
-import { submitCommand } from './commands/submit.ts';
-import { tasksCommand } from './commands/tasks.ts';
-import { workerCommand, type WorkerCommandOptions } from './commands/worker.ts';
-import { createContext, type CliIO, type CommonOptions } from './context.ts';
+import type { PoolCommandOptions } from './commands/pool.ts';
+import type { TasksFilter } from './commands/tasks.ts';
+import type { WorkerCommandOptions } from './commands/worker.ts';
+import type { CliContext, CliIO, CommonOptions } from './context.ts';
 import {
   LOG_LEVELS,
   parseBytes,
@@ -120,6 +118,20 @@ function withCommonOptions(command: Command, options: { json?: boolean } = {}): 
   return command;
 }
 
+/**
+ * The command's context (logger, store URL, the store opened on demand), imported when a
+ * command runs: pino and the client are not loaded to print the version or a usage error.
+ * @throws BatonError `BATON_STORE_URL` for a store URL of no known form, before anything opens.
+ */
+async function createContext(
+  io: CliIO,
+  options: CommonOptions,
+  defaultLevel: LogLevel,
+): Promise<CliContext> {
+  const { createContext: create } = await import('./context.ts');
+  return create(io, options, defaultLevel);
+}
+
 function common(command: Command): CommonOptions {
   const o = command.opts<{
     store?: string;
@@ -176,13 +188,11 @@ Examples:
     )
     .action(async (plan: string, _opts: unknown, command: Command) => {
       const o = command.opts<{ concurrency?: number }>();
-      const ctx = createContext(io, common(command), 'warn');
+      const ctx = await createContext(io, common(command), 'warn');
       setExit(
-        await runCommand(
-          ctx,
-          plan,
-          o.concurrency === undefined ? {} : { concurrency: o.concurrency },
-        ),
+        await (
+          await import('./commands/run.ts')
+        ).runCommand(ctx, plan, o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
       );
     });
 
@@ -251,8 +261,8 @@ Examples:
           );
         }
       }
-      const ctx = createContext(io, common(command), 'info');
-      setExit(await workerCommand(ctx, o));
+      const ctx = await createContext(io, common(command), 'info');
+      setExit(await (await import('./commands/worker.ts')).workerCommand(ctx, o));
     });
 
   withCommonOptions(
@@ -364,8 +374,12 @@ Examples:
           );
         }
       }
-      const ctx = createContext(io, common(command), 'info');
-      setExit(await poolCommand(ctx, { ...o, idleTimeout: o.idleTimeout ?? 60_000 }));
+      const ctx = await createContext(io, common(command), 'info');
+      setExit(
+        await (
+          await import('./commands/pool.ts')
+        ).poolCommand(ctx, { ...o, idleTimeout: o.idleTimeout ?? 60_000 }),
+      );
     });
 
   withCommonOptions(
@@ -375,8 +389,8 @@ Examples:
       .argument('<plan>', 'plan file (YAML or JSON)'),
     { json: true },
   ).action(async (plan: string, _opts: unknown, command: Command) => {
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await submitCommand(ctx, plan));
+    const ctx = await createContext(io, common(command), 'warn');
+    setExit(await (await import('./commands/submit.ts')).submitCommand(ctx, plan));
   });
 
   withCommonOptions(
@@ -392,8 +406,10 @@ Examples:
     { json: true },
   ).action(async (runId: string | undefined, _opts: unknown, command: Command) => {
     const o = command.opts<{ limit: number }>();
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await statusCommand(ctx, runId, { limit: o.limit }));
+    const ctx = await createContext(io, common(command), 'warn');
+    setExit(
+      await (await import('./commands/status.ts')).statusCommand(ctx, runId, { limit: o.limit }),
+    );
   });
 
   withCommonOptions(
@@ -413,11 +429,11 @@ Examples:
     { json: true },
   ).action(async (_opts: unknown, command: Command) => {
     const o = command.opts<{ state?: (typeof TASK_STATES)[number]; run?: string; limit: number }>();
-    const ctx = createContext(io, common(command), 'warn');
-    const filter: Parameters<typeof tasksCommand>[1] = { limit: o.limit };
+    const ctx = await createContext(io, common(command), 'warn');
+    const filter: TasksFilter = { limit: o.limit };
     if (o.state !== undefined) filter.state = o.state;
     if (o.run !== undefined) filter.runId = o.run;
-    setExit(await tasksCommand(ctx, filter));
+    setExit(await (await import('./commands/tasks.ts')).tasksCommand(ctx, filter));
   });
 
   withCommonOptions(
@@ -442,8 +458,10 @@ Examples:
     )
     .action(async (_opts: unknown, command: Command) => {
       const o = command.opts<{ all?: boolean }>();
-      const ctx = createContext(io, common(command), 'warn');
-      setExit(await agentsCommand(ctx, { all: o.all === true }));
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (await import('./commands/agents.ts')).agentsCommand(ctx, { all: o.all === true }),
+      );
     });
 
   withCommonOptions(
@@ -516,9 +534,11 @@ Examples:
           code: 'baton.usage',
         });
       }
-      const ctx = createContext(io, common(command), 'info');
+      const ctx = await createContext(io, common(command), 'info');
       setExit(
-        await serverCommand(ctx, {
+        await (
+          await import('./commands/server.ts')
+        ).serverCommand(ctx, {
           host: o.host,
           port: o.port,
           ...(o.cors === undefined ? {} : { cors: o.cors }),
@@ -535,8 +555,8 @@ Examples:
       .argument('<id>', 'a task id (tsk_…) or a run id (run_…)'),
     { json: true },
   ).action(async (id: string, _opts: unknown, command: Command) => {
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await cancelCommand(ctx, id));
+    const ctx = await createContext(io, common(command), 'warn');
+    setExit(await (await import('./commands/cancel.ts')).cancelCommand(ctx, id));
   });
 
   withCommonOptions(
@@ -560,14 +580,18 @@ Examples:
     )
     .action(async (id: string, _opts: unknown, command: Command) => {
       const o = command.opts<{ reason?: string }>();
-      if (isRunId(id)) {
+      if (id.startsWith('run_')) {
         command.error(
           `error: baton retry takes a task id (tsk_…), not a run id; list the run's failed tasks with: baton tasks --run ${id} --state failed`,
           { exitCode: EXIT.usage, code: 'baton.usage' },
         );
       }
-      const ctx = createContext(io, common(command), 'warn');
-      setExit(await retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }));
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/retry.ts')
+        ).retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
+      );
     });
 
   return program;

@@ -40,11 +40,18 @@ export interface CliHarness {
   /** `sqlite:<dir>/b.db`: the test's store. */
   readonly store: string;
   /** Run `baton …` to completion. */
-  run(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  run(args: readonly string[], options?: StartOptions): Promise<CliResult>;
   /** Start `baton …` in the background; it is killed after the test if still running. */
-  start(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): CliProcess;
+  start(args: readonly string[], options?: StartOptions): CliProcess;
   /** A client on the test's store (closed after the test), quiet logs. */
   open(): Promise<Baton>;
+}
+
+export interface StartOptions {
+  /** Added to (and overriding) the test's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Flags for Node itself, before the script (`--import …`). @default [] */
+  nodeArgs?: readonly string[];
 }
 
 /** The environment without anything that would change which store or log level is used. */
@@ -79,11 +86,8 @@ export function useCli(): CliHarness {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start = (
-    args: readonly string[],
-    options: { env?: NodeJS.ProcessEnv } = {},
-  ): CliProcess => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+  const start = (args: readonly string[], options: StartOptions = {}): CliProcess => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
       cwd: dir,
       env: cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
