@@ -148,9 +148,16 @@ function common(command: Command): CommonOptions {
 
 /** The commander program: every command, its flags and their parsers. */
 export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Command {
+  const version = packageVersion();
   const program = new Command('baton')
     .description('A durable, parallel task queue and orchestrator for AI-agent workflows.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(version, '-v, --version', 'print the version')
+    // -V as well, as commander's default had it.
+    .addOption(new Option('-V').hideHelp())
+    .on('option:V', () => {
+      io.stdout.write(`${version}\n`);
+      throw new CommanderError(EXIT.ok, 'commander.version', version);
+    })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -552,12 +559,32 @@ Examples:
     program
       .command('cancel')
       .description('Cancel a task, or every unfinished task of a run (an id starting with run_).')
-      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)'),
+      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)')
+      .option(
+        '--reason <text>',
+        "why it is cancelled, recorded in the task.cancelled events (default: 'cancelled from the command line')",
+      ),
     { json: true },
-  ).action(async (id: string, _opts: unknown, command: Command) => {
-    const ctx = await createContext(io, common(command), 'warn');
-    setExit(await (await import('./commands/cancel.ts')).cancelCommand(ctx, id));
-  });
+  )
+    .addHelpText(
+      'after',
+      `
+A running task's handler sees its abort signal fire; its worker stops it (a shell task's
+processes get SIGTERM) and records it cancelled. Finished tasks are left as they are.
+
+Examples:
+  $ baton cancel run_01J… --reason "wrong input data"
+  $ baton cancel tsk_01J…`,
+    )
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{ reason?: string }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/cancel.ts')
+        ).cancelCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
+      );
+    });
 
   withCommonOptions(
     program

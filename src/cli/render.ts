@@ -428,8 +428,13 @@ export function renderTaskList(
   });
 }
 
-/** How long a task ran: start to finish, or start to now while running. */
+/**
+ * How long a task ran: start to finish, or start to now while running. A task waiting to run
+ * (blocked, delayed, ready) has none, even when an earlier attempt ran (a retried or released
+ * task keeps that attempt's start): it is not running now, and it has not finished.
+ */
 export function taskDuration(task: TaskRecord, now: number): number | null {
   if (task.startedAt === null) return null;
+  if (task.state === 'blocked' || task.state === 'delayed' || task.state === 'ready') return null;
   return (task.finishedAt ?? (task.state === 'running' ? now : task.updatedAt)) - task.startedAt;
 }

@@ -286,12 +286,20 @@ describe('--help', () => {
     }
   });
 
+  it.each(['-v', '-V', '--version'])('baton %s prints the version', async (flag) => {
+    const result = await cli.run([flag]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+    expect(result.stderr).toBe('');
+  });
+
   it('lists every command at the top level', async () => {
     const result = await cli.run(['--help']);
     expect(result.code).toBe(0);
     for (const command of ['run', 'worker', 'submit', 'status', 'tasks', 'cancel', 'retry']) {
       expect(result.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
+    expect(result.stdout).toContain('-v, --version');
   });
 });
 
@@ -424,7 +432,10 @@ describe('submit, status, tasks, cancel', () => {
     const retried = await cli.run(['retry', id, '--reason', 'fixed it', '--store', cli.store]);
     expect(retried.stderr).toBe('');
     expect(retried.code).toBe(0);
-    expect(retried.stdout).toBe(`task ${id} (flaky) ready: retried with 1 attempt to go\n`);
+    expect(retried.stdout).toBe(
+      `task ${id} (flaky) ready: retried with 1 attempt to go\n` +
+        `It runs when a worker on ${cli.store} with a handler for type 'x' takes it (the SDK's baton.worker({ handlers: { 'x': … } })).\n`,
+    );
     expect((await baton.get(id))?.state).toBe('ready');
     const events = [];
     for await (const e of baton.events({ follow: false })) {
@@ -441,6 +452,54 @@ describe('submit, status, tasks, cancel', () => {
     const missing = await cli.run(['retry', 'tsk_nope', '--store', cli.store]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error [BATON_NOT_FOUND]: task tsk_nope not found');
+  });
+
+  it('retry says which worker runs a shell task, and status shows no duration while it is ready', async () => {
+    const baton = await cli.open();
+    const { runId, tasks } = await baton.submitRun({
+      name: 'gpu',
+      tasks: [{ key: 'train', type: 'shell', requires: ['gpu'], maxAttempts: 1 }],
+    });
+    const id = tasks[0]!.id;
+    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: ['gpu'], concurrency: 1 });
+    const [lease] = await baton.backend.claim({
+      agentId: 'agt_cli',
+      capabilities: ['gpu'],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    await baton.backend.fail([
+      {
+        taskId: id,
+        token: lease!.token,
+        agentId: 'agt_cli',
+        error: { message: 'oom' },
+        retryable: false,
+      },
+    ]);
+    const failed = await cli.run(['status', runId, '--store', cli.store]);
+    expect(failed.stdout).toMatch(/^✗ train\s+failed\s+1\s+agt_cli\s+\d+\.\d\ds\s+oom$/m);
+
+    const retried = await cli.run(['retry', id, '--store', cli.store, '--namespace', 'default']);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout.split('\n')[1]).toBe(
+      `It runs when a worker takes it; if none is running on this store, start one: baton worker --store ${cli.store} --namespace default --capabilities gpu`,
+    );
+    const ready = await cli.run(['status', runId, '--store', cli.store]);
+    // A ready task is not running and has not finished: no duration, whatever ran before.
+    expect(ready.stdout).toMatch(/^○ train\s+ready\s+1\s+agt_cli\s+-$/m);
+  });
+
+  it('cancel --reason records why', async () => {
+    const baton = await cli.open();
+    const { id } = await baton.submit({ type: 'shell', payload: { command: 'true' } });
+    const result = await cli.run(['cancel', id, '--reason', 'wrong input', '--store', cli.store]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`task ${id} cancelled\n`);
+    expect((await baton.get(id))?.error?.message).toBe('wrong input');
+    const other = await baton.submit({ type: 'shell', payload: { command: 'true' } });
+    await cli.run(['cancel', other.id, '--store', cli.store]);
+    expect((await baton.get(other.id))?.error?.message).toBe('cancelled from the command line');
   });
 
   it('retry --json prints the task', async () => {
