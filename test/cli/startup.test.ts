@@ -1,6 +1,6 @@
 /**
  * Start-up: each command loads what it uses, no more. A real `baton` process runs with an
- * import hook (`fixtures/trace-imports.mjs`) that lists every module it resolves; the time this
+ * import hook (`fixtures/trace-imports.ts`) that lists every module it resolves; the time this
  * saves is measured by `npm run bench:startup` (docs/benchmarks.md), not here.
  */
 import { readFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { useCli } from '../helpers/cli.ts';
 
 const cli = useCli();
-const TRACE = fileURLToPath(new URL('fixtures/trace-imports.mjs', import.meta.url));
+const TRACE = fileURLToPath(new URL('fixtures/trace-imports.ts', import.meta.url));
 
 /** Run `baton …` with the import trace; resolves with the result and the modules it resolved. */
 async function traced(args: readonly string[]) {
