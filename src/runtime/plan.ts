@@ -319,15 +319,23 @@ const commandSchema = z.unknown().superRefine((value, ctx) => {
   });
 });
 
-/** Fields a task and `defaults` share. */
+/**
+ * Fields a task and `defaults` share: everything that can sensibly be the same for many tasks.
+ * A task's own value wins; `env` and `backoff` are merged field by field. The shell fields
+ * (`shell`, `cwd`, `env`) apply to shell tasks only. Not here: what names or places one task
+ * (`key`, `title`, `dependsOn`, `idempotencyKey`) and what says what it runs (`command`, `args`,
+ * `payload`).
+ */
 const sharedFields = {
   executor: z.string().optional(),
+  epic: z.unknown().optional(),
   requires: z.unknown().optional(),
   priority: z.unknown().optional(),
   maxAttempts: z.unknown().optional(),
   timeoutMs: z.unknown().optional(),
   backoff: z.unknown().optional(),
   affinity: z.unknown().optional(),
+  shell: z.boolean().optional(),
   cwd: z.string().min(1).optional(),
   env: envSchema.optional(),
 };
@@ -338,12 +346,10 @@ const taskSchema = z.strictObject({
   ...sharedFields,
   key: z.string(),
   title: z.unknown().optional(),
-  epic: z.unknown().optional(),
   dependsOn: z.unknown().optional(),
   idempotencyKey: z.unknown().optional(),
   command: commandSchema.optional(),
   args: z.array(stringSchema).optional(),
-  shell: z.boolean().optional(),
   payload: z.unknown().optional(),
 });
 
@@ -409,7 +415,7 @@ const agentSchema = z.strictObject({
     })
     .regex(KEY_PATTERN, {
       message:
-        "must start with a letter or digit and hold only letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
+        "must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
     }),
   capabilities: z.array(capabilitySchema).optional(),
   labels: labelsSchema.optional(),
@@ -481,6 +487,8 @@ function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueLis
 
 interface RawDefaults {
   executor?: unknown;
+  epic?: unknown;
+  shell?: unknown;
   requires?: unknown;
   priority?: unknown;
   maxAttempts?: unknown;
@@ -494,18 +502,18 @@ interface RawDefaults {
 interface RawTask extends RawDefaults {
   key?: unknown;
   title?: unknown;
-  epic?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   command?: unknown;
   args?: unknown;
-  shell?: unknown;
   payload?: unknown;
 }
 
-/** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey'] as const;
+/** TaskSpec fields copied as written; the core validator checks them. */
+const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey'] as const;
+/** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
+  'epic',
   'requires',
   'priority',
   'maxAttempts',
@@ -534,13 +542,6 @@ function buildTask(
         : typeof defaults.executor === 'string'
           ? defaults.executor
           : undefined;
-  if (executor === undefined && task.executor === undefined && defaults.executor === undefined) {
-    issues.add(
-      at,
-      'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
-    );
-  }
-
   const spec: Record<string, unknown> = { type: executor ?? 'shell' };
   for (const field of PASSED_THROUGH) if (task[field] !== undefined) spec[field] = task[field];
   for (const field of DEFAULTABLE) {
@@ -549,6 +550,23 @@ function buildTask(
   }
   if (isRecord(task.backoff) && isRecord(defaults.backoff))
     spec.backoff = { ...defaults.backoff, ...task.backoff };
+
+  if (executor === undefined) {
+    // An executor that is not a string already has its issue. A task with a field the plan
+    // format does not know has that issue, which names the field it was probably meant to be
+    // (`comand` → `command`): any guess made here about what it runs would be a second error
+    // caused by the first.
+    const unknown = Object.keys(task).some((field) => !FIELDS_AT.task.includes(field));
+    if (task.executor === undefined && defaults.executor === undefined && !unknown) {
+      issues.add(
+        at,
+        SHELL_FIELDS.some((field) => task[field] !== undefined)
+          ? 'a shell task needs command: (a program, e.g. command: make, args: [build])'
+          : 'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
+      );
+    }
+    return spec as unknown as TaskSpec;
+  }
 
   if (executor === 'shell') {
     if (task.payload !== undefined) {
@@ -563,7 +581,7 @@ function buildTask(
       if (task[field] === undefined) continue;
       issues.add(
         [...at, field],
-        `only shell tasks take ${field}; this task's executor is '${executor ?? '?'}' — pass what its handler needs in payload, or remove executor to run a command`,
+        `only shell tasks take ${field}; this task's executor is '${executor}' — pass what its handler needs in payload, or remove executor to run a command`,
       );
     }
     if (task.payload !== undefined) spec.payload = task.payload;
@@ -578,7 +596,8 @@ function shellPayload(
   baseDir: string,
   issues: IssueList,
 ): Json {
-  const { command, args, shell } = task;
+  const { command, args } = task;
+  const shell = task.shell ?? defaults.shell;
   if (command === undefined) {
     issues.add(at, 'a shell task needs command: (a program, e.g. command: make, args: [build])');
     return null;
@@ -587,7 +606,8 @@ function shellPayload(
   let program: string;
   let argv: string[];
   if (Array.isArray(command)) {
-    if (shell === true) {
+    // An argv list says exactly what to run: `shell: true` under defaults is for script lines.
+    if (task.shell === true) {
       issues.add(
         [...at, 'command'],
         'with shell: true, command must be one script line (a string), not an argv array',
@@ -608,7 +628,11 @@ function shellPayload(
     }
   }
 
-  const payload: { [key: string]: Json } = { command: program, args: argv, shell: shell === true };
+  const payload: { [key: string]: Json } = {
+    command: program,
+    args: argv,
+    shell: shell === true && !Array.isArray(command),
+  };
   const cwd = task.cwd ?? defaults.cwd;
   // Relative to the plan, so a plan works the same from whatever directory it is run.
   if (typeof cwd === 'string') payload.cwd = resolve(baseDir, cwd);
