@@ -225,17 +225,62 @@ function attemptLabel(attempt: unknown): string {
 }
 
 function errorMessage(error: unknown): string {
-  if (typeof error === 'string') return firstLine(error);
+  if (typeof error === 'string') return oneLine(error);
   if (error !== null && typeof error === 'object' && 'message' in error) {
     const message = error.message;
-    if (typeof message === 'string') return firstLine(message);
+    if (typeof message === 'string') return oneLine(message);
   }
   return '';
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+/** Longest {@link oneLine} form of an error, in characters. */
+const ONE_LINE_MAX = 160;
+
+/**
+ * A message on one line, for a line of the live display or a table cell, where the whole of it
+ * does not fit: its first line, then its last non-empty line (for a failed shell task, the first
+ * line ends with "last lines of stderr:" and the last one is what the program said last),
+ * `…` between them when lines were left out, cut to `max` characters keeping both ends.
+ * The run summary and `baton status` show the whole message under their tables.
+ *
+ * `oneLine('x exited with code 1; last lines of stderr:\nwarn\nError: boom')` →
+ * `x exited with code 1; last lines of stderr: … Error: boom`
+ */
+export function oneLine(message: string, max = ONE_LINE_MAX): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+  const first = lines[0] ?? '';
+  const last = lines.length > 1 ? (lines[lines.length - 1] ?? '').trim() : '';
+  const text = last === '' ? first : `${first}${lines.length > 2 ? ' … ' : ' '}${last}`;
+  if (text.length <= max) return text;
+  // Keep the start (what failed) and the end (why), cut in the middle.
+  const head = Math.ceil((max - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+}
+
+/**
+ * The failures block under the summary and `baton status`: each unsuccessful task with an error,
+ * its whole message (for a shell task, the last lines of its stderr), indented under its key.
+ *
+ * ```
+ * failures:
+ *   build: sh -c "make" exited with code 2; last lines of stderr:
+ *     make: *** [all] Error 1
+ * ```
+ */
+export function renderFailures(
+  tasks: readonly { key: string; state: TaskState; error: string | null }[],
+): string[] {
+  const failed = tasks.filter((t) => t.error !== null && t.state !== 'succeeded');
+  if (failed.length === 0) return [];
+  const lines = ['failures:'];
+  for (const t of failed) {
+    const [first = '', ...rest] = (t.error ?? '').replace(/\n+$/, '').split('\n');
+    lines.push(`  ${t.key}: ${first}`, ...rest.map((line) => `    ${line}`.trimEnd()));
+  }
+  return lines;
 }
 
 /** One task in the final summary of `baton run`. */
@@ -252,6 +297,7 @@ export interface TaskSummary {
    */
   durationMs: number | null;
   state: TaskState;
+  /** The last attempt's error message, whole (several lines for a shell task's stderr). */
   error: string | null;
 }
 
@@ -334,9 +380,7 @@ export function renderSummary(summary: RunSummary): string {
     alignRight: [3, 4],
   });
   const path = summary.criticalPath.keys.length > 0 ? summary.criticalPath.keys.join(' -> ') : '-';
-  const failures = summary.tasks
-    .filter((t) => t.error !== null && t.state !== 'succeeded')
-    .map((t) => `  ${t.key}: ${t.error ?? ''}`);
+  const failures = renderFailures(summary.tasks);
   return [
     table,
     ...(summary.agents.length > 0 ? ['', renderAgentsBlock(summary.agents)] : []),
@@ -346,7 +390,7 @@ export function renderSummary(summary: RunSummary): string {
     `sum of tasks    ${formatDuration(summary.sumTaskMs)}`,
     `speed-up        ${formatSpeedup(summary.speedup)} (sum of tasks / wall time)`,
     `critical path   ${formatDuration(summary.criticalPath.ms)} (lower bound): ${path}`,
-    ...(failures.length > 0 ? ['', 'failures:', ...failures] : []),
+    ...(failures.length > 0 ? ['', ...failures] : []),
   ].join('\n');
 }
 
@@ -396,7 +440,7 @@ export function renderRunStatus(
     String(t.attempts),
     t.agentId === null ? '-' : agentLabel(t.agentId),
     formatDuration(taskDuration(t, now)),
-    t.error?.message ? firstLine(t.error.message) : '',
+    t.error?.message ? oneLine(t.error.message, 60) : '',
   ]);
   const table = renderTable(
     ['TASK', 'EPIC', 'STATE', 'ATTEMPTS', 'AGENT', 'DURATION', 'ERROR'],
@@ -405,7 +449,10 @@ export function renderRunStatus(
       alignRight: [3, 5],
     },
   );
-  return [...header, '', table].join('\n');
+  const failures = renderFailures(
+    tasks.map((t) => ({ key: t.key ?? t.id, state: t.state, error: t.error?.message ?? null })),
+  );
+  return [...header, '', table, ...(failures.length > 0 ? ['', ...failures] : [])].join('\n');
 }
 
 /** `baton tasks`: one line per task. */

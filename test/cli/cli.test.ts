@@ -114,6 +114,45 @@ describe('baton run', () => {
     expect(result.stdout).toMatch(/^ {2}broken: .*exited with code 3/m);
   });
 
+  it('shows the stderr tail of a failure: whole in the summary and in status, one line as it happens', async () => {
+    const plan = await writePlan(
+      'tail.yaml',
+      [
+        'name: tail',
+        'tasks:',
+        '  - key: broken',
+        "    command: 'echo starting >&2; echo warning: disk low >&2; echo Error: boom >&2; exit 3'",
+        '    shell: true',
+        '    maxAttempts: 1',
+        '',
+      ].join('\n'),
+    );
+    const result = await cli.run(['run', plan, '--store', cli.store]);
+    expect(result.code).toBe(1);
+    // The plain event line: the first line and the last, on one line.
+    expect(result.stdout).toMatch(
+      /✗ broken {2}agent-1 {2}\d+\.\d\ds {2}sh -c ".*" exited with code 3; last lines of stderr: … Error: boom$/m,
+    );
+    const tail = [
+      'failures:',
+      expect.stringMatching(/^ {2}broken: sh -c ".*" exited with code 3; last lines of stderr:$/),
+      '    starting',
+      '    warning: disk low',
+      '    Error: boom',
+    ];
+    const summary = result.stdout.trimEnd().split('\n');
+    expect(summary.slice(-5)).toEqual(tail);
+
+    const runId = /run (run_\w+) \(tail\) failed/.exec(result.stdout)?.[1];
+    const status = await cli.run(['status', runId!, '--store', cli.store]);
+    expect(status.code).toBe(0);
+    // The table's cell: both ends of that line, cut in the middle; the whole message below.
+    expect(status.stdout).toMatch(
+      /^✗ broken\s+failed\s+1\s+agent-1\s+\S+\s+sh -c ".*….*Error: boom$/m,
+    );
+    expect(status.stdout.trimEnd().split('\n').slice(-5)).toEqual(tail);
+  });
+
   it('gives its agents every capability the plan requires, and logs claims at --log-level info', async () => {
     const plan = await writePlan(
       'caps.yaml',

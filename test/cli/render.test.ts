@@ -16,6 +16,8 @@ import {
   renderSummary,
   renderTable,
   renderTaskList,
+  oneLine,
+  renderFailures,
   type EventLineContext,
   type RunSummary,
 } from '../../src/cli/render.ts';
@@ -139,12 +141,12 @@ describe('renderEventLine', () => {
       '[  1.23s] ▶ build  agent-2  attempt 2',
     );
   });
-  it('prints the first line of a failure message', () => {
+  it('prints a failure message on one line: its first line and its last', () => {
     const line = renderEventLine(
       event('task.failed', { error: { message: 'exit code 3\nstack…' } }),
       ctx,
     );
-    expect(line).toBe('[  1.23s] ✗ build  agent-2  0.41s  exit code 3');
+    expect(line).toBe('[  1.23s] ✗ build  agent-2  0.41s  exit code 3 stack…');
     expect(renderEventLine(event('task.retrying', { error: { message: 'boom' } }), ctx)).toBe(
       '[  1.23s] ↻ build  agent-2  0.41s  retrying: boom',
     );
@@ -334,5 +336,40 @@ describe('renderSummary', () => {
       'idle     -                     -                      0  0.00s',
       'agt_3    ?                     -                      1  0.10s',
     ]);
+  });
+});
+
+describe('error messages', () => {
+  const shell =
+    'sh -c "make" exited with code 2; last lines of stderr:\nmake[1]: entering\n\nmake: *** [all] Error 1\n';
+
+  it('oneLine keeps the first line and the last, and cuts long ones in the middle', () => {
+    expect(oneLine('plain')).toBe('plain');
+    expect(oneLine('first\nlast')).toBe('first last');
+    expect(oneLine(shell)).toBe(
+      'sh -c "make" exited with code 2; last lines of stderr: … make: *** [all] Error 1',
+    );
+    const long = oneLine(`${'a'.repeat(100)}\n${'b'.repeat(100)}`, 21);
+    expect(long).toBe(`${'a'.repeat(10)}…${'b'.repeat(10)}`);
+    expect(long).toHaveLength(21);
+  });
+
+  it('renderFailures prints each failed task with its whole message, indented', () => {
+    expect(
+      renderFailures([
+        { key: 'build', state: 'failed', error: shell },
+        { key: 'ok', state: 'succeeded', error: 'an earlier attempt failed' },
+        { key: 'pkg', state: 'skipped', error: 'dependency build failed' },
+        { key: 'fine', state: 'succeeded', error: null },
+      ]),
+    ).toEqual([
+      'failures:',
+      '  build: sh -c "make" exited with code 2; last lines of stderr:',
+      '    make[1]: entering',
+      '',
+      '    make: *** [all] Error 1',
+      '  pkg: dependency build failed',
+    ]);
+    expect(renderFailures([{ key: 'a', state: 'succeeded', error: null }])).toEqual([]);
   });
 });
