@@ -8,11 +8,12 @@ import pino, { type Logger } from 'pino';
 import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
 import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
+import { paintFor, wantsColour, type Paint } from './style.ts';
 
 /** The streams and environment the CLI uses; tests pass their own. */
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
-  stderr: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
 
@@ -34,6 +35,10 @@ export interface CliContext {
   storeUrl: string;
   namespace: string | undefined;
   logger: Logger;
+  /** Colour for what goes to stdout: on a terminal, unless `NO_COLOR` (`style.ts`). */
+  paint: Paint;
+  /** Colour for what goes to stderr. */
+  paintErr: Paint;
   /** Open the store. The caller closes it. */
   open(): Promise<Baton>;
   /** Write a line (a newline is added) to stdout. */
@@ -65,6 +70,8 @@ export function createContext(
     storeUrl,
     namespace,
     logger,
+    paint: paintFor(wantsColour(io.stdout, io.env)),
+    paintErr: paintFor(wantsColour(io.stderr, io.env)),
     open: () => Baton.open(storeUrl, { logger, ...(namespace === undefined ? {} : { namespace }) }),
     print: (text) => {
       io.stdout.write(`${text}\n`);

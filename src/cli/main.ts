@@ -19,6 +19,7 @@ import type { PoolCommandOptions } from './commands/pool.ts';
 import type { TasksFilter } from './commands/tasks.ts';
 import type { WorkerCommandOptions } from './commands/worker.ts';
 import type { CliContext, CliIO, CommonOptions } from './context.ts';
+import { paintFor, wantsColour } from './style.ts';
 import {
   LOG_LEVELS,
   parseBytes,
@@ -76,7 +77,8 @@ export function reportError(error: unknown, io: CliIO): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof BatonError) {
-    io.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    const paint = paintFor(wantsColour(io.stderr, io.env));
+    io.stderr.write(`${paint('bad', `error [${error.code}]`)}: ${error.message}\n`);
     return USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -43,8 +43,33 @@ export interface CliHarness {
   run(args: readonly string[], options?: StartOptions): Promise<CliResult>;
   /** Start `baton …` in the background; it is killed after the test if still running. */
   start(args: readonly string[], options?: StartOptions): CliProcess;
+  /**
+   * Start `baton …` on a pseudo-terminal (util-linux `script`) of the given size: its stdout and
+   * stderr are the terminal, whose output (both, as a person would see them, escape sequences
+   * included) is the process's `stdout`. `type` writes to the terminal: `'\x03'` is Ctrl-C,
+   * which the terminal turns into a SIGINT for the command, as it does for a person.
+   */
+  startTty(args: readonly string[], options?: TtyOptions): TtyProcess;
   /** A client on the test's store (closed after the test), quiet logs. */
   open(): Promise<Baton>;
+}
+
+export interface TtyOptions {
+  env?: NodeJS.ProcessEnv;
+  /** @default 100 */
+  columns?: number;
+  /** @default 30 */
+  rows?: number;
+}
+
+export interface TtyProcess extends CliProcess {
+  /** Type `text` on the terminal (`'\x03'`: Ctrl-C). */
+  type(text: string): void;
+}
+
+/** `text` quoted for `/bin/sh`. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 export interface StartOptions {
@@ -54,11 +79,14 @@ export interface StartOptions {
   nodeArgs?: readonly string[];
 }
 
-/** The environment without anything that would change which store or log level is used. */
+/** The environment without anything that would change the store, the log level or colour. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env['BATON_STORE'];
   delete env['BATON_LOG_LEVEL'];
+  // Colour follows the terminal unless a test says otherwise (vitest may set these).
+  delete env['NO_COLOR'];
+  delete env['FORCE_COLOR'];
   return { ...env, ...extra };
 }
 
@@ -86,12 +114,31 @@ export function useCli(): CliHarness {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start = (args: readonly string[], options: StartOptions = {}): CliProcess => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
-      cwd: dir,
-      env: cleanEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const start = (
+    args: readonly string[],
+    options: StartOptions = {},
+    tty?: { columns: number; rows: number },
+  ): CliProcess => {
+    const argv = [process.execPath, ...(options.nodeArgs ?? []), BIN, ...args];
+    const child =
+      tty === undefined
+        ? spawn(argv[0]!, argv.slice(1), {
+            cwd: dir,
+            env: cleanEnv(options.env),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        : spawn(
+            'script',
+            [
+              '--quiet',
+              '--return',
+              '--command',
+              `stty cols ${tty.columns} rows ${tty.rows}; exec ${argv.map(shellQuote).join(' ')}`,
+              '/dev/null',
+            ],
+            // TERM: a terminal that takes colour, whatever the tests' own environment says.
+            { cwd: dir, env: cleanEnv({ TERM: 'xterm-256color', ...options.env }), stdio: 'pipe' },
+          );
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -149,7 +196,18 @@ export function useCli(): CliHarness {
     get store() {
       return `sqlite:${join(dir, 'b.db')}`;
     },
-    start,
+    start: (args, options) => start(args, options),
+    startTty(args, options = {}) {
+      const proc = start(args, options, {
+        columns: options.columns ?? 100,
+        rows: options.rows ?? 30,
+      });
+      return Object.assign(proc, {
+        type(text: string) {
+          proc.child.stdin?.write(text);
+        },
+      });
+    },
     run: (args, options) => start(args, options).exited,
     async open() {
       const baton = await Baton.open(`sqlite:${join(dir, 'b.db')}`, {

@@ -160,6 +160,7 @@ export async function runCommand(
       })),
       startedAt,
       (id) => agentNames.get(id) ?? id,
+      ctx.paint,
     );
     await follow(ctx, baton, submitted, since, progress, stopping.signal);
 
@@ -185,7 +186,7 @@ export async function runCommand(
 
     const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
-    else ctx.print(`\n${renderSummary(summary)}`);
+    else ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',
@@ -214,7 +215,13 @@ async function follow(
   // A terminal that reports 0 rows (some pseudo-terminals) would show an empty frame.
   const live = !ctx.json && ctx.io.stdout.isTTY === true && (ctx.io.stdout.rows ?? 24) > 0;
   const draw = live ? createLogUpdate(ctx.io.stdout) : undefined;
-  const redraw = (): void => draw?.(progress.frame(Date.now()));
+  const redraw = (): void =>
+    draw?.(
+      progress.frame(Date.now(), {
+        columns: ctx.io.stdout.columns ?? 80,
+        rows: ctx.io.stdout.rows ?? 24,
+      }),
+    );
   const timer = draw ? setInterval(redraw, REDRAW_MS) : undefined;
   redraw();
   try {

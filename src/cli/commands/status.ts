@@ -13,14 +13,14 @@ export async function statusCommand(
     if (runId === undefined) {
       const runs = await recentRuns(baton, options.limit);
       if (ctx.json) ctx.printJson({ runs });
-      else ctx.print(renderRunList(runs, Date.now()));
+      else ctx.print(renderRunList(runs, Date.now(), ctx.paint));
       return 0;
     }
     const run = await baton.getRun(runId);
     if (run === null) throw new NotFoundError('run', runId);
     const tasks = await collectTasks(baton, { runId });
     if (ctx.json) ctx.printJson({ run, tasks });
-    else ctx.print(renderRunStatus(run, tasks, Date.now(), await agentLabels(baton)));
+    else ctx.print(renderRunStatus(run, tasks, Date.now(), await agentLabels(baton), ctx.paint));
     return 0;
   });
 }
