@@ -47,6 +47,11 @@ export interface CliContext {
   printJson(value: unknown): void;
   /** Write a line to stderr: messages for the person, not data. */
   note(text: string): void;
+  /**
+   * Send what goes to stderr (log lines and notes) to `write` instead, or back to stderr with
+   * null: a live display prints it above its frame rather than have it written behind its back.
+   */
+  routeStderr(write: ((text: string) => void) | null): void;
 }
 
 /**
@@ -61,8 +66,12 @@ export function createContext(
   const storeUrl = resolveStoreUrl(options.store, io.env);
   parseStoreUrl(storeUrl);
   const level = resolveLogLevel(options.logLevel, defaultLevel, io.env);
+  const toStderr = (text: string): void => {
+    io.stderr.write(text);
+  };
+  let writeErr = toStderr;
   // No `name` field: the worker logs its agent's name under that key.
-  const logger = pino({ level }, io.stderr);
+  const logger = pino({ level }, { write: (line: string) => writeErr(line) });
   const namespace = options.namespace;
   return {
     io,
@@ -80,7 +89,10 @@ export function createContext(
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     note: (text) => {
-      io.stderr.write(`${text}\n`);
+      writeErr(`${text}\n`);
+    },
+    routeStderr: (write) => {
+      writeErr = write ?? toStderr;
     },
   };
 }

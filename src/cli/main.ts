@@ -180,14 +180,24 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
           '-c, --concurrency <n>',
           "number of agents (default: the plan's widest DAG level, at most 16); not with a plan that declares agents:",
         ).argParser(parsePositiveInt),
+      )
+      .addOption(
+        new Option(
+          '--grace <duration>',
+          'on Ctrl-C (SIGINT) or SIGTERM, how long running tasks may finish before they are stopped and given back (default: 10s)',
+        ).argParser(parseDurationMs),
       ),
     { json: true },
   )
     .addHelpText(
       'after',
       `
-Exit code: 0 when every task succeeded, 1 otherwise, 2 for a usage error, 130 on Ctrl-C (the run
-stays in the store; \`baton worker\` resumes it).
+Ctrl-C (SIGINT) stops it: no new task starts, and the running ones may finish within --grace
+(a terminal shows the time left); Ctrl-C again stops them at once and gives them back to the
+queue. The run stays in the store; \`baton worker\` resumes it.
+
+Exit code: 0 when every task succeeded, 1 otherwise, 2 for a usage error, 130 after Ctrl-C
+(143 after SIGTERM).
 
 Examples:
   $ baton run examples/quickstart.yaml
@@ -196,12 +206,15 @@ Examples:
   $ baton run plan.yaml --json > summary.json`,
     )
     .action(async (plan: string, _opts: unknown, command: Command) => {
-      const o = command.opts<{ concurrency?: number }>();
+      const o = command.opts<{ concurrency?: number; grace?: number }>();
       const ctx = await createContext(io, common(command), 'warn');
       setExit(
         await (
           await import('./commands/run.ts')
-        ).runCommand(ctx, plan, o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
+        ).runCommand(ctx, plan, {
+          ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
+          ...(o.grace === undefined ? {} : { graceMs: o.grace }),
+        }),
       );
     });
 

@@ -604,11 +604,16 @@ describe('interrupting a run and resuming it with baton worker', () => {
     const run = cli.start(['run', plan, '--store', cli.store]);
     await run.waitFor(/▶ first {2}agent-1/);
     run.child.kill('SIGINT');
-    await run.waitFor(/SIGINT: stopping the agents/, 'stderr');
+    await run.waitFor(
+      /SIGINT: stopping; no new task starts; running tasks may finish within the grace period\ngrace 10s; Ctrl-C again to stop at once/,
+      'stderr',
+    );
     await writeFile(join(cli.dir, 'go'), '');
     const stopped = await run.exited;
     expect(stopped.code).toBe(130);
-    expect(stopped.stderr).toMatch(/interrupted: run run_\w+ is left in the store/);
+    expect(stopped.stderr).toMatch(
+      /interrupted: run run_\w+ is left in the store with 2 of 3 tasks unfinished \(1 blocked · 1 ready · 1 succeeded\); no task started after SIGINT\./,
+    );
     expect(stopped.stderr).toContain(`baton worker --store ${cli.store}`);
 
     const baton = await cli.open();
