@@ -1,12 +1,13 @@
 /**
  * What every command gets: where to write, the resolved store URL and namespace, a pino logger
- * on stderr, and a way to open the store. Opening is lazy, so a command that fails on its input
+ * on stderr (readable lines on a terminal, JSON elsewhere), and a way to open the store. Opening is lazy, so a command that fails on its input
  * (a bad plan, a bad flag) never creates or touches the store.
  */
 import pino, { type Logger } from 'pino';
 
 import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
+import { formatLogLine, resolveLogFormat } from './log-format.ts';
 import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
 import { paintFor, wantsColour, type Paint } from './style.ts';
 
@@ -70,8 +71,14 @@ export function createContext(
     io.stderr.write(text);
   };
   let writeErr = toStderr;
+  const paintErr = paintFor(wantsColour(io.stderr, io.env));
+  // Readable lines on a terminal, JSON elsewhere (log-format.ts).
+  const pretty = resolveLogFormat(io.stderr, io.env) === 'pretty';
   // No `name` field: the worker logs its agent's name under that key.
-  const logger = pino({ level }, { write: (line: string) => writeErr(line) });
+  const logger = pino(
+    { level },
+    { write: (line: string) => writeErr(pretty ? formatLogLine(line, paintErr) : line) },
+  );
   const namespace = options.namespace;
   return {
     io,
@@ -80,7 +87,7 @@ export function createContext(
     namespace,
     logger,
     paint: paintFor(wantsColour(io.stdout, io.env)),
-    paintErr: paintFor(wantsColour(io.stderr, io.env)),
+    paintErr,
     open: () => Baton.open(storeUrl, { logger, ...(namespace === undefined ? {} : { namespace }) }),
     print: (text) => {
       io.stdout.write(`${text}\n`);

@@ -844,8 +844,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       // Made on first use: most tasks log nothing at the default level, and a child logger per
       // task is a measurable share of a no-op task's cost.
       get log() {
+        // The key names the task for a person reading the log (`build`, not `tsk_01…`).
         return (log ??= parent.child({
           taskId: lease.taskId,
+          ...(lease.task.key === null ? {} : { key: lease.task.key }),
           type: lease.task.type,
           attempt: lease.attempt,
         }));
@@ -863,7 +865,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.#inFlight.size === 1) this.#heartbeatTimer?.ref();
     this.#busy++;
     if (parent.isLevelEnabled('info')) {
-      entry.log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
+      entry.log.info({ runId: lease.task.runId }, 'task claimed');
     }
     this.#emit('task:claimed', lease);
     const timeoutMs = lease.task.timeoutMs;

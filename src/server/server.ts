@@ -81,7 +81,10 @@ export interface ServerOptions {
   cors?: readonly string[] | '*';
   /** Largest request body, in bytes; a larger one is refused with 413. @default 1 MiB + 64 KiB */
   bodyLimit?: number;
-  /** Request logs (the `authorization` header is redacted). @default no logging */
+  /**
+   * Where the server logs: one line per request at debug (method, URL, status, time), failed
+   * requests at error, the `authorization` header redacted. @default no logging
+   */
   logger?: Logger;
   /** Where `BATON_API_TOKENS` is read when `tokens` is absent. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -148,6 +151,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
             {},
             { redact: ['req.headers.authorization', 'headers.authorization'] },
           ),
+          // Fastify logs two lines per request at info; a busy API would drown everything
+          // else. One line per request at debug instead (the hook below); errors as they are.
+          disableRequestLogging: true,
         }),
     // Event streams are closed by the preClose hook; idle keep-alive sockets should not hold
     // `close()` up.
@@ -159,6 +165,23 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
+  const logger = options.logger;
+  if (logger !== undefined) {
+    app.addHook('onResponse', (request, reply, done) => {
+      if (logger.isLevelEnabled('debug')) {
+        request.log.debug(
+          {
+            method: request.method,
+            url: request.url,
+            statusCode: reply.statusCode,
+            ms: Math.round(reply.elapsedTime),
+          },
+          'request',
+        );
+      }
+      done();
+    });
+  }
   // The plugin's own preClose closes the sockets; ours (below) ends their event loops first.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   app.setNotFoundHandler((request, reply) => {

@@ -637,6 +637,6 @@ describe('interrupting a run and resuming it with baton worker', () => {
     expect(ended.code).toBe(0);
     // The worker logs (info by default) which task it claimed and how it ended.
     expect(ended.stderr).toMatch(/"key":"third".*"msg":"task claimed"/);
-    expect(ended.stderr).toMatch(/"msg":"task succeeded"/);
+    expect(ended.stderr).toMatch(/"key":"third".*"msg":"task succeeded"/);
   });
 });
