@@ -418,21 +418,46 @@ Examples:
   withCommonOptions(
     program
       .command('status')
-      .description("One run's progress, or the list of recent runs.")
-      .argument('[runId]', 'a run id (run_…); omit to list recent runs')
+      .description(
+        "One run's progress, or the list of recent runs; with --follow, a run followed live until it ends.",
+      )
+      .argument(
+        '[runId]',
+        'a run id (run_…); omit to list recent runs (with --follow: follow the newest run)',
+      )
       .addOption(
         new Option('--limit <n>', 'runs listed without a run id')
           .argParser(parsePositiveInt)
           .default(20),
+      )
+      .option(
+        '-f, --follow',
+        'follow the run live from the event stream until it ends, wherever it was started (baton submit, another baton run, the HTTP API)',
       ),
     { json: true },
-  ).action(async (runId: string | undefined, _opts: unknown, command: Command) => {
-    const o = command.opts<{ limit: number }>();
-    const ctx = await createContext(io, common(command), 'warn');
-    setExit(
-      await (await import('./commands/status.ts')).statusCommand(ctx, runId, { limit: o.limit }),
-    );
-  });
+  )
+    .addHelpText(
+      'after',
+      `
+With --follow, a terminal shows the run's progress as baton run does (one line per event
+elsewhere), then its status when it ends. Exit code: 0 when the run succeeded, 1 when it failed
+or was cancelled, 130 on Ctrl-C (which stops following, not the run). --json --follow prints
+each of the run's events as one JSON line.
+
+Examples:
+  $ baton status
+  $ baton status run_01J… --follow
+  $ baton status --follow --store redis://10.0.0.5:6379     # the newest run`,
+    )
+    .action(async (runId: string | undefined, _opts: unknown, command: Command) => {
+      const o = command.opts<{ limit: number; follow?: boolean }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/status.ts')
+        ).statusCommand(ctx, runId, { limit: o.limit, follow: o.follow === true }),
+      );
+    });
 
   withCommonOptions(
     program

@@ -13,7 +13,7 @@
  * can take, or the run is refused before anything is stored, rather than left waiting forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
-import type { AttemptRecord, BatonEvent, RunRecord } from '../../core/types.ts';
+import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
@@ -22,6 +22,7 @@ import type { Baton } from '../../runtime/baton.ts';
 import { checkAgentsCoverTasks, loadPlan, type Plan } from '../../runtime/plan.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
@@ -59,19 +60,6 @@ interface LocalAgent {
 
 /** Exit codes by the signal that interrupted the run (128 + signal number, as shells report). */
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
-/** How often the live display redraws when no event arrives (for the elapsed time). */
-const REDRAW_MS = 100;
-/** Events whose line stays above the live frame. */
-const FAILURE_EVENTS: ReadonlySet<BatonEvent['type']> = new Set([
-  'task.retrying',
-  'task.failed',
-  'task.skipped',
-  'agent.lost',
-  'agent.stalled',
-]);
-/** Events read per round trip while catching up with the stream. */
-const EVENT_PAGE = 5000;
-
 export async function runCommand(
   ctx: CliContext,
   planFile: string,
@@ -195,7 +183,12 @@ export async function runCommand(
       ctx.routeStderr((text) => shown.print('stderr', text));
     }
     try {
-      await follow(ctx, baton, submitted, since, progress, display, stopped.signal);
+      // What the agents did before they stopped after an interrupt is read too.
+      await followRun(ctx, baton, submitted.runId, since, progress, {
+        ...(display === undefined ? {} : { display }),
+        signal: stopped.signal,
+        catchUp: true,
+      });
     } finally {
       display?.stop();
       ctx.routeStderr(null);
@@ -298,53 +291,6 @@ function formatSeconds(ms: number): string {
 }
 
 /**
- * Show the run's events until it completes (or `signal` aborts, then catch up with the events
- * already stored): a redrawn frame on a terminal (`display`), plain lines otherwise, nothing
- * with `--json` (stdout then carries only the summary).
- * @param since the newest event id before the run was submitted (null: the stream was empty).
- */
-async function follow(
-  ctx: CliContext,
-  baton: Baton,
-  submitted: SubmittedRun,
-  since: string | null,
-  progress: RunProgress,
-  display: LiveDisplay | undefined,
-  signal: AbortSignal,
-): Promise<void> {
-  let last = since;
-  /** Apply one event; true when it ends the run. */
-  const show = (event: BatonEvent): boolean => {
-    last = event.id;
-    if (event.runId !== submitted.runId) return false;
-    if (event.type === 'task.submitted' && event.taskId !== null && !progress.has(event.taskId)) {
-      progress.add({ id: event.taskId, key: null, epic: null, state: 'blocked' });
-    }
-    const line = progress.apply(event);
-    if (display) {
-      // Failures stay in the scrollback above the frame, so their reason is not redrawn away.
-      if (line !== null && FAILURE_EVENTS.has(event.type)) display.print('stdout', line);
-      else display.redraw();
-    } else if (line !== null && !ctx.json) ctx.print(line);
-    return isRunEnd(event);
-  };
-  // From just before the submit, filtered to this run (other producers share the stream).
-  const events = baton.events({
-    signal,
-    pageSize: EVENT_PAGE,
-    ...(since === null ? {} : { since }),
-  });
-  for await (const event of events) if (show(event)) return;
-  // Stopped early: what happened before the agents stopped is stored; show it too.
-  const rest = baton.events({
-    follow: false,
-    pageSize: EVENT_PAGE,
-    ...(last === null ? {} : { since: last }),
-  });
-  for await (const event of rest) if (show(event)) return;
-}
-
-/**
  * The agents to start: the plan's own (each with `shell` added), or else `count` generic agents
  * of one slot, each with every capability the plan's tasks require.
  */
@@ -378,10 +324,6 @@ function unhandledTypes(tasks: readonly { type: string }[]): string[] {
     if (!LOCAL_TYPES.has(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   return [...counts].map(([type, n]) => `type ${type} (${n})`);
-}
-
-function isRunEnd(event: BatonEvent): boolean {
-  return event.type === 'run.completed' || event.type === 'run.cancelled';
 }
 
 /** @param local the agents this command started, listed first in the summary (even if idle). */
