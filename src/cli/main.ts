@@ -183,6 +183,12 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
       )
       .addOption(
         new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities this machine has, e.g. gpu,python, given to the agents besides shell; a task that requires one they lack is refused (not with a plan that declares agents:)',
+        ).argParser(parseList),
+      )
+      .addOption(
+        new Option(
           '--grace <duration>',
           'on Ctrl-C (SIGINT) or SIGTERM, how long running tasks may finish before they are stopped and given back (default: 10s)',
         ).argParser(parseDurationMs),
@@ -203,16 +209,18 @@ Examples:
   $ baton run examples/quickstart.yaml
   $ baton run examples/agents.yaml     # on the agents the plan declares
   $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
+  $ baton run train.yaml --capabilities gpu  # its tasks require gpu, and this machine has one
   $ baton run plan.yaml --json > summary.json`,
     )
     .action(async (plan: string, _opts: unknown, command: Command) => {
-      const o = command.opts<{ concurrency?: number; grace?: number }>();
+      const o = command.opts<{ concurrency?: number; capabilities?: string[]; grace?: number }>();
       const ctx = await createContext(io, common(command), 'warn');
       setExit(
         await (
           await import('./commands/run.ts')
         ).runCommand(ctx, plan, {
           ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
+          ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
           ...(o.grace === undefined ? {} : { graceMs: o.grace }),
         }),
       );

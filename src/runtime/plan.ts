@@ -230,30 +230,48 @@ export function parsePlan(text: string, file: string): Plan {
   return { file, name: run.name ?? 'run', run, tasks, agents };
 }
 
+/** Task types the agents of `baton run` have handlers for (`shell`, and `http` for agent services). */
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http'];
+
 /**
- * Check that the plan's own agents can run every shell task it has: for each, some agent must
- * have all of its `requires` (besides `shell`, which every local agent gets). Without that the
- * run could never finish. Tasks of other executors wait for a worker elsewhere and are not
- * checked; neither is a plan without `agents:`.
+ * Check that `baton run`'s agents can run every task of the plan they have a handler for
+ * ({@link LOCAL_TASK_TYPES}): for each, some agent must have all of its `requires` (besides
+ * `shell`, which every local agent has). Without that the run could never finish. The agents are
+ * the plan's own (`agents:`), or else generic ones with `shell` and `local.capabilities` (what
+ * `baton run --capabilities` says this machine has): a task that requires `gpu` does not run on
+ * a machine nobody said has one. Tasks of other types wait for a worker elsewhere and are not
+ * checked.
  *
- * @throws PlanError naming each task no agent can take, its requires, and the agents.
+ * @param local the capabilities of `baton run`'s generic agents besides `shell`, for a plan
+ *   without `agents:`. @default none
+ * @throws PlanError naming each task no agent can take, its requires, the agents, and what to do.
  */
-export function checkAgentsCoverTasks(plan: Plan): void {
-  if (plan.agents === null) return;
-  const agents = plan.agents.map((a) => ({ ...a, has: new Set([...a.capabilities, 'shell']) }));
+export function checkAgentsCoverTasks(
+  plan: Plan,
+  local: { capabilities: readonly string[] } = { capabilities: [] },
+): void {
+  const declared = plan.agents !== null;
+  const agents = (
+    plan.agents ?? [{ name: 'agent-N', capabilities: [...local.capabilities] }]
+  ).map((a) => ({ ...a, has: new Set([...a.capabilities.map((c) => c.trim()), 'shell']) }));
   const listed = agents.map((a) => `${a.name} [${[...a.has].sort().join(', ')}]`).join('; ');
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
-    if (task.executor !== 'shell') return;
+    if (!LOCAL_TASK_TYPES.includes(task.executor)) return;
     const requires = [...new Set((task.spec.requires ?? []).map((c) => c.trim()))].sort();
     if (agents.some((a) => requires.every((c) => a.has.has(c)))) return;
+    const missing = requires.filter((c) => !agents[0]!.has.has(c));
     issues.push({
       line: task.line,
       column: task.column,
       field: `tasks[${index}].requires`,
-      message:
-        `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
-        `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`,
+      message: declared
+        ? `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
+          `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`
+        : `task '${task.key}' requires [${requires.join(', ')}], but baton run's agents have only ` +
+          `[${[...agents[0]!.has].sort().join(', ')}]: nothing says this machine has ${missing.join(', ')}. ` +
+          `If it has, say so with --capabilities ${missing.join(',')} (or declare agents: in the plan); ` +
+          `to run the task where they are, baton submit the plan and start baton worker --capabilities ${missing.join(',')} there`,
     });
   });
   if (issues.length > 0) throw new PlanError(plan.file, issues);

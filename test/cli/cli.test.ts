@@ -153,7 +153,39 @@ describe('baton run', () => {
     expect(status.stdout.trimEnd().split('\n').slice(-5)).toEqual(tail);
   });
 
-  it('gives its agents every capability the plan requires, and logs claims at --log-level info', async () => {
+  it('refuses a task whose requires its agents lack, storing nothing, and says how to run it', async () => {
+    const plan = await writePlan(
+      'gpu.yaml',
+      [
+        'name: gpu',
+        'tasks:',
+        '  - key: train',
+        '    command: echo',
+        '    requires: [gpu]',
+        '',
+      ].join('\n'),
+    );
+    const result = await cli.run(['run', plan, '--store', cli.store]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error [BATON_PLAN]: ${plan}:3:5: tasks[0].requires: task 'train' requires [gpu], but baton run's agents have only [shell]: ` +
+        'nothing says this machine has gpu. If it has, say so with --capabilities gpu (or declare agents: in the plan); ' +
+        'to run the task where they are, baton submit the plan and start baton worker --capabilities gpu there\n',
+    );
+    expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+    const withAgents = await cli.run([
+      'run',
+      join(EXAMPLES, 'agents.yaml'),
+      '--capabilities',
+      'gpu',
+      '--store',
+      cli.store,
+    ]);
+    expect(withAgents.code).toBe(2);
+    expect(withAgents.stderr).toMatch(/--capabilities cannot be used with .*agents\.yaml/);
+  });
+
+  it('gives its agents the --capabilities this machine has, and logs claims at --log-level info', async () => {
     const plan = await writePlan(
       'caps.yaml',
       [
@@ -169,9 +201,20 @@ describe('baton run', () => {
         '',
       ].join('\n'),
     );
-    const result = await cli.run(['run', plan, '--store', cli.store, '--log-level', 'info']);
+    const result = await cli.run([
+      'run',
+      plan,
+      '--capabilities',
+      'python,gpu',
+      '--store',
+      cli.store,
+      '--log-level',
+      'info',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^gpu\s+agent-1\s+1\s+.*✓ succeeded$/m);
+    // The agents block says what they had.
+    expect(result.stdout).toMatch(/^agent-1\s+gpu, python, shell\s+2\s/m);
     const logs = result.stderr
       .trim()
       .split('\n')

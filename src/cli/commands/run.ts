@@ -2,15 +2,18 @@
  * `baton run <plan>`: submit a plan as a run and execute it on a local pool of in-process
  * agents on the same store, with live progress and a final summary.
  *
- * Each agent is a worker with one slot, so the summary can say which agent ran each task; all
- * of them get every capability the plan requires (plus `shell`), so any of them can take any
- * shell task, and any `http` task (a remote agent service, `src/executors/http.ts`). Tasks of
- * other types (`executor:` in the plan) wait for a worker elsewhere that handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
- * busy.
+ * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
+ * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
+ * so any of them can take any shell task, and any `http` task (a remote agent service,
+ * `src/executors/http.ts`), that requires no more; a task that requires more (`gpu`) is refused
+ * before anything is stored, saying how to run it, rather than run on a machine nobody said has
+ * it. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that handles
+ * them. The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell task must then be one some agent
- * can take, or the run is refused before anything is stored, rather than left waiting forever.
+ * routing decides which of them takes each task; every shell and http task must then be one some
+ * agent can take, or the run is refused before anything is stored, rather than left waiting
+ * forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
 import type { AttemptRecord, RunRecord } from '../../core/types.ts';
@@ -19,7 +22,12 @@ import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
-import { checkAgentsCoverTasks, loadPlan, type Plan } from '../../runtime/plan.ts';
+import {
+  checkAgentsCoverTasks,
+  LOCAL_TASK_TYPES,
+  loadPlan,
+  type Plan,
+} from '../../runtime/plan.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
@@ -36,6 +44,12 @@ export interface RunCommandOptions {
    * @default the plan's DAG width, at most 16
    */
   concurrency?: number;
+  /**
+   * Capabilities of the generic agents besides `shell` (what this machine has); not allowed with
+   * a plan that declares its agents.
+   * @default none
+   */
+  capabilities?: string[];
   /**
    * After SIGINT/SIGTERM, how long running tasks may finish before they are stopped and given
    * back to the queue, in ms.
@@ -75,9 +89,18 @@ export async function runCommand(
     );
     return USAGE_EXIT;
   }
-  checkAgentsCoverTasks(plan);
+  if (plan.agents !== null && options.capabilities !== undefined) {
+    ctx.note(
+      `error: --capabilities cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}), each with its capabilities; ` +
+        `set capabilities: on its agents instead`,
+    );
+    return USAGE_EXIT;
+  }
+  const extra = [...new Set(options.capabilities ?? [])].sort();
+  checkAgentsCoverTasks(plan, { capabilities: extra });
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width));
+  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
 
@@ -292,9 +315,9 @@ function formatSeconds(ms: number): string {
 
 /**
  * The agents to start: the plan's own (each with `shell` added), or else `count` generic agents
- * of one slot, each with every capability the plan's tasks require.
+ * of one slot, each with `shell` and `capabilities` (what `--capabilities` says this machine has).
  */
-function localAgents(plan: Plan, count: number): LocalAgent[] {
+function localAgents(plan: Plan, count: number, capabilities: readonly string[]): LocalAgent[] {
   if (plan.agents !== null) {
     return plan.agents.map((a) => ({
       name: a.name,
@@ -303,25 +326,20 @@ function localAgents(plan: Plan, count: number): LocalAgent[] {
       concurrency: a.concurrency,
     }));
   }
-  const capabilities = [
-    ...new Set([...plan.run.tasks.flatMap((t) => t.requires ?? []), 'shell']),
-  ].sort();
+  const all = [...new Set([...capabilities, 'shell'])].sort();
   return Array.from({ length: count }, (_, i) => ({
     name: `agent-${i + 1}`,
-    capabilities,
+    capabilities: all,
     labels: {},
     concurrency: 1,
   }));
 }
 
-/** The task types the local agents have handlers for. */
-const LOCAL_TYPES: ReadonlySet<string> = new Set(['shell', 'http']);
-
 /** Task types of the plan besides the local ones (`shell`, `http`), with their counts: `llm (3)`. */
 function unhandledTypes(tasks: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
   for (const { type } of tasks) {
-    if (!LOCAL_TYPES.has(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
+    if (!LOCAL_TASK_TYPES.includes(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   return [...counts].map(([type, n]) => `type ${type} (${n})`);
 }
