@@ -277,6 +277,28 @@ export function checkAgentsCoverTasks(
   if (issues.length > 0) throw new PlanError(plan.file, issues);
 }
 
+/** Fields a task of a plan file has and a `TaskSpec` does not. */
+const PLAN_ONLY_TASK_FIELDS = ['command', 'args', 'shell', 'cwd', 'env', 'executor'] as const;
+
+/**
+ * Whether a parsed JSON document is a plan file rather than a `RunSpec`, told apart by shape
+ * (`POST /v1/runs` takes both as `application/json`): it has `defaults` or `agents` (a RunSpec
+ * has neither), or none of its tasks has a `type` (every task of a RunSpec has one) and some task
+ * has a field only plan tasks have (`command`, `args`, `shell`, `cwd`, `env`, `executor`).
+ * Anything else is read as a RunSpec, whose checks then say what is missing.
+ */
+export function isPlanShaped(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  if (value['defaults'] !== undefined || value['agents'] !== undefined) return true;
+  const tasks = value['tasks'];
+  if (!Array.isArray(tasks)) return false;
+  const records = tasks.filter(isRecord);
+  return (
+    records.every((t) => t['type'] === undefined) &&
+    records.some((t) => PLAN_ONLY_TASK_FIELDS.some((field) => t[field] !== undefined))
+  );
+}
+
 const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 // ---------------------------------------------------------------------------------------------

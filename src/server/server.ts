@@ -23,7 +23,7 @@ import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors
 import { analyzeDag, longestPath } from '../core/dag.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
-import { parsePlan } from '../runtime/plan.ts';
+import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerWorkRoutes } from './work.ts';
@@ -37,7 +37,7 @@ import {
   toErrorResponse,
 } from './errors.ts';
 import { guardHostsAndOrigins } from './hosts.ts';
-import { refuseUnknownQueries, registerBodyParsers } from './requests.ts';
+import { PLAN_JSON_TYPE, refuseUnknownQueries, registerBodyParsers } from './requests.ts';
 import {
   CancelBodySchema,
   RetryBodySchema,
@@ -298,6 +298,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     let run: RunSpec;
     if (typeof request.body === 'string') {
       run = parsePlan(request.body, 'request.yaml').run;
+    } else if (
+      request.jsonText !== undefined &&
+      (isPlanJson(request.headers['content-type']) || isPlanShaped(request.body))
+    ) {
+      // A plan file as JSON, as `baton run plan.json` takes it; its lines are the body's.
+      run = parsePlan(request.jsonText, 'request.json').run;
     } else {
       run = RunSpecSchema.parse(jsonBody(request)) as RunSpec;
     }
@@ -533,7 +539,7 @@ function packageVersion(): string {
 
 /** The body of a JSON route; a YAML body there is the wrong media type. */
 function jsonBody(request: FastifyRequest): unknown {
-  if (typeof request.body === 'string') {
+  if (typeof request.body === 'string' || isPlanJson(request.headers['content-type'])) {
     throw new HttpError(
       415,
       'BATON_UNSUPPORTED_MEDIA_TYPE',
@@ -641,4 +647,9 @@ async function streamEvents(
     streams.delete(controller);
     raw.end();
   }
+}
+
+/** Whether a Content-Type header names the plan-as-JSON media type (parameters aside). */
+function isPlanJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]?.trim().toLowerCase() === PLAN_JSON_TYPE;
 }
