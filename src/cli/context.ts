@@ -9,7 +9,7 @@ import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
 import { formatLogLine, resolveLogFormat } from './log-format.ts';
 import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
-import { paintFor, wantsColour, type Paint } from './style.ts';
+import { paintFor, wantsColour, type Paint } from './colour.ts';
 
 /** The streams and environment the CLI uses; tests pass their own. */
 export interface CliIO {
@@ -36,7 +36,7 @@ export interface CliContext {
   storeUrl: string;
   namespace: string | undefined;
   logger: Logger;
-  /** Colour for what goes to stdout: on a terminal, unless `NO_COLOR` (`style.ts`). */
+  /** Colour for what goes to stdout: on a terminal, unless `NO_COLOR` (`colour.ts`). */
   paint: Paint;
   /** Colour for what goes to stderr. */
   paintErr: Paint;

@@ -10,7 +10,7 @@
  * an error's stack on the lines below), with the level in colour. `BATON_LOG_FORMAT=json` keeps
  * JSON on a terminal, `BATON_LOG_FORMAT=pretty` asks for these lines anywhere.
  */
-import type { Paint, Tone } from './style.ts';
+import type { Paint, Tone } from './colour.ts';
 
 /** The forms of log line the CLI writes. */
 export const LOG_FORMATS = ['json', 'pretty'] as const;

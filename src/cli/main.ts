@@ -19,7 +19,7 @@ import type { PoolCommandOptions } from './commands/pool.ts';
 import type { TasksFilter } from './commands/tasks.ts';
 import type { WorkerCommandOptions } from './commands/worker.ts';
 import type { CliContext, CliIO, CommonOptions } from './context.ts';
-import { paintFor, wantsColour } from './style.ts';
+import { paintFor, wantsColour } from './colour.ts';
 import {
   LOG_LEVELS,
   parseBytes,

@@ -5,7 +5,7 @@
  */
 import type { BatonEvent, TaskState } from '../core/types.ts';
 import { renderEventLine, renderLiveFrame, type FrameOptions, type LiveTask } from './render.ts';
-import { noColour, type Paint } from './style.ts';
+import { noColour, type Paint } from './colour.ts';
 
 export interface TrackedTask {
   id: string;

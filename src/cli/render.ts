@@ -2,11 +2,12 @@
  * Pure text rendering for the CLI: durations, state symbols, tables, the live progress frame,
  * plain per-event lines and the final run summary. Nothing here does I/O, so all of it is
  * unit-tested on strings. Colour comes in as a {@link Paint} (none by default); widths are
- * counted in terminal columns (`style.ts`).
+ * counted in terminal columns (`colour.ts`, `width.ts`).
  */
 import type { BatonEvent, RunRecord, TaskRecord, TaskState } from '../core/types.ts';
 import { TASK_STATES } from '../core/types.ts';
-import { displayWidth, fitWidth, noColour, padWidth, type Paint, type Tone } from './style.ts';
+import { noColour, type Paint, type Tone } from './colour.ts';
+import { displayWidth, fitWidth, padWidth } from './width.ts';
 
 /** One symbol per task state, used by the live display and the plain event lines. */
 export const STATE_SYMBOL: Readonly<Record<TaskState, string>> = {

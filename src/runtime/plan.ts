@@ -251,9 +251,9 @@ export function checkAgentsCoverTasks(
   local: { capabilities: readonly string[] } = { capabilities: [] },
 ): void {
   const declared = plan.agents !== null;
-  const agents = (
-    plan.agents ?? [{ name: 'agent-N', capabilities: [...local.capabilities] }]
-  ).map((a) => ({ ...a, has: new Set([...a.capabilities.map((c) => c.trim()), 'shell']) }));
+  const agents = (plan.agents ?? [{ name: 'agent-N', capabilities: [...local.capabilities] }]).map(
+    (a) => ({ ...a, has: new Set([...a.capabilities.map((c) => c.trim()), 'shell']) }),
+  );
   const listed = agents.map((a) => `${a.name} [${[...a.has].sort().join(', ')}]`).join('; ');
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {

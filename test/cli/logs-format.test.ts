@@ -5,7 +5,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatLogLine, resolveLogFormat } from '../../src/cli/log-format.ts';
-import { noColour, paintFor } from '../../src/cli/style.ts';
+import { noColour, paintFor } from '../../src/cli/colour.ts';
 import { useCli } from '../helpers/cli.ts';
 
 const cli = useCli();

@@ -23,7 +23,8 @@ import {
   type LiveTask,
   type RunSummary,
 } from '../../src/cli/render.ts';
-import { displayWidth, fitWidth, padWidth, paintFor, wantsColour } from '../../src/cli/style.ts';
+import { paintFor, wantsColour } from '../../src/cli/colour.ts';
+import { displayWidth, fitWidth, padWidth } from '../../src/cli/width.ts';
 
 describe('formatDuration', () => {
   it('shows seconds with two decimals under a minute', () => {

@@ -59,6 +59,8 @@ describe('start-up', () => {
         /\/src\/backends\//,
         /\/src\/cli\/commands\//,
         /\/src\/cli\/context\.ts$/,
+        // Widths (string-width) are for tables and the live display.
+        pkg('string-width'),
       ]),
     ).toEqual([]);
   });

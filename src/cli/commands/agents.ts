@@ -5,7 +5,7 @@
 import type { AgentRecord } from '../../core/types.ts';
 import { withBaton, type CliContext } from '../context.ts';
 import { formatAge, formatDuration, renderTable } from '../render.ts';
-import { noColour, type Paint, type Tone } from '../style.ts';
+import { noColour, type Paint, type Tone } from '../colour.ts';
 
 export interface AgentsCommandOptions {
   /** List stopped agents too. @default false */

@@ -1,12 +1,10 @@
 /**
- * Colour and width for the CLI's text. Colour is used where it carries meaning (a task's state,
- * a failure), only on a terminal, and never when `NO_COLOR` is set (https://no-color.org);
- * `FORCE_COLOR` turns it on elsewhere (`FORCE_COLOR=0` off). Widths are counted as a terminal
- * counts them: CJK characters and most emoji take two columns, escape sequences none.
+ * Colour for the CLI's text, used where it carries meaning (a task's state, a failure), only on
+ * a terminal, and never when `NO_COLOR` is set (https://no-color.org); `FORCE_COLOR` turns it on
+ * elsewhere (`FORCE_COLOR=0` off). Only `node:util`: `baton --version` and a usage error load
+ * nothing more for it.
  */
 import { styleText } from 'node:util';
-
-import stringWidth from 'string-width';
 
 /** What a piece of text means, which picks its colour. */
 export type Tone = 'ok' | 'bad' | 'warn' | 'active' | 'muted' | 'strong';
@@ -52,35 +50,4 @@ export function wantsColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
   const force = env['FORCE_COLOR'];
   if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
   return stream.isTTY === true && env['TERM'] !== 'dumb';
-}
-
-/** Columns `text` takes on a terminal (escape sequences take none). */
-export function displayWidth(text: string): number {
-  return stringWidth(text);
-}
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/**
- * `text` cut to at most `max` columns, ending in `…` when cut. For text without colour: cut
- * before painting. A wide character that would straddle the limit is left out whole.
- */
-export function fitWidth(text: string, max: number): string {
-  if (max <= 0) return '';
-  if (displayWidth(text) <= max) return text;
-  let out = '';
-  let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    const w = displayWidth(segment);
-    if (used + w > max - 1) break;
-    out += segment;
-    used += w;
-  }
-  return `${out}…`;
-}
-
-/** `text` padded with spaces to `width` columns (on the right, or on the left with `right`). */
-export function padWidth(text: string, width: number, right = false): string {
-  const pad = ' '.repeat(Math.max(0, width - displayWidth(text)));
-  return right ? pad + text : text + pad;
 }
