@@ -142,7 +142,10 @@ export interface FrameOptions {
   rows?: number;
   /** @default no colour */
   paint?: Paint;
-  /** Lines under the counts (what `baton run` is doing while it stops). @default [] */
+  /**
+   * Lines under the counts, in the warning colour (what `baton run` is doing while it stops);
+   * plain text, cut to the width. @default []
+   */
   footer?: readonly string[];
 }
 
@@ -185,7 +188,8 @@ export function renderLiveFrame(
   const columns = Math.max(1, options.columns ?? 80);
   const rows = Math.max(2, options.rows ?? 24);
   const paint = options.paint ?? noColour;
-  const footer = (options.footer ?? []).map((line) => fitWidth(line, columns));
+  // Cut before painting: an escape sequence cut in two would colour what follows.
+  const footer = (options.footer ?? []).map((line) => paint('warn', fitWidth(line, columns)));
   const done = tasks.filter((t) => isDone(t.state)).length;
   const tail = `  ${formatDuration(elapsedMs)}  ${done}/${tasks.length} done`;
   const nameRoom = columns - displayWidth(tail);

@@ -206,6 +206,17 @@ describe('renderLiveFrame', () => {
     expect(renderLiveFrame('r', tasks, 0, { paint: paintFor(false) })).not.toContain('\u001b');
   });
 
+  it('cuts a long footer to the width before colouring it, so the colour ends on its line', () => {
+    const frame = renderLiveFrame('r', [], 0, {
+      columns: 20,
+      paint: paintFor(true),
+      footer: ['x'.repeat(50)],
+    });
+    expect(frame.split('\n').at(-1)).toBe(
+      styleText('yellow', `${'x'.repeat(19)}…`, { validateStream: false }),
+    );
+  });
+
   it('groups tasks by epic keeping their order', () => {
     const lanes = groupByEpic([
       { epic: 'x', n: 1 },

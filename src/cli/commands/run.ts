@@ -197,7 +197,7 @@ export async function runCommand(
           const now = Date.now();
           const running = progress.tasks.filter((t) => t.state === 'running').length;
           const footer = interrupt.signal === null ? [] : interrupt.describe(now, running);
-          return progress.frame(now, { ...size, footer: footer.map((l) => ctx.paint('warn', l)) });
+          return progress.frame(now, { ...size, footer });
         },
         { intervalMs: REDRAW_MS },
       );
