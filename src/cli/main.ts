@@ -113,7 +113,7 @@ function withCommonOptions(command: Command, options: { json?: boolean } = {}): 
     .addOption(
       new Option(
         '--log-level <level>',
-        `level of the structured logs on stderr: ${LOG_LEVELS.join(', ')} (default: $BATON_LOG_LEVEL, else warn; info for worker)`,
+        `level of the logs on stderr, readable lines on a terminal and JSON otherwise ($BATON_LOG_FORMAT=json|pretty): ${LOG_LEVELS.join(', ')} (default: $BATON_LOG_LEVEL, else warn; info for worker, pool and server)`,
       ).argParser(parseLogLevel),
     );
   if (options.json) command.option('--json', 'print JSON instead of text');
