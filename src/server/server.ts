@@ -13,7 +13,12 @@
 import { readFileSync } from 'node:fs';
 
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 
@@ -153,7 +158,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           ),
           // Fastify logs two lines per request at info; a busy API would drown everything
           // else. One line per request at debug instead (the hook below); errors as they are.
-          disableRequestLogging: true,
+          logController: new LogController({ disableRequestLogging: true }),
         }),
     // Event streams are closed by the preClose hook; idle keep-alive sockets should not hold
     // `close()` up.
