@@ -236,8 +236,11 @@ export function parsePlan(text: string, file: string): Plan {
   return { file, name: run.name ?? 'run', run, tasks, agents };
 }
 
-/** Task types the agents of `baton run` have handlers for (`shell`, and `http` for agent services). */
-export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http'];
+/**
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
+ * `llm` (model calls).
+ */
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
 
 /**
  * Check that `baton run`'s agents can run every task of the plan they have a handler for

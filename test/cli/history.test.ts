@@ -167,8 +167,10 @@ describe('commands on a store with history', () => {
     expect(stderr()).toContain('the tasks of type think (1) wait for a worker');
     const claims = calls.filter((c) => c.method === 'claim').map((c) => c.arg);
     expect(
-      claims.every((c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http"]'),
-      'the local agents claim shell and http tasks only',
+      claims.every(
+        (c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http","llm"]',
+      ),
+      'the local agents claim shell, http and llm tasks only',
     ).toBe(true);
   });
 });

@@ -47,7 +47,8 @@ export type FakeAnswer =
   /** A successful answer: `text` in `chunks` (default: split into pieces of about 8 characters). */
   | {
       kind?: 'text';
-      text: string;
+      /** The answer; or give `chunks`, the pieces it streams in. */
+      text?: string;
       chunks?: string[];
       usage?: FakeUsage;
       /** Wait before the status line, in ms. */
@@ -288,7 +289,7 @@ interface Writer {
 function piecesOf(answer: FakeAnswer): string[] {
   if (answer.kind === undefined || answer.kind === 'text') {
     if (answer.chunks !== undefined) return answer.chunks;
-    return split(answer.text);
+    return split(answer.text ?? '');
   }
   if (answer.kind === 'error') return [];
   return split(answer.text ?? 'partial answer');

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 
 import { httpHandler } from '../../executors/http.ts';
+import { llmHandler } from '../../executors/llm/index.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
@@ -37,7 +38,7 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler(), http: httpHandler() },
+    handlers: { shell: shellHandler(), http: httpHandler(), llm: llmHandler({ env: ctx.io.env }) },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };

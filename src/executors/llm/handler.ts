@@ -277,6 +277,30 @@ async function call<C extends LlmHandlerContext>(
   });
 }
 
+/**
+ * What stops an `llm` task with this `model` from running on a worker made with these options,
+ * found without calling anything: a missing key, an OpenAI-compatible server that is not
+ * configured, `auto` without a resolver. Null when nothing does (or the id is malformed, which
+ * payload checks report). `baton run` asks this for its plan's llm tasks before it submits.
+ */
+export function llmSetupProblem(
+  model: string,
+  options: Pick<LlmHandlerOptions, 'providers' | 'env' | 'resolveModel'> = {},
+  from: 'worker' | 'run' = 'worker',
+): string | null {
+  const ref = parseModelId(model);
+  if ('error' in ref) return null;
+  if (ref.provider === 'auto') {
+    return options.resolveModel !== undefined
+      ? null
+      : `model 'auto' needs model selection, which ${from === 'worker' ? 'this worker does' : "baton run's agents do"} not have yet: give the task a concrete model, e.g. anthropic:claude-sonnet-4-5`;
+  }
+  return new Providers(options.providers ?? {}, options.env ?? process.env, undefined).problem(
+    ref,
+    from,
+  );
+}
+
 async function chooseModel<C extends LlmHandlerContext>(
   payload: LlmPayload,
   ctx: C,

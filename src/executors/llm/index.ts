@@ -1,7 +1,12 @@
 /**
  * The `llm` executor (docs/llm.md): model calls as tasks.
  */
-export { llmHandler, type LlmHandlerContext, type LlmHandlerOptions } from './handler.ts';
+export {
+  llmHandler,
+  llmSetupProblem,
+  type LlmHandlerContext,
+  type LlmHandlerOptions,
+} from './handler.ts';
 export {
   ModelBusyError,
   ModelCallError,

@@ -116,6 +116,38 @@ export class Providers {
   }
 
   /**
+   * Why a call to `ref` cannot be made with these settings (a missing key, an OpenAI-compatible
+   * server that is not configured), naming what to set but never a key; null when it can.
+   * `from` says who reads the message: a worker's task error, or `baton run` before it submits.
+   */
+  problem(
+    ref: Exclude<ModelRef, { provider: 'auto' }>,
+    from: 'worker' | 'run' = 'worker',
+  ): string | null {
+    const where =
+      from === 'worker'
+        ? "the worker's environment"
+        : 'the environment baton run is started in (its agents make the calls)';
+    if (ref.provider === 'openai-compatible') {
+      if (this.#compatibleSettings(ref.name) !== undefined) return null;
+      const envName = compatibleEnvName(ref.name);
+      const listed = Object.keys(this.#options.compatible ?? {});
+      const option =
+        from === 'worker'
+          ? `pass providers.compatible.${ref.name} = { baseUrl } to llmHandler, or `
+          : '';
+      return `no OpenAI-compatible server named '${ref.name}' is configured${listed.length > 0 ? ` (configured: ${listed.join(', ')})` : ''}: ${option}set ${envName}_BASE_URL (and ${envName}_API_KEY if it wants a key) in ${where}`;
+    }
+    const { provider, model } = ref;
+    if (this.#apiKey(provider) !== undefined) return null;
+    const option =
+      from === 'worker'
+        ? ` (or pass providers.${provider}.apiKey to llmHandler), then retry the task`
+        : '';
+    return `${ENV_KEY[provider]} is not set: model ${provider}:${model} needs an ${LABEL[provider]} API key. Set ${ENV_KEY[provider]} in ${where}${option}`;
+  }
+
+  /**
    * The model for `ref` (not `auto`).
    * @throws NonRetryableError naming the missing key's variable (never a key), or an
    *   OpenAI-compatible server that is not configured.
@@ -142,14 +174,14 @@ export class Providers {
     };
   }
 
+  #apiKey(provider: 'anthropic' | 'openai'): string | undefined {
+    return nonEmpty(this.#options[provider]?.apiKey ?? this.#env[ENV_KEY[provider]]);
+  }
+
   #first(provider: 'anthropic' | 'openai', model: string): Factory {
     const settings = this.#options[provider] ?? {};
-    const apiKey = settings.apiKey ?? this.#env[ENV_KEY[provider]];
-    if (apiKey === undefined || apiKey === '') {
-      throw new NonRetryableError(
-        `${ENV_KEY[provider]} is not set: model ${provider}:${model} needs an ${LABEL[provider]} API key. Set ${ENV_KEY[provider]} in the worker's environment (or pass providers.${provider}.apiKey to llmHandler), then retry the task`,
-      );
-    }
+    const apiKey = this.#apiKey(provider);
+    if (apiKey === undefined) throw new NonRetryableError(this.problem({ provider, model })!);
     const baseUrl = settings.baseUrl ?? nonEmpty(this.#env[ENV_BASE_URL[provider]]);
     const common = {
       apiKey,
@@ -176,25 +208,26 @@ export class Providers {
     return factory;
   }
 
+  /** A server's settings: from the options, else from `BATON_OPENAI_COMPATIBLE_<NAME>_*`. */
+  #compatibleSettings(name: string): CompatibleSettings | undefined {
+    const configured = this.#options.compatible?.[name];
+    if (configured !== undefined) return configured;
+    const envName = compatibleEnvName(name);
+    const baseUrl = nonEmpty(this.#env[`${envName}_BASE_URL`]);
+    if (baseUrl === undefined) return undefined;
+    const apiKey = nonEmpty(this.#env[`${envName}_API_KEY`]);
+    return { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}) };
+  }
+
   #compatible(name: string): Factory {
     const known = this.#factories.get(`compatible:${name}`);
     if (known !== undefined) return known;
-    const envName = `BATON_OPENAI_COMPATIBLE_${name.toUpperCase().replace(/-/g, '_')}`;
+    const envName = compatibleEnvName(name);
     const configured = this.#options.compatible?.[name];
-    const settings: CompatibleSettings | undefined =
-      configured ??
-      (nonEmpty(this.#env[`${envName}_BASE_URL`]) !== undefined
-        ? {
-            baseUrl: this.#env[`${envName}_BASE_URL`]!,
-            ...(nonEmpty(this.#env[`${envName}_API_KEY`]) !== undefined
-              ? { apiKey: this.#env[`${envName}_API_KEY`]! }
-              : {}),
-          }
-        : undefined);
+    const settings = this.#compatibleSettings(name);
     if (settings === undefined) {
-      const listed = Object.keys(this.#options.compatible ?? {});
       throw new NonRetryableError(
-        `no OpenAI-compatible server named '${name}' is configured${listed.length > 0 ? ` (configured: ${listed.join(', ')})` : ''}: pass providers.compatible.${name} = { baseUrl } to llmHandler, or set ${envName}_BASE_URL (and ${envName}_API_KEY if it wants a key) in the worker's environment`,
+        this.problem({ provider: 'openai-compatible', name, model: '' })!,
       );
     }
     if (settings.apiKey !== undefined && settings.apiKey !== '') this.#secrets.add(settings.apiKey);
@@ -221,6 +254,11 @@ export class Providers {
     this.#factories.set(`compatible:${name}`, factory);
     return factory;
   }
+}
+
+/** `BATON_OPENAI_COMPATIBLE_<NAME>`: upper case, `-` as `_`. */
+function compatibleEnvName(name: string): string {
+  return `BATON_OPENAI_COMPATIBLE_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** `ANTHROPIC_BASE_URL` names the server root, as the official SDK reads it; the AI SDK wants `/v1`. */
