@@ -17,6 +17,7 @@ import {
 import type { TaskContext } from '../../src/runtime/worker.ts';
 import { startFakeLlm, type FakeLlmServer } from '../helpers/fake-llm.ts';
 import { useHarness } from '../runtime/harness.ts';
+import { closeAll, startServer } from '../server/harness.ts';
 
 const h = useHarness();
 
@@ -35,6 +36,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await closeAll();
   await server.close();
 });
 
@@ -431,6 +433,41 @@ describe('llm tasks on a worker', () => {
       "cannot fill the llm task's prompt: {{ deps.a.result.summary }}: the result of 'a' has no 'summary'; it is a string",
     );
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('llm tasks submitted over HTTP', () => {
+  it('POST /v1/tasks with type llm runs on a worker with the llm handler', async () => {
+    server.answers.push({ text: 'from the model' });
+    const api = await startServer();
+    const baton = api.baton;
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        llm: llmHandler({
+          env: { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: server.baseUrl },
+        }),
+      },
+    });
+    let done: TaskRecord;
+    try {
+      const created = await api.request('POST', '/v1/tasks', {
+        body: {
+          type: 'llm',
+          payload: { model: MINI, prompt: 'Greet {{ payload.who }}', who: 'the reader' },
+        },
+      });
+      expect(created.status).toBe(201);
+      done = (await baton.wait(created.body.id as string, { timeoutMs: 20_000 })) as TaskRecord;
+    } finally {
+      await worker.stop();
+    }
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toBe('from the model');
+    const got = await api.request('GET', `/v1/tasks/${done.id}`);
+    expect(got.body.task.result).toBe('from the model');
+    expect(server.requests[0]!.body.messages).toEqual([
+      { role: 'user', content: 'Greet the reader' },
+    ]);
   });
 });
 
