@@ -60,7 +60,7 @@ export interface LlmPayload {
   system?: string;
   /** Most output tokens the model may write. @default the handler's `maxTokens` (4096) */
   maxTokens?: number;
-  /** Sampling temperature, 0 to 2. @default the provider's */
+  /** Sampling temperature, 0 to 2 (0 to 1 for an Anthropic model). @default the provider's */
   temperature?: number;
   /**
    * A JSON Schema (draft-07, or 2020-12 when its `$schema` says so) of an object: the answer
@@ -144,6 +144,7 @@ export function checkLlmPayload(payload: unknown, scope: LlmCheckScope): Validat
     ];
   }
   const p = payload as Record<string, unknown>;
+  let provider: ModelRef['provider'] | undefined;
 
   if (p.model === undefined) {
     issues.push({ path: 'model', message: `is required: ${MODEL_HINT}` });
@@ -155,6 +156,7 @@ export function checkLlmPayload(payload: unknown, scope: LlmCheckScope): Validat
   } else {
     const parsed = parseModelId(p.model);
     if ('error' in parsed) issues.push({ path: 'model', message: parsed.error });
+    else provider = parsed.provider;
   }
 
   const templateScope = { payload: payload as Json, dependencyKeys: scope.dependencyKeys };
@@ -188,10 +190,12 @@ export function checkLlmPayload(payload: unknown, scope: LlmCheckScope): Validat
   }
   if (p.temperature !== undefined) {
     const t = p.temperature;
-    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_TEMPERATURE) {
+    // Anthropic's range is 0 to 1: the SDK would clamp a higher value with only a warning.
+    const max = provider === 'anthropic' ? 1 : MAX_TEMPERATURE;
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > max) {
       issues.push({
         path: 'temperature',
-        message: `must be a number from 0 to ${MAX_TEMPERATURE}; got ${describeValue(t)}`,
+        message: `must be a number from 0 to ${max}${provider === 'anthropic' ? ' for an Anthropic model' : ''}; got ${describeValue(t)}`,
       });
     }
   }

@@ -99,6 +99,18 @@ describe('checkLlmPayload', () => {
     ]);
   });
 
+  it("holds an Anthropic model's temperature to 0..1, the others to 0..2", () => {
+    expect(checkLlmPayload({ ...good, temperature: 1.5 }, scope)).toEqual([
+      {
+        path: 'temperature',
+        message: 'must be a number from 0 to 1 for an Anthropic model; got the number 1.5',
+      },
+    ]);
+    expect(
+      checkLlmPayload({ ...good, model: 'openai:gpt-4.1-mini', temperature: 1.5 }, scope),
+    ).toEqual([]);
+  });
+
   it('requires model and prompt, and an object payload', () => {
     expect(checkLlmPayload({}, scope).map((i) => i.path)).toEqual(['model', 'prompt']);
     expect(checkLlmPayload('hi', scope)).toEqual([

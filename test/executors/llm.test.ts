@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import {
   CancelledError,
@@ -690,6 +690,29 @@ describe('llmHandler: payloads, templates and auto', () => {
     expect(error).toBeInstanceOf(NonRetryableError);
     expect(error.message).toContain("the model resolver chose 'auto'");
     expect(seen).toEqual(['tsk_test:cheap', 'tsk_test:loop']);
+  });
+
+  it("passes the SDK's warnings to onWarning, and keeps them off the console", async () => {
+    const printed: unknown[][] = [];
+    const spies = (['warn', 'info', 'log'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        printed.push(args);
+      }),
+    );
+    const warnings: string[] = [];
+    try {
+      // A reasoning model takes no temperature: the SDK drops it and says so.
+      await handler({ onWarning: (warning) => warnings.push(warning) }).run(
+        context({ model: 'openai:o3-mini', prompt: 'p', temperature: 0.5 }),
+      );
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(/^openai:o3-mini: temperature is not supported/) as unknown,
+    ]);
+    expect(printed).toEqual([]);
+    expect(server.requests[0]!.body).not.toHaveProperty('temperature');
   });
 
   it('refuses bad handler options', () => {

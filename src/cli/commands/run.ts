@@ -22,7 +22,7 @@ import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError, PlanError, type PlanIssue } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
-import { llmHandler, llmSetupProblem } from '../../executors/llm/index.ts';
+import { llmSetupProblem } from '../../executors/llm/index.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import {
@@ -35,6 +35,7 @@ import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
+import { cliLlmHandler } from '../llm.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
@@ -169,7 +170,7 @@ export async function runCommand(
         handlers: {
           shell: shellHandler(),
           http: httpHandler(),
-          llm: llmHandler({ env: ctx.io.env }),
+          llm: cliLlmHandler(ctx.io.env),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,

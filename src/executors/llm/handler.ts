@@ -12,7 +12,14 @@
  * `onText(chunk, ctx)` receives the answer as it streams (the task log), and
  * `onUsage(usage, ctx)` receives each call's normalised {@link LlmUsage} (the ledger, budgets).
  */
-import { Output, jsonSchema, streamText, type FinishReason, type LanguageModelUsage } from 'ai';
+import {
+  Output,
+  jsonSchema,
+  streamText,
+  type CallWarning,
+  type FinishReason,
+  type LanguageModelUsage,
+} from 'ai';
 
 import { CancelledError, NonRetryableError } from '../../core/errors.ts';
 import {
@@ -72,6 +79,13 @@ export interface LlmHandlerOptions<C extends LlmHandlerContext = LlmHandlerConte
    * spent. Awaited; a rejection fails the attempt (retryably).
    */
   onUsage?: (usage: LlmUsage, ctx: C) => void | Promise<void>;
+  /**
+   * Receives each warning the SDK reports for a call — a setting the model does not take and
+   * that was dropped or clamped (`temperature` on a reasoning model) — as one line of text. When
+   * given, the SDK's own printing of warnings to the console is turned off (unless the process
+   * set `globalThis.AI_SDK_LOG_WARNINGS` itself): a worker's stdout is not the SDK's to write on.
+   */
+  onWarning?: (warning: string, ctx: C) => void;
 }
 
 const DEFAULT_MAX_TOKENS = 4096;
@@ -93,6 +107,10 @@ export function llmHandler<C extends LlmHandlerContext = LlmHandlerContext>(
   options: LlmHandlerOptions<C> = {},
 ): (ctx: C) => Promise<Json> {
   const settings = resolveOptions(options);
+  if (options.onWarning !== undefined) {
+    const global = globalThis as { AI_SDK_LOG_WARNINGS?: unknown };
+    global.AI_SDK_LOG_WARNINGS ??= false;
+  }
   const providers = new Providers(
     options.providers ?? {},
     options.env ?? process.env,
@@ -107,6 +125,7 @@ interface Settings<C extends LlmHandlerContext> {
   resolveModel: LlmHandlerOptions<C>['resolveModel'];
   onText: LlmHandlerOptions<C>['onText'];
   onUsage: LlmHandlerOptions<C>['onUsage'];
+  onWarning: LlmHandlerOptions<C>['onWarning'];
 }
 
 function resolveOptions<C extends LlmHandlerContext>(options: LlmHandlerOptions<C>): Settings<C> {
@@ -148,6 +167,7 @@ function resolveOptions<C extends LlmHandlerContext>(options: LlmHandlerOptions<
     resolveModel: options.resolveModel,
     onText: options.onText,
     onUsage: options.onUsage,
+    onWarning: options.onWarning,
   };
 }
 
@@ -239,6 +259,12 @@ async function call<C extends LlmHandlerContext>(
           if (part.text === '') break;
           text += part.text;
           settings.onText?.(part.text, ctx);
+          break;
+        case 'start-step':
+          if (settings.onWarning !== undefined) {
+            for (const warning of part.warnings)
+              settings.onWarning(describeWarning(warning, modelId), ctx);
+          }
           break;
         case 'error':
           // A stream can go on after an error part (a malformed chunk): the answer is suspect.
@@ -349,6 +375,18 @@ function parseAnswer(
     );
   }
   return value as Json;
+}
+
+/** A warning of the SDK as one line: `anthropic:claude-…: temperature is not supported (…)`. */
+function describeWarning(warning: CallWarning, modelId: string): string {
+  switch (warning.type) {
+    case 'unsupported':
+      return `${modelId}: ${warning.feature} is not supported${warning.details ? ` (${warning.details})` : ''}`;
+    case 'compatibility':
+      return `${modelId}: ${warning.feature} runs in a compatibility mode${warning.details ? ` (${warning.details})` : ''}`;
+    default:
+      return `${modelId}: ${'message' in warning ? String(warning.message) : JSON.stringify(warning)}`;
+  }
 }
 
 function quote(text: string): string {
