@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { RunSummary } from '../../src/cli/render.ts';
-import { useCli } from '../helpers/cli.ts';
+import { EXAMPLES, useCli } from '../helpers/cli.ts';
 import { startFakeLlm, type FakeLlmServer } from '../helpers/fake-llm.ts';
 
 const cli = useCli();
@@ -66,6 +66,39 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 describe('baton run with llm tasks', () => {
+  it('runs examples/llm.yaml', async () => {
+    server.answers.push(
+      { text: 'Honey bees dance to tell where flowers are.', usage: { input: 30, output: 10 } },
+      { text: '{"headline":"The waggle dance, decoded","words":4}' },
+    );
+    const result = await cli.run(
+      ['run', join(EXAMPLES, 'llm.yaml'), '--store', cli.store, '--json'],
+      {
+        env: env(),
+      },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    expect(summary.state).toBe('succeeded');
+    const baton = await cli.open();
+    const { tasks } = await baton.tasks({});
+    expect(tasks.find((t) => t.key === 'headline')?.result).toEqual({
+      headline: 'The waggle dance, decoded',
+      words: 4,
+    });
+    expect(server.requests.map((r) => [r.provider, r.body.model, r.body.max_tokens])).toEqual([
+      ['anthropic', 'claude-sonnet-4-5', 800],
+      ['openai', 'gpt-4.1-mini', 800],
+    ]);
+    expect(server.requests[1]!.body.messages).toEqual([
+      {
+        role: 'user',
+        content: 'Write a headline for these notes: Honey bees dance to tell where flowers are.',
+      },
+    ]);
+  });
+
   it('runs the model calls on its local agents, the second prompted with the first result', async () => {
     server.answers.push({ text: 'Bees dance.' }, { text: '{"headline":"Dancing bees"}' });
     const plan = await writePlan(PLAN);
