@@ -933,6 +933,16 @@ class IssueList {
         path = ['defaults', field, ...path.slice(3)];
       }
     }
+    // An llm task's fields were checked with the task (llmPayload), at their own lines.
+    if (
+      path[0] === 'tasks' &&
+      typeof path[1] === 'number' &&
+      path[2] === 'payload' &&
+      tasks[path[1]]?.executor === LLM_TASK_TYPE &&
+      (LLM_FIELDS as readonly Segment[]).includes(path[3] ?? '')
+    ) {
+      return;
+    }
     // Shell tasks have no payload in the file; their payload is built from these fields.
     if (path[0] === 'tasks' && path[2] === 'payload' && !this.#locator.has(path.slice(0, 3))) {
       path = path.slice(0, 2);

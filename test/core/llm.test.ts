@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
+import { ValidationError } from '../../src/core/errors.ts';
 import { checkLlmPayload, compileOutputSchema, parseModelId } from '../../src/core/llm.ts';
+import { normalizeRun, normalizeTasks } from '../../src/core/validate.ts';
 
 const scope = { dependencyKeys: ['research'] };
 
@@ -200,5 +202,67 @@ describe('compileOutputSchema', () => {
     expect(message({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object' })).toMatch(
       /is not supported; use http:\/\/json-schema\.org\/draft-07\/schema#/,
     );
+  });
+});
+
+describe('submitting llm tasks (the core validator every backend runs)', () => {
+  const now = Date.parse('2030-01-01T00:00:00Z');
+
+  function issuesOf(fn: () => unknown): { path: string; message: string }[] {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      return (error as ValidationError).issues;
+    }
+    throw new Error('expected a ValidationError');
+  }
+
+  it('refuses a bad llm payload, each issue at its payload field', () => {
+    expect(
+      issuesOf(() =>
+        normalizeTasks(
+          [
+            {
+              type: 'llm',
+              payload: {
+                model: 'gemini:pro',
+                prompt: '{{ deps.a.result }}',
+                output: { type: 'x' },
+              },
+            },
+          ],
+          { now },
+        ),
+      ).map((i) => i.path),
+    ).toEqual(['tasks[0].payload.model', 'tasks[0].payload.prompt', 'tasks[0].payload.output']);
+  });
+
+  it("checks templates against each task's own dependsOn in a run", () => {
+    const run = {
+      tasks: [
+        { key: 'a', type: 'shell', payload: { command: 'true', args: [], shell: false } },
+        {
+          key: 'b',
+          type: 'llm',
+          dependsOn: ['a'],
+          payload: { model: 'openai:gpt-4.1-mini', prompt: '{{ deps.a.result }}' },
+        },
+        {
+          key: 'c',
+          type: 'llm',
+          payload: { model: 'openai:gpt-4.1-mini', prompt: '{{ deps.a.result }}' },
+        },
+      ],
+    };
+    expect(issuesOf(() => normalizeRun(run, { now }))).toEqual([
+      {
+        path: 'tasks[2].payload.prompt',
+        message:
+          "{{ deps.a.result }}: 'a' is not a dependency of this task; its dependsOn: none. Add it to dependsOn or fix the name",
+      },
+    ]);
+    run.tasks[2]!.dependsOn = ['a'];
+    expect(normalizeRun(run, { now }).tasks).toHaveLength(3);
   });
 });

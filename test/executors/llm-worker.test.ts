@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { ValidationError } from '../../src/core/errors.ts';
 import type { BatonEvent, RunRecord, TaskRecord } from '../../src/core/types.ts';
 import {
   llmHandler,
@@ -433,6 +434,41 @@ describe('llm tasks on a worker', () => {
       "cannot fill the llm task's prompt: {{ deps.a.result.summary }}: the result of 'a' has no 'summary'; it is a string",
     );
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('submitting a bad llm task', () => {
+  it('the SDK refuses it and stores nothing', async () => {
+    const baton = await h.baton();
+    const error = await baton
+      .submit({
+        type: 'llm',
+        payload: {
+          model: 'openai:gpt-4.1-mini',
+          prompt: 'Use {{ deps.research.result }}',
+          output: { type: 'object', properties: { n: { type: 'numbr' } } },
+        },
+      })
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.path)).toEqual([
+      'tasks[0].payload.prompt',
+      'tasks[0].payload.output',
+    ]);
+    expect((await baton.tasks({})).tasks).toEqual([]);
+  });
+
+  it('the HTTP API answers 400 naming the fields, and stores nothing', async () => {
+    const api = await startServer();
+    const refused = await api.request('POST', '/v1/tasks', {
+      body: { type: 'llm', payload: { model: 'gemini:pro', prompt: 'hi' } },
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain("names an unknown provider 'gemini'");
+    expect((await api.baton.tasks({})).tasks).toEqual([]);
   });
 });
 
