@@ -488,6 +488,17 @@ describe('llmHandler: errors map onto the retry model', () => {
     }
   });
 
+  it('a stream that ends cleanly but before the end of the answer fails retryably', async () => {
+    for (const model of [SONNET, MINI]) {
+      server.answers.push({ kind: 'ended', text: 'aaaaaaaabbbbbbbbcccccccc' });
+      const error = await rejection(handler().run(context({ model, prompt: 'p' })));
+      expect(error).toMatchObject({ code: 'LLM_STREAM', retryable: true });
+      expect(error.message).toBe(
+        `the answer from ${model} ended before the provider said it was complete (no stop reason); the task will be retried`,
+      );
+    }
+  });
+
   it('a provider that cannot be reached is retryable', async () => {
     const down = server.url;
     await server.close();

@@ -75,6 +75,11 @@ export type FakeAnswer =
   | { kind: 'malformed'; text?: string }
   /** Starts a good stream and the first deltas, then closes the connection mid-stream. */
   | { kind: 'truncated'; text?: string }
+  /**
+   * Starts a good stream and the first deltas, then ends the response properly (as a proxy that
+   * gave up might): no end-of-answer event, no usage, but no broken connection either.
+   */
+  | { kind: 'ended'; text?: string }
   /** Starts a good stream (`text` as the first deltas), then sends nothing more, ever. */
   | { kind: 'hang'; text?: string }
   /** Anthropic: a good start, then an `error` event in the stream (e.g. `overloaded_error`). */
@@ -439,6 +444,10 @@ class AnthropicWriter implements Writer {
       res.destroy();
       return;
     }
+    if (kind === 'ended') {
+      res.end();
+      return;
+    }
     if (answer.kind === 'stream-error') {
       await send('error', {
         error: { type: answer.type, message: answer.message ?? answer.type },
@@ -561,6 +570,10 @@ class OpenAIWriter implements Writer {
     if (kind === 'hang') return;
     if (kind === 'truncated' || kind === 'stream-error') {
       res.destroy();
+      return;
+    }
+    if (kind === 'ended') {
+      res.end();
       return;
     }
     await send(

@@ -237,6 +237,8 @@ async function call<C extends LlmHandlerContext>(
   let failure: unknown;
   let usage: LanguageModelUsage | undefined;
   let finishReason: FinishReason | undefined;
+  /** The provider's own word for why it stopped: absent when it never said it had finished. */
+  let rawFinishReason: string | undefined;
   try {
     const result = streamText({
       model: resolved.model,
@@ -273,6 +275,7 @@ async function call<C extends LlmHandlerContext>(
         case 'finish':
           usage = part.totalUsage;
           finishReason = part.finishReason;
+          rawFinishReason = part.rawFinishReason;
           break;
         default:
           break;
@@ -287,10 +290,11 @@ async function call<C extends LlmHandlerContext>(
   if (record !== null && settings.onUsage !== undefined) await settings.onUsage(record, ctx);
 
   if (failure !== undefined) throw mapModelError(failure, description);
-  if (finishReason === undefined || finishReason === 'error') {
+  // A stream that ended cleanly but early (a proxy giving up) carries no stop reason.
+  if (finishReason === undefined || finishReason === 'error' || rawFinishReason === undefined) {
     throw new ModelCallError(
       'LLM_STREAM',
-      `the answer from ${modelId} ended without the provider's end-of-answer event; the task will be retried`,
+      `the answer from ${modelId} ended before the provider said it was complete (no stop reason); the task will be retried`,
       { retryable: true },
     );
   }
