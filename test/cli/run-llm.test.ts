@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { whoRunsIt } from '../../src/cli/commands/retry.ts';
 import type { RunSummary } from '../../src/cli/render.ts';
 import { EXAMPLES, useCli } from '../helpers/cli.ts';
 import { startFakeLlm, type FakeLlmServer } from '../helpers/fake-llm.ts';
@@ -157,5 +158,17 @@ describe('baton run with llm tasks', () => {
       "tasks[1].prompt: {{ deps.reserch.result }}: 'reserch' is not a dependency of this task (did you mean 'research'?)",
     );
     expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+  });
+});
+
+describe('baton retry of an llm task', () => {
+  it('says baton worker runs it, as it has the llm handler', () => {
+    const said = whoRunsIt(
+      { storeUrl: 'sqlite:b.db', namespace: undefined },
+      { type: 'llm', requires: [] },
+    );
+    expect(said).toBe(
+      'It runs when a worker takes it; if none is running on this store, start one: baton worker --store sqlite:b.db',
+    );
   });
 });

@@ -151,7 +151,13 @@ export async function startFakeLlm(
         res.end(JSON.stringify({ error: 'request body is not JSON' }));
         return;
       }
-      const answer = answers.shift() ?? state.fallback;
+      const key =
+        provider === 'anthropic'
+          ? headerValue(req.headers['x-api-key'])
+          : headerValue(req.headers.authorization).replace(/^Bearer /, '');
+      // A refused key is answered before any scripted answer is taken, as a real API would.
+      const refused = keys.size > 0 && !keys.has(key);
+      const answer = refused ? badKey(provider, key) : (answers.shift() ?? state.fallback);
       const request: FakeRequest = { provider, path, headers: req.headers, body, answer };
       requests.push(request);
       res.on('close', () => {
@@ -159,13 +165,7 @@ export async function startFakeLlm(
         closed.push(request);
         closeWaiters.shift()?.(request);
       });
-      const key =
-        provider === 'anthropic'
-          ? headerValue(req.headers['x-api-key'])
-          : headerValue(req.headers.authorization).replace(/^Bearer /, '');
-      const id = ++sequence;
-      const respond = keys.size > 0 && !keys.has(key) ? badKey(provider, key) : answer;
-      void serve(provider, id, body, respond, res);
+      void serve(provider, ++sequence, body, answer, res);
     });
   });
   server.listen(0, '127.0.0.1');

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { PlanError } from '../../src/core/errors.ts';
 import { normalizeRun } from '../../src/core/validate.ts';
-import { parsePlan } from '../../src/runtime/plan.ts';
+import { checkAgentsCoverTasks, parsePlan } from '../../src/runtime/plan.ts';
 
 function yaml(...lines: string[]): string {
   return `${lines.join('\n')}\n`;
@@ -192,6 +192,27 @@ describe('llm tasks in a plan', () => {
     expect(error.issues[2]!.message).toBe(
       "'model' is a field of the llm task itself; write it next to executor: llm, not under payload",
     );
+  });
+
+  it("is run by baton run's agents: one that requires what they lack is refused", () => {
+    const plan = parsePlan(
+      yaml(
+        'tasks:',
+        '  - { key: a, executor: llm, model: openai:gpt-4.1-mini, prompt: hi, requires: [gpu] }',
+      ),
+      'plans/x.yaml',
+    );
+    expect(() => checkAgentsCoverTasks(plan)).toThrow(/task 'a' requires \[gpu\]/);
+    expect(() => checkAgentsCoverTasks(plan, { capabilities: ['gpu'] })).not.toThrow();
+  });
+
+  it('says a task with llm fields and no executor needs executor: llm', () => {
+    const error = planError(
+      yaml('tasks:', '  - { key: a, model: openai:gpt-4.1-mini, prompt: hi }'),
+    );
+    expect(error.issues.map((i) => [i.field, i.message])).toEqual([
+      ['tasks[0]', 'a model call needs executor: llm (with model: and prompt:)'],
+    ]);
   });
 
   it('leaves llm defaults out of other tasks', () => {
