@@ -52,8 +52,8 @@ describe('loading valid plans', () => {
         '    priority: high',
         '    dependsOn: [fetch-a, { key: flaky, soft: true }]',
         '  - key: flaky',
-        '    executor: llm',
-        '    payload: { prompt: hi, n: 2 }',
+        '    executor: summarise',
+        '    payload: { text: hi, n: 2 }',
       ),
     );
     const plan = await loadPlan(file);
@@ -74,12 +74,12 @@ describe('loading valid plans', () => {
         dependsOn: ['fetch-a', { key: 'flaky', soft: true }],
         payload: { command: 'make build', args: [], shell: true },
       },
-      { type: 'llm', key: 'flaky', payload: { prompt: 'hi', n: 2 } },
+      { type: 'summarise', key: 'flaky', payload: { text: 'hi', n: 2 } },
     ]);
     expect(plan.tasks.map((t) => [t.key, t.executor, t.line])).toEqual([
       ['fetch-a', 'shell', 3],
       ['build', 'shell', 8],
-      ['flaky', 'llm', 13],
+      ['flaky', 'summarise', 13],
     ]);
     expect(plan.tasks[1]!.spec).toBe(plan.run.tasks[1]);
     expect(normalizeRun(plan.run, { now: Date.now() }).tasks).toHaveLength(3);
@@ -174,7 +174,7 @@ describe('loading valid plans', () => {
         '    shell: false',
         '    epic: report',
         '  - key: other',
-        '    executor: llm',
+        '    executor: summarise',
         '    payload: { prompt: hi }',
       ),
       join(dir, 'p.yaml'),
@@ -186,7 +186,7 @@ describe('loading valid plans', () => {
     expect(plain).toMatchObject({ epic: 'report' });
     expect(plain!.payload).toMatchObject({ command: 'echo', args: ['hi'], shell: false });
     // The shell fields of defaults apply to shell tasks only.
-    expect(other).toMatchObject({ type: 'llm', epic: 'build', payload: { prompt: 'hi' } });
+    expect(other).toMatchObject({ type: 'summarise', epic: 'build', payload: { prompt: 'hi' } });
   });
 
   it('takes affinity rules from a task or from the defaults', () => {
@@ -323,6 +323,10 @@ describe('refusing broken plans, with file and line', () => {
         'shell',
         'cwd',
         'env',
+        'model',
+        'system',
+        'maxTokens',
+        'temperature',
         'key',
         'title',
         'dependsOn',
@@ -330,6 +334,8 @@ describe('refusing broken plans, with file and line', () => {
         'command',
         'args',
         'payload',
+        'prompt',
+        'output',
       ].join(', ')}`,
     );
   });
@@ -534,7 +540,7 @@ describe('refusing broken plans, with file and line', () => {
       yaml(
         'tasks:',
         '  - key: a',
-        '    executor: llm',
+        '    executor: summarise',
         '    command: ls',
         '  - key: b',
         '    command: ls',
