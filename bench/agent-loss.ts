@@ -100,7 +100,13 @@ async function deleteRedisNamespace(url: string, namespace: string): Promise<voi
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `{${namespace}}*`, 'COUNT', 1000);
+      const [next, keys] = await client.scan(
+        cursor,
+        'MATCH',
+        `{baton:${namespace}}*`,
+        'COUNT',
+        1000,
+      );
       cursor = next;
       if (keys.length > 0) await client.unlink(...keys);
     } while (cursor !== '0');

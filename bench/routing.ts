@@ -45,7 +45,7 @@ const CLAIMS = Number(values.claims);
 const REPEAT = Number(values.repeat);
 const READY = 10_000;
 /** Slots so large that the claimer's growing load never makes it leave tasks to a peer. */
-const SLOTS = 1_000_000;
+const SLOTS = 10_000;
 /** The peers' slots: a task left to a peer takes one of them, so a claim skips at most this many. */
 const PEER_SLOTS = 16;
 

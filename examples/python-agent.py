@@ -3,7 +3,7 @@
 tasks (long-polling), runs them, and completes or fails each one with its lease token and its
 agent id (or, when a handler raises Busy, releases it for later).
 
-    baton server --port 7400 &
+    npx baton server --port 7400 &
     python3 examples/python-agent.py --url http://127.0.0.1:7400 --types upper,add
 
 Environment: BATON_URL (default http://127.0.0.1:7400) and BATON_TOKEN (a bearer token with the

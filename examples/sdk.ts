@@ -2,9 +2,9 @@
  * Baton from TypeScript: open a store, submit a small DAG, run a worker with custom handlers,
  * wait for the run, print what each task returned, close.
  *
- *   node --conditions=baton-source examples/sdk.ts
+ *   npx node --conditions=baton-source examples/sdk.ts
  *
- * (`baton-source` makes `import … from 'baton'` resolve to the TypeScript sources of this
+ * (`baton-source` makes `import … from 'baton-queue'` resolve to the TypeScript sources of this
  * checkout; an installed package resolves to its compiled build without it.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import pino from 'pino';
 
-import { Baton, NonRetryableError, type TaskHandler } from 'baton';
+import { Baton, NonRetryableError, type TaskHandler } from 'baton-queue';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-sdk-'));
 // Quiet logs (warnings only) so the example's own output stands out.

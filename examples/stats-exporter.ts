@@ -2,7 +2,7 @@
  * The numbers that drive Baton's autoscaling, over HTTP, for an external autoscaler (KEDA's
  * `metrics-api` scaler, a cron job, a dashboard). See docs/autoscaling.md.
  *
- *   node --conditions=baton-source examples/stats-exporter.ts [store URL] [port]
+ *   npx node --conditions=baton-source examples/stats-exporter.ts [store URL] [port]
  *   curl 'http://localhost:9464/stats?capabilities=shell,python'
  *
  * Answers `GET /stats?capabilities=a,b[&namespace=ns]` with
@@ -13,9 +13,9 @@ import { createServer } from 'node:http';
 
 import pino from 'pino';
 
-import { Baton, eligibleDepth } from 'baton';
+import { Baton, eligibleDepth } from 'baton-queue';
 
-const store = process.argv[2] ?? process.env['BATON_STORE'] ?? 'sqlite:.baton/baton.db';
+const store = process.argv[2] ?? (process.env['BATON_STORE'] || 'sqlite:.baton/baton.db');
 const port = Number(process.argv[3] ?? 9464);
 const logger = pino({ level: 'warn' }, pino.destination(2));
 

@@ -109,6 +109,39 @@ export {
   type HttpHandlerOptions,
   type HttpPayload,
 } from './executors/http.ts';
+export {
+  ModelBusyError,
+  ModelCallError,
+  llmHandler,
+  llmSetupProblem,
+  normalizeUsage,
+  type CompatibleSettings,
+  type LlmHandlerContext,
+  type LlmHandlerOptions,
+  type LlmProviders,
+  type LlmUsage,
+  type ModelErrorCode,
+  type ProviderSettings,
+} from './executors/llm/index.ts';
+export {
+  LLM_FIELDS,
+  LLM_TASK_TYPE,
+  checkLlmPayload,
+  compileOutputSchema,
+  parseModelId,
+  type LlmPayload,
+  type ModelRef,
+  type OutputSchema,
+} from './core/llm.ts';
+export {
+  TemplateError,
+  checkTemplate,
+  parseTemplate,
+  renderTemplate,
+  type TemplateRef,
+  type TemplateScope,
+  type TemplateValues,
+} from './core/template.ts';
 
 // Plan files.
 export {

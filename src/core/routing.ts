@@ -63,6 +63,14 @@ export interface RoutingPolicy {
    * @default 1000
    */
   loadHalfLifeMs: number;
+  /**
+   * Most peers one claim weighs: the least loaded live agents that take the claim's queues (by
+   * their load at their latest claim). A claim's cost then does not grow with the fleet; with
+   * more live peers than this, a better fit outside them is not seen by this claim (the least
+   * loaded are the ones load would defer to). 0: a claim weighs no peer (no routing).
+   * @default 8
+   */
+  contenders: number;
 }
 
 export const DEFAULT_ROUTING: Readonly<RoutingPolicy> = Object.freeze({
@@ -75,7 +83,11 @@ export const DEFAULT_ROUTING: Readonly<RoutingPolicy> = Object.freeze({
   durationMargin: 0.5,
   durationMinDiffMs: 100,
   loadHalfLifeMs: 1000,
+  contenders: 8,
 });
+
+/** Most contenders a policy may ask for: the point of the bound is that it is small. */
+export const MAX_CONTENDERS = 256;
 
 const NUMERIC_KNOBS = [
   'preferWindowMs',
@@ -86,6 +98,7 @@ const NUMERIC_KNOBS = [
   'durationMargin',
   'durationMinDiffMs',
   'loadHalfLifeMs',
+  'contenders',
 ] as const;
 
 /**
@@ -120,6 +133,8 @@ export function resolveRouting(overrides: Partial<RoutingPolicy> | undefined): {
     }
   }
   if (policy.loadHalfLifeMs === 0) problems.push('loadHalfLifeMs must be greater than 0');
+  if (!Number.isInteger(policy.contenders) || policy.contenders > MAX_CONTENDERS)
+    problems.push(`contenders must be a whole number from 0 to ${MAX_CONTENDERS}`);
   return { policy, problems };
 }
 

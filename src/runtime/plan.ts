@@ -18,6 +18,11 @@
  * A plan may also declare the agents `baton run` starts for it (`agents:`, see {@link PlanAgent});
  * other ways of submitting ignore them.
  *
+ * A task with `executor: llm` is a model call, described by `model`, `prompt`, `system`,
+ * `maxTokens`, `temperature` and `output` (docs/llm.md); its `payload:` holds data its templates
+ * read. Those fields are checked here too: a template naming a dependency the task does not
+ * have, or an `output` that is not a valid JSON Schema, is a plan error.
+ *
  * Loading checks everything a backend would refuse, up front, and every problem names its file,
  * line and field. The checks are in three layers, all reported together:
  * 1. the file's shape (a zod schema of the plan format: unknown fields, wrong types);
@@ -50,6 +55,7 @@ import {
   type PlanIssue,
   type ValidationIssue,
 } from '../core/errors.ts';
+import { LLM_FIELDS, LLM_TASK_TYPE, checkLlmPayload } from '../core/llm.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
 import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
@@ -231,32 +237,75 @@ export function parsePlan(text: string, file: string): Plan {
 }
 
 /**
- * Check that the plan's own agents can run every shell task it has: for each, some agent must
- * have all of its `requires` (besides `shell`, which every local agent gets). Without that the
- * run could never finish. Tasks of other executors wait for a worker elsewhere and are not
- * checked; neither is a plan without `agents:`.
- *
- * @throws PlanError naming each task no agent can take, its requires, and the agents.
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
+ * `llm` (model calls).
  */
-export function checkAgentsCoverTasks(plan: Plan): void {
-  if (plan.agents === null) return;
-  const agents = plan.agents.map((a) => ({ ...a, has: new Set([...a.capabilities, 'shell']) }));
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
+
+/**
+ * Check that `baton run`'s agents can run every task of the plan they have a handler for
+ * ({@link LOCAL_TASK_TYPES}): for each, some agent must have all of its `requires` (besides
+ * `shell`, which every local agent has). Without that the run could never finish. The agents are
+ * the plan's own (`agents:`), or else generic ones with `shell` and `local.capabilities` (what
+ * `baton run --capabilities` says this machine has): a task that requires `gpu` does not run on
+ * a machine nobody said has one. Tasks of other types wait for a worker elsewhere and are not
+ * checked.
+ *
+ * @param local the capabilities of `baton run`'s generic agents besides `shell`, for a plan
+ *   without `agents:`. @default none
+ * @throws PlanError naming each task no agent can take, its requires, the agents, and what to do.
+ */
+export function checkAgentsCoverTasks(
+  plan: Plan,
+  local: { capabilities: readonly string[] } = { capabilities: [] },
+): void {
+  const declared = plan.agents !== null;
+  const agents = (plan.agents ?? [{ name: 'agent-N', capabilities: [...local.capabilities] }]).map(
+    (a) => ({ ...a, has: new Set([...a.capabilities.map((c) => c.trim()), 'shell']) }),
+  );
   const listed = agents.map((a) => `${a.name} [${[...a.has].sort().join(', ')}]`).join('; ');
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
-    if (task.executor !== 'shell') return;
+    if (!LOCAL_TASK_TYPES.includes(task.executor)) return;
     const requires = [...new Set((task.spec.requires ?? []).map((c) => c.trim()))].sort();
     if (agents.some((a) => requires.every((c) => a.has.has(c)))) return;
+    const missing = requires.filter((c) => !agents[0]!.has.has(c));
     issues.push({
       line: task.line,
       column: task.column,
       field: `tasks[${index}].requires`,
-      message:
-        `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
-        `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`,
+      message: declared
+        ? `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
+          `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`
+        : `task '${task.key}' requires [${requires.join(', ')}], but baton run's agents have only ` +
+          `[${[...agents[0]!.has].sort().join(', ')}]: nothing says this machine has ${missing.join(', ')}. ` +
+          `If it has, say so with --capabilities ${missing.join(',')} (or declare agents: in the plan); ` +
+          `to run the task where they are, baton submit the plan and start baton worker --capabilities ${missing.join(',')} there`,
     });
   });
   if (issues.length > 0) throw new PlanError(plan.file, issues);
+}
+
+/** Fields a task of a plan file has and a `TaskSpec` does not. */
+const PLAN_ONLY_TASK_FIELDS = ['command', 'args', 'shell', 'cwd', 'env', 'executor'] as const;
+
+/**
+ * Whether a parsed JSON document is a plan file rather than a `RunSpec`, told apart by shape
+ * (`POST /v1/runs` takes both as `application/json`): it has `defaults` or `agents` (a RunSpec
+ * has neither), or none of its tasks has a `type` (every task of a RunSpec has one) and some task
+ * has a field only plan tasks have (`command`, `args`, `shell`, `cwd`, `env`, `executor`).
+ * Anything else is read as a RunSpec, whose checks then say what is missing.
+ */
+export function isPlanShaped(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  if (value['defaults'] !== undefined || value['agents'] !== undefined) return true;
+  const tasks = value['tasks'];
+  if (!Array.isArray(tasks)) return false;
+  const records = tasks.filter(isRecord);
+  return (
+    records.every((t) => t['type'] === undefined) &&
+    records.some((t) => PLAN_ONLY_TASK_FIELDS.some((field) => t[field] !== undefined))
+  );
 }
 
 const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -266,6 +315,8 @@ const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
 // the messages every other way of submitting gets); this schema checks the plan's own fields.
 
 const SHELL_FIELDS = ['command', 'args', 'shell', 'cwd', 'env'] as const;
+/** Fields of an `llm` task that `defaults` may give (`prompt` and `output` are each task's own). */
+const LLM_DEFAULTABLE = ['model', 'system', 'maxTokens', 'temperature'] as const;
 
 /** A string that YAML may have read as a number or boolean: say how to keep it as written. */
 const stringSchema = z.unknown().superRefine((value, ctx) => {
@@ -319,17 +370,30 @@ const commandSchema = z.unknown().superRefine((value, ctx) => {
   });
 });
 
-/** Fields a task and `defaults` share. */
+/**
+ * Fields a task and `defaults` share: everything that can sensibly be the same for many tasks.
+ * A task's own value wins; `env` and `backoff` are merged field by field. The shell fields
+ * (`shell`, `cwd`, `env`) apply to shell tasks only. Not here: what names or places one task
+ * (`key`, `title`, `dependsOn`, `idempotencyKey`) and what says what it runs (`command`, `args`,
+ * `payload`).
+ */
 const sharedFields = {
   executor: z.string().optional(),
+  epic: z.unknown().optional(),
   requires: z.unknown().optional(),
   priority: z.unknown().optional(),
   maxAttempts: z.unknown().optional(),
   timeoutMs: z.unknown().optional(),
   backoff: z.unknown().optional(),
   affinity: z.unknown().optional(),
+  shell: z.boolean().optional(),
   cwd: z.string().min(1).optional(),
   env: envSchema.optional(),
+  // llm tasks: checked with the task (checkLlmPayload), with the messages the SDK path gets.
+  model: z.unknown().optional(),
+  system: z.unknown().optional(),
+  maxTokens: z.unknown().optional(),
+  temperature: z.unknown().optional(),
 };
 
 const defaultsSchema = z.strictObject(sharedFields);
@@ -338,13 +402,13 @@ const taskSchema = z.strictObject({
   ...sharedFields,
   key: z.string(),
   title: z.unknown().optional(),
-  epic: z.unknown().optional(),
   dependsOn: z.unknown().optional(),
   idempotencyKey: z.unknown().optional(),
   command: commandSchema.optional(),
   args: z.array(stringSchema).optional(),
-  shell: z.boolean().optional(),
   payload: z.unknown().optional(),
+  prompt: z.unknown().optional(),
+  output: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -409,7 +473,7 @@ const agentSchema = z.strictObject({
     })
     .regex(KEY_PATTERN, {
       message:
-        "must start with a letter or digit and hold only letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
+        "must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
     }),
   capabilities: z.array(capabilitySchema).optional(),
   labels: labelsSchema.optional(),
@@ -481,6 +545,8 @@ function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueLis
 
 interface RawDefaults {
   executor?: unknown;
+  epic?: unknown;
+  shell?: unknown;
   requires?: unknown;
   priority?: unknown;
   maxAttempts?: unknown;
@@ -489,23 +555,29 @@ interface RawDefaults {
   affinity?: unknown;
   cwd?: unknown;
   env?: unknown;
+  model?: unknown;
+  system?: unknown;
+  maxTokens?: unknown;
+  temperature?: unknown;
 }
 
 interface RawTask extends RawDefaults {
   key?: unknown;
   title?: unknown;
-  epic?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   command?: unknown;
   args?: unknown;
-  shell?: unknown;
   payload?: unknown;
+  prompt?: unknown;
+  output?: unknown;
 }
 
-/** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey'] as const;
+/** TaskSpec fields copied as written; the core validator checks them. */
+const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey'] as const;
+/** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
+  'epic',
   'requires',
   'priority',
   'maxAttempts',
@@ -534,13 +606,6 @@ function buildTask(
         : typeof defaults.executor === 'string'
           ? defaults.executor
           : undefined;
-  if (executor === undefined && task.executor === undefined && defaults.executor === undefined) {
-    issues.add(
-      at,
-      'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
-    );
-  }
-
   const spec: Record<string, unknown> = { type: executor ?? 'shell' };
   for (const field of PASSED_THROUGH) if (task[field] !== undefined) spec[field] = task[field];
   for (const field of DEFAULTABLE) {
@@ -550,6 +615,34 @@ function buildTask(
   if (isRecord(task.backoff) && isRecord(defaults.backoff))
     spec.backoff = { ...defaults.backoff, ...task.backoff };
 
+  if (executor === undefined) {
+    // An executor that is not a string already has its issue. A task with a field the plan
+    // format does not know has that issue, which names the field it was probably meant to be
+    // (`comand` → `command`): any guess made here about what it runs would be a second error
+    // caused by the first.
+    const unknown = Object.keys(task).some((field) => !FIELDS_AT.task.includes(field));
+    if (task.executor === undefined && defaults.executor === undefined && !unknown) {
+      issues.add(
+        at,
+        SHELL_FIELDS.some((field) => task[field] !== undefined)
+          ? 'a shell task needs command: (a program, e.g. command: make, args: [build])'
+          : LLM_FIELDS.some((field) => task[field] !== undefined)
+            ? 'a model call needs executor: llm (with model: and prompt:)'
+            : 'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
+      );
+    }
+    return spec as unknown as TaskSpec;
+  }
+
+  if (executor !== LLM_TASK_TYPE) {
+    for (const field of LLM_FIELDS) {
+      if (task[field] === undefined) continue;
+      issues.add(
+        [...at, field],
+        `only llm tasks take ${field}; this task's executor is '${executor}' — set executor: llm for a model call`,
+      );
+    }
+  }
   if (executor === 'shell') {
     if (task.payload !== undefined) {
       issues.add(
@@ -558,17 +651,76 @@ function buildTask(
       );
     }
     spec.payload = shellPayload(task, defaults, at, baseDir, issues);
+  } else if (executor === LLM_TASK_TYPE) {
+    for (const field of SHELL_FIELDS) {
+      if (task[field] === undefined) continue;
+      issues.add(
+        [...at, field],
+        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature and output`,
+      );
+    }
+    spec.payload = llmPayload(task, defaults, at, issues);
   } else {
     for (const field of SHELL_FIELDS) {
       if (task[field] === undefined) continue;
       issues.add(
         [...at, field],
-        `only shell tasks take ${field}; this task's executor is '${executor ?? '?'}' — pass what its handler needs in payload, or remove executor to run a command`,
+        `only shell tasks take ${field}; this task's executor is '${executor}' — pass what its handler needs in payload, or remove executor to run a command`,
       );
     }
     if (task.payload !== undefined) spec.payload = task.payload;
   }
   return spec as unknown as TaskSpec;
+}
+
+/**
+ * An llm task's payload: its `payload:` mapping (data for its templates) with the model call's
+ * fields over it, checked as a worker would check it, against the task's own `dependsOn`.
+ */
+function llmPayload(
+  task: RawTask,
+  defaults: RawDefaults,
+  at: (string | number)[],
+  issues: IssueList,
+): Json {
+  const payload: { [key: string]: Json } = {};
+  if (task.payload !== undefined) {
+    if (!isRecord(task.payload)) {
+      issues.add(
+        [...at, 'payload'],
+        `an llm task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
+      );
+    } else {
+      for (const [name, value] of Object.entries(task.payload)) {
+        if ((LLM_FIELDS as readonly string[]).includes(name)) {
+          issues.add(
+            [...at, 'payload', name],
+            `'${name}' is a field of the llm task itself; write it next to executor: llm, not under payload`,
+          );
+        } else {
+          payload[name] = value as Json;
+        }
+      }
+    }
+  }
+  const from = new Map<string, (string | number)[]>();
+  for (const field of LLM_FIELDS) {
+    const own = task[field];
+    const inherited = (LLM_DEFAULTABLE as readonly string[]).includes(field)
+      ? defaults[field as (typeof LLM_DEFAULTABLE)[number]]
+      : undefined;
+    const value = own ?? inherited;
+    if (value === undefined) continue;
+    payload[field] = value as Json;
+    from.set(field, own !== undefined ? [...at, field] : ['defaults', field]);
+  }
+  const dependencyKeys = (Array.isArray(task.dependsOn) ? (task.dependsOn as unknown[]) : [])
+    .map((d) => (typeof d === 'string' ? d : isRecord(d) ? d.key : undefined))
+    .filter((k): k is string => typeof k === 'string');
+  for (const issue of checkLlmPayload(payload, { dependencyKeys })) {
+    issues.add(issue.path === '' ? at : (from.get(issue.path) ?? at), issue.message);
+  }
+  return payload;
 }
 
 function shellPayload(
@@ -578,7 +730,8 @@ function shellPayload(
   baseDir: string,
   issues: IssueList,
 ): Json {
-  const { command, args, shell } = task;
+  const { command, args } = task;
+  const shell = task.shell ?? defaults.shell;
   if (command === undefined) {
     issues.add(at, 'a shell task needs command: (a program, e.g. command: make, args: [build])');
     return null;
@@ -587,7 +740,8 @@ function shellPayload(
   let program: string;
   let argv: string[];
   if (Array.isArray(command)) {
-    if (shell === true) {
+    // An argv list says exactly what to run: `shell: true` under defaults is for script lines.
+    if (task.shell === true) {
       issues.add(
         [...at, 'command'],
         'with shell: true, command must be one script line (a string), not an argv array',
@@ -608,7 +762,11 @@ function shellPayload(
     }
   }
 
-  const payload: { [key: string]: Json } = { command: program, args: argv, shell: shell === true };
+  const payload: { [key: string]: Json } = {
+    command: program,
+    args: argv,
+    shell: shell === true && !Array.isArray(command),
+  };
   const cwd = task.cwd ?? defaults.cwd;
   // Relative to the plan, so a plan works the same from whatever directory it is run.
   if (typeof cwd === 'string') payload.cwd = resolve(baseDir, cwd);
@@ -774,6 +932,16 @@ class IssueList {
       if (!this.#locator.has(path.slice(0, 3)) && this.#locator.has(['defaults', field])) {
         path = ['defaults', field, ...path.slice(3)];
       }
+    }
+    // An llm task's fields were checked with the task (llmPayload), at their own lines.
+    if (
+      path[0] === 'tasks' &&
+      typeof path[1] === 'number' &&
+      path[2] === 'payload' &&
+      tasks[path[1]]?.executor === LLM_TASK_TYPE &&
+      (LLM_FIELDS as readonly Segment[]).includes(path[3] ?? '')
+    ) {
+      return;
     }
     // Shell tasks have no payload in the file; their payload is built from these fields.
     if (path[0] === 'tasks' && path[2] === 'payload' && !this.#locator.has(path.slice(0, 3))) {

@@ -7,6 +7,7 @@ import {
   compareHistory,
   compareLoad,
   decayRecent,
+  MAX_CONTENDERS,
   resolveRouting,
   smoothedSuccessRate,
   type AgentView,
@@ -65,6 +66,18 @@ describe('resolveRouting', () => {
       expect.stringMatching(/^unknown knob 'prefer'; known: enabled, preferWindowMs, /),
       'loadHalfLifeMs must be greater than 0',
     ]);
+  });
+
+  it('contenders: a whole number from 0 to MAX_CONTENDERS', () => {
+    for (const contenders of [1.5, MAX_CONTENDERS + 1]) {
+      expect(resolveRouting({ contenders }).problems).toEqual([
+        `contenders must be a whole number from 0 to ${MAX_CONTENDERS}`,
+      ]);
+    }
+    expect(resolveRouting({ contenders: -1 }).problems).toEqual([
+      'contenders must be a finite number >= 0; got -1',
+    ]);
+    expect(resolveRouting({ contenders: 0 }).problems).toEqual([]);
   });
 });
 

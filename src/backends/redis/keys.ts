@@ -43,6 +43,8 @@
  *   P fq:<f>       set     queues a filter takes (the queues a claim with it reads)
  *   P qf:<q>       set     filters that take a queue (whom to wake when it gets ready tasks)
  *   P w:<f>        zset    wake-up marker of a filter (its idle workers BZPOPMIN it)
+ *   P fa:<f>       zset    agent id -> its load at its latest claim with filter f: where a
+ *                          routed claim finds its contenders, least loaded first (routing)
  *   P a:<agent>    hash    the agent (fields: see codec.ts toAgent)
  *   P al:<agent>   set     ids of the tasks the agent holds leases on
  *   P wa:<agent>   zset    wake-up marker of one agent: a claim that left it tasks (routing)

@@ -1581,6 +1581,7 @@ function routingArg(p: RoutingPolicy): string {
     p.enabled ? 1 : 0,
     p.loadHalfLifeMs,
     p.agentLiveMs,
+    p.contenders,
     p.preferWindowMs,
     p.fallbackGraceMs,
     p.historyMinRuns,

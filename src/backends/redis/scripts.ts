@@ -70,7 +70,7 @@ function assetDir(name: string): string {
   }
   throw new BatonError(
     'BATON_STORE_UNAVAILABLE',
-    `the Redis backend cannot find its ${name}/ folder next to ${fileURLToPath(import.meta.url)}; reinstall baton`,
+    `the Redis backend cannot find its ${name}/ folder next to ${fileURLToPath(import.meta.url)}; reinstall the baton-queue package`,
   );
 }
 
@@ -207,7 +207,7 @@ export function script(name: ScriptName): LoadedScript {
   if (!found) {
     throw new BatonError(
       'BATON_STORE_UNAVAILABLE',
-      `the Redis backend has no script lua/${name}-<n>.lua; reinstall baton`,
+      `the Redis backend has no script lua/${name}-<n>.lua; reinstall the baton-queue package`,
     );
   }
   return found;

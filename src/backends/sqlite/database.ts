@@ -26,7 +26,7 @@ function assetDir(name: string): string {
   }
   throw new BatonError(
     'BATON_STORE_UNAVAILABLE',
-    `the SQLite backend cannot find its ${name}/ folder next to ${fileURLToPath(import.meta.url)}; reinstall baton`,
+    `the SQLite backend cannot find its ${name}/ folder next to ${fileURLToPath(import.meta.url)}; reinstall the baton-queue package`,
   );
 }
 
@@ -68,7 +68,7 @@ export function sqlText(name: string): string {
   if (text === undefined) {
     throw new BatonError(
       'BATON_STORE_UNAVAILABLE',
-      `the SQLite backend has no statement sql/${name}.sql; reinstall baton`,
+      `the SQLite backend has no statement sql/${name}.sql; reinstall the baton-queue package`,
     );
   }
   return text;

@@ -1,8 +1,10 @@
 /**
  * Claim-time routing on SQLite (docs/routing.md): inside the claim transaction, read the
- * claiming agent's live peers (a few rows of `agents`), what each holds and, for the candidate
- * task types, their history; then ask core's {@link ClaimRouter} about each candidate task in
- * claim order. The rule itself lives in `core/routing.ts`, shared with the Redis adapter's port.
+ * claiming agent's contenders (at most `policy.contenders` of the least loaded live agents that
+ * take its queues, from the `agent_queues` index of migration 000008), what each holds and, for
+ * the candidate task types, their history; then ask core's {@link ClaimRouter} about each
+ * candidate task in claim order. What a claim reads is bounded by the number of contenders, not
+ * by the fleet. The rule itself lives in `core/routing.ts`, shared with the Redis adapter's port.
  */
 import { compareReady } from '../../core/priority.ts';
 import {
@@ -51,6 +53,8 @@ export interface RoutingContext {
   policy: RoutingPolicy;
   /** The claiming agent's row. */
   self: RoutingAgentRow;
+  /** The claim's filter (`filterKey`): which tasks the claiming agent takes. */
+  filter: string;
   /** The queues the claim takes. */
   queues: readonly number[];
   /** The claim's `max`. */
@@ -64,6 +68,8 @@ export interface RoutingContext {
 export interface RoutedClaim {
   /** The tasks to lease, in claim order. */
   chosen: Candidate[];
+  /** The claiming agent's tasks in flight before the claim. */
+  selfInFlight: number;
   /** The earliest time a task left to a peer becomes the claimer's to take; null if none was. */
   deferredUntil: number | null;
 }
@@ -74,11 +80,7 @@ export interface RoutedClaim {
  */
 export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   const { st, ns, now, policy, self } = ctx;
-  const rows = st.agentsRouting.all(
-    ns,
-    self.id,
-    now - policy.agentLiveMs,
-  ) as unknown as RoutingAgentRow[];
+  const rows = contendersOf(ctx);
   if (rows.length === 0) return null;
   const mine = new Set(ctx.queues);
   const peerQueues = new Map<string, ReadonlySet<number>>();
@@ -94,7 +96,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
       }
     }
     if (!overlaps) continue;
-    const view = viewOf(row, st, ns, now, policy);
+    const view = viewOf(row, row.in_flight, now, policy);
     peerQueues.set(row.id, queues);
     peers.push(view);
     freeSlots += Math.max(0, view.concurrency - view.inFlight);
@@ -104,8 +106,12 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   // Candidates are read in pages, first twice the claim's `max`: most claims take what they
   // read. Tasks left to peers make it read further, up to what the peers could take before it.
   const budget = Math.min(ctx.max + freeSlots, MAX_CANDIDATES);
-  const selfView = viewOf(self, st, ns, now, policy);
-  const views = [selfView, ...peers];
+  const selfView = viewOf(
+    self,
+    (st.agentInFlight.get(ns, self.id) as { n: number }).n,
+    now,
+    policy,
+  );
   const loadedTypes = new Set<string>();
   const router = new ClaimRouter(selfView, peers, policy, now);
   const chosen: Candidate[] = [];
@@ -119,7 +125,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
       if (!loadedTypes.has(type)) types.add(type);
     }
     if (types.size > 0) {
-      loadHistory(st, ns, views, types);
+      loadHistory(st, ns, selfView, peers, types, policy);
       for (const type of types) loadedTypes.add(type);
     }
     for (; decided < candidates.length && chosen.length < ctx.max; decided++) {
@@ -138,7 +144,76 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
     if (chosen.length >= ctx.max || candidates.length < limit || limit >= budget) break;
     limit = Math.min(budget, limit * 4);
   }
-  return { chosen, deferredUntil: router.deferredUntil };
+  return { chosen, deferredUntil: router.deferredUntil, selfInFlight: selfView.inFlight };
+}
+
+/**
+ * The claim's contenders: the least loaded live agents (by their load at their latest claim)
+ * whose claim filter takes one of its queues, at most `policy.contenders`. Reads the namespace's
+ * claim filters (a handful of rows: one per distinct filter, not per agent) and, for each that
+ * takes one of the claim's queues, its least loaded agents through an index.
+ */
+function contendersOf(ctx: RoutingContext): ContenderRow[] {
+  const { st, ns, self, policy } = ctx;
+  const limit = policy.contenders;
+  if (limit === 0) return [];
+  const since = ctx.now - policy.agentLiveMs;
+  const mine = new Set(ctx.queues);
+  const contenders: ContenderRow[] = [];
+  for (const { filter } of st.claimFilters.all(ns) as unknown as { filter: string }[]) {
+    let overlaps = false;
+    for (const queue of ctx.queuesOf(filter)) {
+      if (mine.has(queue)) {
+        overlaps = true;
+        break;
+      }
+    }
+    if (!overlaps) continue;
+    const rows = st.agentsContenders.all(ns, filter, self.id, since, limit);
+    for (const row of rows) contenders.push(row as unknown as ContenderRow);
+  }
+  if (contenders.length > limit) {
+    contenders.sort((a, b) => a.load - b.load);
+    contenders.length = limit;
+  }
+  return contenders;
+}
+
+interface ContenderRow extends RoutingAgentRow {
+  /** Its load as of its latest heartbeat (agents.claim_load). */
+  load: number;
+  /** The tasks it holds now. */
+  in_flight: number;
+}
+
+/**
+ * What a claim keeps for routing: the agent's filter and its decayed count of recent claims
+ * (see {@link claimRecord}); and, while routing is on, when the claim changes the agent's filter,
+ * the filter among the namespace's and the agent's load, so it is a contender at once.
+ * Otherwise heartbeats keep its load up to date (agent-heartbeat.sql): a claim that wrote the
+ * indexed load every time would pay an index update for it.
+ */
+export function recordClaim(
+  ctx: RoutingContext,
+  leased: number,
+  inFlightBefore: number | undefined,
+): void {
+  const { st, ns, now, policy, self, filter } = ctx;
+  const record = claimRecord(self, filter, leased, now, policy);
+  if (!record) return;
+  if (leased > 0) st.agentClaimed.run(ns, self.id, record.recent, record.lastClaimAt);
+  if (self.claim_filter === filter) return;
+  let load: number | null = null;
+  if (policy.enabled) {
+    st.claimFilterInsert.run(ns, filter);
+    const inFlight =
+      inFlightBefore === undefined
+        ? (st.agentInFlight.get(ns, self.id) as { n: number }).n
+        : inFlightBefore + leased;
+    const recent = decayRecent(record.recent, record.lastClaimAt, now, policy);
+    load = (inFlight + recent) / Math.max(1, self.concurrency);
+  }
+  st.agentClaimFilter.run(ns, self.id, filter, load);
 }
 
 /**
@@ -187,12 +262,10 @@ export function claimRecord(
 
 function viewOf(
   row: RoutingAgentRow,
-  st: Statements,
-  ns: string,
+  inFlight: number,
   now: number,
   policy: RoutingPolicy,
 ): AgentView {
-  const inFlight = (st.agentInFlight.get(ns, row.id) as { n: number }).n;
   return {
     id: row.id,
     labels: JSON.parse(row.labels) as Record<string, string>,
@@ -204,27 +277,37 @@ function viewOf(
   };
 }
 
-/** Fill each view's history for the candidate task types from `agent_stats`. */
+/**
+ * Fill the views' history for the candidate task types from `agent_stats`. History compares two
+ * agents only when both have `historyMinRuns` finished attempts of the type, so the peers' rows
+ * are read only for the types the claiming agent has that many of.
+ */
 function loadHistory(
   st: Statements,
   ns: string,
-  views: readonly AgentView[],
+  self: AgentView,
+  peers: readonly AgentView[],
   types: ReadonlySet<string>,
+  policy: RoutingPolicy,
 ): void {
-  const byId = new Map(views.map((v) => [v.id, v.history as Map<string, TypeHistory>]));
   for (const type of types) {
-    const rows = st.agentStatsOfType.all(ns, type) as unknown as {
-      agent_id: string;
-      succeeded: number;
-      failed: number;
-      total_run_ms: number;
-    }[];
-    for (const row of rows) {
-      byId.get(row.agent_id)?.set(type, {
-        succeeded: row.succeeded,
-        failed: row.failed,
-        totalRunMs: row.total_run_ms,
-      });
-    }
+    const mine = historyOf(st, ns, self, type);
+    if (!mine || mine.succeeded + mine.failed < policy.historyMinRuns) continue;
+    for (const peer of peers) historyOf(st, ns, peer, type);
   }
+}
+
+/** An agent's record for a type, read into its view. */
+function historyOf(
+  st: Statements,
+  ns: string,
+  view: AgentView,
+  type: string,
+): TypeHistory | undefined {
+  const row = st.agentStatsOfAgentType.get(ns, view.id, type) as
+    { succeeded: number; failed: number; total_run_ms: number } | undefined;
+  if (!row) return undefined;
+  const history = { succeeded: row.succeeded, failed: row.failed, totalRunMs: row.total_run_ms };
+  (view.history as Map<string, TypeHistory>).set(type, history);
+  return history;
 }

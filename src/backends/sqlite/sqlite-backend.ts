@@ -115,7 +115,13 @@ import {
   type CheckedRelease,
 } from '../inputs.ts';
 import { refusedLease } from '../refusals.ts';
-import { claimRecord, routeClaim, type Candidate, type RoutingAgentRow } from './routing.ts';
+import {
+  recordClaim,
+  routeClaim,
+  type Candidate,
+  type RoutingAgentRow,
+  type RoutingContext,
+} from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteLogs, type HeldClaim } from './logs.ts';
@@ -368,19 +374,20 @@ export class SqliteBackend implements Backend {
       const self = agent as unknown as RoutingAgentRow;
       // Routing (docs/routing.md) when live peers could take these tasks too; else the plain
       // claim: the first `max` ready tasks of each queue the worker takes, merged in claim order.
-      const routed = this.#routing.enabled
-        ? routeClaim({
-            st,
-            ns: this.namespace,
-            now,
-            policy: this.#routing,
-            self,
-            queues,
-            max,
-            queueType: (queue) => this.#queues.get(queue)?.type ?? '',
-            queuesOf: (filter) => this.#queuesOfClaimFilter(filter),
-          })
-        : null;
+      const filter = filterKey({ capabilities, types });
+      const routing: RoutingContext = {
+        st,
+        ns: this.namespace,
+        now,
+        policy: this.#routing,
+        self,
+        filter,
+        queues,
+        max,
+        queueType: (queue) => this.#queues.get(queue)?.type ?? '',
+        queuesOf: (other) => this.#queuesOfClaimFilter(other),
+      };
+      const routed = this.#routing.enabled ? routeClaim(routing) : null;
       let chosen: Candidate[] = [];
       if (routed) {
         chosen = routed.chosen;
@@ -429,21 +436,7 @@ export class SqliteBackend implements Backend {
           dependencies: row.dep_ids === null ? {} : this.#dependencyOutcomes(row),
         });
       }
-      const record = claimRecord(
-        self,
-        filterKey({ capabilities, types }),
-        leases.length,
-        now,
-        this.#routing,
-      );
-      if (record)
-        st.agentClaimed.run(
-          this.namespace,
-          agentId,
-          record.filter,
-          record.recent,
-          record.lastClaimAt,
-        );
+      recordClaim(routing, leases.length, routed?.selfInFlight);
       return leases;
     });
     // Remembered for this agent's next waitForWork: the tasks it left to peers are not its work
@@ -808,6 +801,7 @@ export class SqliteBackend implements Backend {
       report?.cpuPercent ?? null,
       report?.rssBytes ?? null,
       report?.abandonedHandlers ?? 0,
+      this.#routing.enabled ? this.#routing.loadHalfLifeMs : null,
     );
     return changes > 0;
   }

@@ -44,7 +44,17 @@ export async function serverCommand(
       ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     });
-    const address = await app.listen({ host: options.host, port: options.port });
+    let address: string;
+    try {
+      address = await app.listen({ host: options.host, port: options.port });
+    } catch (error) {
+      // The app already runs its sweep and event follower: close it, or they outlive the error.
+      await app.close();
+      const why = listenFailure(error, options);
+      if (why === undefined) throw error;
+      ctx.io.stderr.write(`error: ${why}\n`);
+      return 1;
+    }
     ctx.note(
       `baton API listening on ${address}${tokens.length === 0 ? ' (no auth: loopback only)' : ''}; stop with Ctrl-C (SIGINT) or SIGTERM`,
     );
@@ -62,5 +72,21 @@ export async function serverCommand(
     return 0;
   } finally {
     await baton.close();
+  }
+}
+
+/** What to say when the API cannot listen, for the errors a person can fix; else undefined. */
+function listenFailure(error: unknown, options: ServerCommandOptions): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${options.host}:${options.port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: the port is already in use (EADDRINUSE), by another baton server or another program; stop it, or choose another port with --port (0 picks a free one)`;
+    case 'EACCES':
+      return `cannot listen on ${where}: permission denied (EACCES); ports below 1024 need privileges, so choose --port 1024 or above (the default is 7400)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: no network interface of this machine has the address ${options.host} (EADDRNOTAVAIL); use 127.0.0.1, 0.0.0.0 (with BATON_API_TOKENS) or one of this machine's addresses`;
+    default:
+      return undefined;
   }
 }

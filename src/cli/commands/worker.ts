@@ -9,6 +9,7 @@ import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { cliLlmHandler } from '../llm.ts';
 
 export interface WorkerCommandOptions {
   /** Capabilities besides `shell`, which this process can always run. @default [] */
@@ -37,12 +38,16 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler(), http: httpHandler() },
+    handlers: { shell: shellHandler(), http: httpHandler(), llm: cliLlmHandler(ctx.io.env) },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };
   if (options.agentId !== undefined) config.agentId = options.agentId;
-  if (options.name !== undefined) config.name = options.name;
+  if (options.name !== undefined) {
+    config.name = options.name;
+    // Its log lines say which agent they are about by name, as those of `baton run` do.
+    config.logger = ctx.logger.child({ agent: options.name });
+  }
   if (options.heartbeat !== undefined) config.heartbeatIntervalMs = options.heartbeat;
   if (options.agentTtl !== undefined) config.agentTtlMs = options.agentTtl;
   if (options.leaseTtl !== undefined) config.leaseTtlMs = options.leaseTtl;

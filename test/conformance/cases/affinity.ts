@@ -559,6 +559,43 @@ export function routingPolicyCases(env: SuiteEnv): void {
     });
   });
 
+  describe('routing: a bounded number of contenders', () => {
+    // A routed claim weighs at most `contenders` peers, the least loaded by their latest claim,
+    // found through an index: what a claim reads does not grow with the fleet. A better fit
+    // outside them is not seen by that claim.
+    async function fleet(contenders: number): Promise<{ b: Backend; us: AgentRecord }> {
+      const b = await env.ctx().open({ routing: { contenders } });
+      const us = await pulling(b, 'us', [], { labels: { region: 'us' } });
+      const idle = [
+        await pulling(b, 'idle1', [], { labels: { region: 'us' } }),
+        await pulling(b, 'idle2', [], { labels: { region: 'us' } }),
+      ];
+      const eu = await pulling(b, 'eu', [], { labels: { region: 'eu' }, concurrency: 10 });
+      // The eu agent is the most loaded of the three peers: it holds three tasks. (A backend may
+      // index loads as of each agent's latest heartbeat: every agent heartbeats after that.)
+      await submitMany(b, 3, { type: 'y' });
+      expect(await claimFor(b, eu)).toHaveLength(3);
+      await alive(b, us, eu, ...idle);
+      await submitOne(b, { type: 'x', affinity: [{ label: 'region', value: 'eu' }] });
+      return { b, us };
+    }
+
+    it('with contenders: 3, the busy eu agent is one of them, and the task is left to it', async () => {
+      const { b, us } = await fleet(3);
+      expect(await claimFor(b, us, 1)).toEqual([]);
+    });
+
+    it('with contenders: 2, the claim weighs only the two idle agents and takes the task', async () => {
+      const { b, us } = await fleet(2);
+      expect(await claimFor(b, us, 1)).toHaveLength(1);
+    });
+
+    it('with contenders: 0, a claim weighs no peer', async () => {
+      const { b, us } = await fleet(0);
+      expect(await claimFor(b, us, 1)).toHaveLength(1);
+    });
+  });
+
   describe('routing: waiting and knobs', () => {
     it("an agent's wait does not return at once for the tasks its claim left to a peer", async () => {
       // A window far longer than any wait here (and the clock does not move): the wait can end

@@ -17,9 +17,9 @@
 -- ARGV[5]     max tasks to lease
 -- ARGV[6]     lease duration in ms
 -- ARGV[7]     most delayed tasks to promote first
--- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, agentLiveMs, preferWindowMs,
---             fallbackGraceMs, historyMinRuns, successMargin, durationMargin, durationMinDiffMs,
---             separated by spaces (includes/routing.lua parse_policy)
+-- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, agentLiveMs, contenders,
+--             preferWindowMs, fallbackGraceMs, historyMinRuns, successMargin, durationMargin,
+--             durationMinDiffMs, separated by spaces (includes/routing.lua parse_policy)
 -- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
 --             tmo, run, dids
 -- Returns     { 'agent_lost' } when the agent is not registered and active; else
@@ -38,7 +38,8 @@
 --
 -- Agent hash fields this script keeps for routing: cf (the filter id of its latest claim: which
 -- tasks it takes), rc (its count of recently claimed tasks, decayed as of lc), lc (when it last
--- claimed a task).
+-- claimed a task); and fa:<filter id>, a zset of the agents claiming with that filter by their
+-- load at their latest claim (a claim's contenders are the least loaded of them).
 
 local K_AGENT, K_INFLIGHT, K_QUEUES, K_FILTERS, K_HB = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local K_QUEUE_IDS = nil
@@ -57,7 +58,7 @@ local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 -- The routing policy is parsed whole only where routing applies (a live peer takes the same
 -- queues); before that the claim reads its first three numbers (includes/routing.lua).
 local policy_text = ARGV[8]
-local p_enabled, p_half_life, p_live = policy_head(policy_text)
+local p_enabled, p_half_life, p_live, p_contenders = policy_head(policy_text)
 local routing_enabled = p_enabled == '1'
 local out = { 'ok', '', NOWS }
 local leased = 0
@@ -82,7 +83,8 @@ if max > 0 then
       end
       return qs
     end
-    local peers = live_peers(agent, mine, { half_life = tonumber(p_half_life), live = tonumber(p_live) }, queues_of)
+    local peers = contenders_of(agent, mine,
+      { half_life = tonumber(p_half_life), live = tonumber(p_live), contenders = tonumber(p_contenders) }, queues_of)
     if #peers > 0 then
       local policy = parse_policy(policy_text)
       local last = tonumber(me[6])
@@ -268,15 +270,22 @@ if max > 0 then
 end
 
 -- What routing keeps of the claim: the filter (which tasks this agent takes) and, when it took
--- tasks, its decayed count of recent claims.
+-- tasks, its decayed count of recent claims; while routing is on, its load now (in flight, with
+-- what it just claimed, plus recent claims, per slot) among its filter's agents (fa:<filter
+-- id>), where other claims find their contenders. Written on every claim, even an empty one: an
+-- agent that finished its tasks and comes back for more is seen as idle again.
+local last = tonumber(me[6])
+local recent = decay_recent(tonumber(me[5]) or 0, last, tonumber(p_half_life))
 if leased > 0 then
-  local last = tonumber(me[6])
-  local before = tonumber(me[5]) or 0
-  local recent = leased
-  if before > 0 and last then recent = recent + decay_recent(before, last, tonumber(p_half_life)) end
+  recent = recent + leased
   redis.call('HSET', K_AGENT, 'cf', f, 'rc', tostring(recent), 'lc', NOWS)
 elseif f and me[2] ~= f then
   redis.call('HSET', K_AGENT, 'cf', f)
+end
+if f and routing_enabled then
+  if me[2] and me[2] ~= f then redis.call('ZREM', P .. 'fa:' .. me[2], agent) end
+  local load = (redis.call('SCARD', K_INFLIGHT) + recent) / math.max(1, tonumber(me[4]) or 1)
+  redis.call('ZADD', P .. 'fa:' .. f, tostring(load), agent)
 end
 finish()
 return out

@@ -7,22 +7,23 @@
 -- recent, last_claim, hist = { type -> { s, f, ms } or false }, reserved, queues }. A task is
 -- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
 
--- The policy from the claim's routing argument: nine numbers, separated by spaces, in this order
+-- The policy from the claim's routing argument: ten numbers, separated by spaces, in this order
 -- (the first three first: a claim with no live peer needs only those, see policy_head).
 local function parse_policy(text)
   local v = {}
   for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
   return {
-    enabled = v[1] == 1, half_life = v[2], live = v[3], prefer = v[4], grace = v[5], min_runs = v[6],
-    success_margin = v[7], duration_margin = v[8], duration_min_diff = v[9],
+    enabled = v[1] == 1, half_life = v[2], live = v[3], contenders = v[4], prefer = v[5], grace = v[6],
+    min_runs = v[7], success_margin = v[8], duration_margin = v[9], duration_min_diff = v[10],
   }
 end
 
--- The first three numbers of the routing argument, as text: whether routing is enabled ('1'),
--- the half-life of the count of recent claims, and how recent a heartbeat makes a peer live.
--- Parsing all nine would cost a one-task claim more than the rest of its arithmetic.
+-- The first four numbers of the routing argument, as text: whether routing is enabled ('1'),
+-- the half-life of the count of recent claims, how recent a heartbeat makes a peer live, and
+-- the most contenders a claim weighs. Parsing all ten would cost a one-task claim more than the
+-- rest of its arithmetic.
 local function policy_head(text)
-  return string.match(text, '^(%S+) (%S+) (%S+)')
+  return string.match(text, '^(%S+) (%S+) (%S+) (%S+)')
 end
 
 -- routing.ts LOAD_TOLERANCE
@@ -108,8 +109,13 @@ local function compare_agents(task, a, a_extra, b, b_extra, policy)
       return 1, 'affinity'
     end
   end
-  local h = compare_history(history_of(a, task.type), history_of(b, task.type), policy)
-  if h ~= 0 then return h, 'history' end
+  -- History counts only when both have min_runs of the type: read `b`'s (the claimer's, in a
+  -- claim's comparisons) first, and the other's only when it does.
+  local hist_b = history_of(b, task.type)
+  if hist_b and hist_b.s + hist_b.f >= policy.min_runs then
+    local h = compare_history(history_of(a, task.type), hist_b, policy)
+    if h ~= 0 then return h, 'history' end
+  end
   local diff = load_of(a, a_extra) - load_of(b, b_extra)
   if diff >= LOAD_TOLERANCE then return 1, 'load' end
   if diff <= -LOAD_TOLERANCE then return -1, 'load' end
@@ -169,36 +175,67 @@ local function is_stalled(stall, prog, started)
   return (tonumber(prog) or tonumber(started) or 0) <= at
 end
 
--- The peers of a claim: other agents alive and pulling work (active, heartbeat fresh, not
--- stalled, claimed at least once) whose claim filter takes one of the claim's queues
--- (`mine`: set of queue ids). `queues_of(filter id)` gives a filter's queue set.
-local function live_peers(self_id, mine, policy, queues_of)
-  local peers = {}
-  local ids = redis.call('ZRANGEBYSCORE', K_HB, int_str(NOW - policy.live), '+inf')
-  for _, id in ipairs(ids) do
-    if id ~= self_id then
-      local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
-        'started')
-      if a[1] == 'active' and a[2] and a[2] ~= '' and not is_stalled(a[7], a[8], a[9]) then
-        local qs = queues_of(a[2])
-        local overlaps = false
-        for q in pairs(qs) do
-          if mine[q] then
-            overlaps = true
-            break
+-- The contenders of a claim (docs/routing.md, "Who counts"): other agents alive and pulling work
+-- (active, heartbeat fresh, not stalled) whose claim filter takes one of the claim's queues
+-- (`mine`: set of queue ids), at most `policy.contenders`, the least loaded first by their load
+-- at their latest claim. Each filter keeps its agents by that load (fa:<filter id>, written by
+-- every claim), so a claim reads the namespace's filters (a handful) and a few agents of each,
+-- not every live agent. `queues_of(filter id)` gives a filter's queue set.
+local function contenders_of(self_id, mine, policy, queues_of)
+  local limit = policy.contenders
+  local found = {}
+  if limit <= 0 then return found end
+  local live_since = NOW - policy.live
+  local filters = redis.call('HVALS', K_FILTERS)
+  for _, fid in ipairs(filters) do
+    local qs = queues_of(fid)
+    local overlaps = false
+    for q in pairs(qs) do
+      if mine[q] then
+        overlaps = true
+        break
+      end
+    end
+    if overlaps then
+      local key = P .. 'fa:' .. fid
+      -- Pages of the filter's agents, least loaded first, until `limit` of them are live; at
+      -- most four pages (silent agents keep their place until they are declared lost).
+      local taken, start = 0, 0
+      for _ = 1, 4 do
+        local page = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
+        if #page == 0 then break end
+        for i = 1, #page, 2 do
+          local id = page[i]
+          if id ~= self_id and taken < limit then
+            local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
+              'started')
+            if a[1] ~= 'active' or a[2] ~= fid then
+              -- Stopped, lost, or claiming with another filter now: no longer one of these.
+              redis.call('ZREM', key, id)
+              start = start - 1
+            else
+              local beat = tonumber(redis.call('ZSCORE', K_HB, id))
+              if beat and beat >= live_since and not is_stalled(a[7], a[8], a[9]) then
+                local last = tonumber(a[6])
+                found[#found + 1] = {
+                  id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
+                  inflight = redis.call('SCARD', P .. 'al:' .. id),
+                  recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
+                  hist = {}, reserved = 0, queues = qs, load = tonumber(page[i + 1]),
+                }
+                taken = taken + 1
+              end
+            end
           end
         end
-        if overlaps then
-          local last = tonumber(a[6])
-          peers[#peers + 1] = {
-            id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
-            inflight = redis.call('SCARD', P .. 'al:' .. id),
-            recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
-            hist = {}, reserved = 0, queues = qs,
-          }
-        end
+        if taken >= limit or #page < 2 * limit then break end
+        start = start + limit
       end
     end
   end
-  return peers
+  if #found > limit then
+    table.sort(found, function(a, b) return a.load < b.load end)
+    for i = #found, limit + 1, -1 do found[i] = nil end
+  end
+  return found
 end
