@@ -1,7 +1,8 @@
 /**
  * The `llm` handler the CLI's agents use (`baton run`, `baton worker`): keys and base URLs from
- * the command's environment, and the SDK's warnings (a setting a model does not take) in the
- * worker's log instead of on stdout, where `--json` output goes.
+ * the command's environment; the answer, as it streams, in the task's log (docs/logs.md:
+ * `baton logs <task>` shows it, live with `--follow`), and the SDK's warnings (a setting a model
+ * does not take) there too, instead of on stdout, where `--json` output goes.
  */
 import { llmHandler } from '../executors/llm/index.ts';
 import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
@@ -9,6 +10,7 @@ import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
 export function cliLlmHandler(env: NodeJS.ProcessEnv): TaskHandler {
   return llmHandler<TaskContext>({
     env,
-    onWarning: (warning, ctx) => ctx.log.warn({ warning }, 'model call warning'),
+    onText: (chunk, ctx) => ctx.log.write('stdout', chunk),
+    onWarning: (warning, ctx) => ctx.log.warn(`model call warning: ${warning}`),
   });
 }

@@ -118,6 +118,10 @@ describe('baton run with llm tasks', () => {
       research: 'Bees dance.',
       headline: { headline: 'Dancing bees' },
     });
+    // Each answer streamed into its task's log (baton logs), as the model wrote it.
+    const logs = await cli.run(['logs', summary.runId, '--store', cli.store]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toBe('research | Bees dance.\nheadline | {"headline":"Dancing bees"}\n');
     expect(server.requests.map((r) => r.body.max_tokens)).toEqual([200, 200]);
     expect(server.requests[1]!.body.messages).toEqual([
       { role: 'user', content: 'Headline for: Bees dance.' },

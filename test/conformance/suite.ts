@@ -21,6 +21,7 @@ import { eventCases } from './cases/events.ts';
 import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { listingCases } from './cases/listing.ts';
+import { logCases } from './cases/logs.ts';
 import { registryCases } from './cases/registry.ts';
 import { releaseCases } from './cases/release.ts';
 import { replayCases } from './cases/replay.ts';
@@ -63,6 +64,7 @@ export function defineConformanceSuite(
     releaseCases(env);
     replayCases(env);
     eventCases(env);
+    logCases(env);
     agentCases(env);
     registryCases(env);
     waitCases(env);

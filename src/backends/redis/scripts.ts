@@ -40,7 +40,10 @@ export type ScriptName =
   | 'list-tasks'
   | 'list-runs'
   | 'list-agents'
-  | 'stats';
+  | 'stats'
+  | 'append-logs'
+  | 'read-logs'
+  | 'read-agent-logs';
 
 export interface LoadedScript {
   name: ScriptName;

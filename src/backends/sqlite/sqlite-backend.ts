@@ -40,16 +40,19 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../../core/types.ts';
+import type { LogPage } from '../../core/logs.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
   ClaimRequest,
-  CompleteInput,
   HeldLeaseRef,
   LeaseRef,
+  LogAppendOutcome,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   RecordableEvent,
   RetryTaskOptions,
   RunFilter,
@@ -102,9 +105,13 @@ import {
 import {
   DEFAULT_PAGE,
   checkInteger,
+  checkLogBounds,
   checkRouting,
   parseSeqCursor,
+  type CheckedComplete,
   type CheckedFail,
+  type CheckedLogAppend,
+  type CheckedLogLine,
   type CheckedRelease,
 } from '../inputs.ts';
 import { refusedLease } from '../refusals.ts';
@@ -117,6 +124,7 @@ import {
 } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
 import { Wakeups, type WorkFilter } from './wakeups.ts';
@@ -199,6 +207,8 @@ export class SqliteBackend implements Backend {
    * next `waitForWork` does not count them as work before then.
    */
   readonly #deferrals = new Map<string, number>();
+  /** Task logs: appends in the write transactions, reads (logs.ts). */
+  readonly #logs: SqliteLogs;
 
   constructor(options: SqliteBackendOptions) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -209,6 +219,7 @@ export class SqliteBackend implements Backend {
     this.#clock = options.clock ?? Date.now;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#routing = checkRouting(options.routing);
+    const logBounds = checkLogBounds(options.logs);
     if (options.sweepLockMs !== undefined) checkInteger(options.sweepLockMs, 'sweepLockMs', 0);
     this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
     const memory = options.path === ':memory:';
@@ -226,6 +237,7 @@ export class SqliteBackend implements Backend {
       migrate(this.#db, this.#clock());
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
+      this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
         path: this.#file,
@@ -509,18 +521,20 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+  async complete(items: CheckedComplete[]): Promise<SettleOutcome[]> {
     this.#open();
     const results = items.map((item) => JSON.stringify(item.result ?? null));
     return this.#write((tx) => {
       const now = tx.now;
       const st = this.#st;
+      const held = heldClaims(items);
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
       const completed: number[] = [];
       const outcomes = items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
         st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
@@ -541,6 +555,7 @@ export class SqliteBackend implements Backend {
       });
       if (completed.length > 0) st.agentStatsSucceeded.run(JSON.stringify(completed), now);
       for (const agentId of reporters) st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
@@ -549,10 +564,12 @@ export class SqliteBackend implements Backend {
     this.#open();
     return this.#write((tx) => {
       const now = tx.now;
+      const held = heldClaims(items);
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.endAttempt(row, {
           outcome: item.outcome,
           error: item.error,
@@ -564,20 +581,69 @@ export class SqliteBackend implements Backend {
         return { taskId: item.taskId, status: 'ok', state };
       });
       for (const agentId of reporters) this.#st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
 
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    return this.#write((tx) =>
-      items.map((item): SettleOutcome => {
+    return this.#write((tx) => {
+      const held = heldClaims(items);
+      const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
-      }),
-    );
+      });
+      this.#storeCarriedLogs(items, tx.now, held);
+      return outcomes;
+    });
+  }
+
+  /**
+   * The lines settle items carry, stored in the same transaction as their outcomes
+   * (CarriedLogs): a reader that sees the attempt ended has its every line. `held`: the leases
+   * the call found held, whose claims need no second look.
+   */
+  #storeCarriedLogs(
+    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
+    now: number,
+    held: ReadonlyMap<string, HeldClaim> | undefined,
+  ): void {
+    let appends: CheckedLogAppend[] | undefined;
+    for (const item of items) {
+      if (item.logs === undefined || item.logs.length === 0) continue;
+      (appends ??= []).push({
+        taskId: item.taskId,
+        token: item.token,
+        agentId: item.agentId,
+        lines: item.logs,
+      });
+    }
+    if (appends !== undefined) this.#logs.append(appends, now, held);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Task logs
+
+  async appendLogs(items: CheckedLogAppend[]): Promise<LogAppendOutcome[]> {
+    this.#open();
+    if (items.length === 0) return [];
+    return this.#write((tx) => this.#logs.append(items, tx.now));
+  }
+
+  readLogs(options: ReadLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => {
+      const task = this.#leaseRow(this.#st.taskLease, options.taskId, this.namespace);
+      if (!task) throw new NotFoundError('task', options.taskId);
+      return this.#logs.read(task.seq, options);
+    });
+  }
+
+  readAgentLogs(options: ReadAgentLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => this.#logs.readAgent(options));
   }
 
   /** Why `ref` does not hold its lease, as the outcome every backend reports (refusals.ts). */
@@ -1335,6 +1401,18 @@ function filterKey(filter: WorkFilter): string {
   const capabilities = [...new Set(filter.capabilities)].sort();
   const types = filter.types === undefined ? null : [...new Set(filter.types)].sort();
   return JSON.stringify([capabilities, types]);
+}
+
+/** A map for the claims a settle call finds held, when any item carries log lines; else none. */
+function heldClaims(items: readonly { logs?: unknown[] }[]): Map<string, HeldClaim> | undefined {
+  return items.some((item) => item.logs !== undefined && item.logs.length > 0)
+    ? new Map()
+    : undefined;
+}
+
+/** The claim of a lease a settle call found held: its task, token, attempt and agent. */
+function heldClaim(row: LeaseRow): HeldClaim {
+  return { taskSeq: row.seq, token: row.token, attempt: row.attempts, agentId: row.agent_id ?? '' };
 }
 
 /**
