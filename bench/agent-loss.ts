@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type * as BatonModule from '../src/runtime/baton.ts';
 import type * as PoolModule from '../src/runtime/pool.ts';
+import { deleteRedisNamespace } from './redis-namespace.ts';
 import { median, round } from './stats.ts';
 
 const { values } = parseArgs({
@@ -91,28 +92,6 @@ function freshStore(kind: string): { url: string; namespace: string; cleanup: ()
     namespace,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-async function deleteRedisNamespace(url: string, namespace: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  await client.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(
-        cursor,
-        'MATCH',
-        `{baton:${namespace}}*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
 }
 
 function startWorker(side: Side, url: string, namespace: string): ChildProcess {

@@ -24,9 +24,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import type * as BatonModule from '../src/runtime/baton.ts';
+import { deleteRedisNamespace } from './redis-namespace.ts';
 import { median, round } from './stats.ts';
 
 const { values } = parseArgs({
@@ -56,26 +56,6 @@ interface Side {
 async function loadSide(name: Side['name'], dir: string): Promise<Side> {
   const mod = (await import(join(dir, 'src/runtime/baton.ts'))) as typeof BatonModule;
   return { name, Baton: mod.Baton };
-}
-
-async function deleteNamespace(url: string, namespace: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `{baton:${namespace}}*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** One case: tasks/s of `agents` one-slot workers draining `TASKS` tasks of `TASK_MS`. */
@@ -119,7 +99,7 @@ async function once(side: Side, kind: string, agents: number, routing: boolean):
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await baton.close();
-    if (kind === 'redis') await deleteNamespace(values.redis, namespace);
+    if (kind === 'redis') await deleteRedisNamespace(values.redis, namespace);
     rmSync(dir, { recursive: true, force: true });
   }
 }
