@@ -40,7 +40,11 @@ export type ScriptName =
   | 'list-tasks'
   | 'list-runs'
   | 'list-agents'
-  | 'stats';
+  | 'stats'
+  | 'record-usage'
+  | 'reserve-budget'
+  | 'release-reservation'
+  | 'sweep-reservations';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -41,10 +41,16 @@ import {
   type TaskState,
 } from '../../core/types.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import type { BudgetStatus, CostReport, UsageRecord } from '../../core/ledger.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
+  CheckedReserve,
+  CheckedUsage,
+  CostQuery,
+  ReserveOutcome,
+  UsageOutcome,
   ClaimRequest,
   CompleteInput,
   HeldLeaseRef,
@@ -116,6 +122,7 @@ import {
   type RoutingContext,
 } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
+import { SqliteLedger, prepareLedgerStatements, withCost } from './ledger.ts';
 import { GroupCommit } from './group-commit.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
@@ -168,6 +175,8 @@ export class SqliteBackend implements Backend {
   readonly #maxPayloadBytes: number;
   readonly #db: DatabaseSync;
   readonly #st: Statements;
+  /** The usage and cost ledger, budgets and reservations (ledger.ts). */
+  readonly #ledger: SqliteLedger;
   readonly #file: string;
   readonly #wakeups: Wakeups;
   /** Set while the process's checkpoint worker checkpoints this file for us. */
@@ -226,6 +235,7 @@ export class SqliteBackend implements Backend {
       migrate(this.#db, this.#clock());
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
+      this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
       this.#group = new GroupCommit({
         db: this.#db,
         path: this.#file,
@@ -274,7 +284,9 @@ export class SqliteBackend implements Backend {
       this.#st.runInsert.run(runId, this.namespace, run.name, tx.now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
+      const submitted = insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
+      this.#ledger.insertBudgets(runId, run.budgetUsd, run.tasks, submitted);
+      return submitted;
     });
     return { runId, tasks };
   }
@@ -286,9 +298,11 @@ export class SqliteBackend implements Backend {
     if (runId === undefined) {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
-      return this.#group.add(tasks.length, null, (tx) =>
-        insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
-      );
+      return this.#group.add(tasks.length, null, (tx) => {
+        const submitted = insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId);
+        this.#ledger.insertBudgets(null, null, tasks, submitted);
+        return submitted;
+      });
     }
     // Validate against the keys the run has now (with those of the submissions to this run
     // called before this one: they are written first); the transaction reads them again, so a
@@ -317,7 +331,9 @@ export class SqliteBackend implements Backend {
       );
       if (clashes.length > 0) throw new ValidationError(clashes);
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, tasks, runId, fresh, this.#queueId);
+      const submitted = insertTasks(this.#st, tx, tasks, runId, fresh, this.#queueId);
+      this.#ledger.insertBudgets(null, null, tasks, submitted);
+      return submitted;
     });
   }
 
@@ -523,7 +539,14 @@ export class SqliteBackend implements Backend {
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
-        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
+        const finished = st.attemptFinish.get(
+          row.seq,
+          item.token,
+          'succeeded',
+          null,
+          now,
+          runMs,
+        ) as { cost_nano: number | null } | undefined;
         completed.push(row.seq);
         if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
@@ -532,9 +555,12 @@ export class SqliteBackend implements Backend {
           item.taskId,
           row.run_id,
           row.agent_id,
-          runMs === null
-            ? `{"attempt":${row.attempts}}`
-            : `{"attempt":${row.attempts},"runMs":${runMs}}`,
+          withCost(
+            runMs === null
+              ? `{"attempt":${row.attempts}}`
+              : `{"attempt":${row.attempts},"runMs":${runMs}}`,
+            finished?.cost_nano,
+          ),
         );
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
         return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
@@ -848,6 +874,7 @@ export class SqliteBackend implements Backend {
           result.released++;
         }
       }
+      result.reservationsReleased = this.#ledger.sweep(now);
       this.#sweepStalls(tx, options.stallAfterMs, result);
       return result;
     });
@@ -1091,6 +1118,49 @@ export class SqliteBackend implements Backend {
     if (due !== null && due <= now) return;
     if (deferring && (due === null || deferredUntil < due)) due = deferredUntil;
     await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal, deferring);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The usage and cost ledger, budgets (ledger.ts)
+
+  async recordUsage(usage: CheckedUsage): Promise<UsageOutcome> {
+    this.#open();
+    return this.#write((tx) => this.#ledger.record(tx, usage));
+  }
+
+  usageOf(taskId: string): Promise<UsageRecord[]> {
+    return this.#read(() => this.#ledger.usageOf(taskId));
+  }
+
+  costs(query: CostQuery = {}): Promise<CostReport> {
+    return this.#read(() => {
+      const runId = query.runId ?? null;
+      if (runId !== null && !this.#st.runById.get(runId, this.namespace))
+        throw new NotFoundError('run', runId);
+      const by = query.by ?? null;
+      const { total, groups } = this.#ledger.totals(runId, by);
+      const budget = runId === null ? null : this.#ledger.budgetOf(runId);
+      return { runId, total, by, groups, budget };
+    });
+  }
+
+  budgetOf(id: string): Promise<BudgetStatus | null> {
+    return this.#read(() => this.#ledger.budgetOf(id));
+  }
+
+  async reserveBudget(input: CheckedReserve): Promise<ReserveOutcome> {
+    this.#open();
+    return this.#write((tx): ReserveOutcome => {
+      const row = this.#leaseRow(this.#st.taskLease, input.taskId, this.namespace);
+      if (!holds(row, input, tx.now))
+        return this.#refusal(input, row, tx.now, false) as ReserveOutcome;
+      return this.#ledger.reserve(tx, input, { seq: row.seq, runId: row.run_id });
+    });
+  }
+
+  async releaseReservation(reservationId: string): Promise<boolean> {
+    this.#open();
+    return this.#write(() => this.#ledger.release(reservationId));
   }
 
   close(): Promise<void> {
