@@ -30,9 +30,11 @@ export function fromNano(nano: number): number {
  * Where a recorded cost came from:
  * - `provider`: the provider (or an agent CLI) reported it with the call: it wins over any table;
  * - `override`: the user's own price for the model (the `prices` option);
- * - `table`: the maintained price table (`@pydantic/genai-prices`).
+ * - `table`: the maintained price table (`@pydantic/genai-prices`);
+ * - `unpriced`: no price is known for the model (a local server the table does not list, with no
+ *   `prices` entry): recorded at $0, tokens and all, so the call is still counted.
  */
-export const COST_BASES = ['provider', 'override', 'table'] as const;
+export const COST_BASES = ['provider', 'override', 'table', 'unpriced'] as const;
 export type CostBasis = (typeof COST_BASES)[number];
 
 /** What costs can be totalled by. */
