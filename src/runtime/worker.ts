@@ -48,7 +48,9 @@ import type {
   TaskSpec,
 } from '../core/types.ts';
 import { describeValue } from '../core/text.ts';
+import type { PriceOverrides } from '../core/pricing.ts';
 import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
+import { AttemptCosts, Ledger } from './ledger.ts';
 import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
 import {
@@ -87,6 +89,13 @@ export interface TaskContext {
   spawn: (tasks: TaskSpec[]) => Promise<SubmittedTask[]>;
   /** A pino child logger bound to the task id, type, attempt and agent. */
   log: Logger;
+  /**
+   * The usage and cost ledger for this attempt (docs/costs.md): reserve a model call's worst
+   * case against the run's and task's budgets before it, record its usage after (priced, and the
+   * reservation settled), give back a reservation whose call never happened. What is still held
+   * when the handler returns is given back.
+   */
+  costs: AttemptCosts;
 }
 
 /** Runs one attempt; the value returned (JSON, or nothing for `null`) is the task's result. */
@@ -160,6 +169,14 @@ export interface WorkerOptions {
   handleSignals?: boolean;
   /** Where the worker logs. @default a pino logger at `BATON_LOG_LEVEL` (or `info`) */
   logger?: Logger;
+  /**
+   * Prices of models by `provider:model` (or `provider:*`), in USD per million tokens, that
+   * override or extend the maintained price table when `ctx.costs` prices a call
+   * (docs/costs.md).
+   * @default none: the table's prices
+   * @example { 'vllm:qwen3-32b': { inputMtok: 0.05, outputMtok: 0.2 } }
+   */
+  prices?: PriceOverrides;
 }
 
 /** Typed events of a {@link Worker} (node:events `EventEmitter` map: name → listener args). */
@@ -267,6 +284,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** The logger the worker was given: the shared sweeper logs without this agent's id. */
   readonly #baseLog: Logger;
   readonly #settler: SettleBatcher;
+  /** Prices and records model calls, holds budgets (`ctx.costs`). */
+  readonly #ledger: Ledger;
 
   #state: WorkerState = 'new';
   #startPromise: Promise<void> | undefined;
@@ -350,6 +369,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#baseLog = options.logger ?? getDefaultLogger();
     this.#log = this.#baseLog.child({ agentId: this.agentId });
     this.#settler = new SettleBatcher(backend);
+    this.#ledger = new Ledger(
+      backend,
+      options.prices === undefined ? {} : { prices: options.prices },
+    );
   }
 
   /** True between a successful `start()` and the beginning of `stop()`. */
@@ -950,6 +973,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return;
     }
 
+    const costs = new AttemptCosts(this.#ledger, lease);
     const ctx: TaskContext = {
       task: lease.task,
       payload: lease.task.payload,
@@ -967,17 +991,29 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       get log() {
         return entry.log;
       },
+      costs,
     };
-    const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
-      (value) => {
-        entry.handlerMs = this.#durationMs(entry);
-        return { ok: true as const, value };
-      },
-      (error: unknown) => {
-        entry.handlerMs = this.#durationMs(entry);
-        return { ok: false as const, error };
-      },
-    );
+    const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))()
+      .then(
+        (value) => {
+          entry.handlerMs = this.#durationMs(entry);
+          return { ok: true as const, value };
+        },
+        (error: unknown) => {
+          entry.handlerMs = this.#durationMs(entry);
+          return { ok: false as const, error };
+        },
+      )
+      .then(async (outcome) => {
+        // Reservations the handler left open: their calls are over (the sweep would too).
+        if (costs.holding)
+          await costs
+            .releaseAll()
+            .catch((e: unknown) =>
+              entry.log.warn({ err: e }, 'giving back budget reservations failed; the sweep will'),
+            );
+        return outcome;
+      });
     const aborted = new Promise<'aborted'>((resolve) => {
       if (entry.abortKind !== undefined) resolve('aborted');
       else entry.onAbort = () => resolve('aborted');
