@@ -5,6 +5,8 @@
  */
 import type { BatonEvent, RunRecord, TaskRecord, TaskState } from '../core/types.ts';
 import { TASK_STATES } from '../core/types.ts';
+import type { BudgetStatus, CostTotals } from '../core/ledger.ts';
+import { costLine } from './costs.ts';
 
 /** One symbol per task state, used by the live display and the plain event lines. */
 export const STATE_SYMBOL: Readonly<Record<TaskState, string>> = {
@@ -294,6 +296,8 @@ export interface RunSummary {
   speedup: number | null;
   /** The heaviest dependency chain with actual durations as weights: no pool can beat it. */
   criticalPath: { keys: string[]; ms: number };
+  /** What the run's model calls cost, and its budget (docs/costs.md); absent: not asked. */
+  cost?: CostTotals & { budget: BudgetStatus | null };
 }
 
 /**
@@ -334,6 +338,7 @@ export function renderSummary(summary: RunSummary): string {
     alignRight: [3, 4],
   });
   const path = summary.criticalPath.keys.length > 0 ? summary.criticalPath.keys.join(' -> ') : '-';
+  const cost = summary.cost && costLine(summary.cost, summary.cost.budget);
   const failures = summary.tasks
     .filter((t) => t.error !== null && t.state !== 'succeeded')
     .map((t) => `  ${t.key}: ${t.error ?? ''}`);
@@ -346,6 +351,7 @@ export function renderSummary(summary: RunSummary): string {
     `sum of tasks    ${formatDuration(summary.sumTaskMs)}`,
     `speed-up        ${formatSpeedup(summary.speedup)} (sum of tasks / wall time)`,
     `critical path   ${formatDuration(summary.criticalPath.ms)} (lower bound): ${path}`,
+    ...(cost ? [cost] : []),
     ...(failures.length > 0 ? ['', 'failures:', ...failures] : []),
   ].join('\n');
 }

@@ -51,7 +51,7 @@ import {
   type ValidationIssue,
 } from '../core/errors.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
-import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
+import type { Budget, Json, RunSpec, TaskSpec } from '../core/types.ts';
 import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
 import { readYaml } from './plan-yaml.ts';
 
@@ -208,6 +208,8 @@ export function parsePlan(text: string, file: string): Plan {
 
   const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
   const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
+  // The run's spending limit (docs/costs.md); the core validator checks it.
+  if (raw.budget !== undefined) run.budget = raw.budget as Budget;
 
   // The core validator sees exactly what a backend will, so a plan that loads also submits.
   let coreError: Error | null = null;
@@ -345,6 +347,7 @@ const taskSchema = z.strictObject({
   args: z.array(stringSchema).optional(),
   shell: z.boolean().optional(),
   payload: z.unknown().optional(),
+  budget: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -418,6 +421,7 @@ const agentSchema = z.strictObject({
 
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
+  budget: z.unknown().optional(),
   defaults: defaultsSchema.optional(),
   agents: z.array(agentSchema).min(1).optional(),
   tasks: z.array(taskSchema),
@@ -432,6 +436,7 @@ const FIELDS_AT = {
 
 interface RawPlan {
   name?: unknown;
+  budget?: unknown;
   defaults?: unknown;
   agents?: unknown;
   tasks?: unknown;
@@ -497,6 +502,7 @@ interface RawTask extends RawDefaults {
   epic?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
+  budget?: unknown;
   command?: unknown;
   args?: unknown;
   shell?: unknown;
@@ -504,7 +510,7 @@ interface RawTask extends RawDefaults {
 }
 
 /** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey'] as const;
+const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey', 'budget'] as const;
 const DEFAULTABLE = [
   'requires',
   'priority',
