@@ -1,18 +1,20 @@
 /**
  * What every command gets: where to write, the resolved store URL and namespace, a pino logger
- * on stderr, and a way to open the store. Opening is lazy, so a command that fails on its input
+ * on stderr (readable lines on a terminal, JSON elsewhere), and a way to open the store. Opening is lazy, so a command that fails on its input
  * (a bad plan, a bad flag) never creates or touches the store.
  */
 import pino, { type Logger } from 'pino';
 
 import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
+import { formatLogLine, resolveLogFormat } from './log-format.ts';
 import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
+import { paintFor, wantsColour, type Paint } from './colour.ts';
 
 /** The streams and environment the CLI uses; tests pass their own. */
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
-  stderr: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
 
@@ -34,6 +36,10 @@ export interface CliContext {
   storeUrl: string;
   namespace: string | undefined;
   logger: Logger;
+  /** Colour for what goes to stdout: on a terminal, unless `NO_COLOR` (`colour.ts`). */
+  paint: Paint;
+  /** Colour for what goes to stderr. */
+  paintErr: Paint;
   /** Open the store. The caller closes it. */
   open(): Promise<Baton>;
   /** Write a line (a newline is added) to stdout. */
@@ -42,6 +48,11 @@ export interface CliContext {
   printJson(value: unknown): void;
   /** Write a line to stderr: messages for the person, not data. */
   note(text: string): void;
+  /**
+   * Send what goes to stderr (log lines and notes) to `write` instead, or back to stderr with
+   * null: a live display prints it above its frame rather than have it written behind its back.
+   */
+  routeStderr(write: ((text: string) => void) | null): void;
 }
 
 /**
@@ -56,8 +67,18 @@ export function createContext(
   const storeUrl = resolveStoreUrl(options.store, io.env);
   parseStoreUrl(storeUrl);
   const level = resolveLogLevel(options.logLevel, defaultLevel, io.env);
+  const toStderr = (text: string): void => {
+    io.stderr.write(text);
+  };
+  let writeErr = toStderr;
+  const paintErr = paintFor(wantsColour(io.stderr, io.env));
+  // Readable lines on a terminal, JSON elsewhere (log-format.ts).
+  const pretty = resolveLogFormat(io.stderr, io.env) === 'pretty';
   // No `name` field: the worker logs its agent's name under that key.
-  const logger = pino({ level }, io.stderr);
+  const logger = pino(
+    { level },
+    { write: (line: string) => writeErr(pretty ? formatLogLine(line, paintErr) : line) },
+  );
   const namespace = options.namespace;
   return {
     io,
@@ -65,6 +86,8 @@ export function createContext(
     storeUrl,
     namespace,
     logger,
+    paint: paintFor(wantsColour(io.stdout, io.env)),
+    paintErr,
     open: () => Baton.open(storeUrl, { logger, ...(namespace === undefined ? {} : { namespace }) }),
     print: (text) => {
       io.stdout.write(`${text}\n`);
@@ -73,7 +96,10 @@ export function createContext(
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     note: (text) => {
-      io.stderr.write(`${text}\n`);
+      writeErr(`${text}\n`);
+    },
+    routeStderr: (write) => {
+      writeErr = write ?? toStderr;
     },
   };
 }

@@ -2,25 +2,24 @@
  * The `baton` command line. Parsing and usage errors are settled here, before any command opens
  * the store: a bad flag exits 2 having touched nothing. Errors Baton raises print as
  * `error [CODE]: message` and exit 1.
+ *
+ * Start-up time: this module imports only commander and a few pure helpers. Each command's
+ * module (and with it the store, the executors, the HTTP server, pino…) is imported inside its
+ * action, after its arguments were parsed, so `baton --version` or `baton status` does not pay
+ * for what only `baton run` or `baton server` uses (`npm run bench:startup`,
+ * docs/benchmarks.md).
  */
 import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { isRunId } from '../backends/ids.ts';
 import { BatonError } from '../core/errors.ts';
 import { TASK_STATES } from '../core/types.ts';
-import { agentsCommand } from './commands/agents.ts';
-import { cancelCommand } from './commands/cancel.ts';
-import { retryCommand } from './commands/retry.ts';
-import { runCommand } from './commands/run.ts';
-import { serverCommand } from './commands/server.ts';
-import { statusCommand } from './commands/status.ts';
-import { poolCommand, type PoolCommandOptions } from './commands/pool.ts';
-import { submitCommand } from './commands/submit.ts';
-import { tasksCommand } from './commands/tasks.ts';
-import { workerCommand, type WorkerCommandOptions } from './commands/worker.ts';
-import { createContext, type CliIO, type CommonOptions } from './context.ts';
+import type { PoolCommandOptions } from './commands/pool.ts';
+import type { TasksFilter } from './commands/tasks.ts';
+import type { WorkerCommandOptions } from './commands/worker.ts';
+import type { CliContext, CliIO, CommonOptions } from './context.ts';
+import { paintFor, wantsColour } from './colour.ts';
 import {
   LOG_LEVELS,
   parseBytes,
@@ -78,7 +77,8 @@ export function reportError(error: unknown, io: CliIO): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof BatonError) {
-    io.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    const paint = paintFor(wantsColour(io.stderr, io.env));
+    io.stderr.write(`${paint('bad', `error [${error.code}]`)}: ${error.message}\n`);
     return USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -113,11 +113,25 @@ function withCommonOptions(command: Command, options: { json?: boolean } = {}): 
     .addOption(
       new Option(
         '--log-level <level>',
-        `level of the structured logs on stderr: ${LOG_LEVELS.join(', ')} (default: $BATON_LOG_LEVEL, else warn; info for worker)`,
+        `level of the logs on stderr, readable lines on a terminal and JSON otherwise ($BATON_LOG_FORMAT=json|pretty): ${LOG_LEVELS.join(', ')} (default: $BATON_LOG_LEVEL, else warn; info for worker, pool and server)`,
       ).argParser(parseLogLevel),
     );
   if (options.json) command.option('--json', 'print JSON instead of text');
   return command;
+}
+
+/**
+ * The command's context (logger, store URL, the store opened on demand), imported when a
+ * command runs: pino and the client are not loaded to print the version or a usage error.
+ * @throws BatonError `BATON_STORE_URL` for a store URL of no known form, before anything opens.
+ */
+async function createContext(
+  io: CliIO,
+  options: CommonOptions,
+  defaultLevel: LogLevel,
+): Promise<CliContext> {
+  const { createContext: create } = await import('./context.ts');
+  return create(io, options, defaultLevel);
 }
 
 function common(command: Command): CommonOptions {
@@ -136,9 +150,16 @@ function common(command: Command): CommonOptions {
 
 /** The commander program: every command, its flags and their parsers. */
 export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Command {
+  const version = packageVersion();
   const program = new Command('baton')
     .description('A durable, parallel task queue and orchestrator for AI-agent workflows.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(version, '-v, --version', 'print the version')
+    // -V as well, as commander's default had it.
+    .addOption(new Option('-V').hideHelp())
+    .on('option:V', () => {
+      io.stdout.write(`${version}\n`);
+      throw new CommanderError(EXIT.ok, 'commander.version', version);
+    })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -159,30 +180,49 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
           '-c, --concurrency <n>',
           "number of agents (default: the plan's widest DAG level, at most 16); not with a plan that declares agents:",
         ).argParser(parsePositiveInt),
+      )
+      .addOption(
+        new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities this machine has, e.g. gpu,python, given to the agents besides shell; a task that requires one they lack is refused (not with a plan that declares agents:)',
+        ).argParser(parseList),
+      )
+      .addOption(
+        new Option(
+          '--grace <duration>',
+          'on Ctrl-C (SIGINT) or SIGTERM, how long running tasks may finish before they are stopped and given back (default: 10s)',
+        ).argParser(parseDurationMs),
       ),
     { json: true },
   )
     .addHelpText(
       'after',
       `
-Exit code: 0 when every task succeeded, 1 otherwise, 2 for a usage error, 130 on Ctrl-C (the run
-stays in the store; \`baton worker\` resumes it).
+Ctrl-C (SIGINT) stops it: no new task starts, and the running ones may finish within --grace
+(a terminal shows the time left); Ctrl-C again stops them at once and gives them back to the
+queue. The run stays in the store; \`baton worker\` resumes it.
+
+Exit code: 0 when every task succeeded, 1 otherwise, 2 for a usage error, 130 after Ctrl-C
+(143 after SIGTERM).
 
 Examples:
   $ baton run examples/quickstart.yaml
   $ baton run examples/agents.yaml     # on the agents the plan declares
   $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
+  $ baton run train.yaml --capabilities gpu  # its tasks require gpu, and this machine has one
   $ baton run plan.yaml --json > summary.json`,
     )
     .action(async (plan: string, _opts: unknown, command: Command) => {
-      const o = command.opts<{ concurrency?: number }>();
-      const ctx = createContext(io, common(command), 'warn');
+      const o = command.opts<{ concurrency?: number; capabilities?: string[]; grace?: number }>();
+      const ctx = await createContext(io, common(command), 'warn');
       setExit(
-        await runCommand(
-          ctx,
-          plan,
-          o.concurrency === undefined ? {} : { concurrency: o.concurrency },
-        ),
+        await (
+          await import('./commands/run.ts')
+        ).runCommand(ctx, plan, {
+          ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
+          ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
+          ...(o.grace === undefined ? {} : { graceMs: o.grace }),
+        }),
       );
     });
 
@@ -251,8 +291,8 @@ Examples:
           );
         }
       }
-      const ctx = createContext(io, common(command), 'info');
-      setExit(await workerCommand(ctx, o));
+      const ctx = await createContext(io, common(command), 'info');
+      setExit(await (await import('./commands/worker.ts')).workerCommand(ctx, o));
     });
 
   withCommonOptions(
@@ -364,8 +404,12 @@ Examples:
           );
         }
       }
-      const ctx = createContext(io, common(command), 'info');
-      setExit(await poolCommand(ctx, { ...o, idleTimeout: o.idleTimeout ?? 60_000 }));
+      const ctx = await createContext(io, common(command), 'info');
+      setExit(
+        await (
+          await import('./commands/pool.ts')
+        ).poolCommand(ctx, { ...o, idleTimeout: o.idleTimeout ?? 60_000 }),
+      );
     });
 
   withCommonOptions(
@@ -375,26 +419,53 @@ Examples:
       .argument('<plan>', 'plan file (YAML or JSON)'),
     { json: true },
   ).action(async (plan: string, _opts: unknown, command: Command) => {
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await submitCommand(ctx, plan));
+    const ctx = await createContext(io, common(command), 'warn');
+    setExit(await (await import('./commands/submit.ts')).submitCommand(ctx, plan));
   });
 
   withCommonOptions(
     program
       .command('status')
-      .description("One run's progress, or the list of recent runs.")
-      .argument('[runId]', 'a run id (run_…); omit to list recent runs')
+      .description(
+        "One run's progress, or the list of recent runs; with --follow, a run followed live until it ends.",
+      )
+      .argument(
+        '[runId]',
+        'a run id (run_…); omit to list recent runs (with --follow: follow the newest run)',
+      )
       .addOption(
         new Option('--limit <n>', 'runs listed without a run id')
           .argParser(parsePositiveInt)
           .default(20),
+      )
+      .option(
+        '-f, --follow',
+        'follow the run live from the event stream until it ends, wherever it was started (baton submit, another baton run, the HTTP API)',
       ),
     { json: true },
-  ).action(async (runId: string | undefined, _opts: unknown, command: Command) => {
-    const o = command.opts<{ limit: number }>();
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await statusCommand(ctx, runId, { limit: o.limit }));
-  });
+  )
+    .addHelpText(
+      'after',
+      `
+With --follow, a terminal shows the run's progress as baton run does (one line per event
+elsewhere), then its status when it ends. Exit code: 0 when the run succeeded, 1 when it failed
+or was cancelled, 130 on Ctrl-C (which stops following, not the run). --json --follow prints
+each of the run's events as one JSON line.
+
+Examples:
+  $ baton status
+  $ baton status run_01J… --follow
+  $ baton status --follow --store redis://10.0.0.5:6379     # the newest run`,
+    )
+    .action(async (runId: string | undefined, _opts: unknown, command: Command) => {
+      const o = command.opts<{ limit: number; follow?: boolean }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/status.ts')
+        ).statusCommand(ctx, runId, { limit: o.limit, follow: o.follow === true }),
+      );
+    });
 
   withCommonOptions(
     program
@@ -420,9 +491,8 @@ Examples:
     )
     .action(async (runId: string | undefined, _opts: unknown, command: Command) => {
       const o = command.opts<{ by: 'model' | 'epic' | 'agent' | 'task' | 'run' }>();
-      const ctx = createContext(io, common(command), 'warn');
-      const { costsCommand } = await import('./commands/costs.ts');
-      setExit(await costsCommand(ctx, runId, { by: o.by }));
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(await (await import('./commands/costs.ts')).costsCommand(ctx, runId, { by: o.by }));
     });
 
   withCommonOptions(
@@ -442,11 +512,11 @@ Examples:
     { json: true },
   ).action(async (_opts: unknown, command: Command) => {
     const o = command.opts<{ state?: (typeof TASK_STATES)[number]; run?: string; limit: number }>();
-    const ctx = createContext(io, common(command), 'warn');
-    const filter: Parameters<typeof tasksCommand>[1] = { limit: o.limit };
+    const ctx = await createContext(io, common(command), 'warn');
+    const filter: TasksFilter = { limit: o.limit };
     if (o.state !== undefined) filter.state = o.state;
     if (o.run !== undefined) filter.runId = o.run;
-    setExit(await tasksCommand(ctx, filter));
+    setExit(await (await import('./commands/tasks.ts')).tasksCommand(ctx, filter));
   });
 
   withCommonOptions(
@@ -471,8 +541,10 @@ Examples:
     )
     .action(async (_opts: unknown, command: Command) => {
       const o = command.opts<{ all?: boolean }>();
-      const ctx = createContext(io, common(command), 'warn');
-      setExit(await agentsCommand(ctx, { all: o.all === true }));
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (await import('./commands/agents.ts')).agentsCommand(ctx, { all: o.all === true }),
+      );
     });
 
   withCommonOptions(
@@ -545,9 +617,11 @@ Examples:
           code: 'baton.usage',
         });
       }
-      const ctx = createContext(io, common(command), 'info');
+      const ctx = await createContext(io, common(command), 'info');
       setExit(
-        await serverCommand(ctx, {
+        await (
+          await import('./commands/server.ts')
+        ).serverCommand(ctx, {
           host: o.host,
           port: o.port,
           ...(o.cors === undefined ? {} : { cors: o.cors }),
@@ -561,12 +635,32 @@ Examples:
     program
       .command('cancel')
       .description('Cancel a task, or every unfinished task of a run (an id starting with run_).')
-      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)'),
+      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)')
+      .option(
+        '--reason <text>',
+        "why it is cancelled, recorded in the task.cancelled events (default: 'cancelled from the command line')",
+      ),
     { json: true },
-  ).action(async (id: string, _opts: unknown, command: Command) => {
-    const ctx = createContext(io, common(command), 'warn');
-    setExit(await cancelCommand(ctx, id));
-  });
+  )
+    .addHelpText(
+      'after',
+      `
+A running task's handler sees its abort signal fire; its worker stops it (a shell task's
+processes get SIGTERM) and records it cancelled. Finished tasks are left as they are.
+
+Examples:
+  $ baton cancel run_01J… --reason "wrong input data"
+  $ baton cancel tsk_01J…`,
+    )
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{ reason?: string }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/cancel.ts')
+        ).cancelCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
+      );
+    });
 
   withCommonOptions(
     program
@@ -589,14 +683,18 @@ Examples:
     )
     .action(async (id: string, _opts: unknown, command: Command) => {
       const o = command.opts<{ reason?: string }>();
-      if (isRunId(id)) {
+      if (id.startsWith('run_')) {
         command.error(
           `error: baton retry takes a task id (tsk_…), not a run id; list the run's failed tasks with: baton tasks --run ${id} --state failed`,
           { exitCode: EXIT.usage, code: 'baton.usage' },
         );
       }
-      const ctx = createContext(io, common(command), 'warn');
-      setExit(await retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }));
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/retry.ts')
+        ).retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
+      );
     });
 
   return program;

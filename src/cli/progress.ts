@@ -4,7 +4,8 @@
  * frame and the plain lines are tested by feeding it events.
  */
 import type { BatonEvent, TaskState } from '../core/types.ts';
-import { renderEventLine, renderLiveFrame, type LiveTask } from './render.ts';
+import { renderEventLine, renderLiveFrame, type FrameOptions, type LiveTask } from './render.ts';
+import { noColour, type Paint } from './colour.ts';
 
 export interface TrackedTask {
   id: string;
@@ -20,16 +21,20 @@ export class RunProgress {
   readonly #agentOf = new Map<string, string>();
   readonly #attemptStart = new Map<string, number>();
   readonly #agentLabel: (agentId: string) => string;
+  readonly #paint: Paint;
 
+  /** @param paint colour of the event lines and the frame. @default none */
   constructor(
     runName: string,
     tasks: readonly TrackedTask[],
     startedAt: number,
     agentLabel: (agentId: string) => string,
+    paint: Paint = noColour,
   ) {
     this.runName = runName;
     this.startedAt = startedAt;
     this.#agentLabel = agentLabel;
+    this.#paint = paint;
     for (const t of tasks)
       this.#tasks.set(t.id, { id: t.id, key: t.key ?? t.id, epic: t.epic, state: t.state });
   }
@@ -63,6 +68,7 @@ export class RunProgress {
         agentLabel: this.#agentLabel,
         attemptStartedAt: (id) =>
           event.type === 'task.claimed' ? undefined : this.#attemptStart.get(id),
+        paint: this.#paint,
       },
     );
   }
@@ -83,8 +89,12 @@ export class RunProgress {
     return this.#tasks.has(taskId);
   }
 
-  frame(now: number): string {
-    return renderLiveFrame(this.runName, this.tasks, now - this.startedAt);
+  /** The live frame at `now`, fitted to the terminal `options` describe. */
+  frame(now: number, options: Omit<FrameOptions, 'paint'> = {}): string {
+    return renderLiveFrame(this.runName, this.tasks, now - this.startedAt, {
+      ...options,
+      paint: this.#paint,
+    });
   }
 }
 

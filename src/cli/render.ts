@@ -1,10 +1,13 @@
 /**
  * Pure text rendering for the CLI: durations, state symbols, tables, the live progress frame,
  * plain per-event lines and the final run summary. Nothing here does I/O, so all of it is
- * unit-tested on strings.
+ * unit-tested on strings. Colour comes in as a {@link Paint} (none by default); widths are
+ * counted in terminal columns (`colour.ts`, `width.ts`).
  */
 import type { BatonEvent, RunRecord, TaskRecord, TaskState } from '../core/types.ts';
 import { TASK_STATES } from '../core/types.ts';
+import { noColour, type Paint, type Tone } from './colour.ts';
+import { displayWidth, fitWidth, padWidth } from './width.ts';
 import type { BudgetStatus, CostTotals } from '../core/ledger.ts';
 import { costLine } from './costs.ts';
 
@@ -19,6 +22,28 @@ export const STATE_SYMBOL: Readonly<Record<TaskState, string>> = {
   skipped: '↷',
   cancelled: '⊘',
 };
+
+/** The colour of each state's symbol (and name): none for a task that simply waits its turn. */
+export const STATE_TONE: Readonly<Record<TaskState, Tone | null>> = {
+  blocked: 'muted',
+  delayed: 'warn',
+  ready: null,
+  running: 'active',
+  succeeded: 'ok',
+  failed: 'bad',
+  skipped: 'warn',
+  cancelled: 'muted',
+};
+
+/** `text` (by default the state's symbol) in the state's colour. */
+export function paintState(
+  state: TaskState,
+  paint: Paint,
+  text: string = STATE_SYMBOL[state],
+): string {
+  const tone = STATE_TONE[state];
+  return tone === null ? text : paint(tone, text);
+}
 
 /** `0.41s`, `12.30s`, `2m05.0s`; `-` when unknown. */
 export function formatDuration(ms: number | null | undefined): string {
@@ -60,28 +85,39 @@ export function renderTable(
   );
   const line = (cells: readonly string[]): string =>
     widths
-      .map((w, i) => {
-        const cell = cells[i] ?? '';
-        const pad = ' '.repeat(Math.max(0, w - displayWidth(cell)));
-        return right.has(i) ? pad + cell : cell + pad;
-      })
+      .map((w, i) => padWidth(cells[i] ?? '', w, right.has(i)))
       .join(gap)
       .trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join(gap);
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }
 
-/** Code points, which is what a terminal shows for the symbols used here. */
-function displayWidth(text: string): number {
-  return [...text].length;
-}
-
-/** Counts of each state that has at least one task, in state order: `3 succeeded · 1 running`. */
-export function formatCounts(byState: Partial<Record<TaskState, number>>): string {
-  const parts = TASK_STATES.filter((s) => (byState[s] ?? 0) > 0).map(
-    (s) => `${byState[s] ?? 0} ${s}`,
-  );
-  return parts.length > 0 ? parts.join(' · ') : 'no tasks';
+/**
+ * Counts of each state that has at least one task, in state order: `3 succeeded · 1 running`.
+ * With `columns`, as many as fit, then `…`.
+ */
+export function formatCounts(
+  byState: Partial<Record<TaskState, number>>,
+  paint: Paint = noColour,
+  columns = Number.POSITIVE_INFINITY,
+): string {
+  const parts = TASK_STATES.filter((s) => (byState[s] ?? 0) > 0).map((s) => ({
+    text: `${byState[s] ?? 0} ${s}`,
+    state: s,
+  }));
+  if (parts.length === 0) return 'no tasks';
+  let out = '';
+  let used = 0;
+  for (const [i, part] of parts.entries()) {
+    const sep = i === 0 ? '' : ' · ';
+    const w = displayWidth(sep + part.text);
+    // Room for this part, and for the `…` that says more follow unless it is the last.
+    if (used + w + (i === parts.length - 1 ? 0 : 2) > columns)
+      return `${out}${i === 0 ? '' : ' '}…`;
+    out += sep + paintState(part.state, paint, part.text);
+    used += w;
+  }
+  return out;
 }
 
 export function countStates(states: Iterable<TaskState>): Record<TaskState, number> {
@@ -100,9 +136,36 @@ export interface LiveTask {
 /** The epic lane of tasks without one. */
 export const NO_EPIC = '(none)';
 
+/** The terminal a live frame is drawn for, and how. */
+export interface FrameOptions {
+  /** Columns: no line of the frame is wider. @default 80 */
+  columns?: number;
+  /** Rows: the frame is at most `rows - 1` lines, so it never scrolls out of reach. @default 24 */
+  rows?: number;
+  /** @default no colour */
+  paint?: Paint;
+  /**
+   * Lines under the counts, in the warning colour (what `baton run` is doing while it stops);
+   * plain text, cut to the width. @default []
+   */
+  footer?: readonly string[];
+}
+
+/** Order of the states in a lane's bar when its tasks do not fit one symbol each. */
+const BAR_ORDER: readonly TaskState[] = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'running',
+  'delayed',
+  'ready',
+  'blocked',
+];
+
 /**
  * The redrawn live frame: a header, one line per epic with one symbol per task (in plan order),
- * then the counts by state.
+ * then the counts by state, and the footer.
  *
  * ```
  * quickstart  4.21s  8/12 done
@@ -110,23 +173,116 @@ export const NO_EPIC = '(none)';
  *   analyse  ✓▶▶○  1/4
  * 8 succeeded · 2 running · 2 ready
  * ```
+ *
+ * It fits the terminal, measured in columns (a CJK character or an emoji takes two), so the
+ * terminal never wraps or scrolls it (a wrapped or scrolled frame cannot be redrawn in place and
+ * leaves copies of itself behind): a lane with more tasks than columns is drawn as a bar whose
+ * symbols stand for several tasks each, in state order (`✓✓✓✗▶▶○○○○  120/500`), a long epic name
+ * is cut with `…`, and lanes beyond the rows are summed up on one line (unfinished lanes are
+ * shown first).
  */
 export function renderLiveFrame(
   runName: string,
   tasks: readonly LiveTask[],
   elapsedMs: number,
+  options: FrameOptions = {},
 ): string {
-  const lanes = groupByEpic(tasks);
-  const width = Math.max(...[...lanes.keys()].map((e) => displayWidth(e)), 0);
+  const columns = Math.max(1, options.columns ?? 80);
+  const rows = Math.max(2, options.rows ?? 24);
+  const paint = options.paint ?? noColour;
+  // Cut before painting: an escape sequence cut in two would colour what follows.
+  const footer = (options.footer ?? []).map((line) => paint('warn', fitWidth(line, columns)));
   const done = tasks.filter((t) => isDone(t.state)).length;
-  const lines = [`${runName}  ${formatDuration(elapsedMs)}  ${done}/${tasks.length} done`];
-  for (const [epic, lane] of lanes) {
-    const symbols = lane.map((t) => STATE_SYMBOL[t.state]).join('');
-    const laneDone = lane.filter((t) => isDone(t.state)).length;
-    lines.push(`  ${epic.padEnd(width)}  ${symbols}  ${laneDone}/${lane.length}`);
+  const tail = `  ${formatDuration(elapsedMs)}  ${done}/${tasks.length} done`;
+  const nameRoom = columns - displayWidth(tail);
+  const lines = [
+    nameRoom >= 1
+      ? paint('strong', fitWidth(runName, nameRoom)) + tail
+      : fitWidth(runName + tail, columns),
+  ];
+  const counts = formatCounts(countStates(tasks.map((t) => t.state)), paint, columns);
+
+  const lanes = [...groupByEpic(tasks)];
+  // Header, counts and footer, then lanes in the rest (leaving the cursor's line free).
+  const room = rows - 1 - 2 - footer.length;
+  let shown = lanes;
+  let hidden: (typeof lanes)[number][] = [];
+  if (lanes.length > Math.max(0, room)) {
+    const keep = Math.max(0, room - 1);
+    // Unfinished lanes first, then in plan order.
+    const ranked = [...lanes.keys()].sort(
+      (a, b) =>
+        Number(lanes[a]![1].every((t) => isDone(t.state))) -
+          Number(lanes[b]![1].every((t) => isDone(t.state))) || a - b,
+    );
+    const kept = new Set(ranked.slice(0, keep));
+    shown = lanes.filter((_, i) => kept.has(i));
+    hidden = lanes.filter((_, i) => !kept.has(i));
   }
-  lines.push(formatCounts(countStates(tasks.map((t) => t.state))));
-  return lines.join('\n');
+
+  const epicWidth = Math.min(
+    Math.max(0, ...shown.map(([epic]) => displayWidth(epic))),
+    Math.max(4, Math.floor(columns / 4)),
+  );
+  for (const [epic, lane] of shown) {
+    const laneDone = lane.filter((t) => isDone(t.state)).length;
+    const count = `${laneDone}/${lane.length}`;
+    const head = `  ${padWidth(fitWidth(epic, epicWidth), epicWidth)}  `;
+    const room = columns - displayWidth(head) - 2 - displayWidth(count);
+    if (room < 1) {
+      lines.push(fitWidth(`${head}${count}`, columns));
+      continue;
+    }
+    const bar =
+      lane.length <= room
+        ? lane.map((t) => paintState(t.state, paint)).join('')
+        : proportionalBar(lane, room, paint);
+    lines.push(`${head}${bar}  ${count}`);
+  }
+  if (hidden.length > 0 && room > 0) {
+    const hiddenTasks = hidden.flatMap(([, lane]) => lane);
+    const hiddenDone = hiddenTasks.filter((t) => isDone(t.state)).length;
+    lines.push(
+      fitWidth(
+        `  … ${hidden.length} more epic${hidden.length === 1 ? '' : 's'}: ${hiddenDone}/${hiddenTasks.length} done`,
+        columns,
+      ),
+    );
+  }
+  lines.push(counts, ...footer);
+  return lines.slice(0, rows - 1).join('\n');
+}
+
+/**
+ * `cells` symbols for a lane too long for one each: every state with tasks gets cells in
+ * proportion to its count (at least one, while there are cells), largest remainders first.
+ */
+function proportionalBar(lane: readonly LiveTask[], cells: number, paint: Paint): string {
+  const counts = countStates(lane.map((t) => t.state));
+  const present = BAR_ORDER.filter((s) => counts[s] > 0);
+  const share = new Map(present.map((s) => [s, (counts[s] * cells) / lane.length]));
+  const given = new Map(present.map((s) => [s, Math.floor(share.get(s) ?? 0)]));
+  // Every state present is seen, while there is room for it.
+  for (const s of present) if ((given.get(s) ?? 0) === 0) given.set(s, 1);
+  let total = [...given.values()].reduce((a, b) => a + b, 0);
+  // Too many cells (the minimum of one each): take from the largest.
+  while (total > cells) {
+    const largest = [...given].sort((a, b) => b[1] - a[1])[0]!;
+    given.set(largest[0], largest[1] - 1);
+    total--;
+  }
+  // Too few: give to the largest remainders.
+  const byRemainder = [...present].sort(
+    (a, b) =>
+      (share.get(b) ?? 0) - (given.get(b) ?? 0) - ((share.get(a) ?? 0) - (given.get(a) ?? 0)),
+  );
+  for (let i = 0; total < cells && byRemainder.length > 0; i++, total++) {
+    const s = byRemainder[i % byRemainder.length]!;
+    given.set(s, (given.get(s) ?? 0) + 1);
+  }
+  return present
+    .map((s) => paintState(s, paint, STATE_SYMBOL[s].repeat(Math.max(0, given.get(s) ?? 0))))
+    .join('');
 }
 
 function isDone(state: TaskState): boolean {
@@ -159,6 +315,8 @@ export interface EventLineContext {
   agentLabel(agentId: string): string;
   /** When the task's current attempt started, if known, for the duration column. */
   attemptStartedAt?(taskId: string): number | undefined;
+  /** @default no colour */
+  paint?: Paint;
 }
 
 /**
@@ -168,7 +326,8 @@ export interface EventLineContext {
  * `[  1.23s] ✓ build  agent-2  0.41s`
  */
 export function renderEventLine(event: BatonEvent, ctx: EventLineContext): string | null {
-  const tag = elapsedTag(event.at - ctx.startedAt);
+  const paint = ctx.paint ?? noColour;
+  const tag = paint('muted', elapsedTag(event.at - ctx.startedAt));
   const task = event.taskId === null ? '' : ctx.taskLabel(event.taskId);
   const agent = event.agentId === null ? '' : ctx.agentLabel(event.agentId);
   const started = event.taskId === null ? undefined : ctx.attemptStartedAt?.(event.taskId);
@@ -180,40 +339,46 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
       : started === undefined
         ? ''
         : formatDuration(event.at - started);
-  const message = errorMessage(event.data['error']);
+  const message = paint('bad', errorMessage(event.data['error']));
+  const symbol = (state: TaskState): string => `${paintState(state, paint)} ${task}`;
   const join = (...parts: string[]): string =>
     `${tag} ${parts.filter((p) => p.length > 0).join('  ')}`;
   switch (event.type) {
     case 'task.claimed':
-      return join(`${STATE_SYMBOL.running} ${task}`, agent, attemptLabel(event.data['attempt']));
+      return join(symbol('running'), agent, attemptLabel(event.data['attempt']));
     case 'task.succeeded':
-      return join(`${STATE_SYMBOL.succeeded} ${task}`, agent, took);
+      return join(symbol('succeeded'), agent, took);
     case 'task.retrying':
-      return join(`↻ ${task}`, agent, took, message ? `retrying: ${message}` : 'retrying');
+      return join(
+        `${paint('warn', '↻')} ${task}`,
+        agent,
+        took,
+        message ? `retrying: ${message}` : 'retrying',
+      );
     case 'task.failed':
-      return join(`${STATE_SYMBOL.failed} ${task}`, agent, took, message);
+      return join(symbol('failed'), agent, took, message);
     case 'task.skipped':
-      return join(`${STATE_SYMBOL.skipped} ${task}`, 'skipped');
+      return join(symbol('skipped'), 'skipped');
     case 'task.cancelled':
-      return join(`${STATE_SYMBOL.cancelled} ${task}`, 'cancelled');
+      return join(symbol('cancelled'), 'cancelled');
     case 'task.released':
-      return join(`${STATE_SYMBOL.ready} ${task}`, agent, 'released');
+      return join(symbol('ready'), agent, 'released');
     case 'task.retried':
-      return join(`↻ ${task}`, 'retried');
+      return join(`${paint('warn', '↻')} ${task}`, 'retried');
     case 'agent.lost':
-      return join(`! ${agent} lost`);
+      return join(paint('bad', `! ${agent} lost`));
     case 'agent.stalled':
-      return join(`! ${agent} stalled: alive, but its tasks make no progress`);
+      return join(paint('warn', `! ${agent} stalled: alive, but its tasks make no progress`));
     case 'agent.recovered':
       return join(`${agent} recovered`);
     case 'agent.degraded':
       return join(
-        `! ${agent} degraded: a handler ignored its abort; its slot was freed`,
+        paint('warn', `! ${agent} degraded: a handler ignored its abort; its slot was freed`),
         typeof event.data['taskId'] === 'string' ? ctx.taskLabel(event.data['taskId']) : '',
       );
     case 'run.completed': {
       const state = typeof event.data['state'] === 'string' ? event.data['state'] : 'completed';
-      return join(`run ${state}`);
+      return join(paint(runTone(state), `run ${state}`));
     }
     case 'run.cancelled':
       return join('run cancelled');
@@ -222,22 +387,76 @@ export function renderEventLine(event: BatonEvent, ctx: EventLineContext): strin
   }
 }
 
+/** The colour of a run's (final) state. */
+function runTone(state: string): Tone {
+  return state === 'succeeded' ? 'ok' : state === 'running' ? 'active' : 'bad';
+}
+
 function attemptLabel(attempt: unknown): string {
   return typeof attempt === 'number' && attempt > 1 ? `attempt ${attempt}` : '';
 }
 
 function errorMessage(error: unknown): string {
-  if (typeof error === 'string') return firstLine(error);
+  if (typeof error === 'string') return oneLine(error);
   if (error !== null && typeof error === 'object' && 'message' in error) {
     const message = error.message;
-    if (typeof message === 'string') return firstLine(message);
+    if (typeof message === 'string') return oneLine(message);
   }
   return '';
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+/** Longest {@link oneLine} form of an error, in characters. */
+const ONE_LINE_MAX = 160;
+
+/**
+ * A message on one line, for a line of the live display or a table cell, where the whole of it
+ * does not fit: its first line, then its last non-empty line (for a failed shell task, the first
+ * line ends with "last lines of stderr:" and the last one is what the program said last),
+ * `…` between them when lines were left out, cut to `max` characters keeping both ends.
+ * The run summary and `baton status` show the whole message under their tables.
+ *
+ * `oneLine('x exited with code 1; last lines of stderr:\nwarn\nError: boom')` →
+ * `x exited with code 1; last lines of stderr: … Error: boom`
+ */
+export function oneLine(message: string, max = ONE_LINE_MAX): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+  const first = lines[0] ?? '';
+  const last = lines.length > 1 ? (lines[lines.length - 1] ?? '').trim() : '';
+  const text = last === '' ? first : `${first}${lines.length > 2 ? ' … ' : ' '}${last}`;
+  if (text.length <= max) return text;
+  // Keep the start (what failed) and the end (why), cut in the middle.
+  const head = Math.ceil((max - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+}
+
+/**
+ * The failures block under the summary and `baton status`: each unsuccessful task with an error,
+ * its whole message (for a shell task, the last lines of its stderr), indented under its key.
+ *
+ * ```
+ * failures:
+ *   build: sh -c "make" exited with code 2; last lines of stderr:
+ *     make: *** [all] Error 1
+ * ```
+ */
+export function renderFailures(
+  tasks: readonly { key: string; state: TaskState; error: string | null }[],
+  paint: Paint = noColour,
+): string[] {
+  const failed = tasks.filter((t) => t.error !== null && t.state !== 'succeeded');
+  if (failed.length === 0) return [];
+  const lines = [paint('bad', 'failures:')];
+  for (const t of failed) {
+    const [first = '', ...rest] = (t.error ?? '').replace(/\n+$/, '').split('\n');
+    lines.push(
+      `  ${paintState(t.state, paint, t.key)}: ${first}`,
+      ...rest.map((line) => `    ${line}`.trimEnd()),
+    );
+  }
+  return lines;
 }
 
 /** One task in the final summary of `baton run`. */
@@ -254,6 +473,7 @@ export interface TaskSummary {
    */
   durationMs: number | null;
   state: TaskState;
+  /** The last attempt's error message, whole (several lines for a shell task's stderr). */
   error: string | null;
 }
 
@@ -325,44 +545,46 @@ export function renderAgentsBlock(agents: readonly AgentSummary[]): string {
 }
 
 /** The summary table, the agents block, and the timing lines under them. */
-export function renderSummary(summary: RunSummary): string {
+export function renderSummary(summary: RunSummary, paint: Paint = noColour): string {
   const rows = summary.tasks.map((t) => [
     t.key,
     t.epic ?? '',
     t.agent ?? '-',
     String(t.attempts),
     formatDuration(t.durationMs),
-    `${STATE_SYMBOL[t.state]} ${t.state}`,
+    paintState(t.state, paint, `${STATE_SYMBOL[t.state]} ${t.state}`),
   ]);
   const table = renderTable(['TASK', 'EPIC', 'AGENT', 'ATTEMPTS', 'DURATION', 'STATE'], rows, {
     alignRight: [3, 4],
   });
   const path = summary.criticalPath.keys.length > 0 ? summary.criticalPath.keys.join(' -> ') : '-';
   const cost = summary.cost && costLine(summary.cost, summary.cost.budget);
-  const failures = summary.tasks
-    .filter((t) => t.error !== null && t.state !== 'succeeded')
-    .map((t) => `  ${t.key}: ${t.error ?? ''}`);
+  const failures = renderFailures(summary.tasks, paint);
   return [
     table,
     ...(summary.agents.length > 0 ? ['', renderAgentsBlock(summary.agents)] : []),
     '',
-    `run ${summary.runId} (${summary.name}) ${summary.state}: ${formatCounts(summary.counts)}`,
+    `run ${summary.runId} (${summary.name}) ${paint(runTone(summary.state), summary.state)}: ${formatCounts(summary.counts, paint)}`,
     `wall time       ${formatDuration(summary.wallMs)}`,
     `sum of tasks    ${formatDuration(summary.sumTaskMs)}`,
     `speed-up        ${formatSpeedup(summary.speedup)} (sum of tasks / wall time)`,
     `critical path   ${formatDuration(summary.criticalPath.ms)} (lower bound): ${path}`,
     ...(cost ? [cost] : []),
-    ...(failures.length > 0 ? ['', 'failures:', ...failures] : []),
+    ...(failures.length > 0 ? ['', ...failures] : []),
   ].join('\n');
 }
 
 /** `baton status` without an id: recent runs. */
-export function renderRunList(runs: readonly RunRecord[], now: number): string {
+export function renderRunList(
+  runs: readonly RunRecord[],
+  now: number,
+  paint: Paint = noColour,
+): string {
   if (runs.length === 0) return 'no runs in this store';
   const rows = runs.map((r) => [
     r.id,
     r.name,
-    r.state,
+    paint(runTone(r.state), r.state),
     `${r.progress.total - remaining(r)}/${r.progress.total}`,
     formatAge(now - r.createdAt),
   ]);
@@ -389,20 +611,21 @@ export function renderRunStatus(
   tasks: readonly TaskRecord[],
   now: number,
   agentLabel: (agentId: string) => string = (id) => id,
+  paint: Paint = noColour,
 ): string {
   const elapsed = (run.finishedAt ?? now) - run.createdAt;
   const header = [
-    `run ${run.id} (${run.name}) ${run.state}  ${formatDuration(elapsed)}`,
-    `${formatCounts(run.progress.byState)}  (${Math.round(run.progress.done * 100)}% done)`,
+    `run ${run.id} (${run.name}) ${paint(runTone(run.state), run.state)}  ${formatDuration(elapsed)}`,
+    `${formatCounts(run.progress.byState, paint)}  (${Math.round(run.progress.done * 100)}% done)`,
   ];
   const rows = tasks.map((t) => [
-    `${STATE_SYMBOL[t.state]} ${t.key ?? t.id}`,
+    `${paintState(t.state, paint)} ${t.key ?? t.id}`,
     t.epic ?? '',
-    t.state,
+    paintState(t.state, paint, t.state),
     String(t.attempts),
     t.agentId === null ? '-' : agentLabel(t.agentId),
     formatDuration(taskDuration(t, now)),
-    t.error?.message ? firstLine(t.error.message) : '',
+    t.error?.message ? paint('bad', oneLine(t.error.message, 60)) : '',
   ]);
   const table = renderTable(
     ['TASK', 'EPIC', 'STATE', 'ATTEMPTS', 'AGENT', 'DURATION', 'ERROR'],
@@ -411,20 +634,25 @@ export function renderRunStatus(
       alignRight: [3, 5],
     },
   );
-  return [...header, '', table].join('\n');
+  const failures = renderFailures(
+    tasks.map((t) => ({ key: t.key ?? t.id, state: t.state, error: t.error?.message ?? null })),
+    paint,
+  );
+  return [...header, '', table, ...(failures.length > 0 ? ['', ...failures] : [])].join('\n');
 }
 
 /** `baton tasks`: one line per task. */
 export function renderTaskList(
   tasks: readonly TaskRecord[],
   agentLabel: (agentId: string) => string = (id) => id,
+  paint: Paint = noColour,
 ): string {
   if (tasks.length === 0) return 'no tasks match';
   const rows = tasks.map((t) => [
     t.id,
     t.key ?? '',
     t.type,
-    `${STATE_SYMBOL[t.state]} ${t.state}`,
+    paintState(t.state, paint, `${STATE_SYMBOL[t.state]} ${t.state}`),
     t.runId ?? '',
     String(t.attempts),
     t.agentId === null ? '' : agentLabel(t.agentId),
@@ -434,8 +662,13 @@ export function renderTaskList(
   });
 }
 
-/** How long a task ran: start to finish, or start to now while running. */
+/**
+ * How long a task ran: start to finish, or start to now while running. A task waiting to run
+ * (blocked, delayed, ready) has none, even when an earlier attempt ran (a retried or released
+ * task keeps that attempt's start): it is not running now, and it has not finished.
+ */
 export function taskDuration(task: TaskRecord, now: number): number | null {
   if (task.startedAt === null) return null;
+  if (task.state === 'blocked' || task.state === 'delayed' || task.state === 'ready') return null;
   return (task.finishedAt ?? (task.state === 'running' ? now : task.updatedAt)) - task.startedAt;
 }

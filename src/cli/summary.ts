@@ -146,7 +146,7 @@ export function summarizeRun(input: SummaryInput): RunSummary {
       attempts: Math.max(t.attempts, attempts.length),
       durationMs: taskBusyMs(t, attempts),
       state: t.state,
-      error: t.error?.message.split('\n', 1)[0] ?? null,
+      error: t.error?.message ?? null,
     };
   });
 

@@ -242,7 +242,8 @@ const DEPENDENCY_FIELDS = ['key', 'soft'] as const;
 const BACKOFF_FIELDS = ['baseMs', 'maxMs', 'factor', 'jitter'] as const;
 const AFFINITY_FIELDS = ['label', 'value', 'weight'] as const;
 
-const KEY_RULE = "use letters, digits, '.', '_', ':' and '-', starting with a letter or digit";
+const KEY_RULE =
+  "use ASCII letters (A-Z, a-z), digits, '.', '_', ':' and '-', starting with a letter or digit";
 
 function text(max: number) {
   return z

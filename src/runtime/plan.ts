@@ -232,33 +232,73 @@ export function parsePlan(text: string, file: string): Plan {
   return { file, name: run.name ?? 'run', run, tasks, agents };
 }
 
+/** Task types the agents of `baton run` have handlers for (`shell`, and `http` for agent services). */
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http'];
+
 /**
- * Check that the plan's own agents can run every shell task it has: for each, some agent must
- * have all of its `requires` (besides `shell`, which every local agent gets). Without that the
- * run could never finish. Tasks of other executors wait for a worker elsewhere and are not
- * checked; neither is a plan without `agents:`.
+ * Check that `baton run`'s agents can run every task of the plan they have a handler for
+ * ({@link LOCAL_TASK_TYPES}): for each, some agent must have all of its `requires` (besides
+ * `shell`, which every local agent has). Without that the run could never finish. The agents are
+ * the plan's own (`agents:`), or else generic ones with `shell` and `local.capabilities` (what
+ * `baton run --capabilities` says this machine has): a task that requires `gpu` does not run on
+ * a machine nobody said has one. Tasks of other types wait for a worker elsewhere and are not
+ * checked.
  *
- * @throws PlanError naming each task no agent can take, its requires, and the agents.
+ * @param local the capabilities of `baton run`'s generic agents besides `shell`, for a plan
+ *   without `agents:`. @default none
+ * @throws PlanError naming each task no agent can take, its requires, the agents, and what to do.
  */
-export function checkAgentsCoverTasks(plan: Plan): void {
-  if (plan.agents === null) return;
-  const agents = plan.agents.map((a) => ({ ...a, has: new Set([...a.capabilities, 'shell']) }));
+export function checkAgentsCoverTasks(
+  plan: Plan,
+  local: { capabilities: readonly string[] } = { capabilities: [] },
+): void {
+  const declared = plan.agents !== null;
+  const agents = (plan.agents ?? [{ name: 'agent-N', capabilities: [...local.capabilities] }]).map(
+    (a) => ({ ...a, has: new Set([...a.capabilities.map((c) => c.trim()), 'shell']) }),
+  );
   const listed = agents.map((a) => `${a.name} [${[...a.has].sort().join(', ')}]`).join('; ');
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
-    if (task.executor !== 'shell') return;
+    if (!LOCAL_TASK_TYPES.includes(task.executor)) return;
     const requires = [...new Set((task.spec.requires ?? []).map((c) => c.trim()))].sort();
     if (agents.some((a) => requires.every((c) => a.has.has(c)))) return;
+    const missing = requires.filter((c) => !agents[0]!.has.has(c));
     issues.push({
       line: task.line,
       column: task.column,
       field: `tasks[${index}].requires`,
-      message:
-        `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
-        `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`,
+      message: declared
+        ? `task '${task.key}' requires [${requires.join(', ')}], but no agent of this plan has all of them ` +
+          `(agents: ${listed}); add the missing capabilities to an agent under agents:, or change the task's requires`
+        : `task '${task.key}' requires [${requires.join(', ')}], but baton run's agents have only ` +
+          `[${[...agents[0]!.has].sort().join(', ')}]: nothing says this machine has ${missing.join(', ')}. ` +
+          `If it has, say so with --capabilities ${missing.join(',')} (or declare agents: in the plan); ` +
+          `to run the task where they are, baton submit the plan and start baton worker --capabilities ${missing.join(',')} there`,
     });
   });
   if (issues.length > 0) throw new PlanError(plan.file, issues);
+}
+
+/** Fields a task of a plan file has and a `TaskSpec` does not. */
+const PLAN_ONLY_TASK_FIELDS = ['command', 'args', 'shell', 'cwd', 'env', 'executor'] as const;
+
+/**
+ * Whether a parsed JSON document is a plan file rather than a `RunSpec`, told apart by shape
+ * (`POST /v1/runs` takes both as `application/json`): it has `defaults` or `agents` (a RunSpec
+ * has neither), or none of its tasks has a `type` (every task of a RunSpec has one) and some task
+ * has a field only plan tasks have (`command`, `args`, `shell`, `cwd`, `env`, `executor`).
+ * Anything else is read as a RunSpec, whose checks then say what is missing.
+ */
+export function isPlanShaped(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  if (value['defaults'] !== undefined || value['agents'] !== undefined) return true;
+  const tasks = value['tasks'];
+  if (!Array.isArray(tasks)) return false;
+  const records = tasks.filter(isRecord);
+  return (
+    records.every((t) => t['type'] === undefined) &&
+    records.some((t) => PLAN_ONLY_TASK_FIELDS.some((field) => t[field] !== undefined))
+  );
 }
 
 const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -321,15 +361,23 @@ const commandSchema = z.unknown().superRefine((value, ctx) => {
   });
 });
 
-/** Fields a task and `defaults` share. */
+/**
+ * Fields a task and `defaults` share: everything that can sensibly be the same for many tasks.
+ * A task's own value wins; `env` and `backoff` are merged field by field. The shell fields
+ * (`shell`, `cwd`, `env`) apply to shell tasks only. Not here: what names or places one task
+ * (`key`, `title`, `dependsOn`, `idempotencyKey`) and what says what it runs (`command`, `args`,
+ * `payload`).
+ */
 const sharedFields = {
   executor: z.string().optional(),
+  epic: z.unknown().optional(),
   requires: z.unknown().optional(),
   priority: z.unknown().optional(),
   maxAttempts: z.unknown().optional(),
   timeoutMs: z.unknown().optional(),
   backoff: z.unknown().optional(),
   affinity: z.unknown().optional(),
+  shell: z.boolean().optional(),
   cwd: z.string().min(1).optional(),
   env: envSchema.optional(),
 };
@@ -340,12 +388,10 @@ const taskSchema = z.strictObject({
   ...sharedFields,
   key: z.string(),
   title: z.unknown().optional(),
-  epic: z.unknown().optional(),
   dependsOn: z.unknown().optional(),
   idempotencyKey: z.unknown().optional(),
   command: commandSchema.optional(),
   args: z.array(stringSchema).optional(),
-  shell: z.boolean().optional(),
   payload: z.unknown().optional(),
   budget: z.unknown().optional(),
 });
@@ -412,7 +458,7 @@ const agentSchema = z.strictObject({
     })
     .regex(KEY_PATTERN, {
       message:
-        "must start with a letter or digit and hold only letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
+        "must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_', ':' and '-' (it names the agent in the summary and the logs)",
     }),
   capabilities: z.array(capabilitySchema).optional(),
   labels: labelsSchema.optional(),
@@ -486,6 +532,8 @@ function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueLis
 
 interface RawDefaults {
   executor?: unknown;
+  epic?: unknown;
+  shell?: unknown;
   requires?: unknown;
   priority?: unknown;
   maxAttempts?: unknown;
@@ -499,19 +547,19 @@ interface RawDefaults {
 interface RawTask extends RawDefaults {
   key?: unknown;
   title?: unknown;
-  epic?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   budget?: unknown;
   command?: unknown;
   args?: unknown;
-  shell?: unknown;
   payload?: unknown;
 }
 
-/** TaskSpec fields copied as written (task first, then defaults); the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'epic', 'dependsOn', 'idempotencyKey', 'budget'] as const;
+/** TaskSpec fields copied as written; the core validator checks them. */
+const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey', 'budget'] as const;
+/** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
+  'epic',
   'requires',
   'priority',
   'maxAttempts',
@@ -540,13 +588,6 @@ function buildTask(
         : typeof defaults.executor === 'string'
           ? defaults.executor
           : undefined;
-  if (executor === undefined && task.executor === undefined && defaults.executor === undefined) {
-    issues.add(
-      at,
-      'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
-    );
-  }
-
   const spec: Record<string, unknown> = { type: executor ?? 'shell' };
   for (const field of PASSED_THROUGH) if (task[field] !== undefined) spec[field] = task[field];
   for (const field of DEFAULTABLE) {
@@ -555,6 +596,23 @@ function buildTask(
   }
   if (isRecord(task.backoff) && isRecord(defaults.backoff))
     spec.backoff = { ...defaults.backoff, ...task.backoff };
+
+  if (executor === undefined) {
+    // An executor that is not a string already has its issue. A task with a field the plan
+    // format does not know has that issue, which names the field it was probably meant to be
+    // (`comand` → `command`): any guess made here about what it runs would be a second error
+    // caused by the first.
+    const unknown = Object.keys(task).some((field) => !FIELDS_AT.task.includes(field));
+    if (task.executor === undefined && defaults.executor === undefined && !unknown) {
+      issues.add(
+        at,
+        SHELL_FIELDS.some((field) => task[field] !== undefined)
+          ? 'a shell task needs command: (a program, e.g. command: make, args: [build])'
+          : 'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
+      );
+    }
+    return spec as unknown as TaskSpec;
+  }
 
   if (executor === 'shell') {
     if (task.payload !== undefined) {
@@ -569,7 +627,7 @@ function buildTask(
       if (task[field] === undefined) continue;
       issues.add(
         [...at, field],
-        `only shell tasks take ${field}; this task's executor is '${executor ?? '?'}' — pass what its handler needs in payload, or remove executor to run a command`,
+        `only shell tasks take ${field}; this task's executor is '${executor}' — pass what its handler needs in payload, or remove executor to run a command`,
       );
     }
     if (task.payload !== undefined) spec.payload = task.payload;
@@ -584,7 +642,8 @@ function shellPayload(
   baseDir: string,
   issues: IssueList,
 ): Json {
-  const { command, args, shell } = task;
+  const { command, args } = task;
+  const shell = task.shell ?? defaults.shell;
   if (command === undefined) {
     issues.add(at, 'a shell task needs command: (a program, e.g. command: make, args: [build])');
     return null;
@@ -593,7 +652,8 @@ function shellPayload(
   let program: string;
   let argv: string[];
   if (Array.isArray(command)) {
-    if (shell === true) {
+    // An argv list says exactly what to run: `shell: true` under defaults is for script lines.
+    if (task.shell === true) {
       issues.add(
         [...at, 'command'],
         'with shell: true, command must be one script line (a string), not an argv array',
@@ -614,7 +674,11 @@ function shellPayload(
     }
   }
 
-  const payload: { [key: string]: Json } = { command: program, args: argv, shell: shell === true };
+  const payload: { [key: string]: Json } = {
+    command: program,
+    args: argv,
+    shell: shell === true && !Array.isArray(command),
+  };
   const cwd = task.cwd ?? defaults.cwd;
   // Relative to the plan, so a plan works the same from whatever directory it is run.
   if (typeof cwd === 'string') payload.cwd = resolve(baseDir, cwd);

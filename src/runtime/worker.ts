@@ -544,6 +544,25 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#emit('stopped');
   }
 
+  /** Give back leases of a claim that answered after stop() began; their tasks never started. */
+  async #giveBackUnstarted(leases: readonly Lease[]): Promise<void> {
+    if (leases.length === 0) return;
+    try {
+      await this.#backend.release(
+        leases.map((lease) => ({
+          taskId: lease.taskId,
+          token: lease.token,
+          agentId: this.agentId,
+          reason: 'claimed as its worker stopped; not started',
+        })),
+      );
+      this.#log.info({ tasks: leases.map((l) => l.taskId) }, 'claimed as stopping: given back');
+    } catch (error) {
+      // Deregistering the agent releases its leases too; this is only the faster path.
+      this.#reportError(error, 'give back leases claimed while stopping');
+    }
+  }
+
   async #release(entries: InFlight[]): Promise<void> {
     try {
       const outcomes = await this.#backend.release(
@@ -742,7 +761,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Send one claim of up to `max` tasks: its slots are reserved until it answers, then its tasks
-   * start and the loop wakes. A failure is left in `#claimFailure` for the loop.
+   * start and the loop wakes. A failure is left in `#claimFailure` for the loop. A claim that
+   * answers after `stop()` began starts nothing: no task starts once the worker is stopping, so
+   * its leases are given back at once (the attempt not counted), and `stop()` waits for that.
    */
   #claim(max: number): void {
     this.#claimingSlots += max;
@@ -755,10 +776,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         leaseTtlMs: this.#leaseTtlMs,
       })
       .then(
-        (leases) => {
+        async (leases) => {
           this.#backoffMs = 0;
           this.#lastClaimEmpty = leases.length === 0;
           this.#lastClaimFull = leases.length === max;
+          if (this.#state !== 'running') {
+            await this.#giveBackUnstarted(leases);
+            return;
+          }
           for (const lease of leases) this.#startTask(lease);
         },
         (error: unknown) => {
@@ -842,8 +867,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       // Made on first use: most tasks log nothing at the default level, and a child logger per
       // task is a measurable share of a no-op task's cost.
       get log() {
+        // The key names the task for a person reading the log (`build`, not `tsk_01…`).
         return (log ??= parent.child({
           taskId: lease.taskId,
+          ...(lease.task.key === null ? {} : { key: lease.task.key }),
           type: lease.task.type,
           attempt: lease.attempt,
         }));
@@ -861,7 +888,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.#inFlight.size === 1) this.#heartbeatTimer?.ref();
     this.#busy++;
     if (parent.isLevelEnabled('info')) {
-      entry.log.info({ runId: lease.task.runId, key: lease.task.key }, 'task claimed');
+      entry.log.info({ runId: lease.task.runId }, 'task claimed');
     }
     this.#emit('task:claimed', lease);
     const timeoutMs = lease.task.timeoutMs;

@@ -188,7 +188,7 @@ function fastifyRefusal(
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
         code: 'BATON_UNSUPPORTED_MEDIA_TYPE',
-        message: `${error.message ?? 'unsupported media type'}; send the body as application/json (POST /v1/runs also takes a plan file as application/yaml)`,
+        message: `${error.message ?? 'unsupported media type'}; send the body as application/json (POST /v1/runs also takes a plan file as application/yaml or application/vnd.baton.plan+json)`,
         details: {},
       };
     case 'FST_ERR_MAX_PARAM_LENGTH':

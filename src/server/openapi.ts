@@ -55,11 +55,40 @@ type Op = {
   scope: 'read' | 'submit' | 'work' | 'admin' | null;
   query?: z.ZodObject;
   body?: ComponentName;
-  yaml?: boolean;
+  /** Also takes a plan file: as YAML, as JSON told apart by shape, or as the plan JSON type. */
+  plan?: boolean;
   ok: [number, ComponentName | 'EventStream' | 'PrometheusText' | 'WebSocket'];
   /** The route's own errors; those every route of its kind can answer are added (see below). */
   errors: number[];
 };
+
+/**
+ * A plan file as JSON: the format `baton run plan.json` reads (README: Plan files). Its fields
+ * are checked by the plan reader, whose refusals name the line of the body.
+ */
+const PLAN_JSON = {
+  type: 'object',
+  description:
+    'A plan file as JSON (README: Plan files). As application/json it is told from a RunSpec by its shape: it is a plan when it has defaults or agents, or when none of its tasks has a type and some task has command, args, shell, cwd, env or executor.',
+  required: ['tasks'],
+  properties: {
+    name: { type: 'string' },
+    defaults: { type: 'object' },
+    agents: { type: 'array', items: { type: 'object' } },
+    tasks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key'],
+        properties: {
+          key: { type: 'string' },
+          command: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+          executor: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
 
 /** Every route: method and OpenAPI path → its description. */
 export const ROUTES: Record<string, Record<string, Op>> = {
@@ -117,10 +146,10 @@ export const ROUTES: Record<string, Record<string, Op>> = {
   '/v1/runs': {
     post: {
       summary:
-        'Submit a run atomically: a RunSpec as JSON, or a plan file as YAML (Content-Type: application/yaml)',
+        'Submit a run atomically: a RunSpec as JSON, or a plan file as JSON (told apart by shape, or sent as application/vnd.baton.plan+json) or as YAML (application/yaml)',
       scope: 'submit',
       body: 'RunSpec',
-      yaml: true,
+      plan: true,
       ok: [201, 'SubmittedRun'],
       errors: [400, 401, 403, 413, 415],
     },
@@ -376,19 +405,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
                   op.body !== 'RetryBody' &&
                   op.body !== 'HeartbeatBody' &&
                   op.body !== 'ClaimBody',
-                content: {
-                  'application/json': { schema: ref(op.body) },
-                  ...(op.yaml === true
+                content:
+                  op.plan === true
                     ? {
+                        'application/json': { schema: { anyOf: [ref(op.body), PLAN_JSON] } },
+                        'application/vnd.baton.plan+json': { schema: PLAN_JSON },
                         'application/yaml': {
                           schema: {
                             type: 'string',
-                            description: 'A plan file (docs: plan format)',
+                            description: 'A plan file (README: Plan files)',
                           },
                         },
                       }
-                    : {}),
-                },
+                    : { 'application/json': { schema: ref(op.body) } },
               },
             }),
         responses,

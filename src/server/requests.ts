@@ -16,10 +16,23 @@ declare module 'fastify' {
     /** The query parameters a route takes; absent: none, and any given is refused. */
     query?: z.ZodObject;
   }
+  interface FastifyRequest {
+    /**
+     * The text of a JSON body as it was sent: a plan read from it (`POST /v1/runs`) reports
+     * problems at the lines of the client's text.
+     */
+    jsonText?: string;
+  }
 }
 
 /** Content types a plan may be posted as (`POST /v1/runs`); the route gets the text. */
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/**
+ * The content type of a plan file as JSON (`POST /v1/runs`), read as a plan whatever its shape;
+ * `application/json` is read as a plan or a RunSpec by its shape (`isPlanShaped`).
+ */
+export const PLAN_JSON_TYPE = 'application/vnd.baton.plan+json';
 
 /**
  * The body parsers: JSON (Fastify's own, with its prototype-poisoning protection, after the
@@ -33,24 +46,29 @@ export function registerBodyParsers(app: FastifyInstance): void {
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    const deep = jsonTextTooDeep(text, LIMITS.maxDocumentDepth);
-    if (deep !== null) {
-      done(
-        new ValidationError([
-          {
-            path: deep.path,
-            message: `${tooDeepMessage(deep.limit)} (line ${deep.line}, column ${deep.column} of the body)`,
-          },
-        ]),
-        undefined,
-      );
-      return;
-    }
-    // Fastify's default parser answers through `done`, synchronously.
-    void parseJson(request, text, done);
-  });
+  app.addContentTypeParser(
+    ['application/json', PLAN_JSON_TYPE],
+    { parseAs: 'string' },
+    (request, body, done) => {
+      const text = body as string;
+      const deep = jsonTextTooDeep(text, LIMITS.maxDocumentDepth);
+      if (deep !== null) {
+        done(
+          new ValidationError([
+            {
+              path: deep.path,
+              message: `${tooDeepMessage(deep.limit)} (line ${deep.line}, column ${deep.column} of the body)`,
+            },
+          ]),
+          undefined,
+        );
+        return;
+      }
+      request.jsonText = text;
+      // Fastify's default parser answers through `done`, synchronously.
+      void parseJson(request, text, done);
+    },
+  );
   app.removeContentTypeParser('text/plain');
 }
 

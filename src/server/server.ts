@@ -13,7 +13,12 @@
 import { readFileSync } from 'node:fs';
 
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 
@@ -23,7 +28,7 @@ import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors
 import { analyzeDag, longestPath } from '../core/dag.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
-import { parsePlan } from '../runtime/plan.ts';
+import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerWorkRoutes } from './work.ts';
@@ -37,7 +42,7 @@ import {
   toErrorResponse,
 } from './errors.ts';
 import { guardHostsAndOrigins } from './hosts.ts';
-import { refuseUnknownQueries, registerBodyParsers } from './requests.ts';
+import { PLAN_JSON_TYPE, refuseUnknownQueries, registerBodyParsers } from './requests.ts';
 import {
   CancelBodySchema,
   RetryBodySchema,
@@ -82,7 +87,10 @@ export interface ServerOptions {
   cors?: readonly string[] | '*';
   /** Largest request body, in bytes; a larger one is refused with 413. @default 1 MiB + 64 KiB */
   bodyLimit?: number;
-  /** Request logs (the `authorization` header is redacted). @default no logging */
+  /**
+   * Where the server logs: one line per request at debug (method, URL, status, time), failed
+   * requests at error, the `authorization` header redacted. @default no logging
+   */
   logger?: Logger;
   /** Where `BATON_API_TOKENS` is read when `tokens` is absent. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -149,6 +157,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
             {},
             { redact: ['req.headers.authorization', 'headers.authorization'] },
           ),
+          // Fastify logs two lines per request at info; a busy API would drown everything
+          // else. One line per request at debug instead (the hook below); errors as they are.
+          logController: new LogController({ disableRequestLogging: true }),
         }),
     // Event streams are closed by the preClose hook; idle keep-alive sockets should not hold
     // `close()` up.
@@ -160,6 +171,23 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
+  const logger = options.logger;
+  if (logger !== undefined) {
+    app.addHook('onResponse', (request, reply, done) => {
+      if (logger.isLevelEnabled('debug')) {
+        request.log.debug(
+          {
+            method: request.method,
+            url: request.url,
+            statusCode: reply.statusCode,
+            ms: Math.round(reply.elapsedTime),
+          },
+          'request',
+        );
+      }
+      done();
+    });
+  }
   // The plugin's own preClose closes the sockets; ours (below) ends their event loops first.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   app.setNotFoundHandler((request, reply) => {
@@ -276,6 +304,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     let run: RunSpec;
     if (typeof request.body === 'string') {
       run = parsePlan(request.body, 'request.yaml').run;
+    } else if (
+      request.jsonText !== undefined &&
+      (isPlanJson(request.headers['content-type']) || isPlanShaped(request.body))
+    ) {
+      // A plan file as JSON, as `baton run plan.json` takes it; its lines are the body's.
+      run = parsePlan(request.jsonText, 'request.json').run;
     } else {
       run = RunSpecSchema.parse(jsonBody(request)) as RunSpec;
     }
@@ -519,7 +553,7 @@ function packageVersion(): string {
 
 /** The body of a JSON route; a YAML body there is the wrong media type. */
 function jsonBody(request: FastifyRequest): unknown {
-  if (typeof request.body === 'string') {
+  if (typeof request.body === 'string' || isPlanJson(request.headers['content-type'])) {
     throw new HttpError(
       415,
       'BATON_UNSUPPORTED_MEDIA_TYPE',
@@ -627,4 +661,9 @@ async function streamEvents(
     streams.delete(controller);
     raw.end();
   }
+}
+
+/** Whether a Content-Type header names the plan-as-JSON media type (parameters aside). */
+function isPlanJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]?.trim().toLowerCase() === PLAN_JSON_TYPE;
 }

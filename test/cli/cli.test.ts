@@ -114,7 +114,78 @@ describe('baton run', () => {
     expect(result.stdout).toMatch(/^ {2}broken: .*exited with code 3/m);
   });
 
-  it('gives its agents every capability the plan requires, and logs claims at --log-level info', async () => {
+  it('shows the stderr tail of a failure: whole in the summary and in status, one line as it happens', async () => {
+    const plan = await writePlan(
+      'tail.yaml',
+      [
+        'name: tail',
+        'tasks:',
+        '  - key: broken',
+        "    command: 'echo starting >&2; echo warning: disk low >&2; echo Error: boom >&2; exit 3'",
+        '    shell: true',
+        '    maxAttempts: 1',
+        '',
+      ].join('\n'),
+    );
+    const result = await cli.run(['run', plan, '--store', cli.store]);
+    expect(result.code).toBe(1);
+    // The plain event line: the first line and the last, on one line.
+    expect(result.stdout).toMatch(
+      /✗ broken {2}agent-1 {2}\d+\.\d\ds {2}sh -c ".*" exited with code 3; last lines of stderr: … Error: boom$/m,
+    );
+    const tail = [
+      'failures:',
+      expect.stringMatching(/^ {2}broken: sh -c ".*" exited with code 3; last lines of stderr:$/),
+      '    starting',
+      '    warning: disk low',
+      '    Error: boom',
+    ];
+    const summary = result.stdout.trimEnd().split('\n');
+    expect(summary.slice(-5)).toEqual(tail);
+
+    const runId = /run (run_\w+) \(tail\) failed/.exec(result.stdout)?.[1];
+    const status = await cli.run(['status', runId!, '--store', cli.store]);
+    expect(status.code).toBe(0);
+    // The table's cell: both ends of that line, cut in the middle; the whole message below.
+    expect(status.stdout).toMatch(
+      /^✗ broken\s+failed\s+1\s+agent-1\s+\S+\s+sh -c ".*….*Error: boom$/m,
+    );
+    expect(status.stdout.trimEnd().split('\n').slice(-5)).toEqual(tail);
+  });
+
+  it('refuses a task whose requires its agents lack, storing nothing, and says how to run it', async () => {
+    const plan = await writePlan(
+      'gpu.yaml',
+      [
+        'name: gpu',
+        'tasks:',
+        '  - key: train',
+        '    command: echo',
+        '    requires: [gpu]',
+        '',
+      ].join('\n'),
+    );
+    const result = await cli.run(['run', plan, '--store', cli.store]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error [BATON_PLAN]: ${plan}:3:5: tasks[0].requires: task 'train' requires [gpu], but baton run's agents have only [shell]: ` +
+        'nothing says this machine has gpu. If it has, say so with --capabilities gpu (or declare agents: in the plan); ' +
+        'to run the task where they are, baton submit the plan and start baton worker --capabilities gpu there\n',
+    );
+    expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+    const withAgents = await cli.run([
+      'run',
+      join(EXAMPLES, 'agents.yaml'),
+      '--capabilities',
+      'gpu',
+      '--store',
+      cli.store,
+    ]);
+    expect(withAgents.code).toBe(2);
+    expect(withAgents.stderr).toMatch(/--capabilities cannot be used with .*agents\.yaml/);
+  });
+
+  it('gives its agents the --capabilities this machine has, and logs claims at --log-level info', async () => {
     const plan = await writePlan(
       'caps.yaml',
       [
@@ -130,9 +201,20 @@ describe('baton run', () => {
         '',
       ].join('\n'),
     );
-    const result = await cli.run(['run', plan, '--store', cli.store, '--log-level', 'info']);
+    const result = await cli.run([
+      'run',
+      plan,
+      '--capabilities',
+      'python,gpu',
+      '--store',
+      cli.store,
+      '--log-level',
+      'info',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^gpu\s+agent-1\s+1\s+.*✓ succeeded$/m);
+    // The agents block says what they had.
+    expect(result.stdout).toMatch(/^agent-1\s+gpu, python, shell\s+2\s/m);
     const logs = result.stderr
       .trim()
       .split('\n')
@@ -286,12 +368,20 @@ describe('--help', () => {
     }
   });
 
+  it.each(['-v', '-V', '--version'])('baton %s prints the version', async (flag) => {
+    const result = await cli.run([flag]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+    expect(result.stderr).toBe('');
+  });
+
   it('lists every command at the top level', async () => {
     const result = await cli.run(['--help']);
     expect(result.code).toBe(0);
     for (const command of ['run', 'worker', 'submit', 'status', 'tasks', 'cancel', 'retry']) {
       expect(result.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
+    expect(result.stdout).toContain('-v, --version');
   });
 });
 
@@ -424,7 +514,10 @@ describe('submit, status, tasks, cancel', () => {
     const retried = await cli.run(['retry', id, '--reason', 'fixed it', '--store', cli.store]);
     expect(retried.stderr).toBe('');
     expect(retried.code).toBe(0);
-    expect(retried.stdout).toBe(`task ${id} (flaky) ready: retried with 1 attempt to go\n`);
+    expect(retried.stdout).toBe(
+      `task ${id} (flaky) ready: retried with 1 attempt to go\n` +
+        `It runs when a worker on ${cli.store} with a handler for type 'x' takes it (the SDK's baton.worker({ handlers: { 'x': … } })).\n`,
+    );
     expect((await baton.get(id))?.state).toBe('ready');
     const events = [];
     for await (const e of baton.events({ follow: false })) {
@@ -441,6 +534,54 @@ describe('submit, status, tasks, cancel', () => {
     const missing = await cli.run(['retry', 'tsk_nope', '--store', cli.store]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error [BATON_NOT_FOUND]: task tsk_nope not found');
+  });
+
+  it('retry says which worker runs a shell task, and status shows no duration while it is ready', async () => {
+    const baton = await cli.open();
+    const { runId, tasks } = await baton.submitRun({
+      name: 'gpu',
+      tasks: [{ key: 'train', type: 'shell', requires: ['gpu'], maxAttempts: 1 }],
+    });
+    const id = tasks[0]!.id;
+    await baton.backend.registerAgent({ id: 'agt_cli', capabilities: ['gpu'], concurrency: 1 });
+    const [lease] = await baton.backend.claim({
+      agentId: 'agt_cli',
+      capabilities: ['gpu'],
+      max: 1,
+      leaseTtlMs: 30_000,
+    });
+    await baton.backend.fail([
+      {
+        taskId: id,
+        token: lease!.token,
+        agentId: 'agt_cli',
+        error: { message: 'oom' },
+        retryable: false,
+      },
+    ]);
+    const failed = await cli.run(['status', runId, '--store', cli.store]);
+    expect(failed.stdout).toMatch(/^✗ train\s+failed\s+1\s+agt_cli\s+\d+\.\d\ds\s+oom$/m);
+
+    const retried = await cli.run(['retry', id, '--store', cli.store, '--namespace', 'default']);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout.split('\n')[1]).toBe(
+      `It runs when a worker takes it; if none is running on this store, start one: baton worker --store ${cli.store} --namespace default --capabilities gpu`,
+    );
+    const ready = await cli.run(['status', runId, '--store', cli.store]);
+    // A ready task is not running and has not finished: no duration, whatever ran before.
+    expect(ready.stdout).toMatch(/^○ train\s+ready\s+1\s+agt_cli\s+-$/m);
+  });
+
+  it('cancel --reason records why', async () => {
+    const baton = await cli.open();
+    const { id } = await baton.submit({ type: 'shell', payload: { command: 'true' } });
+    const result = await cli.run(['cancel', id, '--reason', 'wrong input', '--store', cli.store]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`task ${id} cancelled\n`);
+    expect((await baton.get(id))?.error?.message).toBe('wrong input');
+    const other = await baton.submit({ type: 'shell', payload: { command: 'true' } });
+    await cli.run(['cancel', other.id, '--store', cli.store]);
+    expect((await baton.get(other.id))?.error?.message).toBe('cancelled from the command line');
   });
 
   it('retry --json prints the task', async () => {
@@ -506,11 +647,16 @@ describe('interrupting a run and resuming it with baton worker', () => {
     const run = cli.start(['run', plan, '--store', cli.store]);
     await run.waitFor(/▶ first {2}agent-1/);
     run.child.kill('SIGINT');
-    await run.waitFor(/SIGINT: stopping the agents/, 'stderr');
+    await run.waitFor(
+      /SIGINT: stopping; no new task starts; running tasks may finish within the grace period\ngrace 10s; Ctrl-C again to stop at once/,
+      'stderr',
+    );
     await writeFile(join(cli.dir, 'go'), '');
     const stopped = await run.exited;
     expect(stopped.code).toBe(130);
-    expect(stopped.stderr).toMatch(/interrupted: run run_\w+ is left in the store/);
+    expect(stopped.stderr).toMatch(
+      /interrupted: run run_\w+ is left in the store with 2 of 3 tasks unfinished \(1 blocked · 1 ready · 1 succeeded\); no task started after SIGINT\./,
+    );
     expect(stopped.stderr).toContain(`baton worker --store ${cli.store}`);
 
     const baton = await cli.open();
@@ -534,6 +680,6 @@ describe('interrupting a run and resuming it with baton worker', () => {
     expect(ended.code).toBe(0);
     // The worker logs (info by default) which task it claimed and how it ended.
     expect(ended.stderr).toMatch(/"key":"third".*"msg":"task claimed"/);
-    expect(ended.stderr).toMatch(/"msg":"task succeeded"/);
+    expect(ended.stderr).toMatch(/"key":"third".*"msg":"task succeeded"/);
   });
 });

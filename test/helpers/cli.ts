@@ -40,18 +40,53 @@ export interface CliHarness {
   /** `sqlite:<dir>/b.db`: the test's store. */
   readonly store: string;
   /** Run `baton …` to completion. */
-  run(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  run(args: readonly string[], options?: StartOptions): Promise<CliResult>;
   /** Start `baton …` in the background; it is killed after the test if still running. */
-  start(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): CliProcess;
+  start(args: readonly string[], options?: StartOptions): CliProcess;
+  /**
+   * Start `baton …` on a pseudo-terminal (util-linux `script`) of the given size: its stdout and
+   * stderr are the terminal, whose output (both, as a person would see them, escape sequences
+   * included) is the process's `stdout`. `type` writes to the terminal: `'\x03'` is Ctrl-C,
+   * which the terminal turns into a SIGINT for the command, as it does for a person.
+   */
+  startTty(args: readonly string[], options?: TtyOptions): TtyProcess;
   /** A client on the test's store (closed after the test), quiet logs. */
   open(): Promise<Baton>;
 }
 
-/** The environment without anything that would change which store or log level is used. */
+export interface TtyOptions {
+  env?: NodeJS.ProcessEnv;
+  /** @default 100 */
+  columns?: number;
+  /** @default 30 */
+  rows?: number;
+}
+
+export interface TtyProcess extends CliProcess {
+  /** Type `text` on the terminal (`'\x03'`: Ctrl-C). */
+  type(text: string): void;
+}
+
+/** `text` quoted for `/bin/sh`. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface StartOptions {
+  /** Added to (and overriding) the test's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Flags for Node itself, before the script (`--import …`). @default [] */
+  nodeArgs?: readonly string[];
+}
+
+/** The environment without anything that would change the store, the log level or colour. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env['BATON_STORE'];
   delete env['BATON_LOG_LEVEL'];
+  // Colour follows the terminal unless a test says otherwise (vitest may set these).
+  delete env['NO_COLOR'];
+  delete env['FORCE_COLOR'];
   return { ...env, ...extra };
 }
 
@@ -81,13 +116,29 @@ export function useCli(): CliHarness {
 
   const start = (
     args: readonly string[],
-    options: { env?: NodeJS.ProcessEnv } = {},
+    options: StartOptions = {},
+    tty?: { columns: number; rows: number },
   ): CliProcess => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: cleanEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = [process.execPath, ...(options.nodeArgs ?? []), BIN, ...args];
+    const child =
+      tty === undefined
+        ? spawn(argv[0]!, argv.slice(1), {
+            cwd: dir,
+            env: cleanEnv(options.env),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        : spawn(
+            'script',
+            [
+              '--quiet',
+              '--return',
+              '--command',
+              `stty cols ${tty.columns} rows ${tty.rows}; exec ${argv.map(shellQuote).join(' ')}`,
+              '/dev/null',
+            ],
+            // TERM: a terminal that takes colour, whatever the tests' own environment says.
+            { cwd: dir, env: cleanEnv({ TERM: 'xterm-256color', ...options.env }), stdio: 'pipe' },
+          );
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -145,7 +196,18 @@ export function useCli(): CliHarness {
     get store() {
       return `sqlite:${join(dir, 'b.db')}`;
     },
-    start,
+    start: (args, options) => start(args, options),
+    startTty(args, options = {}) {
+      const proc = start(args, options, {
+        columns: options.columns ?? 100,
+        rows: options.rows ?? 30,
+      });
+      return Object.assign(proc, {
+        type(text: string) {
+          proc.child.stdin?.write(text);
+        },
+      });
+    },
     run: (args, options) => start(args, options).exited,
     async open() {
       const baton = await Baton.open(`sqlite:${join(dir, 'b.db')}`, {

@@ -52,10 +52,11 @@ describe('agents in plan files', () => {
     ]);
   });
 
-  it('is null for a plan without agents, which also skips the coverage check', () => {
+  it('is null for a plan without agents, whose tasks are checked against the generic agents', () => {
     const plan = parsePlan(yaml(...TASK, '    requires: [gpu]'), 'plans/x.yaml');
     expect(plan.agents).toBeNull();
-    expect(() => checkAgentsCoverTasks(plan)).not.toThrow();
+    expect(() => checkAgentsCoverTasks(plan)).toThrow(PlanError);
+    expect(() => checkAgentsCoverTasks(plan, { capabilities: ['gpu'] })).not.toThrow();
   });
 
   it('names an unknown field of an agent at its line, with the field meant', () => {
@@ -189,5 +190,36 @@ describe('checkAgentsCoverTasks', () => {
         '(agents: scraper [api_integration, shell, web_scraping]; archivist [file_processing, shell]); ' +
         "add the missing capabilities to an agent under agents:, or change the task's requires",
     );
+  });
+});
+
+describe("checkAgentsCoverTasks without agents: (baton run's generic agents)", () => {
+  const tasks = [
+    'tasks:',
+    '  - { key: plain, command: echo }',
+    '  - { key: shelly, command: echo, requires: [shell] }',
+    '  - { key: train, command: echo, requires: [gpu, shell] }',
+    '  - { key: call, executor: http, payload: { url: "http://x" }, requires: [gpu] }',
+    // Other executors wait for a worker elsewhere: not the local agents' business.
+    '  - { key: think, executor: llm, requires: [gpu] }',
+  ];
+
+  it('refuses shell and http tasks that require what the agents were not given', () => {
+    const plan = parsePlan(yaml(...tasks), 'plans/x.yaml');
+    const error = planError(() => checkAgentsCoverTasks(plan));
+    expect(error.issues.map((i) => [i.line, i.field])).toEqual([
+      [4, 'tasks[2].requires'],
+      [5, 'tasks[3].requires'],
+    ]);
+    expect(error.issues[0]!.message).toBe(
+      "task 'train' requires [gpu, shell], but baton run's agents have only [shell]: nothing says this machine has gpu. " +
+        'If it has, say so with --capabilities gpu (or declare agents: in the plan); ' +
+        'to run the task where they are, baton submit the plan and start baton worker --capabilities gpu there',
+    );
+  });
+
+  it('accepts them when the agents have those capabilities', () => {
+    const plan = parsePlan(yaml(...tasks), 'plans/x.yaml');
+    expect(() => checkAgentsCoverTasks(plan, { capabilities: ['gpu'] })).not.toThrow();
   });
 });

@@ -157,6 +157,38 @@ describe('loading valid plans', () => {
     expect(custom!.payload).toMatchObject({ env: { A: 'one', B: 'three' } });
   });
 
+  it('takes shell and epic from the defaults: shell for script lines, never for an argv list', () => {
+    const plan = parsePlan(
+      yaml(
+        'defaults:',
+        '  shell: true',
+        '  epic: build',
+        'tasks:',
+        '  - key: script',
+        '    command: make build && make test',
+        '  - key: argv',
+        '    command: [echo, "a b"]',
+        '  - key: plain',
+        '    command: echo',
+        '    args: [hi]',
+        '    shell: false',
+        '    epic: report',
+        '  - key: other',
+        '    executor: llm',
+        '    payload: { prompt: hi }',
+      ),
+      join(dir, 'p.yaml'),
+    );
+    const [script, argv, plain, other] = plan.run.tasks;
+    expect(script).toMatchObject({ epic: 'build' });
+    expect(script!.payload).toMatchObject({ command: 'make build && make test', shell: true });
+    expect(argv!.payload).toMatchObject({ command: 'echo', args: ['a b'], shell: false });
+    expect(plain).toMatchObject({ epic: 'report' });
+    expect(plain!.payload).toMatchObject({ command: 'echo', args: ['hi'], shell: false });
+    // The shell fields of defaults apply to shell tasks only.
+    expect(other).toMatchObject({ type: 'llm', epic: 'build', payload: { prompt: 'hi' } });
+  });
+
   it('takes affinity rules from a task or from the defaults', () => {
     const plan = parsePlan(
       yaml(
@@ -296,25 +328,52 @@ describe('refusing broken plans, with file and line', () => {
     expect(error.message).toBe(
       `plans/x.yaml:6:5: tasks[1].dependson: unknown field 'dependson' (did you mean 'dependsOn'?); allowed fields: ${[
         'executor',
+        'epic',
         'requires',
         'priority',
         'maxAttempts',
         'timeoutMs',
         'backoff',
         'affinity',
+        'shell',
         'cwd',
         'env',
         'key',
         'title',
-        'epic',
         'dependsOn',
         'idempotencyKey',
         'command',
         'args',
-        'shell',
         'payload',
         'budget',
       ].join(', ')}`,
+    );
+  });
+
+  it('reports a mistyped command once: no second error about the executor', () => {
+    const error = planError(
+      yaml('tasks:', '  - key: a', '    comand: echo', '    args: [hi]', '    cwd: /tmp'),
+    );
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ line: 3, field: 'tasks[0].comand' });
+    expect(error.issues[0]!.message).toContain("did you mean 'command'?");
+    expect(error.message).not.toContain("'?'");
+  });
+
+  it('says a task with shell fields but no command needs one', () => {
+    const error = planError(yaml('tasks:', '  - key: a', '    args: [hi]'));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ line: 2, field: 'tasks[0]' });
+    expect(error.issues[0]!.message).toBe(
+      'a shell task needs command: (a program, e.g. command: make, args: [build])',
+    );
+  });
+
+  it('says a key takes ASCII letters', () => {
+    const error = planError(yaml('tasks:', '  - key: café', '    command: ls'));
+    expect(error.issues[0]).toMatchObject({ line: 2, field: 'tasks[0].key' });
+    expect(error.issues[0]!.message).toBe(
+      "'café' is not a valid key: use ASCII letters (A-Z, a-z), digits, '.', '_', ':' and '-', starting with a letter or digit",
     );
   });
 

@@ -722,6 +722,50 @@ describe('worker', () => {
     await worker.stop();
   });
 
+  it('starts no task whose claim answers after stop() began: its lease goes back unused', async () => {
+    const opened = await h.baton();
+    const claimSent = deferred();
+    const answer = deferred();
+    let held = false;
+    // The real backend, with the answer to the claim that takes the task held back.
+    const slow = new Proxy(opened.backend, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const call = (...args: unknown[]): unknown =>
+          (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (property !== 'claim') return call;
+        return async (...args: unknown[]) => {
+          const leases = (await call(...args)) as Lease[];
+          if (leases.length > 0 && !held) {
+            held = true;
+            claimSent.resolve();
+            await answer.promise;
+          }
+          return leases;
+        };
+      },
+    });
+    const baton = Baton.fromBackend(slow, { logger: pino({ level: 'silent' }) });
+    const ran: string[] = [];
+    const worker = await h.startWorker(baton, {
+      handlers: { job: ({ task }) => void ran.push(task.id) },
+    });
+    const { id } = await baton.submit({ type: 'job' });
+    await claimSent.promise; // the store has leased the task; the worker has not heard yet
+    const stopped = worker.stop();
+    answer.resolve();
+    await stopped;
+    expect(ran).toEqual([]);
+    const task = await baton.get(id);
+    expect(task).toMatchObject({ state: 'ready', attempts: 0 });
+    const events: string[] = [];
+    for await (const e of baton.events({ follow: false })) {
+      if (e.taskId === id) events.push(e.type);
+    }
+    expect(events).toEqual(['task.submitted', 'task.claimed', 'task.released']);
+  });
+
   it('registers again after being declared lost, and keeps working', async () => {
     let now = Date.now();
     const baton = await h.open({ clock: () => now });

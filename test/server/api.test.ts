@@ -166,6 +166,67 @@ describe('HTTP API: runs', () => {
     expect(run?.name).toBe('from-yaml');
   });
 
+  it('takes a plan file as JSON, told from a RunSpec by its shape, as baton run does', async () => {
+    const s = await startServer();
+    const plan = {
+      name: 'from-json-plan',
+      defaults: { maxAttempts: 2 },
+      tasks: [
+        { key: 'fetch', command: 'echo', args: ['hi'] },
+        { key: 'report', command: 'cat report.txt', shell: true, dependsOn: ['fetch'] },
+      ],
+    };
+    const created = await s.request('POST', '/v1/runs', { body: plan });
+    expect(created.status).toBe(201);
+    const run = await s.baton.getRun(created.body.runId);
+    expect(run?.name).toBe('from-json-plan');
+    const { tasks } = await s.baton.tasks({ runId: created.body.runId });
+    expect(tasks.map((t) => [t.key, t.type, t.maxAttempts, t.payload])).toEqual([
+      ['fetch', 'shell', 2, { command: 'echo', args: ['hi'], shell: false }],
+      ['report', 'shell', 2, { command: 'cat report.txt', args: [], shell: true }],
+    ]);
+
+    // Without defaults or agents: tasks with command and no type are a plan too.
+    const bare = await s.request('POST', '/v1/runs', {
+      body: { tasks: [{ key: 'one', command: 'true' }] },
+    });
+    expect(bare.status).toBe(201);
+    // A RunSpec is still a RunSpec.
+    const spec = await s.request('POST', '/v1/runs', {
+      body: { name: 'spec', tasks: [{ key: 'a', type: 'echo' }] },
+    });
+    expect(spec.status).toBe(201);
+  });
+
+  it('reads application/vnd.baton.plan+json as a plan, and names the line of a mistake', async () => {
+    const s = await startServer();
+    const text = '{\n  "tasks": [\n    { "key": "a", "comand": "echo" }\n  ]\n}\n';
+    const res = await s.request('POST', '/v1/runs', {
+      raw: text,
+      contentType: 'application/vnd.baton.plan+json',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BATON_PLAN');
+    expect(res.body.error.message).toBe(
+      "request.json:3:19: tasks[0].comand: unknown field 'comand' (did you mean 'command'?); allowed fields: executor, epic, requires, priority, maxAttempts, timeoutMs, backoff, affinity, shell, cwd, env, key, title, dependsOn, idempotencyKey, command, args, payload, budget",
+    );
+    // A plan-shaped body with a mistake, as application/json: the same answer.
+    const shaped = await s.request('POST', '/v1/runs', {
+      raw: '{"defaults": {"retries": 3}, "tasks": [{"key": "a", "command": "true"}]}',
+    });
+    expect(shaped.status).toBe(400);
+    expect(shaped.body.error.message).toMatch(
+      /^request\.json:1:15: defaults\.retries: unknown field/,
+    );
+    expect((await s.baton.runs()).runs).toEqual([]);
+    // The plan media type is for POST /v1/runs only.
+    const task = await s.request('POST', '/v1/tasks', {
+      raw: '{"type": "echo"}',
+      contentType: 'application/vnd.baton.plan+json',
+    });
+    expect(task.status).toBe(415);
+  });
+
   it('reports a YAML plan error with its line as 400 BATON_PLAN', async () => {
     const s = await startServer();
     const yaml = 'tasks:\n  - key: a\n    command: echo\n    dependsOn: [zz]\n';

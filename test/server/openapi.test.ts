@@ -368,4 +368,29 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.TaskSpec?.additionalProperties).toBe(false);
     expect(doc.components.schemas.RunSpec?.additionalProperties).toBe(false);
   });
+
+  it('describes POST /v1/runs taking a RunSpec or a plan file, as JSON or YAML', async () => {
+    const s = await startServer();
+    const doc = (await s.request('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { requestBody: { content: Record<string, object> } }>>;
+    };
+    const content = doc.paths['/v1/runs']!.post!.requestBody.content;
+    expect(Object.keys(content).sort()).toEqual([
+      'application/json',
+      'application/vnd.baton.plan+json',
+      'application/yaml',
+    ]);
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    ajv.addSchema(doc, 'openapi.json');
+    const json = ajv.getSchema(
+      'openapi.json#/paths/~1v1~1runs/post/requestBody/content/application~1json/schema',
+    )!;
+    // A RunSpec and a plan both fit; a plan task without its key does not.
+    expect(json({ tasks: [{ key: 'a', type: 'echo' }] })).toBe(true);
+    expect(json({ defaults: { shell: true }, tasks: [{ key: 'a', command: 'ls -l' }] })).toBe(true);
+    const plan = ajv.getSchema(
+      'openapi.json#/paths/~1v1~1runs/post/requestBody/content/application~1vnd.baton.plan+json/schema',
+    )!;
+    expect(plan({ tasks: [{ command: 'ls' }] })).toBe(false);
+  });
 });

@@ -5,6 +5,7 @@
 import type { AgentRecord } from '../../core/types.ts';
 import { withBaton, type CliContext } from '../context.ts';
 import { formatAge, formatDuration, renderTable } from '../render.ts';
+import { noColour, type Paint, type Tone } from '../colour.ts';
 
 export interface AgentsCommandOptions {
   /** List stopped agents too. @default false */
@@ -19,7 +20,7 @@ export async function agentsCommand(
     const agents = await baton.agents();
     const shown = options.all ? agents : agents.filter((a) => a.state !== 'stopped');
     if (ctx.json) ctx.printJson({ agents: shown });
-    else ctx.print(renderAgentList(shown, Date.now(), agents.length - shown.length));
+    else ctx.print(renderAgentList(shown, Date.now(), agents.length - shown.length, ctx.paint));
     return 0;
   });
 }
@@ -36,7 +37,12 @@ export async function agentsCommand(
  *
  * @param hidden how many stopped agents were left out (a note says how to see them)
  */
-export function renderAgentList(agents: readonly AgentRecord[], now: number, hidden = 0): string {
+export function renderAgentList(
+  agents: readonly AgentRecord[],
+  now: number,
+  hidden = 0,
+  paint: Paint = noColour,
+): string {
   const note =
     hidden > 0
       ? `${hidden} stopped agent${hidden === 1 ? '' : 's'} not shown (--all lists them)`
@@ -45,7 +51,12 @@ export function renderAgentList(agents: readonly AgentRecord[], now: number, hid
   const rows = agents.map((a) => [
     a.id,
     a.name,
-    a.health === 'degraded' ? `degraded (${a.process.abandonedHandlers ?? 0} abandoned)` : a.health,
+    paint(
+      HEALTH_TONE[a.health],
+      a.health === 'degraded'
+        ? `degraded (${a.process.abandonedHandlers ?? 0} abandoned)`
+        : a.health,
+    ),
     a.capabilities.length > 0 ? a.capabilities.join(',') : '-',
     formatLabels(a.labels),
     `${a.inFlight.length}/${a.concurrency}`,
@@ -82,6 +93,14 @@ export function renderAgentList(agents: readonly AgentRecord[], now: number, hid
   if (note !== null) lines.push('', note);
   return lines.join('\n');
 }
+
+const HEALTH_TONE: Readonly<Record<AgentRecord['health'], Tone>> = {
+  ok: 'ok',
+  stalled: 'warn',
+  degraded: 'warn',
+  lost: 'bad',
+  stopped: 'muted',
+};
 
 /** `zone=eu,gpu=a100`, or `-`. */
 function formatLabels(labels: Readonly<Record<string, string>>): string {

@@ -1,12 +1,21 @@
-/** `baton cancel <id>`: a task, or every unfinished task of a run (`run_…`). */
+/** `baton cancel <id> [--reason text]`: a task, or every unfinished task of a run (`run_…`). */
 import { isRunId } from '../../backends/ids.ts';
 import type { RunRecord, TaskRecord } from '../../core/types.ts';
 import { withBaton, type CliContext } from '../context.ts';
 import { formatCounts } from '../render.ts';
 
-export async function cancelCommand(ctx: CliContext, id: string): Promise<number> {
+export interface CancelCommandOptions {
+  /** Why, for the `task.cancelled` events. @default 'cancelled from the command line' */
+  reason?: string;
+}
+
+export async function cancelCommand(
+  ctx: CliContext,
+  id: string,
+  options: CancelCommandOptions = {},
+): Promise<number> {
   return await withBaton(ctx, async (baton) => {
-    const record = await baton.cancel(id, 'cancelled from the command line');
+    const record = await baton.cancel(id, options.reason ?? 'cancelled from the command line');
     if (ctx.json) {
       ctx.printJson(isRunId(id) ? { run: record } : { task: record });
     } else if (isRunId(id)) {

@@ -2,31 +2,39 @@
  * `baton run <plan>`: submit a plan as a run and execute it on a local pool of in-process
  * agents on the same store, with live progress and a final summary.
  *
- * Each agent is a worker with one slot, so the summary can say which agent ran each task; all
- * of them get every capability the plan requires (plus `shell`), so any of them can take any
- * shell task, and any `http` task (a remote agent service, `src/executors/http.ts`). Tasks of
- * other types (`executor:` in the plan) wait for a worker elsewhere that handles them. The pool defaults to the plan's widest DAG level: more agents could never all be
- * busy.
+ * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
+ * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
+ * so any of them can take any shell task, and any `http` task (a remote agent service,
+ * `src/executors/http.ts`), that requires no more; a task that requires more (`gpu`) is refused
+ * before anything is stored, saying how to run it, rather than run on a machine nobody said has
+ * it. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that handles
+ * them. The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell task must then be one some agent
- * can take, or the run is refused before anything is stored, rather than left waiting forever.
+ * routing decides which of them takes each task; every shell and http task must then be one some
+ * agent can take, or the run is refused before anything is stored, rather than left waiting
+ * forever.
  */
-import { createLogUpdate } from 'log-update';
-
 import type { SubmittedRun } from '../../backends/backend.ts';
-import type { AttemptRecord, BatonEvent, RunRecord } from '../../core/types.ts';
+import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
-import { checkAgentsCoverTasks, loadPlan, type Plan } from '../../runtime/plan.ts';
+import {
+  checkAgentsCoverTasks,
+  LOCAL_TASK_TYPES,
+  loadPlan,
+  type Plan,
+} from '../../runtime/plan.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { followRun, REDRAW_MS } from '../follow.ts';
+import { LiveDisplay } from '../live.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
-import { renderSummary, type RunSummary } from '../render.ts';
+import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
 import { summarizeRun, type SummaryAgent } from '../summary.ts';
 import { collectTasks } from './pages.ts';
 
@@ -36,7 +44,22 @@ export interface RunCommandOptions {
    * @default the plan's DAG width, at most 16
    */
   concurrency?: number;
+  /**
+   * Capabilities of the generic agents besides `shell` (what this machine has); not allowed with
+   * a plan that declares its agents.
+   * @default none
+   */
+  capabilities?: string[];
+  /**
+   * After SIGINT/SIGTERM, how long running tasks may finish before they are stopped and given
+   * back to the queue, in ms.
+   * @default 10000
+   */
+  graceMs?: number;
 }
+
+/** The grace period after an interrupt when `--grace` is not given. */
+const DEFAULT_GRACE_MS = 10_000;
 
 /** The exit code of a usage error (as `baton`'s EXIT.usage), for one found only in the plan. */
 const USAGE_EXIT = 2;
@@ -51,19 +74,6 @@ interface LocalAgent {
 
 /** Exit codes by the signal that interrupted the run (128 + signal number, as shells report). */
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
-/** How often the live display redraws when no event arrives (for the elapsed time). */
-const REDRAW_MS = 100;
-/** Events whose line stays above the live frame. */
-const FAILURE_EVENTS: ReadonlySet<BatonEvent['type']> = new Set([
-  'task.retrying',
-  'task.failed',
-  'task.skipped',
-  'agent.lost',
-  'agent.stalled',
-]);
-/** Events read per round trip while catching up with the stream. */
-const EVENT_PAGE = 5000;
-
 export async function runCommand(
   ctx: CliContext,
   planFile: string,
@@ -79,29 +89,41 @@ export async function runCommand(
     );
     return USAGE_EXIT;
   }
-  checkAgentsCoverTasks(plan);
+  if (plan.agents !== null && options.capabilities !== undefined) {
+    ctx.note(
+      `error: --capabilities cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}), each with its capabilities; ` +
+        `set capabilities: on its agents instead`,
+    );
+    return USAGE_EXIT;
+  }
+  const extra = [...new Set(options.capabilities ?? [])].sort();
+  checkAgentsCoverTasks(plan, { capabilities: extra });
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width));
+  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
 
   const baton = await ctx.open();
-  const stopping = new AbortController();
-  let interruptedBy: 'SIGINT' | 'SIGTERM' | undefined;
   const workers: Worker[] = [];
+  const interrupt = new Interrupt(graceMs);
+  /** Ends the event stream once the agents have stopped after an interrupt. */
+  const stopped = new AbortController();
+  let display: LiveDisplay | undefined;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
-    if (interruptedBy === undefined) {
-      interruptedBy = signal;
-      ctx.note(
-        `\n${signal}: stopping the agents; running tasks may finish first (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop at once)`,
-      );
-      stopping.abort();
+    if (interrupt.signal === null) {
+      interrupt.begin(signal, Date.now());
       // No new task starts from now on; running ones may finish within the grace period.
-      for (const worker of workers) {
-        worker.stop().catch((error: unknown) => ctx.logger.error({ err: error }, 'stop failed'));
-      }
+      Promise.all(workers.map((w) => w.stop()))
+        .catch((error: unknown) => ctx.logger.error({ err: error }, 'stop failed'))
+        .finally(() => stopped.abort());
     } else {
+      interrupt.cutShort();
       for (const worker of workers) void worker.stop({ graceMs: 0 });
     }
+    // On a terminal the frame says it (with the grace left); elsewhere one line says it.
+    if (display) display.refresh();
+    else if (!ctx.json) ctx.note(`\n${interrupt.describe(Date.now(), null).join('\n')}`);
   };
   const onInt = (): void => onSignal('SIGINT');
   const onTerm = (): void => onSignal('SIGTERM');
@@ -142,13 +164,16 @@ export async function runCommand(
         concurrency: agent.concurrency,
         handlers: { shell: shellHandler(), http: httpHandler() },
         handleSignals: false,
+        shutdownGraceMs: graceMs,
         logger: ctx.logger.child({ agent: agent.name }),
       });
       agentNames.set(worker.agentId, agent.name);
       started.push({ id: worker.agentId, ...agent });
       workers.push(worker);
     }
-    await Promise.all(workers.map((w) => w.start()));
+    // Interrupted while submitting: no agent starts, so no task does.
+    if (interrupt.signal === null) await Promise.all(workers.map((w) => w.start()));
+    else stopped.abort();
 
     const progress = new RunProgress(
       plan.name,
@@ -160,36 +185,72 @@ export async function runCommand(
       })),
       startedAt,
       (id) => agentNames.get(id) ?? id,
+      ctx.paint,
     );
-    await follow(ctx, baton, submitted, since, progress, stopping.signal);
+    // A terminal that reports 0 rows (some pseudo-terminals) would show an empty frame.
+    const live = !ctx.json && ctx.io.stdout.isTTY === true && (ctx.io.stdout.rows ?? 24) > 0;
+    if (live) {
+      display = new LiveDisplay(
+        ctx.io.stdout,
+        ctx.io.stderr,
+        (size) => {
+          const now = Date.now();
+          const running = progress.tasks.filter((t) => t.state === 'running').length;
+          const footer = interrupt.signal === null ? [] : interrupt.describe(now, running);
+          return progress.frame(now, { ...size, footer });
+        },
+        { intervalMs: REDRAW_MS },
+      );
+      const shown = display;
+      // Log lines and notes are printed above the frame, never written behind its back.
+      ctx.routeStderr((text) => shown.print('stderr', text));
+    }
+    try {
+      // What the agents did before they stopped after an interrupt is read too.
+      await followRun(ctx, baton, submitted.runId, since, progress, {
+        ...(display === undefined ? {} : { display }),
+        signal: stopped.signal,
+        catchUp: true,
+      });
+    } finally {
+      display?.stop();
+      ctx.routeStderr(null);
+    }
 
     // Let in-flight handlers finish (graceful) and give back what is left.
     await Promise.all(workers.map((w) => w.stop()));
 
-    if (interruptedBy !== undefined) {
-      const run = await baton.getRun(submitted.runId);
+    const run = await baton.getRun(submitted.runId);
+    if (interrupt.signal !== null && (run === null || run.state === 'running')) {
+      const b = run?.progress.byState;
+      const unfinished = b === undefined ? null : b.blocked + b.delayed + b.ready + b.running;
       const left =
-        run === null
+        run === null || b === undefined
           ? ''
-          : ` (${run.progress.total - Math.round(run.progress.done * run.progress.total)} of ${run.progress.total} tasks unfinished)`;
+          : ` with ${unfinished} of ${run.progress.total} tasks unfinished (${formatCounts(b)})`;
       const others = capabilities.filter((c) => c !== 'shell');
       const extra =
         (ctx.namespace === undefined ? '' : ` --namespace ${ctx.namespace}`) +
         (others.length > 0 ? ` --capabilities ${others.join(',')}` : '');
       ctx.note(
-        `interrupted: run ${submitted.runId} is left in the store${left}.\n` +
+        `interrupted: run ${submitted.runId} is left in the store${left}; no task started after ${interrupt.signal}.\n` +
           `Resume it with \`baton worker --store ${ctx.storeUrl}${extra}\`, follow it with \`baton status ${submitted.runId}\`, or cancel it with \`baton cancel ${submitted.runId}\`.`,
       );
-      return SIGNAL_EXIT[interruptedBy];
+      return SIGNAL_EXIT[interrupt.signal];
     }
 
     const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
-    else ctx.print(`\n${renderSummary(summary)}`);
+    else ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',
     );
+    if (interrupt.signal !== null) {
+      // The tasks that were running when it came finished the run.
+      ctx.note(`interrupted: run ${summary.runId} ${summary.state} while stopping`);
+      return SIGNAL_EXIT[interrupt.signal];
+    }
     return summary.state === 'succeeded' ? 0 : 1;
   } finally {
     process.off('SIGINT', onInt);
@@ -199,58 +260,64 @@ export async function runCommand(
 }
 
 /**
- * Show the run's events until it completes (or `signal` aborts): a redrawn frame on a terminal,
- * plain lines otherwise, nothing with `--json` (stdout then carries only the summary).
- * @param since the newest event id before the run was submitted (null: the stream was empty).
+ * What `baton run` says while it stops after SIGINT/SIGTERM: no new task starts, the running
+ * ones may finish within the grace period (its time left counted down), a second signal stops
+ * them at once.
  */
-async function follow(
-  ctx: CliContext,
-  baton: Baton,
-  submitted: SubmittedRun,
-  since: string | null,
-  progress: RunProgress,
-  signal: AbortSignal,
-): Promise<void> {
-  // A terminal that reports 0 rows (some pseudo-terminals) would show an empty frame.
-  const live = !ctx.json && ctx.io.stdout.isTTY === true && (ctx.io.stdout.rows ?? 24) > 0;
-  const draw = live ? createLogUpdate(ctx.io.stdout) : undefined;
-  const redraw = (): void => draw?.(progress.frame(Date.now()));
-  const timer = draw ? setInterval(redraw, REDRAW_MS) : undefined;
-  redraw();
-  try {
-    // From just before the submit, filtered to this run (other producers share the stream).
-    const events = baton.events({
-      signal,
-      pageSize: EVENT_PAGE,
-      ...(since === null ? {} : { since }),
-    });
-    for await (const event of events) {
-      if (event.runId !== submitted.runId) continue;
-      if (event.type === 'task.submitted' && event.taskId !== null && !progress.has(event.taskId)) {
-        progress.add({ id: event.taskId, key: null, epic: null, state: 'blocked' });
-      }
-      const line = progress.apply(event);
-      if (draw) {
-        // Failures stay in the scrollback above the frame, so their reason is not redrawn away.
-        if (line !== null && FAILURE_EVENTS.has(event.type)) draw.persist(line);
-        redraw();
-      } else if (line !== null && !ctx.json) ctx.print(line);
-      if (isRunEnd(event)) break;
-    }
-  } finally {
-    clearInterval(timer);
-    if (draw) {
-      redraw();
-      draw.done();
-    }
+export class Interrupt {
+  readonly graceMs: number;
+  signal: 'SIGINT' | 'SIGTERM' | null = null;
+  #at = 0;
+  #atOnce = false;
+
+  constructor(graceMs: number) {
+    this.graceMs = graceMs;
   }
+
+  begin(signal: 'SIGINT' | 'SIGTERM', at: number): void {
+    this.signal = signal;
+    this.#at = at;
+  }
+
+  cutShort(): void {
+    this.#atOnce = true;
+  }
+
+  /**
+   * What it is doing now, in a line or two.
+   * @param running tasks still running, when known (the live frame knows; a signal handler not)
+   */
+  describe(now: number, running: number | null): string[] {
+    const again = this.signal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C';
+    const tasks =
+      running === null ? 'running tasks' : `${running} running task${running === 1 ? '' : 's'}`;
+    const head = `${this.signal}: stopping; no new task starts`;
+    if (running === 0) return [`${head}, and none is running`];
+    if (this.#atOnce) return [`${head}; ${tasks}: stopped at once and given back to the queue`];
+    const left = Math.max(0, this.graceMs - (now - this.#at));
+    if (left === 0) {
+      return [`${head}; grace period over: ${tasks} stopped and given back to the queue`];
+    }
+    return [
+      `${head}; ${tasks} may finish within the grace period`,
+      running === null
+        ? `grace ${formatSeconds(this.graceMs)}; ${again} again to stop at once`
+        : `grace left ${formatSeconds(left)} of ${formatSeconds(this.graceMs)}; ${again} again to stop at once`,
+    ];
+  }
+}
+
+/** `9.4s`, `10s`: seconds with one decimal under 10, whole above. */
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return s < 10 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
 }
 
 /**
  * The agents to start: the plan's own (each with `shell` added), or else `count` generic agents
- * of one slot, each with every capability the plan's tasks require.
+ * of one slot, each with `shell` and `capabilities` (what `--capabilities` says this machine has).
  */
-function localAgents(plan: Plan, count: number): LocalAgent[] {
+function localAgents(plan: Plan, count: number, capabilities: readonly string[]): LocalAgent[] {
   if (plan.agents !== null) {
     return plan.agents.map((a) => ({
       name: a.name,
@@ -259,31 +326,22 @@ function localAgents(plan: Plan, count: number): LocalAgent[] {
       concurrency: a.concurrency,
     }));
   }
-  const capabilities = [
-    ...new Set([...plan.run.tasks.flatMap((t) => t.requires ?? []), 'shell']),
-  ].sort();
+  const all = [...new Set([...capabilities, 'shell'])].sort();
   return Array.from({ length: count }, (_, i) => ({
     name: `agent-${i + 1}`,
-    capabilities,
+    capabilities: all,
     labels: {},
     concurrency: 1,
   }));
 }
 
-/** The task types the local agents have handlers for. */
-const LOCAL_TYPES: ReadonlySet<string> = new Set(['shell', 'http']);
-
 /** Task types of the plan besides the local ones (`shell`, `http`), with their counts: `llm (3)`. */
 function unhandledTypes(tasks: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
   for (const { type } of tasks) {
-    if (!LOCAL_TYPES.has(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
+    if (!LOCAL_TASK_TYPES.includes(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   return [...counts].map(([type, n]) => `type ${type} (${n})`);
-}
-
-function isRunEnd(event: BatonEvent): boolean {
-  return event.type === 'run.completed' || event.type === 'run.cancelled';
 }
 
 /** @param local the agents this command started, listed first in the summary (even if idle). */

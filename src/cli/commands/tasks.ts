@@ -15,7 +15,7 @@ export async function tasksCommand(ctx: CliContext, filter: TasksFilter): Promis
     const { limit, ...rest } = filter;
     const tasks = await collectTasks(baton, rest, limit);
     if (ctx.json) ctx.printJson({ tasks });
-    else ctx.print(renderTaskList(tasks, await agentLabels(baton)));
+    else ctx.print(renderTaskList(tasks, await agentLabels(baton), ctx.paint));
     return 0;
   });
 }

@@ -42,7 +42,11 @@ export async function workerCommand(
     handleSignals: true,
   };
   if (options.agentId !== undefined) config.agentId = options.agentId;
-  if (options.name !== undefined) config.name = options.name;
+  if (options.name !== undefined) {
+    config.name = options.name;
+    // Its log lines say which agent they are about by name, as those of `baton run` do.
+    config.logger = ctx.logger.child({ agent: options.name });
+  }
   if (options.heartbeat !== undefined) config.heartbeatIntervalMs = options.heartbeat;
   if (options.agentTtl !== undefined) config.agentTtlMs = options.agentTtl;
   if (options.leaseTtl !== undefined) config.leaseTtlMs = options.leaseTtl;
