@@ -1020,27 +1020,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       },
       costs,
     };
-    const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))()
-      .then(
-        (value) => {
-          entry.handlerMs = this.#durationMs(entry);
-          return { ok: true as const, value };
+    // Reservations the handler left open are given back when it returns: their calls are over
+    // (the sweep would release them too). No extra step when there are none.
+    const ended = (outcome: HandlerOutcome): HandlerOutcome | Promise<HandlerOutcome> => {
+      entry.handlerMs = this.#durationMs(entry);
+      if (!costs.holding) return outcome;
+      return costs.releaseAll().then(
+        () => outcome,
+        (e: unknown) => {
+          entry.log.warn({ err: e }, 'giving back budget reservations failed; the sweep will');
+          return outcome;
         },
-        (error: unknown) => {
-          entry.handlerMs = this.#durationMs(entry);
-          return { ok: false as const, error };
-        },
-      )
-      .then(async (outcome) => {
-        // Reservations the handler left open: their calls are over (the sweep would too).
-        if (costs.holding)
-          await costs
-            .releaseAll()
-            .catch((e: unknown) =>
-              entry.log.warn({ err: e }, 'giving back budget reservations failed; the sweep will'),
-            );
-        return outcome;
-      });
+      );
+    };
+    const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
+      (value) => ended({ ok: true as const, value }),
+      (error: unknown) => ended({ ok: false as const, error }),
+    );
     const aborted = new Promise<'aborted'>((resolve) => {
       if (entry.abortKind !== undefined) resolve('aborted');
       else entry.onAbort = () => resolve('aborted');

@@ -539,14 +539,8 @@ export class SqliteBackend implements Backend {
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
-        const finished = st.attemptFinish.get(
-          row.seq,
-          item.token,
-          'succeeded',
-          null,
-          now,
-          runMs,
-        ) as { cost_nano: number | null } | undefined;
+        st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
+        const spent = st.attemptCost.get(row.seq, item.token) as { cost_nano: number | null };
         completed.push(row.seq);
         if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
@@ -559,7 +553,7 @@ export class SqliteBackend implements Backend {
             runMs === null
               ? `{"attempt":${row.attempts}}`
               : `{"attempt":${row.attempts},"runMs":${runMs}}`,
-            finished?.cost_nano,
+            spent.cost_nano,
           ),
         );
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');

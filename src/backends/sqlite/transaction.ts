@@ -168,10 +168,10 @@ export class WriteTx {
     const now = this.now;
     const error = JSON.stringify(end.error);
     const runMs = end.runMs ?? null;
-    const finished = st.attemptFinish.get(row.seq, row.token, end.outcome, error, now, runMs) as
-      { cost_nano: number | null } | undefined;
+    st.attemptFinish.run(row.seq, row.token, end.outcome, error, now, runMs);
     // What the attempt's model calls cost, on its event (docs/costs.md).
-    const cost = finished?.cost_nano == null ? {} : { costUsd: fromNano(finished.cost_nano) };
+    const spent = st.attemptCost.get(row.seq, row.token) as { cost_nano: number | null };
+    const cost = spent.cost_nano === null ? {} : { costUsd: fromNano(spent.cost_nano) };
     // The agent's counters: a failure is its attempt failing or overrunning, not the agent
     // going away (lease_expired, agent_lost), which says nothing about the task type.
     if (end.outcome === 'failed' || end.outcome === 'timed_out') st.agentStatsFailed.run(row.seq);
