@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import threading
+import traceback
 import urllib.error
 import urllib.request
 
@@ -126,9 +127,15 @@ def main():
                 task, token = lease["task"], lease["token"]
                 try:
                     result = HANDLERS[task["type"]](task["payload"] or {})
+                    # The attempt's last lines go with its outcome (its log: baton logs <id>).
                     client.post(
                         f"/v1/leases/{task['id']}/complete",
-                        {"token": token, "agentId": agent_id, "result": result},
+                        {
+                            "token": token,
+                            "agentId": agent_id,
+                            "result": result,
+                            "logs": [{"text": f"{task['type']}: done in python"}],
+                        },
                     )
                     print(f"completed {task['id']}", flush=True)
                 except Busy as busy:
@@ -143,6 +150,11 @@ def main():
                             "token": token,
                             "agentId": agent_id,
                             "error": {"message": str(error), "name": type(error).__name__},
+                            # A failed attempt keeps its traceback in its log.
+                            "logs": [
+                                {"text": line, "stream": "stderr", "level": "error"}
+                                for line in traceback.format_exc().splitlines()
+                            ],
                         },
                     )
                 done += 1

@@ -19,6 +19,8 @@ export {
   type WorkerOptions,
 } from './runtime/worker.ts';
 export { retryDelayOf, toTaskError } from './runtime/task-error.ts';
+export type { OutputStream, TaskLog } from './runtime/task-log.ts';
+export type { LogsOptions } from './runtime/log-reader.ts';
 
 // Autoscaling pool of worker processes, and the pure scaling rule an external autoscaler can reuse.
 export {
@@ -43,6 +45,7 @@ export {
 
 // Domain model.
 export * from './core/types.ts';
+export * from './core/logs.ts';
 
 // Named errors with stable codes.
 export * from './core/errors.ts';
@@ -54,11 +57,17 @@ export type {
   Backend,
   BackendFeatures,
   BackendOptions,
+  CarriedLogs,
   ClaimRequest,
   CompleteInput,
   FailInput,
   LeaseRef,
+  LogAppend,
+  LogAppendOutcome,
+  LogLineInput,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   ReleaseInput,
   RetryTaskOptions,
   RunFilter,
@@ -80,6 +89,8 @@ export type {
 export {
   runShell,
   shellHandler,
+  type OutputLog,
+  type ShellHandlerContext,
   type ShellHandlerOptions,
   type ShellPayload,
   type ShellResult,
@@ -98,6 +109,39 @@ export {
   type HttpHandlerOptions,
   type HttpPayload,
 } from './executors/http.ts';
+export {
+  ModelBusyError,
+  ModelCallError,
+  llmHandler,
+  llmSetupProblem,
+  normalizeUsage,
+  type CompatibleSettings,
+  type LlmHandlerContext,
+  type LlmHandlerOptions,
+  type LlmProviders,
+  type LlmUsage,
+  type ModelErrorCode,
+  type ProviderSettings,
+} from './executors/llm/index.ts';
+export {
+  LLM_FIELDS,
+  LLM_TASK_TYPE,
+  checkLlmPayload,
+  compileOutputSchema,
+  parseModelId,
+  type LlmPayload,
+  type ModelRef,
+  type OutputSchema,
+} from './core/llm.ts';
+export {
+  TemplateError,
+  checkTemplate,
+  parseTemplate,
+  renderTemplate,
+  type TemplateRef,
+  type TemplateScope,
+  type TemplateValues,
+} from './core/template.ts';
 
 // Plan files.
 export {

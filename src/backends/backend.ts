@@ -24,6 +24,7 @@ import {
   type Reservation,
   type UsageRecord,
 } from '../core/ledger.ts';
+import type { LogBounds, LogLevel, LogPage, LogStream } from '../core/logs.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
@@ -107,7 +108,7 @@ export interface HeldLeaseRef extends LeaseRef {
 export const MAX_RELEASE_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** A lease to give back without counting its attempt (see {@link Backend.release}). */
-export interface ReleaseInput extends HeldLeaseRef {
+export interface ReleaseInput extends HeldLeaseRef, CarriedLogs {
   /**
    * Keep the task `delayed` this long before it can be claimed again, in whole ms (at most
    * {@link MAX_RELEASE_DELAY_MS}); 0 makes it `ready` at once.
@@ -127,7 +128,45 @@ export interface RetryTaskOptions {
   reason?: string;
 }
 
-export interface CompleteInput extends HeldLeaseRef {
+/** One line for an attempt's log (docs/logs.md). */
+export interface LogLineInput {
+  /** The line, without its newline: at most `LOG_LIMITS.maxLineBytes` of UTF-8. */
+  text: string;
+  /** Where it came from. @default 'log' */
+  stream?: LogStream;
+  /** @default 'info' */
+  level?: LogLevel;
+}
+
+/**
+ * Lines of the attempt a lease names, in the order they were written. The attempt's agent
+ * writes its log, also after the attempt ended (its last lines may arrive a moment after its
+ * outcome); another agent is refused.
+ */
+export interface LogAppend extends HeldLeaseRef {
+  lines: LogLineInput[];
+}
+
+/**
+ * Per-item answer of {@link Backend.appendLogs}: `not_found` when there is no such task or it
+ * never had an attempt with that token; `refused` when another agent ran that attempt.
+ */
+export type LogAppendOutcome =
+  | { taskId: string; status: 'ok' }
+  | { taskId: string; status: 'not_found' | 'refused'; reason: string };
+
+/**
+ * The lines an attempt wrote that are not stored yet, carried by the call that settles it
+ * (complete, fail, release): stored in the same atomic step, before the outcome, so a reader
+ * that sees the task finished has every line of it. Stored whatever the item's answer, when its
+ * agent ran the attempt the token names.
+ */
+export interface CarriedLogs {
+  /** @default none */
+  logs?: LogLineInput[];
+}
+
+export interface CompleteInput extends HeldLeaseRef, CarriedLogs {
   result: Json;
   /**
    * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): the attempt's
@@ -137,7 +176,7 @@ export interface CompleteInput extends HeldLeaseRef {
   runMs?: number;
 }
 
-export interface FailInput extends HeldLeaseRef {
+export interface FailInput extends HeldLeaseRef, CarriedLogs {
   error: TaskError;
   /**
    * How long the handler ran, in ms (≥ 0; stored rounded to whole ms): to its failure, or to the
@@ -332,6 +371,38 @@ export interface WaitForWorkOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link Backend.readLogs} reads. */
+export interface ReadLogsOptions {
+  taskId: string;
+  /** Only this attempt's lines (1-based). @default every attempt */
+  attempt?: number;
+  /** Exclusive: lines after this `seq` (a `LogPage.cursor`). @default 0, from the start */
+  after?: number;
+  /** Most lines returned. @default 1000 */
+  limit?: number;
+  /** Only lines of this stream (`cut` markers are always returned). @default every stream */
+  stream?: LogStream;
+}
+
+/**
+ * What {@link Backend.readAgentLogs} reads: log lines across tasks, by the agent that ran them,
+ * level and time, as an operator looks for what an agent did (seed 003's `agent_logs`).
+ */
+export interface ReadAgentLogsOptions {
+  /** Only lines of attempts this agent ran. @default every agent */
+  agentId?: string;
+  /** Only lines of this level or a more severe one. @default 'debug' (every level) */
+  level?: LogLevel;
+  /** Only lines stored at or after this time (epoch ms, the store's clock). @default no bound */
+  since?: number;
+  /** Only lines stored before this time (epoch ms). @default no bound */
+  until?: number;
+  /** Exclusive: lines after this `seq` (a `LogPage.cursor`). @default 0, from the start */
+  after?: number;
+  /** Most lines returned. @default 1000 */
+  limit?: number;
+}
+
 /** Event types a caller may record; every other type is written by the backend itself. */
 export const RECORDABLE_EVENT_TYPES = [
   'agent.degraded',
@@ -465,7 +536,9 @@ export interface Backend {
     leaseTtlMs: number,
     report?: AgentReport,
   ): Promise<SettleOutcome[]>;
+  /** Record successes; each item's {@link CarriedLogs.logs} are stored first, in the same step. */
   complete(items: CompleteInput[]): Promise<SettleOutcome[]>;
+  /** Record failures; each item's {@link CarriedLogs.logs} are stored first, in the same step. */
   fail(items: FailInput[]): Promise<SettleOutcome[]>;
   /**
    * Give leases back without counting their attempts (graceful shutdown, a handler that
@@ -476,6 +549,27 @@ export interface Backend {
    * `ValidationError` before anything changes.
    */
   release(items: ReleaseInput[]): Promise<SettleOutcome[]>;
+
+  /**
+   * Store lines of attempts' logs as they are written (docs/logs.md), each item's lines in order.
+   * Each line gets the next `seq` of the namespace and the store's time; an attempt's log is
+   * bounded by {@link BackendOptions.logs}. One answer per item, in input order.
+   * @throws ValidationError for a malformed item or line, or a call over `LOG_LIMITS`; nothing
+   *   is stored.
+   */
+  appendLogs(items: LogAppend[]): Promise<LogAppendOutcome[]>;
+  /**
+   * A page of a task's log in `seq` order, every attempt's (or one attempt's) lines, with a
+   * `cut` marker where the bounds dropped lines after `after`. A page may hold fewer than
+   * `limit` lines while more follow (`more`): read on from `cursor`.
+   * @throws NotFoundError when there is no such task in the namespace.
+   */
+  readLogs(options: ReadLogsOptions): Promise<LogPage>;
+  /**
+   * A page of log lines across tasks, filtered by agent, level and time, in `seq` order (no
+   * `cut` markers). A page may hold fewer than `limit` lines while more follow (`more`).
+   */
+  readAgentLogs(options?: ReadAgentLogsOptions): Promise<LogPage>;
 
   /** Cancel a task (no-op if terminal). A running handler learns of it on its next renew. */
   cancelTask(taskId: string, reason?: string): Promise<TaskRecord>;
@@ -619,6 +713,13 @@ export interface BackendOptions {
    * @example { preferWindowMs: 500, fallbackGraceMs: 10_000 }
    */
   routing?: Partial<RoutingPolicy>;
+  /**
+   * How much of each attempt's log the store keeps: its first `headBytes` and last `tailBytes`
+   * (docs/logs.md). Applied by the process that appends, when it appends.
+   * @default DEFAULT_LOG_BOUNDS: 64 KiB head, 256 KiB tail
+   * @example { headBytes: 16 * 1024, tailBytes: 1024 * 1024 }
+   */
+  logs?: Partial<LogBounds>;
 }
 
 /** The one place that maps a refused outcome to the error every backend reports. */

@@ -11,6 +11,7 @@
  * `normalizeRun` (core) need the store's state (the keys a run has) and the transaction's clock,
  * so each adapter calls them, the same functions, in its transaction.
  */
+import type { LogPage } from '../core/logs.ts';
 import { LIMITS } from '../core/validate.ts';
 import type {
   AgentRecord,
@@ -37,7 +38,11 @@ import type {
   CompleteInput,
   FailInput,
   LeaseRef,
+  LogAppend,
+  LogAppendOutcome,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   RecordableEvent,
   ReleaseInput,
   RetryTaskOptions,
@@ -63,7 +68,10 @@ import {
   checkFails,
   checkId,
   checkInteger,
+  checkLogAppends,
+  checkReadAgentLogs,
   checkReadEvents,
+  checkReadLogs,
   checkReason,
   checkRecordedEvent,
   checkReleases,
@@ -149,6 +157,18 @@ export class CheckedBackend implements Backend {
 
   async release(items: ReleaseInput[]): Promise<SettleOutcome[]> {
     return this.adapter.release(checkReleases(items));
+  }
+
+  async appendLogs(items: LogAppend[]): Promise<LogAppendOutcome[]> {
+    return this.adapter.appendLogs(checkLogAppends(items));
+  }
+
+  async readLogs(options: ReadLogsOptions): Promise<LogPage> {
+    return this.adapter.readLogs(checkReadLogs(options));
+  }
+
+  async readAgentLogs(options?: ReadAgentLogsOptions): Promise<LogPage> {
+    return this.adapter.readAgentLogs(checkReadAgentLogs(options));
   }
 
   async cancelTask(taskId: string, reason?: string): Promise<TaskRecord> {

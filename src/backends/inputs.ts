@@ -9,6 +9,15 @@
  */
 import { ValidationError, type ValidationIssue } from '../core/errors.ts';
 import { COST_BASES, COST_GROUPS, MAX_TOKENS, MAX_USD, toNano } from '../core/ledger.ts';
+import {
+  DEFAULT_LOG_BOUNDS,
+  LOG_LEVELS,
+  LOG_LIMITS,
+  LOG_STREAMS,
+  type LogBounds,
+  type LogLevel,
+  type LogStream,
+} from '../core/logs.ts';
 import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
 import { describeValue } from '../core/text.ts';
 import { TASK_STATES, type AgentReport, type AgentSpec, type TaskError } from '../core/types.ts';
@@ -18,21 +27,25 @@ import {
   RECORDABLE_EVENT_TYPES,
   type CheckedReserve,
   type CheckedUsage,
-  type CostQuery,
-  type ReserveInput,
-  type UsageInput,
   type ClaimRequest,
   type CompleteInput,
+  type CostQuery,
   type FailInput,
   type LeaseRef,
+  type LogAppend,
+  type LogLineInput,
+  type ReadAgentLogsOptions,
   type ReadEventsOptions,
+  type ReadLogsOptions,
   type RecordableEvent,
   type ReleaseInput,
+  type ReserveInput,
   type RetryTaskOptions,
   type RunFilter,
   type SubmitTasksOptions,
   type SweepOptions,
   type TaskFilter,
+  type UsageInput,
   type WaitForWorkOptions,
 } from './backend.ts';
 
@@ -40,6 +53,9 @@ import {
 export const DEFAULT_PAGE = 100;
 /** The largest page a listing returns. */
 export const MAX_PAGE = 10_000;
+
+/** Log lines a read returns when it does not say. */
+export const DEFAULT_LOG_PAGE = 1000;
 
 /** Longest error message or stack kept, in characters: errors are for people, not for data. */
 const MAX_ERROR_TEXT = 16_384;
@@ -75,11 +91,37 @@ export const AGENT_LIMITS = {
   maxTextLength: LIMITS.maxKeyLength,
 } as const;
 
+/** A log line as adapters store it ({@link checkLogLines}): defaults applied, its size counted. */
+export interface CheckedLogLine {
+  text: string;
+  stream: LogStream;
+  level: LogLevel;
+  /**
+   * What the line counts for against the bounds: its text's UTF-8 bytes plus one, for its
+   * newline (so the bounds are bytes of output, and an empty line is not free).
+   */
+  bytes: number;
+}
+
+/** An `appendLogs` item as adapters apply it. */
+export interface CheckedLogAppend extends Omit<LogAppend, 'lines'> {
+  lines: CheckedLogLine[];
+}
+
+/** The lines a settle item carries, as adapters apply them (none: absent). */
+interface CheckedCarriedLogs {
+  logs?: CheckedLogLine[];
+}
+
+/** A `complete` item as adapters apply it ({@link checkCompletes}). */
+export type CheckedComplete = Omit<CompleteInput, 'logs'> & CheckedCarriedLogs;
+
 /** A `fail` item as adapters apply it ({@link checkFails}). */
-export type CheckedFail = FailInput & { retryable: boolean; outcome: 'failed' | 'timed_out' };
+export type CheckedFail = Omit<FailInput, 'logs'> &
+  CheckedCarriedLogs & { retryable: boolean; outcome: 'failed' | 'timed_out' };
 
 /** A `release` item as adapters apply it ({@link checkReleases}). */
-export type CheckedRelease = Required<ReleaseInput>;
+export type CheckedRelease = Required<Omit<ReleaseInput, 'logs'>> & CheckedCarriedLogs;
 
 type Issues = ValidationIssue[];
 
@@ -343,22 +385,129 @@ function wholeRunMs<T extends { runMs?: number }>(item: T): T {
   return item.runMs === undefined ? item : { ...item, runMs: Math.round(item.runMs) };
 }
 
+/** Lines and bytes of log lines one call carries, checked against `LOG_LIMITS` at its end. */
+interface LogBudget {
+  lines: number;
+  bytes: number;
+}
+
+/**
+ * The log lines at `path` (an array of {@link LogLineInput}), checked and counted in `budget`.
+ * Returns them as adapters store them: stream `log` and level `info` when absent, text made
+ * well-formed (a lone surrogate becomes U+FFFD, as every store would write it), its bytes counted.
+ */
+function logLines(
+  value: unknown,
+  path: string,
+  issues: Issues,
+  budget: LogBudget,
+): CheckedLogLine[] {
+  if (!Array.isArray(value)) {
+    issues.push({
+      path,
+      message: `must be an array of log lines { text, stream?, level? }; got ${describeValue(value)}`,
+    });
+    return [];
+  }
+  const out: CheckedLogLine[] = [];
+  value.forEach((line: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isObject(line)) {
+      issues.push({
+        path: at,
+        message: `must be a log line { text, stream?, level? }; got ${describeValue(line)}`,
+      });
+      return;
+    }
+    const { text, stream = 'log', level = 'info' } = line as Partial<LogLineInput>;
+    let ok = true;
+    if (typeof text !== 'string') {
+      issues.push({ path: `${at}.text`, message: `must be a string; got ${describeValue(text)}` });
+      ok = false;
+    }
+    if (!(LOG_STREAMS as readonly unknown[]).includes(stream)) {
+      issues.push({
+        path: `${at}.stream`,
+        message: `must be one of ${LOG_STREAMS.join(', ')} or absent; got ${describeValue(stream)}`,
+      });
+      ok = false;
+    }
+    if (!(LOG_LEVELS as readonly unknown[]).includes(level)) {
+      issues.push({
+        path: `${at}.level`,
+        message: `must be one of ${LOG_LEVELS.join(', ')} or absent; got ${describeValue(level)}`,
+      });
+      ok = false;
+    }
+    if (!ok) return;
+    // A lone surrogate becomes U+FFFD, as every store would write it (copied only then).
+    const wellFormed = (text as string).isWellFormed()
+      ? (text as string)
+      : (text as string).toWellFormed();
+    const bytes = Buffer.byteLength(wellFormed, 'utf8');
+    if (bytes + 1 > LOG_LIMITS.maxLineBytes) {
+      issues.push({
+        path: `${at}.text`,
+        message: `is ${bytes} bytes, over the limit of ${LOG_LIMITS.maxLineBytes - 1} bytes for one line (${LOG_LIMITS.maxLineBytes} with its newline); split it into several lines`,
+      });
+      return;
+    }
+    budget.lines++;
+    budget.bytes += bytes;
+    out.push({ text: wellFormed, stream, level, bytes: bytes + 1 });
+  });
+  return out;
+}
+
+/** An issue when the lines of one call are over `LOG_LIMITS`, for the call at `path`. */
+function logBudget(budget: LogBudget, path: string, issues: Issues): void {
+  if (budget.lines > LOG_LIMITS.maxLinesPerCall || budget.bytes > LOG_LIMITS.maxBytesPerCall) {
+    issues.push({
+      path,
+      message: `carries ${budget.lines} log lines of ${budget.bytes} bytes in all; one call takes at most ${LOG_LIMITS.maxLinesPerCall} lines and ${LOG_LIMITS.maxBytesPerCall} bytes: send them in several calls`,
+    });
+  }
+}
+
+/** A settle item's `logs` (absent stays absent), checked into `checked[i]`. */
+function carriedLogs(
+  item: Record<string, unknown>,
+  path: string,
+  issues: Issues,
+  budget: LogBudget,
+): CheckedLogLine[] | undefined {
+  if (item.logs === undefined) return undefined;
+  return logLines(item.logs, `${path}.logs`, issues, budget);
+}
+
 /**
  * The items of a `complete`: each names its lease and holder, and a JSON result within
  * `maxBytes` (one bad or oversized result refuses the batch).
  */
-export function checkCompletes(list: readonly CompleteInput[], maxBytes: number): CompleteInput[] {
+export function checkCompletes(
+  list: readonly CompleteInput[],
+  maxBytes: number,
+): CheckedComplete[] {
   const issues: Issues = [];
-  const all = items(list, 'complete', '{ taskId, token, agentId, result, runMs? }');
-  all.forEach((item, i) => {
-    if (!leaseRef(item, `complete[${i}]`, issues)) return;
+  const all = items(list, 'complete', '{ taskId, token, agentId, result, runMs?, logs? }');
+  const budget: LogBudget = { lines: 0, bytes: 0 };
+  const logs = all.map((item, i) => {
+    if (!leaseRef(item, `complete[${i}]`, issues)) return undefined;
     holder(item, `complete[${i}]`, issues);
     runTime(item.runMs, `complete[${i}].runMs`, issues);
+    return carriedLogs(item, `complete[${i}]`, issues, budget);
   });
+  logBudget(budget, 'complete', issues);
   fail(issues);
-  return (all as CompleteInput[]).map((item) => {
-    checkJson(item.result ?? null, `result of task ${item.taskId}`, maxBytes);
-    return wholeRunMs(item.result === undefined ? { ...item, result: null } : item);
+  return (all as CompleteInput[]).map((input, i) => {
+    checkJson(input.result ?? null, `result of task ${input.taskId}`, maxBytes);
+    const { logs: _lines, ...item } = input;
+    const checked: CheckedComplete = wholeRunMs(
+      item.result === undefined ? { ...item, result: null } : item,
+    );
+    const carried = logs[i];
+    if (carried !== undefined) checked.logs = carried;
+    return checked;
   });
 }
 
@@ -372,11 +521,12 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
   const all = items(
     list,
     'fail',
-    '{ taskId, token, agentId, error, retryable?, retryDelayMs?, runMs? }',
+    '{ taskId, token, agentId, error, retryable?, retryDelayMs?, runMs?, logs? }',
   );
-  all.forEach((item, i) => {
+  const budget: LogBudget = { lines: 0, bytes: 0 };
+  const logs = all.map((item, i) => {
     const path = `fail[${i}]`;
-    if (!leaseRef(item, path, issues)) return;
+    if (!leaseRef(item, path, issues)) return undefined;
     holder(item, path, issues);
     if (!isObject(item.error)) {
       issues.push({
@@ -399,9 +549,11 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
         message: `must be 'failed', 'timed_out' or absent; got ${describeValue(item.outcome)}`,
       });
     }
+    return carriedLogs(item, path, issues, budget);
   });
+  logBudget(budget, 'fail', issues);
   fail(issues);
-  return (all as FailInput[]).map((item) => {
+  return (all as FailInput[]).map((item, i) => {
     const checked: CheckedFail = {
       taskId: item.taskId,
       token: item.token,
@@ -412,6 +564,8 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
     };
     if (item.retryDelayMs !== undefined) checked.retryDelayMs = item.retryDelayMs;
     if (item.runMs !== undefined) checked.runMs = Math.round(item.runMs);
+    const carried = logs[i];
+    if (carried !== undefined) checked.logs = carried;
     return checked;
   });
 }
@@ -423,10 +577,11 @@ export function checkFails(list: readonly FailInput[]): CheckedFail[] {
  */
 export function checkReleases(list: readonly ReleaseInput[]): CheckedRelease[] {
   const issues: Issues = [];
-  const all = items(list, 'release', '{ taskId, token, agentId, delayMs?, reason? }');
-  all.forEach((item, i) => {
+  const all = items(list, 'release', '{ taskId, token, agentId, delayMs?, reason?, logs? }');
+  const budget: LogBudget = { lines: 0, bytes: 0 };
+  const logs = all.map((item, i) => {
     const path = `release[${i}]`;
-    if (!leaseRef(item, path, issues)) return;
+    if (!leaseRef(item, path, issues)) return undefined;
     holder(item, path, issues);
     const delayMs = item.delayMs ?? 0;
     if (
@@ -445,15 +600,22 @@ export function checkReleases(list: readonly ReleaseInput[]): CheckedRelease[] {
         message: `must be a string or absent; got ${describeValue(item.reason)}`,
       });
     }
+    return carriedLogs(item, path, issues, budget);
   });
+  logBudget(budget, 'release', issues);
   fail(issues);
-  return (all as ReleaseInput[]).map((item) => ({
-    taskId: item.taskId,
-    token: item.token,
-    agentId: item.agentId,
-    delayMs: item.delayMs ?? 0,
-    reason: cut(item.reason ?? 'released'),
-  }));
+  return (all as ReleaseInput[]).map((item, i) => {
+    const checked: CheckedRelease = {
+      taskId: item.taskId,
+      token: item.token,
+      agentId: item.agentId,
+      delayMs: item.delayMs ?? 0,
+      reason: cut(item.reason ?? 'released'),
+    };
+    const carried = logs[i];
+    if (carried !== undefined) checked.logs = carried;
+    return checked;
+  });
 }
 
 /**
@@ -718,6 +880,119 @@ export function checkSubmitOptions(options: SubmitTasksOptions | undefined): Sub
   if (options.runId !== undefined) id(options.runId, 'submitTasks.runId', 'a run', issues);
   fail(issues);
   return options;
+}
+
+/**
+ * The log bounds of a backend's `logs` option, defaults applied: `headBytes` an integer from 0,
+ * `tailBytes` one from `LOG_LIMITS.maxLineBytes` (so the newest line always fits), both at most
+ * `LOG_LIMITS.maxBoundBytes`.
+ */
+export function checkLogBounds(bounds: Partial<LogBounds> | undefined): LogBounds {
+  if (bounds === undefined) return { ...DEFAULT_LOG_BOUNDS };
+  if (!isObject(bounds)) {
+    throw new ValidationError([
+      {
+        path: 'logs',
+        message: `must be an object { headBytes?, tailBytes? } or absent; got ${describeValue(bounds)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  const headBytes = bounds.headBytes ?? DEFAULT_LOG_BOUNDS.headBytes;
+  const tailBytes = bounds.tailBytes ?? DEFAULT_LOG_BOUNDS.tailBytes;
+  integer(headBytes, 'logs.headBytes', 0, LOG_LIMITS.maxBoundBytes, issues);
+  integer(tailBytes, 'logs.tailBytes', LOG_LIMITS.maxLineBytes, LOG_LIMITS.maxBoundBytes, issues);
+  fail(issues);
+  return { headBytes, tailBytes };
+}
+
+/** The items of an `appendLogs`: each names its lease and holder, and its lines. */
+export function checkLogAppends(list: readonly LogAppend[]): CheckedLogAppend[] {
+  const issues: Issues = [];
+  const all = items(list, 'appendLogs', '{ taskId, token, agentId, lines }');
+  const budget: LogBudget = { lines: 0, bytes: 0 };
+  const lines = all.map((item, i) => {
+    const path = `appendLogs[${i}]`;
+    if (!leaseRef(item, path, issues)) return [];
+    holder(item, path, issues);
+    return logLines(item.lines, `${path}.lines`, issues, budget);
+  });
+  logBudget(budget, 'appendLogs', issues);
+  fail(issues);
+  return (all as LogAppend[]).map((item, i) => ({
+    taskId: item.taskId,
+    token: item.token,
+    agentId: item.agentId,
+    lines: lines[i]!,
+  }));
+}
+
+/** A log cursor (`after`): a whole seq from 0, or absent. */
+function logCursor(value: unknown, path: string, issues: Issues): void {
+  if (value !== undefined) integer(value, path, 0, Number.MAX_SAFE_INTEGER, issues);
+}
+
+/** What `readLogs` reads: a task, and optionally an attempt, a cursor, a page size, a stream. */
+export function checkReadLogs(options: ReadLogsOptions): ReadLogsOptions & { limit: number } {
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'readLogs',
+        message: `must be an object { taskId, attempt?, after?, limit?, stream? }; got ${describeValue(options)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  id(options.taskId, 'readLogs.taskId', 'a task', issues);
+  if (options.attempt !== undefined)
+    integer(options.attempt, 'readLogs.attempt', 1, Number.MAX_SAFE_INTEGER, issues);
+  logCursor(options.after, 'readLogs.after', issues);
+  if (options.limit !== undefined) integer(options.limit, 'readLogs.limit', 1, MAX_PAGE, issues);
+  if (
+    options.stream !== undefined &&
+    !(LOG_STREAMS as readonly unknown[]).includes(options.stream)
+  ) {
+    issues.push({
+      path: 'readLogs.stream',
+      message: `must be one of ${LOG_STREAMS.join(', ')} or absent; got ${describeValue(options.stream)}`,
+    });
+  }
+  fail(issues);
+  return { ...options, limit: options.limit ?? DEFAULT_LOG_PAGE };
+}
+
+/** What `readAgentLogs` reads: filters by agent, level and time, a cursor and a page size. */
+export function checkReadAgentLogs(
+  options: ReadAgentLogsOptions | undefined,
+): ReadAgentLogsOptions & { limit: number } {
+  if (options === undefined) return { limit: DEFAULT_LOG_PAGE };
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'readAgentLogs',
+        message: `must be an object { agentId?, level?, since?, until?, after?, limit? } or absent; got ${describeValue(options)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  if (options.agentId !== undefined)
+    id(options.agentId, 'readAgentLogs.agentId', 'an agent', issues);
+  if (options.level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(options.level)) {
+    issues.push({
+      path: 'readAgentLogs.level',
+      message: `must be one of ${LOG_LEVELS.join(', ')} or absent; got ${describeValue(options.level)}`,
+    });
+  }
+  if (options.since !== undefined)
+    integer(options.since, 'readAgentLogs.since', 0, Number.MAX_SAFE_INTEGER, issues);
+  if (options.until !== undefined)
+    integer(options.until, 'readAgentLogs.until', 0, Number.MAX_SAFE_INTEGER, issues);
+  logCursor(options.after, 'readAgentLogs.after', issues);
+  if (options.limit !== undefined)
+    integer(options.limit, 'readAgentLogs.limit', 1, MAX_PAGE, issues);
+  fail(issues);
+  const checked = options as ReadAgentLogsOptions;
+  return { ...checked, limit: checked.limit ?? DEFAULT_LOG_PAGE };
 }
 
 /** A USD amount from 0 to {@link MAX_USD}, else an issue. */

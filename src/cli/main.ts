@@ -521,6 +521,58 @@ Examples:
 
   withCommonOptions(
     program
+      .command('logs')
+      .description(
+        "Print what a task's attempts wrote (stdout, stderr, ctx.log), or every task of a run interleaved, prefixed with each task's key.",
+      )
+      .argument('<id>', 'a task id (tsk_…) or a run id (run_…)')
+      .addOption(
+        new Option('--attempt <n>', 'only this attempt (1 for the first)').argParser(
+          parsePositiveInt,
+        ),
+      )
+      .option('-f, --follow', 'keep printing new lines until the task or run has finished')
+      .addOption(
+        new Option('--stream <stream>', 'only lines of this stream').choices([
+          'stdout',
+          'stderr',
+          'log',
+        ]),
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Each attempt keeps its first 64 KiB and last 256 KiB of output; a line "[baton] lines … were
+cut" stands for what was dropped in between (docs/logs.md). A failed attempt keeps its output.
+With --json, one line object per line (seq, taskId, attempt, agentId, stream, level, at, text).
+
+Examples:
+  $ baton logs tsk_01J…                     # every attempt of a task
+  $ baton logs tsk_01J… --attempt 2 --stream stderr
+  $ baton logs run_01J… --follow            # a run's tasks, live, like docker compose logs
+  $ baton logs run_01J… --json --store redis://10.0.0.5:6379`,
+    )
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{
+        attempt?: number;
+        follow?: boolean;
+        stream?: 'stdout' | 'stderr' | 'log';
+      }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      const { logsCommand } = await import('./commands/logs.ts');
+      setExit(
+        await logsCommand(ctx, id, {
+          follow: o.follow === true,
+          ...(o.attempt === undefined ? {} : { attempt: o.attempt }),
+          ...(o.stream === undefined ? {} : { stream: o.stream }),
+        }),
+      );
+    });
+
+  withCommonOptions(
+    program
       .command('agents')
       .description(
         'List the agents: health (ok, stalled, lost), load, process CPU and memory, counters per task type, and the tasks each holds.',

@@ -8,3 +8,4 @@ export * from './dag.ts';
 export * from './state.ts';
 export * from './validate.ts';
 export * from './scaling.ts';
+export * from './logs.ts';

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { inspectDag, type DagNode } from './dag.ts';
+import { LLM_TASK_TYPE, checkLlmPayload } from './llm.ts';
 import { MAX_DEPTH, MAX_DOCUMENT_DEPTH } from './nesting.ts';
 import {
   CycleError,
@@ -441,6 +442,16 @@ function checkTasks(
           path: `${path}.requires`,
           message: `has ${capabilityCount} distinct capabilities, over the limit of ${LIMITS.maxCapabilities}`,
         });
+      }
+      // A built-in executor's payload is checked here, so a bad one is never stored (docs/llm.md).
+      if (task.type === LLM_TASK_TYPE && !notJson) {
+        const dependencyKeys = task.dependsOn.map((d) => d.key);
+        for (const issue of checkLlmPayload(payload, { dependencyKeys })) {
+          issues.push({
+            path: issue.path === '' ? payloadPath : `${payloadPath}.${issue.path}`,
+            message: issue.message,
+          });
+        }
       }
       tasks.push(task);
       nodes.push({ key: task.key ?? `#${i}`, dependsOn: task.dependsOn });

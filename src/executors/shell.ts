@@ -38,19 +38,28 @@ export interface ShellPayload {
   env?: Record<string, string>;
 }
 
-/** How a shell task ended, as stored for a successful task. */
+/**
+ * How a shell task ended, as stored for a successful task: small whatever the program printed.
+ * Its whole output, line by line, is in the task's log (docs/logs.md: `baton logs <task>`).
+ */
 export interface ShellResult {
   /** The exit code, or `null` when the process was ended by a signal. */
   exitCode: number | null;
   /** The signal that ended the process (e.g. `SIGKILL`), or `null`. */
   signal: string | null;
-  /** The first `maxOutputBytes` of standard output, decoded as UTF-8. */
+  /**
+   * The last `maxOutputBytes` of standard output, decoded as UTF-8: all of it when it was no
+   * longer (a cut never splits a character).
+   */
   stdout: string;
-  /** The first `maxOutputBytes` of standard error, decoded as UTF-8. */
+  /** The last `maxOutputBytes` of standard error, the same way. */
   stderr: string;
-  /** More output was written than was kept. */
+  /** More output was written than `stdout` holds (the rest is in the log). */
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
+  /** Bytes the program wrote to standard output, and to standard error, in all. */
+  stdoutBytes: number;
+  stderrBytes: number;
   durationMs: number;
 }
 
@@ -58,11 +67,18 @@ export interface RunShellOptions {
   /** Aborting kills the whole process group; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
   /**
-   * Bytes of each stream (stdout, stderr) kept in the result; the rest is read and dropped so
-   * the child never blocks on a full pipe.
-   * @default 1048576 (1 MiB)
+   * Bytes of the end of each stream (stdout, stderr) kept in the result; the rest is read (into
+   * the log, when there is one) so the child never blocks on a full pipe. Small by default, so
+   * a program that prints a lot still has a result far below the backend's size limit.
+   * @default 16384 (16 KiB)
    */
   maxOutputBytes?: number;
+  /**
+   * Where each line of output goes as it is printed, tagged with its stream: the task's log
+   * (`ctx.log` of the worker's handler context).
+   * @default nowhere
+   */
+  log?: OutputLog;
   /**
    * After SIGTERM, wait this long for the process group to exit before sending SIGKILL: on
    * abort, after the program exited, and when the worker process dies.
@@ -73,15 +89,23 @@ export interface RunShellOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export type ShellHandlerOptions = Omit<RunShellOptions, 'signal'>;
+export type ShellHandlerOptions = Omit<RunShellOptions, 'signal' | 'log'>;
+
+/** What the executor writes a program's output to: a worker's `ctx.log` (TaskLog) is one. */
+export interface OutputLog {
+  /** A chunk of output as it arrives; the log splits it into lines. */
+  write(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
+}
 
 /** The context a worker gives a handler. */
 export interface ShellHandlerContext {
   payload: Json;
   signal: AbortSignal;
+  /** The attempt's log: the program's stdout and stderr go there, line by line. */
+  log?: OutputLog;
 }
 
-const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
 /** Lines of stderr quoted in the message of a failed task. */
 const STDERR_TAIL_LINES = 20;
 /** Bytes of the end of stderr kept aside for that message, even when the result is truncated. */
@@ -193,42 +217,37 @@ interface Execution {
   display: string;
 }
 
-/** Keeps the first `limit` bytes of a stream, and optionally its last few bytes. */
+/** Keeps the last `limit` bytes of a stream, and counts them all. */
 class Capture {
   readonly #limit: number;
-  readonly #tailBytes: number;
-  readonly #chunks: Buffer[] = [];
+  #chunks: Buffer[] = [];
   #kept = 0;
-  #tail: Buffer = Buffer.alloc(0);
-  truncated = false;
+  bytes = 0;
 
-  constructor(limit: number, tailBytes = 0) {
+  constructor(limit: number) {
     this.#limit = limit;
-    this.#tailBytes = tailBytes;
   }
 
   push(chunk: Buffer): void {
-    const room = this.#limit - this.#kept;
-    if (chunk.length <= room) {
-      this.#chunks.push(chunk);
-      this.#kept += chunk.length;
-    } else {
-      if (room > 0) this.#chunks.push(chunk.subarray(0, room));
-      this.#kept = this.#limit;
-      this.truncated = true;
-    }
-    if (this.#tailBytes > 0) {
-      const joined = Buffer.concat([this.#tail, chunk]);
-      this.#tail = joined.subarray(Math.max(0, joined.length - this.#tailBytes));
+    this.bytes += chunk.length;
+    this.#chunks.push(chunk);
+    this.#kept += chunk.length;
+    // Drop whole chunks that lie before the last `limit` bytes (the first one kept is cut later).
+    while (this.#chunks.length > 1 && this.#kept - this.#chunks[0]!.length >= this.#limit) {
+      this.#kept -= this.#chunks.shift()!.length;
     }
   }
 
-  text(): string {
-    return Buffer.concat(this.#chunks).toString('utf8');
+  get truncated(): boolean {
+    return this.bytes > this.#limit;
   }
 
-  tailText(): string {
-    return this.#tail.toString('utf8');
+  /** The last `limit` bytes (or fewer), from the start of a character. */
+  text(limit = this.#limit): string {
+    const all = Buffer.concat(this.#chunks);
+    let start = Math.max(0, all.length - limit);
+    while (start < all.length && (all[start]! & 0xc0) === 0x80) start++;
+    return all.subarray(start).toString('utf8');
   }
 }
 
@@ -255,9 +274,17 @@ async function execute(payload: ShellPayload, options: RunShellOptions): Promise
 
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const stdout = new Capture(maxOutputBytes);
-  const stderr = new Capture(maxOutputBytes, STDERR_TAIL_BYTES);
-  group.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  group.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // The message of a failure quotes stderr's last lines, whatever the result keeps of it.
+  const stderr = new Capture(Math.max(maxOutputBytes, STDERR_TAIL_BYTES));
+  const { log } = options;
+  group.stdout.on('data', (chunk: Buffer) => {
+    stdout.push(chunk);
+    log?.write('stdout', chunk);
+  });
+  group.stderr.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    log?.write('stderr', chunk);
+  });
 
   const exit = await group.exited;
   if (signal?.aborted) throw abortReason(signal);
@@ -266,12 +293,14 @@ async function execute(payload: ShellPayload, options: RunShellOptions): Promise
       exitCode: exit.code,
       signal: exit.signal,
       stdout: stdout.text(),
-      stderr: stderr.text(),
+      stderr: stderr.text(maxOutputBytes),
       stdoutTruncated: stdout.truncated,
-      stderrTruncated: stderr.truncated,
+      stderrTruncated: stderr.bytes > maxOutputBytes,
+      stdoutBytes: stdout.bytes,
+      stderrBytes: stderr.bytes,
       durationMs: Math.round(performance.now() - startedAt),
     },
-    stderrTail: stderr.tailText(),
+    stderrTail: stderr.text(STDERR_TAIL_BYTES),
     display,
   };
 }
@@ -337,7 +366,10 @@ function lastLines(text: string, count: number): string {
 /**
  * The handler a worker registers for tasks of type `shell`.
  *
- * Resolves with the {@link ShellResult} on exit code 0. Rejects with a retryable
+ * Each line the program prints goes to the attempt's log (`ctx.log`) as it is printed, tagged
+ * `stdout` or `stderr`, so a failed attempt keeps its output and a running one can be followed.
+ * Resolves with the {@link ShellResult} on exit code 0: the exit code and the end of each
+ * stream, small however much the program printed. Rejects with a retryable
  * {@link ExitCodeError} (code `EXIT_CODE`, quoting the last lines of stderr) on any other exit,
  * with a `NonRetryableError` for a malformed payload or a program that cannot start, and with
  * the signal's reason when the attempt is aborted (timeout or cancel) — after the process group
@@ -346,9 +378,13 @@ function lastLines(text: string, count: number): string {
 export function shellHandler(
   options: ShellHandlerOptions = {},
 ): (ctx: ShellHandlerContext) => Promise<Json> {
-  return async ({ payload, signal }) => {
+  return async ({ payload, signal, log }) => {
     const parsed = parseShellPayload(payload);
-    const run = await execute(parsed, { ...options, signal });
+    const run = await execute(parsed, {
+      ...options,
+      signal,
+      ...(log === undefined ? {} : { log }),
+    });
     if (run.result.exitCode !== 0) throw new ExitCodeError(run.display, run.result, run.stderrTail);
     return { ...run.result };
   };

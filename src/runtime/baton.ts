@@ -19,6 +19,8 @@ import { checkPrices, type PriceOverrides } from '../core/pricing.ts';
 import type {
   Backend,
   CostQuery,
+  ReadAgentLogsOptions,
+  ReadLogsOptions,
   RunFilter,
   RunPage,
   Stats,
@@ -41,7 +43,9 @@ import type {
   TaskSpec,
 } from '../core/types.ts';
 import { isTerminal } from '../core/types.ts';
+import type { LogLine, LogPage } from '../core/logs.ts';
 import { EventFollower } from './event-follower.ts';
+import { runLogLines, taskLogLines, type LogsOptions } from './log-reader.ts';
 import { Worker, getDefaultLogger, type WorkerOptions } from './worker.ts';
 
 export interface OpenOptions {
@@ -292,6 +296,33 @@ export class Baton {
       }
       if (!follow && page.length < limit) return;
     }
+  }
+
+  /**
+   * A task's log line by line (docs/logs.md), or, for a run id (`run_…`), the lines of every
+   * task of the run interleaved in the order they were stored. With `follow`, it waits for new
+   * lines until the task or run has finished (or `signal` aborts); without, it ends at the last
+   * line stored.
+   * @throws NotFoundError when there is no such task or run.
+   * @example for await (const line of baton.logs(taskId, { follow: true })) console.log(line.text);
+   */
+  logs(id: string, options: LogsOptions = {}): AsyncGenerator<LogLine, void, undefined> {
+    this.#assertOpen('logs');
+    if (!isRunId(id)) return taskLogLines(this.backend, id, options);
+    const { after: _after, ...rest } = options;
+    return runLogLines(this.backend, id, rest);
+  }
+
+  /** One page of a task's log from a cursor (see `Backend.readLogs`). */
+  async readLogs(options: ReadLogsOptions): Promise<LogPage> {
+    this.#assertOpen('readLogs');
+    return await this.backend.readLogs(options);
+  }
+
+  /** One page of log lines across tasks by agent, level and time (see `Backend.readAgentLogs`). */
+  async agentLogs(options: ReadAgentLogsOptions = {}): Promise<LogPage> {
+    this.#assertOpen('agentLogs');
+    return await this.backend.readAgentLogs(options);
   }
 
   /**

@@ -18,6 +18,11 @@
  * A plan may also declare the agents `baton run` starts for it (`agents:`, see {@link PlanAgent});
  * other ways of submitting ignore them.
  *
+ * A task with `executor: llm` is a model call, described by `model`, `prompt`, `system`,
+ * `maxTokens`, `temperature` and `output` (docs/llm.md); its `payload:` holds data its templates
+ * read. Those fields are checked here too: a template naming a dependency the task does not
+ * have, or an `output` that is not a valid JSON Schema, is a plan error.
+ *
  * Loading checks everything a backend would refuse, up front, and every problem names its file,
  * line and field. The checks are in three layers, all reported together:
  * 1. the file's shape (a zod schema of the plan format: unknown fields, wrong types);
@@ -50,6 +55,7 @@ import {
   type PlanIssue,
   type ValidationIssue,
 } from '../core/errors.ts';
+import { LLM_FIELDS, LLM_TASK_TYPE, checkLlmPayload } from '../core/llm.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Budget, Json, RunSpec, TaskSpec } from '../core/types.ts';
 import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
@@ -232,8 +238,11 @@ export function parsePlan(text: string, file: string): Plan {
   return { file, name: run.name ?? 'run', run, tasks, agents };
 }
 
-/** Task types the agents of `baton run` have handlers for (`shell`, and `http` for agent services). */
-export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http'];
+/**
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
+ * `llm` (model calls).
+ */
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
 
 /**
  * Check that `baton run`'s agents can run every task of the plan they have a handler for
@@ -308,6 +317,8 @@ const PLAN_EXTENSIONS = ['.yaml', '.yml', '.json'];
 // the messages every other way of submitting gets); this schema checks the plan's own fields.
 
 const SHELL_FIELDS = ['command', 'args', 'shell', 'cwd', 'env'] as const;
+/** Fields of an `llm` task that `defaults` may give (`prompt` and `output` are each task's own). */
+const LLM_DEFAULTABLE = ['model', 'system', 'maxTokens', 'temperature'] as const;
 
 /** A string that YAML may have read as a number or boolean: say how to keep it as written. */
 const stringSchema = z.unknown().superRefine((value, ctx) => {
@@ -380,6 +391,11 @@ const sharedFields = {
   shell: z.boolean().optional(),
   cwd: z.string().min(1).optional(),
   env: envSchema.optional(),
+  // llm tasks: checked with the task (checkLlmPayload), with the messages the SDK path gets.
+  model: z.unknown().optional(),
+  system: z.unknown().optional(),
+  maxTokens: z.unknown().optional(),
+  temperature: z.unknown().optional(),
 };
 
 const defaultsSchema = z.strictObject(sharedFields);
@@ -393,6 +409,8 @@ const taskSchema = z.strictObject({
   command: commandSchema.optional(),
   args: z.array(stringSchema).optional(),
   payload: z.unknown().optional(),
+  prompt: z.unknown().optional(),
+  output: z.unknown().optional(),
   budget: z.unknown().optional(),
 });
 
@@ -542,6 +560,10 @@ interface RawDefaults {
   affinity?: unknown;
   cwd?: unknown;
   env?: unknown;
+  model?: unknown;
+  system?: unknown;
+  maxTokens?: unknown;
+  temperature?: unknown;
 }
 
 interface RawTask extends RawDefaults {
@@ -553,6 +575,8 @@ interface RawTask extends RawDefaults {
   command?: unknown;
   args?: unknown;
   payload?: unknown;
+  prompt?: unknown;
+  output?: unknown;
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
@@ -608,12 +632,23 @@ function buildTask(
         at,
         SHELL_FIELDS.some((field) => task[field] !== undefined)
           ? 'a shell task needs command: (a program, e.g. command: make, args: [build])'
-          : 'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
+          : LLM_FIELDS.some((field) => task[field] !== undefined)
+            ? 'a model call needs executor: llm (with model: and prompt:)'
+            : 'says neither how to run it nor what it is: give command: (a program to run) or executor: <task type> (here or under defaults)',
       );
     }
     return spec as unknown as TaskSpec;
   }
 
+  if (executor !== LLM_TASK_TYPE) {
+    for (const field of LLM_FIELDS) {
+      if (task[field] === undefined) continue;
+      issues.add(
+        [...at, field],
+        `only llm tasks take ${field}; this task's executor is '${executor}' — set executor: llm for a model call`,
+      );
+    }
+  }
   if (executor === 'shell') {
     if (task.payload !== undefined) {
       issues.add(
@@ -622,6 +657,15 @@ function buildTask(
       );
     }
     spec.payload = shellPayload(task, defaults, at, baseDir, issues);
+  } else if (executor === LLM_TASK_TYPE) {
+    for (const field of SHELL_FIELDS) {
+      if (task[field] === undefined) continue;
+      issues.add(
+        [...at, field],
+        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature and output`,
+      );
+    }
+    spec.payload = llmPayload(task, defaults, at, issues);
   } else {
     for (const field of SHELL_FIELDS) {
       if (task[field] === undefined) continue;
@@ -633,6 +677,56 @@ function buildTask(
     if (task.payload !== undefined) spec.payload = task.payload;
   }
   return spec as unknown as TaskSpec;
+}
+
+/**
+ * An llm task's payload: its `payload:` mapping (data for its templates) with the model call's
+ * fields over it, checked as a worker would check it, against the task's own `dependsOn`.
+ */
+function llmPayload(
+  task: RawTask,
+  defaults: RawDefaults,
+  at: (string | number)[],
+  issues: IssueList,
+): Json {
+  const payload: { [key: string]: Json } = {};
+  if (task.payload !== undefined) {
+    if (!isRecord(task.payload)) {
+      issues.add(
+        [...at, 'payload'],
+        `an llm task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
+      );
+    } else {
+      for (const [name, value] of Object.entries(task.payload)) {
+        if ((LLM_FIELDS as readonly string[]).includes(name)) {
+          issues.add(
+            [...at, 'payload', name],
+            `'${name}' is a field of the llm task itself; write it next to executor: llm, not under payload`,
+          );
+        } else {
+          payload[name] = value as Json;
+        }
+      }
+    }
+  }
+  const from = new Map<string, (string | number)[]>();
+  for (const field of LLM_FIELDS) {
+    const own = task[field];
+    const inherited = (LLM_DEFAULTABLE as readonly string[]).includes(field)
+      ? defaults[field as (typeof LLM_DEFAULTABLE)[number]]
+      : undefined;
+    const value = own ?? inherited;
+    if (value === undefined) continue;
+    payload[field] = value as Json;
+    from.set(field, own !== undefined ? [...at, field] : ['defaults', field]);
+  }
+  const dependencyKeys = (Array.isArray(task.dependsOn) ? (task.dependsOn as unknown[]) : [])
+    .map((d) => (typeof d === 'string' ? d : isRecord(d) ? d.key : undefined))
+    .filter((k): k is string => typeof k === 'string');
+  for (const issue of checkLlmPayload(payload, { dependencyKeys })) {
+    issues.add(issue.path === '' ? at : (from.get(issue.path) ?? at), issue.message);
+  }
+  return payload;
 }
 
 function shellPayload(
@@ -844,6 +938,16 @@ class IssueList {
       if (!this.#locator.has(path.slice(0, 3)) && this.#locator.has(['defaults', field])) {
         path = ['defaults', field, ...path.slice(3)];
       }
+    }
+    // An llm task's fields were checked with the task (llmPayload), at their own lines.
+    if (
+      path[0] === 'tasks' &&
+      typeof path[1] === 'number' &&
+      path[2] === 'payload' &&
+      tasks[path[1]]?.executor === LLM_TASK_TYPE &&
+      (LLM_FIELDS as readonly Segment[]).includes(path[3] ?? '')
+    ) {
+      return;
     }
     // Shell tasks have no payload in the file; their payload is built from these fields.
     if (path[0] === 'tasks' && path[2] === 'payload' && !this.#locator.has(path.slice(0, 3))) {

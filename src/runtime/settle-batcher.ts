@@ -6,11 +6,13 @@
  */
 import type {
   Backend,
+  CarriedLogs,
   CompleteInput,
   FailInput,
   ReleaseInput,
   SettleOutcome,
 } from '../backends/backend.ts';
+import { LOG_LIMITS } from '../core/logs.ts';
 
 interface Pending<T> {
   input: T;
@@ -92,13 +94,15 @@ export class SettleBatcher {
       this.#fails = [];
       this.#releases = [];
       const flush = Promise.all([
-        completes.length > 0
-          ? settleBatch(completes, (items) => this.#backend.complete(items))
-          : undefined,
-        fails.length > 0 ? settleBatch(fails, (items) => this.#backend.fail(items)) : undefined,
-        releases.length > 0
-          ? settleBatch(releases, (items) => this.#backend.release(items))
-          : undefined,
+        ...byLogBudget(completes).map((batch) =>
+          settleBatch(batch, (items) => this.#backend.complete(items)),
+        ),
+        ...byLogBudget(fails).map((batch) =>
+          settleBatch(batch, (items) => this.#backend.fail(items)),
+        ),
+        ...byLogBudget(releases).map((batch) =>
+          settleBatch(batch, (items) => this.#backend.release(items)),
+        ),
       ]).then(() => undefined);
       this.#flushing.add(flush);
       void flush.finally(() => this.#flushing.delete(flush));
@@ -107,6 +111,49 @@ export class SettleBatcher {
       for (const resolve of sent) resolve();
     });
   }
+}
+
+/**
+ * The items in batches whose carried log lines (CarriedLogs) stay within what one call may
+ * carry (`LOG_LIMITS`): usually one batch. Empty for no items.
+ */
+function byLogBudget<T extends CarriedLogs>(pending: Pending<T>[]): Pending<T>[][] {
+  if (pending.length === 0) return [];
+  // Usually far below the limits: count lines and UTF-16 units (3 bytes of UTF-8 at most each).
+  let lines = 0;
+  let units = 0;
+  for (const p of pending) {
+    for (const line of p.input.logs ?? []) {
+      lines++;
+      units += line.text.length;
+    }
+  }
+  if (lines <= LOG_LIMITS.maxLinesPerCall && units * 3 <= LOG_LIMITS.maxBytesPerCall) {
+    return [pending];
+  }
+  const batches: Pending<T>[][] = [[]];
+  lines = 0;
+  let bytes = 0;
+  for (const p of pending) {
+    const logs = p.input.logs ?? [];
+    let size = 0;
+    for (const line of logs) size += Buffer.byteLength(line.text);
+    const batch = batches.at(-1)!;
+    if (
+      batch.length > 0 &&
+      (lines + logs.length > LOG_LIMITS.maxLinesPerCall ||
+        bytes + size > LOG_LIMITS.maxBytesPerCall)
+    ) {
+      batches.push([p]);
+      lines = logs.length;
+      bytes = size;
+    } else {
+      batch.push(p);
+      lines += logs.length;
+      bytes += size;
+    }
+  }
+  return batches;
 }
 
 /**

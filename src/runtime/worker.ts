@@ -23,6 +23,7 @@ import type {
   Backend,
   FailInput,
   LeaseRef,
+  LogLineInput,
   SettleOutcome,
   SubmittedTask,
 } from '../backends/backend.ts';
@@ -51,6 +52,7 @@ import { describeValue } from '../core/text.ts';
 import type { PriceOverrides } from '../core/pricing.ts';
 import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
 import { AttemptCosts, Ledger } from './ledger.ts';
+import { DEFAULT_LOG_FLUSH_MS, LogBatcher } from './log-batcher.ts';
 import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
 import {
@@ -61,6 +63,7 @@ import {
   type SweeperShare,
 } from './sweeper.ts';
 import { retryDelayOf, toTaskError } from './task-error.ts';
+import { AttemptLog, type TaskLog } from './task-log.ts';
 import { batonVersion } from './version.ts';
 
 /** What a handler gets for one attempt of one task. */
@@ -87,8 +90,14 @@ export interface TaskContext {
    * (no `this`), so `({ spawn }) => …` works.
    */
   spawn: (tasks: TaskSpec[]) => Promise<SubmittedTask[]>;
-  /** A pino child logger bound to the task id, type, attempt and agent. */
-  log: Logger;
+  /**
+   * This attempt's log (docs/logs.md): `ctx.log('text')` writes a line at level `info`,
+   * `ctx.log.debug|info|warn|error(...)` at that level (arguments formatted as by `console.log`),
+   * `ctx.log.write('stdout' | 'stderr', chunk)` a program's output. Lines are stored as they are
+   * written (batched for `logFlushMs`), so `baton logs --follow` shows them while the task runs,
+   * and kept with the task after it ends, failed or not.
+   */
+  log: TaskLog;
   /**
    * The usage and cost ledger for this attempt (docs/costs.md): reserve a model call's worst
    * case against the run's and task's budgets before it, record its usage after (priced, and the
@@ -177,6 +186,12 @@ export interface WorkerOptions {
    * @example { 'vllm:qwen3-32b': { inputMtok: 0.05, outputMtok: 0.2 } }
    */
   prices?: PriceOverrides;
+  /**
+   * How long a line a handler writes (`ctx.log`) waits for others before they are sent to the
+   * store together, in ms. An attempt's last lines go with its outcome, in the same call.
+   * @default 50
+   */
+  logFlushMs?: number;
 }
 
 /** Typed events of a {@link Worker} (node:events `EventEmitter` map: name → listener args). */
@@ -219,7 +234,12 @@ interface InFlight {
   readonly startedAt: number;
   /** How long the handler ran (ms), once it returned: reported with the attempt's outcome. */
   handlerMs: number | undefined;
+  /** The worker's own logger for this attempt (pino). */
   readonly log: Logger;
+  /** The attempt's task log, made when the handler first writes to `ctx.log`. */
+  taskLog: AttemptLog | undefined;
+  /** Lines a settle call carries (kept until it is answered, to carry them again if resent). */
+  carried: LogLineInput[] | undefined;
   timer: NodeJS.Timeout | undefined;
   abortKind: AbortKind | undefined;
   /** A settle call for this lease is under way or done: no renew, no release any more. */
@@ -286,6 +306,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #settler: SettleBatcher;
   /** Prices and records model calls, holds budgets (`ctx.costs`). */
   readonly #ledger: Ledger;
+  /** Sends the lines handlers write while their attempts run (task-log.ts). */
+  readonly #logs: LogBatcher;
 
   #state: WorkerState = 'new';
   #startPromise: Promise<void> | undefined;
@@ -373,6 +395,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       backend,
       options.prices === undefined ? {} : { prices: options.prices },
     );
+    this.#logs = new LogBatcher(backend, {
+      flushMs: options.logFlushMs ?? DEFAULT_LOG_FLUSH_MS,
+      logger: this.#log,
+    });
   }
 
   /** True between a successful `start()` and the beginning of `stop()`. */
@@ -521,6 +547,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
     await this.#settler.drain();
     if (leftover.length > 0) await this.#release(leftover);
+    await this.#logs.drain();
 
     clearInterval(this.#heartbeatTimer);
     await Promise.all([this.#heartbeatRunning, this.#sweeper?.release(), this.#reRegistering]);
@@ -565,11 +592,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   async #release(entries: InFlight[]): Promise<void> {
     try {
+      const carried = await Promise.all(entries.map(async (entry) => this.#carriedLogs(entry)));
       const outcomes = await this.#backend.release(
-        entries.map((entry) => ({
+        entries.map((entry, i) => ({
           taskId: entry.lease.taskId,
           token: entry.lease.token,
           agentId: this.agentId,
+          ...withLogs(carried[i]),
         })),
       );
       entries.forEach((entry, index) => {
@@ -875,6 +904,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           attempt: lease.attempt,
         }));
       },
+      taskLog: undefined,
+      carried: undefined,
       timer: undefined,
       abortKind: undefined,
       settling: false,
@@ -1001,6 +1032,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
 
     const costs = new AttemptCosts(this.#ledger, lease);
+    const logs = this.#logs;
     const ctx: TaskContext = {
       task: lease.task,
       payload: lease.task.payload,
@@ -1016,7 +1048,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           lease.task.runId === null ? {} : { runId: lease.task.runId },
         ),
       get log() {
-        return entry.log;
+        return (entry.taskLog ??= new AttemptLog(
+          { taskId: lease.taskId, token: lease.token, agentId: lease.agentId },
+          logs.wrote,
+        )).api;
       },
       costs,
     };
@@ -1037,6 +1072,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       (value) => ended({ ok: true as const, value }),
       (error: unknown) => ended({ ok: false as const, error }),
     );
+    // What a handler writes after its attempt was settled (an aborted one winding down) is sent
+    // on its own; a partial last line once it returns.
+    void handlerDone.then(() => entry.taskLog?.endPartial());
     const aborted = new Promise<'aborted'>((resolve) => {
       if (entry.abortKind !== undefined) resolve('aborted');
       else entry.onAbort = () => resolve('aborted');
@@ -1107,6 +1145,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const { lease } = entry;
     entry.settling = true;
     const result = (value === undefined ? null : value) as Json;
+    const carrying = this.#carriedLogs(entry);
+    const logs = carrying instanceof Promise ? await carrying : carrying;
     let outcome: SettleOutcome;
     try {
       outcome = await this.#untilStoreAnswers(entry, 'complete', () =>
@@ -1116,8 +1156,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           agentId: this.agentId,
           result,
           runMs: entry.handlerMs ?? this.#durationMs(entry),
+          ...withLogs(logs),
         }),
       );
+      entry.carried = undefined;
     } catch (error) {
       // The backend refused the result itself (too large, not JSON): that will not get better
       // on a retry, so record it as this attempt's failure.
@@ -1156,6 +1198,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   ): Promise<void> {
     const { lease } = entry;
     entry.settling = true;
+    const carrying = this.#carriedLogs(entry);
+    const logs = carrying instanceof Promise ? await carrying : carrying;
     const input: FailInput = {
       taskId: lease.taskId,
       token: lease.token,
@@ -1165,10 +1209,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       outcome,
       // Until now for an attempt that timed out: its handler has not returned.
       runMs: entry.handlerMs ?? this.#durationMs(entry),
+      ...withLogs(logs),
     };
     if (retryDelayMs !== undefined)
       input.retryDelayMs = Math.min(retryDelayMs, MAX_RELEASE_DELAY_MS);
     const answer = await this.#untilStoreAnswers(entry, 'fail', () => this.#settler.fail(input));
+    entry.carried = undefined;
     const durationMs = this.#durationMs(entry);
     if (answer.status === 'ok') {
       const willRetry = answer.state !== 'failed';
@@ -1196,6 +1242,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const { lease } = entry;
     entry.settling = true;
     const delayMs = Math.min(Math.max(0, Math.round(deferral.delayMs)), MAX_RELEASE_DELAY_MS);
+    const carrying = this.#carriedLogs(entry);
+    const logs = carrying instanceof Promise ? await carrying : carrying;
     const answer = await this.#untilStoreAnswers(entry, 'release', () =>
       this.#settler.release({
         taskId: lease.taskId,
@@ -1203,8 +1251,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         agentId: this.agentId,
         delayMs,
         reason: `deferred: ${deferral.message}`,
+        ...withLogs(logs),
       }),
     );
+    entry.carried = undefined;
     if (answer.status === 'ok') {
       entry.log.info(
         { durationMs: this.#durationMs(entry), delayMs, reason: deferral.message },
@@ -1214,6 +1264,42 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     } else {
       this.#refused(entry, answer, 'release');
     }
+  }
+
+  /**
+   * The lines the call that settles `entry` carries: what its handler wrote that was not sent
+   * yet (a partial last line ended), after any append of its lines under way has its answer, so
+   * they reach the store in order. Synchronous when no append is under way (the usual case), so
+   * the settle is queued in the same tick as before. Lines over what one call may carry are sent
+   * first on their own.
+   */
+  #carriedLogs(entry: InFlight): LogLineInput[] | undefined | Promise<LogLineInput[] | undefined> {
+    const log = entry.taskLog;
+    if (log === undefined) return entry.carried;
+    const carry = (lines: LogLineInput[]): LogLineInput[] | undefined => {
+      if (lines.length > 0)
+        entry.carried = entry.carried === undefined ? lines : entry.carried.concat(lines);
+      return entry.carried;
+    };
+    const rest = async (first: LogLineInput[] | undefined): Promise<LogLineInput[] | undefined> => {
+      let lines = first;
+      if (lines === undefined) {
+        await this.#logs.detach(log);
+        log.endPartial();
+        this.#logs.forget(log);
+        lines = log.take();
+      }
+      while (log.hasPending) {
+        await this.#logs.sendNow(log.ref, lines);
+        lines = log.take();
+      }
+      return carry(lines);
+    };
+    if (log.sending !== undefined) return rest(undefined);
+    log.endPartial();
+    this.#logs.forget(log);
+    const lines = log.take();
+    return log.hasPending ? rest(lines) : carry(lines);
   }
 
   /**
@@ -1357,6 +1443,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#log.error({ err: error, event }, `a "${event}" listener threw`);
     }
   }
+}
+
+/** The `logs` field of a settle item that carries these lines (none: no field). */
+function withLogs(logs: LogLineInput[] | undefined): { logs?: LogLineInput[] } {
+  return logs === undefined || logs.length === 0 ? {} : { logs };
 }
 
 /** The answer for the `index`-th item (adapters answer in input order; fall back to the task id). */

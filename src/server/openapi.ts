@@ -46,6 +46,10 @@ const COMPONENTS = {
   FailBody: S.FailBodySchema,
   ReleaseBody: S.ReleaseBodySchema,
   Settled: S.SettledSchema,
+  LogLine: S.LogLineSchema,
+  LogPage: S.LogPageSchema,
+  LogsBody: S.LogsBodySchema,
+  LogsAppended: S.LogsAppendedSchema,
 } as const;
 
 export type ComponentName = keyof typeof COMPONENTS;
@@ -57,7 +61,7 @@ type Op = {
   body?: ComponentName;
   /** Also takes a plan file: as YAML, as JSON told apart by shape, or as the plan JSON type. */
   plan?: boolean;
-  ok: [number, ComponentName | 'EventStream' | 'PrometheusText' | 'WebSocket'];
+  ok: [number, ComponentName | 'EventStream' | 'LogStream' | 'PrometheusText' | 'WebSocket'];
   /** The route's own errors; those every route of its kind can answer are added (see below). */
   errors: number[];
 };
@@ -141,6 +145,36 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       body: 'RetryBody',
       ok: [200, 'TaskRetried'],
       errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/tasks/{id}/logs': {
+    get: {
+      summary:
+        "A page of the task's log (docs/logs.md): every attempt's lines in seq order, with a cut marker where the bounds dropped lines; read on with after=<cursor>",
+      scope: 'read',
+      query: S.TaskLogsQuerySchema,
+      ok: [200, 'LogPage'],
+      errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/tasks/{id}/logs/stream': {
+    get: {
+      summary:
+        "The task's log live, as Server-Sent Events: each line an event `line` (id: = its seq; resume with Last-Event-ID), then an event `end` once the task finished and every line was sent",
+      scope: 'read',
+      query: S.TaskLogStreamQuerySchema,
+      ok: [200, 'LogStream'],
+      errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/logs': {
+    get: {
+      summary:
+        'Agent logs: log lines across tasks in seq order, by agent, least severe level and time range (since, until: epoch ms or ISO 8601); read on with after=<cursor> while more',
+      scope: 'read',
+      query: S.AgentLogsQuerySchema,
+      ok: [200, 'LogPage'],
+      errors: [400, 401, 403],
     },
   },
   '/v1/runs': {
@@ -280,6 +314,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       errors: [400, 401, 403, 404, 409],
     },
   },
+  '/v1/leases/{taskId}/logs': {
+    post: {
+      summary:
+        'Append lines to the log of the attempt the token names, while it runs (its last lines can go with complete, fail or release, as logs); 409 BATON_LEASE_LOST when agentId did not run that attempt or the token was never issued',
+      scope: 'work',
+      body: 'LogsBody',
+      ok: [200, 'LogsAppended'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
   '/metrics': {
     get: {
       summary:
@@ -356,13 +400,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
         }
       }
       if (op.query) parameters.push(...queryParameters(op.query));
-      if (path === '/v1/events') {
+      if (path === '/v1/events' || path === '/v1/tasks/{id}/logs/stream') {
         parameters.push({
           name: 'Last-Event-ID',
           in: 'header',
           required: false,
           schema: { type: 'string' },
-          description: 'Resume after this event id (what an EventSource sends on reconnect)',
+          description:
+            path === '/v1/events'
+              ? 'Resume after this event id (what an EventSource sends on reconnect)'
+              : 'Resume after this line seq (what an EventSource sends on reconnect)',
         });
       }
       const responses: Record<string, unknown> = {};
@@ -377,9 +424,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
           : {
               description: 'OK',
               content:
-                name === 'EventStream'
+                name === 'EventStream' || name === 'LogStream'
                   ? {
-                      'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('Event') },
+                      'text/event-stream': {
+                        schema: { type: 'string' },
+                        itemSchema: ref(name === 'EventStream' ? 'Event' : 'LogLine'),
+                      },
                     }
                   : name === 'PrometheusText'
                     ? { 'text/plain': { schema: { type: 'string' } } }

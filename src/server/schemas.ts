@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
 import { COST_GROUPS } from '../core/ledger.ts';
+import { LOG_LEVELS, LOG_STREAMS } from '../core/logs.ts';
 import { TASK_STATES } from '../core/types.ts';
 import { LIMITS } from '../core/validate.ts';
 
@@ -101,6 +102,68 @@ export const EventsQuerySchema = z.strictObject({
   run: z.string().optional(),
   task: z.string().optional(),
   agent: z.string().optional(),
+});
+
+/** A log cursor given as a query-string value: the `seq` of the last line read. */
+const seqParam = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be a whole number: the seq of the last line read (a page's cursor)")
+  .transform(Number);
+
+/** An attempt number given as a query-string value. */
+const attemptParam = z
+  .string()
+  .regex(/^[1-9]\d{0,8}$/, 'must be an attempt number, from 1')
+  .transform(Number);
+
+/** A time given as a query-string value: epoch ms, or an ISO 8601 date (`2025-01-31T12:00:00Z`). */
+const timeParam = z.string().transform((value, ctx) => {
+  const ms = /^\d{1,15}$/.test(value)
+    ? Number(value)
+    : /^\d{4}-\d{2}-\d{2}/.test(value)
+      ? Date.parse(value)
+      : Number.NaN;
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a time: epoch ms, or an ISO 8601 date such as 2025-01-31T12:00:00Z',
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const logStream = z.enum(LOG_STREAMS);
+
+/** `GET /v1/tasks/:id/logs`: a page of a task's log. */
+export const TaskLogsQuerySchema = z.strictObject({
+  /** Only this attempt's lines. */
+  attempt: attemptParam.optional(),
+  /** Lines after this seq (the `cursor` of the previous page). */
+  after: seqParam.optional(),
+  limit: limitParam.optional(),
+  stream: logStream.optional(),
+});
+
+/** `GET /v1/tasks/:id/logs/stream`: a task's log as Server-Sent Events, live. */
+export const TaskLogStreamQuerySchema = z.strictObject({
+  attempt: attemptParam.optional(),
+  /** Lines after this seq; the `Last-Event-ID` header wins. */
+  after: seqParam.optional(),
+  stream: logStream.optional(),
+});
+
+/** `GET /v1/logs`: log lines across tasks, by agent, level and time (agent logs). */
+export const AgentLogsQuerySchema = z.strictObject({
+  agent: z.string().min(1).optional(),
+  /** The least severe level shown. */
+  level: z.enum(LOG_LEVELS).optional(),
+  /** Lines stored at or after this time. */
+  since: timeParam.optional(),
+  /** Lines stored before this time. */
+  until: timeParam.optional(),
+  after: seqParam.optional(),
+  limit: limitParam.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -392,11 +455,33 @@ export const RenewBodySchema = z.strictObject({
  */
 const runMs = z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional();
 
+/**
+ * Lines of an attempt's log (docs/logs.md) an HTTP agent sends: the text of each, without its
+ * newline, and optionally its stream (`log` by default) and level (`info`). Their size is checked
+ * like the SDK's (`LOG_LIMITS`).
+ */
+const logLines = z.array(
+  z.strictObject({
+    text: z.string(),
+    stream: z.enum(LOG_STREAMS).optional(),
+    level: z.enum(LOG_LEVELS).optional(),
+  }),
+);
+
+/** The body of `POST /v1/leases/:taskId/logs`: lines of the attempt the token names. */
+export const LogsBodySchema = z.strictObject({
+  token: z.number().int(),
+  agentId: holderAgentId,
+  lines: logLines,
+});
+
 export const CompleteBodySchema = z.strictObject({
   token: z.number().int(),
   agentId: holderAgentId,
   result: json.optional(),
   runMs,
+  /** The attempt's last lines, stored with its outcome. */
+  logs: logLines.optional(),
 });
 
 export const FailBodySchema = z.strictObject({
@@ -406,6 +491,8 @@ export const FailBodySchema = z.strictObject({
   retryable: z.boolean().optional(),
   retryDelayMs: z.number().int().min(0).optional(),
   runMs,
+  /** The attempt's last lines, stored with its outcome. */
+  logs: logLines.optional(),
 });
 
 /**
@@ -419,6 +506,8 @@ export const ReleaseBodySchema = z.strictObject({
   delayMs: z.number().int().min(0).max(MAX_RELEASE_DELAY_MS).optional(),
   /** Why, for the `task.released` event (e.g. `deferred: agent busy`). @default 'released' */
   reason: z.string().optional(),
+  /** The attempt's last lines, stored with its outcome. */
+  logs: logLines.optional(),
 });
 
 export const LeaseSchema = z.strictObject({
@@ -450,3 +539,26 @@ export const SettledSchema = z.strictObject({
 });
 
 export const HeartbeatResponseSchema = z.strictObject({ ok: z.literal(true) });
+
+/** One line of a task's log (docs/logs.md); a `cut` marker has `cut`. */
+export const LogLineSchema = z.strictObject({
+  seq: z.number(),
+  taskId: z.string(),
+  attempt: z.number(),
+  agentId: z.string(),
+  stream: z.enum([...LOG_STREAMS, 'cut']),
+  level: z.enum(LOG_LEVELS),
+  at: z.number(),
+  text: z.string(),
+  cut: z.strictObject({ fromLine: z.number(), toLine: z.number(), bytes: z.number() }).optional(),
+});
+
+/** A page of log lines: pass `cursor` as `after` to read on; `more` when more are stored. */
+export const LogPageSchema = z.strictObject({
+  lines: z.array(LogLineSchema),
+  cursor: z.number(),
+  more: z.boolean(),
+});
+
+/** The answer of `POST /v1/leases/:taskId/logs`. */
+export const LogsAppendedSchema = z.strictObject({ taskId: z.string(), lines: z.number() });

@@ -31,6 +31,8 @@ import type { Baton } from '../runtime/baton.ts';
 import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
+import { registerLogRoutes } from './logs.ts';
+import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
 import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } from './auth.ts';
@@ -125,7 +127,6 @@ declare module 'fastify' {
 }
 
 const DEFAULT_BODY_LIMIT = 1_048_576 + 65_536;
-const SSE_KEEPALIVE_MS = 15_000;
 const PAGE = 1000;
 
 /**
@@ -481,6 +482,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
 
   registerWorkRoutes(app, baton, closing.signal);
+  registerLogRoutes(app, baton, streams);
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
   if (options.sweep !== false) {
@@ -614,53 +616,11 @@ async function streamEvents(
   open: (signal: AbortSignal) => AsyncIterable<BatonEvent>,
   keep: (event: BatonEvent) => boolean,
 ): Promise<void> {
-  const controller = new AbortController();
-  streams.add(controller);
-  const raw = reply.raw;
-  reply.hijack();
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    ...(reply.getHeader('access-control-allow-origin') === undefined
-      ? {}
-      : { 'access-control-allow-origin': String(reply.getHeader('access-control-allow-origin')) }),
-  });
-  raw.write(': baton event stream\n\n');
-  const stop = (): void => controller.abort();
-  request.raw.socket.once('close', stop);
-  // A write racing the client's disconnect errors the response; that only ends the stream.
-  raw.on('error', stop);
-  const keepalive = setInterval(() => {
-    if (!raw.destroyed) raw.write(': keepalive\n\n');
-  }, SSE_KEEPALIVE_MS);
-  try {
-    for await (const event of open(controller.signal)) {
-      if (raw.destroyed) break;
-      if (!keep(event)) continue;
-      const ok = raw.write(
-        `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
-      );
-      if (!ok && !controller.signal.aborted) {
-        await new Promise<void>((resolve) => {
-          raw.once('drain', resolve);
-          controller.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
-    }
-  } catch (error) {
-    if (!controller.signal.aborted) {
-      const status = error instanceof BatonError ? error.code : 'BATON_INTERNAL';
-      raw.write(`event: error\ndata: ${JSON.stringify({ code: status })}\n\n`);
-      request.log.error({ err: error }, 'event stream failed');
-    }
-  } finally {
-    clearInterval(keepalive);
-    request.raw.socket.off('close', stop);
-    streams.delete(controller);
-    raw.end();
-  }
+  await streamSse(request, reply, streams, open, (event) =>
+    keep(event)
+      ? `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+      : null,
+  );
 }
 
 /** Whether a Content-Type header names the plan-as-JSON media type (parameters aside). */

@@ -12,8 +12,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-import { assertSettled, type Backend, type SettleOutcome } from '../backends/backend.ts';
-import { AgentLostError, BatonError } from '../core/errors.ts';
+import {
+  assertSettled,
+  type Backend,
+  type LogLineInput,
+  type SettleOutcome,
+} from '../backends/backend.ts';
+import { AgentLostError, BatonError, LeaseLostError, NotFoundError } from '../core/errors.ts';
 import type { AgentRecord, AgentSpec, Lease, TaskError } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
 import type { Scope } from './auth.ts';
@@ -25,6 +30,7 @@ import {
   FailBodySchema,
   HeartbeatBodySchema,
   IdParamsSchema,
+  LogsBodySchema,
   ReleaseBodySchema,
   RenewBodySchema,
 } from './schemas.ts';
@@ -138,6 +144,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         agentId: body.agentId,
         result: body.result ?? null,
         ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
+        ...(body.logs === undefined ? {} : { logs: lineInputs(body.logs) }),
       },
     ]);
     return settled(outcome, taskId, body.token);
@@ -156,6 +163,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         ...(body.retryable === undefined ? {} : { retryable: body.retryable }),
         ...(body.retryDelayMs === undefined ? {} : { retryDelayMs: body.retryDelayMs }),
         ...(body.runMs === undefined ? {} : { runMs: body.runMs }),
+        ...(body.logs === undefined ? {} : { logs: lineInputs(body.logs) }),
       },
     ]);
     return settled(outcome, taskId, body.token);
@@ -173,10 +181,44 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         agentId: body.agentId,
         ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }),
         ...(body.reason === undefined ? {} : { reason: body.reason }),
+        ...(body.logs === undefined ? {} : { logs: lineInputs(body.logs) }),
       },
     ]);
     return settled(outcome, taskId, body.token);
   });
+
+  // Lines of the attempt's log while it runs (docs/logs.md); the last ones can go with its outcome.
+  app.post('/v1/leases/:taskId/logs', work, async (request) => {
+    const { taskId } = TaskIdParamsSchema.parse(request.params);
+    const body = LogsBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
+    const [outcome] = await backend.appendLogs([
+      { taskId, token: body.token, agentId: body.agentId, lines: lineInputs(body.lines) },
+    ]);
+    if (outcome?.status !== 'ok') {
+      // No such task is a 404; a token it never had, or another agent's attempt, a 409.
+      if (outcome === undefined || (await backend.getTask(taskId)) === null) {
+        throw new NotFoundError('task', taskId);
+      }
+      throw new LeaseLostError(taskId, body.token, outcome.reason);
+    }
+    return { taskId, lines: body.lines.length };
+  });
+}
+
+/** Log lines as the request schema parsed them, as the backend takes them (no undefined fields). */
+function lineInputs(
+  lines: readonly {
+    text: string;
+    stream?: LogLineInput['stream'];
+    level?: LogLineInput['level'];
+  }[],
+): LogLineInput[] {
+  return lines.map((line) => ({
+    text: line.text,
+    ...(line.stream === undefined ? {} : { stream: line.stream }),
+    ...(line.level === undefined ? {} : { level: line.level }),
+  }));
 }
 
 /** The answer of a settled lease, or the error every backend reports for a refused one. */

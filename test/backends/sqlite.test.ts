@@ -164,6 +164,42 @@ describe('schema', () => {
     }
   });
 
+  it("a task's log goes with it: deleting the task row deletes its lines and bounds", async () => {
+    const file = join(dir, 'baton.db');
+    const b = await open(file);
+    const agent = await b.registerAgent({ capabilities: [], concurrency: 1 });
+    const [kept, removed] = await b.submitTasks([{ type: 'x' }, { type: 'x' }]);
+    for (const lease of await b.claim({
+      agentId: agent.id,
+      capabilities: [],
+      max: 2,
+      leaseTtlMs: 60_000,
+    })) {
+      // Enough lines that the claim keeps a row of its bounds (a few lines keep none).
+      const lines = Array.from({ length: 70 }, (_, i) => ({ text: `${i} of ${lease.taskId}` }));
+      await b.appendLogs([{ ...lease, lines }]);
+    }
+    await b.close();
+    const db = new DatabaseSync(file);
+    try {
+      const count = (table: string): number =>
+        (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([140, 2]);
+      db.prepare('DELETE FROM attempts WHERE task_seq = (SELECT seq FROM tasks WHERE id = ?)').run(
+        removed!.id,
+      );
+      db.prepare('DELETE FROM tasks WHERE id = ?').run(removed!.id);
+      expect([count('task_logs'), count('task_log_claims')]).toEqual([70, 1]);
+    } finally {
+      db.close();
+    }
+    const again = await open(file);
+    const left = await again.readLogs({ taskId: kept!.id });
+    expect(left.lines.map((l) => l.text)).toEqual(
+      Array.from({ length: 70 }, (_, i) => `${i} of ${kept!.id}`),
+    );
+  });
+
   it('says which file could not be opened, and why', async () => {
     const missing = join(dir, 'no', 'such', 'folder', 'baton.db');
     let error: unknown;

@@ -21,11 +21,11 @@ async function seed(baton: Baton): Promise<{ runId: string; idle: string }> {
     name: 'costly',
     budget: { usd: 2 },
     tasks: [
-      { key: 'research', type: 'llm', epic: 'discovery' },
-      { key: 'write', type: 'llm' },
+      { key: 'research', type: 'call', epic: 'discovery' },
+      { key: 'write', type: 'call' },
     ],
   });
-  const idle = (await baton.submitRun({ name: 'idle', tasks: [{ type: 'llm' }] })).runId;
+  const idle = (await baton.submitRun({ name: 'idle', tasks: [{ type: 'call' }] })).runId;
   await b.registerAgent({ id: 'agt_writer', capabilities: [], concurrency: 2 });
   const leases = await b.claim({
     agentId: 'agt_writer',

@@ -148,27 +148,29 @@ describe('commands on a store with history', () => {
         'name: mixed',
         'tasks:',
         '  - key: think',
-        '    executor: llm',
+        '    executor: think',
         '    payload: { prompt: hi }',
         '',
       ].join('\n'),
     );
     const calls: Call[] = [];
     const { ctx, stderr } = await observedContext(calls);
-    // A worker elsewhere handles llm tasks: the run ends when it has.
+    // A worker elsewhere handles think tasks: the run ends when it has.
     const other = await Baton.open(store, { logger: pino({ level: 'silent' }) });
-    const worker = other.worker({ handlers: { llm: () => 'thought' } });
+    const worker = other.worker({ handlers: { think: () => 'thought' } });
     await worker.start();
     try {
       expect(await runCommand(ctx, plan, { concurrency: 1 })).toBe(0);
     } finally {
       await other.close();
     }
-    expect(stderr()).toContain('the tasks of type llm (1) wait for a worker');
+    expect(stderr()).toContain('the tasks of type think (1) wait for a worker');
     const claims = calls.filter((c) => c.method === 'claim').map((c) => c.arg);
     expect(
-      claims.every((c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http"]'),
-      'the local agents claim shell and http tasks only',
+      claims.every(
+        (c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http","llm"]',
+      ),
+      'the local agents claim shell, http and llm tasks only',
     ).toBe(true);
   });
 });

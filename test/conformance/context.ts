@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../../src/backends/backend.ts';
+import type { LogBounds } from '../../src/core/logs.ts';
 import type { RoutingPolicy } from '../../src/core/routing.ts';
 import { ManualClock } from '../helpers/clock.ts';
 
@@ -21,6 +22,8 @@ export interface FactoryOptions {
   storeId: string;
   /** Routing knobs a test asks for (`BackendOptions.routing`); absent: the defaults. */
   routing?: Partial<RoutingPolicy>;
+  /** Log bounds a test asks for (`BackendOptions.logs`); absent: the defaults. */
+  logs?: Partial<LogBounds>;
 }
 
 /** Opens a backend; the suite calls it once per test (and again for reopen/second instances). */
@@ -49,7 +52,11 @@ export interface TestContext {
    * Open another backend instance on this test's store (same namespace unless given), on the
    * same clock, with the routing knobs given (default: the defaults). It is closed after the test.
    */
-  open(opts?: { namespace?: string; routing?: Partial<RoutingPolicy> }): Promise<Backend>;
+  open(opts?: {
+    namespace?: string;
+    routing?: Partial<RoutingPolicy>;
+    logs?: Partial<LogBounds>;
+  }): Promise<Backend>;
   /** Close `b` (and every other instance), open the same store and namespace again as the new `b`. */
   reopen(): Promise<Backend>;
 }
@@ -86,13 +93,14 @@ class Context implements TestContext {
   }
 
   async open(
-    opts: { namespace?: string; routing?: Partial<RoutingPolicy> } = {},
+    opts: { namespace?: string; routing?: Partial<RoutingPolicy>; logs?: Partial<LogBounds> } = {},
   ): Promise<Backend> {
     const backend = await this.#factory({
       clock: this.clock.now,
       namespace: opts.namespace ?? this.namespace,
       storeId: this.storeId,
       ...(opts.routing === undefined ? {} : { routing: opts.routing }),
+      ...(opts.logs === undefined ? {} : { logs: opts.logs }),
     });
     this.#open.push(backend);
     return backend;

@@ -43,12 +43,13 @@ if (!available && !ci) {
     });
     defineConformanceSuite(
       'redis cluster',
-      ({ clock, namespace, storeId, routing }) => {
+      ({ clock, namespace, storeId, routing, logs }) => {
         if (!cluster) throw new Error('the test cluster did not start');
         return openBackend(cluster.url, {
           clock,
           namespace: namespaceFor(storeId, namespace),
           ...(routing === undefined ? {} : { routing }),
+          ...(logs === undefined ? {} : { logs }),
         });
       },
       // The cluster and all its keys are deleted with the servers after the file.

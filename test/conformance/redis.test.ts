@@ -37,11 +37,12 @@ if (!available && !ci) {
     });
     defineConformanceSuite(
       'redis',
-      ({ clock, namespace, storeId, routing }) =>
+      ({ clock, namespace, storeId, routing, logs }) =>
         openBackend(REDIS_URL, {
           clock,
           namespace: namespaceFor(storeId, namespace),
           ...(routing === undefined ? {} : { routing }),
+          ...(logs === undefined ? {} : { logs }),
         }),
       {
         reopen: true,

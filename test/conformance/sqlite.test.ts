@@ -21,11 +21,12 @@ function dirFor(storeId: string): string {
 
 defineConformanceSuite(
   'sqlite',
-  ({ clock, namespace, storeId, routing }) =>
+  ({ clock, namespace, storeId, routing, logs }) =>
     openBackend(`sqlite:${join(dirFor(storeId), 'baton.db')}`, {
       clock,
       namespace,
       ...(routing === undefined ? {} : { routing }),
+      ...(logs === undefined ? {} : { logs }),
     }),
   {
     reopen: true,

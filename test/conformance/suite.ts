@@ -23,6 +23,7 @@ import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { ledgerCases } from './cases/ledger.ts';
 import { listingCases } from './cases/listing.ts';
+import { logCases } from './cases/logs.ts';
 import { registryCases } from './cases/registry.ts';
 import { releaseCases } from './cases/release.ts';
 import { replayCases } from './cases/replay.ts';
@@ -65,6 +66,7 @@ export function defineConformanceSuite(
     releaseCases(env);
     replayCases(env);
     eventCases(env);
+    logCases(env);
     agentCases(env);
     registryCases(env);
     waitCases(env);

@@ -69,7 +69,7 @@ describe('normalizeTasks: defaults and normalisation', () => {
     const [task] = normalizeTasks(
       [
         {
-          type: 'llm',
+          type: 'summarise',
           payload: { prompt: 'hi', n: [1, 2.5, null, true] },
           key: 'summarise.v2:part-1',
           title: 'Summarise',
@@ -86,7 +86,7 @@ describe('normalizeTasks: defaults and normalisation', () => {
       { now },
     );
     expect(task).toMatchObject({
-      type: 'llm',
+      type: 'summarise',
       payload: { prompt: 'hi', n: [1, 2.5, null, true] },
       key: 'summarise.v2:part-1',
       title: 'Summarise',

@@ -125,16 +125,52 @@ describe('runShell', () => {
     expect(result.stdout).toBe(`${join(dir, 'sub')}\nbar base\n`);
   });
 
-  it('keeps the first maxOutputBytes of each stream and marks it truncated', async () => {
+  it('keeps the last maxOutputBytes of each stream, counts every byte, and marks it truncated', async () => {
     const result = await runShell(
-      { command: 'sh', args: ['-c', 'head -c 100000 /dev/zero | tr "\\0" a; echo small >&2'] },
+      {
+        command: 'sh',
+        args: ['-c', 'head -c 100000 /dev/zero | tr "\\0" a; echo END; echo small >&2'],
+      },
       { maxOutputBytes: 1000 },
     );
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe('a'.repeat(1000));
+    expect(result.stdout).toBe(`${'a'.repeat(996)}END\n`);
     expect(result.stdoutTruncated).toBe(true);
+    expect(result.stdoutBytes).toBe(100_004);
     expect(result.stderr).toBe('small\n');
     expect(result.stderrTruncated).toBe(false);
+    expect(result.stderrBytes).toBe(6);
+  });
+
+  it('never cuts a character in two at the start of the kept end', async () => {
+    // 3-byte characters: a cut 1000 bytes from the end falls inside one.
+    const result = await runShell(
+      { command: 'sh', args: ['-c', 'i=0; while [ $i -lt 500 ]; do printf "€"; i=$((i+1)); done'] },
+      { maxOutputBytes: 1000 },
+    );
+    expect(result.stdout).toBe('€'.repeat(333));
+    expect(result.stdoutBytes).toBe(1500);
+  });
+
+  it('sends each chunk of output to the log as it is printed, tagged with its stream', async () => {
+    const chunks: [string, string][] = [];
+    const result = await runShell(
+      { command: 'sh', args: ['-c', 'echo out; echo err >&2'] },
+      { log: { write: (stream, chunk) => chunks.push([stream, Buffer.from(chunk).toString()]) } },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(
+      chunks
+        .filter(([s]) => s === 'stdout')
+        .map(([, c]) => c)
+        .join(''),
+    ).toBe('out\n');
+    expect(
+      chunks
+        .filter(([s]) => s === 'stderr')
+        .map(([, c]) => c)
+        .join(''),
+    ).toBe('err\n');
   });
 
   it('on abort kills the whole process group and rejects with the reason', async () => {

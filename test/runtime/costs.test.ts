@@ -26,13 +26,13 @@ describe('ctx.costs', () => {
     const baton = await h.baton();
     const worker = await h.startWorker(baton, {
       handlers: {
-        llm: async (ctx) => {
+        call: async (ctx) => {
           await ctx.costs.record({ ...call, inputTokens: 100_000, outputTokens: 10_000 });
           return 'ok';
         },
       },
     });
-    const { runId, tasks } = await baton.submitRun({ tasks: [{ type: 'llm', epic: 'e' }] });
+    const { runId, tasks } = await baton.submitRun({ tasks: [{ type: 'call', epic: 'e' }] });
     const id = tasks[0]!.id;
     expect(((await baton.wait(id)) as TaskRecord).state).toBe('succeeded');
     const [usage] = await baton.usage(id);
@@ -52,7 +52,7 @@ describe('ctx.costs', () => {
     });
     const worker = await h.startWorker(baton, {
       handlers: {
-        llm: async (ctx) => {
+        call: async (ctx) => {
           await ctx.costs.record({
             provider: 'vllm',
             model: 'qwen3-32b',
@@ -63,7 +63,7 @@ describe('ctx.costs', () => {
         },
       },
     });
-    const { id } = await baton.submit({ type: 'llm' });
+    const { id } = await baton.submit({ type: 'call' });
     await baton.wait(id);
     expect((await baton.usage(id)).map((u) => [u.costBasis, u.costUsd])).toEqual([
       ['override', 2],
@@ -77,7 +77,7 @@ describe('ctx.costs', () => {
     let calls = 0;
     const worker = await h.startWorker(baton, {
       handlers: {
-        llm: async (ctx) => {
+        call: async (ctx) => {
           await ctx.costs.reserveCall({ ...call, inputTokens: 1000, maxOutputTokens: 100_000 });
           calls++;
         },
@@ -85,7 +85,7 @@ describe('ctx.costs', () => {
     });
     const { runId, tasks } = await baton.submitRun({
       budget: { usd: 1 },
-      tasks: [{ type: 'llm', maxAttempts: 3 }],
+      tasks: [{ type: 'call', maxAttempts: 3 }],
     });
     const done = (await baton.wait(tasks[0]!.id)) as TaskRecord;
     expect(done.state).toBe('failed');
@@ -109,7 +109,7 @@ describe('ctx.costs', () => {
       // No sweep during the test: the worker itself gives the open reservation back.
       sweepIntervalMs: 600_000,
       handlers: {
-        llm: async (ctx) => {
+        call: async (ctx) => {
           const worst = await ctx.costs.reserveCall({
             ...call,
             inputTokens: 1000,
@@ -125,7 +125,7 @@ describe('ctx.costs', () => {
     });
     const { runId, tasks } = await baton.submitRun({
       budget: { usd: 5 },
-      tasks: [{ type: 'llm' }],
+      tasks: [{ type: 'call' }],
     });
     const spent = (1000 * 3 + 100 * 15) / 1e6;
     expect(await settled.promise, 'spent + held after the record').toBeCloseTo(spent, 12);
@@ -152,13 +152,13 @@ describe('ctx.costs', () => {
         outputTokens: 5,
       });
     };
-    const worker = await h.startWorker(baton, { handlers: { llm: handler } });
-    const budgeted = await baton.submit({ type: 'llm', budget: { usd: 1 }, maxAttempts: 1 });
+    const worker = await h.startWorker(baton, { handlers: { call: handler } });
+    const budgeted = await baton.submit({ type: 'call', budget: { usd: 1 }, maxAttempts: 1 });
     const refused = (await baton.wait(budgeted.id)) as TaskRecord;
     expect(refused.state).toBe('failed');
     expect(refused.error?.code).toBe('BATON_VALIDATION');
     expect(refused.error?.message).toContain('no price is known for vllm:mystery');
-    const free = await baton.submit({ type: 'llm' });
+    const free = await baton.submit({ type: 'call' });
     expect(((await baton.wait(free.id)) as TaskRecord).state).toBe('succeeded');
     expect((await baton.usage(free.id)).map((u) => [u.costBasis, u.costUsd])).toEqual([
       ['unpriced', 0],

@@ -176,7 +176,7 @@ describe('checkAgentsCoverTasks', () => {
         '  - { key: split, command: echo, requires: [web_scraping, file_processing] }',
         '  - { key: gpu, command: echo, requires: [gpu] }',
         // Other executors wait for a worker elsewhere: not the local agents' business.
-        '  - { key: llm, executor: llm, requires: [gpu] }',
+        '  - { key: summary, executor: summarise, requires: [gpu] }',
       ),
       'plans/x.yaml',
     );
@@ -201,7 +201,7 @@ describe("checkAgentsCoverTasks without agents: (baton run's generic agents)", (
     '  - { key: train, command: echo, requires: [gpu, shell] }',
     '  - { key: call, executor: http, payload: { url: "http://x" }, requires: [gpu] }',
     // Other executors wait for a worker elsewhere: not the local agents' business.
-    '  - { key: think, executor: llm, requires: [gpu] }',
+    '  - { key: think, executor: summarise, requires: [gpu] }',
   ];
 
   it('refuses shell and http tasks that require what the agents were not given', () => {

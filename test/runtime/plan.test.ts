@@ -52,8 +52,8 @@ describe('loading valid plans', () => {
         '    priority: high',
         '    dependsOn: [fetch-a, { key: flaky, soft: true }]',
         '  - key: flaky',
-        '    executor: llm',
-        '    payload: { prompt: hi, n: 2 }',
+        '    executor: summarise',
+        '    payload: { text: hi, n: 2 }',
       ),
     );
     const plan = await loadPlan(file);
@@ -74,12 +74,12 @@ describe('loading valid plans', () => {
         dependsOn: ['fetch-a', { key: 'flaky', soft: true }],
         payload: { command: 'make build', args: [], shell: true },
       },
-      { type: 'llm', key: 'flaky', payload: { prompt: 'hi', n: 2 } },
+      { type: 'summarise', key: 'flaky', payload: { text: 'hi', n: 2 } },
     ]);
     expect(plan.tasks.map((t) => [t.key, t.executor, t.line])).toEqual([
       ['fetch-a', 'shell', 3],
       ['build', 'shell', 8],
-      ['flaky', 'llm', 13],
+      ['flaky', 'summarise', 13],
     ]);
     expect(plan.tasks[1]!.spec).toBe(plan.run.tasks[1]);
     expect(normalizeRun(plan.run, { now: Date.now() }).tasks).toHaveLength(3);
@@ -174,7 +174,7 @@ describe('loading valid plans', () => {
         '    shell: false',
         '    epic: report',
         '  - key: other',
-        '    executor: llm',
+        '    executor: summarise',
         '    payload: { prompt: hi }',
       ),
       join(dir, 'p.yaml'),
@@ -186,7 +186,7 @@ describe('loading valid plans', () => {
     expect(plain).toMatchObject({ epic: 'report' });
     expect(plain!.payload).toMatchObject({ command: 'echo', args: ['hi'], shell: false });
     // The shell fields of defaults apply to shell tasks only.
-    expect(other).toMatchObject({ type: 'llm', epic: 'build', payload: { prompt: 'hi' } });
+    expect(other).toMatchObject({ type: 'summarise', epic: 'build', payload: { prompt: 'hi' } });
   });
 
   it('takes affinity rules from a task or from the defaults', () => {
@@ -215,8 +215,12 @@ describe('loading valid plans', () => {
       yaml(
         'budget: { usd: 5 }',
         'tasks:',
-        '  - { key: a, executor: llm, budget: { usd: 0.5 } }',
-        '  - { key: b, executor: llm }',
+        '  - key: a',
+        '    executor: llm',
+        '    model: anthropic:claude-sonnet-4-5',
+        '    prompt: Summarise the notes',
+        '    budget: { usd: 0.5 }',
+        '  - { key: b, executor: call }',
       ),
       'costly.yaml',
     );
@@ -338,6 +342,10 @@ describe('refusing broken plans, with file and line', () => {
         'shell',
         'cwd',
         'env',
+        'model',
+        'system',
+        'maxTokens',
+        'temperature',
         'key',
         'title',
         'dependsOn',
@@ -345,6 +353,8 @@ describe('refusing broken plans, with file and line', () => {
         'command',
         'args',
         'payload',
+        'prompt',
+        'output',
         'budget',
       ].join(', ')}`,
     );
@@ -411,7 +421,7 @@ describe('refusing broken plans, with file and line', () => {
         'budget: { usd: -3 }',
         'tasks:',
         '  - key: a',
-        '    executor: llm',
+        '    executor: call',
         '    budget: { usd: five }',
       ),
     );
@@ -572,7 +582,7 @@ describe('refusing broken plans, with file and line', () => {
       yaml(
         'tasks:',
         '  - key: a',
-        '    executor: llm',
+        '    executor: summarise',
         '    command: ls',
         '  - key: b',
         '    command: ls',

@@ -13,7 +13,7 @@ describe('GET /v1/costs', () => {
   it('totals a run by model with its budget, and the namespace by run', async () => {
     const s = await startServer();
     const submitted = await s.request('POST', '/v1/runs', {
-      body: { name: 'r', budget: { usd: 2 }, tasks: [{ key: 'a', type: 'llm', epic: 'e' }] },
+      body: { name: 'r', budget: { usd: 2 }, tasks: [{ key: 'a', type: 'call', epic: 'e' }] },
     });
     expect(submitted.status).toBe(201);
     const runId = submitted.body.runId as string;
@@ -94,7 +94,7 @@ describe('budgets over HTTP', () => {
   it('takes a run budget from a YAML plan and a task budget from a TaskSpec', async () => {
     const s = await startServer();
     const plan = await s.request('POST', '/v1/runs', {
-      raw: 'budget: { usd: 3 }\ntasks:\n  - { key: a, executor: llm }\n',
+      raw: 'budget: { usd: 3 }\ntasks:\n  - { key: a, executor: call }\n',
       contentType: 'application/yaml',
     });
     expect(plan.status).toBe(201);
@@ -102,7 +102,7 @@ describe('budgets over HTTP', () => {
       limitUsd: 3,
     });
     const task = await s.request('POST', '/v1/tasks', {
-      body: { type: 'llm', budget: { usd: 0.25 } },
+      body: { type: 'call', budget: { usd: 0.25 } },
     });
     expect(task.status).toBe(201);
     expect(await s.baton.backend.budgetOf(task.body.id as string)).toMatchObject({
@@ -113,7 +113,7 @@ describe('budgets over HTTP', () => {
   it('refuses a negative or non-number budget with a 400 naming it; nothing is stored', async () => {
     const s = await startServer();
     const negative = await s.request('POST', '/v1/runs', {
-      body: { budget: { usd: -1 }, tasks: [{ type: 'llm' }] },
+      body: { budget: { usd: -1 }, tasks: [{ type: 'call' }] },
     });
     expect(negative.status).toBe(400);
     expect(negative.body.error.code).toBe('BATON_VALIDATION');
@@ -124,7 +124,7 @@ describe('budgets over HTTP', () => {
       },
     ]);
     const text = await s.request('POST', '/v1/tasks', {
-      body: { type: 'llm', budget: { usd: 'lots' } },
+      body: { type: 'call', budget: { usd: 'lots' } },
     });
     expect(text.status).toBe(400);
     expect(text.body.error.code).toBe('BATON_VALIDATION');

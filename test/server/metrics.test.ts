@@ -35,8 +35,8 @@ describe('GET /metrics', () => {
     const s = await startServer();
     const backend = s.baton.backend;
     await backend.registerAgent({ id: 'agt_u', capabilities: [], concurrency: 2 });
-    await s.baton.submit({ type: 'llm' });
-    await s.baton.submit({ type: 'llm' });
+    await s.baton.submit({ type: 'call' });
+    await s.baton.submit({ type: 'call' });
     // Let the metrics follow the stream from here on.
     await scrapeUntil(s, (text) => sample(text, 'baton_tasks_submitted_total') !== undefined);
     const leases = await backend.claim({

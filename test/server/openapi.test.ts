@@ -152,6 +152,22 @@ describe('OpenAPI document', () => {
       },
     ]);
 
+    await s.baton.backend.appendLogs([
+      {
+        taskId: lease!.taskId,
+        token: lease!.token,
+        agentId: lease!.agentId,
+        lines: [
+          { text: 'out', stream: 'stdout' },
+          { text: 'Traceback', level: 'error' },
+        ],
+      },
+    ]);
+    await call('GET', `/v1/tasks/${lease!.taskId}/logs?attempt=1&limit=1`, '/v1/tasks/{id}/logs');
+    await call('GET', `/v1/tasks/${lease!.taskId}/logs?stream=sideways`, '/v1/tasks/{id}/logs');
+    await call('GET', '/v1/tasks/tsk_missing/logs', '/v1/tasks/{id}/logs');
+    await call('GET', '/v1/logs?agent=agt_c&level=warn&since=2000-01-01T00:00:00Z', '/v1/logs');
+    await call('GET', '/v1/logs?level=loud', '/v1/logs');
     await call('GET', `/v1/tasks/${lease!.taskId}`, '/v1/tasks/{id}');
     await call('GET', '/v1/tasks?limit=2', '/v1/tasks');
     await call('GET', '/v1/runs', '/v1/runs');
@@ -219,6 +235,9 @@ describe('OpenAPI document', () => {
     await call('POST', `/v1/leases/${held.taskId}/complete`, '/v1/leases/{taskId}/complete', {
       body: { token: held.token, agentId, result: [1] },
     });
+    await call('POST', `/v1/leases/${held.taskId}/logs`, '/v1/leases/{taskId}/logs', {
+      body: { token: held.token, agentId, lines: [{ text: 'done', stream: 'stdout' }] },
+    });
     await call('POST', '/v1/agents/agt_gone/heartbeat', '/v1/agents/{id}/heartbeat', { body: {} });
 
     // The validator does refuse a body that does not match (the checks above can fail).
@@ -276,6 +295,12 @@ describe('OpenAPI document', () => {
         'get /v1/costs 200',
         'get /v1/costs 400',
         'get /v1/costs 404',
+        'get /v1/tasks/{id}/logs 200',
+        'get /v1/tasks/{id}/logs 400',
+        'get /v1/tasks/{id}/logs 404',
+        'get /v1/logs 200',
+        'get /v1/logs 400',
+        'post /v1/leases/{taskId}/logs 200',
       ]),
     );
   });

@@ -68,6 +68,67 @@ describe('worker protocol over HTTP', () => {
     expect((await s.baton.get(taskId))?.result).toEqual({ ok: true });
   });
 
+  it("writes the attempt's log while it runs and with its outcome; another agent's lines are refused with 409", async () => {
+    const s = await startServer();
+    const { id: taskId } = await s.baton.submit({ type: 'echo', maxAttempts: 2 });
+    const register = async (name: string) =>
+      (await s.request('POST', '/v1/agents', { body: { name, capabilities: [], concurrency: 1 } }))
+        .body.id as string;
+    const agentId = await register('remote');
+    const other = await register('other');
+    const claim = await s.request('POST', `/v1/agents/${agentId}/claim`, { body: { max: 1 } });
+    const token = claim.body.leases[0].token as number;
+
+    const written = await s.request('POST', `/v1/leases/${taskId}/logs`, {
+      body: {
+        token,
+        agentId,
+        lines: [{ text: 'step 1' }, { text: 'oops', stream: 'stderr', level: 'warn' }],
+      },
+    });
+    expect(written.status).toBe(200);
+    expect(written.body).toEqual({ taskId, lines: 2 });
+    const forged = await s.request('POST', `/v1/leases/${taskId}/logs`, {
+      body: { token, agentId: other, lines: [{ text: 'forged' }] },
+    });
+    expect(forged.status).toBe(409);
+    expect(forged.body.error.code).toBe('BATON_LEASE_LOST');
+    const unknown = await s.request('POST', `/v1/leases/${taskId}/logs`, {
+      body: { token: token + 3, agentId, lines: [{ text: 'never' }] },
+    });
+    expect(unknown.status).toBe(409);
+    const missing = await s.request('POST', '/v1/leases/tsk_01ARZ3NDEKTSV4RRFFQ69G5FAV/logs', {
+      body: { token, agentId, lines: [{ text: 'lost' }] },
+    });
+    expect(missing.status).toBe(404);
+    const bad = await s.request('POST', `/v1/leases/${taskId}/logs`, {
+      body: { token, agentId, lines: [{ text: 'x', stream: 'stdin' }] },
+    });
+    expect(bad.status).toBe(400);
+
+    const failed = await s.request('POST', `/v1/leases/${taskId}/fail`, {
+      body: {
+        token,
+        agentId,
+        error: { message: 'broke' },
+        retryDelayMs: 0,
+        logs: [{ text: 'Traceback: broke', stream: 'stderr', level: 'error' }],
+      },
+    });
+    expect(failed.status).toBe(200);
+    const lines = (await s.request('GET', `/v1/tasks/${taskId}/logs`)).body.lines as {
+      text: string;
+      stream: string;
+      agentId: string;
+    }[];
+    expect(lines.map((l) => [l.text, l.stream])).toEqual([
+      ['step 1', 'log'],
+      ['oops', 'stderr'],
+      ['Traceback: broke', 'stderr'],
+    ]);
+    expect(new Set(lines.map((l) => l.agentId))).toEqual(new Set([agentId]));
+  });
+
   it('fails a lease; the task is retried, then fails when attempts run out', async () => {
     const s = await startServer();
     const { id: taskId } = await s.baton.submit({ type: 'echo', maxAttempts: 1 });
@@ -355,6 +416,9 @@ describe('worker protocol over HTTP', () => {
     expect((await s.baton.get(a!.id))?.result).toEqual({ text: 'HELLO' });
     expect((await s.baton.get(b!.id))?.result).toEqual({ sum: 6 });
     expect((await s.baton.getRun(run.runId))?.state).toBe('succeeded');
+    // Its last line went with the outcome, into the task's log.
+    const log = await s.baton.readLogs({ taskId: a!.id });
+    expect(log.lines.map((l) => l.text)).toEqual(['upper: done in python']);
   });
 
   it.skipIf(!hasPython)(

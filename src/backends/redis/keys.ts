@@ -66,6 +66,16 @@
  *                          (scope `*`): calls, in, out, cr, cw, rs (tokens), cost (nano-dollars)
  *   P cg:<scope>:<group>  hash  the same totals by group (run, epic, task, agent, model):
  *                          field `<metric>|<key>` ('' key: no run, no epic)
+ *
+ * Task logs (docs/logs.md; lua/includes/logs.lua has the fields), all derived in the scripts:
+ *   P lseq             string  the last seq given to a log line
+ *   P ll               stream  every stored line (entry id = its seq): the claim, stream, level,
+ *                              time and text
+ *   P lg               hash    '<task> <token>' -> the claim's log record: what the bounds know,
+ *                              and the seqs of its head lines
+ *   P lt:<task>:<tok>  list    the seqs (and sizes) of the claim's tail lines, oldest first
+ * A task's log is the lg fields and lt keys of its id and its lines' ll entries: whatever deletes
+ * a task deletes them with it.
  */
 
 /** The namespace's key names; see the module comment for what each holds. */

@@ -48,16 +48,25 @@ import type {
   TaskSpec,
   TaskState,
 } from '../../core/types.ts';
+import {
+  levelRank,
+  type LogBounds,
+  type LogLine,
+  type LogPage,
+  type LogStream,
+} from '../../core/logs.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
   ClaimRequest,
-  CompleteInput,
   HeldLeaseRef,
   LeaseRef,
+  LogAppendOutcome,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   RecordableEvent,
   RetryTaskOptions,
   RunFilter,
@@ -96,12 +105,17 @@ import {
 import {
   DEFAULT_PAGE,
   checkInteger,
+  checkLogBounds,
   checkRouting,
   parseSeqCursor,
   unknownCursor,
+  type CheckedComplete,
   type CheckedFail,
+  type CheckedLogAppend,
+  type CheckedLogLine,
   type CheckedRelease,
 } from '../inputs.ts';
+import { levelOfRank, logPage, refusedLog, type CutFound } from '../logs.ts';
 import { refusedLease } from '../refusals.ts';
 import { BlockingPool } from './blocking.ts';
 import {
@@ -187,6 +201,12 @@ const PROMOTE_LIMIT = 1000;
 const SUBMIT_ATTEMPTS = 5;
 /** Leases whose backoff policy this instance remembers for `fail`, at most. */
 const LEASE_MEMORY = 100_000;
+/** Log entries one read looks at per attempt (or index) for each line it may return. */
+const LOG_SCAN_PER_LINE = 4;
+
+/** How a log line's stream is stored (lua/includes/logs.lua), and back. */
+const STREAM_CODE: Record<LogStream, string> = { stdout: 'o', stderr: 'e', log: 'l' };
+const STREAM_OF_CODE: Record<string, LogStream> = { o: 'stdout', e: 'stderr', l: 'log' };
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 /** A script queued on a pipeline: ioredis returns the pipeline, the reply comes from exec(). */
@@ -248,6 +268,8 @@ export class RedisBackend implements Backend {
   readonly #deferrals = new Map<string, number>();
   #sweptWithLock = false;
   #closed = false;
+  /** How much of each attempt's log is kept (lua/includes/logs.lua applies it). */
+  readonly #logBounds: LogBounds;
   /** Groups small standalone submissions and new runs made while one is in flight (submit-batch.ts). */
   readonly #batch: SubmitBatcher;
   #commits = 0;
@@ -274,6 +296,7 @@ export class RedisBackend implements Backend {
     this.#unpublishedMs = options.unpublishedSubmissionMs ?? 30_000;
     this.#pool = new BlockingPool(client);
     this.#routingArg = routingArg(checkRouting(options.routing));
+    this.#logBounds = checkLogBounds(options.logs);
     this.#batch = new SubmitBatcher((submissions) => this.#sendSubmit(submissions));
   }
 
@@ -294,6 +317,7 @@ export class RedisBackend implements Backend {
     checkOption(options.abandonedSubmissionMs, 'abandonedSubmissionMs', 0);
     checkOption(options.unpublishedSubmissionMs, 'unpublishedSubmissionMs', 0);
     checkRouting(options.routing);
+    checkLogBounds(options.logs);
     // CLIENT SETNAME refuses spaces and special characters; the name is only for CLIENT LIST.
     const name = `baton:${(options.namespace ?? DEFAULT_NAMESPACE).replace(/[^\w.:-]/g, '_')}`;
     const client = createClient(target, name);
@@ -777,13 +801,14 @@ export class RedisBackend implements Backend {
     );
   }
 
-  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+  async complete(items: CheckedComplete[]): Promise<SettleOutcome[]> {
     this.#open();
     const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     for (const item of items) {
       const result = JSON.stringify(item.result ?? null);
       args.push(item.taskId, item.token, item.agentId, result, item.runMs ?? '');
     }
+    this.#carriedLogs(items, args);
     const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
@@ -805,6 +830,7 @@ export class RedisBackend implements Backend {
         item.runMs ?? '',
       );
     });
+    this.#carriedLogs(items, args);
     const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
@@ -846,9 +872,176 @@ export class RedisBackend implements Backend {
     const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     for (const item of items)
       args.push(item.taskId, item.token, item.agentId, item.delayMs, item.reason);
+    this.#carriedLogs(items, args);
     const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
+  }
+
+  /**
+   * The lines settle items carry, as the log section of the settle script's ARGV (stored before
+   * the outcomes, in the same script; lua/includes/logs.lua). Nothing when no item has any.
+   */
+  #carriedLogs(
+    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
+    args: (string | number)[],
+  ): void {
+    const carrying = items.filter((item) => item.logs !== undefined && item.logs.length > 0);
+    if (carrying.length === 0) return;
+    this.#logSection(
+      carrying.map((item) => ({
+        taskId: item.taskId,
+        token: item.token,
+        agentId: item.agentId,
+        lines: item.logs!,
+      })),
+      args,
+    );
+  }
+
+  /** Push the log section (lua/includes/logs.lua) of these items onto a script's ARGV. */
+  #logSection(items: readonly CheckedLogAppend[], args: (string | number)[]): void {
+    args.push(this.#logBounds.headBytes, this.#logBounds.tailBytes, items.length);
+    for (const item of items) {
+      args.push(item.taskId, item.token, item.agentId, item.lines.length);
+      for (const line of item.lines) {
+        args.push(STREAM_CODE[line.stream] + String(levelRank(line.level)), line.text);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Task logs
+
+  async appendLogs(items: CheckedLogAppend[]): Promise<LogAppendOutcome[]> {
+    this.#open();
+    if (items.length === 0) return [];
+    const args: (string | number)[] = [this.#stamp(), ''];
+    this.#logSection(items, args);
+    const reply = (await this.#run(
+      'append-logs',
+      [this.#keys.prefix],
+      args,
+      'appendLogs',
+    )) as string[];
+    return items.map((item, i): LogAppendOutcome => {
+      const answer = reply[i];
+      if (answer === 'ok') return { taskId: item.taskId, status: 'ok' };
+      return refusedLog(
+        item,
+        answer === 'agent' ? 'agent' : answer === 'attempt' ? 'attempt' : 'task',
+        this.namespace,
+      );
+    });
+  }
+
+  async readLogs(options: ReadLogsOptions & { limit: number }): Promise<LogPage> {
+    this.#open();
+    const { taskId, limit } = options;
+    const after = options.after ?? 0;
+    const reply = (await this.#run(
+      'read-logs',
+      [this.#keys.prefix],
+      [
+        taskId,
+        after,
+        options.attempt ?? '',
+        options.stream === undefined ? '' : STREAM_CODE[options.stream],
+        limit,
+        limit * LOG_SCAN_PER_LINE,
+      ],
+      'readLogs',
+    )) as [string, string[], string[], string[], number, string];
+    if (reply[0] === 'not_found') throw new NotFoundError('task', taskId);
+    const [, flat, cutsFlat, claimsFlat, complete, scannedText] = reply;
+    // Each claim (token) with a log: its attempt number and the agent that ran it.
+    const claims = new Map<string, { attempt: number; agentId: string }>();
+    for (let i = 0; i + 2 < claimsFlat.length; i += 3)
+      claims.set(claimsFlat[i]!, {
+        attempt: Number(claimsFlat[i + 1]),
+        agentId: claimsFlat[i + 2]!,
+      });
+    const scannedTo = scannedText === '' ? undefined : Number(scannedText);
+    let lines: LogLine[] = [];
+    for (let i = 0; i + 5 < flat.length; i += 6) {
+      const claim = claims.get(flat[i + 1]!);
+      lines.push({
+        seq: Number(flat[i]),
+        taskId,
+        attempt: claim?.attempt ?? 0,
+        agentId: claim?.agentId ?? '',
+        stream: STREAM_OF_CODE[flat[i + 2]!] ?? 'log',
+        level: levelOfRank(Number(flat[i + 3])),
+        at: Number(flat[i + 4]),
+        text: flat[i + 5]!,
+      });
+    }
+    // Claims were read one after the other: merge them, and keep only what every claim was read
+    // up to.
+    lines.sort((a, b) => a.seq - b.seq);
+    if (complete !== 1 && scannedTo !== undefined) lines = lines.filter((l) => l.seq <= scannedTo);
+    if (lines.length > limit) lines.length = limit;
+    const cuts: CutFound[] = [];
+    for (let i = 0; i + 5 < cutsFlat.length; i += 6) {
+      const claim = claims.get(cutsFlat[i]!);
+      cuts.push({
+        taskId,
+        attempt: claim?.attempt ?? 0,
+        agentId: claim?.agentId ?? '',
+        headLines: Number(cutsFlat[i + 1]),
+        cutLines: Number(cutsFlat[i + 2]),
+        cutBytes: Number(cutsFlat[i + 3]),
+        cutTo: Number(cutsFlat[i + 4]),
+        cutAt: Number(cutsFlat[i + 5]),
+      });
+    }
+    const page = {
+      after,
+      limit,
+      complete: complete === 1 && lines.length < limit,
+      ...(complete === 1 ? {} : { scannedTo: scannedTo ?? after }),
+    };
+    return logPage(lines, cuts, page);
+  }
+
+  async readAgentLogs(options: ReadAgentLogsOptions & { limit: number }): Promise<LogPage> {
+    this.#open();
+    const after = options.after ?? 0;
+    const { limit } = options;
+    const reply = (await this.#run(
+      'read-agent-logs',
+      [this.#keys.prefix],
+      [
+        options.agentId ?? '',
+        after,
+        options.level === undefined ? 0 : levelRank(options.level),
+        options.since ?? 0,
+        options.until ?? Number.MAX_SAFE_INTEGER,
+        limit,
+        limit * LOG_SCAN_PER_LINE,
+      ],
+      'readAgentLogs',
+    )) as [string[], number, string];
+    const [flat, complete, scanned] = reply;
+    const lines: LogLine[] = [];
+    for (let i = 0; i + 7 < flat.length; i += 8) {
+      lines.push({
+        seq: Number(flat[i]),
+        taskId: flat[i + 1]!,
+        attempt: Number(flat[i + 2]),
+        agentId: flat[i + 3]!,
+        stream: STREAM_OF_CODE[flat[i + 4]!] ?? 'log',
+        level: levelOfRank(Number(flat[i + 5])),
+        at: Number(flat[i + 6]),
+        text: flat[i + 7]!,
+      });
+    }
+    const more = complete !== 1;
+    return {
+      lines,
+      cursor: more ? Math.max(Number(scanned), after) : (lines.at(-1)?.seq ?? after),
+      more,
+    };
   }
 
   /**

@@ -44,7 +44,10 @@ export type ScriptName =
   | 'record-usage'
   | 'reserve-budget'
   | 'release-reservation'
-  | 'sweep-reservations';
+  | 'sweep-reservations'
+  | 'append-logs'
+  | 'read-logs'
+  | 'read-agent-logs';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -40,6 +40,7 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../../core/types.ts';
+import type { LogPage } from '../../core/logs.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
 import type { BudgetStatus, CostReport, UsageRecord } from '../../core/ledger.ts';
 import type {
@@ -52,10 +53,12 @@ import type {
   ReserveOutcome,
   UsageOutcome,
   ClaimRequest,
-  CompleteInput,
   HeldLeaseRef,
   LeaseRef,
+  LogAppendOutcome,
+  ReadAgentLogsOptions,
   ReadEventsOptions,
+  ReadLogsOptions,
   RecordableEvent,
   RetryTaskOptions,
   RunFilter,
@@ -108,9 +111,13 @@ import {
 import {
   DEFAULT_PAGE,
   checkInteger,
+  checkLogBounds,
   checkRouting,
   parseSeqCursor,
+  type CheckedComplete,
   type CheckedFail,
+  type CheckedLogAppend,
+  type CheckedLogLine,
   type CheckedRelease,
 } from '../inputs.ts';
 import { refusedLease } from '../refusals.ts';
@@ -124,6 +131,7 @@ import {
 import { prepareStatements, type Statements } from './statements.ts';
 import { SqliteLedger, prepareLedgerStatements, withCost } from './ledger.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
 import { WriteTx } from './transaction.ts';
 import { Wakeups, type WorkFilter } from './wakeups.ts';
@@ -208,6 +216,8 @@ export class SqliteBackend implements Backend {
    * next `waitForWork` does not count them as work before then.
    */
   readonly #deferrals = new Map<string, number>();
+  /** Task logs: appends in the write transactions, reads (logs.ts). */
+  readonly #logs: SqliteLogs;
 
   constructor(options: SqliteBackendOptions) {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -218,6 +228,7 @@ export class SqliteBackend implements Backend {
     this.#clock = options.clock ?? Date.now;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? LIMITS.maxPayloadBytes;
     this.#routing = checkRouting(options.routing);
+    const logBounds = checkLogBounds(options.logs);
     if (options.sweepLockMs !== undefined) checkInteger(options.sweepLockMs, 'sweepLockMs', 0);
     this.#sweepLockMs = options.sweepLockMs ?? DEFAULT_SWEEP_LOCK_MS;
     const memory = options.path === ':memory:';
@@ -236,6 +247,7 @@ export class SqliteBackend implements Backend {
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
       this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
+      this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
         path: this.#file,
@@ -525,18 +537,20 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async complete(items: CompleteInput[]): Promise<SettleOutcome[]> {
+  async complete(items: CheckedComplete[]): Promise<SettleOutcome[]> {
     this.#open();
     const results = items.map((item) => JSON.stringify(item.result ?? null));
     return this.#write((tx) => {
       const now = tx.now;
       const st = this.#st;
+      const held = heldClaims(items);
       // The agents' counters and progress are written once per call, not once per task.
       const reporters = new Set<string>();
       const completed: number[] = [];
       const outcomes = items.map((item, i): SettleOutcome => {
         const row = this.#leaseRow(st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
         st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
@@ -561,6 +575,7 @@ export class SqliteBackend implements Backend {
       });
       if (completed.length > 0) st.agentStatsSucceeded.run(JSON.stringify(completed), now);
       for (const agentId of reporters) st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
@@ -569,10 +584,12 @@ export class SqliteBackend implements Backend {
     this.#open();
     return this.#write((tx) => {
       const now = tx.now;
+      const held = heldClaims(items);
       const reporters = new Set<string>();
       const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, now)) return this.#refusal(item, row, now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.endAttempt(row, {
           outcome: item.outcome,
           error: item.error,
@@ -584,20 +601,69 @@ export class SqliteBackend implements Backend {
         return { taskId: item.taskId, status: 'ok', state };
       });
       for (const agentId of reporters) this.#st.agentProgress.run(this.namespace, agentId, now);
+      this.#storeCarriedLogs(items, now, held);
       return outcomes;
     });
   }
 
   async release(items: CheckedRelease[]): Promise<SettleOutcome[]> {
     this.#open();
-    return this.#write((tx) =>
-      items.map((item): SettleOutcome => {
+    return this.#write((tx) => {
+      const held = heldClaims(items);
+      const outcomes = items.map((item): SettleOutcome => {
         const row = this.#leaseRow(this.#st.taskLease, item.taskId, this.namespace);
         if (!holds(row, item, tx.now)) return this.#refusal(item, row, tx.now, false);
+        held?.set(item.taskId, heldClaim(row));
         const state = tx.releaseAttempt(row, item.reason, item.delayMs);
         return { taskId: item.taskId, status: 'ok', state };
-      }),
-    );
+      });
+      this.#storeCarriedLogs(items, tx.now, held);
+      return outcomes;
+    });
+  }
+
+  /**
+   * The lines settle items carry, stored in the same transaction as their outcomes
+   * (CarriedLogs): a reader that sees the attempt ended has its every line. `held`: the leases
+   * the call found held, whose claims need no second look.
+   */
+  #storeCarriedLogs(
+    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
+    now: number,
+    held: ReadonlyMap<string, HeldClaim> | undefined,
+  ): void {
+    let appends: CheckedLogAppend[] | undefined;
+    for (const item of items) {
+      if (item.logs === undefined || item.logs.length === 0) continue;
+      (appends ??= []).push({
+        taskId: item.taskId,
+        token: item.token,
+        agentId: item.agentId,
+        lines: item.logs,
+      });
+    }
+    if (appends !== undefined) this.#logs.append(appends, now, held);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Task logs
+
+  async appendLogs(items: CheckedLogAppend[]): Promise<LogAppendOutcome[]> {
+    this.#open();
+    if (items.length === 0) return [];
+    return this.#write((tx) => this.#logs.append(items, tx.now));
+  }
+
+  readLogs(options: ReadLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => {
+      const task = this.#leaseRow(this.#st.taskLease, options.taskId, this.namespace);
+      if (!task) throw new NotFoundError('task', options.taskId);
+      return this.#logs.read(task.seq, options);
+    });
+  }
+
+  readAgentLogs(options: ReadAgentLogsOptions & { limit: number }): Promise<LogPage> {
+    return this.#read(() => this.#logs.readAgent(options));
   }
 
   /** Why `ref` does not hold its lease, as the outcome every backend reports (refusals.ts). */
@@ -1399,6 +1465,18 @@ function filterKey(filter: WorkFilter): string {
   const capabilities = [...new Set(filter.capabilities)].sort();
   const types = filter.types === undefined ? null : [...new Set(filter.types)].sort();
   return JSON.stringify([capabilities, types]);
+}
+
+/** A map for the claims a settle call finds held, when any item carries log lines; else none. */
+function heldClaims(items: readonly { logs?: unknown[] }[]): Map<string, HeldClaim> | undefined {
+  return items.some((item) => item.logs !== undefined && item.logs.length > 0)
+    ? new Map()
+    : undefined;
+}
+
+/** The claim of a lease a settle call found held: its task, token, attempt and agent. */
+function heldClaim(row: LeaseRow): HeldClaim {
+  return { taskSeq: row.seq, token: row.token, attempt: row.attempts, agentId: row.agent_id ?? '' };
 }
 
 /**

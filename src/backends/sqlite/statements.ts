@@ -47,6 +47,18 @@ const FILES = {
   eventsLast: 'events-last',
   eventsLastAt: 'events-last-at',
   eventsSince: 'events-since',
+  logClaim: 'log-claim',
+  logCutsOfTask: 'log-cuts-of-task',
+  logHead: 'log-head',
+  logSeq: 'log-seq',
+  logSeqSave: 'log-seq-save',
+  logState: 'log-state',
+  logStateSave: 'log-state-save',
+  logTailCut: 'log-tail-cut',
+  logTailOldest: 'log-tail-oldest',
+  logsOfAgent: 'logs-of-agent',
+  logsOfNamespace: 'logs-of-namespace',
+  logsOfTask: 'logs-of-task',
   namespaceCount: 'namespace-count',
   namespaceCounts: 'namespace-counts',
   queueInsert: 'queue-insert',
@@ -131,6 +143,8 @@ export type Statements = Record<Name, StatementSync> & {
   taskInserts: BatchInsert[];
   /** `event-insert.sql` for 64, 8 and 1 events. */
   eventInserts: BatchInsert[];
+  /** `log-insert.sql` for 64, 8 and 1 lines. */
+  logInserts: BatchInsert[];
 };
 
 export function prepareStatements(db: DatabaseSync): Statements {
@@ -142,6 +156,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
   }
   out.taskInserts = batches(db, FILES.taskInsert, [32, 8, 1]);
   out.eventInserts = batches(db, FILES.eventInsert, [64, 8, 1]);
+  out.logInserts = batches(db, 'log-insert', [64, 8, 1]);
   return out;
 }
 

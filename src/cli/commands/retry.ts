@@ -36,7 +36,7 @@ export async function retryCommand(
 }
 
 /** Task types `baton worker` has handlers for. */
-const CLI_TYPES: ReadonlySet<string> = new Set(['shell', 'http']);
+const CLI_TYPES: ReadonlySet<string> = new Set(['shell', 'http', 'llm']);
 
 /**
  * Retrying only makes the task ready: it runs when a worker on the store takes it (the

@@ -4,22 +4,25 @@
  *
  * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
  * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
- * so any of them can take any shell task, and any `http` task (a remote agent service,
- * `src/executors/http.ts`), that requires no more; a task that requires more (`gpu`) is refused
- * before anything is stored, saying how to run it, rather than run on a machine nobody said has
- * it. Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that handles
- * them. The pool defaults to the plan's widest DAG level: more agents could never all be busy.
+ * so any of them can take any shell task, any `http` task (a remote agent service,
+ * `src/executors/http.ts`) and any `llm` task (a model call, `src/executors/llm/`), that
+ * requires no more; a task that requires more (`gpu`) is refused before anything is stored,
+ * saying how to run it, rather than run on a machine nobody said has it. An llm task's provider
+ * must be set up in this environment (its key), which is also checked before anything is stored.
+ * Tasks of other types (`executor:` in the plan) wait for a worker elsewhere that handles them.
+ * The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell and http task must then be one some
+ * routing decides which of them takes each task; every shell, http and llm task must then be one some
  * agent can take, or the run is refused before anything is stored, rather than left waiting
  * forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
 import type { AttemptRecord, RunRecord } from '../../core/types.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, PlanError, type PlanIssue } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
+import { llmSetupProblem } from '../../executors/llm/index.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import {
@@ -32,6 +35,7 @@ import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
+import { cliLlmHandler } from '../llm.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
@@ -99,6 +103,7 @@ export async function runCommand(
   }
   const extra = [...new Set(options.capabilities ?? [])].sort();
   checkAgentsCoverTasks(plan, { capabilities: extra });
+  checkLlmSetup(plan, ctx.io.env);
   const { width } = normalizeRun(plan.run, { now: Date.now() });
   const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
@@ -149,7 +154,7 @@ export async function runCommand(
     if (elsewhere.length > 0) {
       // Workers claim only the task types they handle: these wait for a worker that has them.
       ctx.note(
-        `the local agents run shell and http tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+        `the local agents run shell, http and llm tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
           `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
       );
     }
@@ -162,7 +167,11 @@ export async function runCommand(
         capabilities: agent.capabilities,
         labels: agent.labels,
         concurrency: agent.concurrency,
-        handlers: { shell: shellHandler(), http: httpHandler() },
+        handlers: {
+          shell: shellHandler(),
+          http: httpHandler(),
+          llm: cliLlmHandler(ctx.io.env),
+        },
         handleSignals: false,
         shutdownGraceMs: graceMs,
         logger: ctx.logger.child({ agent: agent.name }),
@@ -335,7 +344,30 @@ function localAgents(plan: Plan, count: number, capabilities: readonly string[])
   }));
 }
 
-/** Task types of the plan besides the local ones (`shell`, `http`), with their counts: `llm (3)`. */
+/**
+ * The local agents make the plan's model calls: each llm task's provider must be set up (its key
+ * in this environment, `model: auto` not yet supported), or the run is refused before anything is
+ * stored rather than failing task by task.
+ * @throws PlanError naming each task, its model and what to set (never a key).
+ */
+function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv): void {
+  const issues: PlanIssue[] = [];
+  plan.tasks.forEach((task, index) => {
+    if (task.executor !== 'llm') return;
+    const model = (task.spec.payload as { model?: unknown } | null | undefined)?.model;
+    const problem = typeof model === 'string' ? llmSetupProblem(model, { env }, 'run') : null;
+    if (problem === null) return;
+    issues.push({
+      line: task.line,
+      column: task.column,
+      field: `tasks[${index}].model`,
+      message: `task '${task.key}': ${problem}`,
+    });
+  });
+  if (issues.length > 0) throw new PlanError(plan.file, issues);
+}
+
+/** Task types of the plan besides the local ones (`shell`, `http`, `llm`), with their counts. */
 function unhandledTypes(tasks: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
   for (const { type } of tasks) {

@@ -9,6 +9,7 @@ import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { cliLlmHandler } from '../llm.ts';
 
 export interface WorkerCommandOptions {
   /** Capabilities besides `shell`, which this process can always run. @default [] */
@@ -37,7 +38,7 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler(), http: httpHandler() },
+    handlers: { shell: shellHandler(), http: httpHandler(), llm: cliLlmHandler(ctx.io.env) },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };

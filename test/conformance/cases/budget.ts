@@ -33,8 +33,8 @@ function refOf(lease: Lease) {
   return { taskId: lease.taskId, token: lease.token, agentId: lease.agentId };
 }
 
-function llmTasks(n: number, extra: Partial<TaskSpec> = {}): TaskSpec[] {
-  return Array.from({ length: n }, (_, i) => ({ type: 'llm', key: `t${i}`, ...extra }));
+function callTasks(n: number, extra: Partial<TaskSpec> = {}): TaskSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ type: 'call', key: `t${i}`, ...extra }));
 }
 
 export function budgetCases(env: SuiteEnv): void {
@@ -42,7 +42,7 @@ export function budgetCases(env: SuiteEnv): void {
     it('a run keeps its budget; a reservation holds against it and settles to the actual cost', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      const { runId } = await b.submitRun({ tasks: llmTasks(1), budget: { usd: 5 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(1), budget: { usd: 5 } });
       expect(await b.budgetOf(runId), 'a new budget').toEqual({
         limitUsd: 5,
         spentUsd: 0,
@@ -74,7 +74,7 @@ export function budgetCases(env: SuiteEnv): void {
     it('refuses a reservation the budget cannot hold with BATON_BUDGET_EXCEEDED, not retryable; nothing is held', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      const { runId } = await b.submitRun({ tasks: llmTasks(2), budget: { usd: 1 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(2), budget: { usd: 1 } });
       const [first, second] = await claim(b, agent, 2);
       await record(b, usageOf(first!, { costUsd: 0.5 }));
       await reserve(b, first!, 0.3);
@@ -121,7 +121,7 @@ export function budgetCases(env: SuiteEnv): void {
       // Two instances on one store when it can have several: their calls race in the store.
       const other = env.options.reopen ? await env.ctx().open() : b;
       const agent = await registerAgent(b, [], { concurrency: 50 });
-      const { runId } = await b.submitRun({ tasks: llmTasks(50), budget: { usd: 1 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(50), budget: { usd: 1 } });
       const leases = await claim(b, agent, 50);
       expect(leases).toHaveLength(50);
       const outcomes = await Promise.all(
@@ -155,7 +155,7 @@ export function budgetCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const { tasks } = await b.submitRun({
         budget: { usd: 100 },
-        tasks: [{ type: 'llm', key: 'a', budget: { usd: 0.5 }, backoff: QUICK_BACKOFF }],
+        tasks: [{ type: 'call', key: 'a', budget: { usd: 0.5 }, backoff: QUICK_BACKOFF }],
       });
       const taskId = tasks[0]!.id;
       const first = await mustClaim(b, agent, 'attempt 1');
@@ -176,11 +176,11 @@ export function budgetCases(env: SuiteEnv): void {
     it('a standalone task may have a budget; a task without any budget reserves freely', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      const budgeted = await submitOne(b, { type: 'llm', budget: { usd: 0.1 } });
+      const budgeted = await submitOne(b, { type: 'call', budget: { usd: 0.1 } });
       const lease = await mustClaim(b, agent, 'the budgeted task');
       expect((await b.reserveBudget({ ...refOf(lease), usd: 0.2 })).status).toBe('exceeded');
       expect(await b.budgetOf(budgeted.id)).toMatchObject({ limitUsd: 0.1 });
-      await submitOne(b, { type: 'llm' });
+      await submitOne(b, { type: 'call' });
       const free = await mustClaim(b, agent, 'the task without a budget');
       expect((await reserve(b, free, 10_000)).usd, 'nothing limits it').toBe(10_000);
       expect(await b.budgetOf(free.taskId)).toBeNull();
@@ -189,7 +189,7 @@ export function budgetCases(env: SuiteEnv): void {
     it('a zero budget refuses every call that may cost something', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      await b.submitRun({ tasks: llmTasks(1), budget: { usd: 0 } });
+      await b.submitRun({ tasks: callTasks(1), budget: { usd: 0 } });
       const lease = await mustClaim(b, agent, 'the task');
       expect((await b.reserveBudget({ ...refOf(lease), usd: 0.000001 })).status).toBe('exceeded');
       expect((await reserve(b, lease, 0)).usd, 'a free call fits').toBe(0);
@@ -198,7 +198,7 @@ export function budgetCases(env: SuiteEnv): void {
     it('a reservation given back frees its hold, once', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      const { runId } = await b.submitRun({ tasks: llmTasks(1), budget: { usd: 1 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(1), budget: { usd: 1 } });
       const lease = await mustClaim(b, agent, 'the task');
       const held = await reserve(b, lease, 0.9);
       expect(await b.releaseReservation(held.id)).toBe(true);
@@ -214,7 +214,7 @@ export function budgetCases(env: SuiteEnv): void {
       const { b } = env.ctx();
       const agent = await registerAgent(b, [], { id: 'holder' });
       await registerAgent(b, [], { id: 'other' });
-      const { runId } = await b.submitRun({ tasks: llmTasks(1), budget: { usd: 1 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(1), budget: { usd: 1 } });
       const lease = await mustClaim(b, agent, 'the task');
       const otherAgent = await b.reserveBudget({ ...refOf(lease), agentId: 'other', usd: 0.1 });
       expect(otherAgent.status).toBe('lease_lost');
@@ -234,7 +234,7 @@ export function budgetCases(env: SuiteEnv): void {
     it('the sweep releases the reservations of a lease that was lost or ended, and keeps the held ones', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b);
-      const { runId } = await b.submitRun({ tasks: llmTasks(3), budget: { usd: 10 } });
+      const { runId } = await b.submitRun({ tasks: callTasks(3), budget: { usd: 10 } });
       const [expiring] = await claim(b, agent, 1, 1_000);
       const [completed, kept] = await claim(b, agent, 2);
       const lost = await reserve(b, expiring!, 1);
@@ -269,7 +269,7 @@ export function budgetCases(env: SuiteEnv): void {
       ];
       for (const [what, budget, path] of bad) {
         const error = await expectBatonError<ValidationError>(
-          b.submitRun({ tasks: llmTasks(1), budget } as never),
+          b.submitRun({ tasks: callTasks(1), budget } as never),
           'ValidationError',
           'BATON_VALIDATION',
           what,
@@ -280,7 +280,7 @@ export function budgetCases(env: SuiteEnv): void {
         ).toEqual([path]);
       }
       const taskError = await expectBatonError<ValidationError>(
-        b.submitTasks([{ type: 'llm', budget: { usd: -0.5 } }]),
+        b.submitTasks([{ type: 'call', budget: { usd: -0.5 } }]),
         'ValidationError',
         'BATON_VALIDATION',
         'a negative task budget',
@@ -291,8 +291,8 @@ export function budgetCases(env: SuiteEnv): void {
 
     it('a task submitted again by its idempotency key keeps its first budget', async () => {
       const { b } = env.ctx();
-      const first = await submitOne(b, { type: 'llm', idempotencyKey: 'k', budget: { usd: 1 } });
-      const again = await submitOne(b, { type: 'llm', idempotencyKey: 'k', budget: { usd: 9 } });
+      const first = await submitOne(b, { type: 'call', idempotencyKey: 'k', budget: { usd: 1 } });
+      const again = await submitOne(b, { type: 'call', idempotencyKey: 'k', budget: { usd: 9 } });
       expect(again).toMatchObject({ id: first.id, existing: true });
       expect(await b.budgetOf(first.id)).toMatchObject({ limitUsd: 1 });
     });
@@ -301,7 +301,7 @@ export function budgetCases(env: SuiteEnv): void {
       if (!env.options.reopen) return;
       const ctx = env.ctx();
       const agent = await registerAgent(ctx.b);
-      const { runId } = await ctx.b.submitRun({ tasks: llmTasks(1), budget: { usd: 2 } });
+      const { runId } = await ctx.b.submitRun({ tasks: callTasks(1), budget: { usd: 2 } });
       const lease = await mustClaim(ctx.b, agent, 'the task');
       await reserve(ctx.b, lease, 1.5);
       const b = await ctx.reopen();

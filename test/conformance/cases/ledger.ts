@@ -53,9 +53,9 @@ export function ledgerCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const { runId, tasks } = await b.submitRun({
         name: 'costly',
-        tasks: [{ type: 'llm', key: 'a', epic: 'research' }],
+        tasks: [{ type: 'call', key: 'a', epic: 'research' }],
       });
-      const lease = await mustClaim(b, agent, 'the llm task');
+      const lease = await mustClaim(b, agent, 'the task');
       const recorded = await record(
         b,
         usageOf(lease, {
@@ -110,12 +110,12 @@ export function ledgerCases(env: SuiteEnv): void {
       const bob = await registerAgent(b, [], { id: 'bob' });
       const { runId, tasks } = await b.submitRun({
         tasks: [
-          { type: 'llm', key: 'a', epic: 'research' },
-          { type: 'llm', key: 'b', epic: 'research' },
-          { type: 'llm', key: 'c' },
+          { type: 'call', key: 'a', epic: 'research' },
+          { type: 'call', key: 'b', epic: 'research' },
+          { type: 'call', key: 'c' },
         ],
       });
-      const other = await b.submitRun({ tasks: [{ type: 'llm', key: 'x' }] });
+      const other = await b.submitRun({ tasks: [{ type: 'call', key: 'x' }] });
       const leaseA = await claimExpecting(b, alice, idOf(tasks, 'a'), 'a');
       const leaseB = await claimExpecting(b, bob, idOf(tasks, 'b'), 'b');
       const leaseC = await claimExpecting(b, alice, idOf(tasks, 'c'), 'c');
@@ -191,7 +191,7 @@ export function ledgerCases(env: SuiteEnv): void {
       const first = await registerAgent(b, [], { id: 'first' });
       const second = await registerAgent(b, [], { id: 'second' });
       const { runId, tasks } = await b.submitRun({
-        tasks: [{ type: 'llm', key: 'a', backoff: QUICK_BACKOFF }],
+        tasks: [{ type: 'call', key: 'a', backoff: QUICK_BACKOFF }],
       });
       const stale = await mustClaim(b, first, 'the task', 1_000);
       clock.advance(5_000);
@@ -224,11 +224,11 @@ export function ledgerCases(env: SuiteEnv): void {
     it('records a call after its task was cancelled, and after the attempt succeeded', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      const cancelled = await submitOne(b, { type: 'llm' });
+      const cancelled = await submitOne(b, { type: 'call' });
       const lease = await mustClaim(b, agent, 'the task to cancel');
       await b.cancelTask(cancelled.id);
       await record(b, usageOf(lease, { costUsd: 0.01 }));
-      const done = await submitOne(b, { type: 'llm' });
+      const done = await submitOne(b, { type: 'call' });
       const doneLease = await mustClaim(b, agent, 'the task to complete');
       await complete(b, doneLease);
       await record(b, usageOf(doneLease, { costUsd: 0.02 }));
@@ -241,7 +241,7 @@ export function ledgerCases(env: SuiteEnv): void {
       const { b } = env.ctx();
       const agent = await registerAgent(b, [], { id: 'holder' });
       await registerAgent(b, [], { id: 'other' });
-      await submitOne(b, { type: 'llm' });
+      await submitOne(b, { type: 'call' });
       const lease = await mustClaim(b, agent, 'the task');
       const noTask = usageOf({ ...lease, taskId: UNKNOWN_TASK_ID });
       expect(await b.recordUsage(noTask)).toEqual({ status: 'not_found', taskId: UNKNOWN_TASK_ID });
@@ -270,7 +270,7 @@ export function ledgerCases(env: SuiteEnv): void {
     it('refuses malformed usage with a ValidationError naming the field; nothing is recorded', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      await submitOne(b, { type: 'llm' });
+      await submitOne(b, { type: 'call' });
       const lease = await mustClaim(b, agent, 'the task');
       const bad: [string, Partial<UsageInput>, string][] = [
         ['negative tokens', { inputTokens: -1 }, 'usage.inputTokens'],
@@ -305,7 +305,7 @@ export function ledgerCases(env: SuiteEnv): void {
     it("puts each attempt's cost on its task.succeeded and task.failed events, and none on an attempt without calls", async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b);
-      const { id } = await submitOne(b, { type: 'llm', maxAttempts: 3, backoff: QUICK_BACKOFF });
+      const { id } = await submitOne(b, { type: 'call', maxAttempts: 3, backoff: QUICK_BACKOFF });
       const first = await mustClaim(b, agent, 'attempt 1');
       await record(b, usageOf(first, { costUsd: 0.1 }));
       await record(b, usageOf(first, { costUsd: 0.05 }));
@@ -327,7 +327,7 @@ export function ledgerCases(env: SuiteEnv): void {
         ['task.succeeded', 3, 0.2],
       ]);
 
-      const { id: failing } = await submitOne(b, { type: 'llm', maxAttempts: 1 });
+      const { id: failing } = await submitOne(b, { type: 'call', maxAttempts: 1 });
       const only = await claimExpecting(b, agent, failing, 'the failing task');
       await record(b, usageOf(only, { costUsd: 0.003 }));
       await fail(b, only);
@@ -340,7 +340,7 @@ export function ledgerCases(env: SuiteEnv): void {
     it('counts calls of standalone tasks in the namespace, under no run', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b);
-      await submitOne(b, { type: 'llm', epic: 'solo' });
+      await submitOne(b, { type: 'call', epic: 'solo' });
       const lease = await mustClaim(b, agent, 'the standalone task');
       const recorded = await record(b, usageOf(lease, { costUsd: 1.5 }));
       expect(recorded).toMatchObject({ runId: null, epic: 'solo' });
@@ -363,7 +363,7 @@ export function ledgerCases(env: SuiteEnv): void {
         'BATON_VALIDATION',
         'costs by an unknown group',
       );
-      const { runId } = await b.submitRun({ tasks: [{ type: 'llm' }] });
+      const { runId } = await b.submitRun({ tasks: [{ type: 'call' }] });
       expect(await b.costs({ runId, by: 'model' }), 'a run without calls').toEqual({
         runId,
         total: {
@@ -385,7 +385,7 @@ export function ledgerCases(env: SuiteEnv): void {
       if (!env.options.reopen) return;
       const ctx = env.ctx();
       const agent = await registerAgent(ctx.b);
-      const { runId } = await ctx.b.submitRun({ tasks: [{ type: 'llm' }] });
+      const { runId } = await ctx.b.submitRun({ tasks: [{ type: 'call' }] });
       const lease = await mustClaim(ctx.b, agent, 'the task');
       await record(ctx.b, usageOf(lease, { costUsd: 0.75 }));
       const b = await ctx.reopen();

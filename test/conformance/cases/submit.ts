@@ -70,7 +70,7 @@ export function submitCases(env: SuiteEnv): void {
         empty: {},
       };
       const { id } = await submitOne(b, {
-        type: 'llm',
+        type: 'summarise',
         payload,
         title: 'Summarise',
         epic: 'docs',
@@ -83,7 +83,7 @@ export function submitCases(env: SuiteEnv): void {
       const task = await getTask(b, id);
       expect(task.payload, 'payload must round-trip unchanged').toEqual(payload);
       expect(task).toMatchObject({
-        type: 'llm',
+        type: 'summarise',
         title: 'Summarise',
         epic: 'docs',
         priority: 1,

@@ -148,7 +148,8 @@ const CASES: {
     name: 'complete with items as a string',
     call: ({ b }) => b.complete(as('x')),
     path: 'complete',
-    message: "must be an array of { taskId, token, agentId, result, runMs? }; got the string 'x'",
+    message:
+      "must be an array of { taskId, token, agentId, result, runMs?, logs? }; got the string 'x'",
   },
   {
     name: 'complete without the holder',

@@ -5,6 +5,8 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON, how
 --             long the handler ran in ms ('' when its worker did not say)
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
+--             stored in the same step as the outcomes
 -- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 --
@@ -17,6 +19,7 @@
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 -- The answer of every success (one table: the reply is converted, not kept).
 local OK_SUCCEEDED = { 'ok', 'succeeded' }
@@ -26,6 +29,10 @@ local attempt_data = per_text(function(att) return '{"attempt":' .. (att or '0')
 local time_of = per_text(function(s) return s and tonumber(s) end)
 
 local n = tonumber(ARGV[3])
+-- The lines the items carry (stored in this same step as their outcomes), and the leases this
+-- call found held, whose claims the log append then need not look up again.
+local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
+local held = logs_at and {} or nil
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
 local ended_ids, ended_agents = {}, {}
@@ -52,6 +59,7 @@ for i = 1, n do
     out[i] = refused
   else
     local agent, run = v[4] or '', v[5] or ''
+    if held then held[id] = { token, tonumber(v[6]), agent } end
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
     local run_ms = ARGV[base + 5]
@@ -99,5 +107,6 @@ for agent, by_type in pairs(counted) do
   end
 end
 mark_progress()
+if logs_at then append_logs(logs_at, held) end
 finish()
 return out

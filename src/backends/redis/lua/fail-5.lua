@@ -8,14 +8,21 @@
 --             retryable ('1'/'0'), retry delay in ms (computed by the client from the task's
 --             backoff policy), outcome ('failed' or 'timed_out'), how long the handler ran in ms
 --             ('' when its worker did not say)
+-- ARGV[4 + n * 8 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
+--             stored in the same step as the outcomes
 -- Returns     per item { 'ok', new state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 local n = tonumber(ARGV[3])
+-- The lines the items carry (stored in this same step as their outcomes), and the leases this
+-- call found held, whose claims the log append then need not look up again.
+local logs_at = #ARGV > 3 + n * 8 and 4 + n * 8 or nil
+local held = logs_at and {} or nil
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 8
@@ -25,6 +32,7 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
+    if held then held[id] = { ARGV[base + 2], t.att, t.agent } end
     local run_ms = ARGV[base + 8]
     local state = end_attempt(t, ARGV[base + 7], ARGV[base + 4], ARGV[base + 5] == '1', tonumber(ARGV[base + 6]),
       run_ms ~= '' and run_ms or nil)
@@ -33,5 +41,6 @@ for i = 1, n do
   end
 end
 mark_progress()
+if logs_at then append_logs(logs_at, held) end
 finish()
 return out

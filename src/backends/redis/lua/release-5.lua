@@ -6,14 +6,21 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, delay in ms (0:
 --             ready at once), reason (for the task.released event)
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
+--             stored in the same step as the outcomes
 -- Returns     per item { 'ok', 'ready' | 'delayed' }, or a refusal (includes/lease.lua): a lease
 --             the item's agent does not hold is left as it is
 
 --@include common
 --@include graph
 --@include lease
+--@include logs
 
 local n = tonumber(ARGV[3])
+-- The lines the items carry (stored in this same step as their outcomes), and the leases this
+-- call found held, whose claims the log append then need not look up again.
+local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
+local held = logs_at and {} or nil
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 5
@@ -23,8 +30,10 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
+    if held then held[id] = { ARGV[base + 2], t.att, t.agent } end
     out[i] = { 'ok', release_attempt(t, ARGV[base + 5], tonumber(ARGV[base + 4])) }
   end
 end
+if logs_at then append_logs(logs_at, held) end
 finish()
 return out

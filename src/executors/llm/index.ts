@@ -1,0 +1,26 @@
+/**
+ * The `llm` executor (docs/llm.md): model calls as tasks.
+ */
+export {
+  llmHandler,
+  llmSetupProblem,
+  type LlmHandlerContext,
+  type LlmHandlerOptions,
+} from './handler.ts';
+export {
+  ModelBusyError,
+  ModelCallError,
+  mapModelError,
+  redact,
+  retryAfterOf,
+  type CallDescription,
+  type ModelErrorCode,
+} from './errors.ts';
+export {
+  Providers,
+  type CompatibleSettings,
+  type LlmProviders,
+  type ProviderSettings,
+  type ResolvedModel,
+} from './providers.ts';
+export { normalizeUsage, type LlmUsage } from './usage.ts';
