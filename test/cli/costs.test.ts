@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { CostReport } from '../../src/core/ledger.ts';
 import type { Baton } from '../../src/runtime/baton.ts';
 import { useCli } from '../helpers/cli.ts';
+import { startFakeLlm } from '../helpers/fake-llm.ts';
 
 const cli = useCli();
 
@@ -161,5 +162,94 @@ describe('cost in baton status and the run summary', () => {
       costUsd: 0,
       budget: { limitUsd: 1.5, spentUsd: 0, reservedUsd: 0, leftUsd: 1.5 },
     });
+  });
+});
+
+describe('llm tasks of baton run in the ledger', () => {
+  it("records each model call's usage, priced from the table or as the provider reported it", async () => {
+    const server = await startFakeLlm({
+      keys: ['sk-ant-costs-1', 'sk-openai-costs-2', 'gw-costs-3'],
+    });
+    try {
+      server.answers.push(
+        {
+          text: 'Bees dance.',
+          usage: { input: 1000, output: 200, cacheRead: 500, cacheWrite: 100 },
+        },
+        { text: 'Dancing bees', usage: { input: 300, output: 20 } },
+        { text: 'ok', usage: { input: 7, output: 2, cost: 0.0042 } },
+      );
+      const plan = join(cli.dir, 'llm.yaml');
+      await writeFile(
+        plan,
+        [
+          'name: headlines',
+          'budget: { usd: 1 }',
+          'tasks:',
+          '  - { key: research, epic: notes, executor: llm, model: anthropic:claude-sonnet-4-5, prompt: Bees? }',
+          '  - key: headline',
+          '    executor: llm',
+          '    model: openai:gpt-4.1-mini',
+          '    prompt: "Headline for: {{ deps.research.result }}"',
+          '    dependsOn: [research]',
+          '  - key: check',
+          '    executor: llm',
+          '    model: openai-compatible:gateway:meta/llama-3.1:8b',
+          '    prompt: "Is this a headline? {{ deps.headline.result }}"',
+          '    dependsOn: [headline]',
+          '',
+        ].join('\n'),
+      );
+      const env = {
+        ANTHROPIC_API_KEY: 'sk-ant-costs-1',
+        ANTHROPIC_BASE_URL: server.url,
+        OPENAI_API_KEY: 'sk-openai-costs-2',
+        OPENAI_BASE_URL: server.baseUrl,
+        BATON_OPENAI_COMPATIBLE_GATEWAY_BASE_URL: server.baseUrl,
+        BATON_OPENAI_COMPATIBLE_GATEWAY_API_KEY: 'gw-costs-3',
+      };
+      const run = await cli.run(['run', plan, '--store', cli.store], { env });
+      expect(run.code, run.stderr).toBe(0);
+      // claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write, $15 out per million;
+      // gpt-4.1-mini: $0.40 in, $1.60 out; the gateway reports its own cost.
+      const research = (1000 * 3 + 500 * 0.3 + 100 * 3.75 + 200 * 15) / 1e6;
+      const headline = (300 * 0.4 + 20 * 1.6) / 1e6;
+      expect(run.stdout).toMatch(
+        /^cost\s+\$0\.01 in 3 model calls; budget \$1\.00: \$0\.01 spent, \$0\.99 left$/m,
+      );
+      const runId = /run (run_\w+) \(headlines\) succeeded/.exec(run.stdout)![1]!;
+      const costs = JSON.parse(
+        (await cli.run(['costs', runId, '--json', '--store', cli.store])).stdout,
+      ) as CostReport;
+      expect(costs.total.calls).toBe(3);
+      expect(costs.total.costUsd).toBeCloseTo(research + headline + 0.0042, 9);
+      expect(costs.groups.map((g) => g.key)).toEqual([
+        'anthropic:claude-sonnet-4-5',
+        'gateway:meta/llama-3.1:8b',
+        'openai:gpt-4.1-mini',
+      ]);
+      const baton = await cli.open();
+      const tasks = (await baton.tasks({ runId })).tasks;
+      const usageOf = (key: string) => baton.usage(tasks.find((t) => t.key === key)!.id);
+      const [first] = await usageOf('research');
+      expect(first).toMatchObject({
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        epic: 'notes',
+        attempt: 1,
+        inputTokens: 1600,
+        cacheReadTokens: 500,
+        cacheWriteTokens: 100,
+        outputTokens: 200,
+        costBasis: 'table',
+      });
+      expect(first!.costUsd).toBeCloseTo(research, 12);
+      expect((await usageOf('headline'))[0]).toMatchObject({ costBasis: 'table' });
+      expect(await usageOf('check')).toMatchObject([
+        { provider: 'gateway', model: 'meta/llama-3.1:8b', costUsd: 0.0042, costBasis: 'provider' },
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });
