@@ -152,3 +152,24 @@ export {
   type PlanAgent,
   type PlanTask,
 } from './runtime/plan.ts';
+
+// The usage and cost ledger, pricing and budgets (docs/costs.md).
+export * from './core/ledger.ts';
+export {
+  checkPrices,
+  costAt,
+  worstCaseAt,
+  type ModelPrice,
+  type PriceOverrides,
+} from './core/pricing.ts';
+export { Prices, type CallEstimate, type Priced } from './runtime/prices.ts';
+export { AttemptCosts, Ledger, type LeaseHolder, type LedgerOptions } from './runtime/ledger.ts';
+export { recordedUsage, reservationOf } from './backends/backend.ts';
+export type {
+  BudgetRefusal,
+  CostQuery,
+  ReserveInput,
+  ReserveOutcome,
+  UsageInput,
+  UsageOutcome,
+} from './backends/backend.ts';

@@ -7,7 +7,23 @@
  * once (`refusals.ts`), that {@link outcomeError} turns into errors, so every backend says the
  * same thing.
  */
-import { ConflictError, LeaseLostError, NotFoundError, type BatonError } from '../core/errors.ts';
+import {
+  BudgetExceededError,
+  ConflictError,
+  LeaseLostError,
+  NotFoundError,
+  type BatonError,
+  type BudgetFacts,
+} from '../core/errors.ts';
+import {
+  fromNano,
+  type BudgetStatus,
+  type CostBasis,
+  type CostGroup,
+  type CostReport,
+  type Reservation,
+  type UsageRecord,
+} from '../core/ledger.ts';
 import type { LogBounds, LogLevel, LogPage, LogStream } from '../core/logs.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
 import type {
@@ -286,6 +302,8 @@ export interface SweepResult {
   agentsStalled: string[];
   /** Stalled agents this sweep found making progress again. */
   agentsRecovered: string[];
+  /** Budget reservations released because their lease was lost or ended (docs/costs.md). */
+  reservationsReleased: number;
 }
 
 /** A sweep that did nothing (another process swept, or nothing was due). */
@@ -298,6 +316,7 @@ export function emptySweepResult(): SweepResult {
     released: 0,
     agentsStalled: [],
     agentsRecovered: [],
+    reservationsReleased: 0,
   };
 }
 
@@ -399,6 +418,88 @@ export interface RecordableEvent {
   agentId?: string | null;
   /** JSON details, e.g. `{ reason, workers }`; at most the backend's `maxPayloadBytes`. */
   data?: { [key: string]: Json };
+}
+
+/**
+ * One model call's usage, recorded against the attempt that made it: the lease's task and token,
+ * and the agent that held it (docs/costs.md). The lease need not be held any more: a call an
+ * attempt made before it was fenced out (its lease expired, the task was cancelled) is recorded
+ * all the same, since the money was spent; only an attempt the agent never held is refused.
+ */
+export interface UsageInput extends HeldLeaseRef {
+  provider: string;
+  model: string;
+  /** Every input token, cache reads and writes included. */
+  inputTokens: number;
+  /** Every output token, reasoning included. */
+  outputTokens: number;
+  /** @default 0 */
+  cacheReadTokens?: number;
+  /** @default 0 */
+  cacheWriteTokens?: number;
+  /** @default 0 */
+  reasoningTokens?: number;
+  /** The call's cost in USD, priced above the seam (runtime/ledger.ts). */
+  costUsd: number;
+  /** Where the cost came from. */
+  costBasis: CostBasis;
+  /**
+   * The reservation this call held (from {@link Backend.reserveBudget}): settled in the same
+   * step, its hold replaced by the recorded cost. One already released or settled is ignored.
+   * @default none
+   */
+  reservationId?: string;
+}
+
+/** A usage item as adapters apply it: every count filled in, the cost in nano-dollars. */
+export type CheckedUsage = Required<Omit<UsageInput, 'reservationId'>> &
+  Pick<UsageInput, 'reservationId'> & { costNano: number };
+
+/**
+ * The answer of {@link Backend.recordUsage}: the record, or `not_found` (no such task) or
+ * `not_held` (the agent held no attempt of the task with that token); nothing is recorded then.
+ * {@link recordedUsage} turns it into the record or the error every backend reports.
+ */
+export type UsageOutcome =
+  { status: 'ok'; record: UsageRecord } | { status: 'not_found' | 'not_held'; taskId: string };
+
+/** A model call's worst case to reserve against its task's budgets, by the lease holder. */
+export interface ReserveInput extends HeldLeaseRef {
+  /** The worst case of the call, in USD (from 0 to MAX_USD). */
+  usd: number;
+}
+
+/** A reservation request as adapters apply it: the amount in nano-dollars. */
+export type CheckedReserve = ReserveInput & { nano: number };
+
+/**
+ * The answer of {@link Backend.reserveBudget}: the reservation; `exceeded` with the facts of the
+ * budget (the run's first, then the task's) that cannot hold it; or the
+ * refusal of a lease the caller does not hold (`lease_lost`, `not_found`, as complete's). Nothing
+ * is held unless `ok`. Amounts are in nano-dollars. {@link reservationOf} turns it into the reservation or the error.
+ */
+export type ReserveOutcome =
+  | { status: 'ok'; reservation: Reservation }
+  | { status: 'exceeded'; facts: BudgetRefusal }
+  | Exclude<SettleOutcome, { status: 'ok' }>;
+
+/** What a budget that could not hold a reservation held, in nano-dollars (as stored). */
+export interface BudgetRefusal {
+  scope: BudgetFacts['scope'];
+  /** The run or task id. */
+  id: string;
+  limitNano: number;
+  spentNano: number;
+  reservedNano: number;
+  requestedNano: number;
+}
+
+/** What {@link Backend.costs} totals: one run, or the whole namespace; grouped or not. */
+export interface CostQuery {
+  /** Only this run's calls. @default the whole namespace */
+  runId?: string;
+  /** Totals by run, epic, task, agent or model besides the grand total. @default no groups */
+  by?: CostGroup;
 }
 
 export interface Backend {
@@ -558,6 +659,37 @@ export interface Backend {
    */
   waitForWork(options: WaitForWorkOptions): Promise<void>;
 
+  // The usage and cost ledger, and budgets (docs/costs.md).
+
+  /**
+   * Record one model call against the attempt (task, token) the agent held, whether or not it
+   * still holds it, with a `usage.recorded` event; add its cost to what its run and task spent;
+   * settle `reservationId` in the same step.
+   */
+  recordUsage(input: UsageInput): Promise<UsageOutcome>;
+  /** Every call recorded against a task, in the order recorded. */
+  usageOf(taskId: string): Promise<UsageRecord[]>;
+  /**
+   * Totals of the recorded calls of a run, or of the namespace, and by group when asked.
+   * @throws NotFoundError when the run does not exist in the namespace.
+   */
+  costs(query?: CostQuery): Promise<CostReport>;
+  /** The budget of a run or task (by id), or null when it has none. */
+  budgetOf(id: string): Promise<BudgetStatus | null>;
+  /**
+   * Hold a model call's worst case against the budgets of the lease's run and task, atomically:
+   * held only when spent + reserved + this ≤ the limit for each budget there is (a task without
+   * any budget is held too, so what is in flight shows). The caller must hold the lease. The
+   * reservation belongs to the lease: settled by {@link recordUsage}, given back by
+   * {@link releaseReservation}, and released by the sweep once the lease ended or was lost.
+   */
+  reserveBudget(input: ReserveInput): Promise<ReserveOutcome>;
+  /**
+   * Give a reservation back (its call never happened, or failed before it cost anything). True
+   * when it was held; false when it was settled, released or never made.
+   */
+  releaseReservation(reservationId: string): Promise<boolean>;
+
   close(): Promise<void>;
 }
 
@@ -646,4 +778,42 @@ export function retryConflict(taskId: string, state: TaskState): ConflictError {
     `task ${taskId} is ${state}: only failed tasks can be retried; ${hint}`,
     { taskId, state },
   );
+}
+
+/**
+ * The one place that turns {@link Backend.recordUsage}'s answer into the record, or the error
+ * every backend reports for a call that cannot be recorded.
+ */
+export function recordedUsage(outcome: UsageOutcome, input: HeldLeaseRef): UsageRecord {
+  switch (outcome.status) {
+    case 'ok':
+      return outcome.record;
+    case 'not_found':
+      throw new NotFoundError('task', input.taskId);
+    case 'not_held':
+      throw new ConflictError(
+        `agent ${input.agentId} held no attempt of task ${input.taskId} with this token: usage is recorded against the attempt that made the call, with the token and agent of its lease`,
+        { taskId: input.taskId, agentId: input.agentId },
+      );
+  }
+}
+
+/**
+ * The one place that turns {@link Backend.reserveBudget}'s answer into the reservation, or the
+ * error every backend reports: `BudgetExceededError` (amounts in USD), or the lease's.
+ */
+export function reservationOf(outcome: ReserveOutcome, ref: LeaseRef): Reservation {
+  if (outcome.status === 'ok') return outcome.reservation;
+  if (outcome.status === 'exceeded') {
+    const f = outcome.facts;
+    throw new BudgetExceededError({
+      scope: f.scope,
+      id: f.id,
+      limitUsd: fromNano(f.limitNano),
+      spentUsd: fromNano(f.spentNano),
+      reservedUsd: fromNano(f.reservedNano),
+      requestedUsd: fromNano(f.requestedNano),
+    });
+  }
+  throw outcomeError(outcome, ref.token) ?? new LeaseLostError(ref.taskId, ref.token);
 }

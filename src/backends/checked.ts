@@ -25,9 +25,15 @@ import type {
   TaskRecord,
   TaskSpec,
 } from '../core/types.ts';
+import type { BudgetStatus, CostReport, UsageRecord } from '../core/ledger.ts';
 import type {
   Backend,
   BackendFeatures,
+  CostQuery,
+  ReserveInput,
+  ReserveOutcome,
+  UsageInput,
+  UsageOutcome,
   ClaimRequest,
   CompleteInput,
   FailInput,
@@ -58,6 +64,7 @@ import {
   checkAgent,
   checkClaim,
   checkCompletes,
+  checkCostQuery,
   checkFails,
   checkId,
   checkInteger,
@@ -70,11 +77,13 @@ import {
   checkReleases,
   checkRenew,
   checkReport,
+  checkReserve,
   checkRetryOptions,
   checkRunFilter,
   checkSubmitOptions,
   checkSweepOptions,
   checkTaskFilter,
+  checkUsage,
   checkWait,
 } from './inputs.ts';
 
@@ -247,6 +256,33 @@ export class CheckedBackend implements Backend {
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     return this.adapter.waitForWork(checkWait(options));
+  }
+
+  async recordUsage(input: UsageInput): Promise<UsageOutcome> {
+    return this.adapter.recordUsage(checkUsage(input));
+  }
+
+  async usageOf(taskId: string): Promise<UsageRecord[]> {
+    checkId(taskId, 'usageOf.taskId', 'a task');
+    return this.adapter.usageOf(taskId);
+  }
+
+  async costs(query?: CostQuery): Promise<CostReport> {
+    return this.adapter.costs(checkCostQuery(query));
+  }
+
+  async budgetOf(id: string): Promise<BudgetStatus | null> {
+    checkId(id, 'budgetOf.id', 'a run or task');
+    return this.adapter.budgetOf(id);
+  }
+
+  async reserveBudget(input: ReserveInput): Promise<ReserveOutcome> {
+    return this.adapter.reserveBudget(checkReserve(input));
+  }
+
+  async releaseReservation(reservationId: string): Promise<boolean> {
+    checkId(reservationId, 'releaseReservation.reservationId', 'a reservation');
+    return this.adapter.releaseReservation(reservationId);
   }
 
   async close(): Promise<void> {

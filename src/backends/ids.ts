@@ -27,3 +27,4 @@ export const newRunId = (): string => `run_${ulid()}`;
 export const newAgentId = (): string => `agt_${ulid()}`;
 
 export const isRunId = (id: string): boolean => id.startsWith('run_');
+export const newReservationId = (): string => `rsv_${ulid()}`;

@@ -8,6 +8,7 @@
  * cut), so adapters apply it without deciding anything.
  */
 import { ValidationError, type ValidationIssue } from '../core/errors.ts';
+import { COST_BASES, COST_GROUPS, MAX_TOKENS, MAX_USD, toNano } from '../core/ledger.ts';
 import {
   DEFAULT_LOG_BOUNDS,
   LOG_LEVELS,
@@ -24,8 +25,11 @@ import { LIMITS, checkJson, checkTypeFilter, runListOrder } from '../core/valida
 import {
   MAX_RELEASE_DELAY_MS,
   RECORDABLE_EVENT_TYPES,
+  type CheckedReserve,
+  type CheckedUsage,
   type ClaimRequest,
   type CompleteInput,
+  type CostQuery,
   type FailInput,
   type LeaseRef,
   type LogAppend,
@@ -35,11 +39,13 @@ import {
   type ReadLogsOptions,
   type RecordableEvent,
   type ReleaseInput,
+  type ReserveInput,
   type RetryTaskOptions,
   type RunFilter,
   type SubmitTasksOptions,
   type SweepOptions,
   type TaskFilter,
+  type UsageInput,
   type WaitForWorkOptions,
 } from './backend.ts';
 
@@ -987,4 +993,123 @@ export function checkReadAgentLogs(
   fail(issues);
   const checked = options as ReadAgentLogsOptions;
   return { ...checked, limit: checked.limit ?? DEFAULT_LOG_PAGE };
+}
+
+/** A USD amount from 0 to {@link MAX_USD}, else an issue. */
+function usd(value: unknown, path: string, issues: Issues): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_USD) {
+    issues.push({
+      path,
+      message: `must be a number of US dollars from 0 to ${MAX_USD}; got ${describeValue(value)}`,
+    });
+  }
+}
+
+/** A token count: absent (0) unless `required`, else an integer from 0 to MAX_TOKENS. */
+function tokens(value: unknown, path: string, required: boolean, issues: Issues): void {
+  if (value === undefined && !required) return;
+  integer(value, path, 0, MAX_TOKENS, issues);
+}
+
+/**
+ * One model call's usage to record (`recordUsage`): the attempt's lease and holder, the model,
+ * token counts (integers; cache reads and writes are parts of the input, reasoning a part of the
+ * output), the cost and its basis. Returns it as adapters apply it: counts defaulted to 0, the
+ * cost in nano-dollars.
+ */
+export function checkUsage(input: UsageInput): CheckedUsage {
+  const issues: Issues = [];
+  if (!leaseRef(input, 'usage', issues)) fail(issues);
+  const item = input as unknown as Record<string, unknown>;
+  holder(item, 'usage', issues);
+  text(item.provider, 'usage.provider', 'a provider name', LIMITS.maxKeyLength, issues);
+  text(item.model, 'usage.model', 'a model id', LIMITS.maxKeyLength, issues);
+  tokens(item.inputTokens, 'usage.inputTokens', true, issues);
+  tokens(item.outputTokens, 'usage.outputTokens', true, issues);
+  tokens(item.cacheReadTokens, 'usage.cacheReadTokens', false, issues);
+  tokens(item.cacheWriteTokens, 'usage.cacheWriteTokens', false, issues);
+  tokens(item.reasoningTokens, 'usage.reasoningTokens', false, issues);
+  usd(item.costUsd, 'usage.costUsd', issues);
+  if (!(COST_BASES as readonly unknown[]).includes(item.costBasis)) {
+    issues.push({
+      path: 'usage.costBasis',
+      message: `must be one of ${COST_BASES.join(', ')}; got ${describeValue(item.costBasis)}`,
+    });
+  }
+  if (item.reservationId !== undefined)
+    id(item.reservationId, 'usage.reservationId', 'a reservation', issues);
+  fail(issues);
+  const cacheRead = input.cacheReadTokens ?? 0;
+  const cacheWrite = input.cacheWriteTokens ?? 0;
+  const reasoning = input.reasoningTokens ?? 0;
+  if (cacheRead + cacheWrite > input.inputTokens) {
+    issues.push({
+      path: 'usage.cacheReadTokens',
+      message: `cacheReadTokens + cacheWriteTokens (${cacheRead + cacheWrite}) exceed inputTokens (${input.inputTokens}): they are parts of the input, which counts every input token`,
+    });
+  }
+  if (reasoning > input.outputTokens) {
+    issues.push({
+      path: 'usage.reasoningTokens',
+      message: `reasoningTokens (${reasoning}) exceed outputTokens (${input.outputTokens}): reasoning is a part of the output, which counts every output token`,
+    });
+  }
+  fail(issues);
+  const checked: CheckedUsage = {
+    taskId: input.taskId,
+    token: input.token,
+    agentId: input.agentId,
+    provider: input.provider,
+    model: input.model,
+    inputTokens: input.inputTokens,
+    outputTokens: input.outputTokens,
+    cacheReadTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+    reasoningTokens: reasoning,
+    costUsd: input.costUsd,
+    costBasis: input.costBasis,
+    costNano: toNano(input.costUsd),
+  };
+  if (input.reservationId !== undefined) checked.reservationId = input.reservationId;
+  return checked;
+}
+
+/** A reservation request (`reserveBudget`): the lease, its holder, the worst case in USD. */
+export function checkReserve(input: ReserveInput): CheckedReserve {
+  const issues: Issues = [];
+  if (!leaseRef(input, 'reserve', issues)) fail(issues);
+  const item = input as unknown as Record<string, unknown>;
+  holder(item, 'reserve', issues);
+  usd(item.usd, 'reserve.usd', issues);
+  fail(issues);
+  return {
+    taskId: input.taskId,
+    token: input.token,
+    agentId: input.agentId,
+    usd: input.usd,
+    nano: toNano(input.usd),
+  };
+}
+
+/** What `costs` totals: a run id or the namespace, and a group or none. */
+export function checkCostQuery(query: CostQuery | undefined): CostQuery {
+  if (query === undefined) return {};
+  if (!isObject(query)) {
+    throw new ValidationError([
+      {
+        path: 'costs',
+        message: `must be an object { runId?, by? } or absent; got ${describeValue(query)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  if (query.runId !== undefined) id(query.runId, 'costs.runId', 'a run', issues);
+  if (query.by !== undefined && !(COST_GROUPS as readonly unknown[]).includes(query.by)) {
+    issues.push({
+      path: 'costs.by',
+      message: `must be one of ${COST_GROUPS.join(', ')}; got ${describeValue(query.by)}`,
+    });
+  }
+  fail(issues);
+  return query;
 }

@@ -469,6 +469,34 @@ Examples:
 
   withCommonOptions(
     program
+      .command('costs')
+      .description(
+        'What model calls cost: the totals of a run (or of every run), by model, epic, agent, task or run, with the run budget.',
+      )
+      .argument('[runId]', 'a run id (run_…); omit for every run of the namespace')
+      .addOption(
+        new Option('--by <group>', 'totals by this group')
+          .choices(['model', 'epic', 'agent', 'task', 'run'])
+          .default('model'),
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ baton costs                          # every run, by model
+  $ baton costs run_01J… --by epic
+  $ baton costs --by run --json`,
+    )
+    .action(async (runId: string | undefined, _opts: unknown, command: Command) => {
+      const o = command.opts<{ by: 'model' | 'epic' | 'agent' | 'task' | 'run' }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(await (await import('./commands/costs.ts')).costsCommand(ctx, runId, { by: o.by }));
+    });
+
+  withCommonOptions(
+    program
       .command('tasks')
       .description('List tasks in submission order.')
       .addOption(

@@ -8,6 +8,8 @@ import type { BatonEvent, RunRecord, TaskRecord, TaskState } from '../core/types
 import { TASK_STATES } from '../core/types.ts';
 import { noColour, type Paint, type Tone } from './colour.ts';
 import { displayWidth, fitWidth, padWidth } from './width.ts';
+import type { BudgetStatus, CostTotals } from '../core/ledger.ts';
+import { costLine } from './costs.ts';
 
 /** One symbol per task state, used by the live display and the plain event lines. */
 export const STATE_SYMBOL: Readonly<Record<TaskState, string>> = {
@@ -514,6 +516,8 @@ export interface RunSummary {
   speedup: number | null;
   /** The heaviest dependency chain with actual durations as weights: no pool can beat it. */
   criticalPath: { keys: string[]; ms: number };
+  /** What the run's model calls cost, and its budget (docs/costs.md); absent: not asked. */
+  cost?: CostTotals & { budget: BudgetStatus | null };
 }
 
 /**
@@ -554,6 +558,7 @@ export function renderSummary(summary: RunSummary, paint: Paint = noColour): str
     alignRight: [3, 4],
   });
   const path = summary.criticalPath.keys.length > 0 ? summary.criticalPath.keys.join(' -> ') : '-';
+  const cost = summary.cost && costLine(summary.cost, summary.cost.budget);
   const failures = renderFailures(summary.tasks, paint);
   return [
     table,
@@ -564,6 +569,7 @@ export function renderSummary(summary: RunSummary, paint: Paint = noColour): str
     `sum of tasks    ${formatDuration(summary.sumTaskMs)}`,
     `speed-up        ${formatSpeedup(summary.speedup)} (sum of tasks / wall time)`,
     `critical path   ${formatDuration(summary.criticalPath.ms)} (lower bound): ${path}`,
+    ...(cost ? [cost] : []),
     ...(failures.length > 0 ? ['', ...failures] : []),
   ].join('\n');
 }

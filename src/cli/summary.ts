@@ -12,6 +12,7 @@
  * agent is busy at most the wall time × its slots, and the speed-up is at most the slots.
  */
 import { longestPath } from '../core/dag.ts';
+import type { CostReport } from '../core/ledger.ts';
 import type { AttemptRecord, RunRecord, TaskRecord } from '../core/types.ts';
 import { countStates, type AgentSummary, type RunSummary, type TaskSummary } from './render.ts';
 
@@ -41,6 +42,8 @@ export interface SummaryInput {
   agents?: readonly SummaryAgent[];
   /** When the run ended, if the run record does not say (epoch ms). */
   endedAt?: number;
+  /** What the run's model calls cost, and its budget (docs/costs.md). @default not shown */
+  costs?: CostReport;
 }
 
 /**
@@ -182,5 +185,8 @@ export function summarizeRun(input: SummaryInput): RunSummary {
     sumTaskMs,
     speedup,
     criticalPath: { keys: critical.path, ms: critical.length },
+    ...(input.costs === undefined
+      ? {}
+      : { cost: { ...input.costs.total, budget: input.costs.budget } }),
   };
 }

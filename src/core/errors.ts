@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'BATON_PAYLOAD_TOO_LARGE'
   | 'BATON_STORE_UNAVAILABLE'
   | 'BATON_STORE_URL'
-  | 'BATON_CLOSED';
+  | 'BATON_CLOSED'
+  | 'BATON_BUDGET_EXCEEDED';
 
 export class BatonError extends Error {
   readonly code: ErrorCode;
@@ -160,6 +161,40 @@ export class DeferError extends BatonError {
       cause: options.cause,
     });
     this.delayMs = rounded;
+  }
+}
+
+/** What a budget that refused a reservation held when it refused (see {@link BudgetExceededError}). */
+export interface BudgetFacts {
+  /** Whose budget: the run's, or the task's own. */
+  scope: 'run' | 'task';
+  /** The run or task id. */
+  id: string;
+  limitUsd: number;
+  /** Recorded by calls that finished. */
+  spentUsd: number;
+  /** Held by reservations of calls in flight. */
+  reservedUsd: number;
+  /** The worst case of the call that asked. */
+  requestedUsd: number;
+}
+
+/**
+ * A model call's worst case does not fit what is left of its run's (or task's) budget: the call
+ * is not made. Not retryable: another attempt would meet the same budget. Its `details` are the
+ * {@link BudgetFacts}.
+ */
+export class BudgetExceededError extends BatonError {
+  readonly facts: BudgetFacts;
+  constructor(facts: BudgetFacts) {
+    const usd = (n: number): string => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 2)}`;
+    const left = Math.max(0, facts.limitUsd - facts.spentUsd - facts.reservedUsd);
+    super(
+      'BATON_BUDGET_EXCEEDED',
+      `the ${facts.scope} ${facts.id} has a budget of ${usd(facts.limitUsd)}: ${usd(facts.spentUsd)} spent and ${usd(facts.reservedUsd)} held by calls in flight leave ${usd(left)}, less than this call's worst case of ${usd(facts.requestedUsd)}. Raise the ${facts.scope}'s budget (budget.usd), lower maxTokens, or choose a cheaper model`,
+      { retryable: false, details: { ...facts } },
+    );
+    this.facts = facts;
   }
 }
 

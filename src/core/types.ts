@@ -110,6 +110,19 @@ export interface TaskSpec {
    * @default []
    */
   affinity?: AffinityRule[];
+  /**
+   * A spending limit for this task's model calls over all its attempts, besides its run's
+   * (docs/costs.md). A call whose worst case does not fit fails with `BATON_BUDGET_EXCEEDED`.
+   * @default no task budget
+   * @example { usd: 0.5 }
+   */
+  budget?: Budget;
+}
+
+/** A spending limit in USD (docs/costs.md): `{ usd: 5 }`. */
+export interface Budget {
+  /** At most this many US dollars, from 0 to 1,000,000; kept to the nano-dollar. */
+  usd: number;
 }
 
 /** One soft preference of a task: agents whose label `label` is `value` score `weight`. */
@@ -125,6 +138,13 @@ export interface RunSpec {
   /** A name for displays. @default 'run' */
   name?: string;
   tasks: TaskSpec[];
+  /**
+   * A spending limit for the model calls of every task in the run (docs/costs.md). Concurrent
+   * calls cannot overshoot it: each reserves its worst case first.
+   * @default no budget
+   * @example { usd: 5 }
+   */
+  budget?: Budget;
 }
 
 /** A task after validation and normalisation: every default applied. */
@@ -148,6 +168,8 @@ export interface NormalizedTask {
   criticalPath: number;
   /** Kahn level: 0 for tasks without dependencies inside the submission. */
   level: number;
+  /** The task's own budget in USD (`budget.usd`), when it has one. */
+  budgetUsd?: number;
 }
 
 /** Why an attempt ended without success. */
@@ -162,7 +184,7 @@ export interface TaskError {
 }
 
 /** A task as stored. */
-export interface TaskRecord extends Omit<NormalizedTask, 'level'> {
+export interface TaskRecord extends Omit<NormalizedTask, 'level' | 'budgetUsd'> {
   id: string;
   runId: string | null;
   state: TaskState;
@@ -396,6 +418,8 @@ export type EventType =
   /** A worker abandoned a handler that ignored its abort (data: taskId, attempt, abortedBy…). */
   | 'agent.degraded'
   | 'agent.left'
+  /** A model call's usage and cost was recorded in the ledger (data: provider, model, tokens…). */
+  | 'usage.recorded'
   | 'pool.scaled_up'
   | 'pool.scaled_down'
   | 'pool.restarted';

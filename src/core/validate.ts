@@ -26,6 +26,7 @@ import {
   ValidationError,
   type ValidationIssue,
 } from './errors.ts';
+import { MAX_USD, budgetProblem } from './ledger.ts';
 import { parsePriority, priorityProblem } from './priority.ts';
 import { resolveRetryPolicy } from './retry.ts';
 import { describeValue, didYouMean, truncate } from './text.ts';
@@ -63,6 +64,8 @@ export const LIMITS = {
   maxAffinityRules: 32,
   /** Largest absolute `weight` of an affinity rule. */
   maxAffinityWeight: 1_000_000,
+  /** Largest budget of a run or task, in USD (`budget.usd`). */
+  maxBudgetUsd: MAX_USD,
 } as const;
 
 /** What a task key must look like: no spaces, no `#` (reserved for tasks without a key). */
@@ -122,7 +125,7 @@ export function normalizeTasks(specs: unknown, options: NormalizeOptions): Norma
 export function normalizeRun(
   spec: unknown,
   options: NormalizeOptions,
-): { name: string; tasks: NormalizedTask[]; width: number } {
+): { name: string; tasks: NormalizedTask[]; width: number; budgetUsd: number | null } {
   const base = options.pathPrefix ?? '';
   const tasksPath = joinPath(base, 'tasks');
   const issues: ValidationIssue[] = [];
@@ -135,6 +138,7 @@ export function normalizeRun(
   }
   const raw = spec as { name?: unknown; tasks?: unknown };
   const name = shell.success ? (shell.data.name ?? 'run') : 'run';
+  const budgetUsd = shell.success ? (shell.data.budget ?? null) : null;
   let batch: Batch = { path: tasksPath, tasks: [], sizeProblem: null, cycle: null, width: 0 };
   if (Array.isArray(raw.tasks)) {
     if (raw.tasks.length === 0) {
@@ -144,7 +148,7 @@ export function normalizeRun(
     }
   }
   settle(issues, batch);
-  return { name, tasks: batch.tasks, width: batch.width };
+  return { name, tasks: batch.tasks, width: batch.width, budgetUsd };
 }
 
 /**
@@ -232,8 +236,9 @@ const TASK_FIELDS = [
   'runAfter',
   'dependsOn',
   'affinity',
+  'budget',
 ] as const;
-const RUN_FIELDS = ['name', 'tasks'] as const;
+const RUN_FIELDS = ['name', 'tasks', 'budget'] as const;
 const DEPENDENCY_FIELDS = ['key', 'soft'] as const;
 const BACKOFF_FIELDS = ['baseMs', 'maxMs', 'factor', 'jitter'] as const;
 const AFFINITY_FIELDS = ['label', 'value', 'weight'] as const;
@@ -276,6 +281,17 @@ const affinitySchema = z.strictObject({
 });
 
 const delayMs = z.int().min(0).max(LIMITS.maxTimerMs);
+
+/** `budget: { usd }` → the USD amount (core/ledger.ts budgetProblem words what is wrong). */
+const budgetSchema = z.unknown().transform((value, ctx): number | null => {
+  if (value === undefined || value === null) return null;
+  const problem = budgetProblem(value);
+  if (problem !== null) {
+    ctx.issues.push({ code: 'custom', message: problem.message, input: value, path: problem.path });
+    return z.NEVER;
+  }
+  return (value as { usd: number }).usd;
+});
 
 const backoffSchema = z.strictObject({
   baseMs: delayMs.nullish(),
@@ -346,10 +362,12 @@ const taskSchema = z.strictObject({
   runAfter: runAfterSchema.optional(),
   dependsOn: z.array(dependencySchema).nullish(),
   affinity: z.array(affinitySchema).max(LIMITS.maxAffinityRules).nullish(),
+  budget: budgetSchema.optional(),
 });
 
 const runShellSchema = z.strictObject({
   name: text(LIMITS.maxTitleLength).nullish(),
+  budget: budgetSchema.optional(),
   // Checked task by task, so that each task's issues get their own paths.
   tasks: z.array(z.unknown()),
 });
@@ -520,6 +538,7 @@ function toNormalized(spec: ParsedTask, payload: unknown, now: number): Normaliz
     })),
     criticalPath: 1,
     level: 0,
+    ...(spec.budget == null ? {} : { budgetUsd: spec.budget }),
   };
 }
 

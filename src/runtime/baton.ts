@@ -14,8 +14,11 @@
  * ```
  */
 import type { Logger } from 'pino';
+import type { CostReport, UsageRecord } from '../core/ledger.ts';
+import { checkPrices, type PriceOverrides } from '../core/pricing.ts';
 import type {
   Backend,
+  CostQuery,
   ReadAgentLogsOptions,
   ReadLogsOptions,
   RunFilter,
@@ -60,6 +63,14 @@ export interface OpenOptions {
    * @default DEFAULT_ROUTING (`src/core/routing.ts`)
    */
   routing?: Partial<RoutingPolicy>;
+  /**
+   * Prices of models by `provider:model` (or `provider:*`), in USD per million tokens, that
+   * override or extend the maintained price table (docs/costs.md): the default of every worker
+   * this client makes (`WorkerOptions.prices`).
+   * @default none: the table's prices
+   * @example { 'openai:gpt-4.1-mini': { inputMtok: 0.3, outputMtok: 1.2 } }
+   */
+  prices?: PriceOverrides;
 }
 
 export interface WaitOptions {
@@ -104,12 +115,15 @@ export class Baton {
   readonly #log: Logger;
   readonly #workers = new Set<Worker>();
   readonly #follower: EventFollower;
+  /** The `prices` option: every worker's default. */
+  readonly #prices: PriceOverrides | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(backend: Backend, logger: Logger) {
+  private constructor(backend: Backend, logger: Logger, prices?: PriceOverrides) {
     this.backend = backend;
     this.#log = logger;
     this.#follower = new EventFollower(backend, logger);
+    this.#prices = prices;
   }
 
   /**
@@ -118,6 +132,8 @@ export class Baton {
    * @default store `DEFAULT_STORE_URL` (`sqlite:.baton/baton.db`)
    */
   static async open(store: string = DEFAULT_STORE_URL, options: OpenOptions = {}): Promise<Baton> {
+    // Checked before the store is opened, so a bad value leaves nothing open.
+    const prices = options.prices === undefined ? undefined : checkPrices(options.prices);
     const backend = await openBackend(store, {
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -126,12 +142,16 @@ export class Baton {
         : { maxPayloadBytes: options.maxPayloadBytes }),
       ...(options.routing === undefined ? {} : { routing: options.routing }),
     });
-    return new Baton(backend, options.logger ?? getDefaultLogger());
+    return new Baton(backend, options.logger ?? getDefaultLogger(), prices);
   }
 
   /** Wrap a backend you opened yourself. `close()` closes it. */
-  static fromBackend(backend: Backend, options: { logger?: Logger } = {}): Baton {
-    return new Baton(backend, options.logger ?? getDefaultLogger());
+  static fromBackend(
+    backend: Backend,
+    options: { logger?: Logger; prices?: PriceOverrides } = {},
+  ): Baton {
+    const prices = options.prices === undefined ? undefined : checkPrices(options.prices);
+    return new Baton(backend, options.logger ?? getDefaultLogger(), prices);
   }
 
   /** Submit one standalone task. Submitting the same `idempotencyKey` again returns the same task. */
@@ -345,10 +365,31 @@ export class Baton {
     return await this.backend.stats();
   }
 
+  /**
+   * What model calls cost (docs/costs.md): the totals of a run's calls, or of the namespace's,
+   * by run, epic, task, agent or model when asked, with the run's budget.
+   * @throws NotFoundError for an unknown run.
+   */
+  async costs(query?: CostQuery): Promise<CostReport> {
+    this.#assertOpen('costs');
+    return await this.backend.costs(query);
+  }
+
+  /** Every model call recorded against a task, in the order recorded. */
+  async usage(taskId: string): Promise<UsageRecord[]> {
+    this.#assertOpen('usage');
+    return await this.backend.usageOf(taskId);
+  }
+
   /** A worker on this client's store; call its `start()`. `close()` stops it. */
   worker(options: WorkerOptions): Worker {
     this.#assertOpen('worker');
-    const worker = new Worker(this.backend, { ...options, logger: options.logger ?? this.#log });
+    const prices = options.prices ?? this.#prices;
+    const worker = new Worker(this.backend, {
+      ...options,
+      logger: options.logger ?? this.#log,
+      ...(prices === undefined ? {} : { prices }),
+    });
     this.#workers.add(worker);
     worker.once('stopped', () => this.#workers.delete(worker));
     return worker;

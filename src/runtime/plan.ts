@@ -57,7 +57,7 @@ import {
 } from '../core/errors.ts';
 import { LLM_FIELDS, LLM_TASK_TYPE, checkLlmPayload } from '../core/llm.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
-import type { Json, RunSpec, TaskSpec } from '../core/types.ts';
+import type { Budget, Json, RunSpec, TaskSpec } from '../core/types.ts';
 import { KEY_PATTERN, LIMITS, normalizeRun } from '../core/validate.ts';
 import { readYaml } from './plan-yaml.ts';
 
@@ -214,6 +214,8 @@ export function parsePlan(text: string, file: string): Plan {
 
   const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
   const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
+  // The run's spending limit (docs/costs.md); the core validator checks it.
+  if (raw.budget !== undefined) run.budget = raw.budget as Budget;
 
   // The core validator sees exactly what a backend will, so a plan that loads also submits.
   let coreError: Error | null = null;
@@ -409,6 +411,7 @@ const taskSchema = z.strictObject({
   payload: z.unknown().optional(),
   prompt: z.unknown().optional(),
   output: z.unknown().optional(),
+  budget: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -482,6 +485,7 @@ const agentSchema = z.strictObject({
 
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
+  budget: z.unknown().optional(),
   defaults: defaultsSchema.optional(),
   agents: z.array(agentSchema).min(1).optional(),
   tasks: z.array(taskSchema),
@@ -496,6 +500,7 @@ const FIELDS_AT = {
 
 interface RawPlan {
   name?: unknown;
+  budget?: unknown;
   defaults?: unknown;
   agents?: unknown;
   tasks?: unknown;
@@ -566,6 +571,7 @@ interface RawTask extends RawDefaults {
   title?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
+  budget?: unknown;
   command?: unknown;
   args?: unknown;
   payload?: unknown;
@@ -574,7 +580,7 @@ interface RawTask extends RawDefaults {
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey'] as const;
+const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey', 'budget'] as const;
 /** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
   'epic',

@@ -49,7 +49,9 @@ import type {
   TaskSpec,
 } from '../core/types.ts';
 import { describeValue } from '../core/text.ts';
+import type { PriceOverrides } from '../core/pricing.ts';
 import { heartbeatInThread, type ThreadHeartbeat } from './heartbeat.ts';
+import { AttemptCosts, Ledger } from './ledger.ts';
 import { DEFAULT_LOG_FLUSH_MS, LogBatcher } from './log-batcher.ts';
 import { ProcessSampler } from './process-sampler.ts';
 import { SettleBatcher } from './settle-batcher.ts';
@@ -96,6 +98,13 @@ export interface TaskContext {
    * and kept with the task after it ends, failed or not.
    */
   log: TaskLog;
+  /**
+   * The usage and cost ledger for this attempt (docs/costs.md): reserve a model call's worst
+   * case against the run's and task's budgets before it, record its usage after (priced, and the
+   * reservation settled), give back a reservation whose call never happened. What is still held
+   * when the handler returns is given back.
+   */
+  costs: AttemptCosts;
 }
 
 /** Runs one attempt; the value returned (JSON, or nothing for `null`) is the task's result. */
@@ -169,6 +178,14 @@ export interface WorkerOptions {
   handleSignals?: boolean;
   /** Where the worker logs. @default a pino logger at `BATON_LOG_LEVEL` (or `info`) */
   logger?: Logger;
+  /**
+   * Prices of models by `provider:model` (or `provider:*`), in USD per million tokens, that
+   * override or extend the maintained price table when `ctx.costs` prices a call
+   * (docs/costs.md).
+   * @default none: the table's prices
+   * @example { 'vllm:qwen3-32b': { inputMtok: 0.05, outputMtok: 0.2 } }
+   */
+  prices?: PriceOverrides;
   /**
    * How long a line a handler writes (`ctx.log`) waits for others before they are sent to the
    * store together, in ms. An attempt's last lines go with its outcome, in the same call.
@@ -287,6 +304,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** The logger the worker was given: the shared sweeper logs without this agent's id. */
   readonly #baseLog: Logger;
   readonly #settler: SettleBatcher;
+  /** Prices and records model calls, holds budgets (`ctx.costs`). */
+  readonly #ledger: Ledger;
   /** Sends the lines handlers write while their attempts run (task-log.ts). */
   readonly #logs: LogBatcher;
 
@@ -372,6 +391,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#baseLog = options.logger ?? getDefaultLogger();
     this.#log = this.#baseLog.child({ agentId: this.agentId });
     this.#settler = new SettleBatcher(backend);
+    this.#ledger = new Ledger(
+      backend,
+      options.prices === undefined ? {} : { prices: options.prices },
+    );
     this.#logs = new LogBatcher(backend, {
       flushMs: options.logFlushMs ?? DEFAULT_LOG_FLUSH_MS,
       logger: this.#log,
@@ -1008,6 +1031,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return;
     }
 
+    const costs = new AttemptCosts(this.#ledger, lease);
     const logs = this.#logs;
     const ctx: TaskContext = {
       task: lease.task,
@@ -1029,16 +1053,24 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           logs.wrote,
         )).api;
       },
+      costs,
+    };
+    // Reservations the handler left open are given back when it returns: their calls are over
+    // (the sweep would release them too). No extra step when there are none.
+    const ended = (outcome: HandlerOutcome): HandlerOutcome | Promise<HandlerOutcome> => {
+      entry.handlerMs = this.#durationMs(entry);
+      if (!costs.holding) return outcome;
+      return costs.releaseAll().then(
+        () => outcome,
+        (e: unknown) => {
+          entry.log.warn({ err: e }, 'giving back budget reservations failed; the sweep will');
+          return outcome;
+        },
+      );
     };
     const handlerDone: Promise<HandlerOutcome> = (async () => handler(ctx))().then(
-      (value) => {
-        entry.handlerMs = this.#durationMs(entry);
-        return { ok: true as const, value };
-      },
-      (error: unknown) => {
-        entry.handlerMs = this.#durationMs(entry);
-        return { ok: false as const, error };
-      },
+      (value) => ended({ ok: true as const, value }),
+      (error: unknown) => ended({ ok: false as const, error }),
     );
     // What a handler writes after its attempt was settled (an aborted one winding down) is sent
     // on its own; a partial last line once it returns.

@@ -65,6 +65,7 @@ export function httpStatus(code: string): number {
     case 'BATON_ROUTE_NOT_FOUND':
       return 404;
     case 'BATON_CONFLICT':
+    case 'BATON_BUDGET_EXCEEDED':
     case 'BATON_LEASE_LOST':
     case 'BATON_AGENT_LOST':
     case 'BATON_CANCELLED':

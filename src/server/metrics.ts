@@ -13,6 +13,14 @@ import type { Baton } from '../runtime/baton.ts';
 
 /** Buckets of queue wait and run time, in seconds: 5 ms to 1 h. */
 const BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+/** The `kind` label of each token count of a `usage.recorded` event. */
+const USAGE_KINDS = [
+  ['input', 'inputTokens'],
+  ['output', 'outputTokens'],
+  ['cache_read', 'cacheReadTokens'],
+  ['cache_write', 'cacheWriteTokens'],
+  ['reasoning', 'reasoningTokens'],
+] as const;
 /** Tasks whose ready/claim times are remembered at once; the oldest are forgotten beyond it. */
 const MAX_TRACKED = 100_000;
 
@@ -24,6 +32,8 @@ export class Metrics {
   readonly #retried: Counter;
   readonly #queueWait: Histogram;
   readonly #runTime: Histogram;
+  readonly #tokens: Counter;
+  readonly #costUsd: Counter;
   /** When each task last became ready, and when its current attempt was claimed (event times). */
   readonly #readyAt = new Map<string, number>();
   readonly #claimedAt = new Map<string, number>();
@@ -61,6 +71,18 @@ export class Metrics {
       help: 'Time from claim to the end of the attempt, by outcome',
       labelNames: ['outcome'],
       buckets: BUCKETS,
+      registers,
+    });
+    this.#tokens = new Counter({
+      name: 'baton_llm_tokens_total',
+      help: 'Tokens of recorded model calls, by model (provider:model) and kind (input, output, cache_read, cache_write, reasoning)',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
+    this.#costUsd = new Counter({
+      name: 'baton_llm_cost_usd_total',
+      help: 'USD cost of recorded model calls, by model (provider:model)',
+      labelNames: ['model'],
       registers,
     });
     new Gauge({
@@ -144,6 +166,9 @@ export class Metrics {
       case 'task.retried':
         this.#ready(id, event.at);
         break;
+      case 'usage.recorded':
+        this.#usage(event.data);
+        break;
       case 'task.cancelled':
       case 'task.skipped':
         this.#readyAt.delete(id);
@@ -152,6 +177,17 @@ export class Metrics {
       default:
         break;
     }
+  }
+
+  /** A recorded model call (`usage.recorded`): its tokens and cost, by model. */
+  #usage(data: BatonEvent['data']): void {
+    if (typeof data.provider !== 'string' || typeof data.model !== 'string') return;
+    const model = `${data.provider}:${data.model}`;
+    for (const [kind, field] of USAGE_KINDS) {
+      const n = data[field];
+      if (typeof n === 'number' && n > 0) this.#tokens.inc({ model, kind }, n);
+    }
+    if (typeof data.costUsd === 'number') this.#costUsd.inc({ model }, data.costUsd);
   }
 
   #ready(id: string, at: number): void {

@@ -27,6 +27,7 @@ const COMPONENTS = {
   RunDetail: S.RunDetailSchema,
   AgentList: S.AgentListSchema,
   Stats: S.StatsSchema,
+  CostReport: S.CostReportSchema,
   Health: S.HealthSchema,
   Event: S.EventSchema,
   WsReady: S.WsReadySchema,
@@ -242,6 +243,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       scope: 'read',
       ok: [200, 'Stats'],
       errors: [401, 403],
+    },
+  },
+  '/v1/costs': {
+    get: {
+      summary:
+        'What model calls cost: totals of a run (run=) or of the namespace, by run, epic, task, agent or model (by=), with the run budget',
+      scope: 'read',
+      query: S.CostsQuerySchema,
+      ok: [200, 'CostReport'],
+      errors: [400, 401, 403, 404],
     },
   },
   '/v1/agents/{id}/heartbeat': {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
+import { COST_GROUPS } from '../core/ledger.ts';
 import { LOG_LEVELS, LOG_STREAMS } from '../core/logs.ts';
 import { TASK_STATES } from '../core/types.ts';
 import { LIMITS } from '../core/validate.ts';
@@ -20,6 +21,9 @@ export const RetryPolicySchema = z.strictObject({
   factor: z.number().optional(),
   jitter: z.enum(['full', 'equal', 'none']).optional(),
 });
+
+/** A spending limit in USD (docs/costs.md); the core validator checks its range. */
+const BudgetSchema = z.strictObject({ usd: z.number() });
 
 export const TaskSpecSchema = z.strictObject({
   type: z.string(),
@@ -40,11 +44,13 @@ export const TaskSpecSchema = z.strictObject({
   affinity: z
     .array(z.strictObject({ label: z.string(), value: z.string(), weight: z.number().optional() }))
     .optional(),
+  budget: BudgetSchema.optional(),
 });
 
 export const RunSpecSchema = z.strictObject({
   name: z.string().optional(),
   tasks: z.array(TaskSpecSchema),
+  budget: BudgetSchema.optional(),
 });
 
 export const CancelBodySchema = z.strictObject({ reason: z.string().optional() });
@@ -81,6 +87,14 @@ export const AvailableAgentsQuerySchema = z.strictObject({
 });
 
 export const IdParamsSchema = z.strictObject({ id: z.string().min(1) });
+
+/** `GET /v1/costs`: totals of a run's model calls (or the namespace's), by a group when asked. */
+export const CostsQuerySchema = z.strictObject({
+  /** A run id; absent: the whole namespace. */
+  run: z.string().min(1).optional(),
+  /** Totals by run, epic, task, agent or model besides the grand total. */
+  by: z.enum(COST_GROUPS).optional(),
+});
 
 export const EventsQuerySchema = z.strictObject({
   /** An event id to resume after, `now` (the default) or `start` (the whole history). */
@@ -311,6 +325,32 @@ export const StatsSchema = z.strictObject({
     }),
   ),
   agents: z.strictObject({ active: z.number(), lost: z.number(), stopped: z.number() }),
+});
+
+const costTotals = {
+  calls: z.number(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cacheReadTokens: z.number(),
+  cacheWriteTokens: z.number(),
+  reasoningTokens: z.number(),
+  costUsd: z.number(),
+};
+
+/** What `GET /v1/costs` answers (core/ledger.ts CostReport). */
+export const CostReportSchema = z.strictObject({
+  runId: z.string().nullable(),
+  total: z.strictObject(costTotals),
+  by: z.enum(COST_GROUPS).nullable(),
+  groups: z.array(z.strictObject({ key: z.string().nullable(), ...costTotals })),
+  budget: z
+    .strictObject({
+      limitUsd: z.number(),
+      spentUsd: z.number(),
+      reservedUsd: z.number(),
+      leftUsd: z.number(),
+    })
+    .nullable(),
 });
 
 export const HealthSchema = z.strictObject({

@@ -49,6 +49,7 @@ import {
   CancelBodySchema,
   RetryBodySchema,
   AvailableAgentsQuerySchema,
+  CostsQuerySchema,
   EventsQuerySchema,
   IdParamsSchema,
   RunListQuerySchema,
@@ -394,6 +395,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/stats', read, async () => await baton.stats());
+
+  app.get('/v1/costs', readWith(CostsQuerySchema), async (request) => {
+    const q = CostsQuerySchema.parse(request.query);
+    return await baton.costs({
+      ...(q.run === undefined ? {} : { runId: q.run }),
+      ...(q.by === undefined ? {} : { by: q.by }),
+    });
+  });
 
   app.get('/v1/events', readWith(EventsQuerySchema), async (request, reply) => {
     const q = EventsQuerySchema.parse(request.query);

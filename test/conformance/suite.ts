@@ -11,6 +11,7 @@
 import { describe, afterEach, beforeEach } from 'vitest';
 import { routingPolicyCases } from './cases/affinity.ts';
 import { agentCases } from './cases/agents.ts';
+import { budgetCases } from './cases/budget.ts';
 import { cancelCases } from './cases/cancel.ts';
 import { claimCases } from './cases/claim.ts';
 import { concurrencyCases } from './cases/concurrency.ts';
@@ -20,6 +21,7 @@ import { dynamicCases } from './cases/dynamic.ts';
 import { eventCases } from './cases/events.ts';
 import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
+import { ledgerCases } from './cases/ledger.ts';
 import { listingCases } from './cases/listing.ts';
 import { logCases } from './cases/logs.ts';
 import { registryCases } from './cases/registry.ts';
@@ -72,5 +74,7 @@ export function defineConformanceSuite(
     validationCases(env);
     concurrencyCases(env);
     durabilityCases(env);
+    ledgerCases(env);
+    budgetCases(env);
   });
 }

@@ -210,6 +210,25 @@ describe('loading valid plans', () => {
     expect(normalized.tasks[0]!.affinity).toEqual([{ label: 'region', value: 'eu', weight: 1 }]);
   });
 
+  it('takes a budget for the run at the top level, and for a task', () => {
+    const plan = parsePlan(
+      yaml(
+        'budget: { usd: 5 }',
+        'tasks:',
+        '  - key: a',
+        '    executor: llm',
+        '    model: anthropic:claude-sonnet-4-5',
+        '    prompt: Summarise the notes',
+        '    budget: { usd: 0.5 }',
+        '  - { key: b, executor: call }',
+      ),
+      'costly.yaml',
+    );
+    expect(plan.run.budget).toEqual({ usd: 5 });
+    expect(plan.run.tasks.map((t) => t.budget)).toEqual([{ usd: 0.5 }, undefined]);
+    expect(normalizeRun(plan.run, { now: 0 }).budgetUsd).toBe(5);
+  });
+
   it('runs tasks without a command under the default executor', () => {
     const plan = parsePlan(
       yaml(
@@ -336,6 +355,7 @@ describe('refusing broken plans, with file and line', () => {
         'payload',
         'prompt',
         'output',
+        'budget',
       ].join(', ')}`,
     );
   });
@@ -393,6 +413,28 @@ describe('refusing broken plans, with file and line', () => {
       /^plans\/x\.yaml:5:15: tasks\[1\]\.priority: .*'urgent'.*critical.*high.*medium.*low/,
     );
     expect(error.message).toContain('integer');
+  });
+
+  it('refuses a negative or non-number budget, of the run or of a task, at its line', () => {
+    const error = planError(
+      yaml(
+        'budget: { usd: -3 }',
+        'tasks:',
+        '  - key: a',
+        '    executor: call',
+        '    budget: { usd: five }',
+      ),
+    );
+    expect(error.issues.map((i) => [i.line, i.field])).toEqual([
+      [1, 'budget.usd'],
+      [5, 'tasks[0].budget.usd'],
+    ]);
+    expect(error.issues[0]!.message).toBe(
+      'must be a number of US dollars from 0 to 1000000; got the number -3',
+    );
+    expect(planError(yaml('budget: 5', 'tasks:', '  - { key: a, command: ls }')).message).toContain(
+      'budget: must be { usd: <US dollars from 0 to 1000000> }, e.g. { usd: 5 }; got the number 5',
+    );
   });
 
   it('refuses a bad affinity rule at its line', () => {

@@ -31,6 +31,53 @@ async function scrapeUntil(
 }
 
 describe('GET /metrics', () => {
+  it('counts tokens and USD of recorded model calls by model', async () => {
+    const s = await startServer();
+    const backend = s.baton.backend;
+    await backend.registerAgent({ id: 'agt_u', capabilities: [], concurrency: 2 });
+    await s.baton.submit({ type: 'call' });
+    await s.baton.submit({ type: 'call' });
+    // Let the metrics follow the stream from here on.
+    await scrapeUntil(s, (text) => sample(text, 'baton_tasks_submitted_total') !== undefined);
+    const leases = await backend.claim({
+      agentId: 'agt_u',
+      capabilities: [],
+      max: 2,
+      leaseTtlMs: 30_000,
+    });
+    const call = (lease: Lease, model: string, costUsd: number) =>
+      backend.recordUsage({
+        taskId: lease.taskId,
+        token: lease.token,
+        agentId: 'agt_u',
+        provider: 'anthropic',
+        model,
+        inputTokens: 1000,
+        outputTokens: 100,
+        cacheReadTokens: 400,
+        reasoningTokens: 20,
+        costUsd,
+        costBasis: 'table',
+      });
+    await call(leases[0]!, 'claude-sonnet-4-5', 0.25);
+    await call(leases[1]!, 'claude-sonnet-4-5', 0.5);
+    await call(leases[1]!, 'claude-haiku-4-5', 0.125);
+    const sonnet = 'model="anthropic:claude-sonnet-4-5"';
+    const text = await scrapeUntil(
+      s,
+      (t) => sample(t, 'baton_llm_cost_usd_total{model="anthropic:claude-haiku-4-5"}') === 0.125,
+    );
+    expect(sample(text, `baton_llm_cost_usd_total{${sonnet}}`)).toBe(0.75);
+    expect(sample(text, `baton_llm_tokens_total{${sonnet},kind="input"}`)).toBe(2000);
+    expect(sample(text, `baton_llm_tokens_total{${sonnet},kind="output"}`)).toBe(200);
+    expect(sample(text, `baton_llm_tokens_total{${sonnet},kind="cache_read"}`)).toBe(800);
+    expect(sample(text, `baton_llm_tokens_total{${sonnet},kind="reasoning"}`)).toBe(40);
+    expect(
+      sample(text, `baton_llm_tokens_total{${sonnet},kind="cache_write"}`),
+      'no cache writes, no sample',
+    ).toBeUndefined();
+  });
+
   it('counts submitted, succeeded, failed and retried tasks, with queue wait and run time', async () => {
     const s = await startServer();
     const backend = s.baton.backend;

@@ -175,6 +175,10 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/agents', '/v1/agents');
     await call('GET', '/v1/agents/available?capability=x', '/v1/agents/available');
     await call('GET', '/v1/stats', '/v1/stats');
+    await call('GET', `/v1/costs?run=${run.body.runId as string}&by=model`, '/v1/costs');
+    await call('GET', '/v1/costs', '/v1/costs');
+    await call('GET', '/v1/costs?by=planet', '/v1/costs');
+    await call('GET', '/v1/costs?run=run_missing', '/v1/costs');
     await call('GET', '/health', '/health');
     await call('POST', `/v1/tasks/${task.body.id as string}/cancel`, '/v1/tasks/{id}/cancel', {
       body: {},
@@ -288,6 +292,9 @@ describe('OpenAPI document', () => {
         'post /v1/tasks/{id}/retry 200',
         'post /v1/tasks/{id}/retry 404',
         'post /v1/tasks/{id}/retry 409',
+        'get /v1/costs 200',
+        'get /v1/costs 400',
+        'get /v1/costs 404',
         'get /v1/tasks/{id}/logs 200',
         'get /v1/tasks/{id}/logs 400',
         'get /v1/tasks/{id}/logs 404',

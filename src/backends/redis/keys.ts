@@ -31,6 +31,13 @@
  *   P pending      zset    staged, uncommitted submission id -> stage time
  *   P publishing   zset    committed submission id still being published -> commit time
  *   P pubcur       hash    submission id -> publish cursor
+ *   P budgets      hash    run or task id -> its budget in nano-dollars (docs/costs.md); written
+ *                          before the submission that creates the run or task
+ *   P spent        hash    run or task id with a budget -> nano-dollars its recorded calls cost
+ *   P held         hash    run or task id with a budget -> nano-dollars reservations hold
+ *   P rsv          hash    reservation id -> '<task id> <token> <run id or empty> <nano-dollars>'
+ *   P rsvz         zset    reservation id -> when it was taken (what the sweep looks through)
+ *   P rsvoff       string  where the next sweep-reservations call starts in rsvz
  *
  * Keys named by data:
  *   P t:<task>     hash    the task: its fields (see codec.ts), `a:<token>` attempt records
@@ -54,6 +61,11 @@
  *                          time (claim to complete) of the succeeded ones
  *   P stg:<sub>    list    ids of a large submission's tasks, in publish order
  *   P stgm:<sub>   hash    a large submission's first seq, run id and mode
+ *   P u:<task>     list    the task's recorded model calls, JSON (UsageJson in redis/ledger.ts)
+ *   P ct:<scope>   hash    totals of the calls of a run (scope = run id) or of the namespace
+ *                          (scope `*`): calls, in, out, cr, cw, rs (tokens), cost (nano-dollars)
+ *   P cg:<scope>:<group>  hash  the same totals by group (run, epic, task, agent, model):
+ *                          field `<metric>|<key>` ('' key: no run, no epic)
  *
  * Task logs (docs/logs.md; lua/includes/logs.lua has the fields), all derived in the scripts:
  *   P lseq             string  the last seq given to a log line
@@ -91,6 +103,12 @@ export class Keys {
   readonly pending: string;
   readonly publishing: string;
   readonly pubcur: string;
+  readonly budgets: string;
+  readonly spent: string;
+  readonly held: string;
+  readonly reservations: string;
+  readonly reservationTimes: string;
+  readonly reservationOffset: string;
   /** KEYS[1..5] of every mutating script (lua/includes/common.lua). */
   readonly common: readonly string[];
 
@@ -116,6 +134,12 @@ export class Keys {
     this.pending = `${p}pending`;
     this.publishing = `${p}publishing`;
     this.pubcur = `${p}pubcur`;
+    this.budgets = `${p}budgets`;
+    this.spent = `${p}spent`;
+    this.held = `${p}held`;
+    this.reservations = `${p}rsv`;
+    this.reservationTimes = `${p}rsvz`;
+    this.reservationOffset = `${p}rsvoff`;
     this.common = [p, this.events, this.counts, this.delayed, this.running];
   }
 
@@ -146,6 +170,21 @@ export class Keys {
   /** The agent's counters by task type (`<type>|s`, `<type>|f`, `<type>|ms`). */
   agentStats(id: string): string {
     return `${this.prefix}agent-stats:${id}`;
+  }
+
+  /** The task's recorded model calls. */
+  usage(taskId: string): string {
+    return `${this.prefix}u:${taskId}`;
+  }
+
+  /** Totals of a run's calls, or of the namespace's (`null`). */
+  costTotals(runId: string | null): string {
+    return `${this.prefix}ct:${runId ?? '*'}`;
+  }
+
+  /** Totals by group of a run's calls, or of the namespace's (`null`). */
+  costGroups(runId: string | null, group: string): string {
+    return `${this.prefix}cg:${runId ?? '*'}:${group}`;
   }
 
   wakeMarker(filter: string): string {

@@ -85,7 +85,23 @@ import type {
   WaitForWorkOptions,
 } from '../backend.ts';
 import { agentOwnerConflict, emptySweepResult, retryConflict } from '../backend.ts';
-import { newAgentId, newRunId } from '../ids.ts';
+import type {
+  CheckedReserve,
+  CheckedUsage,
+  CostQuery,
+  ReserveOutcome,
+  UsageOutcome,
+} from '../backend.ts';
+import { newAgentId, newReservationId, newRunId } from '../ids.ts';
+import { toNano, type BudgetStatus, type CostReport, type UsageRecord } from '../../core/ledger.ts';
+import {
+  budgetOfFields,
+  groupsOf,
+  reserveOutcome,
+  totalsOf,
+  toUsageRecord,
+  usageOutcome,
+} from './ledger.ts';
 import {
   DEFAULT_PAGE,
   checkInteger,
@@ -378,14 +394,18 @@ export class RedisBackend implements Backend {
     const now = this.#clock();
     const run = normalizeRun(spec, { now, maxPayloadBytes: this.#maxPayloadBytes });
     const runId = newRunId();
-    const tasks = await this.#submit(run.tasks, {
-      mode: 'new',
-      runId,
-      runName: run.name,
-      keysVersion: '0',
-      now,
-      byKey: new Map(),
-    });
+    const tasks = await this.#withBudgets(
+      run.budgetUsd === null ? [] : [[runId, run.budgetUsd]],
+      () =>
+        this.#submit(run.tasks, {
+          mode: 'new',
+          runId,
+          runName: run.name,
+          keysVersion: '0',
+          now,
+          byKey: new Map(),
+        }),
+    );
     return { runId, tasks };
   }
 
@@ -474,9 +494,20 @@ export class RedisBackend implements Backend {
     for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
       const plan = planSubmission(tasks, { ...ctx, byIdem });
       if (plan.tasks.length === 0 && ctx.mode !== 'new') return plan.answers;
-      const reply = fitsOneCall(plan)
-        ? await this.#submitOnce(plan, this.#stamp())
-        : await this.#submitStaged(plan, this.#stamp());
+      const budgets = plan.tasks.flatMap((p): [string, number][] =>
+        p.task.budgetUsd === undefined ? [] : [[p.id, p.task.budgetUsd]],
+      );
+      const reply = await this.#withBudgets(budgets, async () => {
+        const sent = fitsOneCall(plan)
+          ? await this.#submitOnce(plan, this.#stamp())
+          : await this.#submitStaged(plan, this.#stamp());
+        // A planned task answered as existing at commit was not created: neither is its budget.
+        if (sent.kind !== 'ok' && budgets.length > 0) throw new BudgetsUnused(sent);
+        return sent;
+      }).catch((error: unknown) => {
+        if (error instanceof BudgetsUnused) return error.reply;
+        throw error;
+      });
       switch (reply.kind) {
         case 'ok':
           for (const answer of plan.answers) {
@@ -498,6 +529,26 @@ export class RedisBackend implements Backend {
     throw new ConflictError(
       `the idempotency keys of this submission kept being taken by concurrent submissions (${SUBMIT_ATTEMPTS} tries); retry`,
     );
+  }
+
+  /**
+   * Write the budgets of runs or tasks a submission is about to create (`P budgets`), then run
+   * it: the budgets are in place before any task can be claimed, so no call of theirs can start
+   * unbudgeted. When the submission fails they are taken back (a run or task that was not
+   * created has no budget).
+   */
+  async #withBudgets<T>(budgets: [string, number][], submit: () => Promise<T>): Promise<T> {
+    if (budgets.length === 0) return submit();
+    const k = this.#keys;
+    await this.#call('submit', () =>
+      this.#client.hset(k.budgets, ...budgets.flatMap(([id, usd]) => [id, String(toNano(usd))])),
+    );
+    try {
+      return await submit();
+    } catch (error) {
+      await this.#client.hdel(k.budgets, ...budgets.map(([id]) => id)).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
@@ -1175,6 +1226,15 @@ export class RedisBackend implements Backend {
       }
       result.timedOut = Number(await this.#run('sweep-timeouts', k.common, args, 'sweep'));
     }
+    // Reservations of leases that ended above (or before) are released: docs/costs.md.
+    result.reservationsReleased = Number(
+      await this.#run(
+        'sweep-reservations',
+        [...k.common, k.budgets, k.held, k.reservations, k.reservationTimes, k.reservationOffset],
+        [now, this.#maxLen, SWEEP_LIMIT],
+        'sweep',
+      ),
+    );
     return result;
   }
 
@@ -1471,6 +1531,111 @@ export class RedisBackend implements Backend {
     );
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The usage and cost ledger, budgets (docs/costs.md; lua/record-usage-10.lua and friends)
+
+  /** The ledger's fixed keys after the common ones: budgets, spent, held, rsv, rsvz. */
+  get #ledgerKeys(): string[] {
+    const k = this.#keys;
+    return [k.budgets, k.spent, k.held, k.reservations, k.reservationTimes];
+  }
+
+  async recordUsage(usage: CheckedUsage): Promise<UsageOutcome> {
+    this.#open();
+    const reply = (await this.#run(
+      'record-usage',
+      [...this.#keys.common, ...this.#ledgerKeys],
+      [
+        this.#stamp(),
+        this.#maxLen,
+        usage.taskId,
+        usage.token,
+        usage.agentId,
+        usage.provider,
+        usage.model,
+        usage.inputTokens,
+        usage.outputTokens,
+        usage.cacheReadTokens,
+        usage.cacheWriteTokens,
+        usage.reasoningTokens,
+        usage.costNano,
+        usage.costBasis,
+        usage.reservationId ?? '',
+      ],
+      'recordUsage',
+    )) as unknown[];
+    return usageOutcome(reply, usage);
+  }
+
+  async usageOf(taskId: string): Promise<UsageRecord[]> {
+    this.#open();
+    const list = await this.#call('usageOf', () =>
+      this.#client.lrange(this.#keys.usage(taskId), 0, -1),
+    );
+    return list.map(toUsageRecord);
+  }
+
+  async costs(query: CostQuery = {}): Promise<CostReport> {
+    this.#open();
+    const k = this.#keys;
+    const runId = query.runId ?? null;
+    const by = query.by ?? null;
+    const [exists, totals, groups, budget] = await this.#call('costs', () =>
+      Promise.all([
+        runId === null ? Promise.resolve(1) : this.#client.exists(k.run(runId)),
+        this.#client.hgetall(k.costTotals(runId)),
+        by === null ? Promise.resolve({}) : this.#client.hgetall(k.costGroups(runId, by)),
+        runId === null ? Promise.resolve(null) : this.#budget(runId),
+      ]),
+    );
+    if (exists === 0) throw new NotFoundError('run', runId!);
+    return { runId, total: totalsOf(totals), by, groups: groupsOf(groups), budget };
+  }
+
+  async budgetOf(id: string): Promise<BudgetStatus | null> {
+    this.#open();
+    return this.#call('budgetOf', () => this.#budget(id));
+  }
+
+  async #budget(id: string): Promise<BudgetStatus | null> {
+    const k = this.#keys;
+    const [limit, spent, held] = await Promise.all([
+      this.#client.hget(k.budgets, id),
+      this.#client.hget(k.spent, id),
+      this.#client.hget(k.held, id),
+    ]);
+    return budgetOfFields(limit, spent, held);
+  }
+
+  async reserveBudget(input: CheckedReserve): Promise<ReserveOutcome> {
+    this.#open();
+    const id = newReservationId();
+    const reply = (await this.#run(
+      'reserve-budget',
+      [...this.#keys.common, ...this.#ledgerKeys],
+      [this.#stamp(), this.#maxLen, input.taskId, input.token, input.agentId, input.nano, id],
+      'reserveBudget',
+    )) as unknown[];
+    return reserveOutcome(
+      reply,
+      input,
+      id,
+      (raw) => this.#outcome(input, raw, false) as ReserveOutcome,
+    );
+  }
+
+  async releaseReservation(reservationId: string): Promise<boolean> {
+    this.#open();
+    const k = this.#keys;
+    const released = await this.#run(
+      'release-reservation',
+      [k.budgets, k.held, k.reservations, k.reservationTimes],
+      [reservationId],
+      'releaseReservation',
+    );
+    return Number(released) === 1;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -1669,4 +1834,13 @@ function reportArgs(report: AgentReport | undefined): string[] {
 
 function checkOption(value: number | undefined, name: string, min: number): void {
   if (value !== undefined) checkInteger(value, name, min);
+}
+
+/** A submission that must be planned again (or refused): the budgets written for it go. */
+class BudgetsUnused extends Error {
+  readonly reply: CommitReply;
+  constructor(reply: CommitReply) {
+    super('the submission was not committed');
+    this.reply = reply;
+  }
 }

@@ -41,6 +41,10 @@ export type ScriptName =
   | 'list-runs'
   | 'list-agents'
   | 'stats'
+  | 'record-usage'
+  | 'reserve-budget'
+  | 'release-reservation'
+  | 'sweep-reservations'
   | 'append-logs'
   | 'read-logs'
   | 'read-agent-logs';

@@ -42,10 +42,16 @@ import {
 } from '../../core/types.ts';
 import type { LogPage } from '../../core/logs.ts';
 import { LIMITS, normalizeRun, normalizeTasks } from '../../core/validate.ts';
+import type { BudgetStatus, CostReport, UsageRecord } from '../../core/ledger.ts';
 import type {
   Backend,
   BackendFeatures,
   BackendOptions,
+  CheckedReserve,
+  CheckedUsage,
+  CostQuery,
+  ReserveOutcome,
+  UsageOutcome,
   ClaimRequest,
   HeldLeaseRef,
   LeaseRef,
@@ -123,6 +129,7 @@ import {
   type RoutingContext,
 } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
+import { SqliteLedger, prepareLedgerStatements, withCost } from './ledger.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
@@ -176,6 +183,8 @@ export class SqliteBackend implements Backend {
   readonly #maxPayloadBytes: number;
   readonly #db: DatabaseSync;
   readonly #st: Statements;
+  /** The usage and cost ledger, budgets and reservations (ledger.ts). */
+  readonly #ledger: SqliteLedger;
   readonly #file: string;
   readonly #wakeups: Wakeups;
   /** Set while the process's checkpoint worker checkpoints this file for us. */
@@ -237,6 +246,7 @@ export class SqliteBackend implements Backend {
       migrate(this.#db, this.#clock());
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
+      this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
       this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
@@ -286,7 +296,9 @@ export class SqliteBackend implements Backend {
       this.#st.runInsert.run(runId, this.namespace, run.name, tx.now);
       tx.event('run.submitted', null, runId, null, { name: run.name, tasks: run.tasks.length });
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
+      const submitted = insertTasks(this.#st, tx, run.tasks, runId, new Map(), this.#queueId);
+      this.#ledger.insertBudgets(runId, run.budgetUsd, run.tasks, submitted);
+      return submitted;
     });
     return { runId, tasks };
   }
@@ -298,9 +310,11 @@ export class SqliteBackend implements Backend {
     if (runId === undefined) {
       const tasks = normalizeTasks(specs, { now, maxPayloadBytes: this.#maxPayloadBytes });
       if (tasks.length === 0) return [];
-      return this.#group.add(tasks.length, null, (tx) =>
-        insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId),
-      );
+      return this.#group.add(tasks.length, null, (tx) => {
+        const submitted = insertTasks(this.#st, tx, tasks, null, new Map(), this.#queueId);
+        this.#ledger.insertBudgets(null, null, tasks, submitted);
+        return submitted;
+      });
     }
     // Validate against the keys the run has now (with those of the submissions to this run
     // called before this one: they are written first); the transaction reads them again, so a
@@ -329,7 +343,9 @@ export class SqliteBackend implements Backend {
       );
       if (clashes.length > 0) throw new ValidationError(clashes);
       tx.touchRun(runId);
-      return insertTasks(this.#st, tx, tasks, runId, fresh, this.#queueId);
+      const submitted = insertTasks(this.#st, tx, tasks, runId, fresh, this.#queueId);
+      this.#ledger.insertBudgets(null, null, tasks, submitted);
+      return submitted;
     });
   }
 
@@ -538,6 +554,7 @@ export class SqliteBackend implements Backend {
         st.taskComplete.run(row.seq, item.token, results[i]!, now);
         const runMs = item.runMs ?? null;
         st.attemptFinish.run(row.seq, item.token, 'succeeded', null, now, runMs);
+        const spent = st.attemptCost.get(row.seq, item.token) as { cost_nano: number | null };
         completed.push(row.seq);
         if (row.agent_id !== null) reporters.add(row.agent_id);
         tx.moved(row.run_id, 'running', 'succeeded');
@@ -546,9 +563,12 @@ export class SqliteBackend implements Backend {
           item.taskId,
           row.run_id,
           row.agent_id,
-          runMs === null
-            ? `{"attempt":${row.attempts}}`
-            : `{"attempt":${row.attempts},"runMs":${runMs}}`,
+          withCost(
+            runMs === null
+              ? `{"attempt":${row.attempts}}`
+              : `{"attempt":${row.attempts},"runMs":${runMs}}`,
+            spent.cost_nano,
+          ),
         );
         if (row.has_dependents) tx.settleDependents(row.seq, item.taskId, row.key, 'succeeded');
         return { taskId: item.taskId, status: 'ok', state: 'succeeded' };
@@ -914,6 +934,7 @@ export class SqliteBackend implements Backend {
           result.released++;
         }
       }
+      result.reservationsReleased = this.#ledger.sweep(now);
       this.#sweepStalls(tx, options.stallAfterMs, result);
       return result;
     });
@@ -1157,6 +1178,49 @@ export class SqliteBackend implements Backend {
     if (due !== null && due <= now) return;
     if (deferring && (due === null || deferredUntil < due)) due = deferredUntil;
     await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal, deferring);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The usage and cost ledger, budgets (ledger.ts)
+
+  async recordUsage(usage: CheckedUsage): Promise<UsageOutcome> {
+    this.#open();
+    return this.#write((tx) => this.#ledger.record(tx, usage));
+  }
+
+  usageOf(taskId: string): Promise<UsageRecord[]> {
+    return this.#read(() => this.#ledger.usageOf(taskId));
+  }
+
+  costs(query: CostQuery = {}): Promise<CostReport> {
+    return this.#read(() => {
+      const runId = query.runId ?? null;
+      if (runId !== null && !this.#st.runById.get(runId, this.namespace))
+        throw new NotFoundError('run', runId);
+      const by = query.by ?? null;
+      const { total, groups } = this.#ledger.totals(runId, by);
+      const budget = runId === null ? null : this.#ledger.budgetOf(runId);
+      return { runId, total, by, groups, budget };
+    });
+  }
+
+  budgetOf(id: string): Promise<BudgetStatus | null> {
+    return this.#read(() => this.#ledger.budgetOf(id));
+  }
+
+  async reserveBudget(input: CheckedReserve): Promise<ReserveOutcome> {
+    this.#open();
+    return this.#write((tx): ReserveOutcome => {
+      const row = this.#leaseRow(this.#st.taskLease, input.taskId, this.namespace);
+      if (!holds(row, input, tx.now))
+        return this.#refusal(input, row, tx.now, false) as ReserveOutcome;
+      return this.#ledger.reserve(tx, input, { seq: row.seq, runId: row.run_id });
+    });
+  }
+
+  async releaseReservation(reservationId: string): Promise<boolean> {
+    this.#open();
+    return this.#write(() => this.#ledger.release(reservationId));
   }
 
   close(): Promise<void> {

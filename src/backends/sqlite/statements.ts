@@ -28,6 +28,7 @@ const FILES = {
   agentsContenders: 'agents-contenders',
   agentsSilent: 'agents-silent',
   agentsStall: 'agents-stall',
+  attemptCost: 'attempt-cost',
   attemptFinish: 'attempt-finish',
   attemptInsert: 'attempt-insert',
   attemptsOfTask: 'attempts-of-task',

@@ -4,6 +4,7 @@
  * counts, finished runs). Every task state change goes through {@link WriteTx.moved} and writes
  * exactly one event, so the counts and the event stream cannot drift from the tasks.
  */
+import { fromNano } from '../../core/ledger.ts';
 import { backoffDelay } from '../../core/retry.ts';
 import { runStateOf } from '../../core/state.ts';
 import {
@@ -168,6 +169,9 @@ export class WriteTx {
     const error = JSON.stringify(end.error);
     const runMs = end.runMs ?? null;
     st.attemptFinish.run(row.seq, row.token, end.outcome, error, now, runMs);
+    // What the attempt's model calls cost, on its event (docs/costs.md).
+    const spent = st.attemptCost.get(row.seq, row.token) as { cost_nano: number | null };
+    const cost = spent.cost_nano === null ? {} : { costUsd: fromNano(spent.cost_nano) };
     // The agent's counters: a failure is its attempt failing or overrunning, not the agent
     // going away (lease_expired, agent_lost), which says nothing about the task type.
     if (end.outcome === 'failed' || end.outcome === 'timed_out') st.agentStatsFailed.run(row.seq);
@@ -190,6 +194,7 @@ export class WriteTx {
         outcome: end.outcome,
         error: end.error,
         ...(runMs === null ? {} : { runMs }),
+        ...cost,
       });
       return state;
     }
@@ -200,6 +205,7 @@ export class WriteTx {
       outcome: end.outcome,
       error: end.error,
       ...(runMs === null ? {} : { runMs }),
+      ...cost,
     });
     if (row.has_dependents) this.settleDependents(row.seq, row.id, row.key, 'failed');
     return 'failed';

@@ -409,5 +409,6 @@ async function summarize(
     attempts,
     agents,
     agentLabel: (id) => names.get(id) ?? id,
+    costs: await baton.costs({ runId: run.id }),
   });
 }

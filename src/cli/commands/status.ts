@@ -8,6 +8,7 @@ import type { RunRecord } from '../../core/types.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import { withBaton, type CliContext } from '../context.ts';
 import type { LiveDisplay } from '../live.ts';
+import { costLine } from '../costs.ts';
 import { renderRunList, renderRunStatus } from '../render.ts';
 import { agentLabels, collectTasks, recentRuns } from './pages.ts';
 
@@ -37,8 +38,13 @@ export async function statusCommand(
     const run = await baton.getRun(runId);
     if (run === null) throw new NotFoundError('run', runId);
     const tasks = await collectTasks(baton, { runId });
-    if (ctx.json) ctx.printJson({ run, tasks });
-    else ctx.print(renderRunStatus(run, tasks, Date.now(), await agentLabels(baton), ctx.paint));
+    const costs = await baton.costs({ runId });
+    if (ctx.json) ctx.printJson({ run, tasks, costs });
+    else {
+      const cost = costLine(costs.total, costs.budget, '');
+      ctx.print(renderRunStatus(run, tasks, Date.now(), await agentLabels(baton), ctx.paint));
+      if (cost !== null) ctx.print(`\ncost: ${cost}`);
+    }
     return 0;
   });
 }

@@ -42,7 +42,8 @@ for i = 1, n do
   local base = 3 + (i - 1) * 5
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
-  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started')
+  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
+    'c:' .. token)
   -- The usual case, a running task held by the item's agent, whose token is the one stored (the
   -- same text: both are the integer's decimal form) and whose lease holds, is checked without
   -- parsing the token; anything else gets refusal()'s full check.
@@ -64,10 +65,17 @@ for i = 1, n do
     local run_ms = ARGV[base + 5]
     if run_ms == '' then
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
-      emit('task.succeeded', id, run, agent, attempt_data(v[6]))
     else
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
         'rms', run_ms)
+    end
+    if v[10] then
+      -- The attempt's model calls cost something (record-usage-10.lua): its event says what.
+      emit('task.succeeded', id, run, agent, '{"attempt":' .. (v[6] or '0') ..
+        (run_ms == '' and '' or (',"runMs":' .. run_ms)) .. ',"costUsd":' .. usd_text(tonumber(v[10])) .. '}')
+    elseif run_ms == '' then
+      emit('task.succeeded', id, run, agent, attempt_data(v[6]))
+    else
       emit('task.succeeded', id, run, agent, '{"attempt":' .. (v[6] or '0') .. ',"runMs":' .. run_ms .. '}')
     end
     moved(run, 'running', 'succeeded')

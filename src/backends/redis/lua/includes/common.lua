@@ -350,3 +350,12 @@ local function attempt_json(att, agent, started, finished, outcome, err, run_ms)
 end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }
+
+-- Nano-dollars (the ledger's unit, docs/costs.md) as a decimal number of USD for JSON: exact,
+-- by integer arithmetic, and never in exponent form.
+local function usd_text(nano)
+  local whole = math.floor(nano / 1000000000)
+  local text = string.format('%d.%09d', whole, nano - whole * 1000000000)
+  text = string.gsub(text, '0+$', '')
+  return (string.gsub(text, '%.$', ''))
+end

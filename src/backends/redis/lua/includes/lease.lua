@@ -88,6 +88,9 @@ local function end_attempt(t, outcome, err, retryable, delay, run_ms)
   local ck = tkey(t.id)
   local record = attempt_json(t.att, t.agent, t.started, NOWS, outcome, err, run_ms)
   local run_data = run_ms and (',"runMs":' .. run_ms) or ''
+  -- What the attempt's model calls cost (field c:<token>, record-usage-10.lua), on its event.
+  local cost = redis.call('HGET', ck, 'c:' .. t.tok)
+  if cost then run_data = run_data .. ',"costUsd":' .. usd_text(tonumber(cost)) end
   drop_lease(t)
   -- The agent's counters (agent-stats:<agent>): a failure is its attempt failing or overrunning,
   -- not the agent going away (lease_expired, agent_lost), which says nothing of the task type.
