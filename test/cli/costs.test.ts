@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { CostReport } from '../../src/core/ledger.ts';
 import type { Baton } from '../../src/runtime/baton.ts';
 import { useCli } from '../helpers/cli.ts';
+import { startFakeLlm } from '../helpers/fake-llm.ts';
 
 const cli = useCli();
 
@@ -121,6 +122,23 @@ describe('baton costs', () => {
   });
 });
 
+describe('BATON_PRICES', () => {
+  it('refuses prices that are not JSON, or not prices, naming the variable, before opening the store', async () => {
+    const store = `sqlite:${join(cli.dir, 'untouched.db')}`;
+    const notJson = await cli.run(['costs', '--store', store], { env: { BATON_PRICES: 'cheap' } });
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain('error [BATON_VALIDATION]: BATON_PRICES: is not JSON');
+    const negative = await cli.run(['costs', '--store', store], {
+      env: { BATON_PRICES: '{"openai:gpt-4.1-mini":{"inputMtok":-1,"outputMtok":1}}' },
+    });
+    expect(negative.code).toBe(1);
+    expect(negative.stderr).toContain(
+      'BATON_PRICES["openai:gpt-4.1-mini"].inputMtok: must be a price in USD per million tokens',
+    );
+    expect(existsSync(join(cli.dir, 'untouched.db')), 'no store was created').toBe(false);
+  });
+});
+
 describe('cost in baton status and the run summary', () => {
   it('baton status shows the run cost and budget, and --json carries them', async () => {
     const { runId, idle } = await seed(await cli.open());
@@ -161,5 +179,150 @@ describe('cost in baton status and the run summary', () => {
       costUsd: 0,
       budget: { limitUsd: 1.5, spentUsd: 0, reservedUsd: 0, leftUsd: 1.5 },
     });
+  });
+});
+
+describe('llm tasks of baton run in the ledger', () => {
+  it("records each model call's usage, priced from the table or as the provider reported it", async () => {
+    const server = await startFakeLlm({
+      keys: ['sk-ant-costs-1', 'sk-openai-costs-2', 'gw-costs-3'],
+    });
+    try {
+      server.answers.push(
+        {
+          text: 'Bees dance.',
+          usage: { input: 1000, output: 200, cacheRead: 500, cacheWrite: 100 },
+        },
+        { text: 'Dancing bees', usage: { input: 300, output: 20 } },
+        { text: 'ok', usage: { input: 7, output: 2, cost: 0.0042 } },
+      );
+      const plan = join(cli.dir, 'llm.yaml');
+      await writeFile(
+        plan,
+        [
+          'name: headlines',
+          'budget: { usd: 1 }',
+          'tasks:',
+          '  - { key: research, epic: notes, executor: llm, model: anthropic:claude-sonnet-4-5, prompt: Bees? }',
+          '  - key: headline',
+          '    executor: llm',
+          '    model: openai:gpt-4.1-mini',
+          '    prompt: "Headline for: {{ deps.research.result }}"',
+          '    dependsOn: [research]',
+          '  - key: check',
+          '    executor: llm',
+          '    model: openai-compatible:gateway:meta/llama-3.1:8b',
+          '    prompt: "Is this a headline? {{ deps.headline.result }}"',
+          '    dependsOn: [headline]',
+          '',
+        ].join('\n'),
+      );
+      const env = {
+        ANTHROPIC_API_KEY: 'sk-ant-costs-1',
+        ANTHROPIC_BASE_URL: server.url,
+        OPENAI_API_KEY: 'sk-openai-costs-2',
+        OPENAI_BASE_URL: server.baseUrl,
+        BATON_OPENAI_COMPATIBLE_GATEWAY_BASE_URL: server.baseUrl,
+        BATON_OPENAI_COMPATIBLE_GATEWAY_API_KEY: 'gw-costs-3',
+        // The gateway's models are in no table: a price lets the budget hold their calls. The
+        // gateway's own report of what a call cost still wins when it is recorded.
+        BATON_PRICES: JSON.stringify({ 'gateway:*': { inputMtok: 1, outputMtok: 1 } }),
+      };
+      const run = await cli.run(['run', plan, '--store', cli.store], { env });
+      expect(run.code, run.stderr).toBe(0);
+      // claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write, $15 out per million;
+      // gpt-4.1-mini: $0.40 in, $1.60 out; the gateway reports its own cost.
+      const research = (1000 * 3 + 500 * 0.3 + 100 * 3.75 + 200 * 15) / 1e6;
+      const headline = (300 * 0.4 + 20 * 1.6) / 1e6;
+      expect(run.stdout).toMatch(
+        /^cost\s+\$0\.01 in 3 model calls; budget \$1\.00: \$0\.01 spent, \$0\.99 left$/m,
+      );
+      const runId = /run (run_\w+) \(headlines\) succeeded/.exec(run.stdout)![1]!;
+      const costs = JSON.parse(
+        (await cli.run(['costs', runId, '--json', '--store', cli.store])).stdout,
+      ) as CostReport;
+      expect(costs.total.calls).toBe(3);
+      expect(costs.total.costUsd).toBeCloseTo(research + headline + 0.0042, 9);
+      expect(costs.groups.map((g) => g.key)).toEqual([
+        'anthropic:claude-sonnet-4-5',
+        'gateway:meta/llama-3.1:8b',
+        'openai:gpt-4.1-mini',
+      ]);
+      const baton = await cli.open();
+      const tasks = (await baton.tasks({ runId })).tasks;
+      const usageOf = (key: string) => baton.usage(tasks.find((t) => t.key === key)!.id);
+      const [first] = await usageOf('research');
+      expect(first).toMatchObject({
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        epic: 'notes',
+        attempt: 1,
+        inputTokens: 1600,
+        cacheReadTokens: 500,
+        cacheWriteTokens: 100,
+        outputTokens: 200,
+        costBasis: 'table',
+      });
+      expect(first!.costUsd).toBeCloseTo(research, 12);
+      expect((await usageOf('headline'))[0]).toMatchObject({ costBasis: 'table' });
+      expect(await usageOf('check')).toMatchObject([
+        { provider: 'gateway', model: 'meta/llama-3.1:8b', costUsd: 0.0042, costBasis: 'provider' },
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('llm tasks of baton run under a budget', () => {
+  it('holds each call before it is made: calls the budget cannot take fail with BATON_BUDGET_EXCEEDED and send nothing', async () => {
+    const server = await startFakeLlm({ keys: ['sk-ant-budget-1'] });
+    try {
+      // Every call is slow, so all five are in flight (or refused) at once.
+      for (let i = 0; i < 5; i++)
+        server.answers.push({
+          text: `answer ${i}`,
+          delayMs: 1500,
+          usage: { input: 10, output: 5 },
+        });
+      // Each call's worst case: (2 bytes + 64) input tokens at the $3.75 cache-write rate and 1000
+      // output tokens at $15 per million, about $0.0152; $0.04 holds two of them.
+      const plan = join(cli.dir, 'budgeted-llm.yaml');
+      await writeFile(
+        plan,
+        [
+          'name: budgeted',
+          'budget: { usd: 0.04 }',
+          'defaults: { executor: llm, model: anthropic:claude-sonnet-4-5, maxTokens: 1000 }',
+          'tasks:',
+          ...[0, 1, 2, 3, 4].map((i) => `  - { key: q${i}, prompt: hi }`),
+          '',
+        ].join('\n'),
+      );
+      const env = { ANTHROPIC_API_KEY: 'sk-ant-budget-1', ANTHROPIC_BASE_URL: server.url };
+      const run = await cli.run(['run', plan, '--store', cli.store, '--json'], { env });
+      expect(run.code, run.stderr).toBe(1);
+      const summary = JSON.parse(run.stdout) as {
+        runId: string;
+        tasks: { state: string }[];
+      };
+      const baton = await cli.open();
+      const tasks = (await baton.tasks({ runId: summary.runId })).tasks;
+      const succeeded = tasks.filter((t) => t.state === 'succeeded');
+      const failed = tasks.filter((t) => t.state === 'failed');
+      expect(succeeded.length + failed.length).toBe(5);
+      expect(failed.length, 'calls the budget could not hold').toBeGreaterThanOrEqual(1);
+      for (const task of failed) {
+        expect(task.error?.code, task.error?.message).toBe('BATON_BUDGET_EXCEEDED');
+        expect(task.attempts, 'not retried').toBe(1);
+      }
+      expect(server.requests.length, 'a refused call sends no request').toBe(succeeded.length);
+      const budget = (await baton.costs({ runId: summary.runId })).budget!;
+      expect(budget.spentUsd).toBeLessThanOrEqual(0.04);
+      expect(budget.reservedUsd, 'every hold settled or given back').toBe(0);
+      expect((await baton.costs({ runId: summary.runId })).total.calls).toBe(succeeded.length);
+    } finally {
+      await server.close();
+    }
   });
 });
