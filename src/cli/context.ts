@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
 import { formatLogLine, resolveLogFormat } from './log-format.ts';
+import { resolvePrices } from './costs.ts';
 import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
 import { paintFor, wantsColour, type Paint } from './colour.ts';
 
@@ -80,6 +81,8 @@ export function createContext(
     { write: (line: string) => writeErr(pretty ? formatLogLine(line, paintErr) : line) },
   );
   const namespace = options.namespace;
+  // Model prices for the agents' ledger (docs/costs.md), checked before anything is opened.
+  const prices = resolvePrices(io.env);
   return {
     io,
     json: options.json,
@@ -88,7 +91,12 @@ export function createContext(
     logger,
     paint: paintFor(wantsColour(io.stdout, io.env)),
     paintErr,
-    open: () => Baton.open(storeUrl, { logger, ...(namespace === undefined ? {} : { namespace }) }),
+    open: () =>
+      Baton.open(storeUrl, {
+        logger,
+        ...(namespace === undefined ? {} : { namespace }),
+        ...(prices === undefined ? {} : { prices }),
+      }),
     print: (text) => {
       io.stdout.write(`${text}\n`);
     },

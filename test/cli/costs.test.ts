@@ -122,6 +122,23 @@ describe('baton costs', () => {
   });
 });
 
+describe('BATON_PRICES', () => {
+  it('refuses prices that are not JSON, or not prices, naming the variable, before opening the store', async () => {
+    const store = `sqlite:${join(cli.dir, 'untouched.db')}`;
+    const notJson = await cli.run(['costs', '--store', store], { env: { BATON_PRICES: 'cheap' } });
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain('error [BATON_VALIDATION]: BATON_PRICES: is not JSON');
+    const negative = await cli.run(['costs', '--store', store], {
+      env: { BATON_PRICES: '{"openai:gpt-4.1-mini":{"inputMtok":-1,"outputMtok":1}}' },
+    });
+    expect(negative.code).toBe(1);
+    expect(negative.stderr).toContain(
+      'BATON_PRICES["openai:gpt-4.1-mini"].inputMtok: must be a price in USD per million tokens',
+    );
+    expect(existsSync(join(cli.dir, 'untouched.db')), 'no store was created').toBe(false);
+  });
+});
+
 describe('cost in baton status and the run summary', () => {
   it('baton status shows the run cost and budget, and --json carries them', async () => {
     const { runId, idle } = await seed(await cli.open());
@@ -207,6 +224,9 @@ describe('llm tasks of baton run in the ledger', () => {
         OPENAI_BASE_URL: server.baseUrl,
         BATON_OPENAI_COMPATIBLE_GATEWAY_BASE_URL: server.baseUrl,
         BATON_OPENAI_COMPATIBLE_GATEWAY_API_KEY: 'gw-costs-3',
+        // The gateway's models are in no table: a price lets the budget hold their calls. The
+        // gateway's own report of what a call cost still wins when it is recorded.
+        BATON_PRICES: JSON.stringify({ 'gateway:*': { inputMtok: 1, outputMtok: 1 } }),
       };
       const run = await cli.run(['run', plan, '--store', cli.store], { env });
       expect(run.code, run.stderr).toBe(0);
@@ -248,6 +268,59 @@ describe('llm tasks of baton run in the ledger', () => {
       expect(await usageOf('check')).toMatchObject([
         { provider: 'gateway', model: 'meta/llama-3.1:8b', costUsd: 0.0042, costBasis: 'provider' },
       ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('llm tasks of baton run under a budget', () => {
+  it('holds each call before it is made: calls the budget cannot take fail with BATON_BUDGET_EXCEEDED and send nothing', async () => {
+    const server = await startFakeLlm({ keys: ['sk-ant-budget-1'] });
+    try {
+      // Every call is slow, so all five are in flight (or refused) at once.
+      for (let i = 0; i < 5; i++)
+        server.answers.push({
+          text: `answer ${i}`,
+          delayMs: 1500,
+          usage: { input: 10, output: 5 },
+        });
+      // Each call's worst case: (2 bytes + 64) input tokens at the $3.75 cache-write rate and 1000
+      // output tokens at $15 per million, about $0.0152; $0.04 holds two of them.
+      const plan = join(cli.dir, 'budgeted-llm.yaml');
+      await writeFile(
+        plan,
+        [
+          'name: budgeted',
+          'budget: { usd: 0.04 }',
+          'defaults: { executor: llm, model: anthropic:claude-sonnet-4-5, maxTokens: 1000 }',
+          'tasks:',
+          ...[0, 1, 2, 3, 4].map((i) => `  - { key: q${i}, prompt: hi }`),
+          '',
+        ].join('\n'),
+      );
+      const env = { ANTHROPIC_API_KEY: 'sk-ant-budget-1', ANTHROPIC_BASE_URL: server.url };
+      const run = await cli.run(['run', plan, '--store', cli.store, '--json'], { env });
+      expect(run.code, run.stderr).toBe(1);
+      const summary = JSON.parse(run.stdout) as {
+        runId: string;
+        tasks: { state: string }[];
+      };
+      const baton = await cli.open();
+      const tasks = (await baton.tasks({ runId: summary.runId })).tasks;
+      const succeeded = tasks.filter((t) => t.state === 'succeeded');
+      const failed = tasks.filter((t) => t.state === 'failed');
+      expect(succeeded.length + failed.length).toBe(5);
+      expect(failed.length, 'calls the budget could not hold').toBeGreaterThanOrEqual(1);
+      for (const task of failed) {
+        expect(task.error?.code, task.error?.message).toBe('BATON_BUDGET_EXCEEDED');
+        expect(task.attempts, 'not retried').toBe(1);
+      }
+      expect(server.requests.length, 'a refused call sends no request').toBe(succeeded.length);
+      const budget = (await baton.costs({ runId: summary.runId })).budget!;
+      expect(budget.spentUsd).toBeLessThanOrEqual(0.04);
+      expect(budget.reservedUsd, 'every hold settled or given back').toBe(0);
+      expect((await baton.costs({ runId: summary.runId })).total.calls).toBe(succeeded.length);
     } finally {
       await server.close();
     }

@@ -24,3 +24,4 @@ export {
   type ResolvedModel,
 } from './providers.ts';
 export { normalizeUsage, type LlmUsage } from './usage.ts';
+export { estimateLlmCall, type LlmCallEstimate } from './budget.ts';
