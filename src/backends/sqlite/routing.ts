@@ -82,26 +82,16 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   const { st, ns, now, policy, self } = ctx;
   const rows = contendersOf(ctx);
   if (rows.length === 0) return null;
-  const mine = new Set(ctx.queues);
+  // Every contender's filter takes one of the claim's queues (contendersOf reads only those).
   const peerQueues = new Map<string, ReadonlySet<number>>();
   const peers: AgentView[] = [];
   let freeSlots = 0;
   for (const row of rows) {
-    const queues = ctx.queuesOf(row.claim_filter!);
-    let overlaps = false;
-    for (const q of queues) {
-      if (mine.has(q)) {
-        overlaps = true;
-        break;
-      }
-    }
-    if (!overlaps) continue;
     const view = viewOf(row, row.in_flight, now, policy);
-    peerQueues.set(row.id, queues);
+    peerQueues.set(row.id, ctx.queuesOf(row.claim_filter!));
     peers.push(view);
     freeSlots += Math.max(0, view.concurrency - view.inFlight);
   }
-  if (peers.length === 0) return null;
 
   // Candidates are read in pages, first twice the claim's `max`: most claims take what they
   // read. Tasks left to peers make it read further, up to what the peers could take before it.
