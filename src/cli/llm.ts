@@ -57,14 +57,26 @@ export function resolveModelTiers(env: NodeJS.ProcessEnv): ModelTiers | undefine
     value = tiers;
   }
   const problems = tiersProblems(value, 'BATON_MODEL_TIERS');
-  if (problems.length > 0) {
-    throw new ValidationError(problems.map((message) => ({ path: 'BATON_MODEL_TIERS', message })));
-  }
+  if (problems.length > 0) throw new ValidationError(problems);
   return value as ModelTiers;
 }
 
-export function cliLlmHandler(env: NodeJS.ProcessEnv): TaskHandler {
-  const tiers = resolveModelTiers(env);
+/** What a caller (a config file) may set besides the environment. */
+export interface CliLlmOptions {
+  /**
+   * The model tiers of `model: auto` (a config file's `cost: { tiers }`), checked as the handler
+   * checks them. @default from `BATON_MODEL_TIERS`
+   */
+  tiers?: ModelTiers;
+}
+
+/**
+ * The CLI's `llm` handler.
+ * @throws ValidationError naming BATON_MODEL_TIERS when it is malformed; TypeError (from
+ *   llmHandler) when `options.tiers` is.
+ */
+export function cliLlmHandler(env: NodeJS.ProcessEnv, options: CliLlmOptions = {}): TaskHandler {
+  const tiers = options.tiers ?? resolveModelTiers(env);
   return llmHandler<TaskContext>({
     env,
     maxTokens: MAX_TOKENS,

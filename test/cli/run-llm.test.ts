@@ -171,7 +171,7 @@ describe('baton run with llm tasks', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      "BATON_MODEL_TIERS: BATON_MODEL_TIERS.fast: model 'gemini:flash' names an unknown provider 'gemini'",
+      "BATON_MODEL_TIERS.fast: model 'gemini:flash' names an unknown provider 'gemini'",
     );
     const unknownTier = await cli.run(['run', plan, '--store', cli.store], {
       env: env({ BATON_MODEL_TIERS: `${TIERS},huge=anthropic:claude-opus-4-1` }),

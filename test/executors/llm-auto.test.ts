@@ -5,15 +5,19 @@
  * choice on the attempt with its reason: the `task.model_selected` event, a line in the task's
  * log, and the attempt in `GET /v1/tasks/:id`.
  */
+import { randomUUID } from 'node:crypto';
+
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ValidationError } from '../../src/core/errors.ts';
 import type { ModelTiers } from '../../src/core/model-choice.ts';
 import type { BatonEvent, Json, TaskRecord } from '../../src/core/types.ts';
 import { llmHandler, type LlmHandlerOptions } from '../../src/executors/llm/index.ts';
-import type { Baton } from '../../src/runtime/baton.ts';
+import { Baton } from '../../src/runtime/baton.ts';
 import type { TaskContext } from '../../src/runtime/worker.ts';
 import { startFakeLlm, type FakeLlmServer } from '../helpers/fake-llm.ts';
+import { REDIS_URL, deleteNamespaces } from '../helpers/redis.ts';
 import { useHarness } from '../runtime/harness.ts';
 import { closeAll, startServer } from '../server/harness.ts';
 
@@ -373,11 +377,11 @@ describe('model: auto, bad input', () => {
         tiers: { strong: 'claude-opus-4-1', balanced: 'auto', fast: 'gemini:flash' },
       }),
     ).toThrow(
-      "invalid llmHandler options: tiers.strong: model 'claude-opus-4-1' does not say its provider; did you mean 'anthropic:claude-opus-4-1'?; write it as anthropic:<model>, openai:<model>, openai-compatible:<name>:<model>, or auto; tiers.balanced must be a concrete model id, not auto; tiers.fast: model 'gemini:flash' names an unknown provider 'gemini'; write it as anthropic:<model>, openai:<model>, openai-compatible:<name>:<model>, or auto",
+      "invalid llmHandler options: tiers.strong: model 'claude-opus-4-1' does not say its provider; did you mean 'anthropic:claude-opus-4-1'?; write it as anthropic:<model>, openai:<model>, openai-compatible:<name>:<model>, or auto; tiers.balanced: must be a concrete model id, not auto; tiers.fast: model 'gemini:flash' names an unknown provider 'gemini'; write it as anthropic:<model>, openai:<model>, openai-compatible:<name>:<model>, or auto",
     );
     expect(() =>
       llmHandler({ tiers: { strong: TIERS.strong, medium: TIERS.balanced } as never }),
-    ).toThrow(/'medium' is not a tier.*tiers\.balanced is missing/);
+    ).toThrow(/tiers: 'medium' is not a tier.*tiers\.balanced: is missing/);
   });
 
   it('refuses a complexity that is not low, medium or high before storing anything', async () => {
@@ -393,5 +397,55 @@ describe('model: auto, bad input', () => {
       "tasks[0].payload.complexity: must be one of low, medium, high (how hard the task is, for model: auto); got the string 'hard'",
     );
     expect((await baton.tasks({})).tasks).toEqual([]);
+  });
+});
+
+describe('model: auto on Redis', () => {
+  it('records choices and history in Redis: a retry moves up a tier, the next task learns from it', async () => {
+    const namespace = `test-auto-${randomUUID()}`;
+    const baton = await Baton.open(REDIS_URL, { namespace, logger: pino({ level: 'silent' }) });
+    try {
+      server.respond = ({ body }) =>
+        body.model === 'claude-haiku-4-5' ? { text: 'Not JSON.' } : { text: '{"n":1}' };
+      await withWorker(
+        async (b) => {
+          const output = {
+            type: 'object',
+            properties: { n: { type: 'integer' } },
+            required: ['n'],
+          };
+          const task = await b.submit({
+            type: 'llm',
+            maxAttempts: 3,
+            backoff: quickBackoff,
+            payload: auto('Count', { complexity: 'low', output }),
+          });
+          expect((await waitTask(b, task.id)).state).toBe('succeeded');
+          const attempts = await b.attempts(task.id);
+          expect(attempts.map((a) => [a.outcome, a.model?.tier])).toEqual([
+            ['failed', 'fast'],
+            ['succeeded', 'balanced'],
+          ]);
+          expect((await eventsOf(b, task.id, 'task.model_selected')).length).toBe(2);
+          // With minRuns 1, the fast tier's record on low work (0 of 1) sends the next low
+          // task to balanced from its first attempt.
+          const next = await b.submit({
+            type: 'llm',
+            payload: auto('Count again', { complexity: 'low', output }),
+          });
+          expect((await waitTask(b, next.id)).state).toBe('succeeded');
+          expect((await b.attempts(next.id))[0]!.model).toMatchObject({
+            tier: 'balanced',
+            reason:
+              "low complexity (declared): fast; fast succeeded only 0% of this type's runs: balanced",
+          });
+        },
+        { choice: { minRuns: 1 } },
+        baton,
+      );
+    } finally {
+      await baton.close();
+      await deleteNamespaces([namespace]);
+    }
   });
 });

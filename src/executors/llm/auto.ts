@@ -37,39 +37,48 @@ export interface SelectedModel {
  * Check a `tiers` option: an object with a concrete model id (`anthropic:…`, `openai:…`,
  * `openai-compatible:<name>:…`) for each of `strong`, `balanced` and `fast`, and nothing else.
  * @param where how to name the option in messages, e.g. `tiers` or `BATON_MODEL_TIERS`
- * @returns the problems, each naming the tier; empty when the tiers are good.
+ * @returns the problems, each at its tier (`<where>.strong`); empty when the tiers are good.
  */
-export function tiersProblems(tiers: unknown, where: string): string[] {
+export function tiersProblems(tiers: unknown, where: string): { path: string; message: string }[] {
   if (tiers === null || typeof tiers !== 'object' || Array.isArray(tiers)) {
     return [
-      `${where} must be an object with a model id for each tier, e.g. { strong: 'anthropic:claude-opus-4-1', balanced: 'anthropic:claude-sonnet-4-5', fast: 'anthropic:claude-haiku-4-5' }; got ${describeValue(tiers)}`,
+      {
+        path: where,
+        message: `must be an object with a model id for each tier, e.g. { strong: 'anthropic:claude-opus-4-1', balanced: 'anthropic:claude-sonnet-4-5', fast: 'anthropic:claude-haiku-4-5' }; got ${describeValue(tiers)}`,
+      },
     ];
   }
-  const problems: string[] = [];
+  const problems: { path: string; message: string }[] = [];
   const record = tiers as Record<string, unknown>;
   for (const name of Object.keys(record)) {
     if (!(TIERS as readonly string[]).includes(name)) {
-      problems.push(
-        `${where}: '${name}' is not a tier${didYouMean(name, TIERS)}; the tiers are strong, balanced and fast`,
-      );
+      problems.push({
+        path: where,
+        message: `'${name}' is not a tier${didYouMean(name, TIERS)}; the tiers are strong, balanced and fast`,
+      });
     }
   }
   for (const tier of [...TIERS].reverse()) {
+    const path = `${where}.${tier}`;
     const model = record[tier];
     if (model === undefined) {
-      problems.push(
-        `${where}.${tier} is missing: give every tier (strong, balanced, fast) a model id`,
-      );
+      problems.push({
+        path,
+        message: 'is missing: give every tier (strong, balanced, fast) a model id',
+      });
       continue;
     }
     if (typeof model !== 'string') {
-      problems.push(`${where}.${tier} must be a model id (a string); got ${describeValue(model)}`);
+      problems.push({
+        path,
+        message: `must be a model id (a string); got ${describeValue(model)}`,
+      });
       continue;
     }
     const ref = parseModelId(model);
-    if ('error' in ref) problems.push(`${where}.${tier}: ${ref.error}`);
+    if ('error' in ref) problems.push({ path, message: ref.error });
     else if (ref.provider === 'auto') {
-      problems.push(`${where}.${tier} must be a concrete model id, not auto`);
+      problems.push({ path, message: 'must be a concrete model id, not auto' });
     }
   }
   return problems;

@@ -202,7 +202,9 @@ function resolveOptions<C extends LlmHandlerContext>(options: LlmHandlerOptions<
       problems.push(`providers.${name}.baseUrl must be an http:// or https:// URL`);
     }
   }
-  if (options.tiers !== undefined) problems.push(...tiersProblems(options.tiers, 'tiers'));
+  if (options.tiers !== undefined) {
+    for (const p of tiersProblems(options.tiers, 'tiers')) problems.push(`${p.path}: ${p.message}`);
+  }
   if (problems.length > 0) {
     throw new TypeError(`invalid llmHandler options: ${problems.join('; ')}`);
   }
