@@ -232,6 +232,30 @@ describe('model: auto on a worker', () => {
     });
   });
 
+  it('downgrades to the fast tier when the budget cannot hold the chosen tier’s worst case', async () => {
+    await withWorker(async (baton) => {
+      // $0.01 holds Haiku's worst case (200 tokens out at $5/M) but not Opus's ($75/M).
+      const task = await baton.submit({
+        type: 'llm',
+        budget: { usd: 0.01 },
+        payload: auto('Audit the design', { complexity: 'high' }),
+      });
+      const done = await waitTask(baton, task.id);
+      expect(done.state).toBe('succeeded');
+      expect(asked()).toEqual(['claude-haiku-4-5']);
+      const [attempt] = await baton.attempts(task.id);
+      expect(attempt!.model).toMatchObject({
+        model: TIERS.fast,
+        tier: 'fast',
+        reason:
+          "high complexity (declared): strong; the run's or task's budget cannot hold the worst case of anthropic:claude-opus-4-1: fast",
+      });
+      const events = await eventsOf(baton, task.id, 'task.model_selected');
+      expect(events.map((e) => e.data.tier)).toEqual(['strong', 'fast']);
+      expect((await baton.backend.budgetOf(task.id))!.spentUsd).toBeLessThanOrEqual(0.01);
+    });
+  });
+
   it('takes the cheaper tier once its history for the task type has enough successes', async () => {
     await withWorker(
       async (baton) => {

@@ -166,6 +166,26 @@ export async function selectModel(
   return selected;
 }
 
+/**
+ * The budget cannot hold the worst case of the model chosen: choose the fast tier instead, and
+ * record that as the attempt's choice (a second `task.model_selected`), with why.
+ */
+export async function downgradeToFast(
+  selected: SelectedModel,
+  ctx: SelectionContext,
+  tiers: ModelTiers,
+): Promise<SelectedModel> {
+  const next: SelectedModel = {
+    model: tiers.fast,
+    tier: 'fast',
+    complexity: selected.complexity,
+    reason: `${selected.reason}; the run's or task's budget cannot hold the worst case of ${selected.model}: fast`,
+  };
+  await ctx.costs.recordModelChoice(next);
+  ctx.log.info(`model: ${next.model} (tier ${next.tier}: ${next.reason})`);
+  return next;
+}
+
 /** The error of an `auto` task on a worker whose handler has no tiers. */
 export function noTiersError(): NonRetryableError {
   return new NonRetryableError(

@@ -21,7 +21,7 @@ import {
   type LanguageModelUsage,
 } from 'ai';
 
-import { CancelledError, NonRetryableError } from '../../core/errors.ts';
+import { BudgetExceededError, CancelledError, NonRetryableError } from '../../core/errors.ts';
 import {
   checkLlmPayload,
   compileOutputSchema,
@@ -38,6 +38,7 @@ import {
   type ModelTiers,
 } from '../../core/model-choice.ts';
 import {
+  downgradeToFast,
   isSelectionContext,
   noTiersError,
   resolvePolicy,
@@ -104,7 +105,8 @@ export interface LlmHandlerOptions<C extends LlmHandlerContext = LlmHandlerConte
    * Awaited with each call's worst case (its model, an upper bound of its input tokens, its
    * `maxTokens`) once its model is known and before the request is sent: hold it against the
    * budgets there (`ctx.costs.reserveCall`). A rejection fails the attempt with its error and
-   * sends nothing.
+   * sends nothing; except that a `BudgetExceededError` for a tier `auto` chose above fast makes
+   * it choose the fast tier (recorded as a second choice) and ask again.
    */
   beforeCall?: (call: LlmCallEstimate, ctx: C) => void | Promise<void>;
   /**
@@ -268,6 +270,32 @@ async function call<C extends LlmHandlerContext>(
       throw noTiersError();
     }
   }
+  if (settings.beforeCall !== undefined) {
+    const beforeCall = settings.beforeCall;
+    const hold = async (model: string): Promise<void> => {
+      const worst = estimateLlmCall(ctx.payload, ctx.dependencies, settings.maxTokens, model);
+      if (worst !== null) await beforeCall(worst, ctx);
+    };
+    try {
+      await hold(modelId);
+    } catch (error) {
+      // A budget that cannot hold the chosen tier's worst case may still hold the fast tier's:
+      // auto downgrades rather than fail the task.
+      const chosen = selected;
+      if (
+        chosen === undefined ||
+        chosen.tier === 'fast' ||
+        settings.tiers === undefined ||
+        !(error instanceof BudgetExceededError) ||
+        !isSelectionContext(ctx)
+      ) {
+        throw error;
+      }
+      selected = await downgradeToFast(chosen, ctx, settings.tiers);
+      modelId = selected.model;
+      await hold(modelId);
+    }
+  }
   const ref = parseModelId(modelId);
   if ('error' in ref || ref.provider === 'auto') {
     throw new NonRetryableError(
@@ -298,10 +326,6 @@ async function call<C extends LlmHandlerContext>(
     busyRetryMs: settings.busyRetryMs,
   };
   const maxTokens = payload.maxTokens ?? settings.maxTokens;
-  if (settings.beforeCall !== undefined) {
-    const worst = estimateLlmCall(ctx.payload, ctx.dependencies, settings.maxTokens, modelId);
-    if (worst !== null) await settings.beforeCall(worst, ctx);
-  }
 
   let text = '';
   let failure: unknown;
