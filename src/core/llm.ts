@@ -52,7 +52,7 @@ export interface LlmPayload {
   /**
    * Which model answers: `anthropic:<model>`, `openai:<model>`,
    * `openai-compatible:<name>:<model>` (a server configured under that name), or `auto` (chosen
-   * by the worker's model resolver).
+   * per attempt among the worker's model tiers: docs/llm.md#model-selection).
    * @example 'anthropic:claude-sonnet-4-5'
    */
   model: string;
