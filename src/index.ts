@@ -115,6 +115,10 @@ export {
   llmHandler,
   llmSetupProblem,
   normalizeUsage,
+  tiersProblems,
+  estimateLlmCall,
+  type LlmCallEstimate,
+  type SelectedModel,
   type CompatibleSettings,
   type LlmHandlerContext,
   type LlmHandlerOptions,
@@ -164,12 +168,31 @@ export {
 } from './core/pricing.ts';
 export { Prices, type CallEstimate, type Priced } from './runtime/prices.ts';
 export { AttemptCosts, Ledger, type LeaseHolder, type LedgerOptions } from './runtime/ledger.ts';
-export { recordedUsage, reservationOf } from './backends/backend.ts';
+export { recordedModelChoice, recordedUsage, reservationOf } from './backends/backend.ts';
 export type {
   BudgetRefusal,
   CostQuery,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
   ReserveInput,
   ReserveOutcome,
   UsageInput,
   UsageOutcome,
 } from './backends/backend.ts';
+export {
+  COMPLEXITIES,
+  DEFAULT_CHOICE_POLICY,
+  TIERS,
+  chooseModel,
+  complexityOf,
+  type ChoiceInput,
+  type ChoicePolicy,
+  type Complexity,
+  type ModelChoice,
+  type ModelTiers,
+  type Tier,
+  type TierHistory,
+} from './core/model-choice.ts';

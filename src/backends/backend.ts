@@ -25,6 +25,7 @@ import {
   type UsageRecord,
 } from '../core/ledger.ts';
 import type { LogBounds, LogLevel, LogPage, LogStream } from '../core/logs.ts';
+import type { Complexity, Tier } from '../core/model-choice.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
@@ -463,6 +464,52 @@ export type CheckedUsage = Required<Omit<UsageInput, 'reservationId'>> &
 export type UsageOutcome =
   { status: 'ok'; record: UsageRecord } | { status: 'not_found' | 'not_held'; taskId: string };
 
+/**
+ * The model that `model: auto` chose for the attempt (task, token) the agent holds or held, and
+ * why (docs/llm.md#model-selection): stored on the attempt (`AttemptRecord.model`) with a
+ * `task.model_selected` event.
+ */
+export interface ModelChoiceInput extends HeldLeaseRef {
+  /** The model id chosen, e.g. `anthropic:claude-sonnet-4-5`. */
+  model: string;
+  tier: Tier;
+  complexity: Complexity;
+  /** Why: every step of the rule that decided or moved the tier. At most 2,000 characters. */
+  reason: string;
+}
+
+/** Answer of {@link Backend.recordModelChoice}. */
+export type ModelChoiceOutcome =
+  | { status: 'ok'; attempt: number; runId: string | null }
+  | { status: 'not_found' | 'not_held'; taskId: string };
+
+/**
+ * How one model call of a task type and complexity ended, for model selection's history: a
+ * success, or an answer that failed the task's output schema (the model's fault, not the
+ * provider's or the network's).
+ */
+export interface ModelOutcomeInput {
+  taskType: string;
+  complexity: Complexity;
+  model: string;
+  succeeded: boolean;
+}
+
+/** Which history {@link Backend.modelHistory} reads: one task type and complexity, these models. */
+export interface ModelHistoryQuery {
+  taskType: string;
+  complexity: Complexity;
+  /** At most 16 model ids. */
+  models: string[];
+}
+
+/** A model's record on a task type and complexity: calls counted, and how many succeeded. */
+export interface ModelHistory {
+  model: string;
+  runs: number;
+  succeeded: number;
+}
+
 /** A model call's worst case to reserve against its task's budgets, by the lease holder. */
 export interface ReserveInput extends HeldLeaseRef {
   /** The worst case of the call, in USD (from 0 to MAX_USD). */
@@ -690,6 +737,20 @@ export interface Backend {
    */
   releaseReservation(reservationId: string): Promise<boolean>;
 
+  // Model selection (docs/llm.md#model-selection).
+
+  /**
+   * Record on the attempt (task, token) the agent holds or held which model `model: auto` chose
+   * and why, with a `task.model_selected` event (data `{ attempt, model, tier, complexity,
+   * reason }`). Like usage, recorded even when the lease was lost since: it says what the
+   * attempt ran on. A second choice for the same attempt replaces the first.
+   */
+  recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome>;
+  /** Count one model call's outcome in the history of its task type, complexity and model. */
+  recordModelOutcome(input: ModelOutcomeInput): Promise<void>;
+  /** The history of a task type and complexity on each of `models` (zeros when none). */
+  modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]>;
+
   close(): Promise<void>;
 }
 
@@ -793,6 +854,24 @@ export function recordedUsage(outcome: UsageOutcome, input: HeldLeaseRef): Usage
     case 'not_held':
       throw new ConflictError(
         `agent ${input.agentId} held no attempt of task ${input.taskId} with this token: usage is recorded against the attempt that made the call, with the token and agent of its lease`,
+        { taskId: input.taskId, agentId: input.agentId },
+      );
+  }
+}
+
+/**
+ * The one place that turns {@link Backend.recordModelChoice}'s answer into the attempt number,
+ * or the error every backend reports for a choice that cannot be recorded.
+ */
+export function recordedModelChoice(outcome: ModelChoiceOutcome, input: HeldLeaseRef): number {
+  switch (outcome.status) {
+    case 'ok':
+      return outcome.attempt;
+    case 'not_found':
+      throw new NotFoundError('task', input.taskId);
+    case 'not_held':
+      throw new ConflictError(
+        `agent ${input.agentId} held no attempt of task ${input.taskId} with this token: a model choice is recorded on the attempt it was made for, with the token and agent of its lease`,
         { taskId: input.taskId, agentId: input.agentId },
       );
   }

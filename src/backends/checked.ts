@@ -59,6 +59,11 @@ import type {
   TaskFilter,
   TaskPage,
   WaitForWorkOptions,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
 } from './backend.ts';
 import {
   checkAgent,
@@ -85,6 +90,9 @@ import {
   checkTaskFilter,
   checkUsage,
   checkWait,
+  checkModelChoice,
+  checkModelHistoryQuery,
+  checkModelOutcome,
 } from './inputs.ts';
 
 /** What the checking layer needs to know of the store behind it. */
@@ -256,6 +264,18 @@ export class CheckedBackend implements Backend {
 
   async waitForWork(options: WaitForWorkOptions): Promise<void> {
     return this.adapter.waitForWork(checkWait(options));
+  }
+
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    return this.adapter.recordModelChoice(checkModelChoice(input));
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    return this.adapter.recordModelOutcome(checkModelOutcome(input));
+  }
+
+  async modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    return this.adapter.modelHistory(checkModelHistoryQuery(query));
   }
 
   async recordUsage(input: UsageInput): Promise<UsageOutcome> {

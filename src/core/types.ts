@@ -2,6 +2,7 @@
  * The domain model of Baton. The words here are the naming contract of DESIGN.md's glossary:
  * task, run, agent, worker, lease, backend, executor, event.
  */
+import type { Complexity, Tier } from './model-choice.ts';
 
 /** Any value that survives `JSON.stringify` → `JSON.parse` unchanged. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -243,6 +244,21 @@ export interface AttemptRecord {
    * field) or no worker ended the attempt (lease expired, agent lost, released, cancelled).
    */
   runMs: number | null;
+  /**
+   * The model `model: auto` chose for this attempt of an `llm` task, with its tier and why
+   * (docs/llm.md#model-selection); null when the attempt made no such choice.
+   */
+  model: AttemptModel | null;
+}
+
+/** The model an attempt was given by model selection, as recorded with `task.model_selected`. */
+export interface AttemptModel {
+  /** The model id, e.g. `anthropic:claude-sonnet-4-5`. */
+  model: string;
+  tier: Tier;
+  complexity: Complexity;
+  /** Every step of the rule that decided or moved the tier, joined with `; `. */
+  reason: string;
 }
 
 export interface RunProgress {
@@ -420,6 +436,8 @@ export type EventType =
   | 'agent.left'
   /** A model call's usage and cost was recorded in the ledger (data: provider, model, tokens…). */
   | 'usage.recorded'
+  /** `model: auto` chose an attempt's model (data: attempt, model, tier, complexity, reason). */
+  | 'task.model_selected'
   | 'pool.scaled_up'
   | 'pool.scaled_down'
   | 'pool.restarted';

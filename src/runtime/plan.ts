@@ -411,6 +411,7 @@ const taskSchema = z.strictObject({
   payload: z.unknown().optional(),
   prompt: z.unknown().optional(),
   output: z.unknown().optional(),
+  complexity: z.unknown().optional(),
   budget: z.unknown().optional(),
 });
 
@@ -577,6 +578,7 @@ interface RawTask extends RawDefaults {
   payload?: unknown;
   prompt?: unknown;
   output?: unknown;
+  complexity?: unknown;
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
@@ -662,7 +664,7 @@ function buildTask(
       if (task[field] === undefined) continue;
       issues.add(
         [...at, field],
-        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature and output`,
+        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature, output and complexity`,
       );
     }
     spec.payload = llmPayload(task, defaults, at, issues);

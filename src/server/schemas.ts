@@ -237,6 +237,15 @@ export const AttemptRecordSchema = z.strictObject({
   ]),
   error: TaskErrorSchema.nullable(),
   runMs: nullableNumber,
+  /** The model `model: auto` chose for the attempt, and why (docs/llm.md#model-selection). */
+  model: z
+    .strictObject({
+      model: z.string(),
+      tier: z.enum(['fast', 'balanced', 'strong']),
+      complexity: z.enum(['low', 'medium', 'high']),
+      reason: z.string(),
+    })
+    .nullable(),
 });
 
 const byState = z.record(TASK_STATE, z.number());

@@ -22,6 +22,7 @@ import { eventCases } from './cases/events.ts';
 import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { ledgerCases } from './cases/ledger.ts';
+import { modelCases } from './cases/models.ts';
 import { listingCases } from './cases/listing.ts';
 import { logCases } from './cases/logs.ts';
 import { registryCases } from './cases/registry.ts';
@@ -76,5 +77,6 @@ export function defineConformanceSuite(
     durabilityCases(env);
     ledgerCases(env);
     budgetCases(env);
+    modelCases(env);
   });
 }

@@ -104,6 +104,17 @@ export interface FakeLlmServer {
   readonly answers: FakeAnswer[];
   /** The answer when `answers` is empty. @default { text: 'ok' } */
   fallback: FakeAnswer;
+  /**
+   * Chooses the answer of a request from what it asks (its model, its prompt), before
+   * `answers` and `fallback` are looked at; undefined leaves the request to them.
+   * @default none
+   */
+  respond:
+    | ((request: {
+        provider: 'anthropic' | 'openai';
+        body: Record<string, unknown>;
+      }) => FakeAnswer | undefined)
+    | null;
   /** Every request received, in order. */
   readonly requests: FakeRequest[];
   /**
@@ -128,7 +139,10 @@ export async function startFakeLlm(
   const closeWaiters: ((request: FakeRequest) => void)[] = [];
   const answers: FakeAnswer[] = [];
   const keys = new Set(options.keys ?? []);
-  const state = { fallback: options.fallback ?? { text: 'ok' } };
+  const state: { fallback: FakeAnswer; respond: FakeLlmServer['respond'] } = {
+    fallback: options.fallback ?? { text: 'ok' },
+    respond: null,
+  };
   let sequence = 0;
 
   const server = createServer((req, res) => {
@@ -157,7 +171,9 @@ export async function startFakeLlm(
           : headerValue(req.headers.authorization).replace(/^Bearer /, '');
       // A refused key is answered before any scripted answer is taken, as a real API would.
       const refused = keys.size > 0 && !keys.has(key);
-      const answer = refused ? badKey(provider, key) : (answers.shift() ?? state.fallback);
+      const answer = refused
+        ? badKey(provider, key)
+        : (state.respond?.({ provider, body }) ?? answers.shift() ?? state.fallback);
       const request: FakeRequest = { provider, path, headers: req.headers, body, answer };
       requests.push(request);
       res.on('close', () => {
@@ -182,6 +198,12 @@ export async function startFakeLlm(
     },
     set fallback(answer: FakeAnswer) {
       state.fallback = answer;
+    },
+    get respond() {
+      return state.respond;
+    },
+    set respond(fn: FakeLlmServer['respond']) {
+      state.respond = fn;
     },
     requests,
     keys,

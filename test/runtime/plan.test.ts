@@ -355,6 +355,7 @@ describe('refusing broken plans, with file and line', () => {
         'payload',
         'prompt',
         'output',
+        'complexity',
         'budget',
       ].join(', ')}`,
     );

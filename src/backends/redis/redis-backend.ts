@@ -91,7 +91,13 @@ import type {
   CostQuery,
   ReserveOutcome,
   UsageOutcome,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
 } from '../backend.ts';
+import type { AttemptModel } from '../../core/types.ts';
 import { newAgentId, newReservationId, newRunId } from '../ids.ts';
 import { toNano, type BudgetStatus, type CostReport, type UsageRecord } from '../../core/ledger.ts';
 import {
@@ -120,6 +126,7 @@ import { refusedLease } from '../refusals.ts';
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
+  modelOutcomeField,
   parseEventId,
   specBackoff,
   toAgent,
@@ -1565,6 +1572,63 @@ export class RedisBackend implements Backend {
       'recordUsage',
     )) as unknown[];
     return usageOutcome(reply, usage);
+  }
+
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    this.#open();
+    const choice: AttemptModel = {
+      model: input.model,
+      tier: input.tier,
+      complexity: input.complexity,
+      reason: input.reason,
+    };
+    const reply = (await this.#run(
+      'record-model-choice',
+      this.#keys.common,
+      [
+        this.#stamp(),
+        this.#maxLen,
+        input.taskId,
+        input.token,
+        input.agentId,
+        JSON.stringify(choice),
+      ],
+      'recordModelChoice',
+    )) as string[];
+    const status = String(reply[0]);
+    if (status === 'not_found' || status === 'not_held') return { status, taskId: input.taskId };
+    const run = reply[2] ?? '';
+    return { status: 'ok', attempt: Number(reply[1]), runId: run === '' ? null : run };
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    this.#open();
+    const field = modelOutcomeField(input.taskType, input.complexity, input.model);
+    const key = this.#keys.modelOutcomes;
+    await this.#call('recordModelOutcome', () =>
+      this.#client
+        .multi()
+        .hincrby(key, `${field}|r`, 1)
+        .hincrby(key, `${field}|s`, input.succeeded ? 1 : 0)
+        .exec(),
+    );
+  }
+
+  async modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    this.#open();
+    if (query.models.length === 0) return [];
+    const fields = query.models.flatMap((model) => {
+      const field = modelOutcomeField(query.taskType, query.complexity, model);
+      return [`${field}|r`, `${field}|s`];
+    });
+    const values = await this.#call('modelHistory', () =>
+      this.#client.hmget(this.#keys.modelOutcomes, ...fields),
+    );
+    return query.models.map((model, i) => ({
+      model,
+      runs: Number(values[2 * i] ?? 0),
+      succeeded: Number(values[2 * i + 1] ?? 0),
+    }));
   }
 
   async usageOf(taskId: string): Promise<UsageRecord[]> {

@@ -42,6 +42,7 @@ export type ScriptName =
   | 'list-agents'
   | 'stats'
   | 'record-usage'
+  | 'record-model-choice'
   | 'reserve-budget'
   | 'release-reservation'
   | 'sweep-reservations'

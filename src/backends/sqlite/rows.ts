@@ -15,6 +15,7 @@ import {
   type AgentRecord,
   type AgentState,
   type AgentTypeStats,
+  type AttemptModel,
   type AttemptOutcome,
   type AttemptRecord,
   type BatonEvent,
@@ -289,6 +290,8 @@ export interface AttemptRow {
   error: string | null;
   /** NULL on rows from before migration 000007. */
   run_ms: number | null;
+  /** The model selection's choice as JSON (migration 000011); NULL when none was made. */
+  model: string | null;
 }
 
 export interface EventRow {
@@ -464,6 +467,7 @@ export function toAttempt(row: AttemptRow, taskId: string): AttemptRecord {
     outcome: row.outcome,
     error: parseJson<TaskError>(row.error),
     runMs: row.run_ms ?? null,
+    model: parseJson<AttemptModel>(row.model ?? null),
   };
 }
 

@@ -52,6 +52,11 @@ import type {
   CostQuery,
   ReserveOutcome,
   UsageOutcome,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
   ClaimRequest,
   HeldLeaseRef,
   LeaseRef,
@@ -130,6 +135,7 @@ import {
 } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { SqliteLedger, prepareLedgerStatements, withCost } from './ledger.ts';
+import { SqliteModels } from './models.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
@@ -185,6 +191,8 @@ export class SqliteBackend implements Backend {
   readonly #st: Statements;
   /** The usage and cost ledger, budgets and reservations (ledger.ts). */
   readonly #ledger: SqliteLedger;
+  /** Model selection's records: choices on attempts, and the history (models.ts). */
+  readonly #models: SqliteModels;
   readonly #file: string;
   readonly #wakeups: Wakeups;
   /** Set while the process's checkpoint worker checkpoints this file for us. */
@@ -247,6 +255,7 @@ export class SqliteBackend implements Backend {
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
       this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
+      this.#models = new SqliteModels(this.#db, this.namespace);
       this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
@@ -1221,6 +1230,23 @@ export class SqliteBackend implements Backend {
   async releaseReservation(reservationId: string): Promise<boolean> {
     this.#open();
     return this.#write(() => this.#ledger.release(reservationId));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Model selection (models.ts)
+
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    this.#open();
+    return this.#write((tx) => this.#models.recordChoice(tx, input));
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    this.#open();
+    await this.#write(() => this.#models.recordOutcome(input));
+  }
+
+  modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    return this.#read(() => this.#models.history(query));
   }
 
   close(): Promise<void> {

@@ -35,7 +35,7 @@ import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
-import { cliLlmHandler } from '../llm.ts';
+import { cliLlmHandler, resolveModelTiers } from '../llm.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
@@ -346,16 +346,20 @@ function localAgents(plan: Plan, count: number, capabilities: readonly string[])
 
 /**
  * The local agents make the plan's model calls: each llm task's provider must be set up (its key
- * in this environment, `model: auto` not yet supported), or the run is refused before anything is
+ * in this environment, `BATON_MODEL_TIERS` for `model: auto`), or the run is refused before anything is
  * stored rather than failing task by task.
  * @throws PlanError naming each task, its model and what to set (never a key).
  */
 function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv): void {
+  const tiers = resolveModelTiers(env);
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
     if (task.executor !== 'llm') return;
     const model = (task.spec.payload as { model?: unknown } | null | undefined)?.model;
-    const problem = typeof model === 'string' ? llmSetupProblem(model, { env }, 'run') : null;
+    const problem =
+      typeof model === 'string'
+        ? llmSetupProblem(model, { env, ...(tiers === undefined ? {} : { tiers }) }, 'run')
+        : null;
     if (problem === null) return;
     issues.push({
       line: task.line,
