@@ -412,6 +412,7 @@ const taskSchema = z.strictObject({
   prompt: z.unknown().optional(),
   output: z.unknown().optional(),
   budget: z.unknown().optional(),
+  aggregate: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -572,6 +573,7 @@ interface RawTask extends RawDefaults {
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   budget?: unknown;
+  aggregate?: unknown;
   command?: unknown;
   args?: unknown;
   payload?: unknown;
@@ -580,7 +582,14 @@ interface RawTask extends RawDefaults {
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey', 'budget'] as const;
+const PASSED_THROUGH = [
+  'key',
+  'title',
+  'dependsOn',
+  'idempotencyKey',
+  'budget',
+  'aggregate',
+] as const;
 /** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
   'epic',
