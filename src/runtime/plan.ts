@@ -239,10 +239,10 @@ export function parsePlan(text: string, file: string): Plan {
 }
 
 /**
- * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
- * `llm` (model calls).
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services),
+ * `llm` (model calls) and `plan` (the goal planner).
  */
-export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm', 'plan'];
 
 /**
  * Check that `baton run`'s agents can run every task of the plan they have a handler for
