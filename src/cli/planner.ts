@@ -8,6 +8,7 @@
 import { stringify } from 'yaml';
 
 import { PlanError } from '../core/errors.ts';
+import { goalRunName } from '../core/goal.ts';
 import type { Json, TaskSpec } from '../core/types.ts';
 import { llmSetupProblem } from '../executors/llm/index.ts';
 import { planHandler, type PlannerStore } from '../executors/planner/index.ts';
@@ -119,11 +120,5 @@ export function planYaml(goal: string, tasks: readonly TaskSpec[], note: string 
   ]
     .map((line) => `# ${line}`.trimEnd())
     .join('\n');
-  return `${header}\n${stringify({ name: runName(goal), tasks: planTasks }, { lineWidth: 100 })}`;
-}
-
-/** A run name from a goal: its first words, as far as a name should go. */
-export function runName(goal: string): string {
-  const words = goal.trim().replace(/\s+/g, ' ');
-  return words.length <= 60 ? words : `${words.slice(0, 59)}…`;
+  return `${header}\n${stringify({ name: goalRunName(goal), tasks: planTasks }, { lineWidth: 100 })}`;
 }

@@ -5,7 +5,7 @@
  */
 import { budgetProblem } from './ledger.ts';
 import { describeValue, truncate } from './text.ts';
-import type { Budget } from './types.ts';
+import type { Budget, RunSpec } from './types.ts';
 
 /** Longest agent name or id a goal may list (the key limit of the validator). */
 const MAX_NAME_LENGTH = 200;
@@ -126,4 +126,29 @@ function agentsProblems(agents: unknown): { path: string; message: string }[] {
     }
   });
   return issues;
+}
+
+/** A run name from a goal: its words on one line, as far as a name should go. */
+export function goalRunName(goal: string): string {
+  const words = goal.trim().replace(/\s+/g, ' ');
+  return words.length <= 60 ? words : `${words.slice(0, 59)}…`;
+}
+
+/**
+ * The run a goal starts (`POST /v1/goals`, `baton run --goal`): one `plan` task, key `plan`,
+ * carrying the goal (and the agents it may plan for), and the run's budget. The core validator
+ * checks it when it is submitted, as every run.
+ */
+export function goalRunSpec(goal: {
+  description: string;
+  budget?: Budget | undefined;
+  agents?: string[] | undefined;
+}): RunSpec {
+  const payload: { goal: string; agents?: string[] } = { goal: goal.description };
+  if (goal.agents !== undefined) payload.agents = goal.agents;
+  return {
+    name: goalRunName(goal.description),
+    tasks: [{ key: 'plan', type: PLAN_TASK_TYPE, title: 'plan the goal', payload }],
+    ...(goal.budget === undefined ? {} : { budget: goal.budget }),
+  };
 }

@@ -6,18 +6,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 
-import { PLAN_TASK_TYPE } from '../../core/goal.ts';
+import { PLAN_TASK_TYPE, goalRunName } from '../../core/goal.ts';
 import type { RunRecord, TaskRecord, TaskSpec } from '../../core/types.ts';
 import { normalizeTasks } from '../../core/validate.ts';
 import type { PlanResult } from '../../executors/planner/index.ts';
 import type { CliContext } from '../context.ts';
-import {
-  checkPlannerModels,
-  cliPlanHandler,
-  planYaml,
-  plannerModels,
-  runName,
-} from '../planner.ts';
+import { checkPlannerModels, cliPlanHandler, planYaml, plannerModels } from '../planner.ts';
 
 export interface PlanCommandOptions {
   /** Where the plan file goes. @default stdout */
@@ -55,7 +49,7 @@ export async function planCommand(
   });
   try {
     const submitted = await baton.submitRun({
-      name: `plan: ${runName(goal)}`,
+      name: `plan: ${goalRunName(goal)}`,
       tasks: [{ key: 'plan', type: PLAN_TASK_TYPE, payload: { goal, dryRun: true } }],
     });
     const taskId = submitted.tasks[0]!.id;

@@ -18,9 +18,9 @@
  * forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
-import { PLAN_TASK_TYPE } from '../../core/goal.ts';
+import { PLAN_TASK_TYPE, goalRunSpec } from '../../core/goal.ts';
 import { runResult } from '../../core/run-result.ts';
-import type { AttemptRecord, RunRecord, RunSpec, TaskSpec } from '../../core/types.ts';
+import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError, PlanError, type PlanIssue } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
 import { httpHandler } from '../../executors/http.ts';
@@ -38,7 +38,7 @@ import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
 import { cliLlmHandler } from '../llm.ts';
-import { checkPlannerModels, cliPlanHandler, plannerModels, runName } from '../planner.ts';
+import { checkPlannerModels, cliPlanHandler, plannerModels } from '../planner.ts';
 import { renderRunResult } from '../run-result.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
@@ -302,17 +302,11 @@ export async function runCommand(
  * payload is), and the budget.
  */
 function goalPlan(goal: string, options: RunCommandOptions): Plan {
-  const spec: TaskSpec = {
-    key: 'plan',
-    type: PLAN_TASK_TYPE,
-    title: 'plan the goal',
-    payload: { goal },
-  };
-  const run: RunSpec = {
-    name: runName(goal),
-    tasks: [spec],
+  const run = goalRunSpec({
+    description: goal,
     ...(options.budgetUsd === undefined ? {} : { budget: { usd: options.budgetUsd } }),
-  };
+  });
+  const spec = run.tasks[0]!;
   return {
     file: '(goal)',
     name: run.name ?? 'goal',
