@@ -252,7 +252,7 @@ Examples:
           plan !== undefined && o.goal !== undefined
             ? 'give a plan file or --goal, not both'
             : plan === undefined && o.goal === undefined
-              ? 'give a plan file, or --goal "<what to do>" to plan and run a goal'
+              ? `missing required argument 'plan' (a plan file), or give --goal "<what to do>" to plan and run a goal`
               : `--${goalOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')} ${goalOnly.length === 1 ? 'goes' : 'go'} with --goal only`;
         io.stderr.write(`error: ${why}\n(add --help for usage)\n`);
         setExit(EXIT.usage);

@@ -12,7 +12,8 @@ const MAX_SHOWN = 2000;
 export function renderRunResult(result: RunResult | null): string | null {
   if (result === null) return null;
   const entries = Object.entries(result.results);
-  if (entries.length === 0) return null;
+  // Nothing to show yet (or ever, for a run whose final tasks failed): the failures say why.
+  if (entries.every(([, value]) => value === null)) return null;
   const head = `result (${result.from === 'aggregate' ? 'aggregate tasks' : 'sinks'}):`;
   return [head, ...entries.map(([key, value]) => `  ${key}: ${show(value)}`)].join('\n');
 }

@@ -356,6 +356,7 @@ describe('refusing broken plans, with file and line', () => {
         'prompt',
         'output',
         'budget',
+        'aggregate',
       ].join(', ')}`,
     );
   });
