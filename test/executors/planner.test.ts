@@ -231,6 +231,44 @@ describe('the plan executor', () => {
     expect(tasks.find((t) => t.key === 'train')?.requires).toEqual(['python']);
   });
 
+  it('an attempt after one that spawned the plan answers with that plan, without planning again', async () => {
+    script([planAnswer([draft('a'), draft('b', { dependsOn: ['a'] })])]);
+    const baton = await h.baton();
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url };
+    const llm = cliLlmHandler(env);
+    const inner = planHandler({ llm, store: baton, model: MODEL });
+    const worker = await h.startWorker(baton, {
+      handlers: {
+        llm,
+        // The first attempt spawns its plan, then fails as one whose lease was lost would.
+        plan: async (ctx) => {
+          const result = await inner(ctx);
+          if (ctx.attempt === 1) throw new Error('lost after spawning');
+          return result;
+        },
+      },
+    });
+    stops.push(() => worker.stop());
+    const submitted = await baton.submitRun({
+      tasks: [
+        {
+          key: 'plan',
+          type: 'plan',
+          payload: { goal: 'Do a then b, in that order please' },
+          backoff: { baseMs: 10, maxMs: 10, jitter: 'none' },
+        },
+      ],
+    });
+    const run = (await baton.wait(submitted.runId, { timeoutMs: 20_000 })) as RunRecord;
+    expect(run.state).toBe('succeeded');
+    const tasks = (await baton.tasks({ runId: submitted.runId })).tasks;
+    expect(tasks.map((t) => t.key).sort()).toEqual(['a', 'b', 'plan']);
+    const planTask = tasks.find((t) => t.key === 'plan')!;
+    expect(planTask.attempts).toBe(2);
+    expect(planTask.result).toMatchObject({ calls: 0, spawned: [{ key: 'a' }, { key: 'b' }] });
+    expect(plannerRequests()).toHaveLength(1);
+  });
+
   it('a dry run plans without spawning', async () => {
     script([planAnswer([draft('only')])]);
     const baton = await startAgents();
