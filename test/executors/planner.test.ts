@@ -269,6 +269,49 @@ describe('the plan executor', () => {
     expect(plannerRequests()).toHaveLength(1);
   });
 
+  it('plans for the agents the goal names only, and fails at once naming one that is not live', async () => {
+    script([planAnswer([draft('only')])]);
+    const baton = await startAgents(['python']);
+    await baton.backend.registerAgent({
+      id: 'agt_gpu',
+      name: 'gpu-box',
+      capabilities: ['gpu'],
+      concurrency: 1,
+    });
+    const named = await baton.submitRun({
+      tasks: [
+        {
+          key: 'plan',
+          type: 'plan',
+          payload: { goal: 'Calculate factorial of 10', agents: ['planner-agent'] },
+        },
+      ],
+    });
+    await baton.wait(named.runId, { timeoutMs: 20_000 });
+    const [first] = plannerRequests();
+    expect(first).toContain('planner-agent: python');
+    expect(first).not.toContain('gpu-box');
+
+    const ghost = await baton.submitRun({
+      tasks: [
+        {
+          key: 'plan',
+          type: 'plan',
+          payload: { goal: 'Calculate factorial of 10', agents: ['ghost'] },
+          maxAttempts: 3,
+        },
+      ],
+    });
+    const run = (await baton.wait(ghost.runId, { timeoutMs: 20_000 })) as RunRecord;
+    expect(run.state).toBe('failed');
+    const planTask = (await baton.tasks({ runId: ghost.runId })).tasks[0]!;
+    expect(planTask.attempts).toBe(1);
+    expect(planTask.error?.message).toContain(
+      "the goal names agent 'ghost', which is not live; live agents:",
+    );
+    expect(plannerRequests()).toHaveLength(1);
+  });
+
   it('a dry run plans without spawning', async () => {
     script([planAnswer([draft('only')])]);
     const baton = await startAgents();
