@@ -90,10 +90,10 @@ describe('goals on the command line', () => {
     expect(prompts.some((p) => p.includes("Result of 'multiply':\n3628800"))).toBe(true);
   });
 
-  it('runs examples/goal-factorial/plan.yaml: the aggregate task gives the result', async () => {
+  it('runs examples/goal-factorial.yaml: the aggregate task gives the result', async () => {
     server.fallback = { text: '3628800' };
     const result = await cli.run(
-      ['run', join(EXAMPLES, 'goal-factorial', 'plan.yaml'), '--store', cli.store, '--json'],
+      ['run', join(EXAMPLES, 'goal-factorial.yaml'), '--store', cli.store, '--json'],
       { env: env() },
     );
     expect(result.code).toBe(0);
