@@ -288,10 +288,17 @@ function taskTemplate(depKeys: readonly string[]): string {
  * Seed 003 T020's fallback: one task carrying the whole goal, which any agent that runs `llm`
  * tasks can take.
  */
-export function fallbackTask(goal: string, taskModel: string): TaskSpec {
+export function fallbackTask(
+  goal: string,
+  taskModel: string,
+  existingKeys: readonly string[] = [],
+): TaskSpec {
+  // `goal`, or `goal-2`… when the run already has a task of that key.
+  let key = 'goal';
+  for (let n = 2; existingKeys.includes(key); n++) key = `goal-${n}`;
   return {
     type: LLM_TASK_TYPE,
-    key: 'goal',
+    key,
     title: truncate(goal.trim().replace(/\s+/g, ' '), 120),
     payload: {
       model: taskModel,

@@ -159,6 +159,9 @@ describe('tasks from a planner answer', () => {
       payload: { prompt: '{{ payload.goal }}', goal: 'Calculate {{ factorial }} of 10' },
     });
     expect(task.requires).toBeUndefined();
+    expect(fallbackTask('Calculate factorial of 10', 'openai:gpt-4.1-mini', ['goal']).key).toBe(
+      'goal-2',
+    );
     expect(normalizeRun({ tasks: [task] }, { now: 0 }).tasks).toHaveLength(1);
   });
 });

@@ -167,7 +167,7 @@ async function plan(ctx: TaskContext, options: PlanHandlerOptions): Promise<Json
     ctx.log.warn(
       `falling back to a single task carrying the whole goal (seed 003 T020): ${reason}`,
     );
-    tasks = [fallbackTask(goal, taskModel)];
+    tasks = [fallbackTask(goal, taskModel, draftOptions.existingKeys)];
   } else {
     tasks = outcome.tasks;
     ctx.log.info(
@@ -225,7 +225,8 @@ async function ask(
     if (error instanceof ModelCallError && error.code === 'LLM_OUTPUT_INVALID') {
       return {
         ok: false,
-        problem: error.message,
+        // The call's wording says what a task would do next; here the planner decides.
+        problem: error.message.replace(/; the task will be retried/g, ''),
         text: '(not JSON of the asked shape; see the problem below)',
       };
     }
