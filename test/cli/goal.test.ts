@@ -66,9 +66,10 @@ function factorialScript(): void {
 describe('goals on the command line', () => {
   it("seed 003's quickstart: baton run --goal plans, runs, and the run's result holds 3628800", async () => {
     factorialScript();
-    const result = await cli.run(['run', '--goal', GOAL, '--store', cli.store, '--json'], {
-      env: env(),
-    });
+    const result = await cli.run(
+      ['run', '--goal', GOAL, '--budget', '1', '--store', cli.store, '--json'],
+      { env: env() },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as RunSummary;
@@ -77,6 +78,7 @@ describe('goals on the command line', () => {
     expect(summary.result).toEqual({ from: 'sinks', results: { answer: '3628800' } });
     // The planner's call and both tasks' calls are in the ledger.
     expect(summary.cost?.calls).toBe(3);
+    expect(summary.cost?.budget?.limitUsd).toBe(1);
 
     const status = await cli.run(['status', summary.runId, '--store', cli.store, '--json']);
     expect(status.code).toBe(0);
