@@ -7,7 +7,7 @@
  */
 import { stringify } from 'yaml';
 
-import { PlanError } from '../core/errors.ts';
+import { ValidationError, type ValidationIssue } from '../core/errors.ts';
 import { goalRunName } from '../core/goal.ts';
 import type { Json, TaskSpec } from '../core/types.ts';
 import { llmSetupProblem } from '../executors/llm/index.ts';
@@ -41,26 +41,25 @@ function nonEmpty(value: string | undefined): string | undefined {
 /**
  * What stops these models from being called from this environment (a malformed id, a missing
  * key), found before anything is stored.
- * @throws PlanError naming the flag or variable and what to set (never a key).
+ * @throws ValidationError naming the flag or variable and what to set (never a key).
  */
 export function checkPlannerModels(models: PlannerModels, env: NodeJS.ProcessEnv): void {
-  const issues: string[] = [];
+  const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
-  for (const [what, model] of [
-    ['the planner model (--model, BATON_PLANNER_MODEL)', models.model],
-    ["the planned tasks' model (--task-model, BATON_PLANNER_TASK_MODEL)", models.taskModel],
+  for (const [path, what, model] of [
+    ['model', 'the planner model (--model, BATON_PLANNER_MODEL)', models.model],
+    [
+      'taskModel',
+      "the planned tasks' model (--task-model, BATON_PLANNER_TASK_MODEL)",
+      models.taskModel,
+    ],
   ] as const) {
     if (seen.has(model)) continue;
     seen.add(model);
     const problem = llmSetupProblem(model, { env }, 'run') ?? malformed(model);
-    if (problem !== null) issues.push(`${what} '${model}': ${problem}`);
+    if (problem !== null) issues.push({ path, message: `${what} '${model}': ${problem}` });
   }
-  if (issues.length > 0) {
-    throw new PlanError(
-      '(goal)',
-      issues.map((message) => ({ line: 1, column: 1, field: '', message })),
-    );
-  }
+  if (issues.length > 0) throw new ValidationError(issues);
 }
 
 function malformed(model: string): string | null {

@@ -141,6 +141,40 @@ describe('goals on the command line', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('refuses a goal whose planner model has no key, naming it (not its value), before anything is stored', async () => {
+    for (const args of [
+      ['run', '--goal', GOAL],
+      ['plan', GOAL, '--out', join(cli.dir, 'p.yaml')],
+    ]) {
+      const result = await cli.run([...args, '--store', cli.store], {
+        env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: 'sk-openai-goal-test-55e0' },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        "error [BATON_VALIDATION]: model: the planner model (--model, BATON_PLANNER_MODEL) 'anthropic:claude-sonnet-4-5': ANTHROPIC_API_KEY is not set",
+      );
+      expect(existsSync(cli.store.replace(/^sqlite:/, ''))).toBe(false);
+    }
+    // Another model from the flag; its key is there.
+    const other = await cli.run(
+      [
+        'run',
+        '--goal',
+        GOAL,
+        '--model',
+        'openai:gpt-4.1',
+        '--task-model',
+        'anthropic:claude-haiku-4-5',
+        '--store',
+        cli.store,
+      ],
+      { env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: 'sk-openai-goal-test-55e0' } },
+    );
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("taskModel: the planned tasks' model");
+    expect(other.stderr).not.toContain('sk-openai-goal-test-55e0');
+  });
+
   it('refuses a plan file and --goal together, and --budget without --goal (usage, exit 2)', async () => {
     const both = await cli.run(['run', 'plan.yaml', '--goal', GOAL, '--store', cli.store]);
     expect(both.code).toBe(2);
