@@ -190,6 +190,14 @@ export function tasksFromDraft(answer: unknown, options: DraftOptions): DraftOut
   };
   const specs = drafts.map((draft) => toSpec(draft, options.taskModel));
 
+  drafts.forEach((draft, i) => {
+    if (typeof draft.prompt !== 'string' || draft.prompt.trim() === '') {
+      problems.push(
+        `${label(i)}: its prompt is empty; write the instructions for the model that carries it out`,
+      );
+    }
+  });
+
   const existing = new Set(options.existingKeys ?? []);
   specs.forEach((spec, i) => {
     if (spec.key !== undefined && existing.has(spec.key)) {

@@ -143,6 +143,12 @@ describe('tasks from a planner answer', () => {
     );
   });
 
+  it('refuses a task without instructions', () => {
+    expect(problemsOf([draft('a', { prompt: '  ' })])).toEqual([
+      "task 'a': its prompt is empty; write the instructions for the model that carries it out",
+    ]);
+  });
+
   it('refuses no tasks, too many, and an answer of the wrong shape', () => {
     expect(problemsOf([])).toEqual(['the plan has no tasks; give at least one']);
     expect(problemsOf(Array.from({ length: 51 }, (_, i) => draft(`t${i}`)))[0]).toMatch(
