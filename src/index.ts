@@ -137,6 +137,21 @@ export {
   type ModelRef,
   type OutputSchema,
 } from './core/llm.ts';
+// The goal planner (docs/planner.md).
+export {
+  planHandler,
+  type PlanHandlerOptions,
+  type PlanResult,
+  type PlannerStore,
+} from './executors/planner/index.ts';
+export {
+  GOAL_LIMITS,
+  PLAN_TASK_TYPE,
+  checkPlanPayload,
+  goalProblem,
+  type PlanPayload,
+} from './core/goal.ts';
+export { runResult, type RunResult } from './core/run-result.ts';
 export {
   TemplateError,
   checkTemplate,

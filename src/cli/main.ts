@@ -29,6 +29,7 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
   parseTaskState,
+  parseUsd,
   type LogLevel,
 } from './parse.ts';
 
@@ -174,11 +175,28 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
       .description(
         'Submit a plan as a run and execute it on a local pool of in-process agents, with live progress and a summary.',
       )
-      .argument('<plan>', 'plan file (YAML or JSON)')
+      .argument('[plan]', 'plan file (YAML or JSON); or give --goal')
+      .option(
+        '--goal <goal>',
+        'plan this goal in plain words and run the planned tasks, instead of a plan file (docs/planner.md)',
+      )
+      .addOption(
+        new Option('--budget <usd>', "with --goal: the run's budget in US dollars").argParser(
+          parseUsd,
+        ),
+      )
+      .option(
+        '--model <id>',
+        'with --goal: the planner model (default: $BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5)',
+      )
+      .option(
+        '--task-model <id>',
+        "with --goal: the planned tasks' model (default: $BATON_PLANNER_TASK_MODEL, else the planner's)",
+      )
       .addOption(
         new Option(
           '-c, --concurrency <n>',
-          "number of agents (default: the plan's widest DAG level, at most 16); not with a plan that declares agents:",
+          "number of agents (default: the plan's widest DAG level, at most 16; 4 with --goal); not with a plan that declares agents:",
         ).argParser(parsePositiveInt),
       )
       .addOption(
@@ -210,10 +228,36 @@ Examples:
   $ baton run examples/agents.yaml     # on the agents the plan declares
   $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
   $ baton run train.yaml --capabilities gpu  # its tasks require gpu, and this machine has one
-  $ baton run plan.yaml --json > summary.json`,
+  $ baton run plan.yaml --json > summary.json
+  $ baton run --goal "Calculate factorial of 10" --budget 0.5`,
     )
-    .action(async (plan: string, _opts: unknown, command: Command) => {
-      const o = command.opts<{ concurrency?: number; capabilities?: string[]; grace?: number }>();
+    .action(async (plan: string | undefined, _opts: unknown, command: Command) => {
+      const o = command.opts<{
+        concurrency?: number;
+        capabilities?: string[];
+        grace?: number;
+        goal?: string;
+        budget?: number;
+        model?: string;
+        taskModel?: string;
+      }>();
+      const goalOnly = ['budget', 'model', 'taskModel'].filter(
+        (k) => o[k as keyof typeof o] !== undefined,
+      );
+      if (
+        (plan === undefined) === (o.goal === undefined) ||
+        (o.goal === undefined && goalOnly.length > 0)
+      ) {
+        const why =
+          plan !== undefined && o.goal !== undefined
+            ? 'give a plan file or --goal, not both'
+            : plan === undefined && o.goal === undefined
+              ? `missing required argument 'plan' (a plan file), or give --goal "<what to do>" to plan and run a goal`
+              : `--${goalOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')} ${goalOnly.length === 1 ? 'goes' : 'go'} with --goal only`;
+        io.stderr.write(`error: ${why}\n(add --help for usage)\n`);
+        setExit(EXIT.usage);
+        return;
+      }
       const ctx = await createContext(io, common(command), 'warn');
       setExit(
         await (
@@ -222,6 +266,64 @@ Examples:
           ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
           ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
           ...(o.grace === undefined ? {} : { graceMs: o.grace }),
+          ...(o.goal === undefined ? {} : { goal: o.goal }),
+          ...(o.budget === undefined ? {} : { budgetUsd: o.budget }),
+          ...(o.model === undefined ? {} : { model: o.model }),
+          ...(o.taskModel === undefined ? {} : { taskModel: o.taskModel }),
+        }),
+      );
+    });
+
+  withCommonOptions(
+    program
+      .command('plan')
+      .description(
+        'Plan a goal into tasks with the planner model and write them as a plan file to review; nothing runs (docs/planner.md).',
+      )
+      .argument('<goal>', 'the goal in plain words, 10 to 5,000 characters')
+      .option('-o, --out <file>', 'write the plan file here (default: print it)')
+      .option(
+        '--model <id>',
+        'the planner model (default: $BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5)',
+      )
+      .option(
+        '--task-model <id>',
+        "the planned tasks' model (default: $BATON_PLANNER_TASK_MODEL, else the planner's)",
+      )
+      .addOption(
+        new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities the agents that will run the plan have besides shell (give baton run the same)',
+        ).argParser(parseList),
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+The planner's call is a task of a run of its own (so it has a log and a cost: baton logs,
+baton costs). Its tasks are llm tasks; review the file, then run it with baton run.
+
+Examples:
+  $ baton plan "Calculate factorial of 10" --out plan.yaml
+  $ baton run plan.yaml`,
+    )
+    .action(async (goal: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{
+        out?: string;
+        model?: string;
+        taskModel?: string;
+        capabilities?: string[];
+      }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/plan.ts')
+        ).planCommand(ctx, goal, {
+          ...(o.out === undefined ? {} : { out: o.out }),
+          ...(o.model === undefined ? {} : { model: o.model }),
+          ...(o.taskModel === undefined ? {} : { taskModel: o.taskModel }),
+          ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
         }),
       );
     });

@@ -118,6 +118,13 @@ export interface TaskSpec {
    * @example { usd: 0.5 }
    */
   budget?: Budget;
+  /**
+   * This task's result is the run's result (docs/planner.md#the-runs-result): a run whose tasks
+   * declare it gives the results of those tasks, instead of the results of its sinks (the tasks
+   * nothing depends on).
+   * @default false
+   */
+  aggregate?: boolean;
 }
 
 /** A spending limit in USD (docs/costs.md): `{ usd: 5 }`. */
@@ -171,6 +178,11 @@ export interface NormalizedTask {
   level: number;
   /** The task's own budget in USD (`budget.usd`), when it has one. */
   budgetUsd?: number;
+  /**
+   * Whether its result is the run's result (`TaskSpec.aggregate`). The backends always say;
+   * absent reads as false.
+   */
+  aggregate?: boolean;
 }
 
 /** Why an attempt ended without success. */

@@ -239,10 +239,10 @@ export function parsePlan(text: string, file: string): Plan {
 }
 
 /**
- * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
- * `llm` (model calls).
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services),
+ * `llm` (model calls) and `plan` (the goal planner).
  */
-export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm', 'plan'];
 
 /**
  * Check that `baton run`'s agents can run every task of the plan they have a handler for
@@ -413,6 +413,7 @@ const taskSchema = z.strictObject({
   output: z.unknown().optional(),
   complexity: z.unknown().optional(),
   budget: z.unknown().optional(),
+  aggregate: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -573,6 +574,7 @@ interface RawTask extends RawDefaults {
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   budget?: unknown;
+  aggregate?: unknown;
   command?: unknown;
   args?: unknown;
   payload?: unknown;
@@ -582,7 +584,14 @@ interface RawTask extends RawDefaults {
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey', 'budget'] as const;
+const PASSED_THROUGH = [
+  'key',
+  'title',
+  'dependsOn',
+  'idempotencyKey',
+  'budget',
+  'aggregate',
+] as const;
 /** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
   'epic',

@@ -26,6 +26,8 @@ import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
 import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
 import { analyzeDag, longestPath } from '../core/dag.ts';
+import { goalRunSpec } from '../core/goal.ts';
+import { runResult } from '../core/run-result.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
 import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
@@ -51,6 +53,7 @@ import {
   AvailableAgentsQuerySchema,
   CostsQuerySchema,
   EventsQuerySchema,
+  GoalBodySchema,
   IdParamsSchema,
   RunListQuerySchema,
   RunSpecSchema,
@@ -317,6 +320,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(201).send(await baton.submitRun(run));
   });
 
+  app.post('/v1/goals', submit, async (request, reply) => {
+    const goal = GoalBodySchema.parse(jsonBody(request));
+    const submitted = await baton.submitRun(goalRunSpec(goal));
+    return reply.status(201).send({ runId: submitted.runId, planTaskId: submitted.tasks[0]!.id });
+  });
+
   app.get('/v1/tasks', readWith(TaskListQuerySchema), async (request) => {
     const q = TaskListQuerySchema.parse(request.query);
     const filter: TaskFilter = {};
@@ -366,7 +375,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const run = isRunId(id) ? await baton.getRun(id) : null;
     if (run === null) throw new NotFoundError('run', id);
     const tasks = await runTasks(baton, id);
-    return { run, tasks, progress: run.progress, ...graphOf(tasks) };
+    return {
+      run: { ...run, result: runResult(tasks) },
+      tasks,
+      progress: run.progress,
+      ...graphOf(tasks),
+    };
   });
 
   app.post('/v1/runs/:id/cancel', submit, async (request) => {

@@ -30,6 +30,7 @@ import { releaseCases } from './cases/release.ts';
 import { replayCases } from './cases/replay.ts';
 import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
+import { runResultCases } from './cases/run-result.ts';
 import { runCases } from './cases/runs.ts';
 import { submitCases } from './cases/submit.ts';
 import { timeCases } from './cases/times.ts';
@@ -62,6 +63,7 @@ export function defineConformanceSuite(
     dependencyCases(env);
     timeCases(env);
     runCases(env);
+    runResultCases(env);
     dynamicCases(env);
     cancelCases(env);
     releaseCases(env);

@@ -17,7 +17,9 @@
  *   then `data: [DONE]`. Errors are `{ error: { message, type, param, code } }`.
  *
  * Each request takes the next scripted {@link FakeAnswer} (`server.answers`, first in first out),
- * else `server.fallback`. Every request is recorded, and a request whose connection closed
+ * else `server.fallback` — unless `server.respond` (the scripted-answer mode) chooses its answer
+ * from what it asks ({@link promptOf}, {@link asksForJson}), for requests whose order is not known
+ * (concurrent tasks, a child process). Every request is recorded, and a request whose connection closed
  * before its answer was complete is reported by {@link FakeLlmServer.nextClosed}.
  */
 import { once } from 'node:events';
@@ -215,6 +217,34 @@ export async function startFakeLlm(
       await once(server, 'close').catch(() => undefined);
     },
   };
+}
+
+/** The text of a request's messages (system prompt included), joined: what a script matches on. */
+export function promptOf(body: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const collect = (content: unknown): void => {
+    if (typeof content === 'string') parts.push(content);
+    else if (Array.isArray(content)) {
+      for (const block of content) {
+        const text = (block as { text?: unknown } | null)?.text;
+        if (typeof text === 'string') parts.push(text);
+      }
+    }
+  };
+  collect(body['system']);
+  for (const message of (body['messages'] as { content?: unknown }[] | undefined) ?? []) {
+    collect(message.content);
+  }
+  return parts.join('\n');
+}
+
+/** Whether a request asks for structured output (a JSON Schema), in either provider's terms. */
+export function asksForJson(body: Record<string, unknown>): boolean {
+  return (
+    body['response_format'] !== undefined ||
+    body['output_config'] !== undefined ||
+    (Array.isArray(body['tools']) && body['tools'].length > 0)
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string {

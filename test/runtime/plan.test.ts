@@ -357,6 +357,7 @@ describe('refusing broken plans, with file and line', () => {
         'output',
         'complexity',
         'budget',
+        'aggregate',
       ].join(', ')}`,
     );
   });

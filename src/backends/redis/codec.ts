@@ -87,6 +87,8 @@ export interface TaskSpecJson {
   criticalPath: number;
   /** Absent in tasks stored before affinity existed. */
   affinity?: Required<AffinityRule>[];
+  /** Present (true) only on a task declared `aggregate: true`. */
+  aggregate?: true;
   createdAt: number;
 }
 
@@ -122,6 +124,7 @@ export function toTask(h: Hash): TaskRecord {
     startedAt: num(h.started),
     finishedAt: num(h.finished),
     affinity: spec.affinity ?? [],
+    aggregate: spec.aggregate === true,
     failedAgents: json<string[]>(h.fa) ?? [],
   };
 }
@@ -178,6 +181,7 @@ export function toClaimedTask(
     startedAt: claim.now,
     finishedAt: null,
     affinity: spec.affinity ?? [],
+    aggregate: spec.aggregate === true,
     failedAgents: json<string[]>(v[9] ?? undefined) ?? [],
   };
 }

@@ -18,6 +18,8 @@
  * forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
+import { PLAN_TASK_TYPE, goalRunSpec } from '../../core/goal.ts';
+import { runResult } from '../../core/run-result.ts';
 import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError, PlanError, type PlanIssue } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
@@ -36,6 +38,8 @@ import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
 import { cliLlmHandler, resolveModelTiers } from '../llm.ts';
+import { checkPlannerModels, cliPlanHandler, plannerModels } from '../planner.ts';
+import { renderRunResult } from '../run-result.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
@@ -60,7 +64,21 @@ export interface RunCommandOptions {
    * @default 10000
    */
   graceMs?: number;
+  /**
+   * Plan and run this goal instead of a plan file: the run's first task is a `plan` task whose
+   * planned tasks the same agents then run (docs/planner.md).
+   */
+  goal?: string;
+  /** With `goal`: the run's budget in USD. @default none */
+  budgetUsd?: number;
+  /** The planner model. @default BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5 */
+  model?: string;
+  /** The planned tasks' model. @default BATON_PLANNER_TASK_MODEL, else the planner's */
+  taskModel?: string;
 }
+
+/** Agents `baton run --goal` starts when --concurrency does not say: the plan is not known yet. */
+const GOAL_AGENTS = 4;
 
 /** The grace period after an interrupt when `--grace` is not given. */
 const DEFAULT_GRACE_MS = 10_000;
@@ -80,11 +98,14 @@ interface LocalAgent {
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 export async function runCommand(
   ctx: CliContext,
-  planFile: string,
+  planFile: string | undefined,
   options: RunCommandOptions = {},
 ): Promise<number> {
+  const models = plannerModels(ctx.io.env, options);
   // Everything about the plan is checked before the store is opened: a bad plan stores nothing.
-  const plan = await loadPlan(planFile);
+  const plan =
+    options.goal === undefined ? await loadPlan(planFile ?? '') : goalPlan(options.goal, options);
+  if (options.goal !== undefined) checkPlannerModels(models, ctx.io.env);
   if (plan.agents !== null && options.concurrency !== undefined) {
     ctx.note(
       `error: --concurrency cannot be used with ${plan.file}: the plan declares its own agents ` +
@@ -105,7 +126,10 @@ export async function runCommand(
   checkAgentsCoverTasks(plan, { capabilities: extra });
   checkLlmSetup(plan, ctx.io.env);
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
+  const count =
+    options.concurrency ??
+    (options.goal === undefined ? defaultRunConcurrency(width) : GOAL_AGENTS);
+  const agents = localAgents(plan, count, extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
 
@@ -171,6 +195,7 @@ export async function runCommand(
           shell: shellHandler(),
           http: httpHandler(),
           llm: cliLlmHandler(ctx.io.env),
+          [PLAN_TASK_TYPE]: cliPlanHandler(ctx.io.env, baton, models),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,
@@ -250,7 +275,11 @@ export async function runCommand(
 
     const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
-    else ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
+    else {
+      ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
+      const shown = renderRunResult(summary.result ?? null);
+      if (shown !== null) ctx.print(`\n${shown}`);
+    }
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',
@@ -266,6 +295,25 @@ export async function runCommand(
     process.off('SIGTERM', onTerm);
     await baton.close();
   }
+}
+
+/**
+ * The run of `baton run --goal`: one `plan` task carrying the goal (checked with the run, as any
+ * payload is), and the budget.
+ */
+function goalPlan(goal: string, options: RunCommandOptions): Plan {
+  const run = goalRunSpec({
+    description: goal,
+    ...(options.budgetUsd === undefined ? {} : { budget: { usd: options.budgetUsd } }),
+  });
+  const spec = run.tasks[0]!;
+  return {
+    file: '(goal)',
+    name: run.name ?? 'goal',
+    run,
+    tasks: [{ key: 'plan', executor: PLAN_TASK_TYPE, line: 1, column: 1, spec }],
+    agents: null,
+  };
 }
 
 /**
@@ -407,7 +455,7 @@ async function summarize(
     const record = known.get(id);
     if (record) agents.push(record);
   }
-  return summarizeRun({
+  const summary = summarizeRun({
     run,
     tasks,
     attempts,
@@ -415,4 +463,5 @@ async function summarize(
     agentLabel: (id) => names.get(id) ?? id,
     costs: await baton.costs({ runId: run.id }),
   });
+  return { ...summary, result: runResult(tasks) };
 }

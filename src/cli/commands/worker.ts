@@ -5,11 +5,13 @@
  */
 import { once } from 'node:events';
 
+import { PLAN_TASK_TYPE } from '../../core/goal.ts';
 import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { cliLlmHandler } from '../llm.ts';
+import { cliPlanHandler, plannerModels } from '../planner.ts';
 
 export interface WorkerCommandOptions {
   /** Capabilities besides `shell`, which this process can always run. @default [] */
@@ -55,6 +57,9 @@ export async function workerCommand(
 
   const baton = await ctx.open();
   try {
+    // Goals (POST /v1/goals, baton submit of a plan task) are planned by any worker: the planner
+    // reads the live agents from the store (docs/planner.md).
+    config.handlers[PLAN_TASK_TYPE] = cliPlanHandler(ctx.io.env, baton, plannerModels(ctx.io.env));
     const worker = baton.worker(config);
     const stopped = once(worker, 'stopped');
     await worker.start();
