@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 
 import { ValidationError, type ValidationIssue } from '../core/errors.ts';
 import { goalRunName } from '../core/goal.ts';
+import { LLM_FIELDS } from '../core/llm.ts';
 import type { Json, TaskSpec } from '../core/types.ts';
 import { llmSetupProblem } from '../executors/llm/index.ts';
 import { planHandler, type PlannerStore } from '../executors/planner/index.ts';
@@ -89,18 +90,17 @@ export function cliPlanHandler(
  */
 export function planYaml(goal: string, tasks: readonly TaskSpec[], note: string | null): string {
   const planTasks = tasks.map((spec) => {
-    const { model, system, prompt, maxTokens, temperature, output, ...data } = (spec.payload ??
-      {}) as Record<string, Json>;
+    const data = { ...((spec.payload ?? {}) as Record<string, Json>) };
     const out: Record<string, unknown> = { key: spec.key };
     if (spec.title !== undefined) out['title'] = spec.title;
     if (spec.epic !== undefined) out['epic'] = spec.epic;
     out['executor'] = spec.type;
-    if (model !== undefined) out['model'] = model;
-    if (system !== undefined) out['system'] = system;
-    if (prompt !== undefined) out['prompt'] = prompt;
-    if (maxTokens !== undefined) out['maxTokens'] = maxTokens;
-    if (temperature !== undefined) out['temperature'] = temperature;
-    if (output !== undefined) out['output'] = output;
+    // The llm task's own fields sit next to `executor: llm`; the rest is data under payload.
+    for (const field of LLM_FIELDS) {
+      if (data[field] === undefined) continue;
+      out[field] = data[field];
+      delete data[field];
+    }
     if (Object.keys(data).length > 0) out['payload'] = data;
     if (spec.requires !== undefined && spec.requires.length > 0) out['requires'] = spec.requires;
     if (spec.dependsOn !== undefined && spec.dependsOn.length > 0)
