@@ -30,6 +30,7 @@ import { replayCases } from './cases/replay.ts';
 import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
 import { runCases } from './cases/runs.ts';
+import { stateCases } from './cases/state.ts';
 import { submitCases } from './cases/submit.ts';
 import { timeCases } from './cases/times.ts';
 import { validationCases } from './cases/validation.ts';
@@ -76,5 +77,6 @@ export function defineConformanceSuite(
     durabilityCases(env);
     ledgerCases(env);
     budgetCases(env);
+    stateCases(env);
   });
 }
