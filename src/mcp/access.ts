@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 
-import type { Backend, HeldLeaseRef } from '../backends/backend.ts';
+import { stateOf, type Backend, type HeldLeaseRef } from '../backends/backend.ts';
 import { NotFoundError } from '../core/errors.ts';
 import type { TaskRecord } from '../core/types.ts';
 import { ToolError } from './errors.ts';
@@ -170,9 +170,6 @@ export class Access {
       key: 'check',
       fence,
     });
-    if (outcome.status !== 'ok') {
-      const { stateOf } = await import('../backends/backend.ts');
-      stateOf(outcome, { scope: `lease:${fence.taskId}`, key: 'check', fence });
-    }
+    stateOf(outcome, { scope: `lease:${fence.taskId}`, key: 'check', fence });
   }
 }

@@ -21,7 +21,7 @@ export { FILE_LIMITS, Sandbox } from './sandbox.ts';
 export {
   callerFromEnv,
   checkGrantNamespace,
-  handleHttpRequest,
+  HttpSessions,
   openQueryRunner,
   serveStdio,
 } from './server.ts';

@@ -1,10 +1,12 @@
 /**
- * `/mcp`: Baton's MCP tools (src/mcp) over Streamable HTTP, stateless (each POST stands alone,
- * answered as JSON). The caller is an agent with an attempt-scoped token (`Bearer bma1.…`,
+ * `/mcp`: Baton's MCP tools (src/mcp) over Streamable HTTP, in sessions (a client's initialize
+ * opens one, its calls reuse it; answers are JSON). The caller is an agent with an attempt-scoped token (`Bearer bma1.…`,
  * verified with the MCP key: it reaches only its run), or a client with an API token, whose
  * scopes each tool checks (`read`, `submit`, `work`; `admin` has all). Without API tokens the
  * server is loopback only and a client has every scope, as on the other routes.
  */
+import { createHash } from 'node:crypto';
+
 import type { FastifyInstance } from 'fastify';
 
 import { ToolError } from '../mcp/errors.ts';
@@ -14,7 +16,7 @@ import {
   verifyAttemptToken,
   type McpCaller,
 } from '../mcp/identity.ts';
-import { checkGrantNamespace, handleHttpRequest, openQueryRunner } from '../mcp/server.ts';
+import { HttpSessions, checkGrantNamespace, openQueryRunner } from '../mcp/server.ts';
 import type { Baton } from '../runtime/baton.ts';
 import type { Authenticator } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -26,9 +28,10 @@ export function registerMcpRoute(
   env: NodeJS.ProcessEnv,
 ): void {
   const query = openQueryRunner(baton.backend);
-  app.addHook('onClose', (_app, done) => {
+  const sessions = new HttpSessions();
+  app.addHook('onClose', async () => {
+    await sessions.close();
     query?.close();
-    done();
   });
   let key: Buffer | undefined;
 
@@ -48,17 +51,21 @@ export function registerMcpRoute(
   };
 
   app.post('/mcp', async (request, reply) => {
-    const caller = callerOf(request.headers.authorization);
+    const header = request.headers.authorization;
+    const caller = callerOf(header);
+    // The session answers only this credential (a digest: the token itself is not kept).
+    const credential = createHash('sha256')
+      .update(header ?? '')
+      .digest('base64url');
     reply.hijack();
-    await handleHttpRequest(
-      { backend: baton.backend, caller, query },
-      request.raw,
-      reply.raw,
-      request.body,
-    );
+    await sessions.handle(request.raw, reply.raw, request.body, credential, () => ({
+      backend: baton.backend,
+      caller,
+      query,
+    }));
   });
 
-  // Stateless: no server-initiated stream to open, no session to end.
+  // The tools send no notifications: no server-initiated stream to open.
   const notAllowed = {
     jsonrpc: '2.0',
     error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp' },

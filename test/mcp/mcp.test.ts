@@ -523,11 +523,22 @@ describe('/mcp authentication', () => {
         ),
       ).rejects.toThrow(/401|signature/);
       const reader = new Client({ name: 'reader', version: '1' });
-      await reader.connect(
-        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-          requestInit: { headers: { Authorization: 'Bearer reader-token-0123456789' } },
-        }),
-      );
+      const readerTransport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+        requestInit: { headers: { Authorization: 'Bearer reader-token-0123456789' } },
+      });
+      await reader.connect(readerTransport);
+      // A session answers only the credential that opened it.
+      const hijack = await fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${w.config.token}`,
+          'mcp-session-id': readerTransport.sessionId!,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(hijack.status).toBe(404);
       const got = await call(reader, 'get_state', { key: 'plan', run: w.otherRunId });
       expect(got.data).toMatchObject({ value: 'theirs' });
       const q = await call(reader, 'query', { sql: 'SELECT count(*) AS n FROM tasks' });
@@ -545,6 +556,31 @@ describe('/mcp authentication', () => {
       await reader.close();
     } finally {
       await server.close();
+      await w.baton.close();
+      await rm(w.dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+describe('query caps', () => {
+  it('cuts rows at maxRows and stops a query past its time', async () => {
+    const w = await world();
+    const { client, close } = await stdio(w);
+    try {
+      const many = await call(client, 'query', { sql: 'SELECT key FROM tasks', maxRows: 1 });
+      expect(many.data).toMatchObject({ rows: [{ key: expect.any(String) }], truncated: true });
+      // A 25-fold cross join of the tasks: far more rows than the deadline lets through.
+      const slow = await refused(
+        client,
+        'query',
+        {
+          sql: 'SELECT count(*) FROM tasks a, tasks b, tasks c, tasks d, tasks e, tasks f, tasks g, tasks h, tasks i, tasks j, tasks k, tasks l, tasks m, tasks n, tasks o, tasks p, tasks q, tasks r, tasks s, tasks t, tasks u, tasks v, tasks x, tasks y, tasks z',
+        },
+        'BATON_SQL_REFUSED',
+      );
+      expect(slow.text).toContain('ran longer than');
+    } finally {
+      await close();
       await w.baton.close();
       await rm(w.dir, { recursive: true, force: true });
     }
