@@ -614,7 +614,7 @@ agents it starts) the tools reach only that attempt's run; without it, the whole
 The same tools are served over HTTP at /mcp by baton server. See docs/mcp.md.
 
 Examples:
-  $ claude mcp add baton -- npx baton mcp --store sqlite:.baton/baton.db`,
+  $ claude mcp add baton-queue -- npx baton mcp --store sqlite:.baton/baton.db`,
     )
     .action(async (_opts: unknown, command: Command) => {
       const ctx = await createContext(io, common(command), 'warn');
