@@ -11,6 +11,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { TaskContext } from '../runtime/worker.ts';
 import { taskFolder } from './access.ts';
 import { mcpKeyFile, mintAttemptToken, resolveMcpKey, type AttemptGrant } from './identity.ts';
 
@@ -141,6 +142,29 @@ export function writeMcpConfig(options: McpConfigOptions): McpConfigFile {
   });
   chmodSync(path, 0o600);
   return { path, token, sandbox, codexArgs };
+}
+
+/**
+ * {@link writeMcpConfig} for the attempt a handler runs (its task, attempt number and lease).
+ * @example
+ * mcpConfig: (ctx) => writeMcpConfigFor(ctx, { dir: attemptDir, store, sandbox: workdir }).path
+ */
+export function writeMcpConfigFor(
+  ctx: Pick<TaskContext, 'task' | 'attempt' | 'lease'>,
+  options: Omit<McpConfigOptions, 'attempt'> & { namespace?: string },
+): McpConfigFile {
+  const { namespace, ...rest } = options;
+  return writeMcpConfig({
+    ...rest,
+    attempt: {
+      ...(namespace === undefined ? {} : { namespace }),
+      runId: ctx.task.runId,
+      taskId: ctx.lease.taskId,
+      attempt: ctx.attempt,
+      token: ctx.lease.token,
+      agentId: ctx.lease.agentId,
+    },
+  });
 }
 
 /** A TOML inline table of strings (Codex's `-c` values are TOML). */

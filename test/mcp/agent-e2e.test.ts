@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 import { expect, it } from 'vitest';
 
-import { writeMcpConfig } from '../../src/mcp/config.ts';
+import { writeMcpConfigFor } from '../../src/mcp/config.ts';
 import { Baton } from '../../src/runtime/baton.ts';
 
 const run = promisify(execFile);
@@ -28,14 +28,7 @@ it('a fake claude sets state and spawns tasks through the configuration written 
       concurrency: 2,
       handlers: {
         agent: async (ctx) => {
-          const config = writeMcpConfig({
-            attempt: {
-              runId: ctx.task.runId,
-              taskId: ctx.task.id,
-              attempt: ctx.attempt,
-              token: ctx.lease.token,
-              agentId: ctx.lease.agentId,
-            },
+          const config = writeMcpConfigFor(ctx, {
             dir: join(dir, 'attempts'),
             store,
             keyFile: join(dir, 'mcp.key'),
