@@ -50,15 +50,14 @@ export function checkGrantNamespace(grant: AttemptGrant, backend: Backend): void
 
 /**
  * Who `baton mcp` serves: the attempt of `BATON_MCP_TOKEN` when set (verified with the MCP
- * key), else the person who started it, with every scope.
+ * key), else the person who started it, with every scope. Check the namespace of an attempt's
+ * grant with {@link checkGrantNamespace} once the store is open.
  * @throws ToolError `BATON_UNAUTHORIZED` for a token that does not verify.
  */
-export function callerFromEnv(env: NodeJS.ProcessEnv, backend: Backend): McpCaller {
+export function callerFromEnv(env: NodeJS.ProcessEnv): McpCaller {
   const token = env.BATON_MCP_TOKEN;
   if (token === undefined || token === '') return { kind: 'client', scopes: ALL_SCOPES };
-  const grant = verifyAttemptToken(token, resolveMcpKey({ env }));
-  checkGrantNamespace(grant, backend);
-  return { kind: 'attempt', grant };
+  return { kind: 'attempt', grant: verifyAttemptToken(token, resolveMcpKey({ env })) };
 }
 
 export interface StdioOptions extends ToolContext {

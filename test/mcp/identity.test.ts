@@ -97,3 +97,32 @@ it('writes a 0600 configuration for stdio (command, args, env) and for HTTP (url
   });
   expect(http.codexArgs).toEqual([]);
 });
+
+it('baton mcp refuses a token that does not verify, before it opens the store', async () => {
+  const { execFile } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const bin = new URL('../../bin/baton.js', import.meta.url).pathname;
+  const key = resolveMcpKey({ keyFile: join(dir, 'mcp.key'), create: true, env: {} });
+  const forged = mintAttemptToken(grant, Buffer.from('not the key of this store, but long enough'));
+  expect(verifyAttemptToken(mintAttemptToken(grant, key), key)).toEqual(grant);
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [bin, 'mcp', '--store', `sqlite:${join(dir, 'store.db')}`],
+      {
+        env: {
+          PATH: process.env.PATH,
+          BATON_MCP_TOKEN: forged,
+          BATON_MCP_KEY_FILE: join(dir, 'mcp.key'),
+        },
+      },
+      (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
+    );
+  });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(
+    'error: BATON_UNAUTHORIZED: the attempt token is not valid: its signature does not match',
+  );
+  expect(result.stderr).not.toContain(forged);
+  expect(existsSync(join(dir, 'store.db'))).toBe(false);
+});

@@ -4,18 +4,32 @@
  * the tools reach only that attempt's run; without it, everything the store holds, as the other
  * commands do. stdout carries the protocol: notes and logs go to stderr.
  */
-import { callerFromEnv, openQueryRunner, serveStdio } from '../../mcp/server.ts';
+import { ToolError } from '../../mcp/errors.ts';
+import {
+  callerFromEnv,
+  checkGrantNamespace,
+  openQueryRunner,
+  serveStdio,
+} from '../../mcp/server.ts';
 import type { CliContext } from '../context.ts';
 
 export async function mcpCommand(ctx: CliContext): Promise<number> {
-  const baton = await ctx.open();
-  const query = openQueryRunner(baton.backend);
   try {
-    const caller = callerFromEnv(ctx.io.env, baton.backend);
-    await serveStdio({ backend: baton.backend, caller, query });
-    return 0;
-  } finally {
-    query?.close();
-    await baton.close();
+    // The token is checked before the store is opened: a bad one touches nothing.
+    const caller = callerFromEnv(ctx.io.env);
+    const baton = await ctx.open();
+    const query = openQueryRunner(baton.backend);
+    try {
+      if (caller.kind === 'attempt') checkGrantNamespace(caller.grant, baton.backend);
+      await serveStdio({ backend: baton.backend, caller, query });
+      return 0;
+    } finally {
+      query?.close();
+      await baton.close();
+    }
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    ctx.io.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    return 1;
   }
 }
