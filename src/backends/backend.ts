@@ -549,6 +549,74 @@ export interface CostQuery {
   by?: CostGroup;
 }
 
+// Shared state (docs/mcp.md): small JSON values agents share, by scope and key.
+
+/**
+ * One entry of shared state. `scope` is decided above the seam (`run:<id>` for a run's state,
+ * `ns:<name>` for a named namespace of state); the backend only keeps entries apart by it.
+ */
+export interface StateEntry {
+  scope: string;
+  key: string;
+  value: Json;
+  /** 1 when the entry was created, +1 on every write: what a compare-and-set expects. */
+  version: number;
+  /** When the entry expires (epoch ms), or null when it does not. */
+  expiresAt: number | null;
+  updatedAt: number;
+}
+
+/** A write of shared state (see {@link Backend.setState}). */
+export interface StateWrite {
+  scope: string;
+  key: string;
+  value: Json;
+  /** Expire the entry this long after the write, in whole ms. @default never */
+  ttlMs?: number;
+  /**
+   * Compare-and-set: write only when the entry's version is this one; 0 means "only when there
+   * is no entry". @default write whatever the version
+   */
+  expectedVersion?: number;
+  /**
+   * The lease the write is made under: written only while `agentId` holds the lease of `taskId`
+   * with `token`, checked in the same atomic step, so a fenced-out attempt writes nothing.
+   * @default no lease check
+   */
+  fence?: HeldLeaseRef;
+}
+
+/** A delete of shared state (see {@link Backend.deleteState}). */
+export interface StateDelete {
+  scope: string;
+  key: string;
+  /** Delete only when the entry's version is this one. @default whatever the version */
+  expectedVersion?: number;
+  /** As {@link StateWrite.fence}. @default no lease check */
+  fence?: HeldLeaseRef;
+}
+
+/** Options of {@link Backend.listState}. */
+export interface StateListOptions {
+  /** Only keys that start with this. @default every key */
+  prefix?: string;
+  /** @default 100 (at most 1000) */
+  limit?: number;
+  /** List keys after this one (the last key of the previous page). @default from the first */
+  after?: string;
+}
+
+/**
+ * The answer of {@link Backend.setState} and {@link Backend.deleteState}: the entry written (or
+ * deleted; null when there was none to delete); `version_mismatch` with the version found (null:
+ * no entry); or the refusal of a fence the caller does not hold. Nothing changes unless `ok`.
+ * {@link stateOf} turns it into the entry or the error every backend reports.
+ */
+export type StateOutcome =
+  | { status: 'ok'; entry: StateEntry | null }
+  | { status: 'version_mismatch'; version: number | null }
+  | Exclude<SettleOutcome, { status: 'ok' }>;
+
 export interface Backend {
   /** Adapter name, e.g. `sqlite`. */
   readonly name: string;
@@ -750,6 +818,20 @@ export interface Backend {
   recordModelOutcome(input: ModelOutcomeInput): Promise<void>;
   /** The history of a task type and complexity on each of `models` (zeros when none). */
   modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]>;
+  // Shared state (docs/mcp.md). An expired entry is gone for every reader and writer at once.
+
+  /** The entry, or null when there is none (or it expired). */
+  getState(scope: string, key: string): Promise<StateEntry | null>;
+  /**
+   * Write an entry atomically: created at version 1, or its version + 1; its expiry set from
+   * `ttlMs` (absent: it never expires). Refused, changing nothing, on a version other than
+   * `expectedVersion` or a `fence` the caller does not hold.
+   */
+  setState(input: StateWrite): Promise<StateOutcome>;
+  /** Delete an entry; refused as {@link setState} is. */
+  deleteState(input: StateDelete): Promise<StateOutcome>;
+  /** The live entries of a scope, in key order. */
+  listState(scope: string, options?: StateListOptions): Promise<StateEntry[]>;
 
   close(): Promise<void>;
 }
@@ -895,4 +977,31 @@ export function reservationOf(outcome: ReserveOutcome, ref: LeaseRef): Reservati
     });
   }
   throw outcomeError(outcome, ref.token) ?? new LeaseLostError(ref.taskId, ref.token);
+}
+
+/**
+ * The one place that turns {@link Backend.setState}'s or {@link Backend.deleteState}'s answer into
+ * the entry (null: nothing was deleted), or the error every backend reports: a `ConflictError`
+ * (details.reason `version`) for a compare-and-set that found another version, or the lease's.
+ */
+export function stateOf(outcome: StateOutcome, input: StateWrite | StateDelete): StateEntry | null {
+  if (outcome.status === 'ok') return outcome.entry;
+  if (outcome.status === 'version_mismatch') {
+    const found =
+      outcome.version === null ? 'there is no entry' : `its version is ${outcome.version}`;
+    return conflict(
+      `state ${input.key} was not changed: the write expected version ${input.expectedVersion ?? '(any)'} but ${found}; read it again and retry with its version`,
+      {
+        key: input.key,
+        expectedVersion: input.expectedVersion ?? null,
+        version: outcome.version,
+        reason: 'version',
+      },
+    );
+  }
+  throw outcomeError(outcome, input.fence?.token ?? 0) ?? new ConflictError('state not changed');
+}
+
+function conflict(message: string, details: Record<string, unknown>): never {
+  throw new ConflictError(message, details);
 }

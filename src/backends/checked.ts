@@ -49,6 +49,11 @@ import type {
   RunFilter,
   RunPage,
   SettleOutcome,
+  StateDelete,
+  StateEntry,
+  StateListOptions,
+  StateOutcome,
+  StateWrite,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -94,6 +99,7 @@ import {
   checkModelHistoryQuery,
   checkModelOutcome,
 } from './inputs.ts';
+import { checkStateDelete, checkStateKey, checkStateList, checkStateWrite } from './state.ts';
 
 /** What the checking layer needs to know of the store behind it. */
 export interface CheckedOptions {
@@ -303,6 +309,23 @@ export class CheckedBackend implements Backend {
   async releaseReservation(reservationId: string): Promise<boolean> {
     checkId(reservationId, 'releaseReservation.reservationId', 'a reservation');
     return this.adapter.releaseReservation(reservationId);
+  }
+
+  async getState(scope: string, key: string): Promise<StateEntry | null> {
+    checkStateKey(scope, key, 'getState');
+    return this.adapter.getState(scope, key);
+  }
+
+  async setState(input: StateWrite): Promise<StateOutcome> {
+    return this.adapter.setState(checkStateWrite(input));
+  }
+
+  async deleteState(input: StateDelete): Promise<StateOutcome> {
+    return this.adapter.deleteState(checkStateDelete(input));
+  }
+
+  async listState(scope: string, options?: StateListOptions): Promise<StateEntry[]> {
+    return this.adapter.listState(scope, checkStateList(scope, options));
   }
 
   async close(): Promise<void> {

@@ -703,6 +703,28 @@ Examples:
 
   withCommonOptions(
     program
+      .command('mcp')
+      .description(
+        "Serve Baton's MCP tools (tasks, shared state, files, read-only SQL) over stdio, for an agent that launches it.",
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+With BATON_MCP_TOKEN (the attempt-scoped token of the configuration Baton writes for the
+agents it starts) the tools reach only that attempt's run; without it, the whole store.
+The same tools are served over HTTP at /mcp by baton server. See docs/mcp.md.
+
+Examples:
+  $ claude mcp add baton-queue -- npx baton mcp --store sqlite:.baton/baton.db`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(await (await import('./commands/mcp.ts')).mcpCommand(ctx));
+    });
+
+  withCommonOptions(
+    program
       .command('server')
       .description(
         'Serve the HTTP API (tasks, runs, agents, stats, events as SSE) on the store until SIGINT/SIGTERM.',

@@ -77,6 +77,12 @@ export interface TaskContext {
   /** The agent running this attempt. */
   agentId: string;
   /**
+   * The lease this attempt runs under: its task, fencing token and holder. What an attempt's
+   * MCP token is bound to (`writeMcpConfig`, docs/mcp.md), so the agent's writes are fenced by it.
+   * A secret of the attempt: never log the token.
+   */
+  lease: { taskId: string; token: number; agentId: string };
+  /**
    * Fires when the attempt must stop: its `timeoutMs` passed (reason `TimeoutError`), it was
    * cancelled (`CancelledError`), its lease was lost (`LeaseLostError`), or the worker is
    * shutting down past its grace period (`CancelledError`).
@@ -1038,6 +1044,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       payload: lease.task.payload,
       attempt: lease.attempt,
       agentId: this.agentId,
+      lease: { taskId: lease.taskId, token: lease.token, agentId: lease.agentId },
       get signal() {
         return entry.controller.signal;
       },

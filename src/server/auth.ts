@@ -152,6 +152,31 @@ export class Authenticator {
     }
     return granted.owner;
   }
+
+  /**
+   * The scopes of the request's token (every scope when no token is configured), for a route
+   * whose calls need different scopes (`/mcp`: each tool checks its own).
+   * @throws HttpError 401 without a valid bearer token.
+   */
+  scopesOf(header: string | undefined): ReadonlySet<Scope> {
+    if (this.open) return new Set(SCOPES);
+    const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    if (match?.[1] === undefined) {
+      throw new HttpError(
+        401,
+        'BATON_UNAUTHORIZED',
+        'missing bearer token; send the header Authorization: Bearer <token>',
+      );
+    }
+    const presented = digest(match[1]);
+    let granted: ReadonlySet<Scope> | null = null;
+    for (const entry of this.#tokens) {
+      if (timingSafeEqual(entry.hash, presented)) granted ??= entry.scopes;
+    }
+    if (granted === null)
+      throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
+    return granted;
+  }
 }
 
 /** Whether `host` is a loopback address (or `localhost`). */

@@ -34,6 +34,7 @@ import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
+import { registerMcpRoute } from './mcp.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
@@ -113,6 +114,11 @@ export interface ServerOptions {
    * @default on, with the sweeper's defaults (every 500 ms, agents lost after 3 s of silence)
    */
   sweep?: Omit<SweeperOptions, 'logger'> | false;
+  /**
+   * Serve Baton's MCP tools at `/mcp` (Streamable HTTP, docs/mcp.md).
+   * @default true
+   */
+  mcp?: boolean;
 }
 
 declare module 'fastify' {
@@ -497,6 +503,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   registerWorkRoutes(app, baton, closing.signal);
   registerLogRoutes(app, baton, streams);
+  if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
   if (options.sweep !== false) {

@@ -32,6 +32,7 @@ import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
 import { runResultCases } from './cases/run-result.ts';
 import { runCases } from './cases/runs.ts';
+import { stateCases } from './cases/state.ts';
 import { submitCases } from './cases/submit.ts';
 import { timeCases } from './cases/times.ts';
 import { validationCases } from './cases/validation.ts';
@@ -80,5 +81,6 @@ export function defineConformanceSuite(
     ledgerCases(env);
     budgetCases(env);
     modelCases(env);
+    stateCases(env);
   });
 }

@@ -62,7 +62,7 @@ function documentedRoutes(doc: Doc): string[] {
 
 /**
  * The same for the routes the server registered (Fastify's route tree), without HEAD (implied by
- * GET), CORS's OPTIONS and the document itself.
+ * GET), CORS's OPTIONS, the document itself and /mcp.
  */
 function servedRoutes(s: TestServer): string[] {
   const tree = s.app.printRoutes({ commonPrefix: false });
@@ -75,7 +75,8 @@ function servedRoutes(s: TestServer): string[] {
     const path = (prefixes[depth - 1] ?? '') + match[2]!;
     prefixes[depth] = path;
     for (const method of (match[3] ?? '').split(', ').filter((m) => m !== '' && m !== 'HEAD')) {
-      if (path === '/openapi.json') continue;
+      // /mcp speaks JSON-RPC (the Model Context Protocol, docs/mcp.md), not this REST API.
+      if (path === '/openapi.json' || path === '/mcp') continue;
       routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
     }
   }

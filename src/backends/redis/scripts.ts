@@ -48,7 +48,11 @@ export type ScriptName =
   | 'sweep-reservations'
   | 'append-logs'
   | 'read-logs'
-  | 'read-agent-logs';
+  | 'read-agent-logs'
+  | 'state-get'
+  | 'state-set'
+  | 'state-delete'
+  | 'state-list';
 
 export interface LoadedScript {
   name: ScriptName;
