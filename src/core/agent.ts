@@ -176,7 +176,12 @@ export function checkAgentPayload(payload: unknown, scope: AgentCheckScope): Val
     issues.push({ path: 'mcpConfig', message: 'only kind: claude takes mcpConfig' });
   }
   if (kind === 'command') {
-    string('command', true);
+    if (p.command === undefined) {
+      issues.push({
+        path: 'command',
+        message: 'a command agent needs command: (the program to run, e.g. command: ./my-agent)',
+      });
+    } else string('command');
   } else if (p.command !== undefined) {
     issues.push({
       path: 'command',
