@@ -780,7 +780,7 @@ function agentPayload(
   // A default model is for the CLIs that take one: a command agent does not inherit it.
   if (payload.kind === 'command' && raw.model === undefined) delete payload.model;
   if (Array.isArray(payload.command)) {
-    const [program, ...rest] = payload.command as Json[];
+    const [program, ...rest] = payload.command;
     payload.command = program ?? '';
     payload.args = [...rest, ...(Array.isArray(payload.args) ? payload.args : [])];
     from.set('args', from.get('command') ?? at);
@@ -912,7 +912,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function yamlMessage(code: string, message: string): string {
+export function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return `${message}: this key appears twice in the same mapping`;
   if (code === 'TAB_AS_INDENT') return `${message}; indent with spaces`;
   return message;
@@ -923,8 +923,8 @@ function yamlMessage(code: string, message: string): string {
 
 type Segment = string | number;
 
-/** Finds the node for a field path, and its line and column. */
-class Locator {
+/** Finds the node for a field path, and its line and column (plans, and config files: config.ts). */
+export class Locator {
   readonly #doc: Document;
   readonly #lines: LineCounter;
 

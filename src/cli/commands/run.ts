@@ -35,6 +35,7 @@ import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
+import { cliAgentHandler } from '../agent.ts';
 import { cliLlmHandler } from '../llm.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
@@ -101,11 +102,30 @@ export async function runCommand(
     );
     return USAGE_EXIT;
   }
+  const { parallel, cost } = ctx.config.config;
+  if (plan.agents !== null && !parallel.enabled) {
+    const source = ctx.config.sources.get('parallel.enabled');
+    ctx.note(
+      `error: ${source?.kind === 'flag' ? '--sequential' : 'parallel.enabled: false (baton.config.yaml)'} cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}), which run at once; ` +
+        `declare one agent with concurrency: 1 to run one task at a time, or remove agents: from the plan`,
+    );
+    return USAGE_EXIT;
+  }
   const extra = [...new Set(options.capabilities ?? [])].sort();
   checkAgentsCoverTasks(plan, { capabilities: extra });
-  checkLlmSetup(plan, ctx.io.env);
+  checkLlmSetup(plan, ctx.agentEnv);
+  // A plan without a budget gets the config file's (cost.budgetUsd), checked as the plan's is.
+  if (plan.run.budget === undefined && cost.budgetUsd !== null) {
+    plan.run.budget = { usd: cost.budgetUsd };
+  }
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
+  // One agent with --sequential (or parallel.enabled: false), else --concurrency, else the
+  // config file's parallel.maxConcurrency, else the plan's width.
+  const count = !parallel.enabled
+    ? 1
+    : (options.concurrency ?? parallel.maxConcurrency ?? defaultRunConcurrency(width));
+  const agents = localAgents(plan, count, extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
 
@@ -170,7 +190,8 @@ export async function runCommand(
         handlers: {
           shell: shellHandler(),
           http: httpHandler(),
-          llm: cliLlmHandler(ctx.io.env),
+          llm: cliLlmHandler(ctx.agentEnv),
+          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,

@@ -1,0 +1,30 @@
+/**
+ * The `agent` handler the CLI's agents use (`baton run`, `baton worker`): the coding agents'
+ * CLIs, their paths and the session limit from the configuration (`agents:` in
+ * baton.config.yaml, docs/config.md); the session's stream in the task's log; its cost in the
+ * ledger, held against the run's and task's budgets before it starts (docs/agents.md).
+ */
+import { agentHandler } from '../executors/agent/index.ts';
+import type { BatonConfig } from '../runtime/config.ts';
+import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
+import { readExpertise } from '../runtime/expertise.ts';
+
+export function cliAgentHandler(env: NodeJS.ProcessEnv, config: BatonConfig): TaskHandler {
+  const { agents, learning } = config;
+  return agentHandler<TaskContext>({
+    env,
+    binaries: { claude: agents.claude.path, codex: agents.codex.path },
+    extraArgs: { claude: agents.claude.args, codex: agents.codex.args },
+    maxBudgetUsd: agents.maxBudgetUsd,
+    ...(agents.mcpConfig === null ? {} : { mcpConfig: agents.mcpConfig }),
+    ...(learning.enabled
+      ? {
+          expertise: async (domain, ctx, workdir) => {
+            const found = await readExpertise(workdir, domain, learning.expertiseMaxLines);
+            if (found !== null) ctx.log.info(`expertise of ${domain} loaded from ${found.file}`);
+            return found?.text ?? null;
+          },
+        }
+      : {}),
+  });
+}
