@@ -163,8 +163,11 @@ export interface ConfigFileValues {
 
 type Segment = string | number;
 
-/** Each section's fields and the check of each leaf. */
-type Check = (value: unknown) => string | null;
+/**
+ * The check of a leaf: null when good, else a message, or problems at paths below the leaf (a
+ * price's field).
+ */
+type Check = (value: unknown) => string | { below: Segment[]; message: string }[] | null;
 
 const positiveInt: Check = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 1
@@ -204,13 +207,17 @@ const tiers: Check = (v) =>
     : `must map tier names to model ids, e.g. { fast: anthropic:claude-haiku-4-5 }; got ${describeValue(v)}`;
 const pricesCheck: Check = (v) => {
   try {
-    checkPrices(v, 'cost.prices');
+    checkPrices(v, '');
     return null;
   } catch (error) {
-    if (error instanceof ValidationError) {
-      return error.issues.map((i) => i.message).join('; ');
-    }
-    throw error;
+    if (!(error instanceof ValidationError)) throw error;
+    // checkPrices names an entry `["provider:model"].field`.
+    return error.issues.map((issue) => {
+      const m = /^\[("(?:[^"\\]|\\.)*")\](?:\.(\w+))?$/.exec(issue.path);
+      const below: Segment[] = m === null ? [] : [JSON.parse(m[1]!) as string];
+      if (m?.[2] !== undefined) below.push(m[2]);
+      return { below, message: issue.message };
+    });
   }
 };
 const strategy: Check = (v) =>
@@ -332,8 +339,9 @@ function walk(
     if (value === null) continue; // `field:` with nothing: the default
     if (typeof rule === 'function') {
       const problem = rule(value);
-      if (problem !== null) add(path, problem);
-      else set(path, value);
+      if (problem === null) set(path, value);
+      else if (typeof problem === 'string') add(path, problem);
+      else for (const p of problem) add([...path, ...p.below], p.message);
       continue;
     }
     if (!isRecord(value)) {
