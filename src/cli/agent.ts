@@ -9,10 +9,19 @@ import type { BatonConfig } from '../runtime/config.ts';
 import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
 import { readExpertise } from '../runtime/expertise.ts';
 
-export function cliAgentHandler(env: NodeJS.ProcessEnv, config: BatonConfig): TaskHandler {
+/**
+ * @param workdir where each task's agent runs (a worktree made for it: src/workspace/); when it
+ *   returns undefined, or is not given, the task's `cwd`, else the command's directory.
+ */
+export function cliAgentHandler(
+  env: NodeJS.ProcessEnv,
+  config: BatonConfig,
+  workdir?: (ctx: TaskContext) => string | undefined | Promise<string | undefined>,
+): TaskHandler {
   const { agents, learning } = config;
   return agentHandler<TaskContext>({
     env,
+    ...(workdir === undefined ? {} : { workdir }),
     binaries: { claude: agents.claude.path, codex: agents.codex.path },
     extraArgs: { claude: agents.claude.args, codex: agents.codex.args },
     maxBudgetUsd: agents.maxBudgetUsd,
