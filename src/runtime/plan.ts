@@ -55,7 +55,7 @@ import {
   type PlanIssue,
   type ValidationIssue,
 } from '../core/errors.ts';
-import { AGENT_FIELDS, AGENT_TASK_TYPE, checkAgentPayload } from '../core/agent.ts';
+import { AGENT_FIELDS, AGENT_TASK_TYPE, DOMAIN_PATTERN, checkAgentPayload } from '../core/agent.ts';
 import { LLM_FIELDS, LLM_TASK_TYPE, checkLlmPayload } from '../core/llm.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Budget, Json, RunSpec, TaskSpec } from '../core/types.ts';
@@ -660,6 +660,8 @@ function buildTask(
   }
   for (const field of AGENT_ONLY_FIELDS) {
     if (task[field] === undefined) continue;
+    // An llm task's domain puts its expertise into the system prompt (docs/agents.md#expertise).
+    if (field === 'domain' && executor === LLM_TASK_TYPE) continue;
     issues.add(
       [...at, field],
       `only agent tasks take ${field}; this task's executor is '${executor}' — set executor: agent to run a coding agent`,
@@ -691,6 +693,17 @@ function buildTask(
       );
     }
     spec.payload = llmPayload(task, defaults, at, issues);
+    const domain = task.domain ?? defaults.domain;
+    if (domain !== undefined && isRecord(spec.payload)) {
+      if (typeof domain !== 'string' || !DOMAIN_PATTERN.test(domain)) {
+        issues.add(
+          task.domain !== undefined ? [...at, 'domain'] : ['defaults', 'domain'],
+          `must be a domain name (lower-case letters, digits, '-' and '_', e.g. api); got ${describeValue(domain)}`,
+        );
+      } else {
+        spec.payload.domain = domain;
+      }
+    }
   } else {
     for (const field of SHELL_FIELDS) {
       if (task[field] === undefined) continue;

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { useCli } from '../helpers/cli.ts';
+import { startFakeLlm } from '../helpers/fake-llm.ts';
 
 const cli = useCli();
 const FAKE_CLAUDE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
@@ -191,5 +192,40 @@ describe('baton expertise', () => {
     expect(bad.stderr).toMatch(
       /api\.yaml:2:1: paterns: unknown field 'paterns' \(did you mean 'patterns'\?\)/,
     );
+  });
+});
+
+describe('expertise in llm tasks', () => {
+  it("puts the domain's expertise over the system prompt, its braces kept as text; the key from the config file", async () => {
+    const server = await startFakeLlm({ keys: ['sk-ant-expertise-1'] });
+    try {
+      server.answers.push({ text: 'fine', usage: { input: 10, output: 2 } });
+      write('baton.config.yaml', [
+        'llm:',
+        `  anthropic: { apiKey: sk-ant-expertise-1, baseUrl: ${JSON.stringify(server.url)} }`,
+      ]);
+      write('.baton/expertise/api.yaml', [
+        'domain: api',
+        'patterns: ["Routes look like {{ route }}"]',
+      ]);
+      write('plan.yaml', [
+        'tasks:',
+        '  - key: ask',
+        '    executor: llm',
+        '    model: anthropic:claude-sonnet-4-5',
+        '    domain: api',
+        '    system: Be brief.',
+        '    prompt: Which routes exist?',
+      ]);
+      const run = await cli.run(['run', 'plan.yaml', '--store', cli.store, '--json']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const system = JSON.stringify(server.requests[0]!.body.system);
+      expect(system).toContain('Expertise of the api domain');
+      expect(system).toContain('Routes look like {{ route }}');
+      expect(system).toContain('Be brief.');
+    } finally {
+      await server.close();
+    }
   });
 });

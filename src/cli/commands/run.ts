@@ -190,7 +190,7 @@ export async function runCommand(
         handlers: {
           shell: shellHandler(),
           http: httpHandler(),
-          llm: cliLlmHandler(ctx.agentEnv),
+          llm: cliLlmHandler(ctx.agentEnv, ctx.config.config.learning),
           agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
         },
         handleSignals: false,

@@ -42,7 +42,7 @@ export async function workerCommand(
     handlers: {
       shell: shellHandler(),
       http: httpHandler(),
-      llm: cliLlmHandler(ctx.agentEnv),
+      llm: cliLlmHandler(ctx.agentEnv, ctx.config.config.learning),
       agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
     },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
