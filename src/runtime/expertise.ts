@@ -14,7 +14,7 @@
  * effective_patterns: ["Read → Edit → Test sequence works well"]
  * ```
  *
- * This module reads and checks them; the learning step that writes them is not built yet.
+ * This module reads and checks them; `expertise-merge.ts` adds what a learn step found.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -149,8 +149,11 @@ export function parseExpertise(text: string, file: string, domain: string): Expe
             entry === null ||
             typeof entry !== 'object' ||
             Array.isArray(entry) ||
-            Object.entries(entry).some(
-              ([k, v]) => !['issue', 'error', 'solution'].includes(k) || typeof v !== 'string',
+            Object.entries(entry).some(([k, v]) =>
+              k === 'uses'
+                ? typeof v !== 'number'
+                : !['issue', 'error', 'solution', 'from', 'at'].includes(k) ||
+                  typeof v !== 'string',
             )
           ) {
             add(
@@ -160,8 +163,15 @@ export function parseExpertise(text: string, file: string, domain: string): Expe
           }
         });
       }
-    } else if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      add([field], `must be a list of strings; got ${describeValue(value)}`);
+    } else if (field === 'core_files') {
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+        add([field], `must be a list of paths (strings); got ${describeValue(value)}`);
+      }
+    } else if (!Array.isArray(value) || value.some((v) => !isEntry(v))) {
+      add(
+        [field],
+        `must be a list of strings (or learned entries { text, from, at, uses }); got ${describeValue(value)}`,
+      );
     }
   }
   if (record.domain === undefined) {
@@ -174,6 +184,21 @@ export function parseExpertise(text: string, file: string, domain: string): Expe
     throw new PlanError(file, issues);
   }
   return record as unknown as Expertise;
+}
+
+/** A list entry: a string written by hand, or a learned one with its provenance. */
+function isEntry(value: unknown): boolean {
+  if (typeof value === 'string') return true;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.text === 'string' &&
+    Object.entries(e).every(([k, v]) =>
+      k === 'uses'
+        ? typeof v === 'number'
+        : ['text', 'from', 'at'].includes(k) && typeof v === 'string',
+    )
+  );
 }
 
 /** What `baton expertise validate` found. */
