@@ -2,12 +2,15 @@
  * The `agent` handler the CLI's agents use (`baton run`, `baton worker`): the coding agents'
  * CLIs, their paths and the session limit from the configuration (`agents:` in
  * baton.config.yaml, docs/config.md); the session's stream in the task's log; its cost in the
- * ledger, held against the run's and task's budgets before it starts (docs/agents.md).
+ * ledger, held against the run's and task's budgets before it starts (docs/agents.md). With
+ * `learning.enabled` and a `cost.tiers.fast` model, a task of a domain ends with the learn step
+ * (learn.ts).
  */
 import { agentHandler } from '../executors/agent/index.ts';
 import type { BatonConfig } from '../runtime/config.ts';
 import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
 import { readExpertise } from '../runtime/expertise.ts';
+import { learnStep } from './learn.ts';
 
 /**
  * @param workdir where each task's agent runs (a worktree made for it: src/workspace/); when it
@@ -19,7 +22,9 @@ export function cliAgentHandler(
   workdir?: (ctx: TaskContext) => string | undefined | Promise<string | undefined>,
 ): TaskHandler {
   const { agents, learning } = config;
+  const learn = learnStep(env, config);
   return agentHandler<TaskContext>({
+    ...(learn === null ? {} : { afterSession: learn }),
     env,
     ...(workdir === undefined ? {} : { workdir }),
     binaries: { claude: agents.claude.path, codex: agents.codex.path },

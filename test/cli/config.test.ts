@@ -229,3 +229,78 @@ describe('expertise in llm tasks', () => {
     }
   });
 });
+
+describe('the learn step', () => {
+  it('after an agent task of a domain, succeeded or failed, merges what the fast tier learned, with provenance', async () => {
+    const server = await startFakeLlm({ keys: ['sk-openai-learn-1'] });
+    try {
+      server.answers.push(
+        {
+          text: JSON.stringify({
+            patterns: ['Health checks live in src/api/health.txt'],
+            best_practices: [],
+            effective_patterns: ['Write the file, then say so'],
+            learned_from_failures: [],
+          }),
+          usage: { input: 300, output: 40 },
+        },
+        {
+          text: JSON.stringify({
+            patterns: ['Health checks live in src/api/health.txt'],
+            best_practices: [],
+            effective_patterns: [],
+            learned_from_failures: [
+              { issue: 'Ran out of turns', error: 'error_max_turns', solution: 'Split the task' },
+            ],
+          }),
+          usage: { input: 320, output: 50 },
+        },
+      );
+      write('baton.config.yaml', [
+        'agents:',
+        `  claude: { path: ${JSON.stringify(FAKE_CLAUDE)} }`,
+        'cost: { tiers: { fast: "openai:gpt-4.1-mini" } }',
+        `llm: { openai: { apiKey: sk-openai-learn-1, baseUrl: ${JSON.stringify(server.baseUrl)} } }`,
+      ]);
+      write('plan.yaml', [
+        'defaults: { executor: agent, kind: claude, domain: api, maxAttempts: 1 }',
+        'tasks:',
+        '  - key: health',
+        '    title: Add a health check',
+        '    description: "fake: write src/api/health.txt ok"',
+        '  - key: stuck',
+        '    title: Something too big',
+        '    description: "fake: result error_max_turns"',
+        '    dependsOn: [health]',
+      ]);
+      const run = await cli.run(['run', 'plan.yaml', '--store', cli.store, '--json']);
+      expect(run.code).toBe(1); // stuck failed
+      const baton = await cli.open();
+      const tasks = (await baton.tasks({})).tasks;
+      const health = tasks.find((t) => t.key === 'health')!;
+      const stuck = tasks.find((t) => t.key === 'stuck')!;
+      expect(health.state).toBe('succeeded');
+      expect(stuck.state).toBe('failed');
+
+      const file = readFileSync(join(cli.dir, '.baton/expertise/api.yaml'), 'utf8');
+      expect(file).toContain(`from: ${health.id}#1`);
+      expect(file).toContain(`from: ${stuck.id}#1`);
+      expect(file).toContain('uses: 1'); // the health pattern, learned again
+      expect(file).toContain('solution: Split the task');
+      // The second learn call was shown the expertise the first one wrote.
+      expect(JSON.stringify(server.requests[1]!.body)).toContain('Write the file, then say so');
+
+      // Each learn call is in the ledger on its task's attempt, priced from the table.
+      const usage = await baton.usage(health.id);
+      expect(usage.map((u) => [u.model, u.costBasis])).toEqual([
+        ['claude-sonnet-4-5', 'provider'],
+        ['gpt-4.1-mini', 'table'],
+      ]);
+      const lines: string[] = [];
+      for await (const line of baton.logs(stuck.id)) lines.push(line.text);
+      expect(lines.some((l) => /^learned for api: 1 new, 1 seen again/.test(l))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});

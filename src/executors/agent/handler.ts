@@ -101,6 +101,20 @@ export interface AgentHandlerOptions<C extends AgentHandlerContext = AgentHandle
   env?: NodeJS.ProcessEnv;
   /** After SIGTERM to the agent's group, wait this long before SIGKILL. @default 2000 */
   killGraceMs?: number;
+  /**
+   * Called once the session has ended, succeeded or failed (not when the attempt was aborted):
+   * the learn step. What it throws is logged as a warning and does not change the task's outcome.
+   */
+  afterSession?: (ctx: C, outcome: SessionOutcome) => Promise<void>;
+}
+
+/** How a session ended, for {@link AgentHandlerOptions.afterSession}. */
+export interface SessionOutcome {
+  workdir: string;
+  /** The result of a session that succeeded, else null. */
+  result: AgentResult | null;
+  /** Why it failed, else null. */
+  error: unknown;
 }
 
 const DEFAULT_MAX_BUDGET_USD = 5;
@@ -167,7 +181,39 @@ async function runAgent<C extends AgentHandlerContext>(
   }
   const payload = ctx.payload as AgentPayload;
   const workdir = resolve((await options.workdir?.(ctx)) ?? payload.cwd ?? process.cwd());
+  if (options.afterSession === undefined) return session(ctx, options, payload, workdir);
+  let result: AgentResult;
+  try {
+    result = (await session(ctx, options, payload, workdir)) as AgentResult;
+  } catch (error) {
+    if (!signal.aborted)
+      await afterSession(options.afterSession, ctx, { workdir, result: null, error });
+    throw error;
+  }
+  await afterSession(options.afterSession, ctx, { workdir, result, error: null });
+  return result;
+}
 
+/** Run the hook; what it throws is logged, never the task's failure. */
+async function afterSession<C extends AgentHandlerContext>(
+  hook: NonNullable<AgentHandlerOptions<C>['afterSession']>,
+  ctx: C,
+  outcome: SessionOutcome,
+): Promise<void> {
+  try {
+    await hook(ctx, outcome);
+  } catch (error) {
+    ctx.log?.warn(`after the session: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function session<C extends AgentHandlerContext>(
+  ctx: C,
+  options: AgentHandlerOptions<C>,
+  payload: AgentPayload,
+  workdir: string,
+): Promise<Json> {
+  const { signal } = ctx;
   let expertise: string | null = null;
   if (payload.domain !== undefined && options.expertise !== undefined) {
     expertise = await options.expertise(payload.domain, ctx, workdir);

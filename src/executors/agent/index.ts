@@ -5,6 +5,7 @@ export {
   type AgentHandlerOptions,
   type AgentLog,
   type AgentResult,
+  type SessionOutcome,
 } from './handler.ts';
 export { AgentError, type AgentErrorCode } from './errors.ts';
 export { ClaudeStream, claudeArgs, type ClaudeResult } from './claude.ts';
