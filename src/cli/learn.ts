@@ -9,7 +9,7 @@
 import type { AgentPayload } from '../core/agent.ts';
 import { truncate } from '../core/text.ts';
 import type { Json } from '../core/types.ts';
-import type { SessionOutcome } from '../executors/agent/index.ts';
+import { domainOf, type SessionOutcome } from '../executors/agent/index.ts';
 import { estimateLlmCall, llmHandler } from '../executors/llm/index.ts';
 import type { BatonConfig } from '../runtime/config.ts';
 import { mergeLearnings, type Learnings } from '../runtime/expertise-merge.ts';
@@ -68,9 +68,11 @@ export function learnStep(
   const maxLines = config.learning.expertiseMaxLines;
   return async (ctx, outcome) => {
     const payload = ctx.payload as AgentPayload;
-    const domain = payload.domain;
+    const domain = domainOf(ctx, payload);
     if (domain === undefined) return;
     const current = await readExpertise(outcome.workdir, domain, maxLines);
+    // An epic is a domain only once its file exists: learning does not create one per epic.
+    if (payload.domain === undefined && current === null) return;
     const ended =
       outcome.result !== null
         ? `It succeeded. The agent's final words:\n${truncate(outcome.result.text, QUOTE_LIMIT)}`

@@ -305,6 +305,34 @@ describe('agent tasks: Claude Code', () => {
   });
 });
 
+describe('agent tasks: expertise', () => {
+  it("puts the domain's expertise at the top of the prompt: the task's domain, else its epic", async () => {
+    const asked: string[] = [];
+    await start({
+      expertise: (domain) => {
+        asked.push(domain);
+        return Promise.resolve(domain === 'api' ? 'patterns: ["Routes in src/api"]' : null);
+      },
+    });
+    const byEpic = await runTask({
+      epic: 'api',
+      title: 'Add a route',
+      payload: { kind: 'claude', description: 'GET /x' },
+    });
+    expect(byEpic.state).toBe('succeeded');
+    expect(started().prompt).toBe(
+      '## Expertise of the api domain (what earlier sessions learned)\n\npatterns: ["Routes in src/api"]\n\n# Add a route\n\nGET /x',
+    );
+    const named = await runTask({
+      epic: 'api',
+      payload: { kind: 'claude', prompt: 'Fix the page', domain: 'frontend' },
+    });
+    expect(named.state).toBe('succeeded');
+    expect(started().prompt).toBe('Fix the page');
+    expect(asked).toEqual(['api', 'frontend']);
+  });
+});
+
 describe('agent tasks: Codex and commands', () => {
   it('codex: tokens from turn.completed, priced from the table; messages and file changes in the log', async () => {
     await start();

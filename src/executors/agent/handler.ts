@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
 import {
+  DOMAIN_PATTERN,
   checkAgentPayload,
   cliModelName,
   type AgentKind,
@@ -53,7 +54,7 @@ export interface AgentCosts {
 
 /** The part of a worker's task context the `agent` executor uses. */
 export interface AgentHandlerContext {
-  task: { id: string; title?: string | null };
+  task: { id: string; title?: string | null; epic?: string | null };
   payload: Json;
   attempt: number;
   signal: AbortSignal;
@@ -215,8 +216,9 @@ async function session<C extends AgentHandlerContext>(
 ): Promise<Json> {
   const { signal } = ctx;
   let expertise: string | null = null;
-  if (payload.domain !== undefined && options.expertise !== undefined) {
-    expertise = await options.expertise(payload.domain, ctx, workdir);
+  const domain = domainOf(ctx, payload);
+  if (domain !== undefined && options.expertise !== undefined) {
+    expertise = await options.expertise(domain, ctx, workdir);
   }
   let prompt: string;
   try {
@@ -225,6 +227,7 @@ async function session<C extends AgentHandlerContext>(
       payload,
       dependencies: ctx.dependencies,
       expertise,
+      domain: domain ?? null,
     });
   } catch (error) {
     if (!(error instanceof TemplateError)) throw error;
@@ -416,6 +419,16 @@ async function session<C extends AgentHandlerContext>(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The task's expertise domain: its `domain`, else its epic when the epic's name is a domain name
+ * (an epic `api` reads `.baton/expertise/api.yaml` if there is one).
+ */
+export function domainOf(ctx: AgentHandlerContext, payload: AgentPayload): string | undefined {
+  if (payload.domain !== undefined) return payload.domain;
+  const epic = ctx.task.epic;
+  return typeof epic === 'string' && DOMAIN_PATTERN.test(epic) ? epic : undefined;
 }
 
 /** Record each model of a Claude session at its reported cost; the first settles the hold. */

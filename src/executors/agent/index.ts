@@ -1,5 +1,6 @@
 export {
   agentHandler,
+  domainOf,
   type AgentCosts,
   type AgentHandlerContext,
   type AgentHandlerOptions,

@@ -17,6 +17,8 @@ export interface PromptParts {
   dependencies: Record<string, DependencyOutcome>;
   /** The domain's expertise, as text (YAML), or null. */
   expertise: string | null;
+  /** The domain the expertise is of. */
+  domain?: string | null;
 }
 
 /** @throws TemplateError when a template names something the task does not have. */
@@ -26,7 +28,7 @@ export function buildAgentPrompt(parts: PromptParts): string {
   const sections: string[] = [];
   if (parts.expertise !== null && parts.expertise.trim() !== '') {
     sections.push(
-      `## Expertise of the ${payload.domain ?? ''} domain (what earlier sessions learned)\n\n${parts.expertise.trim()}`,
+      `## Expertise of the ${parts.domain ?? payload.domain ?? ''} domain (what earlier sessions learned)\n\n${parts.expertise.trim()}`,
     );
   }
   if (payload.prompt !== undefined) {
