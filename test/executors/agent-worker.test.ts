@@ -182,6 +182,22 @@ describe('agent tasks: Claude Code', () => {
     expect(again[again.indexOf('--max-budget-usd') + 1]).toBe('3');
   });
 
+  it('a budget with nothing left refuses the next session before the CLI starts', async () => {
+    const pidFile = join(dir, 'pids');
+    await start({ env: { ...process.env, FAKE_AGENT_PID_FILE: pidFile } });
+    // The first session costs $0.0105 against $0.01 and ends retryably; nothing is left for a second.
+    const task = await runTask({
+      maxAttempts: 2,
+      budget: { usd: 0.01 },
+      payload: { kind: 'claude', prompt: 'fake: result error_max_turns' },
+    });
+    expect(task.state).toBe('failed');
+    expect(task.attempts).toBe(2);
+    expect(task.error?.code).toBe('BATON_BUDGET_EXCEEDED');
+    expect(readFileSync(pidFile, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect((await baton.usage(task.id)).map((u) => u.attempt)).toEqual([1]);
+  });
+
   it('error_max_budget_usd fails the task at once; the money spent is still recorded', async () => {
     await start();
     const task = await runTask({

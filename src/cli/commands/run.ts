@@ -5,7 +5,8 @@
  * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
  * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
  * so any of them can take any shell task, any `http` task (a remote agent service,
- * `src/executors/http.ts`) and any `llm` task (a model call, `src/executors/llm/`), that
+ * `src/executors/http.ts`), any `llm` task (a model call, `src/executors/llm/`) and any `agent`
+ * task (a coding agent's CLI, `src/executors/agent/`, configured by baton.config.yaml), that
  * requires no more; a task that requires more (`gpu`) is refused before anything is stored,
  * saying how to run it, rather than run on a machine nobody said has it. An llm task's provider
  * must be set up in this environment (its key), which is also checked before anything is stored.

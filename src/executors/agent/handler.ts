@@ -61,6 +61,11 @@ export interface AgentHandlerContext {
   dependencies: Record<string, DependencyOutcome>;
   log?: AgentLog;
   costs?: AgentCosts;
+  /**
+   * The directory a worker prepared for the task (its worktree), if it did: used when the
+   * handler's `workdir` option gives none, before the task's `cwd`.
+   */
+  workdir?: string;
 }
 
 export interface AgentHandlerOptions<C extends AgentHandlerContext = AgentHandlerContext> {
@@ -90,7 +95,8 @@ export interface AgentHandlerOptions<C extends AgentHandlerContext = AgentHandle
   mcpConfig?: string | ((ctx: C) => string | undefined | Promise<string | undefined>);
   /**
    * Where the agent runs: a worktree made for the task (src/workspace/), or any directory. When
-   * it returns undefined, or is not given: the task's `cwd`, else the worker's directory.
+   * it returns undefined, or is not given: the context's `workdir`, else the task's `cwd`, else
+   * the worker's directory.
    */
   workdir?: (ctx: C) => string | undefined | Promise<string | undefined>;
   /**
@@ -181,7 +187,9 @@ async function runAgent<C extends AgentHandlerContext>(
     );
   }
   const payload = ctx.payload as AgentPayload;
-  const workdir = resolve((await options.workdir?.(ctx)) ?? payload.cwd ?? process.cwd());
+  const workdir = resolve(
+    (await options.workdir?.(ctx)) ?? ctx.workdir ?? payload.cwd ?? process.cwd(),
+  );
   if (options.afterSession === undefined) return session(ctx, options, payload, workdir);
   let result: AgentResult;
   try {
@@ -244,7 +252,10 @@ async function session<C extends AgentHandlerContext>(
   if (kind !== 'command' && ctx.costs !== undefined) {
     let amount = payload.maxBudgetUsd ?? options.maxBudgetUsd ?? DEFAULT_MAX_BUDGET_USD;
     const left = await ctx.costs.remainingUsd?.();
-    if (left !== undefined && left > 0 && left < amount) amount = Math.floor(left * 1e6) / 1e6;
+    // Capped by what the budgets have left; with (next to) nothing left, the full amount is asked
+    // for, and refused with BATON_BUDGET_EXCEEDED.
+    const capped = left === undefined ? amount : Math.floor(left * 1e6) / 1e6;
+    if (capped > 0 && capped < amount) amount = capped;
     reservationId = (await ctx.costs.reserve(amount)).id;
     limitUsd = amount;
     if (kind === 'codex') {
