@@ -14,7 +14,7 @@
  * The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell, http and llm task must then be one some
+ * routing decides which of them takes each task; every shell, http, llm and agent task must then be one some
  * agent can take, or the run is refused before anything is stored, rather than left waiting
  * forever.
  */
@@ -175,7 +175,7 @@ export async function runCommand(
     if (elsewhere.length > 0) {
       // Workers claim only the task types they handle: these wait for a worker that has them.
       ctx.note(
-        `the local agents run shell, http and llm tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+        `the local agents run shell, http, llm and agent tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
           `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
       );
     }
