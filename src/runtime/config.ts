@@ -231,7 +231,12 @@ interface Shape {
 }
 
 const agentCli: Shape = { path: nonEmpty, args: stringList };
-const provider: Shape = { baseUrl: httpUrl, apiKey: nonEmpty };
+/** A key's check: what is wrong is said without quoting the value (it may be a real key). */
+const secret: Check = (v) =>
+  typeof v === 'string' && v.trim() !== ''
+    ? null
+    : `must be a non-empty string (the value is not shown: it may be a key); better, set the key in the environment`;
+const provider: Shape = { baseUrl: httpUrl, apiKey: secret };
 
 const SHAPE: Shape = {
   store: nonEmpty,

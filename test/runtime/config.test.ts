@@ -149,6 +149,14 @@ describe('the config file', () => {
     );
   });
 
+  it('never quotes a key in its errors', () => {
+    const error = refused('llm:\n  openai: { apiKey: 4242424242424242 }\n');
+    expect(error.message).toMatch(
+      /llm\.openai\.apiKey: must be a non-empty string \(the value is not shown/,
+    );
+    expect(error.message).not.toContain('4242424242424242');
+  });
+
   it('an empty file is the defaults', () => {
     expect(parseConfig('', 'baton.config.yaml').values.size).toBe(0);
   });
