@@ -257,6 +257,15 @@ describe('agent tasks: Claude Code', () => {
     ]);
   });
 
+  it('an MCP config that does not exist fails at once, naming it', async () => {
+    await start({ mcpConfig: 'missing-mcp.json' });
+    const task = await runTask({ maxAttempts: 3, payload: { kind: 'claude', prompt: 'hi' } });
+    expect(task.attempts).toBe(1);
+    expect(task.error?.message).toContain(
+      `the MCP config ${join(work, 'missing-mcp.json')} does not exist`,
+    );
+  });
+
   it('a binary that is not found fails at once, saying where to set its path', async () => {
     await start({ binaries: { claude: join(dir, 'no-such-claude') } });
     const task = await runTask({ maxAttempts: 3, payload: { kind: 'claude', prompt: 'hi' } });

@@ -12,7 +12,7 @@
  * - Before the CLI starts, the session's spending limit is held against the run's and task's
  *   budgets (`ctx.costs.reserve`), and Claude Code gets it as `--max-budget-usd`.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -190,13 +190,16 @@ async function runAgent<C extends AgentHandlerContext>(
   const workdir = resolve(
     (await options.workdir?.(ctx)) ?? ctx.workdir ?? payload.cwd ?? process.cwd(),
   );
-  if (options.afterSession === undefined) return session(ctx, options, payload, workdir);
+  const state = { started: false };
+  if (options.afterSession === undefined) return session(ctx, options, payload, workdir, state);
   let result: AgentResult;
   try {
-    result = (await session(ctx, options, payload, workdir)) as AgentResult;
+    result = (await session(ctx, options, payload, workdir, state)) as AgentResult;
   } catch (error) {
-    if (!signal.aborted)
+    // Only a session that ran has something to learn from (not a refused budget, say).
+    if (state.started && !signal.aborted) {
       await afterSession(options.afterSession, ctx, { workdir, result: null, error });
+    }
     throw error;
   }
   await afterSession(options.afterSession, ctx, { workdir, result, error: null });
@@ -221,6 +224,7 @@ async function session<C extends AgentHandlerContext>(
   options: AgentHandlerOptions<C>,
   payload: AgentPayload,
   workdir: string,
+  state: { started: boolean },
 ): Promise<Json> {
   const { signal } = ctx;
   let expertise: string | null = null;
@@ -279,11 +283,17 @@ async function session<C extends AgentHandlerContext>(
           ? await options.mcpConfig(ctx)
           : options.mcpConfig);
       file = options.binaries?.claude ?? 'claude';
+      const mcpFile = mcp === undefined ? undefined : resolve(workdir, mcp);
+      if (mcpFile !== undefined && !existsSync(mcpFile)) {
+        throw new NonRetryableError(
+          `the MCP config ${mcpFile} does not exist (the task's mcpConfig, else agents.mcpConfig in baton.config.yaml, relative to the working directory ${workdir}); write it or fix the path`,
+        );
+      }
       args = claudeArgs({
         model,
         maxBudgetUsd: limitUsd ?? undefined,
         maxTurns: payload.maxTurns,
-        mcpConfig: mcp === undefined ? undefined : resolve(workdir, mcp),
+        mcpConfig: mcpFile,
         extraArgs: options.extraArgs?.claude,
       });
     } else if (kind === 'codex') {
@@ -330,6 +340,7 @@ async function session<C extends AgentHandlerContext>(
     } catch (error) {
       throw spawnError(error, kind, file, workdir);
     }
+    state.started = true;
     log?.info(`started ${kind === 'command' ? file : kind} (pid ${group.pid}) in ${workdir}`);
 
     const lines = new LineSplitter(onLine);
