@@ -51,40 +51,34 @@ describe('agent tasks in a plan', () => {
       ),
       '/work/plans/x.yaml',
     );
-    expect(plan.run.tasks.map((t) => t.payload)).toEqual(
-      [
-        {
-          status: 'ok',
-          kind: 'claude',
-          model: 'claude-sonnet-4-5',
-          description: 'Return {{ payload.status }} and a test',
-          maxBudgetUsd: 2,
-          maxTurns: 20,
-          mcpConfig: '.baton/mcp.json',
-          cwd: '/work/repo',
-          domain: 'api',
-        },
-        {
-          kind: 'codex',
-          model: 'claude-sonnet-4-5',
-          prompt: 'Review what api did: {{ deps.api.result }}',
-          maxBudgetUsd: 2,
-          cwd: '/work/repo',
-        },
-        {
-          kind: 'command',
-          model: 'claude-sonnet-4-5',
-          command: './my-agent',
-          args: ['--fast', '--json'],
-          maxBudgetUsd: 2,
-          cwd: '/work/repo',
-        },
-      ].map((p, i) =>
-        i === 2
-          ? expect.objectContaining({ command: './my-agent', args: ['--fast', '--json'] })
-          : p,
-      ),
-    );
+    expect(plan.run.tasks.map((t) => t.payload)).toEqual([
+      {
+        status: 'ok',
+        kind: 'claude',
+        model: 'claude-sonnet-4-5',
+        description: 'Return {{ payload.status }} and a test',
+        maxBudgetUsd: 2,
+        maxTurns: 20,
+        mcpConfig: '.baton/mcp.json',
+        cwd: '/work/repo',
+        domain: 'api',
+      },
+      {
+        kind: 'codex',
+        model: 'claude-sonnet-4-5',
+        prompt: 'Review what api did: {{ deps.api.result }}',
+        maxBudgetUsd: 2,
+        cwd: '/work/repo',
+      },
+      {
+        kind: 'command',
+        model: 'claude-sonnet-4-5',
+        command: './my-agent',
+        args: ['--fast', '--json'],
+        maxBudgetUsd: 2,
+        cwd: '/work/repo',
+      },
+    ]);
     expect(plan.run.tasks.map((t) => t.type)).toEqual(['agent', 'agent', 'agent']);
   });
 
