@@ -72,7 +72,6 @@ describe('agent tasks in a plan', () => {
       },
       {
         kind: 'command',
-        model: 'claude-sonnet-4-5',
         command: './my-agent',
         args: ['--fast', '--json'],
         maxBudgetUsd: 2,
