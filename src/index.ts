@@ -128,6 +128,28 @@ export {
   type ProviderSettings,
 } from './executors/llm/index.ts';
 export {
+  AgentError,
+  agentHandler,
+  type AgentCosts,
+  type AgentErrorCode,
+  type AgentHandlerContext,
+  type AgentHandlerOptions,
+  type AgentResult,
+} from './executors/agent/index.ts';
+export {
+  AGENT_KINDS,
+  AGENT_TASK_TYPE,
+  checkAgentPayload,
+  type AgentKind,
+  type AgentPayload,
+} from './core/agent.ts';
+export {
+  loadConfig,
+  type BatonConfig,
+  type ConfigSource,
+  type ResolvedConfig,
+} from './runtime/config.ts';
+export {
   LLM_FIELDS,
   LLM_TASK_TYPE,
   checkLlmPayload,

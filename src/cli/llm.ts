@@ -8,8 +8,10 @@
  * `BATON_MODEL_TIERS` (docs/llm.md#model-selection).
  */
 import { ValidationError } from '../core/errors.ts';
-import type { ModelTiers } from '../core/model-choice.ts';
+import { TIERS, type ModelTiers } from '../core/model-choice.ts';
 import { llmHandler, tiersProblems } from '../executors/llm/index.ts';
+import type { BatonConfig } from '../runtime/config.ts';
+import { readExpertise } from '../runtime/expertise.ts';
 import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
 
 /** Output tokens a call may write when its task does not set `maxTokens`. */
@@ -68,6 +70,28 @@ export interface CliLlmOptions {
    * checks them. @default from `BATON_MODEL_TIERS`
    */
   tiers?: ModelTiers;
+  /**
+   * The config file (docs/config.md): its `cost.tiers` where the environment sets none, and with
+   * `learning.enabled`, a task whose payload names a `domain` gets that domain's expertise
+   * (`.baton/expertise/<domain>.yaml` of the working directory's repository) at the top of its
+   * system prompt (docs/agents.md#expertise). @default none
+   */
+  config?: BatonConfig;
+}
+
+/**
+ * The tiers of `model: auto` for the CLI's agents: `BATON_MODEL_TIERS`, else the config file's
+ * `cost.tiers` when it names all three (a file may name only `fast`, for the learn step).
+ * @throws ValidationError as {@link resolveModelTiers}.
+ */
+export function cliModelTiers(
+  env: NodeJS.ProcessEnv,
+  config: BatonConfig | undefined,
+): ModelTiers | undefined {
+  const fromEnv = resolveModelTiers(env);
+  if (fromEnv !== undefined || config === undefined) return fromEnv;
+  const { tiers } = config.cost;
+  return TIERS.every((tier) => typeof tiers[tier] === 'string') ? (tiers as ModelTiers) : undefined;
 }
 
 /**
@@ -76,8 +100,8 @@ export interface CliLlmOptions {
  *   llmHandler) when `options.tiers` is.
  */
 export function cliLlmHandler(env: NodeJS.ProcessEnv, options: CliLlmOptions = {}): TaskHandler {
-  const tiers = options.tiers ?? resolveModelTiers(env);
-  return llmHandler<TaskContext>({
+  const tiers = options.tiers ?? cliModelTiers(env, options.config);
+  const call = llmHandler<TaskContext>({
     env,
     maxTokens: MAX_TOKENS,
     ...(tiers === undefined ? {} : { tiers }),
@@ -95,4 +119,30 @@ export function cliLlmHandler(env: NodeJS.ProcessEnv, options: CliLlmOptions = {
       await ctx.costs.record(usage);
     },
   });
+  const learning = options.config?.learning;
+  if (learning?.enabled !== true) return call;
+  return async (ctx) => call(await withExpertise(ctx, learning));
+}
+
+/** The task's context with its domain's expertise over its system prompt, or as it is. */
+async function withExpertise(
+  ctx: TaskContext,
+  learning: BatonConfig['learning'],
+): Promise<TaskContext> {
+  const payload = ctx.payload;
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return ctx;
+  const { domain, system } = payload;
+  if (typeof domain !== 'string') return ctx;
+  const found = await readExpertise(process.cwd(), domain, learning.expertiseMaxLines);
+  if (found === null) return ctx;
+  ctx.log.info(`expertise of ${domain} loaded from ${found.file}`);
+  // The system prompt is a template: the expertise's own `{{` are text (`\{{`).
+  const expertise = `## Expertise of the ${domain} domain (what earlier sessions learned)\n\n${found.text.replaceAll('{{', '\\{{')}`;
+  return {
+    ...ctx,
+    payload: {
+      ...payload,
+      system: typeof system === 'string' ? `${expertise}\n\n${system}` : expertise,
+    },
+  };
 }

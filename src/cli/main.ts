@@ -111,6 +111,10 @@ function withCommonOptions(command: Command, options: { json?: boolean } = {}): 
       'where state lives, e.g. sqlite:path/to/baton.db (default: $BATON_STORE, else sqlite:.baton/baton.db)',
     )
     .option('--namespace <ns>', 'isolates queues that share one store (default: "default")')
+    .option(
+      '--config <file>',
+      'the configuration file (default: baton.config.yaml in this directory or the nearest one above it)',
+    )
     .addOption(
       new Option(
         '--log-level <level>',
@@ -141,8 +145,10 @@ function common(command: Command): CommonOptions {
     namespace?: string;
     logLevel?: LogLevel;
     json?: boolean;
+    config?: string;
   }>();
   const out: CommonOptions = { json: o.json === true };
+  if (o.config !== undefined) out.config = o.config;
   if (o.store !== undefined) out.store = o.store;
   if (o.namespace !== undefined) out.namespace = o.namespace;
   if (o.logLevel !== undefined) out.logLevel = o.logLevel;
@@ -210,6 +216,10 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
           '--grace <duration>',
           'on Ctrl-C (SIGINT) or SIGTERM, how long running tasks may finish before they are stopped and given back (default: 10s)',
         ).argParser(parseDurationMs),
+      )
+      .option(
+        '--sequential',
+        'run one task at a time, on one agent (as parallel.enabled: false in baton.config.yaml)',
       ),
     { json: true },
   )
@@ -240,6 +250,7 @@ Examples:
         budget?: number;
         model?: string;
         taskModel?: string;
+        sequential?: boolean;
       }>();
       const goalOnly = ['budget', 'model', 'taskModel'].filter(
         (k) => o[k as keyof typeof o] !== undefined,
@@ -258,7 +269,21 @@ Examples:
         setExit(EXIT.usage);
         return;
       }
-      const ctx = await createContext(io, common(command), 'warn');
+      if (o.sequential === true && o.concurrency !== undefined) {
+        command.error('error: --sequential runs one task at a time; it cannot take --concurrency', {
+          exitCode: EXIT.usage,
+          code: 'baton.usage',
+        });
+      }
+      const ctx = await createContext(
+        io,
+        {
+          ...common(command),
+          ...(o.concurrency === undefined ? {} : { maxConcurrency: o.concurrency }),
+          ...(o.sequential === true ? { sequential: true } : {}),
+        },
+        'warn',
+      );
       setExit(
         await (
           await import('./commands/run.ts')
@@ -872,6 +897,72 @@ Examples:
         ).retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
       );
     });
+
+  withCommonOptions(
+    program
+      .command('config')
+      .description(
+        'Print the merged configuration (flags, environment, baton.config.yaml, defaults) with the source of each value; secrets masked.',
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ baton config
+  $ baton config --config ci/baton.config.yaml --json`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit((await import('./commands/config.ts')).configCommand(ctx));
+    });
+
+  program
+    .command('init')
+    .description(
+      'Write a commented baton.config.yaml and an example plan (baton.plan.yaml) in this directory.',
+    )
+    .option('--force', 'overwrite files that exist')
+    .addHelpText(
+      'after',
+      `
+Existing files are left alone (exit 1, nothing written) unless --force is given.
+
+Examples:
+  $ baton init
+  $ baton run baton.plan.yaml`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<{ force?: boolean }>();
+      setExit(
+        await (
+          await import('./commands/init.ts')
+        ).initCommand(io, process.cwd(), { force: o.force === true }),
+      );
+    });
+
+  const expertise = program
+    .command('expertise')
+    .description('Show or check the expertise files of .baton/expertise/<domain>.yaml.');
+  for (const action of ['show', 'validate'] as const) {
+    withCommonOptions(
+      expertise
+        .command(action)
+        .description(
+          action === 'show'
+            ? "Print a domain's expertise, as agent prompts get it."
+            : "Check a domain's expertise file: its fields, its length, and that the files it names exist.",
+        )
+        .argument('<domain>', 'a domain, e.g. api, database, frontend'),
+      { json: true },
+    ).action(async (domain: string, _opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (await import('./commands/expertise.ts')).expertiseCommand(ctx, action, domain),
+      );
+    });
+  }
 
   return program;
 }

@@ -270,6 +270,20 @@ export class AttemptCosts {
       : undefined;
   }
 
+  /**
+   * What the run's and the task's budgets have left (limit − spent − held), the smaller of the
+   * two; undefined when neither has a budget. A coding agent's session limit is capped by it.
+   */
+  async remainingUsd(): Promise<number | undefined> {
+    const runId = this.#lease.task.runId;
+    const budgets = await Promise.all([
+      runId === null ? null : this.#ledger.budgetOf(runId),
+      this.#ledger.budgetOf(this.#lease.taskId),
+    ]);
+    const left = budgets.filter((b) => b !== null).map((b) => b.leftUsd);
+    return left.length === 0 ? undefined : Math.min(...left);
+  }
+
   #forget(reservationId: string): void {
     const at = this.#open.indexOf(reservationId);
     if (at >= 0) this.#open.splice(at, 1);

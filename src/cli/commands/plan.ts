@@ -29,13 +29,13 @@ export async function planCommand(
   goal: string,
   options: PlanCommandOptions = {},
 ): Promise<number> {
-  const models = plannerModels(ctx.io.env, options);
+  const models = plannerModels(ctx.agentEnv, options);
   // The goal's and the models' problems are found before the store is opened.
   normalizeTasks([{ type: PLAN_TASK_TYPE, payload: { goal, dryRun: true } }], {
     now: Date.now(),
     pathPrefix: 'goal',
   });
-  checkPlannerModels(models, ctx.io.env);
+  checkPlannerModels(models, ctx.agentEnv);
 
   const baton = await ctx.open();
   const capabilities = [...new Set(['shell', ...(options.capabilities ?? [])])].sort();
@@ -43,7 +43,7 @@ export async function planCommand(
     name: 'planner',
     capabilities,
     concurrency: 1,
-    handlers: { [PLAN_TASK_TYPE]: cliPlanHandler(ctx.io.env, baton, models) },
+    handlers: { [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models) },
     handleSignals: false,
     logger: ctx.logger.child({ agent: 'planner' }),
   });

@@ -5,7 +5,8 @@
  * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
  * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
  * so any of them can take any shell task, any `http` task (a remote agent service,
- * `src/executors/http.ts`) and any `llm` task (a model call, `src/executors/llm/`), that
+ * `src/executors/http.ts`), any `llm` task (a model call, `src/executors/llm/`) and any `agent`
+ * task (a coding agent's CLI, `src/executors/agent/`, configured by baton.config.yaml), that
  * requires no more; a task that requires more (`gpu`) is refused before anything is stored,
  * saying how to run it, rather than run on a machine nobody said has it. An llm task's provider
  * must be set up in this environment (its key), which is also checked before anything is stored.
@@ -13,7 +14,7 @@
  * The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell, http and llm task must then be one some
+ * routing decides which of them takes each task; every shell, http, llm and agent task must then be one some
  * agent can take, or the run is refused before anything is stored, rather than left waiting
  * forever.
  */
@@ -33,11 +34,13 @@ import {
   loadPlan,
   type Plan,
 } from '../../runtime/plan.ts';
+import type { BatonConfig } from '../../runtime/config.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
-import { cliLlmHandler, resolveModelTiers } from '../llm.ts';
+import { cliAgentHandler } from '../agent.ts';
+import { cliLlmHandler, cliModelTiers } from '../llm.ts';
 import { checkPlannerModels, cliPlanHandler, plannerModels } from '../planner.ts';
 import { renderRunResult } from '../run-result.ts';
 import { defaultRunConcurrency } from '../parse.ts';
@@ -101,11 +104,11 @@ export async function runCommand(
   planFile: string | undefined,
   options: RunCommandOptions = {},
 ): Promise<number> {
-  const models = plannerModels(ctx.io.env, options);
+  const models = plannerModels(ctx.agentEnv, options);
   // Everything about the plan is checked before the store is opened: a bad plan stores nothing.
   const plan =
     options.goal === undefined ? await loadPlan(planFile ?? '') : goalPlan(options.goal, options);
-  if (options.goal !== undefined) checkPlannerModels(models, ctx.io.env);
+  if (options.goal !== undefined) checkPlannerModels(models, ctx.agentEnv);
   if (plan.agents !== null && options.concurrency !== undefined) {
     ctx.note(
       `error: --concurrency cannot be used with ${plan.file}: the plan declares its own agents ` +
@@ -122,13 +125,31 @@ export async function runCommand(
     );
     return USAGE_EXIT;
   }
+  const { parallel, cost } = ctx.config.config;
+  if (plan.agents !== null && !parallel.enabled) {
+    const source = ctx.config.sources.get('parallel.enabled');
+    ctx.note(
+      `error: ${source?.kind === 'flag' ? '--sequential' : 'parallel.enabled: false (baton.config.yaml)'} cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}), which run at once; ` +
+        `declare one agent with concurrency: 1 to run one task at a time, or remove agents: from the plan`,
+    );
+    return USAGE_EXIT;
+  }
   const extra = [...new Set(options.capabilities ?? [])].sort();
   checkAgentsCoverTasks(plan, { capabilities: extra });
-  checkLlmSetup(plan, ctx.io.env);
+  checkLlmSetup(plan, ctx.agentEnv, ctx.config.config);
+  // A plan without a budget gets the config file's (cost.budgetUsd), checked as the plan's is.
+  if (plan.run.budget === undefined && cost.budgetUsd !== null) {
+    plan.run.budget = { usd: cost.budgetUsd };
+  }
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const count =
-    options.concurrency ??
-    (options.goal === undefined ? defaultRunConcurrency(width) : GOAL_AGENTS);
+  // One agent with --sequential (or parallel.enabled: false), else --concurrency, else the
+  // config file's parallel.maxConcurrency, else the plan's width (a goal's: GOAL_AGENTS).
+  const count = !parallel.enabled
+    ? 1
+    : (options.concurrency ??
+      parallel.maxConcurrency ??
+      (options.goal === undefined ? defaultRunConcurrency(width) : GOAL_AGENTS));
   const agents = localAgents(plan, count, extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -178,7 +199,7 @@ export async function runCommand(
     if (elsewhere.length > 0) {
       // Workers claim only the task types they handle: these wait for a worker that has them.
       ctx.note(
-        `the local agents run shell, http and llm tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+        `the local agents run shell, http, llm and agent tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
           `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
       );
     }
@@ -194,8 +215,9 @@ export async function runCommand(
         handlers: {
           shell: shellHandler(),
           http: httpHandler(),
-          llm: cliLlmHandler(ctx.io.env),
-          [PLAN_TASK_TYPE]: cliPlanHandler(ctx.io.env, baton, models),
+          llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
+          [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models),
+          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,
@@ -394,12 +416,12 @@ function localAgents(plan: Plan, count: number, capabilities: readonly string[])
 
 /**
  * The local agents make the plan's model calls: each llm task's provider must be set up (its key
- * in this environment, `BATON_MODEL_TIERS` for `model: auto`), or the run is refused before anything is
+ * in this environment, `BATON_MODEL_TIERS` or the config file's `cost.tiers` for `model: auto`), or the run is refused before anything is
  * stored rather than failing task by task.
  * @throws PlanError naming each task, its model and what to set (never a key).
  */
-function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv): void {
-  const tiers = resolveModelTiers(env);
+function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv, config: BatonConfig): void {
+  const tiers = cliModelTiers(env, config);
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
     if (task.executor !== 'llm') return;
