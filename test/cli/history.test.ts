@@ -169,9 +169,10 @@ describe('commands on a store with history', () => {
     expect(
       claims.every(
         (c) =>
-          JSON.stringify((c as { types?: unknown }).types) === '["shell","http","llm","agent"]',
+          JSON.stringify((c as { types?: unknown }).types) ===
+          '["shell","http","llm","plan","agent"]',
       ),
-      'the local agents claim shell, http, llm and agent tasks only',
+      'the local agents claim shell, http, llm, plan and agent tasks only',
     ).toBe(true);
   });
 });

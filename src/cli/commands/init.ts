@@ -28,10 +28,11 @@ parallel:
 cost:
   # The budget of a run whose plan sets none, in USD: Baton refuses calls it cannot hold.
   # budgetUsd: 20
-  # Model tiers, for model selection.
+  # Model tiers of model: auto (strong, balanced, fast); the learn step uses fast.
   # tiers:
-  #   fast: anthropic:claude-haiku-4-5
+  #   strong: anthropic:claude-opus-4-1
   #   balanced: anthropic:claude-sonnet-4-5
+  #   fast: anthropic:claude-haiku-4-5
   # Prices by provider:model in USD per million tokens, over the maintained table.
   # prices:
   #   "ollama:*": { inputMtok: 0, outputMtok: 0 }
