@@ -5,6 +5,7 @@
  *
  *   npm run bench:logs -- [--tasks 20000] [--repeat 5] [--stores sqlite,redis]
  *                         [--redis redis://127.0.0.1:6379] [--line-bytes 1024]
+ *                         [--baseline <checkout>]
  *
  * Each round pre-loads `--tasks` tasks, then one worker at concurrency 100 drains them; the rate
  * is tasks/s from the worker's start until the store acknowledged the last completion. Rounds
@@ -14,15 +15,22 @@
  * round, the CPU µs per task of this process (and of redis-server), the log lines stored
  * (checked: one per task), and the ratio `withLine / noLine` of the medians: 1.0 is free, 0.8 is
  * 20 % slower.
+ *
+ * With `--baseline <dir>` (a checkout of an earlier commit, its node_modules linked), every round
+ * also runs that checkout's Baton, both sides, in the same process; the order of the four runs is
+ * reversed every other round. The baseline's figures are reported beside this code's, with the
+ * ratio of this code's medians to the baseline's (`vsBaseline`: above 1.0 is faster).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Keys } from '../src/backends/redis/keys.ts';
+import type * as KeysModule from '../src/backends/redis/keys.ts';
 import type { TaskSpec } from '../src/core/types.ts';
-import { Baton } from '../src/runtime/baton.ts';
+import type * as BatonModule from '../src/runtime/baton.ts';
+import type { Baton } from '../src/runtime/baton.ts';
 import type { TaskHandler } from '../src/runtime/worker.ts';
 import { median, round } from './stats.ts';
 
@@ -33,6 +41,7 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'sqlite,redis' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'line-bytes': { type: 'string', default: '1024' },
+    baseline: { type: 'string' },
   },
 });
 const TASKS = Number(values.tasks);
@@ -46,6 +55,20 @@ const progress = (message: string): void => {
 };
 
 type Side = 'noLine' | 'withLine';
+
+/** The code of one checkout the benchmark drives: this one, or `--baseline`'s. */
+interface Code {
+  name: 'current' | 'baseline';
+  // Imported from each checkout: their types are this checkout's.
+  Baton: typeof BatonModule.Baton;
+  Keys: typeof KeysModule.Keys;
+}
+
+async function loadCode(name: Code['name'], root: string): Promise<Code> {
+  const batonModule = (await import(join(root, 'src/runtime/baton.ts'))) as typeof BatonModule;
+  const keysModule = (await import(join(root, 'src/backends/redis/keys.ts'))) as typeof KeysModule;
+  return { name, Baton: batonModule.Baton, Keys: keysModule.Keys };
+}
 
 interface Round {
   perSec: number;
@@ -81,7 +104,8 @@ process.once('SIGINT', () => {
   void Promise.all([...live].map(deleteKeys)).finally(() => process.exit(130));
 });
 
-async function openStore(kind: string): Promise<Store> {
+async function openStore(code: Code, kind: string): Promise<Store> {
+  const { Baton, Keys } = code;
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-logs-'));
     const baton = await Baton.open(`sqlite:${join(dir, 'bench.db')}`);
@@ -121,8 +145,8 @@ async function openStore(kind: string): Promise<Store> {
 const noopTasks = (n: number): TaskSpec[] =>
   Array.from({ length: n }, (_, i) => ({ type: 'noop', payload: { i } }));
 
-async function processing(kind: string, side: Side): Promise<Round> {
-  const store = await openStore(kind);
+async function processing(code: Code, kind: string, side: Side): Promise<Round> {
+  const store = await openStore(code, kind);
   try {
     const { baton } = store;
     for (let i = 0; i < TASKS; i += 10_000) {
@@ -185,31 +209,55 @@ function summary(rounds: Round[]) {
   };
 }
 
+const here = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const codes: Code[] = [await loadCode('current', here)];
+if (values.baseline !== undefined) codes.push(await loadCode('baseline', resolve(values.baseline)));
+const runs = codes.flatMap((code) =>
+  (['noLine', 'withLine'] as const).map((side) => ({ code, side })),
+);
+
+function sideResults(rounds: Record<Side, Round[]>) {
+  const noLine = summary(rounds.noLine);
+  const withLine = summary(rounds.withLine);
+  return {
+    noLine,
+    withLine,
+    ratio: round(withLine.tasksPerSec / noLine.tasksPerSec, 3),
+    nodeCpuRatio: round(withLine.nodeCpuUsPerTask / noLine.nodeCpuUsPerTask, 3),
+  };
+}
+
 const load0 = loadavg()[0]!;
 const results: Record<string, unknown> = {};
 try {
   for (const kind of STORES) {
     progress(`${kind}: warm-up`);
-    await processing(kind, 'noLine');
-    await processing(kind, 'withLine');
-    const rounds: Record<Side, Round[]> = { noLine: [], withLine: [] };
+    for (const { code, side } of runs) await processing(code, kind, side);
+    const rounds = new Map<Code, Record<Side, Round[]>>(
+      codes.map((code) => [code, { noLine: [], withLine: [] }]),
+    );
     for (let r = 0; r < REPEAT; r++) {
-      for (const side of r % 2 === 0
-        ? (['noLine', 'withLine'] as const)
-        : (['withLine', 'noLine'] as const)) {
-        const result = await processing(kind, side);
-        rounds[side].push(result);
-        progress(`${kind} round ${r + 1}/${REPEAT} ${side}: ${round(result.perSec)} tasks/s`);
+      // Reverse the order every other round, so no run always meets the warmer machine.
+      for (const { code, side } of r % 2 === 0 ? runs : [...runs].reverse()) {
+        const result = await processing(code, kind, side);
+        rounds.get(code)![side].push(result);
+        progress(
+          `${kind} round ${r + 1}/${REPEAT} ${code.name} ${side}: ${round(result.perSec)} tasks/s`,
+        );
       }
     }
-    const noLine = summary(rounds.noLine);
-    const withLine = summary(rounds.withLine);
-    results[kind] = {
-      noLine,
-      withLine,
-      ratio: round(withLine.tasksPerSec / noLine.tasksPerSec, 3),
-      nodeCpuRatio: round(withLine.nodeCpuUsPerTask / noLine.nodeCpuUsPerTask, 3),
-    };
+    const current = sideResults(rounds.get(codes[0]!)!);
+    const base = codes[1] && sideResults(rounds.get(codes[1])!);
+    results[kind] = base
+      ? {
+          ...current,
+          baseline: base,
+          vsBaseline: {
+            noLine: round(current.noLine.tasksPerSec / base.noLine.tasksPerSec, 3),
+            withLine: round(current.withLine.tasksPerSec / base.withLine.tasksPerSec, 3),
+          },
+        }
+      : current;
   }
 } finally {
   await Promise.all([...live].map(deleteKeys));
@@ -224,6 +272,7 @@ process.stdout.write(
       repeat: REPEAT,
       lineBytes: LINE.length,
       concurrency: 100,
+      baseline: values.baseline ?? null,
       machine: { cpus: cpus().length, loadAverage: [round(load0, 2), round(loadavg()[0]!, 2)] },
       node: process.version,
       results,
