@@ -155,6 +155,19 @@ export function logCases(env: SuiteEnv): void {
       expect(page.cursor, 'the cursor is the last line read').toBe(seqs.at(-1));
     });
 
+    it('several items for one attempt in one append are stored in order, as if sent one by one', async () => {
+      const { b } = env.ctx();
+      const { id, lease } = await started(b);
+      const ref = { taskId: id, token: lease.token, agentId: lease.agentId };
+      const answers = await b.appendLogs([
+        { ...ref, lines: [{ text: 'a' }, { text: 'b' }] },
+        { ...ref, lines: [{ text: 'c' }] },
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(['ok', 'ok']);
+      await b.complete([{ ...ref, result: null, logs: [{ text: 'd' }] }]);
+      expect(texts((await readAll(b, { taskId: id })).lines)).toEqual(['a', 'b', 'c', 'd']);
+    });
+
     it('a cursor reads on from where the last read stopped: pages, new lines, nothing twice', async () => {
       const { b } = env.ctx();
       const { id, lease } = await started(b);

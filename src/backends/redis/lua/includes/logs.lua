@@ -242,7 +242,7 @@ local function append_logs(i, held)
 end
 
 -- Where each item of the log section at ARGV index `i` starts: task id -> { ARGV index of its
--- first line, number of lines, token, agent id }, for a settle script that stores an item's
+-- first line, number of lines, token, agent id } (false for a task with several items), for a settle script that stores an item's
 -- lines as it settles it (log_carried), and how many items there are. nil, 0 when there is no
 -- log section.
 local function log_items(i)
@@ -252,7 +252,8 @@ local function log_items(i)
   local at = i + 3
   for _ = 1, items do
     local n = tonumber(ARGV[at + 3])
-    found[ARGV[at]] = { at + 4, n, ARGV[at + 1], ARGV[at + 2] }
+    -- A task named twice is left to append_logs, which takes its items in order.
+    found[ARGV[at]] = found[ARGV[at]] == nil and { at + 4, n, ARGV[at + 1], ARGV[at + 2] } or false
     at = at + 4 + n * 2
   end
   return found, items
