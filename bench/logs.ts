@@ -5,7 +5,7 @@
  *
  *   npm run bench:logs -- [--tasks 20000] [--repeat 5] [--stores sqlite,redis]
  *                         [--redis redis://127.0.0.1:6379] [--line-bytes 1024]
- *                         [--baseline <checkout>]
+ *                         [--baseline <checkout>] [--settle]
  *
  * Each round pre-loads `--tasks` tasks, then one worker at concurrency 100 drains them; the rate
  * is tasks/s from the worker's start until the store acknowledged the last completion. Rounds
@@ -20,6 +20,13 @@
  * also runs that checkout's Baton, both sides, in the same process; the order of the four runs is
  * reversed every other round. The baseline's figures are reported beside this code's, with the
  * ratio of this code's medians to the baseline's (`vsBaseline`: above 1.0 is faster).
+ *
+ * With `--settle`, also (`--repeat 0`: only) the store's own cost of a line, which a busy machine moves far less than
+ * a rate: every code and side gets `--tasks` tasks on its own store, then, 100 at a time and
+ * the runs interleaved (order reversed every other batch), an agent claims 100 and completes
+ * them with no line or with one line each; the CPU of each complete (this process's, and
+ * redis-server's from INFO) is divided by its tasks. Reported per code: the median µs per task
+ * of each side and `lineUs`, what the line adds (with − without).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -42,6 +49,7 @@ const { values } = parseArgs({
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     'line-bytes': { type: 'string', default: '1024' },
     baseline: { type: 'string' },
+    settle: { type: 'boolean', default: false },
   },
 });
 const TASKS = Number(values.tasks);
@@ -227,10 +235,91 @@ function sideResults(rounds: Record<Side, Round[]>) {
   };
 }
 
+/** One code and side of the settle measurement: its store, its agent and the CPU of each complete. */
+interface SettleRun {
+  code: Code;
+  side: Side;
+  store: Store;
+  agentId: string;
+  nodeUs: number[];
+  redisUs: number[];
+}
+
+async function settleCost(kind: string): Promise<Record<string, unknown>> {
+  const settleRuns: SettleRun[] = [];
+  try {
+    for (const { code, side } of runs) {
+      const store = await openStore(code, kind);
+      settleRuns.push({ code, side, store, agentId: '', nodeUs: [], redisUs: [] });
+      const b = store.baton.backend;
+      for (let i = 0; i < TASKS; i += 10_000)
+        await b.submitTasks(noopTasks(Math.min(10_000, TASKS - i)));
+      settleRuns.at(-1)!.agentId = (
+        await b.registerAgent({ capabilities: [], concurrency: 100 })
+      ).id;
+    }
+    for (let batch = 0; batch < TASKS / 100; batch++) {
+      for (const run of batch % 2 === 0 ? settleRuns : [...settleRuns].reverse()) {
+        const b = run.store.baton.backend;
+        const leases = await b.claim({
+          agentId: run.agentId,
+          capabilities: [],
+          max: 100,
+          leaseTtlMs: 600_000,
+        });
+        if (leases.length === 0) continue;
+        const items = leases.map((lease) => ({
+          taskId: lease.taskId,
+          token: lease.token,
+          agentId: run.agentId,
+          result: null,
+          ...(run.side === 'withLine' ? { logs: [{ text: LINE }] } : {}),
+        }));
+        const redis0 = await run.store.redisCpuUs();
+        const cpu0 = process.cpuUsage();
+        await b.complete(items);
+        const cpu = process.cpuUsage(cpu0);
+        const redis1 = await run.store.redisCpuUs();
+        run.nodeUs.push((cpu.user + cpu.system) / leases.length);
+        if (redis0 !== null && redis1 !== null) run.redisUs.push((redis1 - redis0) / leases.length);
+      }
+    }
+  } finally {
+    for (const run of settleRuns) await run.store.dispose();
+  }
+  const of = (code: Code, side: Side) =>
+    settleRuns.find((run) => run.code === code && run.side === side)!;
+  const costs = (values: number[]) => (values.length === 0 ? null : round(median(values), 2));
+  const out: Record<string, unknown> = {};
+  for (const code of codes) {
+    const no = of(code, 'noLine');
+    const withLine = of(code, 'withLine');
+    const nodeNo = costs(no.nodeUs);
+    const nodeWith = costs(withLine.nodeUs);
+    const redisNo = costs(no.redisUs);
+    const redisWith = costs(withLine.redisUs);
+    out[code.name] = {
+      nodeUsPerTask: { noLine: nodeNo, withLine: nodeWith, lineUs: round(nodeWith! - nodeNo!, 2) },
+      redisUsPerTask:
+        redisNo === null || redisWith === null
+          ? null
+          : { noLine: redisNo, withLine: redisWith, lineUs: round(redisWith - redisNo, 2) },
+    };
+  }
+  return out;
+}
+
 const load0 = loadavg()[0]!;
 const results: Record<string, unknown> = {};
+const settle: Record<string, unknown> = {};
 try {
-  for (const kind of STORES) {
+  if (values.settle) {
+    for (const kind of STORES) {
+      progress(`${kind}: settle cost`);
+      settle[kind] = await settleCost(kind);
+    }
+  }
+  for (const kind of REPEAT > 0 ? STORES : []) {
     progress(`${kind}: warm-up`);
     for (const { code, side } of runs) await processing(code, kind, side);
     const rounds = new Map<Code, Record<Side, Round[]>>(
@@ -276,6 +365,7 @@ process.stdout.write(
       machine: { cpus: cpus().length, loadAverage: [round(load0, 2), round(loadavg()[0]!, 2)] },
       node: process.version,
       results,
+      ...(values.settle ? { settle } : {}),
     },
     null,
     2,
