@@ -48,8 +48,16 @@ for i = 1, n do
   local base = 3 + (i - 1) * 5
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
-  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-    'c:' .. token, 'lg:' .. token)
+  -- The lines this item carries, if any; then its claim's log record is read too.
+  local item = carried and carried[id]
+  local v
+  if item then
+    v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
+      'c:' .. token, 'lg:' .. token)
+  else
+    v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
+      'c:' .. token)
+  end
   -- The usual case, a running task held by the item's agent, whose token is the one stored (the
   -- same text: both are the integer's decimal form) and whose lease holds, is checked without
   -- parsing the token; anything else gets refusal()'s full check.
@@ -70,7 +78,6 @@ for i = 1, n do
     local run_ms = ARGV[base + 5]
     -- The attempt's last lines, and its claim's log record to write with the task's fields.
     local record = nil
-    local item = carried and carried[id]
     if item then
       local seq
       seq, record = log_carried(logs_at, id, item, token, tonumber(v[6]), agent, v[11] or nil, log_seq)

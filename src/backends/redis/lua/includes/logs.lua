@@ -4,7 +4,8 @@
 -- A log belongs to one claim of a task (its token: one AttemptRecord), which holds the attempt
 -- number. Keys derived from the prefix (the namespace's hash tag, one Cluster slot):
 --   P lseq             string  the last seq given to a log line (lines are numbered across tasks)
---   P ll               stream  every stored line, entry id '<seq>-0', fields m '<task> <token>
+--   P ll               stream  every stored line, entry id '<seq>-0' (added as '<seq>', which XADD
+--                              reads as '<seq>-0': one string less per line), fields m '<task> <token>
 --                              <attempt> <at> <agent>' (the claim and the time of the append; the
 --                              agent last: it may hold spaces), c '<stream><level>' (stream o
 --                              stdout, e stderr, l log; level 0 debug .. 3 error), x the text: the
@@ -120,7 +121,7 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       local first = seq + 1
       for j = 0, n - 1 do
         seq = seq + 1
-        redis.call('XADD', ll, int_str(seq) .. '-0', 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
+        redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
       end
       if n == 1 then return seq, struct.pack('<ddddddddddHd', 1, 1, bytes, 0, 0, 0, 0, 0, 0, att, #agent, seq) .. agent end
       local parts = { struct.pack('<ddddddddddH', n, n, bytes, 0, 0, 0, 0, 0, 0, att, #agent) }
@@ -152,7 +153,7 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       hb = hb + size
       hl = hl + 1
       head_seqs[#head_seqs + 1] = seq
-      redis.call('XADD', ll, int_str(seq) .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     else
       hf = 1
       tb = tb + size
@@ -185,7 +186,7 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       local t = tail[j]
       local seqs, base = int_str(t[1]), t[2]
       entries[#entries + 1] = seqs .. ' ' .. int_str(t[3])
-      redis.call('XADD', ll, seqs .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, seqs, 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     end
     call_chunked('RPUSH', lt or P .. 'lt:' .. task .. ':' .. token, entries)
   end
