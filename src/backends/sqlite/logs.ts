@@ -74,6 +74,22 @@ export interface HeldClaim {
  */
 const STATELESS_HEAD_LINES = 64;
 
+/** The state of a held claim that log-states.sql found no row for: it has no line yet. */
+const NO_LOG_YET = {
+  lines: null,
+  head_lines: null,
+  head_bytes: null,
+  head_full: null,
+  tail_bytes: null,
+  tail_after: null,
+  cut_lines: null,
+  cut_bytes: null,
+  cut_to: null,
+  cut_at: null,
+  count: 0,
+  bytes: 0,
+} as const;
+
 /** Stored tail lines read at a time while cutting. */
 const CUT_CHUNK = 256;
 
@@ -91,6 +107,7 @@ export class SqliteLogs {
   /**
    * Store each item's lines (in the caller's write transaction, at its time `now`): one answer
    * per item. An item whose claim another agent ran, or that names no claim, stores nothing.
+   * Lines are inserted together at the end, up to 64 to a statement, whatever their items.
    */
   append(
     items: readonly CheckedLogAppend[],
@@ -99,12 +116,21 @@ export class SqliteLogs {
   ): LogAppendOutcome[] {
     let seq: number | undefined;
     let first = 0;
+    const values: unknown[] = [];
+    const states = held === undefined ? undefined : this.#heldStates(items, held);
+    // Claims appended to by this call: a second item for one of them reads its state afresh,
+    // once the lines before it are inserted.
+    const appended = new Set<string>();
     const outcomes = items.map((item): LogAppendOutcome => {
       const known = held?.get(item.taskId);
+      const again = appended.size > 0 && appended.has(`${item.taskId} ${item.token}`);
+      if (again) insertRows(this.#st.logInserts, values.splice(0));
       const found =
         known !== undefined && known.token === item.token
           ? ({
-              ...(this.#st.logState.get(known.taskSeq, item.token) as object),
+              ...(again
+                ? (this.#st.logState.get(known.taskSeq, item.token) as object)
+                : (states?.get(known.taskSeq) ?? NO_LOG_YET)),
               task_seq: known.taskSeq,
               attempt: known.attempt,
               agent_id: known.agentId,
@@ -118,19 +144,49 @@ export class SqliteLogs {
           seq = (this.#st.logSeq.get() as { seq: number }).seq;
           first = seq;
         }
-        seq = this.#appendToClaim(found, item, { seq, now });
+        seq = this.#appendToClaim(found, item, { seq, now }, values);
+        appended.add(`${item.taskId} ${item.token}`);
       }
       return { taskId: item.taskId, status: 'ok' };
     });
+    insertRows(this.#st.logInserts, values);
     if (seq !== undefined && seq !== first) this.#st.logSeqSave.run(seq);
     return outcomes;
   }
 
-  /** Append an item's lines to its claim's log, numbering them on from `at.seq`. Returns the last seq. */
+  /**
+   * What the bounds know of the held claims these items write to, by task seq, read in one
+   * statement (log-states.sql); a claim with no lines yet has no entry.
+   */
+  #heldStates(
+    items: readonly CheckedLogAppend[],
+    held: ReadonlyMap<string, HeldClaim>,
+  ): Map<number, ClaimRow> | undefined {
+    const pairs: [number, number][] = [];
+    for (const item of items) {
+      const known = held.get(item.taskId);
+      if (known !== undefined && known.token === item.token && item.lines.length > 0)
+        pairs.push([known.taskSeq, item.token]);
+    }
+    if (pairs.length === 0) return undefined;
+    const rows = this.#st.logStates.all(JSON.stringify(pairs)) as unknown as (ClaimRow & {
+      token: number;
+    })[];
+    if (rows.length === 0) return undefined;
+    const states = new Map<number, ClaimRow>();
+    for (const row of rows) states.set(row.task_seq, row);
+    return states;
+  }
+
+  /**
+   * Append an item's lines to its claim's log, numbering them on from `at.seq`; the rows to insert
+   * are pushed onto `values` (log-insert.sql's parameters). Returns the last seq.
+   */
   #appendToClaim(
     claim: ClaimRow,
     item: CheckedLogAppend,
     at: { seq: number; now: number },
+    values: unknown[],
   ): number {
     const st = this.#st;
     const { headBytes, tailBytes } = this.#bounds;
@@ -213,7 +269,6 @@ export class SqliteLogs {
       }
     }
     if (deleteTo > 0) st.logTailCut.run(taskSeq, token, floor, deleteTo);
-    const values: unknown[] = [];
     const row = (entry: { seq: number; line: CheckedLogLine }): void => {
       const { line } = entry;
       values.push(
@@ -232,7 +287,6 @@ export class SqliteLogs {
     };
     for (const entry of head) row(entry);
     for (let i = tailStart; i < tail.length; i++) row(tail[i]!);
-    insertRows(st.logInserts, values);
     // A claim whose few lines all fit the head needs no row: the next append counts them.
     if (s.head_full === 0 && s.head_lines <= STATELESS_HEAD_LINES && claim.lines === null)
       return seq;

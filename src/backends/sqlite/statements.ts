@@ -53,6 +53,7 @@ const FILES = {
   logSeq: 'log-seq',
   logSeqSave: 'log-seq-save',
   logState: 'log-state',
+  logStates: 'log-states',
   logStateSave: 'log-state-save',
   logTailCut: 'log-tail-cut',
   logTailOldest: 'log-tail-oldest',

@@ -17,12 +17,15 @@ import { LOG_LIMITS, type LogLine } from '../../../src/core/logs.ts';
 import type { AgentRecord, Lease } from '../../../src/core/types.ts';
 import type { SuiteEnv } from '../context.ts';
 import {
+  PAST_QUICK_BACKOFF_MS,
+  QUICK_BACKOFF,
   UNKNOWN_TASK_ID,
   claimExpecting,
   expectBatonError,
   expectState,
   registerAgent,
   submitOne,
+  sweep,
 } from '../helpers.ts';
 
 /** Append lines to a lease's attempt, expecting them stored. */
@@ -152,6 +155,19 @@ export function logCases(env: SuiteEnv): void {
       expect(page.cursor, 'the cursor is the last line read').toBe(seqs.at(-1));
     });
 
+    it('several items for one attempt in one append are stored in order, as if sent one by one', async () => {
+      const { b } = env.ctx();
+      const { id, lease } = await started(b);
+      const ref = { taskId: id, token: lease.token, agentId: lease.agentId };
+      const answers = await b.appendLogs([
+        { ...ref, lines: [{ text: 'a' }, { text: 'b' }] },
+        { ...ref, lines: [{ text: 'c' }] },
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(['ok', 'ok']);
+      await b.complete([{ ...ref, result: null, logs: [{ text: 'd' }] }]);
+      expect(texts((await readAll(b, { taskId: id })).lines)).toEqual(['a', 'b', 'c', 'd']);
+    });
+
     it('a cursor reads on from where the last read stopped: pages, new lines, nothing twice', async () => {
       const { b } = env.ctx();
       const { id, lease } = await started(b);
@@ -206,6 +222,91 @@ export function logCases(env: SuiteEnv): void {
         ['log', 'info'],
         ['stdout', 'info'],
         ['log', 'warn'],
+      ]);
+      // An attempt that wrote nothing before its complete: every line comes with the outcome.
+      const quiet = await started(b);
+      const [quietOutcome] = await b.complete([
+        {
+          ...quiet.lease,
+          result: null,
+          logs: [{ text: 'one' }, { text: 'two', stream: 'stderr' }],
+        },
+      ]);
+      expect(quietOutcome?.status).toBe('ok');
+      const more = await b.readLogs({ taskId: quiet.id });
+      expect(more.lines.map((l) => [l.attempt, l.stream, l.text])).toEqual([
+        [1, 'log', 'one'],
+        [1, 'stderr', 'two'],
+      ]);
+    });
+
+    it('a refused complete or fail still keeps the lines it carried: they are what its attempt printed', async () => {
+      const { b, clock } = env.ctx();
+      const agent = await registerAgent(b, [], {
+        id: `agt-${Math.random().toString(36).slice(2)}`,
+      });
+      const other = await registerAgent(b, [], { id: 'agt-intruder' });
+      const { id } = await submitOne(b, { type: 'x', maxAttempts: 3, backoff: QUICK_BACKOFF });
+      const first = await claimExpecting(b, agent, id, 'attempt 1', 1000);
+      clock.advance(1001);
+      // The lease ran out (not swept yet): the complete is refused, its lines are kept.
+      const [late] = await b.complete([
+        {
+          taskId: id,
+          token: first.token,
+          agentId: agent.id,
+          result: { late: true },
+          logs: [{ text: 'finished, but too late', stream: 'stdout' }],
+        },
+      ]);
+      expect(late?.status, 'a complete after the lease ran out').toBe('lease_lost');
+      await sweep(b);
+      clock.advance(PAST_QUICK_BACKOFF_MS);
+      const second = await claimExpecting(b, agent, id, 'attempt 2');
+      // Fenced out by attempt 2: a fail of attempt 1 is refused, its lines still go to attempt 1;
+      // another agent's lines, carried by a complete it may not make, are not stored at all.
+      const answers = [
+        ...(await b.fail([
+          {
+            taskId: id,
+            token: first.token,
+            agentId: agent.id,
+            error: { message: 'stale' },
+            logs: [{ text: 'Traceback: stale', stream: 'stderr', level: 'error' }],
+          },
+        ])),
+        ...(await b.complete([
+          {
+            taskId: id,
+            token: second.token,
+            agentId: other.id,
+            result: null,
+            logs: [{ text: 'forged' }],
+          },
+        ])),
+        ...(await b.complete([
+          {
+            taskId: id,
+            token: second.token,
+            agentId: agent.id,
+            result: { ok: true },
+            logs: [{ text: 'done' }],
+          },
+        ])),
+      ];
+      expect(answers.map((a) => a.status)).toEqual(['lease_lost', 'lease_lost', 'ok']);
+      await expectState(b, id, 'succeeded', 'attempt 2 completed');
+      const { lines } = await readAll(b, { taskId: id });
+      expect(lines.map((l) => [l.attempt, l.agentId, l.stream, l.text])).toEqual([
+        [1, agent.id, 'stdout', 'finished, but too late'],
+        [1, agent.id, 'stderr', 'Traceback: stale'],
+        [2, agent.id, 'log', 'done'],
+      ]);
+      const agentLines = await b.readAgentLogs({ agentId: agent.id, limit: 100 });
+      expect(texts(agentLines.lines), 'agent logs list them too').toEqual([
+        'finished, but too late',
+        'Traceback: stale',
+        'done',
       ]);
     });
 
@@ -282,6 +383,12 @@ export function logCases(env: SuiteEnv): void {
       }
       const { lease: oneGo, id: id2 } = await started(b);
       await append(b, oneGo, numbered(1, 200, 1000));
+      // And the same lines carried by the complete of an attempt that wrote nothing before.
+      const { lease: atEnd, id: id3 } = await started(b);
+      const [completed] = await b.complete([
+        { ...atEnd, result: null, logs: numbered(1, 200, 1000) },
+      ]);
+      expect(completed?.status, 'a complete that carries more than the bounds keep').toBe('ok');
 
       // A line counts its text and its newline: 1001 bytes.
       const keptTail = Math.floor(tailBytes / 1001); // 65 lines
@@ -291,7 +398,7 @@ export function logCases(env: SuiteEnv): void {
         'cut',
         ...Array.from({ length: keptTail }, (_, i) => String(201 - keptTail + i).padStart(4, '0')),
       ];
-      for (const taskId of [id, id2]) {
+      for (const taskId of [id, id2, id3]) {
         const { lines } = await readAll(b, { taskId });
         expect(
           lines.map((l) => (l.stream === 'cut' ? 'cut' : l.text.slice(0, 4))),

@@ -6,7 +6,10 @@
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON, how
 --             long the handler ran in ms ('' when its worker did not say)
 -- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
---             stored in the same step as the outcomes
+--             stored in the same step as the outcomes: a held lease's as its success is recorded
+--             (its claim's log record written with the task's other fields), any other's after
+--             (a refused complete's lines are still what its attempt printed: kept when the item's
+--             agent ran that claim, as append-logs-1.lua would)
 -- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 --
@@ -29,10 +32,13 @@ local attempt_data = per_text(function(att) return '{"attempt":' .. (att or '0')
 local time_of = per_text(function(s) return s and tonumber(s) end)
 
 local n = tonumber(ARGV[3])
--- The lines the items carry (stored in this same step as their outcomes), and the leases this
--- call found held, whose claims the log append then need not look up again.
+-- The lines the items carry (stored in this same step as their outcomes): where each item's
+-- are, those stored with their success (task id -> true), and the last seq given.
 local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
-local held = logs_at and {} or nil
+local carried, carried_n = log_items(logs_at)
+local stored = {}
+local stored_n = 0
+local log_seq = nil
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
 local ended_ids, ended_agents = {}, {}
@@ -42,8 +48,16 @@ for i = 1, n do
   local base = 3 + (i - 1) * 5
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
-  local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-    'c:' .. token)
+  -- The lines this item carries, if any; then its claim's log record is read too.
+  local item = carried and carried[id]
+  local v
+  if item then
+    v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
+      'c:' .. token, 'lg:' .. token)
+  else
+    v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
+      'c:' .. token)
+  end
   -- The usual case, a running task held by the item's agent, whose token is the one stored (the
   -- same text: both are the integer's decimal form) and whose lease holds, is checked without
   -- parsing the token; anything else gets refusal()'s full check.
@@ -59,11 +73,29 @@ for i = 1, n do
     out[i] = refused
   else
     local agent, run = v[4] or '', v[5] or ''
-    if held then held[id] = { token, tonumber(v[6]), agent } end
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
     local run_ms = ARGV[base + 5]
-    if run_ms == '' then
+    -- The attempt's last lines, and its claim's log record to write with the task's fields.
+    local record = nil
+    if item then
+      local seq
+      seq, record = log_carried(logs_at, id, item, token, tonumber(v[6]), agent, v[11] or nil, log_seq)
+      if seq then
+        log_seq = seq
+        stored[id] = true
+        stored_n = stored_n + 1
+      end
+    end
+    if record then
+      if run_ms == '' then
+        redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
+          'lg:' .. token, record)
+      else
+        redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
+          'rms', run_ms, 'lg:' .. token, record)
+      end
+    elseif run_ms == '' then
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
     else
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
@@ -107,6 +139,7 @@ for agent, by_type in pairs(counted) do
   end
 end
 mark_progress()
-if logs_at then append_logs(logs_at, held) end
+if log_seq then redis.call('SET', P .. 'lseq', int_str(log_seq)) end
+if logs_at and stored_n < carried_n then append_logs(logs_at, stored) end
 finish()
 return out

@@ -25,8 +25,17 @@ local lines, cuts, claims = {}, {}, {}
 local complete, scanned_to = 1, nil
 if last_token > 0 then
   local fields = {}
-  for t = 1, last_token do fields[t] = task .. ' ' .. t end
-  local records = redis.call('HMGET', P .. 'lg', unpack(fields))
+  for t = 1, last_token do fields[t] = 'lg:' .. t end
+  local records = redis.call('HMGET', tkey(task), unpack(fields))
+  -- A claim logged by a build that kept the records in P lg ('<task> <token>' fields).
+  if redis.call('EXISTS', P .. 'lg') == 1 then
+    local old = {}
+    for t = 1, last_token do old[t] = task .. ' ' .. t end
+    local before = redis.call('HMGET', P .. 'lg', unpack(old))
+    for t = 1, last_token do
+      if not records[t] then records[t] = before[t] end
+    end
+  end
   for t = 1, last_token do
     local record = records[t] or nil
     local s, head_seqs = log_record(record)

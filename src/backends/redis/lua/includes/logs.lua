@@ -4,14 +4,21 @@
 -- A log belongs to one claim of a task (its token: one AttemptRecord), which holds the attempt
 -- number. Keys derived from the prefix (the namespace's hash tag, one Cluster slot):
 --   P lseq             string  the last seq given to a log line (lines are numbered across tasks)
---   P ll               stream  every stored line, entry id '<seq>-0', fields m '<task> <token>
+--   P ll               stream  every stored line, entry id '<seq>-0' (added as '<seq>', which XADD
+--                              reads as '<seq>-0': one string less per line), fields m '<task> <token>
 --                              <attempt> <at> <agent>' (the claim and the time of the append; the
 --                              agent last: it may hold spaces), c '<stream><level>' (stream o
 --                              stdout, e stderr, l log; level 0 debug .. 3 error), x the text: the
 --                              lines themselves, read by seq for a task's log and in order for
 --                              agent logs (log_meta)
---   P lg               hash    '<task> <token>' -> the claim's log record (log_record): what the
---                              bounds know of its log, and the seqs of its head lines
+--   P t:<task>         hash    the task's hash; its field 'lg:<token>' holds the claim's log
+--                              record (log_record): what the bounds know of its log, and the
+--                              seqs of its head lines. In the task's own hash, because the
+--                              scripts that settle an attempt read and write that hash anyway:
+--                              the record of a claim whose last lines its complete carries costs
+--                              no command of its own. (Builds before this one kept the records
+--                              in a hash 'P lg' of '<task> <token>' fields: read-logs-1.lua
+--                              still reads a record from there when the task has none.)
 --   P lt:<task>:<tok>  list    the seqs of the claim's tail lines, oldest first, each '<seq>
 --                              <bytes>'; the oldest are cut (popped, and their ll entries deleted)
 --                              while the tail holds more than its bytes. Made only once the head
@@ -22,7 +29,7 @@
 -- and level go from the call's arguments straight into one stream entry, never through a Lua
 -- string built around them (creating a string costs a Lua script more than most commands); the
 -- claim's part of the entry is built once per claim; a claim that writes little (the usual case)
--- touches one field of one hash, and creates no key.
+-- writes one field of its task's hash, and creates no key.
 --
 -- The log section of a script's ARGV, from index i: head bytes, tail bytes, number of items, then
 -- per item: task id, token, agent id, number of lines, then per line: stream code and level as
@@ -81,36 +88,54 @@ local function log_line(seq)
   return log_meta(e[2])
 end
 
--- The claim a lease's token names: its attempt and the agent that ran it; or nil and why
--- ('task': no such task, 'attempt': it never had a claim with that token). An ended claim has its
--- record (a:<token>); the running or succeeded one is the task's own fields.
+-- The claim a lease's token names: its attempt, the agent that ran it and its log record (nil for
+-- none yet); or nil and why ('task': no such task, 'attempt': it never had a claim with that
+-- token). An ended claim has its record (a:<token>); the running or succeeded one is the task's
+-- own fields.
 local function log_claim(task, token)
-  local v = redis.call('HMGET', tkey(task), 'state', 'tok', 'att', 'agent', 'a:' .. token)
+  local v = redis.call('HMGET', tkey(task), 'state', 'tok', 'att', 'agent', 'a:' .. token, 'lg:' .. token)
   if not v[1] then return nil, 'task' end
   if v[5] then
     local record = cjson.decode(v[5])
-    return record.attempt, record.agentId
+    return record.attempt, record.agentId, v[6] or nil
   end
-  if v[2] == token then return tonumber(v[3]), v[4] or '' end
+  if v[2] == token then return tonumber(v[3]), v[4] or '', v[6] or nil end
   return nil, 'attempt'
 end
 
--- Append `n` lines, whose ARGV start at index `at`, to one claim's log; `seq` is the last seq
--- given so far. Returns the last seq given. The state lives in locals, and a claim's first and
--- only line is recorded with one `struct.pack`: tables and strings made in a script cost Redis
--- more than most commands do (measured with callgrind: docs/benchmarks.md).
-local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq)
-  local field = task .. ' ' .. token
-  local old = redis.call('HGET', P .. 'lg', field)
+-- Append `n` lines, whose ARGV start at index `at`, to one claim's log, whose record is `old`
+-- (nil: none yet); `seq` is the last seq given so far. Returns the last seq given and the
+-- claim's new record, which the caller writes to field 'lg:<token>' of the task's hash (the
+-- settle scripts with the fields they write anyway). The state lives in locals, and a claim's
+-- first lines, when they fit its head (the usual case), take no table at all: tables and strings
+-- made in a script cost Redis more than most commands do (measured with callgrind:
+-- docs/benchmarks.md).
+local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq, old)
+  local ll = P .. 'll'
+  -- The claim's part of every line's entry.
+  local meta = task .. ' ' .. token .. ' ' .. int_str(att) .. ' ' .. NOWS .. ' ' .. agent
+  if not old then
+    local bytes = 0
+    for j = 1, n do bytes = bytes + #ARGV[at + j * 2 - 1] + 1 end
+    if bytes <= head_max then
+      local first = seq + 1
+      for j = 0, n - 1 do
+        seq = seq + 1
+        redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
+      end
+      if n == 1 then return seq, struct.pack('<ddddddddddHd', 1, 1, bytes, 0, 0, 0, 0, 0, 0, att, #agent, seq) .. agent end
+      local parts = { struct.pack('<ddddddddddH', n, n, bytes, 0, 0, 0, 0, 0, 0, att, #agent) }
+      for s = first, seq do parts[#parts + 1] = struct.pack('<d', s) end
+      parts[#parts + 1] = agent
+      return seq, table.concat(parts)
+    end
+  end
   local lines, hl, hb, hf, tb, cl, cb, ct, ca, agent_len = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
   if old then
     local _
     lines, hl, hb, hf, tb, cl, cb, ct, ca, _, agent_len = struct.unpack('<ddddddddddH', old)
   end
-  local ll = P .. 'll'
   local lt = nil
-  -- The claim's part of every line's entry.
-  local meta = field .. ' ' .. int_str(att) .. ' ' .. NOWS .. ' ' .. agent
   -- Seqs of this append's head lines; its tail lines { seq text, stream and level, ARGV index of
   -- the text, size, seq }, the first `tail_from - 1` cut before being written.
   local head_seqs = {}
@@ -128,7 +153,7 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       hb = hb + size
       hl = hl + 1
       head_seqs[#head_seqs + 1] = seq
-      redis.call('XADD', ll, int_str(seq) .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     else
       hf = 1
       tb = tb + size
@@ -161,28 +186,22 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       local t = tail[j]
       local seqs, base = int_str(t[1]), t[2]
       entries[#entries + 1] = seqs .. ' ' .. int_str(t[3])
-      redis.call('XADD', ll, seqs .. '-0', 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, seqs, 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
     end
     call_chunked('RPUSH', lt or P .. 'lt:' .. task .. ':' .. token, entries)
   end
-  local record
-  if not old and #head_seqs == 1 then
-    record = struct.pack('<ddddddddddHd', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent, head_seqs[1]) .. agent
-  else
-    local parts = { struct.pack('<ddddddddddH', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent) }
-    if old then parts[2] = string.sub(old, 83, #old - agent_len) end
-    for _, hseq in ipairs(head_seqs) do parts[#parts + 1] = struct.pack('<d', hseq) end
-    parts[#parts + 1] = agent
-    record = table.concat(parts)
-  end
-  redis.call('HSET', P .. 'lg', field, record)
-  return seq
+  local parts = { struct.pack('<ddddddddddH', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent) }
+  if old then parts[2] = string.sub(old, 83, #old - agent_len) end
+  for _, hseq in ipairs(head_seqs) do parts[#parts + 1] = struct.pack('<d', hseq) end
+  parts[#parts + 1] = agent
+  return seq, table.concat(parts)
 end
 
 -- Append the log section of ARGV that starts at index `i` (see the header). `held` maps task ids
 -- to { token, attempt, agent } of leases the calling script just checked (their claim needs no
--- second look). Returns one answer per item: 'ok', or why its lines were not stored: 'task',
--- 'attempt' (log_claim), 'agent' (another agent ran the claim).
+-- second look), or to true for an item the calling script stored itself (log_carried). Returns
+-- one answer per item: 'ok', or why its lines were not stored: 'task', 'attempt' (log_claim),
+-- 'agent' (another agent ran the claim).
 local function append_logs(i, held)
   local head_max, tail_max, items = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local out = {}
@@ -191,29 +210,66 @@ local function append_logs(i, held)
   local at = i + 3
   for k = 1, items do
     local task, token, agent, n = ARGV[at], ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
-    local att, holder
     local h = held and held[task]
-    if h and h[1] == token then
-      att, holder = h[2], h[3]
-    else
-      att, holder = log_claim(task, token)
-    end
-    if not att then
-      out[k] = holder
-    elseif holder ~= agent then
-      out[k] = 'agent'
-    else
+    if h == true then
       out[k] = 'ok'
-      if n > 0 then
-        if not seq then
-          seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
-          first = seq
+    else
+      local att, holder, record
+      if h and h[1] == token then
+        att, holder, record = h[2], h[3], redis.call('HGET', tkey(task), 'lg:' .. token) or nil
+      else
+        att, holder, record = log_claim(task, token)
+      end
+      if not att then
+        out[k] = holder
+      elseif holder ~= agent then
+        out[k] = 'agent'
+      else
+        out[k] = 'ok'
+        if n > 0 then
+          if not seq then
+            seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
+            first = seq
+          end
+          seq, record = log_append_claim(task, token, att, agent, n, at + 4, head_max, tail_max, seq, record)
+          redis.call('HSET', tkey(task), 'lg:' .. token, record)
         end
-        seq = log_append_claim(task, token, att, agent, n, at + 4, head_max, tail_max, seq)
       end
     end
     at = at + 4 + n * 2
   end
   if seq and seq ~= first then redis.call('SET', P .. 'lseq', int_str(seq)) end
   return out
+end
+
+-- Where each item of the log section at ARGV index `i` starts: task id -> { ARGV index of its
+-- first line, number of lines, token, agent id } (false for a task with several items), for a settle script that stores an item's
+-- lines as it settles it (log_carried), and how many items there are. nil, 0 when there is no
+-- log section.
+local function log_items(i)
+  if not i then return nil, 0 end
+  local items = tonumber(ARGV[i + 2])
+  local found = {}
+  local at = i + 3
+  for _ = 1, items do
+    local n = tonumber(ARGV[at + 3])
+    -- A task named twice is left to append_logs, which takes its items in order.
+    found[ARGV[at]] = found[ARGV[at]] == nil and { at + 4, n, ARGV[at + 1], ARGV[at + 2] } or false
+    at = at + 4 + n * 2
+  end
+  return found, items
+end
+
+-- The lines a settle item carries, stored as the script settles it (so the claim's record goes
+-- into the task's hash with the fields the script writes there anyway): `item` is the task's
+-- entry of log_items; `token`, `att` and `agent` the lease just checked (its token as text) and
+-- `record` the claim's log record (nil for none). `seq` is the last seq given in this script (nil
+-- before its first line). Returns the new last seq and the record to write to field
+-- 'lg:<token>', or nil when the item's lines do not name this claim (append_logs then answers
+-- for them). The caller saves the last seq (SET P lseq) before any append_logs.
+local function log_carried(i, task, item, token, att, agent, record, seq)
+  if item[3] ~= token or item[4] ~= agent or item[2] == 0 then return nil end
+  seq = seq or tonumber(redis.call('GET', P .. 'lseq') or '0')
+  return log_append_claim(task, token, att, agent, item[2], item[1], tonumber(ARGV[i]), tonumber(ARGV[i + 1]), seq,
+    record)
 end
