@@ -143,12 +143,8 @@ export {
   type AgentKind,
   type AgentPayload,
 } from './core/agent.ts';
-export {
-  loadConfig,
-  type BatonConfig,
-  type ConfigSource,
-  type ResolvedConfig,
-} from './runtime/config.ts';
+export type { BatonConfig, ConfigSource, ResolvedConfig } from './runtime/config.ts';
+export { loadConfig } from './runtime/config-file.ts';
 export {
   LLM_FIELDS,
   LLM_TASK_TYPE,

@@ -3,6 +3,8 @@
  * on stderr (readable lines on a terminal, JSON elsewhere), and a way to open the store. Opening is lazy, so a command that fails on its input
  * (a bad plan, a bad flag) never creates or touches the store.
  */
+import { resolve } from 'node:path';
+
 import pino, { type Logger } from 'pino';
 
 import { parseStoreUrl } from '../backends/open.ts';
@@ -10,7 +12,7 @@ import { Baton } from '../runtime/baton.ts';
 import { formatLogLine, resolveLogFormat } from './log-format.ts';
 import { resolvePrices } from './costs.ts';
 import { resolveLogLevel, type LogLevel } from './parse.ts';
-import { loadConfig, type ResolvedConfig } from '../runtime/config.ts';
+import { findConfigFile, resolveConfig, type ResolvedConfig } from '../runtime/config.ts';
 import { paintFor, wantsColour, type Paint } from './colour.ts';
 
 /** The streams and environment the CLI uses; tests pass their own. */
@@ -74,22 +76,24 @@ export interface CliContext {
  * @throws BatonError `BATON_STORE_URL` when the store URL has no known form, before anything
  *   is opened.
  */
-export function createContext(
+export async function createContext(
   io: CliIO,
   options: CommonOptions,
   defaultLevel: LogLevel,
-): CliContext {
+): Promise<CliContext> {
   // Flags, then the environment, then baton.config.yaml, then the defaults (docs/config.md).
-  const config = loadConfig({
-    explicit: options.config,
-    cwd: process.cwd(),
-    env: io.env,
-    flags: {
-      ...(options.store === undefined || options.store === '' ? {} : { store: options.store }),
-      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
-      ...(options.sequential === true ? { sequential: true } : {}),
-    },
+  const file =
+    options.config !== undefined
+      ? resolve(process.cwd(), options.config)
+      : findConfigFile(process.cwd());
+  // The YAML parser is loaded only where there is a file to read.
+  const values =
+    file === null ? null : (await import('../runtime/config-file.ts')).loadConfigFile(file);
+  const config = resolveConfig(values, io.env, {
+    ...(options.store === undefined || options.store === '' ? {} : { store: options.store }),
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    ...(options.sequential === true ? { sequential: true } : {}),
   });
   const storeUrl = config.config.store;
   parseStoreUrl(storeUrl);

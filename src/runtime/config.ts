@@ -17,17 +17,13 @@
  * keeps each value's source, which `baton config` prints. A bad file is refused with the plan
  * errors' `file:line:column: field: message` form, before anything is opened.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-import { LineCounter } from 'yaml';
-
-import { PlanError, ValidationError, type PlanIssue } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { checkPrices, type PriceOverrides } from '../core/pricing.ts';
 import { TIERS } from '../core/model-choice.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
-import { Locator, yamlMessage } from './plan.ts';
-import { readYaml } from './plan-yaml.ts';
 
 /** The names the file may have, looked for in this order in each directory. */
 export const CONFIG_FILE_NAMES = ['baton.config.yaml', 'baton.config.yml'] as const;
@@ -165,7 +161,7 @@ export interface ConfigFileValues {
   lines: Map<string, number>;
 }
 
-type Segment = string | number;
+export type Segment = string | number;
 
 /**
  * The check of a leaf: null when good, else a message, or problems at paths below the leaf (a
@@ -237,7 +233,7 @@ const strategy: Check = (v) =>
     : `must be one of ${PARALLEL_STRATEGIES.join(', ')}; got ${describeValue(v)}${typeof v === 'string' ? didYouMean(v, PARALLEL_STRATEGIES) : ''}`;
 
 /** The file's shape: a section is a mapping of fields; a leaf is a check. */
-interface Shape {
+export interface Shape {
   [field: string]: Shape | Check;
 }
 
@@ -249,7 +245,7 @@ const secret: Check = (v) =>
     : `must be a non-empty string (the value is not shown: it may be a key); better, set the key in the environment`;
 const provider: Shape = { baseUrl: httpUrl, apiKey: secret };
 
-const SHAPE: Shape = {
+export const SHAPE: Shape = {
   store: nonEmpty,
   namespace: nonEmpty,
   parallel: { enabled: bool, maxConcurrency: positiveInt, strategy },
@@ -261,115 +257,6 @@ const SHAPE: Shape = {
 
 /** Leaves whose value is a mapping taken whole (not a section). */
 const WHOLE = new Set(['cost.tiers', 'cost.prices']);
-
-/**
- * Read and check a config file.
- * @throws PlanError (`BATON_PLAN`) listing every problem with its line, as plans do.
- */
-export function loadConfigFile(file: string): ConfigFileValues {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PlanError(
-      file,
-      [
-        {
-          line: 1,
-          column: 1,
-          field: '',
-          message:
-            code === 'ENOENT'
-              ? `no such config file (looked in ${resolve(file)})`
-              : `cannot be read: ${(error as Error).message}`,
-        },
-      ],
-      { cause: error },
-    );
-  }
-  return parseConfig(text, file);
-}
-
-/** Check a config file given as text. @throws PlanError */
-export function parseConfig(text: string, file: string): ConfigFileValues {
-  const lines = new LineCounter();
-  const doc = readYaml(text, file, lines);
-  if (doc.errors.length > 0) {
-    throw new PlanError(
-      file,
-      doc.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { line, column: col, field: '', message: yamlMessage(error.code, error.message) };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
-  const locator = new Locator(doc, lines);
-  const issues: PlanIssue[] = [];
-  const out: ConfigFileValues = { file, values: new Map(), lines: new Map() };
-  const add = (path: Segment[], message: string, preferKey = false): void => {
-    const { line, column } = locator.position(path, preferKey);
-    issues.push({ line, column, field: path.join('.'), message });
-  };
-  if (data !== null && data !== undefined) {
-    if (!isRecord(data)) {
-      add(
-        [],
-        `the config file must be a mapping (store, parallel, cost, …); got ${describeValue(data)}`,
-      );
-    } else {
-      walk(data, SHAPE, [], add, (path, value) => {
-        const key = path.join('.');
-        out.values.set(key, value);
-        out.lines.set(key, locator.position(path).line);
-      });
-    }
-  }
-  if (issues.length > 0) {
-    issues.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw new PlanError(file, issues);
-  }
-  return out;
-}
-
-function walk(
-  data: Record<string, unknown>,
-  shape: Shape,
-  at: Segment[],
-  add: (path: Segment[], message: string, preferKey?: boolean) => void,
-  set: (path: Segment[], value: unknown) => void,
-): void {
-  const known = Object.keys(shape);
-  for (const [field, value] of Object.entries(data)) {
-    const path = [...at, field];
-    const rule = shape[field];
-    if (rule === undefined) {
-      add(
-        path,
-        `unknown field '${field}'${didYouMean(field, known)}; allowed fields${at.length > 0 ? ` of ${at.join('.')}` : ''}: ${known.join(', ')}`,
-        true,
-      );
-      continue;
-    }
-    if (value === null) continue; // `field:` with nothing: the default
-    if (typeof rule === 'function') {
-      const problem = rule(value);
-      if (problem === null) set(path, value);
-      else if (typeof problem === 'string') add(path, problem);
-      else for (const p of problem) add([...path, ...p.below], p.message);
-      continue;
-    }
-    if (!isRecord(value)) {
-      add(
-        path,
-        `must be a mapping of ${Object.keys(rule).join(', ')}; got ${describeValue(value)}`,
-      );
-      continue;
-    }
-    walk(value, rule, path, add, set);
-  }
-}
 
 /**
  * Merge the defaults, the file, the environment and the flags (each overriding the one before),
@@ -425,24 +312,6 @@ export function resolveConfig(
     set('parallel.enabled', false, { kind: 'flag', flag: '--sequential' });
   }
   return { config, sources, file: file?.file ?? null };
-}
-
-/**
- * Find (or take `explicit`), read and merge the configuration.
- * @param cwd where the search starts. @throws PlanError for a bad or missing named file.
- */
-export function loadConfig(options: {
-  explicit?: string | undefined;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  flags?: ConfigFlags;
-}): ResolvedConfig {
-  const file =
-    options.explicit !== undefined
-      ? resolve(options.cwd, options.explicit)
-      : findConfigFile(options.cwd);
-  const values = file === null ? null : loadConfigFile(file);
-  return resolveConfig(values, options.env, options.flags ?? {});
 }
 
 /** Every leaf of the merged configuration with its value (secrets masked) and source. */
@@ -504,6 +373,6 @@ function setPath(target: object, path: string, value: unknown): void {
   node[parts.at(-1)!] = value;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

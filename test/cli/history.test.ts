@@ -66,7 +66,7 @@ async function observedContext(
 ): Promise<{ ctx: CliContext; stdout: () => string; stderr: () => string }> {
   const out = sink();
   const err = sink();
-  const base = createContext(
+  const base = await createContext(
     { stdout: out.stream, stderr: err.stream, env: {} },
     { store, json: true },
     'warn',

@@ -10,13 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { PlanError } from '../../src/core/errors.ts';
-import {
-  describeConfig,
-  findConfigFile,
-  formatSource,
-  loadConfig,
-  parseConfig,
-} from '../../src/runtime/config.ts';
+import { loadConfig, parseConfig } from '../../src/runtime/config-file.ts';
+import { describeConfig, findConfigFile, formatSource } from '../../src/runtime/config.ts';
 
 let dir: string;
 beforeEach(() => {
