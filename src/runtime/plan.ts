@@ -72,6 +72,48 @@ export interface Plan {
   tasks: PlanTask[];
   /** The plan's own agents (`agents:`), in file order; null when it declares none. */
   agents: PlanAgent[] | null;
+  /**
+   * Git worktrees for its tasks (`repo:` and/or `worktrees:`, docs/worktrees.md); null when it
+   * has neither. Checked for shape here; the repository itself is checked by `src/workspace/`
+   * before anything is submitted.
+   */
+  workspace: PlanWorkspace | null;
+}
+
+/**
+ * A plan's worktree settings (docs/worktrees.md):
+ *
+ * ```yaml
+ * repo: .                    # the git repository (default: the one of the current directory)
+ * worktrees:
+ *   strategy: by_task        # or by_epic: an epic's tasks share a worktree, one at a time
+ *   base: main               # the branch the run's integration branch is cut from
+ *   merge: merge             # or squash; or { mode: squash, into: main }
+ *   conflict: resolve        # or fail
+ *   resolver: { command: sh, args: [-c, './resolve.sh'] }   # shell tasks' resolve-conflict
+ * ```
+ */
+export interface PlanWorkspace {
+  /** Where the repository is, resolved against the plan's directory; null: the current directory's. */
+  repo: string | null;
+  /** @default 'by_task' */
+  strategy: 'by_task' | 'by_epic';
+  /** The base branch; null: the branch checked out where the repository is. */
+  base: string | null;
+  /** @default 'merge' */
+  merge: 'merge' | 'squash';
+  /** Where the integration branch goes when the run succeeds; null: nowhere (`baton merge`). */
+  into: string | null;
+  /** @default 'resolve' */
+  conflict: 'resolve' | 'fail';
+  /**
+   * What a `resolve-conflict` task of a shell task runs (its payload's command fields); null: the
+   * conflicting task's own command again.
+   */
+  resolver: { command: string | string[]; args?: string[]; shell?: boolean } | null;
+  /** Where `worktrees:` (or `repo:`) is in the file, 1-based. */
+  line: number;
+  column: number;
 }
 
 /**
@@ -211,6 +253,7 @@ export function parsePlan(text: string, file: string): Plan {
   });
 
   const agents = Array.isArray(raw.agents) ? buildAgents(raw.agents, locator, issues) : null;
+  const workspace = buildWorkspace(raw, baseDir, locator, issues);
 
   const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
   const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
@@ -235,7 +278,7 @@ export function parsePlan(text: string, file: string): Plan {
   }
   issues.throwIfAny(file, coreError);
 
-  return { file, name: run.name ?? 'run', run, tasks, agents };
+  return { file, name: run.name ?? 'run', run, tasks, agents, workspace };
 }
 
 /**
@@ -483,8 +526,35 @@ const agentSchema = z.strictObject({
   concurrency: agentConcurrencySchema.optional(),
 });
 
+const resolverSchema = z.strictObject({
+  command: commandSchema,
+  args: z.array(stringSchema).optional(),
+  shell: z.boolean().optional(),
+});
+
+const worktreesSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    strategy: z.enum(['by_task', 'by_epic']).optional(),
+    base: z.string().min(1).optional(),
+    merge: z
+      .union([
+        z.enum(['merge', 'squash']),
+        z.strictObject({
+          mode: z.enum(['merge', 'squash']).optional(),
+          into: z.string().min(1).optional(),
+        }),
+      ])
+      .optional(),
+    conflict: z.enum(['resolve', 'fail']).optional(),
+    resolver: resolverSchema.optional(),
+  }),
+]);
+
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
+  repo: z.string().min(1).optional(),
+  worktrees: worktreesSchema.optional(),
   budget: z.unknown().optional(),
   defaults: defaultsSchema.optional(),
   agents: z.array(agentSchema).min(1).optional(),
@@ -500,6 +570,8 @@ const FIELDS_AT = {
 
 interface RawPlan {
   name?: unknown;
+  repo?: unknown;
+  worktrees?: unknown;
   budget?: unknown;
   defaults?: unknown;
   agents?: unknown;
@@ -546,6 +618,52 @@ function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueLis
     });
   });
   return agents;
+}
+
+/**
+ * The plan's worktree settings, or null when it has neither `repo:` nor `worktrees:` (or says
+ * `worktrees: false`). Wrong shapes already have their issues from the schema.
+ */
+function buildWorkspace(
+  raw: RawPlan,
+  baseDir: string,
+  locator: Locator,
+  issues: IssueList,
+): PlanWorkspace | null {
+  if (raw.repo === undefined && raw.worktrees === undefined) return null;
+  if (raw.worktrees === false) {
+    if (raw.repo !== undefined) {
+      issues.add(
+        ['worktrees'],
+        'worktrees: false turns worktrees off, but repo: names a repository for them; remove one of the two',
+      );
+    }
+    return null;
+  }
+  const w = isRecord(raw.worktrees) ? raw.worktrees : {};
+  const merge = w['merge'];
+  const mergeMode = typeof merge === 'string' ? merge : isRecord(merge) ? merge['mode'] : undefined;
+  const into = isRecord(merge) && typeof merge['into'] === 'string' ? merge['into'] : null;
+  const resolver = isRecord(w['resolver']) ? w['resolver'] : null;
+  const at = locator.position([raw.worktrees !== undefined ? 'worktrees' : 'repo'], true);
+  return {
+    repo: typeof raw.repo === 'string' ? resolve(baseDir, raw.repo) : null,
+    strategy: w['strategy'] === 'by_epic' ? 'by_epic' : 'by_task',
+    base: typeof w['base'] === 'string' ? w['base'] : null,
+    merge: mergeMode === 'squash' ? 'squash' : 'merge',
+    into,
+    conflict: w['conflict'] === 'fail' ? 'fail' : 'resolve',
+    resolver:
+      resolver === null
+        ? null
+        : {
+            command: resolver['command'] as string | string[],
+            ...(Array.isArray(resolver['args']) ? { args: resolver['args'] as string[] } : {}),
+            ...(typeof resolver['shell'] === 'boolean' ? { shell: resolver['shell'] } : {}),
+          },
+    line: at.line,
+    column: at.column,
+  };
 }
 
 interface RawDefaults {

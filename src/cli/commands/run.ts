@@ -32,6 +32,9 @@ import {
   type Plan,
 } from '../../runtime/plan.ts';
 import type { Worker } from '../../runtime/worker.ts';
+import { withWorkspace } from '../../workspace/handler.ts';
+import { prepareWorkspaceRun } from '../../workspace/prepare.ts';
+import { finishRunWorkspace, startRunWorkspace } from './worktrees.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
@@ -104,7 +107,12 @@ export async function runCommand(
   const extra = [...new Set(options.capabilities ?? [])].sort();
   checkAgentsCoverTasks(plan, { capabilities: extra });
   checkLlmSetup(plan, ctx.io.env);
-  const { width } = normalizeRun(plan.run, { now: Date.now() });
+  // Worktrees (docs/worktrees.md): the repository is checked and each task stamped before
+  // anything is stored; a bad repository changes nothing.
+  const workspace = await prepareWorkspaceRun(plan, process.cwd());
+  for (const note of workspace?.repo.notes ?? []) ctx.note(`note: ${note}`);
+  const runSpec = workspace?.run ?? plan.run;
+  const { width } = normalizeRun(runSpec, { now: Date.now() });
   const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -140,7 +148,8 @@ export async function runCommand(
     // The run's events are read from here on: its first ones are written by the submit itself,
     // and nothing before it (the store's history) is read.
     const since = await baton.lastEventId();
-    const submitted = await baton.submitRun(plan.run);
+    const submitted = await baton.submitRun(runSpec);
+    if (workspace !== null) await startRunWorkspace(ctx, workspace, submitted.runId);
     ctx.logger.info(
       {
         runId: submitted.runId,
@@ -168,7 +177,7 @@ export async function runCommand(
         labels: agent.labels,
         concurrency: agent.concurrency,
         handlers: {
-          shell: shellHandler(),
+          shell: withWorkspace(shellHandler()),
           http: httpHandler(),
           llm: cliLlmHandler(ctx.io.env),
         },
@@ -251,6 +260,7 @@ export async function runCommand(
     const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
     else ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
+    if (workspace !== null) await finishRunWorkspace(ctx, baton, submitted.runId);
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',

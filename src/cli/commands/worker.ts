@@ -9,6 +9,7 @@ import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { withWorkspace } from '../../workspace/handler.ts';
 import { cliLlmHandler } from '../llm.ts';
 
 export interface WorkerCommandOptions {
@@ -38,7 +39,11 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler(), http: httpHandler(), llm: cliLlmHandler(ctx.io.env) },
+    handlers: {
+      shell: withWorkspace(shellHandler()),
+      http: httpHandler(),
+      llm: cliLlmHandler(ctx.io.env),
+    },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };
