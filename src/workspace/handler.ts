@@ -98,6 +98,8 @@ export interface WorkspaceResult {
   mode: 'merge' | 'squash';
   /** Time spent merging, in ms. */
   mergeMs: number;
+  /** Whether this attempt reused an earlier attempt's (or its epic's) worktree. */
+  reused: boolean;
   /** Set when a resolve-conflict task made the merge (its key). */
   resolvedBy?: string;
   /** Set when an earlier attempt had merged already and this one only read its record. */
@@ -140,9 +142,7 @@ export function withWorkspace(
     const layout = runLayout(spec.run, ctx.task.runId);
     await ensureIntegrationBranch(spec.repo, layout, spec.baseSha);
     const run = new TaskInWorktree(handler, ctx, spec, payload, layout, waitMs);
-    return (
-      spec.target === undefined ? run.runTask() : run.runResolver(spec.target)
-    );
+    return spec.target === undefined ? run.runTask() : run.runResolver(spec.target);
   };
 }
 
@@ -219,7 +219,7 @@ class TaskInWorktree {
     );
     const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base);
     if (outcome.status === 'conflict') return this.#onConflict(outcome, base, head);
-    const result = this.#result(base, head, outcome);
+    const result = this.#result(base, head, outcome, opened.reused);
     this.#ctx.log.info(
       `merged ${this.#branch} into ${this.#layout.integrationBranch} at ${outcome.merge.slice(0, 10)} in ${outcome.ms.toFixed(1)} ms`,
     );
@@ -303,7 +303,7 @@ class TaskInWorktree {
       );
     }
     await this.#cleanUp();
-    return withWorkspaceResult(value, this.#result(target.base, head, outcome));
+    return withWorkspaceResult(value, this.#result(target.base, head, outcome, opened.reused));
   }
 
   get spec(): WorkspaceSpec {
@@ -356,6 +356,7 @@ class TaskInWorktree {
     base: string,
     head: string,
     outcome: Extract<MergeOutcome, { status: 'merged' }>,
+    reused: boolean,
   ): WorkspaceResult {
     const result: WorkspaceResult = {
       branch: this.#branch,
@@ -366,6 +367,7 @@ class TaskInWorktree {
       merge: outcome.merge,
       mode: this.#spec.merge,
       mergeMs: Math.round(outcome.ms * 10) / 10,
+      reused,
     };
     if (this.#spec.target !== undefined) result.resolvedBy = this.#ctx.task.key ?? this.#spec.key;
     if (outcome.already) result.recovered = true;
@@ -391,6 +393,7 @@ class TaskInWorktree {
       merge,
       mode: this.#spec.merge,
       mergeMs: 0,
+      reused: false,
       recovered: true,
     };
     const by = trailer('Baton-Key');
