@@ -37,6 +37,7 @@ import { git, gitText, readRef, resolveRef } from './git.ts';
 import {
   createRef,
   mergeIntoIntegration,
+  type Tip,
   readBlob,
   writeBlob,
   type MergeOutcome,
@@ -140,7 +141,6 @@ export function withWorkspace(
       );
     }
     const layout = runLayout(spec.run, ctx.task.runId);
-    await ensureIntegrationBranch(spec.repo, layout, spec.baseSha);
     const run = new TaskInWorktree(handler, ctx, spec, payload, layout, waitMs);
     return spec.target === undefined ? run.runTask() : run.runResolver(spec.target);
   };
@@ -192,21 +192,22 @@ class TaskInWorktree {
 
   async runTask(): Promise<Json> {
     const { spec } = this;
-    const recorded = await this.#recordedMerge(spec.key);
-    if (recorded !== null) {
+    const refs = await this.#probe(spec.key);
+    if (refs.merged !== null) {
+      const recorded = await this.#recordedMerge(spec.key);
       this.#ctx.log.info(
-        `already merged into ${this.#layout.integrationBranch} at ${recorded.merge.slice(0, 10)}; not run again`,
+        `already merged into ${this.#layout.integrationBranch} at ${refs.merged.slice(0, 10)}; not run again`,
       );
       await this.#cleanUp();
       return { workspace: recorded as unknown as Json };
     }
-    const conflict = await readRef(this.#repo, this.#layout.conflictRef(spec.key));
-    if (conflict !== null) return this.#waitForResolver(conflict);
+    if (refs.conflict !== null) return this.#waitForResolver(refs.conflict);
 
-    const integration = await this.#integrationTip();
-    const opened = await openWorktree(this.#repo, this.#path, this.#branch, integration);
-    if (spec.strategy === 'by_epic' && opened.reused) await this.#catchUp(integration);
-    const base = await gitText(this.#path, ['rev-parse', 'HEAD']);
+    const opened = await openWorktree(this.#repo, this.#path, this.#branch, refs.tip.commit, {
+      branchExists: refs.branchExists,
+    });
+    let base = opened.head;
+    if (spec.strategy === 'by_epic' && opened.reused) base = await this.#catchUp(refs.tip.commit);
     this.#ctx.log.info(
       `${opened.reused ? 'reusing' : 'created'} worktree ${this.#path} on ${this.#branch} at ${base.slice(0, 10)}`,
     );
@@ -217,7 +218,8 @@ class TaskInWorktree {
       this.#path,
       this.#commitMessage(`work of task ${this.#ctx.task.key ?? spec.key}`),
     );
-    const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base);
+    // The tip read before the task ran: a stale one only costs a compare-and-swap round.
+    const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base, refs.tip);
     if (outcome.status === 'conflict') return this.#onConflict(outcome, base, head);
     const result = this.#result(base, head, outcome, opened.reused);
     this.#ctx.log.info(
@@ -225,6 +227,50 @@ class TaskInWorktree {
     );
     await this.#cleanUp();
     return withWorkspaceResult(value, result);
+  }
+
+  /**
+   * One read of everything the task's start depends on: the integration branch (created at the
+   * base commit if the run has none yet), the task's records and whether its branch exists.
+   */
+  async #probe(keySlug: string): Promise<{
+    tip: Tip;
+    merged: string | null;
+    conflict: string | null;
+    branchExists: boolean;
+  }> {
+    const records = `refs/baton/${this.#layout.dir}/${keySlug}`;
+    const branchRef = `refs/heads/${this.#branch}`;
+    const read = async (): Promise<Map<string, { id: string; tree: string }>> => {
+      const text = await gitText(this.#repo, [
+        'for-each-ref',
+        '--format=%(objectname) %(tree) %(refname)',
+        this.#layout.integrationRef,
+        records,
+        branchRef,
+      ]);
+      const refs = new Map<string, { id: string; tree: string }>();
+      for (const line of text.split('\n')) {
+        const [id = '', tree = '', ...name] = line.split(' ');
+        if (id !== '') refs.set(name.join(' '), { id, tree });
+      }
+      return refs;
+    };
+    let refs = await read();
+    if (!refs.has(this.#layout.integrationRef)) {
+      await createRef(this.#repo, this.#layout.integrationRef, this.#spec.baseSha);
+      refs = await read();
+    }
+    const tip = refs.get(this.#layout.integrationRef);
+    if (tip === undefined) {
+      throw new Error(`could not create the integration branch ${this.#layout.integrationBranch}`);
+    }
+    return {
+      tip: { commit: tip.id, tree: tip.tree },
+      merged: refs.get(this.#layout.mergedRef(keySlug))?.id ?? null,
+      conflict: refs.get(this.#layout.conflictRef(keySlug))?.id ?? null,
+      branchExists: refs.has(branchRef),
+    };
   }
 
   async runResolver(target: ConflictTarget): Promise<Json> {
@@ -318,7 +364,7 @@ class TaskInWorktree {
   }
 
   /** An epic's shared worktree takes in what other epics merged since its last task. */
-  async #catchUp(integration: string): Promise<void> {
+  async #catchUp(integration: string): Promise<string> {
     const merged = await git(this.#path, ['merge', '--no-edit', '--quiet', integration], {
       okCodes: [1],
       asBaton: true,
@@ -329,9 +375,10 @@ class TaskInWorktree {
         `could not bring ${this.#layout.integrationBranch} into the epic's worktree (conflict); the merge after this task will say`,
       );
     }
+    return gitText(this.#path, ['rev-parse', 'HEAD']);
   }
 
-  #merge(head: string, records: string[], base: string): Promise<MergeOutcome> {
+  #merge(head: string, records: string[], base: string, known?: Tip): Promise<MergeOutcome> {
     const key = this.#ctx.task.key ?? this.#spec.key;
     const subject =
       this.#spec.merge === 'squash'
@@ -343,6 +390,7 @@ class TaskInWorktree {
       head,
       mode: this.#spec.merge,
       records,
+      ...(known === undefined ? {} : { known }),
       message: `${subject}\n\nBaton-Task: ${this.#ctx.task.id}\nBaton-Key: ${key}\nBaton-Base: ${base}\nBaton-Head: ${head}\n`,
     });
   }
@@ -557,14 +605,7 @@ class TaskInWorktree {
   /** A by_task worktree goes once its task merged; an epic's stays for the epic's next task. */
   async #cleanUp(): Promise<void> {
     if (this.#spec.strategy === 'by_epic' && this.#spec.target === undefined) return;
-    await removeWorktree(
-      this.#repo,
-      this.#path,
-      existsSync(this.#path) ||
-        (await resolveRef(this.#repo, `refs/heads/${this.#branch}`)) !== null
-        ? this.#branch
-        : null,
-    );
+    await removeWorktree(this.#repo, this.#path, this.#branch);
   }
 }
 

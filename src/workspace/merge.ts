@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { git, gitText, readRef, resolveRef, ZERO_OID } from './git.ts';
+import { git, gitText, readRef, ZERO_OID } from './git.ts';
 
 /** What a merge did. */
 export type MergeOutcome =
@@ -40,6 +40,11 @@ export interface MergeRequest {
   message: string;
   /** Most compare-and-swap rounds. @default 50 */
   maxRounds?: number;
+  /**
+   * The integration branch's tip as the caller just read it, with the records checked absent
+   * in the same read: the first round skips reading them again (a stale tip only costs a round).
+   */
+  known?: Tip;
 }
 
 /** The merge commit a record names, if the task was merged. */
@@ -55,35 +60,37 @@ export async function mergeIntoIntegration(request: MergeRequest): Promise<Merge
   const started = performance.now();
   const { repo, integrationRef, head } = request;
   const rounds = request.maxRounds ?? 50;
+  let known = request.known ?? null;
   for (let round = 0; ; round++) {
-    for (const record of request.records) {
-      const done = await mergedAt(repo, record);
-      if (done !== null) {
-        return {
-          status: 'merged',
-          onto: done,
-          merge: done,
-          already: true,
-          retries: round,
-          ms: performance.now() - started,
-        };
+    if (round > 0 || request.known === undefined) {
+      for (const record of request.records) {
+        const done = await mergedAt(repo, record);
+        if (done !== null) {
+          return {
+            status: 'merged',
+            onto: done,
+            merge: done,
+            already: true,
+            retries: round,
+            ms: performance.now() - started,
+          };
+        }
       }
     }
-    const onto = await resolveRef(repo, integrationRef);
-    if (onto === null) throw new Error(`the integration branch ${integrationRef} does not exist`);
+    const tip = known ?? (await readTip(repo, integrationRef));
+    known = null;
+    if (tip === null) throw new Error(`the integration branch ${integrationRef} does not exist`);
+    const { commit: onto, tree: ontoTree } = tip;
     const tree = await git(
       repo,
       ['merge-tree', '--write-tree', '--name-only', '--no-messages', onto, head],
-      {
-        okCodes: [1],
-      },
+      { okCodes: [1] },
     );
     const [treeId = '', ...rest] = tree.stdout.split('\n');
     if (tree.exitCode === 1) {
       const files = [...new Set(rest.filter((line) => line !== ''))].sort();
       return { status: 'conflict', onto, files, ms: performance.now() - started };
     }
-    const ontoTree = await gitText(repo, ['rev-parse', `${onto}^{tree}`]);
     let merge = onto;
     if (treeId !== ontoTree) {
       const parents = request.mode === 'squash' ? ['-p', onto] : ['-p', onto, '-p', head];
@@ -116,6 +123,18 @@ export async function mergeIntoIntegration(request: MergeRequest): Promise<Merge
     }
     // Lost the race (or a record appeared): read again and merge onto the new tip.
   }
+}
+
+/** A branch's commit and tree, in one call. */
+export interface Tip {
+  commit: string;
+  tree: string;
+}
+
+export async function readTip(repo: string, ref: string): Promise<Tip | null> {
+  const text = await gitText(repo, ['for-each-ref', '--format=%(objectname) %(tree)', ref]);
+  const [commit, tree] = text.split(' ');
+  return commit === undefined || tree === undefined || commit === '' ? null : { commit, tree };
 }
 
 /** Create `ref` at `value` only if it does not exist yet; false when it already did. */

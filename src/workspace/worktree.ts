@@ -36,18 +36,20 @@ export async function openWorktree(
   path: string,
   branch: string,
   startPoint: string,
+  options: { branchExists?: boolean } = {},
 ): Promise<{ reused: boolean; head: string }> {
   if (await isWorktree(path)) {
     await git(path, ['reset', '--hard', '--quiet', 'HEAD']);
     await git(path, ['clean', '-fdq']);
     return { reused: true, head: await gitText(path, ['rev-parse', 'HEAD']) };
   }
-  const exists = (await resolveRef(repo, `refs/heads/${branch}`)) !== null;
+  const exists = options.branchExists ?? (await resolveRef(repo, `refs/heads/${branch}`)) !== null;
+  if (!exists) {
+    await git(repo, ['worktree', 'add', '--quiet', '-b', branch, path, startPoint]);
+    return { reused: false, head: startPoint };
+  }
   // A directory removed by hand leaves its registration behind: --force re-adds over it.
-  const args = exists
-    ? ['worktree', 'add', '--force', '--quiet', path, branch]
-    : ['worktree', 'add', '--quiet', '-b', branch, path, startPoint];
-  await git(repo, args);
+  await git(repo, ['worktree', 'add', '--force', '--quiet', path, branch]);
   return { reused: false, head: await gitText(path, ['rev-parse', 'HEAD']) };
 }
 
@@ -57,17 +59,12 @@ export async function openWorktree(
  */
 export async function commitAll(path: string, message: string): Promise<string> {
   await git(path, ['add', '-A']);
-  const merging =
-    (await git(path, ['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { okCodes: [1] })).exitCode ===
-    0;
-  const staged =
-    (await git(path, ['diff', '--cached', '--quiet'], { okCodes: [1] })).exitCode === 1;
-  if (staged || merging) {
-    await git(path, ['commit', '--quiet', '--no-verify', '-F', '-'], {
-      input: message,
-      asBaton: true,
-    });
-  }
+  // Exit 1: nothing to commit (a merge in progress always commits).
+  await git(path, ['commit', '--quiet', '--no-verify', '-F', '-'], {
+    input: message,
+    asBaton: true,
+    okCodes: [1],
+  });
   return gitText(path, ['rev-parse', 'HEAD']);
 }
 
@@ -91,7 +88,9 @@ export async function removeWorktree(
 ): Promise<void> {
   if (existsSync(path)) await git(repo, ['worktree', 'remove', '--force', path]);
   else await git(repo, ['worktree', 'prune']);
-  if (branch !== null) await git(repo, ['update-ref', '-d', `refs/heads/${branch}`]);
+  if (branch !== null) {
+    await git(repo, ['update-ref', '-d', `refs/heads/${branch}`], { okCodes: [1, 128] });
+  }
 }
 
 /** The worktrees of a repository that Baton made (under `.baton/worktrees/`). */
