@@ -173,3 +173,18 @@ export type {
   UsageInput,
   UsageOutcome,
 } from './backends/backend.ts';
+
+// Git worktrees, integration branches and merges (docs/worktrees.md).
+export {
+  withWorkspace,
+  prepareWorkspaceRun,
+  mergeIntoTarget,
+  describeWorktrees,
+  pruneWorktrees,
+  type WorkspaceInfo,
+  type WorkspaceResult,
+  type WorkspaceTaskContext,
+  type ConflictInfo,
+  type WithWorkspaceOptions,
+  type PreparedRun,
+} from './workspace/index.ts';

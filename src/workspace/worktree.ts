@@ -7,7 +7,45 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-import { git, gitText, resolveRef } from './git.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { git, GitError, gitText, resolveRef } from './git.ts';
+
+/**
+ * `git worktree add|remove|prune` of one repository, one at a time in this process: `add` reads
+ * every other worktree's administrative files, and one being written by a concurrent `add`
+ * fails it ("failed to read .git/worktrees/<name>/commondir"). Across processes the same race
+ * is met by retrying (see {@link worktreeCommand}).
+ */
+const worktreeQueues = new Map<string, Promise<unknown>>();
+
+/** The transient failures of concurrent worktree commands (another one mid-write, a held lock). */
+const TRANSIENT = /commondir|gitdir|\.lock'?: File exists|cannot lock|Unable to create .*\.lock/i;
+
+async function worktreeCommand(repo: string, args: readonly string[]): Promise<void> {
+  const previous = worktreeQueues.get(repo) ?? Promise.resolve();
+  const run = previous
+    .catch(() => undefined)
+    .then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await git(repo, args);
+          return;
+        } catch (error) {
+          if (!(error instanceof GitError) || !TRANSIENT.test(error.stderr) || attempt >= 8) {
+            throw error;
+          }
+          await sleep(20 * attempt);
+        }
+      }
+    });
+  worktreeQueues.set(repo, run);
+  try {
+    await run;
+  } finally {
+    if (worktreeQueues.get(repo) === run) worktreeQueues.delete(repo);
+  }
+}
 
 /** Where a run's worktrees live, under the repository. */
 export function worktreesRoot(repo: string): string {
@@ -45,11 +83,11 @@ export async function openWorktree(
   }
   const exists = options.branchExists ?? (await resolveRef(repo, `refs/heads/${branch}`)) !== null;
   if (!exists) {
-    await git(repo, ['worktree', 'add', '--quiet', '-b', branch, path, startPoint]);
+    await worktreeCommand(repo, ['worktree', 'add', '--quiet', '-b', branch, path, startPoint]);
     return { reused: false, head: startPoint };
   }
   // A directory removed by hand leaves its registration behind: --force re-adds over it.
-  await git(repo, ['worktree', 'add', '--force', '--quiet', path, branch]);
+  await worktreeCommand(repo, ['worktree', 'add', '--force', '--quiet', path, branch]);
   return { reused: false, head: await gitText(path, ['rev-parse', 'HEAD']) };
 }
 
@@ -86,8 +124,8 @@ export async function removeWorktree(
   path: string,
   branch: string | null,
 ): Promise<void> {
-  if (existsSync(path)) await git(repo, ['worktree', 'remove', '--force', path]);
-  else await git(repo, ['worktree', 'prune']);
+  if (existsSync(path)) await worktreeCommand(repo, ['worktree', 'remove', '--force', path]);
+  else await worktreeCommand(repo, ['worktree', 'prune']);
   if (branch !== null) {
     await git(repo, ['update-ref', '-d', `refs/heads/${branch}`], { okCodes: [1, 128] });
   }
