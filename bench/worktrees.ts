@@ -25,8 +25,7 @@ import { shellHandler } from '../src/executors/shell.ts';
 import { runShell } from '../src/executors/shell.ts';
 import { Baton } from '../src/runtime/baton.ts';
 import { parsePlan } from '../src/runtime/plan.ts';
-import type { TaskHandler } from '../src/runtime/worker.ts';
-import { withWorkspace } from '../src/workspace/handler.ts';
+import { withWorkspace, type PhaseTimings } from '../src/workspace/handler.ts';
 import { mergeIntoIntegration } from '../src/workspace/merge.ts';
 import { prepareWorkspaceRun } from '../src/workspace/prepare.ts';
 import { commitAll, openWorktree, removeWorktree } from '../src/workspace/worktree.ts';
@@ -53,35 +52,36 @@ interface ProjectTask {
 }
 
 /**
- * 24 tasks in 5 epics: a foundation every epic builds on, backend and frontend chains that meet
- * (the UI needs the API), a data epic, and QA at the end that needs everything.
+ * 24 tasks in 5 epics, seed 004's shape: a scaffold every epic builds on, then the backend,
+ * frontend and data epics side by side (each two or three tasks deep), and QA at the end that
+ * needs what it tests; a release needs all the tests. Six levels deep.
  */
 function project(): ProjectTask[] {
   const spec: [string, string, string[]][] = [
     ['scaffold', 'foundation', []],
     ['config', 'foundation', ['scaffold']],
     ['ci', 'foundation', ['scaffold']],
-    ['db-models', 'backend', ['config']],
-    ['auth-api', 'backend', ['db-models']],
-    ['users-api', 'backend', ['db-models']],
-    ['orders-api', 'backend', ['users-api']],
-    ['payments-api', 'backend', ['auth-api']],
-    ['api-docs', 'backend', ['orders-api', 'payments-api']],
-    ['ui-shell', 'frontend', ['config']],
-    ['login-page', 'frontend', ['ui-shell', 'auth-api']],
-    ['users-page', 'frontend', ['ui-shell']],
-    ['orders-page', 'frontend', ['users-page', 'orders-api']],
-    ['checkout-page', 'frontend', ['login-page']],
-    ['ui-theme', 'frontend', ['ui-shell']],
     ['schema', 'data', ['scaffold']],
+    ['ui-shell', 'frontend', ['scaffold']],
+    ['db-models', 'backend', ['schema']],
+    ['auth-api', 'backend', ['config']],
+    ['users-api', 'backend', ['db-models']],
+    ['orders-api', 'backend', ['db-models']],
+    ['payments-api', 'backend', ['config']],
+    ['login-page', 'frontend', ['ui-shell']],
+    ['users-page', 'frontend', ['ui-shell']],
+    ['orders-page', 'frontend', ['ui-shell']],
+    ['checkout-page', 'frontend', ['ui-shell']],
+    ['ui-theme', 'frontend', ['ui-shell']],
     ['migrations', 'data', ['schema']],
     ['seed-data', 'data', ['schema']],
-    ['etl', 'data', ['migrations', 'db-models']],
+    ['etl', 'data', ['migrations']],
     ['reports', 'data', ['seed-data']],
-    ['api-tests', 'qa', ['api-docs']],
-    ['ui-tests', 'qa', ['orders-page', 'checkout-page', 'ui-theme']],
+    ['api-tests', 'qa', ['auth-api', 'users-api', 'orders-api', 'payments-api']],
+    ['ui-tests', 'qa', ['login-page', 'users-page', 'orders-page', 'checkout-page', 'ui-theme']],
     ['data-tests', 'qa', ['etl', 'reports']],
-    ['release', 'qa', ['api-tests', 'ui-tests', 'data-tests', 'ci']],
+    ['docs', 'qa', ['ci']],
+    ['release', 'qa', ['api-tests', 'ui-tests', 'data-tests']],
   ];
   // 1–3 s, the same every run: a fixed linear congruential sequence.
   let seed = 4;
@@ -198,28 +198,13 @@ async function batonRun(tasks: ProjectTask[], agents: number): Promise<ModeResul
     const plan = parsePlan(planText(tasks), join(root, 'plan.yaml'));
     const prepared = await prepareWorkspaceRun(plan, root);
     const baton = await Baton.open(`sqlite:${join(root, 'b.db')}`);
-    const overheads: number[] = [];
-    const shell = shellHandler();
-    const inner: TaskHandler = async (ctx) => {
-      const started = performance.now();
-      const result = await shell(ctx);
-      (ctx as { innerMs?: number }).innerMs = performance.now() - started;
-      return result;
-    };
-    const wrapped = withWorkspace(inner);
-    const timed: TaskHandler = async (ctx) => {
-      const started = performance.now();
-      const box = { ...ctx };
-      const result = await wrapped(box);
-      overheads.push(performance.now() - started - ((box as { innerMs?: number }).innerMs ?? 0));
-      return result;
-    };
+    const handler = withWorkspace(shellHandler());
     const workers = Array.from({ length: agents }, (_, i) =>
       baton.worker({
         name: `agent-${i + 1}`,
         capabilities: ['shell'],
         concurrency: 1,
-        handlers: { shell: timed },
+        handlers: { shell: handler },
       }),
     );
     await Promise.all(workers.map((w) => w.start()));
@@ -230,8 +215,14 @@ async function batonRun(tasks: ProjectTask[], agents: number): Promise<ModeResul
     await Promise.all(workers.map((w) => w.stop()));
     if (run.state !== 'succeeded') throw new Error(`run ${run.state}`);
     const page = await baton.tasks({ runId: submitted.runId, limit: 100 });
-    const merges = page.tasks.map(
-      (t) => (t.result as { workspace: { mergeMs: number } }).workspace.mergeMs,
+    const records = page.tasks.map(
+      (t) =>
+        (t.result as unknown as { workspace: { mergeMs: number; timings: PhaseTimings } })
+          .workspace,
+    );
+    const merges = records.map((r) => r.mergeMs);
+    const overheads = records.map(
+      (r) => r.timings.prepareMs + r.timings.commitMs + r.timings.mergeMs + r.timings.cleanupMs,
     );
     await baton.close();
     return summarise(makespan, merges, overheads);

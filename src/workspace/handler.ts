@@ -23,6 +23,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 import {
   BatonError,
@@ -37,8 +38,8 @@ import { git, gitText, readRef, resolveRef } from './git.ts';
 import {
   createRef,
   mergeIntoIntegration,
-  type Tip,
   readBlob,
+  type Tip,
   writeBlob,
   type MergeOutcome,
 } from './merge.ts';
@@ -105,6 +106,33 @@ export interface WorkspaceResult {
   resolvedBy?: string;
   /** Set when an earlier attempt had merged already and this one only read its record. */
   recovered?: true;
+  /** Where this attempt's time went, in ms (a task that ran and merged). */
+  timings?: PhaseTimings;
+}
+
+/** An attempt's time by phase, in ms. */
+export interface PhaseTimings {
+  /** Reading the refs and creating (or resetting) the worktree. */
+  prepareMs: number;
+  /** The handler. */
+  runMs: number;
+  /** Committing what it left. */
+  commitMs: number;
+  /** Merging into the integration branch (compare-and-swap rounds included). */
+  mergeMs: number;
+  /** Removing the worktree and its branch. */
+  cleanupMs: number;
+}
+
+function roundTimings(t: PhaseTimings): PhaseTimings {
+  const r = (n: number): number => Math.round(n * 10) / 10;
+  return {
+    prepareMs: r(t.prepareMs),
+    runMs: r(t.runMs),
+    commitMs: r(t.commitMs),
+    mergeMs: r(t.mergeMs),
+    cleanupMs: r(t.cleanupMs),
+  };
 }
 
 export interface WithWorkspaceOptions {
@@ -164,6 +192,7 @@ class TaskInWorktree {
   readonly #layout: RunLayout;
   readonly #waitMs: number;
   readonly #repo: string;
+  readonly #started = performance.now();
 
   constructor(
     handler: TaskHandler,
@@ -192,6 +221,7 @@ class TaskInWorktree {
 
   async runTask(): Promise<Json> {
     const { spec } = this;
+    const timings: PhaseTimings = { prepareMs: 0, runMs: 0, commitMs: 0, mergeMs: 0, cleanupMs: 0 };
     const refs = await this.#probe(spec.key);
     if (refs.merged !== null) {
       const recorded = await this.#recordedMerge(spec.key);
@@ -211,21 +241,30 @@ class TaskInWorktree {
     this.#ctx.log.info(
       `${opened.reused ? 'reusing' : 'created'} worktree ${this.#path} on ${this.#branch} at ${base.slice(0, 10)}`,
     );
+    const running = performance.now();
+    timings.prepareMs = running - this.#started;
     const value = await this.#handler(this.#innerContext({ base, reused: opened.reused }));
     this.#ctx.signal.throwIfAborted();
 
+    const committing = performance.now();
+    timings.runMs = committing - running;
     const head = await commitAll(
       this.#path,
       this.#commitMessage(`work of task ${this.#ctx.task.key ?? spec.key}`),
     );
-    // The tip read before the task ran: a stale one only costs a compare-and-swap round.
-    const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base, refs.tip);
+    const merging = performance.now();
+    const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base, true);
+    timings.commitMs = merging - committing;
     if (outcome.status === 'conflict') return this.#onConflict(outcome, base, head);
     const result = this.#result(base, head, outcome, opened.reused);
     this.#ctx.log.info(
       `merged ${this.#branch} into ${this.#layout.integrationBranch} at ${outcome.merge.slice(0, 10)} in ${outcome.ms.toFixed(1)} ms`,
     );
+    const cleaning = performance.now();
+    timings.mergeMs = cleaning - merging;
     await this.#cleanUp();
+    timings.cleanupMs = performance.now() - cleaning;
+    result.timings = roundTimings(timings);
     return withWorkspaceResult(value, result);
   }
 
@@ -378,7 +417,12 @@ class TaskInWorktree {
     return gitText(this.#path, ['rev-parse', 'HEAD']);
   }
 
-  #merge(head: string, records: string[], base: string, known?: Tip): Promise<MergeOutcome> {
+  #merge(
+    head: string,
+    records: string[],
+    base: string,
+    recordsChecked = false,
+  ): Promise<MergeOutcome> {
     const key = this.#ctx.task.key ?? this.#spec.key;
     const subject =
       this.#spec.merge === 'squash'
@@ -390,7 +434,7 @@ class TaskInWorktree {
       head,
       mode: this.#spec.merge,
       records,
-      ...(known === undefined ? {} : { known }),
+      recordsChecked,
       message: `${subject}\n\nBaton-Task: ${this.#ctx.task.id}\nBaton-Key: ${key}\nBaton-Base: ${base}\nBaton-Head: ${head}\n`,
     });
   }

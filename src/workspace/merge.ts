@@ -41,10 +41,11 @@ export interface MergeRequest {
   /** Most compare-and-swap rounds. @default 50 */
   maxRounds?: number;
   /**
-   * The integration branch's tip as the caller just read it, with the records checked absent
-   * in the same read: the first round skips reading them again (a stale tip only costs a round).
+   * The caller found the records absent just now: the first round does not read them again
+   * (the transaction's `create` still refuses one that appeared meanwhile).
+   * @default false
    */
-  known?: Tip;
+  recordsChecked?: boolean;
 }
 
 /** The merge commit a record names, if the task was merged. */
@@ -60,9 +61,8 @@ export async function mergeIntoIntegration(request: MergeRequest): Promise<Merge
   const started = performance.now();
   const { repo, integrationRef, head } = request;
   const rounds = request.maxRounds ?? 50;
-  let known = request.known ?? null;
   for (let round = 0; ; round++) {
-    if (round > 0 || request.known === undefined) {
+    if (round > 0 || request.recordsChecked !== true) {
       for (const record of request.records) {
         const done = await mergedAt(repo, record);
         if (done !== null) {
@@ -77,8 +77,7 @@ export async function mergeIntoIntegration(request: MergeRequest): Promise<Merge
         }
       }
     }
-    const tip = known ?? (await readTip(repo, integrationRef));
-    known = null;
+    const tip = await readTip(repo, integrationRef);
     if (tip === null) throw new Error(`the integration branch ${integrationRef} does not exist`);
     const { commit: onto, tree: ontoTree } = tip;
     const tree = await git(

@@ -11,39 +11,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { git, GitError, gitText, resolveRef } from './git.ts';
 
-/**
- * `git worktree add|remove|prune` of one repository, one at a time in this process: `add` reads
- * every other worktree's administrative files, and one being written by a concurrent `add`
- * fails it ("failed to read .git/worktrees/<name>/commondir"). Across processes the same race
- * is met by retrying (see {@link worktreeCommand}).
- */
-const worktreeQueues = new Map<string, Promise<unknown>>();
-
 /** The transient failures of concurrent worktree commands (another one mid-write, a held lock). */
 const TRANSIENT = /commondir|gitdir|\.lock'?: File exists|cannot lock|Unable to create .*\.lock/i;
 
+/**
+ * `git worktree add|remove|prune`, retried on the transient failures of concurrent ones: `add`
+ * reads every other worktree's administrative files, and one being written by a concurrent `add`
+ * fails it ("failed to read .git/worktrees/<name>/commondir"). Retrying (rather than queueing
+ * them) keeps agents of one process from waiting on each other, and works across processes.
+ */
 async function worktreeCommand(repo: string, args: readonly string[]): Promise<void> {
-  const previous = worktreeQueues.get(repo) ?? Promise.resolve();
-  const run = previous
-    .catch(() => undefined)
-    .then(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await git(repo, args);
-          return;
-        } catch (error) {
-          if (!(error instanceof GitError) || !TRANSIENT.test(error.stderr) || attempt >= 8) {
-            throw error;
-          }
-          await sleep(20 * attempt);
-        }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await git(repo, args);
+      return;
+    } catch (error) {
+      if (!(error instanceof GitError) || !TRANSIENT.test(error.stderr) || attempt >= 10) {
+        throw error;
       }
-    });
-  worktreeQueues.set(repo, run);
-  try {
-    await run;
-  } finally {
-    if (worktreeQueues.get(repo) === run) worktreeQueues.delete(repo);
+      await sleep(10 * attempt + Math.random() * 20);
+    }
   }
 }
 
