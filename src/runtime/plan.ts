@@ -532,24 +532,42 @@ const resolverSchema = z.strictObject({
   shell: z.boolean().optional(),
 });
 
-const worktreesSchema = z.union([
-  z.boolean(),
-  z.strictObject({
-    strategy: z.enum(['by_task', 'by_epic']).optional(),
-    base: z.string().min(1).optional(),
-    merge: z
-      .union([
-        z.enum(['merge', 'squash']),
-        z.strictObject({
-          mode: z.enum(['merge', 'squash']).optional(),
-          into: z.string().min(1).optional(),
-        }),
-      ])
-      .optional(),
-    conflict: z.enum(['resolve', 'fail']).optional(),
-    resolver: resolverSchema.optional(),
-  }),
-]);
+const worktreesObjectSchema = z.strictObject({
+  strategy: z.enum(['by_task', 'by_epic']).optional(),
+  base: z.string().min(1).optional(),
+  merge: z
+    .union([
+      z.enum(['merge', 'squash']),
+      z.strictObject({
+        mode: z.enum(['merge', 'squash']).optional(),
+        into: z.string().min(1).optional(),
+      }),
+    ])
+    .optional(),
+  conflict: z.enum(['resolve', 'fail']).optional(),
+  resolver: resolverSchema.optional(),
+});
+
+/** `true`, `false`, or the settings: each wrong setting is reported at its own line. */
+const worktreesSchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'boolean') return;
+  const parsed = worktreesObjectSchema.safeParse(value, { reportInput: true });
+  if (parsed.success) return;
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      // Passed on as they are, so the plan's own wording (with the allowed fields) applies.
+      ctx.addIssue({
+        code: 'unrecognized_keys',
+        keys: issue.keys,
+        path: issue.path,
+        input: value as Record<string, unknown>,
+      });
+      continue;
+    }
+    const input = 'input' in issue ? issue.input : undefined;
+    ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input });
+  }
+});
 
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
@@ -563,6 +581,7 @@ const planSchema = z.strictObject({
 
 const FIELDS_AT = {
   plan: Object.keys(planSchema.shape),
+  worktrees: Object.keys(worktreesObjectSchema.shape),
   defaults: Object.keys(defaultsSchema.shape),
   task: Object.keys(taskSchema.shape),
   agent: Object.keys(agentSchema.shape),
@@ -1113,6 +1132,9 @@ function knownFields(path: readonly Segment[]): string[] {
   if (path.length === 0) return FIELDS_AT.plan;
   if (path[0] === 'defaults') return FIELDS_AT.defaults;
   if (path[0] === 'agents') return FIELDS_AT.agent;
+  if (path[0] === 'worktrees' && path[1] === 'merge') return ['mode', 'into'];
+  if (path[0] === 'worktrees' && path[1] === 'resolver') return ['command', 'args', 'shell'];
+  if (path[0] === 'worktrees') return FIELDS_AT.worktrees;
   return FIELDS_AT.task;
 }
 

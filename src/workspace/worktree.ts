@@ -4,7 +4,7 @@
  * the task succeeds, removed once merged. Only Baton's own worktrees are ever written to.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,8 +70,17 @@ export async function openWorktree(
   }
   const exists = options.branchExists ?? (await resolveRef(repo, `refs/heads/${branch}`)) !== null;
   if (!exists) {
-    await worktreeCommand(repo, ['worktree', 'add', '--quiet', '-b', branch, path, startPoint]);
-    return { reused: false, head: startPoint };
+    try {
+      await worktreeCommand(repo, ['worktree', 'add', '--quiet', '-b', branch, path, startPoint]);
+      return { reused: false, head: startPoint };
+    } catch (error) {
+      // A failed try (a concurrent add) may have left the branch, or a half-made directory:
+      // start again from them.
+      if (!(error instanceof GitError) || !/already exists/.test(error.stderr)) throw error;
+      if (existsSync(path) && !(await isWorktree(path)))
+        await rm(path, { recursive: true, force: true });
+      await worktreeCommand(repo, ['worktree', 'prune']);
+    }
   }
   // A directory removed by hand leaves its registration behind: --force re-adds over it.
   await worktreeCommand(repo, ['worktree', 'add', '--force', '--quiet', path, branch]);
