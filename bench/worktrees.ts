@@ -174,6 +174,8 @@ interface ModeResult {
   mergeMs: { median: number; p95: number; max: number };
   /** What a worktree adds to a task: create/reuse, commit, merge, remove (ms). */
   worktreeOverheadMs: { median: number; p95: number };
+  /** Medians by phase (Baton's recorded timings), ms. */
+  phasesMs?: { prepare: number; commit: number; merge: number; cleanup: number };
 }
 
 function summarise(makespanMs: number, merges: number[], overheads: number[]): ModeResult {
@@ -225,7 +227,17 @@ async function batonRun(tasks: ProjectTask[], agents: number): Promise<ModeResul
       (r) => r.timings.prepareMs + r.timings.commitMs + r.timings.mergeMs + r.timings.cleanupMs,
     );
     await baton.close();
-    return summarise(makespan, merges, overheads);
+    const phase = (name: keyof PhaseTimings): number =>
+      round(median(records.map((r) => r.timings[name])), 0);
+    return {
+      ...summarise(makespan, merges, overheads),
+      phasesMs: {
+        prepare: phase('prepareMs'),
+        commit: phase('commitMs'),
+        merge: phase('mergeMs'),
+        cleanup: phase('cleanupMs'),
+      },
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -253,17 +253,34 @@ class TaskInWorktree {
       this.#commitMessage(`work of task ${this.#ctx.task.key ?? spec.key}`),
     );
     const merging = performance.now();
-    const outcome = await this.#merge(head, [this.#layout.mergedRef(spec.key)], base, true);
     timings.commitMs = merging - committing;
-    if (outcome.status === 'conflict') return this.#onConflict(outcome, base, head);
+    // Everything is committed, and the merge works on commits: a by_task worktree is removed
+    // while the merge runs, and its branch is deleted in the merge's own transaction. A
+    // conflict brings the worktree back (the branch is still there) for inspection.
+    const own = spec.strategy === 'by_task';
+    const removing = own ? settle(removeWorktree(this.#repo, this.#path, null)) : null;
+    const outcome = await this.#merge(
+      head,
+      [this.#layout.mergedRef(spec.key)],
+      base,
+      true,
+      own ? [{ ref: `refs/heads/${this.#branch}`, old: head }] : [],
+    );
+    const cleaning = performance.now();
+    timings.mergeMs = cleaning - merging;
+    const removed = removing === null ? null : await removing;
+    if (removed instanceof Error)
+      this.#ctx.log.warn(`could not remove ${this.#path}: ${removed.message}`);
+    timings.cleanupMs = performance.now() - cleaning;
+    if (outcome.status === 'conflict') {
+      if (own)
+        await openWorktree(this.#repo, this.#path, this.#branch, head, { branchExists: true });
+      return this.#onConflict(outcome, base, head);
+    }
     const result = this.#result(base, head, outcome, opened.reused);
     this.#ctx.log.info(
       `merged ${this.#branch} into ${this.#layout.integrationBranch} at ${outcome.merge.slice(0, 10)} in ${outcome.ms.toFixed(1)} ms`,
     );
-    const cleaning = performance.now();
-    timings.mergeMs = cleaning - merging;
-    await this.#cleanUp();
-    timings.cleanupMs = performance.now() - cleaning;
     result.timings = roundTimings(timings);
     return withWorkspaceResult(value, result);
   }
@@ -422,6 +439,7 @@ class TaskInWorktree {
     records: string[],
     base: string,
     recordsChecked = false,
+    alsoDelete: { ref: string; old: string }[] = [],
   ): Promise<MergeOutcome> {
     const key = this.#ctx.task.key ?? this.#spec.key;
     const subject =
@@ -435,6 +453,7 @@ class TaskInWorktree {
       mode: this.#spec.merge,
       records,
       recordsChecked,
+      alsoDelete,
       message: `${subject}\n\nBaton-Task: ${this.#ctx.task.id}\nBaton-Key: ${key}\nBaton-Base: ${base}\nBaton-Head: ${head}\n`,
     });
   }
@@ -650,6 +669,16 @@ class TaskInWorktree {
   async #cleanUp(): Promise<void> {
     if (this.#spec.strategy === 'by_epic' && this.#spec.target === undefined) return;
     await removeWorktree(this.#repo, this.#path, this.#branch);
+  }
+}
+
+/** The promise's error as a value, so it can run beside another and be looked at after. */
+async function settle(promise: Promise<unknown>): Promise<Error | null> {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 

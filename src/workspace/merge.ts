@@ -46,6 +46,12 @@ export interface MergeRequest {
    * @default false
    */
   recordsChecked?: boolean;
+  /**
+   * Refs deleted in the same transaction, each only if it still names `old` (the task's branch,
+   * which is merged once the transaction commits).
+   * @default []
+   */
+  alsoDelete?: { ref: string; old: string }[];
 }
 
 /** The merge commit a record names, if the task was merged. */
@@ -100,6 +106,7 @@ export async function mergeIntoIntegration(request: MergeRequest): Promise<Merge
     }
     const lines = ['start', `update ${integrationRef} ${merge} ${onto}`];
     for (const record of request.records) lines.push(`create ${record} ${merge}`);
+    for (const { ref, old } of request.alsoDelete ?? []) lines.push(`delete ${ref} ${old}`);
     lines.push('prepare', 'commit', '');
     const moved = await git(repo, ['update-ref', '--stdin'], {
       input: lines.join('\n'),

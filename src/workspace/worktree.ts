@@ -120,8 +120,16 @@ export async function removeWorktree(
   path: string,
   branch: string | null,
 ): Promise<void> {
-  if (existsSync(path)) await worktreeCommand(repo, ['worktree', 'remove', '--force', path]);
-  else await worktreeCommand(repo, ['worktree', 'prune']);
+  if (existsSync(path)) {
+    try {
+      await worktreeCommand(repo, ['worktree', 'remove', '--force', path]);
+    } catch (error) {
+      // Removed meanwhile by someone else (another attempt, a prune): that is what was wanted.
+      if (existsSync(path)) throw error;
+    }
+  } else {
+    await worktreeCommand(repo, ['worktree', 'prune']);
+  }
   if (branch !== null) {
     await git(repo, ['update-ref', '-d', `refs/heads/${branch}`], { okCodes: [1, 128] });
   }
