@@ -154,6 +154,42 @@ function criticalPathS(tasks: ProjectTask[]): number {
   return Math.max(...tasks.map((t) => finish(t.key)));
 }
 
+/**
+ * The makespan of a perfect scheduler with no overhead at all: list scheduling on `agents`
+ * agents, a ready task with the longest remaining path first (Baton's own tie-break), each task
+ * taking exactly its sleep. What the DAG itself allows.
+ */
+function idealMakespanS(tasks: ProjectTask[], agents: number): number {
+  const children = new Map<string, string[]>(tasks.map((t) => [t.key, []]));
+  for (const t of tasks) for (const d of t.deps) children.get(d)!.push(t.key);
+  const by = new Map(tasks.map((t) => [t.key, t]));
+  const memo = new Map<string, number>();
+  const down = (key: string): number => {
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const value = by.get(key)!.sleepS + Math.max(0, ...children.get(key)!.map(down));
+    memo.set(key, value);
+    return value;
+  };
+  const done = new Set<string>();
+  const started = new Set<string>();
+  let running: { key: string; end: number }[] = [];
+  let now = 0;
+  while (done.size < tasks.length) {
+    const ready = tasks
+      .filter((t) => !started.has(t.key) && t.deps.every((d) => done.has(d)))
+      .sort((a, b) => down(b.key) - down(a.key));
+    for (const t of ready.slice(0, agents - running.length)) {
+      started.add(t.key);
+      running.push({ key: t.key, end: now + t.sleepS });
+    }
+    now = Math.min(...running.map((r) => r.end));
+    for (const r of running.filter((r) => r.end === now)) done.add(r.key);
+    running = running.filter((r) => r.end !== now);
+  }
+  return round(now, 2);
+}
+
 function levels(tasks: ProjectTask[]): ProjectTask[][] {
   const level = new Map<string, number>();
   const by = new Map(tasks.map((t) => [t.key, t]));
@@ -174,6 +210,8 @@ interface ModeResult {
   mergeMs: { median: number; p95: number; max: number };
   /** What a worktree adds to a task: create/reuse, commit, merge, remove (ms). */
   worktreeOverheadMs: { median: number; p95: number };
+  /** From a task's last dependency finishing to the task starting: the schedule's own delay, ms. */
+  startGapMs?: { median: number; p95: number; max: number };
   /** Medians by phase (Baton's recorded timings), ms. */
   phasesMs?: { prepare: number; commit: number; merge: number; cleanup: number };
 }
@@ -226,11 +264,23 @@ async function batonRun(tasks: ProjectTask[], agents: number): Promise<ModeResul
     const overheads = records.map(
       (r) => r.timings.prepareMs + r.timings.commitMs + r.timings.mergeMs + r.timings.cleanupMs,
     );
+    const byKey = new Map(page.tasks.map((t) => [t.key, t]));
+    const gaps = page.tasks
+      .filter((t) => t.dependsOn.length > 0)
+      .map((t) => {
+        const ready = Math.max(...t.dependsOn.map((d) => byKey.get(d.key)?.finishedAt ?? 0));
+        return (t.startedAt ?? ready) - ready;
+      });
     await baton.close();
     const phase = (name: keyof PhaseTimings): number =>
       round(median(records.map((r) => r.timings[name])), 0);
     return {
       ...summarise(makespan, merges, overheads),
+      startGapMs: {
+        median: round(median(gaps), 0),
+        p95: round(percentile(gaps, 95), 0),
+        max: round(Math.max(...gaps), 0),
+      },
       phasesMs: {
         prepare: phase('prepareMs'),
         commit: phase('commitMs'),
@@ -339,6 +389,7 @@ const out = {
     git: git('.', '--version'),
   },
   project: {
+    idealMakespanS: Object.fromEntries(AGENTS.map((n) => [String(n), idealMakespanS(tasks, n)])),
     tasks: tasks.length,
     epics: 5,
     levels: shape,
@@ -356,6 +407,8 @@ const out = {
         speedupVsSumOfTasks: round(sumS / baton[String(n)]!.makespanS, 2),
         aheadOfLevelBatches: round(batches[String(n)]!.makespanS / baton[String(n)]!.makespanS, 2),
         overCriticalPath: round(baton[String(n)]!.makespanS / critical, 2),
+        overIdeal: round(baton[String(n)]!.makespanS / idealMakespanS(tasks, n), 2),
+        idealSpeedupVsSumOfTasks: round(sumS / idealMakespanS(tasks, n), 2),
       },
     ]),
   ),

@@ -64,6 +64,32 @@ export async function mergedAt(repo: string, record: string): Promise<string | n
  * @throws GitError when git fails for another reason than a conflict or a lost race
  */
 export async function mergeIntoIntegration(request: MergeRequest): Promise<MergeOutcome> {
+  // Merges of one process into one branch take turns: racing each other would only make the
+  // losers compute their merge again (CPU that the agents need). Across processes the
+  // compare-and-swap below still decides.
+  const key = `${request.repo}\u0000${request.integrationRef}`;
+  const previous = turns.get(key) ?? Promise.resolve();
+  const mine = previous.then(() => mergeOnce(request));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  turns.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === settled) turns.delete(key);
+  }
+}
+
+/** The last merge queued per repository and integration branch in this process. */
+const turns = new Map<string, Promise<void>>();
+
+/**
+ * The merge itself, without taking turns with this process's other merges: what merges from
+ * different processes do. Exported for the test that races them.
+ */
+export async function mergeOnce(request: MergeRequest): Promise<MergeOutcome> {
   const started = performance.now();
   const { repo, integrationRef, head } = request;
   const rounds = request.maxRounds ?? 50;
