@@ -90,7 +90,7 @@ export interface Plan {
  *   base: main               # the branch the run's integration branch is cut from
  *   merge: merge             # or squash; or { mode: squash, into: main }
  *   conflict: resolve        # or fail
- *   resolver: { command: sh, args: [-c, './resolve.sh'] }   # shell tasks' resolve-conflict
+ *   resolver: { command: sh, args: [-c, './resolve.sh'], budget: { usd: 0.5 } }
  * ```
  */
 export interface PlanWorkspace {
@@ -111,6 +111,8 @@ export interface PlanWorkspace {
    * conflicting task's own command again.
    */
   resolver: { command: string | string[]; args?: string[]; shell?: boolean } | null;
+  /** A `resolve-conflict` task's own budget in USD (`resolver.budget.usd`); null: none of its own. */
+  resolverBudgetUsd: number | null;
   /** Where `worktrees:` (or `repo:`) is in the file, 1-based. */
   line: number;
   column: number;
@@ -527,9 +529,10 @@ const agentSchema = z.strictObject({
 });
 
 const resolverSchema = z.strictObject({
-  command: commandSchema,
+  command: commandSchema.optional(),
   args: z.array(stringSchema).optional(),
   shell: z.boolean().optional(),
+  budget: z.strictObject({ usd: z.number().min(0).max(1_000_000) }).optional(),
 });
 
 const worktreesObjectSchema = z.strictObject({
@@ -672,8 +675,14 @@ function buildWorkspace(
     merge: mergeMode === 'squash' ? 'squash' : 'merge',
     into,
     conflict: w['conflict'] === 'fail' ? 'fail' : 'resolve',
+    resolverBudgetUsd:
+      resolver !== null &&
+      isRecord(resolver['budget']) &&
+      typeof resolver['budget']['usd'] === 'number'
+        ? resolver['budget']['usd']
+        : null,
     resolver:
-      resolver === null
+      resolver === null || resolver['command'] === undefined
         ? null
         : {
             command: resolver['command'] as string | string[],
@@ -1133,7 +1142,8 @@ function knownFields(path: readonly Segment[]): string[] {
   if (path[0] === 'defaults') return FIELDS_AT.defaults;
   if (path[0] === 'agents') return FIELDS_AT.agent;
   if (path[0] === 'worktrees' && path[1] === 'merge') return ['mode', 'into'];
-  if (path[0] === 'worktrees' && path[1] === 'resolver') return ['command', 'args', 'shell'];
+  if (path[0] === 'worktrees' && path[1] === 'resolver')
+    return ['command', 'args', 'shell', 'budget'];
   if (path[0] === 'worktrees') return FIELDS_AT.worktrees;
   return FIELDS_AT.task;
 }

@@ -209,7 +209,7 @@ export function stampRun(plan: Plan, repo: RepositoryCheck, settings: PlanWorksp
       key: keySlug,
       resolver,
       into: settings.into,
-      resolverBudgetUsd: null,
+      resolverBudgetUsd: settings.resolverBudgetUsd,
     };
     const payload = spec.payload ?? {};
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {

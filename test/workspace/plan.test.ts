@@ -28,9 +28,10 @@ describe('plan fields', () => {
       into: null,
       conflict: 'resolve',
       resolver: null,
+      resolverBudgetUsd: null,
     });
     const full = parsePlan(
-      'name: p\nworktrees:\n  strategy: by_epic\n  base: dev\n  merge: { mode: squash, into: main }\n  conflict: fail\n  resolver: { command: sh, args: [-c, x] }\ntasks:\n  - key: t\n    command: "true"\n',
+      'name: p\nworktrees:\n  strategy: by_epic\n  base: dev\n  merge: { mode: squash, into: main }\n  conflict: fail\n  resolver: { command: sh, args: [-c, x], budget: { usd: 0.5 } }\ntasks:\n  - key: t\n    command: "true"\n',
       '/plans/p.yaml',
     );
     expect(full.workspace).toMatchObject({
@@ -41,6 +42,7 @@ describe('plan fields', () => {
       into: 'main',
       conflict: 'fail',
       resolver: { command: 'sh', args: ['-c', 'x'] },
+      resolverBudgetUsd: 0.5,
     });
     expect(parsePlan('tasks:\n  - key: t\n    command: "true"\n', 'p.yaml').workspace).toBeNull();
     expect(

@@ -142,6 +142,7 @@ worktrees:
   resolver:
     command: sh
     args: [-c, 'printf "left\\nright\\n" > a.txt; printf "%s" "$BATON_CONFLICT_FILES" > conflict-files.txt; grep -c "^[-+]" "$BATON_CONFLICT_TASK_DIFF" > task-diff-lines.txt']
+    budget: { usd: 0.25 }
 tasks:
   - key: left
 ${sh('echo left > a.txt')}
@@ -157,6 +158,9 @@ ${sh('cat a.txt > seen.txt')}
       const tasks = await runTasks(baton, run.runId);
       const resolver = [...tasks.values()].find((t) => t.key?.startsWith('resolve-conflict.'));
       expect(resolver?.state).toBe('succeeded');
+      // Its own budget, the same executor kind.
+      expect((await baton.backend.budgetOf(resolver!.id))?.limitUsd).toBe(0.25);
+      expect(resolver!.type).toBe('shell');
       const loser = resolver!.key!.slice('resolve-conflict.'.length);
       const record = workspaceOf(tasks.get(loser));
       expect(record.resolvedBy).toBe(resolver!.key);
