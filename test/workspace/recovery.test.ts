@@ -223,3 +223,50 @@ describe('merges racing for one integration branch', () => {
     expect(g(repo, 'rev-parse', 'baton/race-00000000')).toBe(tip);
   });
 });
+
+describe('a tip this process guessed, moved by another', () => {
+  const h = useHarness();
+
+  it('costs one lost round, and loses nothing', async () => {
+    const repo = makeRepo(join(h.dir, 'repo'));
+    const base = g(repo, 'rev-parse', 'HEAD');
+    const ref = 'refs/heads/baton/guess-00000000';
+    g(repo, 'update-ref', ref, base);
+    const branch = (name: string): string => {
+      g(repo, 'checkout', '-q', '-b', name, base);
+      writeFileSync(join(repo, `${name}.txt`), `${name}\n`);
+      g(repo, 'add', `${name}.txt`);
+      g(repo, 'commit', '-q', '-m', name);
+      const head = g(repo, 'rev-parse', 'HEAD');
+      g(repo, 'checkout', '-q', 'main');
+      return head;
+    };
+    const request = (name: string, head: string) => ({
+      repo,
+      integrationRef: ref,
+      head,
+      mode: 'merge' as const,
+      records: [`refs/baton/guess-00000000/${name}/merged`],
+      message: `merge ${name}\n`,
+    });
+    const first = await mergeIntoIntegration(request('one', branch('one')));
+    expect(first).toMatchObject({ status: 'merged', retries: 0 });
+    // Another process moves the branch on: this process's guess of the tip is now stale.
+    const outside = branch('outside');
+    const current = g(repo, 'rev-parse', ref);
+    const tree = g(repo, 'merge-tree', '--write-tree', current, outside);
+    g(
+      repo,
+      'update-ref',
+      ref,
+      g(repo, 'commit-tree', tree, '-p', current, '-p', outside, '-m', 'outside'),
+    );
+    const moved = g(repo, 'rev-parse', ref);
+    const second = await mergeIntoIntegration(request('two', branch('two')));
+    expect(second).toMatchObject({ status: 'merged', onto: moved, retries: 1 });
+    const tip = g(repo, 'rev-parse', ref);
+    expect(g(repo, 'show', `${tip}:outside.txt`)).toBe('outside');
+    expect(g(repo, 'show', `${tip}:one.txt`)).toBe('one');
+    expect(g(repo, 'show', `${tip}:two.txt`)).toBe('two');
+  });
+});
