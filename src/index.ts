@@ -229,3 +229,18 @@ export {
   type Tier,
   type TierHistory,
 } from './core/model-choice.ts';
+
+// Git worktrees, integration branches and merges (docs/worktrees.md).
+export {
+  withWorkspace,
+  prepareWorkspaceRun,
+  mergeIntoTarget,
+  describeWorktrees,
+  pruneWorktrees,
+  type WorkspaceInfo,
+  type WorkspaceResult,
+  type WorkspaceTaskContext,
+  type ConflictInfo,
+  type WithWorkspaceOptions,
+  type PreparedRun,
+} from './workspace/index.ts';

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 
 import { BatonError } from '../core/errors.ts';
 import { TASK_STATES } from '../core/types.ts';
@@ -963,6 +963,79 @@ Examples:
       );
     });
   }
+
+  withCommonOptions(
+    program
+      .command('merge')
+      .description(
+        "Put a run's integration branch (its tasks' merged work, docs/worktrees.md) into a branch: a fast-forward, or with --yes a merge commit.",
+      )
+      .argument('<runId>', 'a run of a plan with worktrees (run_…)')
+      .option(
+        '--into <branch>',
+        "the branch to update (default: the plan's merge.into, else its base branch)",
+      )
+      .option('--yes', 'allow a merge commit when the branch cannot be fast-forwarded'),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+A fast-forward is done at once. Anything else is only said (exit 1, nothing changed) until
+--yes. A branch checked out with uncommitted changes is never touched.
+
+Examples:
+  $ baton merge run_01J… --into main
+  $ baton merge run_01J… --into main --yes`,
+    )
+    .action(async (runId: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{ into?: string; yes?: boolean }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/worktrees.ts')
+        ).mergeCommand(ctx, runId, {
+          ...(o.into === undefined ? {} : { into: o.into }),
+          yes: o.yes === true,
+        }),
+      );
+    });
+
+  withCommonOptions(
+    program
+      .command('worktrees')
+      .description(
+        "Baton's git worktrees in this repository (docs/worktrees.md): list them with their tasks, or prune the ones that can go.",
+      )
+      .addArgument(
+        new Argument('[action]', 'list or prune').choices(['list', 'prune']).default('list'),
+      )
+      .option('--repo <path>', 'the repository (default: the one of the current directory)')
+      .option('--failed', "prune also failed tasks' worktrees (kept for inspection otherwise)"),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+prune removes the worktrees whose tasks all finished (none failed) and stray ones no task of a
+known run uses, and deletes each one's branch once its merge is recorded.
+
+Examples:
+  $ baton worktrees
+  $ baton worktrees prune --failed`,
+    )
+    .action(async (action: 'list' | 'prune', _opts: unknown, command: Command) => {
+      const o = command.opts<{ repo?: string; failed?: boolean }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/worktrees.ts')
+        ).worktreesCommand(ctx, action, {
+          ...(o.repo === undefined ? {} : { repo: o.repo }),
+          failed: o.failed === true,
+        }),
+      );
+    });
 
   return program;
 }

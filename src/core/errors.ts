@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'BATON_STORE_UNAVAILABLE'
   | 'BATON_STORE_URL'
   | 'BATON_CLOSED'
-  | 'BATON_BUDGET_EXCEEDED';
+  | 'BATON_BUDGET_EXCEEDED'
+  | 'BATON_WORKSPACE'
+  | 'BATON_MERGE_CONFLICT';
 
 export class BatonError extends Error {
   readonly code: ErrorCode;
@@ -254,5 +256,32 @@ export class PlanError extends BatonError {
     this.column = first.column;
     this.field = first.field;
     this.issues = issues;
+  }
+}
+
+/**
+ * A git repository, branch or worktree Baton was asked to use is not usable as asked (not a
+ * repository, a missing base branch, a name that cannot be a branch…), or a git command failed.
+ * The message says what, where, and how to fix it; nothing was changed.
+ */
+export class WorkspaceError extends BatonError {
+  constructor(
+    message: string,
+    options: { retryable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super('BATON_WORKSPACE', message, options);
+  }
+}
+
+/**
+ * A task's branch does not merge cleanly into its run's integration branch, and the run's policy
+ * is `conflict: fail`. Not retryable: another attempt would meet the same conflict.
+ * `details.files` lists the conflicting paths.
+ */
+export class MergeConflictError extends BatonError {
+  readonly files: string[];
+  constructor(message: string, files: string[]) {
+    super('BATON_MERGE_CONFLICT', message, { retryable: false, details: { files } });
+    this.files = files;
   }
 }

@@ -73,6 +73,50 @@ export interface Plan {
   tasks: PlanTask[];
   /** The plan's own agents (`agents:`), in file order; null when it declares none. */
   agents: PlanAgent[] | null;
+  /**
+   * Git worktrees for its tasks (`repo:` and/or `worktrees:`, docs/worktrees.md); null when it
+   * has neither. Checked for shape here; the repository itself is checked by `src/workspace/`
+   * before anything is submitted.
+   */
+  workspace: PlanWorkspace | null;
+}
+
+/**
+ * A plan's worktree settings (docs/worktrees.md):
+ *
+ * ```yaml
+ * repo: .                    # the git repository (default: the one of the current directory)
+ * worktrees:
+ *   strategy: by_task        # or by_epic: an epic's tasks share a worktree, one at a time
+ *   base: main               # the branch the run's integration branch is cut from
+ *   merge: merge             # or squash; or { mode: squash, into: main }
+ *   conflict: resolve        # or fail
+ *   resolver: { command: sh, args: [-c, './resolve.sh'], budget: { usd: 0.5 } }
+ * ```
+ */
+export interface PlanWorkspace {
+  /** Where the repository is, resolved against the plan's directory; null: the current directory's. */
+  repo: string | null;
+  /** @default 'by_task' */
+  strategy: 'by_task' | 'by_epic';
+  /** The base branch; null: the branch checked out where the repository is. */
+  base: string | null;
+  /** @default 'merge' */
+  merge: 'merge' | 'squash';
+  /** Where the integration branch goes when the run succeeds; null: nowhere (`baton merge`). */
+  into: string | null;
+  /** @default 'resolve' */
+  conflict: 'resolve' | 'fail';
+  /**
+   * What a `resolve-conflict` task of a shell task runs (its payload's command fields); null: the
+   * conflicting task's own command again.
+   */
+  resolver: { command: string | string[]; args?: string[]; shell?: boolean } | null;
+  /** A `resolve-conflict` task's own budget in USD (`resolver.budget.usd`); null: none of its own. */
+  resolverBudgetUsd: number | null;
+  /** Where `worktrees:` (or `repo:`) is in the file, 1-based. */
+  line: number;
+  column: number;
 }
 
 /**
@@ -212,6 +256,7 @@ export function parsePlan(text: string, file: string): Plan {
   });
 
   const agents = Array.isArray(raw.agents) ? buildAgents(raw.agents, locator, issues) : null;
+  const workspace = buildWorkspace(raw, baseDir, locator, issues);
 
   const name = raw.name === undefined ? basename(file, extname(file)) : raw.name;
   const run: RunSpec = { name: name as string, tasks: tasks.map((t) => t.spec) };
@@ -236,7 +281,7 @@ export function parsePlan(text: string, file: string): Plan {
   }
   issues.throwIfAny(file, coreError);
 
-  return { file, name: run.name ?? 'run', run, tasks, agents };
+  return { file, name: run.name ?? 'run', run, tasks, agents, workspace };
 }
 
 /**
@@ -493,8 +538,54 @@ const agentSchema = z.strictObject({
   concurrency: agentConcurrencySchema.optional(),
 });
 
+const resolverSchema = z.strictObject({
+  command: commandSchema.optional(),
+  args: z.array(stringSchema).optional(),
+  shell: z.boolean().optional(),
+  budget: z.strictObject({ usd: z.number().min(0).max(1_000_000) }).optional(),
+});
+
+const worktreesObjectSchema = z.strictObject({
+  strategy: z.enum(['by_task', 'by_epic']).optional(),
+  base: z.string().min(1).optional(),
+  merge: z
+    .union([
+      z.enum(['merge', 'squash']),
+      z.strictObject({
+        mode: z.enum(['merge', 'squash']).optional(),
+        into: z.string().min(1).optional(),
+      }),
+    ])
+    .optional(),
+  conflict: z.enum(['resolve', 'fail']).optional(),
+  resolver: resolverSchema.optional(),
+});
+
+/** `true`, `false`, or the settings: each wrong setting is reported at its own line. */
+const worktreesSchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'boolean') return;
+  const parsed = worktreesObjectSchema.safeParse(value, { reportInput: true });
+  if (parsed.success) return;
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      // Passed on as they are, so the plan's own wording (with the allowed fields) applies.
+      ctx.addIssue({
+        code: 'unrecognized_keys',
+        keys: issue.keys,
+        path: issue.path,
+        input: value as Record<string, unknown>,
+      });
+      continue;
+    }
+    const input = 'input' in issue ? issue.input : undefined;
+    ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input });
+  }
+});
+
 const planSchema = z.strictObject({
   name: z.unknown().optional(),
+  repo: z.string().min(1).optional(),
+  worktrees: worktreesSchema.optional(),
   budget: z.unknown().optional(),
   defaults: defaultsSchema.optional(),
   agents: z.array(agentSchema).min(1).optional(),
@@ -503,6 +594,7 @@ const planSchema = z.strictObject({
 
 const FIELDS_AT = {
   plan: Object.keys(planSchema.shape),
+  worktrees: Object.keys(worktreesObjectSchema.shape),
   defaults: Object.keys(defaultsSchema.shape),
   task: Object.keys(taskSchema.shape),
   agent: Object.keys(agentSchema.shape),
@@ -510,6 +602,8 @@ const FIELDS_AT = {
 
 interface RawPlan {
   name?: unknown;
+  repo?: unknown;
+  worktrees?: unknown;
   budget?: unknown;
   defaults?: unknown;
   agents?: unknown;
@@ -556,6 +650,58 @@ function buildAgents(raw: readonly unknown[], locator: Locator, issues: IssueLis
     });
   });
   return agents;
+}
+
+/**
+ * The plan's worktree settings, or null when it has neither `repo:` nor `worktrees:` (or says
+ * `worktrees: false`). Wrong shapes already have their issues from the schema.
+ */
+function buildWorkspace(
+  raw: RawPlan,
+  baseDir: string,
+  locator: Locator,
+  issues: IssueList,
+): PlanWorkspace | null {
+  if (raw.repo === undefined && raw.worktrees === undefined) return null;
+  if (raw.worktrees === false) {
+    if (raw.repo !== undefined) {
+      issues.add(
+        ['worktrees'],
+        'worktrees: false turns worktrees off, but repo: names a repository for them; remove one of the two',
+      );
+    }
+    return null;
+  }
+  const w = isRecord(raw.worktrees) ? raw.worktrees : {};
+  const merge = w['merge'];
+  const mergeMode = typeof merge === 'string' ? merge : isRecord(merge) ? merge['mode'] : undefined;
+  const into = isRecord(merge) && typeof merge['into'] === 'string' ? merge['into'] : null;
+  const resolver = isRecord(w['resolver']) ? w['resolver'] : null;
+  const at = locator.position([raw.worktrees !== undefined ? 'worktrees' : 'repo'], true);
+  return {
+    repo: typeof raw.repo === 'string' ? resolve(baseDir, raw.repo) : null,
+    strategy: w['strategy'] === 'by_epic' ? 'by_epic' : 'by_task',
+    base: typeof w['base'] === 'string' ? w['base'] : null,
+    merge: mergeMode === 'squash' ? 'squash' : 'merge',
+    into,
+    conflict: w['conflict'] === 'fail' ? 'fail' : 'resolve',
+    resolverBudgetUsd:
+      resolver !== null &&
+      isRecord(resolver['budget']) &&
+      typeof resolver['budget']['usd'] === 'number'
+        ? resolver['budget']['usd']
+        : null,
+    resolver:
+      resolver === null || resolver['command'] === undefined
+        ? null
+        : {
+            command: resolver['command'] as string | string[],
+            ...(Array.isArray(resolver['args']) ? { args: resolver['args'] as string[] } : {}),
+            ...(typeof resolver['shell'] === 'boolean' ? { shell: resolver['shell'] } : {}),
+          },
+    line: at.line,
+    column: at.column,
+  };
 }
 
 interface RawDefaults {
@@ -1140,6 +1286,10 @@ function knownFields(path: readonly Segment[]): string[] {
   if (path.length === 0) return FIELDS_AT.plan;
   if (path[0] === 'defaults') return FIELDS_AT.defaults;
   if (path[0] === 'agents') return FIELDS_AT.agent;
+  if (path[0] === 'worktrees' && path[1] === 'merge') return ['mode', 'into'];
+  if (path[0] === 'worktrees' && path[1] === 'resolver')
+    return ['command', 'args', 'shell', 'budget'];
+  if (path[0] === 'worktrees') return FIELDS_AT.worktrees;
   return FIELDS_AT.task;
 }
 

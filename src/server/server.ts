@@ -24,13 +24,18 @@ import type { z } from 'zod';
 
 import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
-import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
+import {
+  BatonError,
+  NotFoundError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../core/errors.ts';
 import { analyzeDag, longestPath } from '../core/dag.ts';
 import { goalRunSpec } from '../core/goal.ts';
 import { runResult } from '../core/run-result.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
-import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
+import { isPlanShaped, parsePlan, type Plan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
@@ -313,13 +318,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.post('/v1/runs', submit, async (request, reply) => {
     let run: RunSpec;
     if (typeof request.body === 'string') {
-      run = parsePlan(request.body, 'request.yaml').run;
+      run = planWithoutWorktrees(parsePlan(request.body, 'request.yaml')).run;
     } else if (
       request.jsonText !== undefined &&
       (isPlanJson(request.headers['content-type']) || isPlanShaped(request.body))
     ) {
       // A plan file as JSON, as `baton run plan.json` takes it; its lines are the body's.
-      run = parsePlan(request.jsonText, 'request.json').run;
+      run = planWithoutWorktrees(parsePlan(request.jsonText, 'request.json')).run;
     } else {
       run = RunSpecSchema.parse(jsonBody(request)) as RunSpec;
     }
@@ -647,4 +652,20 @@ async function streamEvents(
 /** Whether a Content-Type header names the plan-as-JSON media type (parameters aside). */
 function isPlanJson(contentType: string | undefined): boolean {
   return contentType?.split(';', 1)[0]?.trim().toLowerCase() === PLAN_JSON_TYPE;
+}
+
+/**
+ * Worktrees (docs/worktrees.md) name a repository on the machine that prepares the run: a plan
+ * with `repo:`/`worktrees:` is submitted with `baton run` or `baton submit` there, never by an
+ * HTTP client naming a path on the server's disk.
+ */
+function planWithoutWorktrees(plan: Plan): Plan {
+  if (plan.workspace === null) return plan;
+  throw new ValidationError([
+    {
+      path: 'repo',
+      message:
+        'a plan with repo:/worktrees: is submitted with `baton run` or `baton submit` on the machine that has the repository (docs/worktrees.md), not over HTTP',
+    },
+  ]);
 }

@@ -36,6 +36,9 @@ import {
 } from '../../runtime/plan.ts';
 import type { BatonConfig } from '../../runtime/config.ts';
 import type { Worker } from '../../runtime/worker.ts';
+import { withWorkspace } from '../../workspace/handler.ts';
+import { prepareWorkspaceRun } from '../../workspace/prepare.ts';
+import { finishRunWorkspace, startRunWorkspace } from './worktrees.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
@@ -142,7 +145,12 @@ export async function runCommand(
   if (plan.run.budget === undefined && cost.budgetUsd !== null) {
     plan.run.budget = { usd: cost.budgetUsd };
   }
-  const { width } = normalizeRun(plan.run, { now: Date.now() });
+  // Worktrees (docs/worktrees.md): the repository is checked and each task stamped before
+  // anything is stored; a bad repository changes nothing.
+  const workspace = await prepareWorkspaceRun(plan, process.cwd());
+  for (const note of workspace?.repo.notes ?? []) ctx.note(`note: ${note}`);
+  const runSpec = workspace?.run ?? plan.run;
+  const { width } = normalizeRun(runSpec, { now: Date.now() });
   // One agent with --sequential (or parallel.enabled: false), else --concurrency, else the
   // config file's parallel.maxConcurrency, else the plan's width (a goal's: GOAL_AGENTS).
   const count = !parallel.enabled
@@ -185,7 +193,8 @@ export async function runCommand(
     // The run's events are read from here on: its first ones are written by the submit itself,
     // and nothing before it (the store's history) is read.
     const since = await baton.lastEventId();
-    const submitted = await baton.submitRun(plan.run);
+    const submitted = await baton.submitRun(runSpec);
+    if (workspace !== null) await startRunWorkspace(ctx, workspace, submitted.runId);
     ctx.logger.info(
       {
         runId: submitted.runId,
@@ -213,11 +222,11 @@ export async function runCommand(
         labels: agent.labels,
         concurrency: agent.concurrency,
         handlers: {
-          shell: shellHandler(),
+          shell: withWorkspace(shellHandler()),
           http: httpHandler(),
           llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
           [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models),
-          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
+          agent: withWorkspace(cliAgentHandler(ctx.agentEnv, ctx.config.config)),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,
@@ -302,6 +311,7 @@ export async function runCommand(
       const shown = renderRunResult(summary.result ?? null);
       if (shown !== null) ctx.print(`\n${shown}`);
     }
+    if (workspace !== null) await finishRunWorkspace(ctx, baton, submitted.runId);
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',
@@ -335,6 +345,7 @@ function goalPlan(goal: string, options: RunCommandOptions): Plan {
     run,
     tasks: [{ key: 'plan', executor: PLAN_TASK_TYPE, line: 1, column: 1, spec }],
     agents: null,
+    workspace: null,
   };
 }
 

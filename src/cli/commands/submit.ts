@@ -1,11 +1,17 @@
 /** `baton submit <plan>`: enqueue a plan as a run without running it. */
 import { loadPlan } from '../../runtime/plan.ts';
+import { prepareWorkspaceRun } from '../../workspace/prepare.ts';
 import { withBaton, type CliContext } from '../context.ts';
+import { startRunWorkspace } from './worktrees.ts';
 
 export async function submitCommand(ctx: CliContext, planFile: string): Promise<number> {
   // The plan is checked in full before the store is opened: a bad plan stores nothing.
   const plan = await loadPlan(planFile);
-  const submitted = await withBaton(ctx, (baton) => baton.submitRun(plan.run));
+  // Worktrees (docs/worktrees.md): the repository is checked before anything is stored.
+  const workspace = await prepareWorkspaceRun(plan, process.cwd());
+  for (const note of workspace?.repo.notes ?? []) ctx.note(`note: ${note}`);
+  const submitted = await withBaton(ctx, (baton) => baton.submitRun(workspace?.run ?? plan.run));
+  if (workspace !== null) await startRunWorkspace(ctx, workspace, submitted.runId);
   ctx.logger.info(
     { runId: submitted.runId, tasks: submitted.tasks.length, plan: plan.file },
     'run submitted',

@@ -11,6 +11,7 @@ import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { cliAgentHandler } from '../agent.ts';
+import { withWorkspace } from '../../workspace/handler.ts';
 import { cliLlmHandler } from '../llm.ts';
 import { cliPlanHandler, plannerModels } from '../planner.ts';
 
@@ -42,10 +43,10 @@ export async function workerCommand(
     capabilities,
     concurrency: options.concurrency,
     handlers: {
-      shell: shellHandler(),
+      shell: withWorkspace(shellHandler()),
       http: httpHandler(),
       llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
-      agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
+      agent: withWorkspace(cliAgentHandler(ctx.agentEnv, ctx.config.config)),
     },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
