@@ -121,8 +121,8 @@ export class Ledger {
   }
 
   /** Give a reservation back: its call never happened. False when it was not held any more. */
-  releaseReservation(reservationId: string): Promise<boolean> {
-    return this.#backend.releaseReservation(reservationId);
+  releaseReservation(reservationId: string, taskId?: string): Promise<boolean> {
+    return this.#backend.releaseReservation(reservationId, taskId);
   }
 
   /** The budget of a run or task, or null when it has none. */

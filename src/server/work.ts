@@ -271,7 +271,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         `agent ${query.agentId} never held attempt ${query.token} of it`,
       );
     }
-    return { released: await ledger.releaseReservation(reservationId) };
+    return { released: await ledger.releaseReservation(reservationId, taskId) };
   });
 }
 

@@ -154,6 +154,14 @@ function behaviours(open: () => Promise<TestServer>, sqlite: boolean) {
     expect(fourth.status).toBe(409);
     expect(fourth.body.error.code).toBe('BATON_BUDGET_EXCEEDED');
     expect((await s.baton.backend.budgetOf(runId))!.reservedUsd).toBeCloseTo(0.9, 9);
+    // Another task's reservation is not its agent's to give back: refused, still held.
+    const other = await claimed(s, 10);
+    const foreign = await s.request(
+      'DELETE',
+      `/v1/leases/${other.taskId}/reservations/${held[1]!.body.id as string}?agentId=${other.agentId}&token=${other.token}`,
+    );
+    expect(foreign.body).toEqual({ released: false });
+    expect((await s.baton.backend.budgetOf(runId))!.reservedUsd).toBeCloseTo(0.9, 9);
 
     const rid = held[0]!.body.id as string;
     const released = await s.request(
