@@ -60,10 +60,15 @@ const CALL = {
   cacheReadTokens: 100,
 };
 
-function behaviours(open: () => Promise<TestServer>, sqlite: boolean) {
+function behaviours(
+  open: () => Promise<TestServer>,
+  /** The `--store` (and `--namespace`) by which `baton costs` finds the server's store. */
+  storeArgs: (s: TestServer) => string[],
+) {
   it('records a call against the attempt; it shows in GET /v1/costs (and baton costs)', async () => {
     const s = await open();
     const { runId, agentId, taskId, token } = await claimed(s, 5);
+    const store = storeArgs(s);
     const reserved = await s.request('POST', `/v1/leases/${taskId}/reservations`, {
       body: {
         agentId,
@@ -124,16 +129,8 @@ function behaviours(open: () => Promise<TestServer>, sqlite: boolean) {
     expect(costs.body.budget).toMatchObject({ limitUsd: 5, reservedUsd: 0 });
     expect(costs.body.budget.spentUsd).toBeCloseTo(cost + 0.25, 9);
 
-    if (sqlite) {
-      const out = await cli.run([
-        'costs',
-        runId,
-        '--by',
-        'model',
-        '--json',
-        '--store',
-        `sqlite:${s.dir}/baton.db`,
-      ]);
+    {
+      const out = await cli.run(['costs', runId, '--by', 'model', '--json', ...store]);
       expect(out.code, out.stderr).toBe(0);
       const report = JSON.parse(out.stdout) as { total: { calls: number; costUsd: number } };
       expect(report.total.calls).toBe(2);
@@ -278,7 +275,10 @@ function behaviours(open: () => Promise<TestServer>, sqlite: boolean) {
 }
 
 describe('the ledger for HTTP agents, on SQLite', () => {
-  behaviours(() => startServer(), true);
+  behaviours(
+    () => startServer(),
+    (s) => ['--store', `sqlite:${s.dir!}/baton.db`],
+  );
 
   it('is refused without the work scope', async () => {
     const reader = 'reader-token-0123456789abcdef';
@@ -306,10 +306,13 @@ if (!redisUp && !ci) {
     beforeAll(() => {
       if (!redisUp) throw new Error('CI=true and no Redis answers on 127.0.0.1:6379');
     });
-    behaviours(() => {
-      const namespace = `test-ledger-http-${randomUUID()}`;
-      namespaces.push(namespace);
-      return startServer({ store: REDIS_URL, namespace });
-    }, false);
+    behaviours(
+      () => {
+        const namespace = `test-ledger-http-${randomUUID()}`;
+        namespaces.push(namespace);
+        return startServer({ store: REDIS_URL, namespace });
+      },
+      () => ['--store', REDIS_URL, '--namespace', namespaces.at(-1)!],
+    );
   });
 }
