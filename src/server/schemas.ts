@@ -628,6 +628,11 @@ export const UsageBodySchema = z.strictObject({
   cacheWriteTokens: tokenCount.optional(),
   reasoningTokens: tokenCount.optional(),
   costUsd: z.number().min(0).max(MAX_USD).optional(),
+  /**
+   * For a call that died mid-stream: `partial` (input as the provider reported it, output counted
+   * from the streamed text) or `estimate` (input estimated): recorded as the cost basis.
+   */
+  basis: z.enum(['partial', 'estimate']).optional(),
   /** The reservation this call held: settled to the recorded cost in the same step. */
   reservationId: reservationId.optional(),
 });

@@ -230,6 +230,7 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
         ...(body.cacheWriteTokens === undefined ? {} : { cacheWriteTokens: body.cacheWriteTokens }),
         ...(body.reasoningTokens === undefined ? {} : { reasoningTokens: body.reasoningTokens }),
         ...(body.costUsd === undefined ? {} : { costUsd: body.costUsd }),
+        ...(body.basis === undefined ? {} : { basis: body.basis }),
       },
       body.reservationId === undefined ? {} : { reservationId: body.reservationId },
     );

@@ -116,25 +116,33 @@ function behaviours(
       },
     });
     expect(reported.body).toMatchObject({ costUsd: 0.25, costBasis: 'provider' });
+    // A call that died mid-stream says how its tokens were worked out.
+    const partial = await s.request('POST', `/v1/leases/${taskId}/usage`, {
+      body: { agentId, token, ...CALL, outputTokens: 0, basis: 'estimate' },
+    });
+    expect(partial.body).toMatchObject({ costBasis: 'estimate' });
 
     const costs = await s.request('GET', `/v1/costs?run=${runId}&by=model`);
     expect(costs.status).toBe(200);
-    expect(costs.body.total).toMatchObject({ calls: 2, inputTokens: 1010, outputTokens: 201 });
-    expect(costs.body.total.costUsd).toBeCloseTo(cost + 0.25, 9);
+    expect(costs.body.total).toMatchObject({ calls: 3, inputTokens: 2010, outputTokens: 201 });
+    expect(costs.body.total.costUsd).toBeCloseTo(cost + 0.25 + (partial.body.costUsd as number), 9);
     const groups = costs.body.groups as { key: string }[];
     expect(groups.map((g) => g.key).sort()).toEqual([
       'anthropic:claude-sonnet-4-5',
       'openai:gpt-4.1-mini',
     ]);
     expect(costs.body.budget).toMatchObject({ limitUsd: 5, reservedUsd: 0 });
-    expect(costs.body.budget.spentUsd).toBeCloseTo(cost + 0.25, 9);
+    expect(costs.body.budget.spentUsd).toBeCloseTo(
+      cost + 0.25 + (partial.body.costUsd as number),
+      9,
+    );
 
     {
       const out = await cli.run(['costs', runId, '--by', 'model', '--json', ...store]);
       expect(out.code, out.stderr).toBe(0);
       const report = JSON.parse(out.stdout) as { total: { calls: number; costUsd: number } };
-      expect(report.total.calls).toBe(2);
-      expect(report.total.costUsd).toBeCloseTo(cost + 0.25, 9);
+      expect(report.total.calls).toBe(3);
+      expect(report.total.costUsd).toBeCloseTo(cost + 0.25 + (partial.body.costUsd as number), 9);
     }
   });
 
@@ -229,6 +237,7 @@ function behaviours(
       ['usage', { agentId, token, ...CALL, inputTokens: -1 }, /inputTokens/],
       ['usage', { agentId, token, ...CALL, outputTokens: 1.5 }, /outputTokens/],
       ['usage', { agentId, token, ...CALL, surprise: true }, /surprise/],
+      ['usage', { agentId, token, ...CALL, basis: 'table' }, /basis/],
       ['usage', { agentId, token, ...CALL, inputTokens: 'NaN' }, /inputTokens/],
       ['usage', { agentId, token, ...CALL, inputTokens: 1e300 }, /inputTokens/],
       ['usage', { agentId, token, ...CALL, costUsd: -0.5 }, /costUsd/],
