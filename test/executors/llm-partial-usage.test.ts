@@ -202,6 +202,26 @@ describe('an llm call that dies mid-stream is recorded', () => {
       const { usage } = await settled(baton, id);
       // message_start and message_delta both came: nothing had to be worked out.
       expect(usage[0]).toMatchObject({ inputTokens: 12, outputTokens: 5, costBasis: 'override' });
+
+      // OpenAI's last chunk came with its usage and a gateway's cost: that cost wins.
+      server.answers.push({
+        kind: 'malformed',
+        text: 'Some text then junk',
+        usage: { input: 7, output: 3, cost: 0.002 },
+      });
+      const o = await baton.submit({
+        type: 'llm',
+        payload: llm(MINI, 'p'),
+        maxAttempts: 1,
+        budget: { usd: 1 },
+      });
+      const openai = await settled(baton, o.id);
+      expect(openai.usage[0]).toMatchObject({
+        inputTokens: 7,
+        outputTokens: 3,
+        costUsd: 0.002,
+        costBasis: 'provider',
+      });
     });
   });
 

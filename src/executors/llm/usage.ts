@@ -83,6 +83,8 @@ export class StreamUsage {
   input: { tokens: number; cacheRead: number; cacheWrite: number } | undefined;
   /** The final output as the provider reported it; undefined while it has not. */
   output: { tokens: number; reasoning: number } | undefined;
+  /** The cost as the provider reported it with its usage (some OpenAI-compatible gateways). */
+  costUsd: number | undefined;
   /** UTF-8 bytes of the text (answer and reasoning) streamed so far. */
   streamedBytes = 0;
 
@@ -117,6 +119,9 @@ export class StreamUsage {
       cacheRead: count(num(field(usage, 'prompt_tokens_details')?.cached_tokens)),
       cacheWrite: 0,
     };
+    if (typeof usage.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0) {
+      this.costUsd = usage.cost;
+    }
     if (typeof usage.completion_tokens === 'number') {
       this.output = {
         tokens: count(usage.completion_tokens),
@@ -161,6 +166,9 @@ export interface PartialUsage {
  *   tokenizer exceeds, so a partial record never counts less than was billed.
  * - Both are clamped to the call's worst case (`worst`: the reservation's input estimate and its
  *   `maxTokens`), so settling never takes more than the reservation held.
+ * - When the provider had reported all of it (input and final output) before the stream broke,
+ *   it is returned as reported, unclamped, with `basis` null: a clean call's usage is not capped
+ *   either (costs.md: a call that costs more than it reserved is recorded in full).
  */
 export function partialUsage(
   provider: string,
@@ -187,6 +195,23 @@ export function partialUsage(
   if (output === undefined) {
     basis ??= 'partial';
     output = { tokens: stream.streamedBytes, reasoning: 0 };
+  }
+  if (basis === null) {
+    // The provider reported all of it after all: recorded as reported, as a clean call's is.
+    return {
+      usage: {
+        provider,
+        model,
+        inputTokens: input.tokens,
+        outputTokens: output.tokens,
+        cacheReadTokens: input.cacheRead,
+        cacheWriteTokens: input.cacheWrite,
+        reasoningTokens: output.reasoning,
+        ...(stream.costUsd === undefined ? {} : { costUsd: stream.costUsd }),
+      },
+      basis,
+      clamped: false,
+    };
   }
   let clamped = false;
   let inputTokens = input.tokens;
