@@ -801,9 +801,10 @@ export interface Backend {
   reserveBudget(input: ReserveInput): Promise<ReserveOutcome>;
   /**
    * Give a reservation back (its call never happened, or failed before it cost anything). True
-   * when it was held; false when it was settled, released or never made.
+   * when it was held; false when it was settled, released or never made — or, with `taskId`,
+   * when it is another task's (left held: it is not this caller's to give back).
    */
-  releaseReservation(reservationId: string): Promise<boolean>;
+  releaseReservation(reservationId: string, taskId?: string): Promise<boolean>;
 
   // Model selection (docs/llm.md#model-selection).
 

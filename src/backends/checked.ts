@@ -306,9 +306,10 @@ export class CheckedBackend implements Backend {
     return this.adapter.reserveBudget(checkReserve(input));
   }
 
-  async releaseReservation(reservationId: string): Promise<boolean> {
+  async releaseReservation(reservationId: string, taskId?: string): Promise<boolean> {
     checkId(reservationId, 'releaseReservation.reservationId', 'a reservation');
-    return this.adapter.releaseReservation(reservationId);
+    if (taskId !== undefined) checkId(taskId, 'releaseReservation.taskId', 'a task');
+    return this.adapter.releaseReservation(reservationId, taskId);
   }
 
   async getState(scope: string, key: string): Promise<StateEntry | null> {

@@ -32,9 +32,23 @@ export function fromNano(nano: number): number {
  * - `override`: the user's own price for the model (the `prices` option);
  * - `table`: the maintained price table (`@pydantic/genai-prices`);
  * - `unpriced`: no price is known for the model (a local server the table does not list, with no
- *   `prices` entry): recorded at $0, tokens and all, so the call is still counted.
+ *   `prices` entry): recorded at $0, tokens and all, so the call is still counted;
+ * - `partial`: the call died mid-stream (cancelled, timed out, its stream broken); its input is
+ *   what the provider reported, its output counted from the text streamed (one token per UTF-8
+ *   byte), priced by the override or the table;
+ * - `estimate`: as `partial`, but the provider had reported no input yet (OpenAI reports usage
+ *   only at the end): the input is the estimate its reservation was held for.
  */
-export const COST_BASES = ['provider', 'override', 'table', 'unpriced'] as const;
+export const COST_BASES = [
+  'provider',
+  'override',
+  'table',
+  'unpriced',
+  'partial',
+  'estimate',
+] as const;
+/** The bases of a call whose tokens were partly worked out rather than reported. */
+export type PartialBasis = Extract<CostBasis, 'partial' | 'estimate'>;
 export type CostBasis = (typeof COST_BASES)[number];
 
 /** What costs can be totalled by. */
@@ -63,6 +77,12 @@ export interface ModelUsage {
   reasoningTokens?: number;
   /** The cost in USD as the provider reported it; wins over the price table. @default none */
   costUsd?: number;
+  /**
+   * Set when the tokens were partly worked out, not all reported (a call that died mid-stream):
+   * recorded as the cost basis instead of the price's source.
+   * @default none: the tokens are as the provider reported them
+   */
+  basis?: PartialBasis;
 }
 
 /** One recorded model call: its usage, its cost and what it is counted against. */

@@ -45,6 +45,7 @@ import type {
 import { isTerminal } from '../core/types.ts';
 import type { LogLine, LogPage } from '../core/logs.ts';
 import { EventFollower } from './event-follower.ts';
+import { Ledger } from './ledger.ts';
 import { runLogLines, taskLogLines, type LogsOptions } from './log-reader.ts';
 import { Worker, getDefaultLogger, type WorkerOptions } from './worker.ts';
 
@@ -117,6 +118,7 @@ export class Baton {
   readonly #follower: EventFollower;
   /** The `prices` option: every worker's default. */
   readonly #prices: PriceOverrides | undefined;
+  #ledger: Ledger | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(backend: Backend, logger: Logger, prices?: PriceOverrides) {
@@ -379,6 +381,18 @@ export class Baton {
   async usage(taskId: string): Promise<UsageRecord[]> {
     this.#assertOpen('usage');
     return await this.backend.usageOf(taskId);
+  }
+
+  /**
+   * The ledger at this client's prices: what a worker's `ctx.costs` records through, and what
+   * the HTTP API's usage and reservation routes use for remote agents (one rule for both).
+   */
+  get ledger(): Ledger {
+    this.#ledger ??= new Ledger(
+      this.backend,
+      this.#prices === undefined ? {} : { prices: this.#prices },
+    );
+    return this.#ledger;
   }
 
   /** A worker on this client's store; call its `start()`. `close()` stops it. */

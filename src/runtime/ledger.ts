@@ -19,6 +19,7 @@
  */
 import type { Backend, HeldLeaseRef, ModelHistory } from '../backends/backend.ts';
 import { recordedModelChoice, recordedUsage, reservationOf } from '../backends/backend.ts';
+import { checkUsage } from '../backends/inputs.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { BudgetStatus, ModelUsage, Reservation, UsageRecord } from '../core/ledger.ts';
 import type { Complexity, Tier } from '../core/model-choice.ts';
@@ -38,6 +39,19 @@ export interface LedgerOptions {
 
 /** The lease a call is recorded or reserved against: its task, token and holder. */
 export type LeaseHolder = HeldLeaseRef;
+
+/** A usage's provider, model and token counts: what the store checks of a record. */
+function countsOf(usage: ModelUsage) {
+  return {
+    provider: usage.provider,
+    model: usage.model,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cacheReadTokens: usage.cacheReadTokens ?? 0,
+    cacheWriteTokens: usage.cacheWriteTokens ?? 0,
+    reasoningTokens: usage.reasoningTokens ?? 0,
+  };
+}
 
 function holderOf(lease: LeaseHolder): LeaseHolder {
   return { taskId: lease.taskId, token: lease.token, agentId: lease.agentId };
@@ -66,6 +80,9 @@ export class Ledger {
     usage: ModelUsage,
     options: { reservationId?: string } = {},
   ): Promise<UsageRecord> {
+    // The store checks the record again; the counts are checked first so that a malformed one
+    // is refused with the store's own words, not priced (a price table cannot price it).
+    checkUsage({ ...holderOf(lease), ...countsOf(usage), costUsd: 0, costBasis: 'table' });
     const { costUsd, costBasis } = await this.prices.price(usage);
     const input = {
       ...holderOf(lease),
@@ -104,8 +121,8 @@ export class Ledger {
   }
 
   /** Give a reservation back: its call never happened. False when it was not held any more. */
-  releaseReservation(reservationId: string): Promise<boolean> {
-    return this.#backend.releaseReservation(reservationId);
+  releaseReservation(reservationId: string, taskId?: string): Promise<boolean> {
+    return this.#backend.releaseReservation(reservationId, taskId);
   }
 
   /** The budget of a run or task, or null when it has none. */
@@ -125,18 +142,22 @@ export class Ledger {
    * @throws BudgetExceededError when it does not fit; ValidationError when no price is known for
    *   the model while the run or task has a budget (a budget cannot hold an unknown amount).
    */
-  async reserveCall(lease: Lease, call: CallEstimate): Promise<Reservation> {
+  async reserveCall(
+    lease: LeaseHolder & { task: { runId: string | null } },
+    call: CallEstimate,
+  ): Promise<Reservation> {
+    const runId = lease.task.runId;
     const worst = await this.prices.worstCaseUsd(call);
     if (worst === null) {
       const budgets = await Promise.all([
-        lease.task.runId === null ? null : this.budgetOf(lease.task.runId),
+        runId === null ? null : this.budgetOf(runId),
         this.budgetOf(lease.taskId),
       ]);
       if (budgets.some((b) => b !== null)) {
         throw new ValidationError([
           {
             path: 'prices',
-            message: `no price is known for ${call.provider}:${call.model}, so its calls cannot be held against the budget of task ${lease.taskId}${lease.task.runId === null ? '' : ` or its run ${lease.task.runId}`}; add it to the prices option, e.g. '${call.provider}:${call.model}': { inputMtok: 1, outputMtok: 2 }`,
+            message: `no price is known for ${call.provider}:${call.model}, so its calls cannot be held against the budget of task ${lease.taskId}${runId === null ? '' : ` or its run ${runId}`}; add it to the prices option, e.g. '${call.provider}:${call.model}': { inputMtok: 1, outputMtok: 2 }`,
           },
         ]);
       }

@@ -57,6 +57,12 @@ export class Prices {
   /** What a call cost, and on which basis. */
   async price(usage: ModelUsage): Promise<Priced> {
     if (usage.costUsd !== undefined) return { costUsd: usage.costUsd, costBasis: 'provider' };
+    const priced = await this.#price(usage);
+    // Tokens partly worked out say so, whichever price they were charged at.
+    return usage.basis === undefined ? priced : { ...priced, costBasis: usage.basis };
+  }
+
+  async #price(usage: ModelUsage): Promise<Priced> {
     const override = overrideFor(this.#overrides, usage.provider, usage.model);
     if (override) return { costUsd: costAt(override, usage), costBasis: 'override' };
     const { calcPrice } = await priceTable();

@@ -53,6 +53,11 @@ const COMPONENTS = {
   LogPage: S.LogPageSchema,
   LogsBody: S.LogsBodySchema,
   LogsAppended: S.LogsAppendedSchema,
+  UsageBody: S.UsageBodySchema,
+  UsageRecord: S.UsageRecordSchema,
+  ReserveBody: S.ReserveBodySchema,
+  Reservation: S.ReservationSchema,
+  ReservationReleased: S.ReservationReleasedSchema,
 } as const;
 
 export type ComponentName = keyof typeof COMPONENTS;
@@ -334,6 +339,36 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       scope: 'work',
       body: 'LogsBody',
       ok: [200, 'LogsAppended'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/leases/{taskId}/usage': {
+    post: {
+      summary:
+        "Record one model call the attempt made (provider, model, tokens, optional provider-reported costUsd; else priced from the server's table), settling reservationId when given; recorded even when the lease was since lost (the money was spent); 409 BATON_CONFLICT when agentId never held the attempt the token names",
+      scope: 'work',
+      body: 'UsageBody',
+      ok: [201, 'UsageRecord'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/leases/{taskId}/reservations': {
+    post: {
+      summary:
+        "Hold a call's worst case (usd, or call priced by the server) against the budgets of the task's run and of the task while the lease is held; 409 BATON_BUDGET_EXCEEDED when it does not fit, BATON_LEASE_LOST when the lease is not held",
+      scope: 'work',
+      body: 'ReserveBody',
+      ok: [201, 'Reservation'],
+      errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/leases/{taskId}/reservations/{reservationId}': {
+    delete: {
+      summary:
+        'Give back a reservation whose call never happened (agentId and token in the query: an attempt the agent held); released is false when it was not held any more (settled, released, swept)',
+      scope: 'work',
+      query: S.ReleaseReservationQuerySchema,
+      ok: [200, 'ReservationReleased'],
       errors: [400, 401, 403, 404, 409],
     },
   },

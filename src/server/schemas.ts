@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
 import { goalProblem } from '../core/goal.ts';
-import { COST_GROUPS } from '../core/ledger.ts';
+import { COST_BASES, COST_GROUPS, MAX_TOKENS, MAX_USD } from '../core/ledger.ts';
 import { LOG_LEVELS, LOG_STREAMS } from '../core/logs.ts';
 import { TASK_STATES } from '../core/types.ts';
 import { LIMITS } from '../core/validate.ts';
@@ -601,3 +601,101 @@ export const LogPageSchema = z.strictObject({
 
 /** The answer of `POST /v1/leases/:taskId/logs`. */
 export const LogsAppendedSchema = z.strictObject({ taskId: z.string(), lines: z.number() });
+
+// The ledger for HTTP agents (docs/costs.md#agents-over-http): an agent that calls models itself
+// records each call's usage and holds its worst case against the budgets, as `ctx.costs` does.
+
+/** A token count of one call: a whole number from 0 to MAX_TOKENS. */
+const tokenCount = z.number().int().min(0).max(MAX_TOKENS);
+/** A provider or model name (the store's key length). */
+const modelName = z.string().min(1).max(LIMITS.maxKeyLength);
+/** A reservation id, as `POST /v1/leases/:taskId/reservations` answered it. */
+const reservationId = z.string().min(1).max(LIMITS.maxKeyLength);
+
+/**
+ * `POST /v1/leases/:taskId/usage`: one model call the attempt (`token`) made, recorded whether
+ * or not its lease is still held. Cache tokens are parts of the input, reasoning a part of the
+ * output. `costUsd`: the cost the provider reported, which wins over the price table.
+ */
+export const UsageBodySchema = z.strictObject({
+  token: z.number().int().min(1),
+  agentId: holderAgentId,
+  provider: modelName,
+  model: modelName,
+  inputTokens: tokenCount,
+  outputTokens: tokenCount,
+  cacheReadTokens: tokenCount.optional(),
+  cacheWriteTokens: tokenCount.optional(),
+  reasoningTokens: tokenCount.optional(),
+  costUsd: z.number().min(0).max(MAX_USD).optional(),
+  /**
+   * For a call that died mid-stream: `partial` (input as the provider reported it, output counted
+   * from the streamed text) or `estimate` (input estimated): recorded as the cost basis.
+   */
+  basis: z.enum(['partial', 'estimate']).optional(),
+  /** The reservation this call held: settled to the recorded cost in the same step. */
+  reservationId: reservationId.optional(),
+});
+
+/** A call about to be made, priced at its worst case by the server's price table. */
+const callEstimate = z.strictObject({
+  provider: modelName,
+  model: modelName,
+  /** An upper bound of the input tokens (count generously: UTF-8 bytes are one). */
+  inputTokens: tokenCount,
+  /** The call's `maxTokens`. */
+  maxOutputTokens: tokenCount,
+});
+
+/**
+ * `POST /v1/leases/:taskId/reservations`: hold a call's worst case against the budgets of the
+ * task's run and of the task, while the lease is held. Give either `usd` (the amount) or `call`
+ * (priced by the server at the model's dearest input rate and all of `maxOutputTokens`).
+ */
+export const ReserveBodySchema = z
+  .strictObject({
+    token: z.number().int().min(1),
+    agentId: holderAgentId,
+    usd: z.number().min(0).max(MAX_USD).optional(),
+    call: callEstimate.optional(),
+  })
+  .refine((body) => (body.usd === undefined) !== (body.call === undefined), {
+    message: 'give exactly one of usd (the worst case in US dollars) or call (to be priced)',
+    path: ['usd'],
+  });
+
+/** `DELETE /v1/leases/:taskId/reservations/:reservationId`: who gives it back. */
+export const ReleaseReservationQuerySchema = z.strictObject({
+  token: z.coerce.number().int().min(1),
+  agentId: holderAgentId,
+});
+
+export const ReservationParamsSchema = z.strictObject({
+  taskId: z.string().min(1),
+  reservationId,
+});
+
+/** One recorded model call (core/ledger.ts UsageRecord). */
+export const UsageRecordSchema = z.strictObject({
+  taskId: z.string(),
+  attempt: z.number(),
+  runId: z.string().nullable(),
+  epic: z.string().nullable(),
+  agentId: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cacheReadTokens: z.number(),
+  cacheWriteTokens: z.number(),
+  reasoningTokens: z.number(),
+  costUsd: z.number(),
+  costBasis: z.enum(COST_BASES),
+  at: z.number(),
+});
+
+/** A reservation held (core/ledger.ts Reservation). */
+export const ReservationSchema = z.strictObject({ id: z.string(), usd: z.number() });
+
+/** The answer of `DELETE …/reservations/:reservationId`: false when it was not held any more. */
+export const ReservationReleasedSchema = z.strictObject({ released: z.boolean() });

@@ -32,7 +32,11 @@ import {
   IdParamsSchema,
   LogsBodySchema,
   ReleaseBodySchema,
+  ReleaseReservationQuerySchema,
   RenewBodySchema,
+  ReservationParamsSchema,
+  ReserveBodySchema,
+  UsageBodySchema,
 } from './schemas.ts';
 import { z } from 'zod';
 
@@ -203,6 +207,72 @@ export function registerWorkRoutes(app: FastifyInstance, baton: Baton, closing: 
       throw new LeaseLostError(taskId, body.token, outcome.reason);
     }
     return { taskId, lines: body.lines.length };
+  });
+
+  // The ledger for agents that call models themselves (docs/costs.md#agents-over-http), through
+  // the same Ledger a worker's ctx.costs uses: priced, fenced and held by one rule.
+  const ledger = baton.ledger;
+
+  // One call's usage, recorded against the attempt the token names whether or not its lease is
+  // still held (the money was spent); refused (409) when agentId never held that attempt.
+  app.post('/v1/leases/:taskId/usage', work, async (request, reply) => {
+    const { taskId } = TaskIdParamsSchema.parse(request.params);
+    const body = UsageBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
+    const record = await ledger.recordUsage(
+      { taskId, token: body.token, agentId: body.agentId },
+      {
+        provider: body.provider,
+        model: body.model,
+        inputTokens: body.inputTokens,
+        outputTokens: body.outputTokens,
+        ...(body.cacheReadTokens === undefined ? {} : { cacheReadTokens: body.cacheReadTokens }),
+        ...(body.cacheWriteTokens === undefined ? {} : { cacheWriteTokens: body.cacheWriteTokens }),
+        ...(body.reasoningTokens === undefined ? {} : { reasoningTokens: body.reasoningTokens }),
+        ...(body.costUsd === undefined ? {} : { costUsd: body.costUsd }),
+        ...(body.basis === undefined ? {} : { basis: body.basis }),
+      },
+      body.reservationId === undefined ? {} : { reservationId: body.reservationId },
+    );
+    return reply.status(201).send(record);
+  });
+
+  // Hold a call's worst case under the run's and task's budgets while the lease is held:
+  // 409 BATON_BUDGET_EXCEEDED when it does not fit, BATON_LEASE_LOST when the lease is not held.
+  app.post('/v1/leases/:taskId/reservations', work, async (request, reply) => {
+    const { taskId } = TaskIdParamsSchema.parse(request.params);
+    const body = ReserveBodySchema.parse(request.body ?? null);
+    await owners.check(body.agentId, request.tokenOwner);
+    const holder = { taskId, token: body.token, agentId: body.agentId };
+    let reservation;
+    if (body.call !== undefined) {
+      const task = await backend.getTask(taskId);
+      if (task === null) throw new NotFoundError('task', taskId);
+      reservation = await ledger.reserveCall({ ...holder, task: { runId: task.runId } }, body.call);
+    } else {
+      reservation = await ledger.reserveBudget(holder, body.usd ?? 0);
+    }
+    return reply.status(201).send(reservation);
+  });
+
+  // Give back a reservation whose call never happened. The agent must have held the attempt.
+  const releaseConfig = { config: { ...work.config, query: ReleaseReservationQuerySchema } };
+  app.delete('/v1/leases/:taskId/reservations/:reservationId', releaseConfig, async (request) => {
+    const { taskId, reservationId } = ReservationParamsSchema.parse(request.params);
+    const query = ReleaseReservationQuerySchema.parse(request.query ?? {});
+    await owners.check(query.agentId, request.tokenOwner);
+    const attempts = await backend.getAttempts(taskId);
+    if (attempts.length === 0 && (await backend.getTask(taskId)) === null) {
+      throw new NotFoundError('task', taskId);
+    }
+    if (!attempts.some((a) => a.attempt === query.token && a.agentId === query.agentId)) {
+      throw new LeaseLostError(
+        taskId,
+        query.token,
+        `agent ${query.agentId} never held attempt ${query.token} of it`,
+      );
+    }
+    return { released: await ledger.releaseReservation(reservationId, taskId) };
   });
 }
 

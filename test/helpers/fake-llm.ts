@@ -74,16 +74,16 @@ export type FakeAnswer =
       headers?: Record<string, string>;
     }
   /** Starts a good stream, sends a `data:` line that is not JSON, then finishes the stream normally. */
-  | { kind: 'malformed'; text?: string }
+  | { kind: 'malformed'; text?: string; usage?: FakeUsage }
   /** Starts a good stream and the first deltas, then closes the connection mid-stream. */
-  | { kind: 'truncated'; text?: string }
+  | { kind: 'truncated'; text?: string; usage?: FakeUsage; chunkDelayMs?: number }
   /**
    * Starts a good stream and the first deltas, then ends the response properly (as a proxy that
    * gave up might): no end-of-answer event, no usage, but no broken connection either.
    */
   | { kind: 'ended'; text?: string }
   /** Starts a good stream (`text` as the first deltas), then sends nothing more, ever. */
-  | { kind: 'hang'; text?: string }
+  | { kind: 'hang'; text?: string; usage?: FakeUsage }
   /** Anthropic: a good start, then an `error` event in the stream (e.g. `overloaded_error`). */
   | { kind: 'stream-error'; type: string; message?: string; text?: string };
 
@@ -359,7 +359,8 @@ function split(text: string): string[] {
 }
 
 function usageOf(answer: FakeAnswer): Required<Omit<FakeUsage, 'cost'>> & { cost?: number } {
-  const usage = answer.kind === undefined || answer.kind === 'text' ? (answer.usage ?? {}) : {};
+  // The usage a broken-off stream began with (Anthropic's message_start), or a whole answer's.
+  const usage = 'usage' in answer ? (answer.usage ?? {}) : {};
   return {
     input: usage.input ?? 10,
     output: usage.output ?? 5,
@@ -375,7 +376,7 @@ function cutOff(answer: FakeAnswer): boolean {
 }
 
 function chunkDelayOf(answer: FakeAnswer): number {
-  return answer.kind === undefined || answer.kind === 'text' ? (answer.chunkDelayMs ?? 0) : 0;
+  return 'chunkDelayMs' in answer ? (answer.chunkDelayMs ?? 0) : 0;
 }
 
 function extraHeaders(answer: FakeAnswer): Record<string, string> {

@@ -12,6 +12,25 @@ import { Prices } from '../../src/runtime/prices.ts';
 const sonnet = { provider: 'anthropic', model: 'claude-sonnet-4-5' };
 
 describe('pricing a call', () => {
+  it('says when the tokens were worked out (partial, estimate), at the same price; a reported cost still wins', async () => {
+    const prices = new Prices({ 'vllm:*': { inputMtok: 1, outputMtok: 2 } });
+    const usage = { ...sonnet, inputTokens: 100_000, outputTokens: 10_000 };
+    const table = await prices.price(usage);
+    expect(await prices.price({ ...usage, basis: 'partial' })).toEqual({
+      costUsd: table.costUsd,
+      costBasis: 'partial',
+    });
+    const local = { provider: 'vllm', model: 'q', inputTokens: 1000, outputTokens: 0 };
+    expect(await prices.price({ ...local, basis: 'estimate' })).toEqual({
+      costUsd: 0.001,
+      costBasis: 'estimate',
+    });
+    expect(await prices.price({ ...usage, basis: 'partial', costUsd: 0.5 })).toEqual({
+      costUsd: 0.5,
+      costBasis: 'provider',
+    });
+  });
+
   it('prices from the maintained table: input, output, cache reads and writes at their rates', async () => {
     const prices = new Prices();
     // claude-sonnet-4-5: $3 in, $15 out, $0.30 cache read, $3.75 cache write per million tokens.

@@ -34,6 +34,8 @@ const ROUTES = (): [string, string][] => [
   ['POST', `/v1/leases/${taskId}/renew`],
   ['POST', `/v1/leases/${taskId}/complete`],
   ['POST', `/v1/leases/${taskId}/fail`],
+  ['POST', `/v1/leases/${taskId}/usage`],
+  ['POST', `/v1/leases/${taskId}/reservations`],
 ];
 
 /** Bodies: arbitrary JSON, near-valid task specs with a twist, and text that is not JSON. */

@@ -1692,13 +1692,13 @@ export class RedisBackend implements Backend {
     );
   }
 
-  async releaseReservation(reservationId: string): Promise<boolean> {
+  async releaseReservation(reservationId: string, taskId?: string): Promise<boolean> {
     this.#open();
     const k = this.#keys;
     const released = await this.#run(
       'release-reservation',
       [k.budgets, k.held, k.reservations, k.reservationTimes],
-      [reservationId],
+      [reservationId, taskId ?? ''],
       'releaseReservation',
     );
     return Number(released) === 1;

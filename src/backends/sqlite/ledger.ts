@@ -266,8 +266,8 @@ export class SqliteLedger {
   }
 
   /** Give a reservation back (Backend.releaseReservation); true when it was held. */
-  release(reservationId: string): boolean {
-    return this.#letGo(reservationId, null);
+  release(reservationId: string, taskId: string | null): boolean {
+    return this.#letGo(reservationId, taskId);
   }
 
   /** Release every reservation whose lease is not held any more (the sweep). Returns how many. */

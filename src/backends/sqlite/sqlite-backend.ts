@@ -1235,9 +1235,9 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  async releaseReservation(reservationId: string): Promise<boolean> {
+  async releaseReservation(reservationId: string, taskId?: string): Promise<boolean> {
     this.#open();
-    return this.#write(() => this.#ledger.release(reservationId));
+    return this.#write(() => this.#ledger.release(reservationId, taskId ?? null));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ import {
 import { estimateLlmCall, type LlmCallEstimate } from './budget.ts';
 import { ModelCallError, mapModelError, redact, type CallDescription } from './errors.ts';
 import { Providers, type LlmProviders } from './providers.ts';
-import { normalizeUsage, type LlmUsage } from './usage.ts';
+import { StreamUsage, normalizeUsage, partialUsage, type LlmUsage } from './usage.ts';
 
 /** The part of a worker's task context the `llm` executor uses. */
 export interface LlmHandlerContext {
@@ -117,7 +117,10 @@ export interface LlmHandlerOptions<C extends LlmHandlerContext = LlmHandlerConte
   /**
    * Receives the usage of every model call that reported one, before the answer is checked
    * against `output`, so a call whose answer is then refused is still counted: the money was
-   * spent. Awaited; a rejection fails the attempt (retryably).
+   * spent. A call that died after the provider began answering (cancelled, timed out, its stream
+   * broken) gets what is known of it, with `basis` set (`partialUsage`, docs/costs.md), before
+   * the handler rejects. Awaited; a rejection fails the attempt (retryably), unless the attempt
+   * was aborted, whose reason it keeps.
    */
   onUsage?: (usage: LlmUsage, ctx: C) => void | Promise<void>;
   /**
@@ -326,6 +329,9 @@ async function call<C extends LlmHandlerContext>(
     busyRetryMs: settings.busyRetryMs,
   };
   const maxTokens = payload.maxTokens ?? settings.maxTokens;
+  // The call's worst case (what a reservation holds): the bound a partial record is clamped to.
+  const worst = estimateLlmCall(ctx.payload, ctx.dependencies, settings.maxTokens, modelId);
+  const streamUsage = new StreamUsage();
 
   let text = '';
   let failure: unknown;
@@ -348,13 +354,22 @@ async function call<C extends LlmHandlerContext>(
       abortSignal: signal,
       // Errors are read from the stream below; the default would print them to the console.
       onError: () => undefined,
+      // The provider's own events, for the usage of a call that dies mid-stream.
+      includeRawChunks: true,
     });
     for await (const part of result.fullStream) {
       switch (part.type) {
+        case 'raw':
+          streamUsage.observe(part.rawValue);
+          break;
         case 'text-delta':
           if (part.text === '') break;
           text += part.text;
+          streamUsage.streamed(part.text);
           settings.onText?.(part.text, ctx);
+          break;
+        case 'reasoning-delta':
+          streamUsage.streamed(part.text);
           break;
         case 'start-step':
           if (settings.onWarning !== undefined) {
@@ -378,10 +393,39 @@ async function call<C extends LlmHandlerContext>(
   } catch (error) {
     failure ??= error;
   }
+  // A call that did not end cleanly (cancelled, timed out, broken off) was still billed for what
+  // the provider read and wrote: record what is known of it (docs/costs.md).
+  const clean =
+    !signal.aborted &&
+    failure === undefined &&
+    finishReason !== undefined &&
+    finishReason !== 'error' &&
+    rawFinishReason !== undefined;
+  let record = normalizeUsage(resolved.provider, resolved.modelName, usage);
+  if (!clean) {
+    const partial = partialUsage(resolved.provider, resolved.modelName, streamUsage, usage, worst);
+    record =
+      partial === null
+        ? null
+        : partial.basis === null
+          ? partial.usage
+          : { ...partial.usage, basis: partial.basis };
+    if (partial?.clamped === true) {
+      settings.onWarning?.(
+        `${modelId}: the usage of this broken-off call was cut down to its worst case (${worst?.inputTokens ?? 0} input, ${maxTokens} output tokens), what its reservation held`,
+        ctx,
+      );
+    }
+  }
+  if (record !== null && settings.onUsage !== undefined) {
+    try {
+      await settings.onUsage(record, ctx);
+    } catch (error) {
+      // Once aborted, the abort's reason, not a store's answer, is what the attempt ended with.
+      if (!signal.aborted) throw error;
+    }
+  }
   if (signal.aborted) throw abortReason(signal);
-
-  const record = normalizeUsage(resolved.provider, resolved.modelName, usage);
-  if (record !== null && settings.onUsage !== undefined) await settings.onUsage(record, ctx);
 
   const tracked =
     settings.tiers !== undefined &&

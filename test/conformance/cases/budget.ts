@@ -210,6 +210,19 @@ export function budgetCases(env: SuiteEnv): void {
       expect((await reserve(b, lease, 1)).usd, 'the whole budget is free again').toBe(1);
     });
 
+    it("a release naming a task gives back only that task's reservation", async () => {
+      const { b } = env.ctx();
+      const agent = await registerAgent(b);
+      const { runId, tasks } = await b.submitRun({ tasks: callTasks(2), budget: { usd: 1 } });
+      const lease = await mustClaim(b, agent, 'a task');
+      const held = await reserve(b, lease, 0.5);
+      const other = tasks.map((t) => t.id).find((id) => id !== lease.taskId)!;
+      expect(await b.releaseReservation(held.id, other), "another task's").toBe(false);
+      expect(await b.budgetOf(runId)).toMatchObject({ reservedUsd: 0.5 });
+      expect(await b.releaseReservation(held.id, lease.taskId), 'its own').toBe(true);
+      expect(await b.budgetOf(runId)).toMatchObject({ reservedUsd: 0 });
+    });
+
     it('only the lease holder reserves: a stale token or another agent gets lease_lost; nothing is held', async () => {
       const { b } = env.ctx();
       const agent = await registerAgent(b, [], { id: 'holder' });

@@ -6,9 +6,12 @@
 -- KEYS[3]  rsv      hash reservation id -> '<task> <token> <run> <amount>'
 -- KEYS[4]  rsvz     zset reservation id -> when it was taken
 -- ARGV[1]  reservation id
--- Returns  1 when it was held, 0 when it was settled, released or never made
+-- ARGV[2]  the task it must be of ('' for any)
+-- Returns  1 when it was held, 0 when it was settled, released, never made or another task's
 
 --@include ledger
 
-if let_go(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], nil) then return 1 end
+local task = nil
+if ARGV[2] ~= '' then task = ARGV[2] end
+if let_go(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], task) then return 1 end
 return 0
