@@ -125,6 +125,30 @@ export class Authenticator {
    */
   authorize(header: string | undefined, scope: Scope): string | null {
     if (this.open) return null;
+    const granted = this.#match(header);
+    if (!granted.scopes.has(scope) && !granted.scopes.has('admin')) {
+      throw new HttpError(
+        403,
+        'BATON_FORBIDDEN',
+        `this token lacks the '${scope}' scope that this route needs`,
+        { scope },
+      );
+    }
+    return granted.owner;
+  }
+
+  /**
+   * The scopes of the request's token (every scope when no token is configured), for a client
+   * that shows only what it may do (the dashboard).
+   * @throws HttpError 401 without a valid bearer token.
+   */
+  scopesOf(header: string | undefined): Scope[] {
+    if (this.open) return [...SCOPES];
+    const granted = this.#match(header);
+    return SCOPES.filter((s) => granted.scopes.has(s));
+  }
+
+  #match(header: string | undefined): { scopes: ReadonlySet<Scope>; owner: string } {
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (match?.[1] === undefined) {
       throw new HttpError(
@@ -142,15 +166,7 @@ export class Authenticator {
     if (granted === null) {
       throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
     }
-    if (!granted.scopes.has(scope) && !granted.scopes.has('admin')) {
-      throw new HttpError(
-        403,
-        'BATON_FORBIDDEN',
-        `this token lacks the '${scope}' scope that this route needs`,
-        { scope },
-      );
-    }
-    return granted.owner;
+    return granted;
   }
 }
 

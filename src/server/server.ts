@@ -30,6 +30,7 @@ import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../co
 import type { Baton } from '../runtime/baton.ts';
 import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
+import { registerDashboard, type DashboardOptions } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
 import { streamSse } from './sse.ts';
@@ -110,6 +111,12 @@ export interface ServerOptions {
    * @default on, with the sweeper's defaults (every 500 ms, agents lost after 3 s of silence)
    */
   sweep?: Omit<SweeperOptions, 'logger'> | false;
+  /**
+   * Serve the web dashboard (web/dist, built by `npm run build:web`) at `/`; `true` for the
+   * package's build. `baton server` turns it on unless `--no-dashboard`. See dashboard.ts.
+   * @default false
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 declare module 'fastify' {
@@ -378,6 +385,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
 
+  // What the request's token may do, so a client (the dashboard) shows only what it can use.
+  app.get('/v1/auth', (request) => ({
+    open: auth.open,
+    scopes: auth.scopesOf(request.headers.authorization),
+  }));
+
   app.get('/v1/agents/available', readWith(AvailableAgentsQuerySchema), async (request) => {
     const q = AvailableAgentsQuerySchema.parse(request.query);
     const needs = (q.capability ?? '')
@@ -482,6 +495,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
 
   registerWorkRoutes(app, baton, closing.signal);
+  if (options.dashboard !== undefined && options.dashboard !== false) {
+    await registerDashboard(app, options.dashboard === true ? {} : options.dashboard);
+  }
   registerLogRoutes(app, baton, streams);
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
