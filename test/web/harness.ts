@@ -142,6 +142,8 @@ export function useWeb(): WebHarness {
       contexts.push(context);
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('dialog', (dialog) => void dialog.accept());
+      // Fail a wait with what it waited for, before the test's own timeout says nothing.
+      page.setDefaultTimeout(15_000);
       return page;
     },
   };

@@ -49,7 +49,6 @@ const TaskCard = memo(function TaskCard({ data }: NodeProps<Node<TaskData>>) {
         data-task-key={t.key ?? ''}
         data-task-id={t.id}
         data-state={t.state}
-        aria-label={`${name}: ${t.state}${data.critical ? ', on the critical path' : ''}. Open details`}
         onClick={() => data.open(t.id)}
       >
         <span className="icon" aria-hidden="true">
@@ -59,6 +58,7 @@ const TaskCard = memo(function TaskCard({ data }: NodeProps<Node<TaskData>>) {
         <span className="sub">
           {t.state}
           {t.attempts > 1 ? ` · try ${t.attempts}` : ''}
+          {data.critical && <span className="sr-only"> · on the critical path</span>}
         </span>
       </button>
       <Handle type="source" position={Position.Bottom} isConnectable={false} />
@@ -74,11 +74,14 @@ const SummaryCard = memo(function SummaryCard({ data }: NodeProps<Node<SummaryDa
       <button
         type="button"
         className={`card summary${data.critical ? ' critical' : ''}`}
-        aria-label={`${data.epic}, level ${data.level}: ${total} tasks, ${data.counts.map(([s, c]) => `${c} ${s}`).join(', ')}. Expand the epic`}
         onClick={() => data.expand(data.epic)}
       >
         <span className="name">
           {total} task{total === 1 ? '' : 's'}
+          <span className="sr-only">
+            {' '}
+            of {data.epic} at level {data.level}
+          </span>
         </span>
         <span className="sub">
           {data.counts.map(([s, c]) => (
