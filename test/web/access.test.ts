@@ -224,27 +224,27 @@ describe.skipIf(!browserAvailable)('the cost panel', () => {
 
 describe('what the server answers at /', () => {
   it('serves index.html no-cache and hashed assets immutable; --no-dashboard turns it off', async () => {
-    const { url, proc } = await web.server();
-    const index = await fetch(`${url}/`);
+    const [on, off] = await Promise.all([web.server(), web.server({ args: ['--no-dashboard'] })]);
+    expect(on.proc.stderr).toContain(`dashboard: open ${on.url}/ in a browser`);
+    const index = await fetch(`${on.url}/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('cache-control')).toBe('no-cache');
     const html = await index.text();
     const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    const js = await fetch(`${url}/${asset!}`);
+    const js = await fetch(`${on.url}/${asset!}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(js.headers.get('content-type')).toMatch(/javascript/);
+    await js.arrayBuffer();
     // The API's own 404 is unchanged.
-    const missing = await fetch(`${url}/v1/nothing`);
+    const missing = await fetch(`${on.url}/v1/nothing`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
       'BATON_ROUTE_NOT_FOUND',
     );
-    proc.child.kill('SIGTERM');
-    await proc.exited;
 
-    const off = await web.server({ args: ['--no-dashboard'] });
+    expect(off.proc.stderr).not.toContain('dashboard:');
     const none = await fetch(`${off.url}/`);
     expect(none.status).toBe(404);
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe(

@@ -108,6 +108,10 @@ export function useWeb(): WebHarness {
         options.env === undefined ? {} : { env: options.env },
       );
       await proc.waitFor(/API listening on (http:\/\/[^\s;]+)/, 'stderr');
+      // The line about the dashboard follows, unless it is off.
+      if (!(options.args ?? []).includes('--no-dashboard')) {
+        await proc.waitFor(/dashboard: /, 'stderr');
+      }
       const url = /API listening on (http:\/\/[^\s;]+)/.exec(proc.stderr)![1]!;
       return { url, port: Number(new URL(url).port), proc };
     },

@@ -14,17 +14,18 @@ import {
   type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { memo, useMemo, useRef } from 'react';
+import { memo, useMemo } from 'react';
 
-import type { TaskRecord } from '../api.ts';
 import { STATE_ICON } from '../format.ts';
-import { CARD_H, CARD_W, layoutRun, type Layout } from '../layout.ts';
+import { CARD_H, CARD_W, layoutRun, type Layout, type LayoutTask } from '../layout.ts';
+import { useStateCounts, useTask, type TaskStore } from '../task-store.ts';
 
-type TaskData = { task: TaskRecord; critical: boolean; open: (id: string) => void };
+type TaskData = { taskId: string; store: TaskStore; critical: boolean; open: (id: string) => void };
 type SummaryData = {
   epic: string;
   level: number;
-  counts: [string, number][];
+  taskIds: string[];
+  store: TaskStore;
   critical: boolean;
   expand: (epic: string) => void;
 };
@@ -38,7 +39,8 @@ type LaneData = {
 };
 
 const TaskCard = memo(function TaskCard({ data }: NodeProps<Node<TaskData>>) {
-  const t = data.task;
+  const t = useTask(data.store, data.taskId);
+  if (t === undefined) return null;
   const name = t.key ?? t.id;
   return (
     <>
@@ -67,7 +69,8 @@ const TaskCard = memo(function TaskCard({ data }: NodeProps<Node<TaskData>>) {
 });
 
 const SummaryCard = memo(function SummaryCard({ data }: NodeProps<Node<SummaryData>>) {
-  const total = data.counts.reduce((n, [, c]) => n + c, 0);
+  const counts = useStateCounts(data.store, data.taskIds);
+  const total = counts.reduce((n, [, c]) => n + c, 0);
   return (
     <>
       <Handle type="target" position={Position.Top} isConnectable={false} />
@@ -84,7 +87,7 @@ const SummaryCard = memo(function SummaryCard({ data }: NodeProps<Node<SummaryDa
           </span>
         </span>
         <span className="sub">
-          {data.counts.map(([s, c]) => (
+          {counts.map(([s, c]) => (
             <span key={s} className={`mini s-${s}`}>
               <span aria-hidden="true">{STATE_ICON[s]}</span>
               {c}
@@ -120,9 +123,10 @@ function Lane({ data }: NodeProps<Node<LaneData>>) {
 const nodeTypes = { task: TaskCard, summary: SummaryCard, lane: Lane };
 
 export interface RunGraphProps {
-  tasks: ReadonlyMap<string, TaskRecord>;
-  /** Changes when tasks are added or removed (not when their state changes). */
-  structure: number;
+  /** The tasks' structure (ids, keys, epics, dependencies); a new array when it changes. */
+  tasks: readonly LayoutTask[];
+  /** The live records: cards subscribe to their own task. */
+  store: TaskStore;
   levels: string[][];
   criticalPath: string[];
   collapsed: ReadonlySet<string>;
@@ -130,17 +134,15 @@ export interface RunGraphProps {
   open: (taskId: string) => void;
 }
 
-export function RunGraph(props: RunGraphProps) {
-  const { tasks, structure, levels, criticalPath, collapsed, toggle, open } = props;
-  // Positions depend on the graph and the collapsed epics, never on states: laid out once.
+export const RunGraph = memo(function RunGraph(props: RunGraphProps) {
+  const { tasks, store, levels, criticalPath, collapsed, toggle, open } = props;
+  // Positions depend on the graph and the collapsed epics, never on states: laid out once, and
+  // the node list handed to React Flow changes only with them.
   const layout: Layout = useMemo(
-    () => layoutRun([...tasks.values()], levels, criticalPath, collapsed),
-    [structure, levels, criticalPath, collapsed],
+    () => layoutRun(tasks, levels, criticalPath, collapsed),
+    [tasks, levels, criticalPath, collapsed],
   );
 
-  // Node objects are reused while their task's state is unchanged, so React Flow re-renders
-  // only the cards an event moved.
-  const cache = useRef(new Map<string, { key: string; node: Node }>());
   const nodes = useMemo(() => {
     const out: Node[] = layout.lanes.map((lane) => ({
       id: `lane:${lane.epic}`,
@@ -152,57 +154,40 @@ export function RunGraph(props: RunGraphProps) {
       focusable: false,
       zIndex: -1,
     }));
-    const next = new Map<string, { key: string; node: Node }>();
     for (const n of layout.nodes) {
-      let key: string;
-      let make: () => Node;
-      if (n.kind === 'task') {
-        const task = tasks.get(n.taskId);
-        if (task === undefined) continue;
-        key = `${n.x},${n.y},${task.state},${task.attempts},${n.critical}`;
-        make = () => ({
-          id: n.id,
-          type: 'task',
-          position: { x: n.x, y: n.y },
-          data: { task, critical: n.critical, open },
-          width: CARD_W,
-          height: CARD_H,
-          draggable: false,
-          focusable: false,
-        });
-      } else {
-        const counts = new Map<string, number>();
-        for (const id of n.taskIds) {
-          const s = tasks.get(id)?.state ?? 'blocked';
-          counts.set(s, (counts.get(s) ?? 0) + 1);
-        }
-        const list = [...counts.entries()].sort();
-        key = `${n.x},${n.y},${JSON.stringify(list)},${n.critical}`;
-        make = () => ({
-          id: n.id,
-          type: 'summary',
-          position: { x: n.x, y: n.y },
-          data: {
-            epic: n.epic,
-            level: n.level,
-            counts: list,
-            critical: n.critical,
-            expand: toggle,
-          },
-          width: CARD_W,
-          height: CARD_H,
-          draggable: false,
-          focusable: false,
-        });
-      }
-      const cached = cache.current.get(n.id);
-      const entry = cached !== undefined && cached.key === key ? cached : { key, node: make() };
-      next.set(n.id, entry);
-      out.push(entry.node);
+      out.push(
+        n.kind === 'task'
+          ? {
+              id: n.id,
+              type: 'task',
+              position: { x: n.x, y: n.y },
+              data: { taskId: n.taskId, store, critical: n.critical, open },
+              width: CARD_W,
+              height: CARD_H,
+              draggable: false,
+              focusable: false,
+            }
+          : {
+              id: n.id,
+              type: 'summary',
+              position: { x: n.x, y: n.y },
+              data: {
+                epic: n.epic,
+                level: n.level,
+                taskIds: n.taskIds,
+                store,
+                critical: n.critical,
+                expand: toggle,
+              },
+              width: CARD_W,
+              height: CARD_H,
+              draggable: false,
+              focusable: false,
+            },
+      );
     }
-    cache.current = next;
     return out;
-  }, [layout, tasks, toggle, open]);
+  }, [layout, store, toggle, open]);
 
   const edges: Edge[] = useMemo(
     () =>
@@ -225,6 +210,8 @@ export function RunGraph(props: RunGraphProps) {
       aria-label="Run graph: swimlanes by epic, rows by dependency level"
     >
       <ReactFlow
+        // A new view (fitted to the graph) when epics are expanded or collapsed.
+        key={[...collapsed].sort().join('\0')}
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
@@ -241,4 +228,4 @@ export function RunGraph(props: RunGraphProps) {
       />
     </div>
   );
-}
+});

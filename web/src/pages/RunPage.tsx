@@ -21,6 +21,7 @@ import { Throttled, useEvents } from '../events.ts';
 import { STATE_ICON, TASK_STATES, TERMINAL, duration, stateAfter, usd } from '../format.ts';
 import { expectedDurations, modelOf, remainingMs, type EtaTask } from '../layout.ts';
 import { CostBar, ProgressBar, StateBadge } from '../widgets.tsx';
+import { TaskStore } from '../task-store.ts';
 import { RunGraph } from './RunGraph.tsx';
 import { TaskDrawer } from './TaskDrawer.tsx';
 
@@ -55,10 +56,13 @@ export function RunPage({
   const [actionError, setActionError] = useState<string | null>(null);
   const structure = useRef(0);
   const firstLoad = useRef(true);
+  // The live records the graph's cards read (each its own): kept in step with `model.tasks`.
+  const [store] = useState(() => new TaskStore());
 
   const load = useCallback(async () => {
     try {
       const detail: RunDetail = await api.run(runId);
+      store.replace(new Map(detail.tasks.map((t) => [t.id, t])));
       setModel((prev) => {
         const tasks = new Map(detail.tasks.map((t) => [t.id, t]));
         const same =
@@ -86,7 +90,7 @@ export function RunPage({
         e instanceof ApiError && e.status === 404 ? `No run ${runId}.` : (e as Error).message,
       );
     }
-  }, [runId]);
+  }, [runId, store]);
 
   const refetch = useRef<Throttled | null>(null);
   const size = model?.tasks.size ?? 0;
@@ -108,6 +112,21 @@ export function RunPage({
       return;
     }
     const next = event.taskId === null ? null : stateAfter(event.type, event.data);
+    // The card first, in this handler: the graph's nodes do not change for it.
+    const current = event.taskId === null ? undefined : store.get(event.taskId);
+    let moved: TaskRecord | undefined;
+    if (current !== undefined && next !== null && current.state !== next) {
+      moved = {
+        ...current,
+        state: next,
+        updatedAt: event.at,
+        ...(next === 'running'
+          ? { startedAt: current.startedAt ?? event.at, agentId: event.agentId }
+          : {}),
+        ...(TERMINAL.has(next) ? { finishedAt: event.at } : {}),
+      };
+      store.set(moved);
+    }
     setModel((prev) => {
       if (prev === null) return prev;
       let run = prev.run;
@@ -120,19 +139,11 @@ export function RunPage({
         }
       }
       let tasks = prev.tasks;
-      if (next !== null && event.taskId !== null) {
-        const task = prev.tasks.get(event.taskId);
-        if (task !== undefined && task.state !== next) {
+      if (moved !== undefined) {
+        const task = prev.tasks.get(moved.id);
+        if (task !== undefined && task.state !== moved.state) {
           tasks = new Map(prev.tasks);
-          tasks.set(task.id, {
-            ...task,
-            state: next,
-            updatedAt: event.at,
-            ...(next === 'running'
-              ? { startedAt: task.startedAt ?? event.at, agentId: event.agentId }
-              : {}),
-            ...(TERMINAL.has(next) ? { finishedAt: event.at } : {}),
-          });
+          tasks.set(task.id, moved);
         }
       }
       return run === prev.run && tasks === prev.tasks ? prev : { ...prev, run, tasks };
@@ -164,6 +175,9 @@ export function RunPage({
     }
     return { total: model?.tasks.size ?? 0, byState, done };
   }, [model?.tasks]);
+
+  // The graph's structure: a new array only when tasks are added or removed.
+  const layoutTasks = useMemo(() => [...(model?.tasks.values() ?? [])], [model?.structure]);
 
   if (error !== null && model === null) {
     return (
@@ -251,8 +265,8 @@ export function RunPage({
       </div>
       {view === 'graph' ? (
         <RunGraph
-          tasks={model.tasks}
-          structure={model.structure}
+          tasks={layoutTasks}
+          store={store}
           levels={model.levels}
           criticalPath={model.criticalPath}
           collapsed={collapsed}
