@@ -213,7 +213,10 @@ describe('the installed package, in an empty project, on Node 24', () => {
       const html = await index.text();
       expect(html).toContain('<div id="root">');
       const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
-      expect((await fetch(`${url}/${asset ?? 'missing'}`)).status).toBe(200);
+      const js = await fetch(`${url}/${asset ?? 'missing'}`);
+      expect(js.status).toBe(200);
+      // Read it all: a response left unread holds its connection, and the server's close waits.
+      expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(0);
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const closed = once(child, 'close');
