@@ -105,7 +105,9 @@ function Lane({ data }: NodeProps<Node<LaneData>>) {
     <div className="lane" style={{ width: data.width, height: data.height }}>
       <div className="lane-head">
         <span className="lane-name">{data.epic}</span>{' '}
-        <span className="muted">{data.tasks} tasks</span>{' '}
+        <span className="muted">
+          {data.tasks} task{data.tasks === 1 ? '' : 's'}
+        </span>{' '}
         <button
           type="button"
           className="link"
