@@ -12,7 +12,9 @@
  * Every round runs routing on and off (and, with `--baseline <dir>`, that checkout's code beside
  * this one's), alternating the order, so both meet the same machine. Reported: the median
  * tasks/s of each case, and the ratios the target is about: routing on ÷ off at each fleet size,
- * and 500 agents ÷ 50 agents.
+ * and 500 agents ÷ 50 agents; and the same from CPU per task (this process's, plus
+ * redis-server's), which a busy machine moves far less than throughput (`ratiosByCpu`: off's
+ * CPU per task ÷ on's, so that above 1 is better, as with throughput).
  *
  *   git worktree add /tmp/baton-base <commit> && ln -s "$PWD/node_modules" /tmp/baton-base/
  *   node bench/fleet.ts --baseline /tmp/baton-base
@@ -58,8 +60,37 @@ async function loadSide(name: Side['name'], dir: string): Promise<Side> {
   return { name, Baton: mod.Baton };
 }
 
+/** CPU seconds redis-server has used (user + system), from INFO: it serves everyone on it. */
+async function redisCpuSeconds(): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(values.redis, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await client.connect();
+  try {
+    const info = await client.info('cpu');
+    const field = (name: string): number =>
+      Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  } finally {
+    client.disconnect();
+  }
+}
+
+interface CaseResult {
+  /** Tasks per second, submission to the run's end. */
+  rate: number;
+  /** CPU of this process per task over the same span, µs (the machine's load barely moves it). */
+  cpuUsPerTask: number;
+  /** redis-server's CPU per task over the same span, µs (Redis only). */
+  redisCpuUsPerTask: number | null;
+}
+
 /** One case: tasks/s of `agents` one-slot workers draining `TASKS` tasks of `TASK_MS`. */
-async function once(side: Side, kind: string, agents: number, routing: boolean): Promise<number> {
+async function once(
+  side: Side,
+  kind: string,
+  agents: number,
+  routing: boolean,
+): Promise<CaseResult> {
   const namespace = `fleet-${randomUUID().slice(0, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), 'baton-fleet-'));
   const url = kind === 'sqlite' ? `sqlite:${join(dir, 'baton.db')}` : values.redis;
@@ -91,11 +122,19 @@ async function once(side: Side, kind: string, agents: number, routing: boolean):
     }
     await sleep(1500);
     const tasks = Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, type: 'work' }));
+    const redisBefore = kind === 'redis' ? await redisCpuSeconds() : 0;
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const { runId } = await baton.submitRun({ name: 'fleet', tasks });
     await baton.wait(runId, { timeoutMs: 600_000 });
     const seconds = (performance.now() - started) / 1000;
-    return TASKS / seconds;
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisCpu = kind === 'redis' ? (await redisCpuSeconds()) - redisBefore : null;
+    return {
+      rate: TASKS / seconds,
+      cpuUsPerTask: (cpu.user + cpu.system) / TASKS,
+      redisCpuUsPerTask: redisCpu === null ? null : (redisCpu * 1e6) / TASKS,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await baton.close();
@@ -108,12 +147,12 @@ const here = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const sides: Side[] = [await loadSide('current', here)];
 if (values.baseline !== undefined) sides.unshift(await loadSide('baseline', values.baseline));
 
-const results: Record<string, Record<string, Record<string, unknown>>> = {};
+const results: Record<string, Record<string, Record<string, CaseResult[]>>> = {};
 const loads: number[] = [];
 for (const kind of STORES) {
   results[kind] = {};
   for (const side of sides) {
-    const perCase: Record<string, number[]> = {};
+    const perCase: Record<string, CaseResult[]> = {};
     results[kind][side.name] = perCase;
   }
   for (let r = 0; r < ROUNDS; r++) {
@@ -121,12 +160,18 @@ for (const kind of STORES) {
     for (const agents of FLEETS) {
       for (const side of order) {
         for (const routing of r % 2 === 0 ? [true, false] : [false, true]) {
-          const rate = await once(side, kind, agents, routing);
+          const result = await once(side, kind, agents, routing);
           loads.push(loadavg()[0]!);
           const key = `${agents} agents, routing ${routing ? 'on' : 'off'}`;
-          const perCase = results[kind][side.name] as Record<string, number[]>;
-          (perCase[key] ??= []).push(rate);
-          log(`${kind} ${side.name} round ${r + 1}: ${key}: ${round(rate)} tasks/s`);
+          const perCase = results[kind][side.name] as Record<string, CaseResult[]>;
+          (perCase[key] ??= []).push(result);
+          log(
+            `${kind} ${side.name} round ${r + 1}: ${key}: ${round(result.rate)} tasks/s, ` +
+              `${round(result.cpuUsPerTask)} µs CPU/task` +
+              (result.redisCpuUsPerTask === null
+                ? ''
+                : ` (+ redis-server ${round(result.redisCpuUsPerTask)})`),
+          );
         }
       }
     }
@@ -136,34 +181,43 @@ for (const kind of STORES) {
 const summary: Record<string, unknown> = {};
 for (const kind of STORES) {
   for (const side of sides) {
-    const perCase = results[kind]![side.name] as Record<string, number[]>;
+    const perCase = results[kind]![side.name] as Record<string, CaseResult[]>;
     const medians: Record<string, number> = {};
-    for (const [key, rates] of Object.entries(perCase)) medians[key] = round(median(rates));
+    const cpu: Record<string, number> = {};
+    for (const [key, cases] of Object.entries(perCase)) {
+      medians[key] = round(median(cases.map((c) => c.rate)));
+      // This process's CPU plus redis-server's, per task: what throughput is on a quiet machine.
+      cpu[key] = round(median(cases.map((c) => c.cpuUsPerTask + (c.redisCpuUsPerTask ?? 0))));
+    }
     const ratio = (a: string, b: string): number | null =>
       medians[a] !== undefined && medians[b] !== undefined
         ? round(medians[a] / medians[b], 2)
         : null;
+    // The same ratios from CPU per task (the inverse: less CPU per task is more throughput).
+    const cpuRatio = (a: string, b: string): number | null =>
+      cpu[a] !== undefined && cpu[b] !== undefined ? round(cpu[b] / cpu[a], 2) : null;
     const ratios: Record<string, number | null> = {};
+    const cpuRatios: Record<string, number | null> = {};
     for (const agents of FLEETS) {
-      ratios[`routing on / off at ${agents}`] = ratio(
-        `${agents} agents, routing on`,
-        `${agents} agents, routing off`,
-      );
+      const [on, off] = [`${agents} agents, routing on`, `${agents} agents, routing off`];
+      ratios[`routing on / off at ${agents}`] = ratio(on, off);
+      cpuRatios[`routing on / off at ${agents}`] = cpuRatio(on, off);
     }
     const [small, large] = [Math.min(...FLEETS), Math.max(...FLEETS)];
     if (small !== large) {
       for (const mode of ['on', 'off']) {
-        ratios[`${large} / ${small} agents, routing ${mode}`] = ratio(
-          `${large} agents, routing ${mode}`,
-          `${small} agents, routing ${mode}`,
-        );
+        const [big, few] = [`${large} agents, routing ${mode}`, `${small} agents, routing ${mode}`];
+        ratios[`${large} / ${small} agents, routing ${mode}`] = ratio(big, few);
+        cpuRatios[`${large} / ${small} agents, routing ${mode}`] = cpuRatio(big, few);
       }
     }
     summary[`${kind} ${side.name}`] = {
       tasksPerSecond: medians,
       ratios,
+      cpuUsPerTask: cpu,
+      ratiosByCpu: cpuRatios,
       runs: Object.fromEntries(
-        Object.entries(perCase).map(([k, v]) => [k, v.map((x) => round(x))]),
+        Object.entries(perCase).map(([k, v]) => [k, v.map((x) => round(x.rate))]),
       ),
     };
   }

@@ -115,6 +115,10 @@ export {
   llmHandler,
   llmSetupProblem,
   normalizeUsage,
+  tiersProblems,
+  estimateLlmCall,
+  type LlmCallEstimate,
+  type SelectedModel,
   type CompatibleSettings,
   type LlmHandlerContext,
   type LlmHandlerOptions,
@@ -123,6 +127,28 @@ export {
   type ModelErrorCode,
   type ProviderSettings,
 } from './executors/llm/index.ts';
+export {
+  AgentError,
+  agentHandler,
+  type AgentCosts,
+  type AgentErrorCode,
+  type AgentHandlerContext,
+  type AgentHandlerOptions,
+  type AgentResult,
+} from './executors/agent/index.ts';
+export {
+  AGENT_KINDS,
+  AGENT_TASK_TYPE,
+  checkAgentPayload,
+  type AgentKind,
+  type AgentPayload,
+} from './core/agent.ts';
+export {
+  loadConfig,
+  type BatonConfig,
+  type ConfigSource,
+  type ResolvedConfig,
+} from './runtime/config.ts';
 export {
   LLM_FIELDS,
   LLM_TASK_TYPE,
@@ -133,6 +159,21 @@ export {
   type ModelRef,
   type OutputSchema,
 } from './core/llm.ts';
+// The goal planner (docs/planner.md).
+export {
+  planHandler,
+  type PlanHandlerOptions,
+  type PlanResult,
+  type PlannerStore,
+} from './executors/planner/index.ts';
+export {
+  GOAL_LIMITS,
+  PLAN_TASK_TYPE,
+  checkPlanPayload,
+  goalProblem,
+  type PlanPayload,
+} from './core/goal.ts';
+export { runResult, type RunResult } from './core/run-result.ts';
 export {
   TemplateError,
   checkTemplate,
@@ -164,12 +205,31 @@ export {
 } from './core/pricing.ts';
 export { Prices, type CallEstimate, type Priced } from './runtime/prices.ts';
 export { AttemptCosts, Ledger, type LeaseHolder, type LedgerOptions } from './runtime/ledger.ts';
-export { recordedUsage, reservationOf } from './backends/backend.ts';
+export { recordedModelChoice, recordedUsage, reservationOf } from './backends/backend.ts';
 export type {
   BudgetRefusal,
   CostQuery,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
   ReserveInput,
   ReserveOutcome,
   UsageInput,
   UsageOutcome,
 } from './backends/backend.ts';
+export {
+  COMPLEXITIES,
+  DEFAULT_CHOICE_POLICY,
+  TIERS,
+  chooseModel,
+  complexityOf,
+  type ChoiceInput,
+  type ChoicePolicy,
+  type Complexity,
+  type ModelChoice,
+  type ModelTiers,
+  type Tier,
+  type TierHistory,
+} from './core/model-choice.ts';

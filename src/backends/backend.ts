@@ -25,6 +25,7 @@ import {
   type UsageRecord,
 } from '../core/ledger.ts';
 import type { LogBounds, LogLevel, LogPage, LogStream } from '../core/logs.ts';
+import type { Complexity, Tier } from '../core/model-choice.ts';
 import type { RoutingPolicy } from '../core/routing.ts';
 import type {
   AgentRecord,
@@ -463,6 +464,52 @@ export type CheckedUsage = Required<Omit<UsageInput, 'reservationId'>> &
 export type UsageOutcome =
   { status: 'ok'; record: UsageRecord } | { status: 'not_found' | 'not_held'; taskId: string };
 
+/**
+ * The model that `model: auto` chose for the attempt (task, token) the agent holds or held, and
+ * why (docs/llm.md#model-selection): stored on the attempt (`AttemptRecord.model`) with a
+ * `task.model_selected` event.
+ */
+export interface ModelChoiceInput extends HeldLeaseRef {
+  /** The model id chosen, e.g. `anthropic:claude-sonnet-4-5`. */
+  model: string;
+  tier: Tier;
+  complexity: Complexity;
+  /** Why: every step of the rule that decided or moved the tier. At most 2,000 characters. */
+  reason: string;
+}
+
+/** Answer of {@link Backend.recordModelChoice}. */
+export type ModelChoiceOutcome =
+  | { status: 'ok'; attempt: number; runId: string | null }
+  | { status: 'not_found' | 'not_held'; taskId: string };
+
+/**
+ * How one model call of a task type and complexity ended, for model selection's history: a
+ * success, or an answer that failed the task's output schema (the model's fault, not the
+ * provider's or the network's).
+ */
+export interface ModelOutcomeInput {
+  taskType: string;
+  complexity: Complexity;
+  model: string;
+  succeeded: boolean;
+}
+
+/** Which history {@link Backend.modelHistory} reads: one task type and complexity, these models. */
+export interface ModelHistoryQuery {
+  taskType: string;
+  complexity: Complexity;
+  /** At most 16 model ids. */
+  models: string[];
+}
+
+/** A model's record on a task type and complexity: calls counted, and how many succeeded. */
+export interface ModelHistory {
+  model: string;
+  runs: number;
+  succeeded: number;
+}
+
 /** A model call's worst case to reserve against its task's budgets, by the lease holder. */
 export interface ReserveInput extends HeldLeaseRef {
   /** The worst case of the call, in USD (from 0 to MAX_USD). */
@@ -501,6 +548,74 @@ export interface CostQuery {
   /** Totals by run, epic, task, agent or model besides the grand total. @default no groups */
   by?: CostGroup;
 }
+
+// Shared state (docs/mcp.md): small JSON values agents share, by scope and key.
+
+/**
+ * One entry of shared state. `scope` is decided above the seam (`run:<id>` for a run's state,
+ * `ns:<name>` for a named namespace of state); the backend only keeps entries apart by it.
+ */
+export interface StateEntry {
+  scope: string;
+  key: string;
+  value: Json;
+  /** 1 when the entry was created, +1 on every write: what a compare-and-set expects. */
+  version: number;
+  /** When the entry expires (epoch ms), or null when it does not. */
+  expiresAt: number | null;
+  updatedAt: number;
+}
+
+/** A write of shared state (see {@link Backend.setState}). */
+export interface StateWrite {
+  scope: string;
+  key: string;
+  value: Json;
+  /** Expire the entry this long after the write, in whole ms. @default never */
+  ttlMs?: number;
+  /**
+   * Compare-and-set: write only when the entry's version is this one; 0 means "only when there
+   * is no entry". @default write whatever the version
+   */
+  expectedVersion?: number;
+  /**
+   * The lease the write is made under: written only while `agentId` holds the lease of `taskId`
+   * with `token`, checked in the same atomic step, so a fenced-out attempt writes nothing.
+   * @default no lease check
+   */
+  fence?: HeldLeaseRef;
+}
+
+/** A delete of shared state (see {@link Backend.deleteState}). */
+export interface StateDelete {
+  scope: string;
+  key: string;
+  /** Delete only when the entry's version is this one. @default whatever the version */
+  expectedVersion?: number;
+  /** As {@link StateWrite.fence}. @default no lease check */
+  fence?: HeldLeaseRef;
+}
+
+/** Options of {@link Backend.listState}. */
+export interface StateListOptions {
+  /** Only keys that start with this. @default every key */
+  prefix?: string;
+  /** @default 100 (at most 1000) */
+  limit?: number;
+  /** List keys after this one (the last key of the previous page). @default from the first */
+  after?: string;
+}
+
+/**
+ * The answer of {@link Backend.setState} and {@link Backend.deleteState}: the entry written (or
+ * deleted; null when there was none to delete); `version_mismatch` with the version found (null:
+ * no entry); or the refusal of a fence the caller does not hold. Nothing changes unless `ok`.
+ * {@link stateOf} turns it into the entry or the error every backend reports.
+ */
+export type StateOutcome =
+  | { status: 'ok'; entry: StateEntry | null }
+  | { status: 'version_mismatch'; version: number | null }
+  | Exclude<SettleOutcome, { status: 'ok' }>;
 
 export interface Backend {
   /** Adapter name, e.g. `sqlite`. */
@@ -690,6 +805,34 @@ export interface Backend {
    */
   releaseReservation(reservationId: string): Promise<boolean>;
 
+  // Model selection (docs/llm.md#model-selection).
+
+  /**
+   * Record on the attempt (task, token) the agent holds or held which model `model: auto` chose
+   * and why, with a `task.model_selected` event (data `{ attempt, model, tier, complexity,
+   * reason }`). Like usage, recorded even when the lease was lost since: it says what the
+   * attempt ran on. A second choice for the same attempt replaces the first.
+   */
+  recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome>;
+  /** Count one model call's outcome in the history of its task type, complexity and model. */
+  recordModelOutcome(input: ModelOutcomeInput): Promise<void>;
+  /** The history of a task type and complexity on each of `models` (zeros when none). */
+  modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]>;
+  // Shared state (docs/mcp.md). An expired entry is gone for every reader and writer at once.
+
+  /** The entry, or null when there is none (or it expired). */
+  getState(scope: string, key: string): Promise<StateEntry | null>;
+  /**
+   * Write an entry atomically: created at version 1, or its version + 1; its expiry set from
+   * `ttlMs` (absent: it never expires). Refused, changing nothing, on a version other than
+   * `expectedVersion` or a `fence` the caller does not hold.
+   */
+  setState(input: StateWrite): Promise<StateOutcome>;
+  /** Delete an entry; refused as {@link setState} is. */
+  deleteState(input: StateDelete): Promise<StateOutcome>;
+  /** The live entries of a scope, in key order. */
+  listState(scope: string, options?: StateListOptions): Promise<StateEntry[]>;
+
   close(): Promise<void>;
 }
 
@@ -799,6 +942,24 @@ export function recordedUsage(outcome: UsageOutcome, input: HeldLeaseRef): Usage
 }
 
 /**
+ * The one place that turns {@link Backend.recordModelChoice}'s answer into the attempt number,
+ * or the error every backend reports for a choice that cannot be recorded.
+ */
+export function recordedModelChoice(outcome: ModelChoiceOutcome, input: HeldLeaseRef): number {
+  switch (outcome.status) {
+    case 'ok':
+      return outcome.attempt;
+    case 'not_found':
+      throw new NotFoundError('task', input.taskId);
+    case 'not_held':
+      throw new ConflictError(
+        `agent ${input.agentId} held no attempt of task ${input.taskId} with this token: a model choice is recorded on the attempt it was made for, with the token and agent of its lease`,
+        { taskId: input.taskId, agentId: input.agentId },
+      );
+  }
+}
+
+/**
  * The one place that turns {@link Backend.reserveBudget}'s answer into the reservation, or the
  * error every backend reports: `BudgetExceededError` (amounts in USD), or the lease's.
  */
@@ -816,4 +977,31 @@ export function reservationOf(outcome: ReserveOutcome, ref: LeaseRef): Reservati
     });
   }
   throw outcomeError(outcome, ref.token) ?? new LeaseLostError(ref.taskId, ref.token);
+}
+
+/**
+ * The one place that turns {@link Backend.setState}'s or {@link Backend.deleteState}'s answer into
+ * the entry (null: nothing was deleted), or the error every backend reports: a `ConflictError`
+ * (details.reason `version`) for a compare-and-set that found another version, or the lease's.
+ */
+export function stateOf(outcome: StateOutcome, input: StateWrite | StateDelete): StateEntry | null {
+  if (outcome.status === 'ok') return outcome.entry;
+  if (outcome.status === 'version_mismatch') {
+    const found =
+      outcome.version === null ? 'there is no entry' : `its version is ${outcome.version}`;
+    return conflict(
+      `state ${input.key} was not changed: the write expected version ${input.expectedVersion ?? '(any)'} but ${found}; read it again and retry with its version`,
+      {
+        key: input.key,
+        expectedVersion: input.expectedVersion ?? null,
+        version: outcome.version,
+        reason: 'version',
+      },
+    );
+  }
+  throw outcomeError(outcome, input.fence?.token ?? 0) ?? new ConflictError('state not changed');
+}
+
+function conflict(message: string, details: Record<string, unknown>): never {
+  throw new ConflictError(message, details);
 }

@@ -49,6 +49,11 @@ import type {
   RunFilter,
   RunPage,
   SettleOutcome,
+  StateDelete,
+  StateEntry,
+  StateListOptions,
+  StateOutcome,
+  StateWrite,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -59,6 +64,11 @@ import type {
   TaskFilter,
   TaskPage,
   WaitForWorkOptions,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
 } from './backend.ts';
 import {
   checkAgent,
@@ -85,7 +95,11 @@ import {
   checkTaskFilter,
   checkUsage,
   checkWait,
+  checkModelChoice,
+  checkModelHistoryQuery,
+  checkModelOutcome,
 } from './inputs.ts';
+import { checkStateDelete, checkStateKey, checkStateList, checkStateWrite } from './state.ts';
 
 /** What the checking layer needs to know of the store behind it. */
 export interface CheckedOptions {
@@ -258,6 +272,18 @@ export class CheckedBackend implements Backend {
     return this.adapter.waitForWork(checkWait(options));
   }
 
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    return this.adapter.recordModelChoice(checkModelChoice(input));
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    return this.adapter.recordModelOutcome(checkModelOutcome(input));
+  }
+
+  async modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    return this.adapter.modelHistory(checkModelHistoryQuery(query));
+  }
+
   async recordUsage(input: UsageInput): Promise<UsageOutcome> {
     return this.adapter.recordUsage(checkUsage(input));
   }
@@ -283,6 +309,23 @@ export class CheckedBackend implements Backend {
   async releaseReservation(reservationId: string): Promise<boolean> {
     checkId(reservationId, 'releaseReservation.reservationId', 'a reservation');
     return this.adapter.releaseReservation(reservationId);
+  }
+
+  async getState(scope: string, key: string): Promise<StateEntry | null> {
+    checkStateKey(scope, key, 'getState');
+    return this.adapter.getState(scope, key);
+  }
+
+  async setState(input: StateWrite): Promise<StateOutcome> {
+    return this.adapter.setState(checkStateWrite(input));
+  }
+
+  async deleteState(input: StateDelete): Promise<StateOutcome> {
+    return this.adapter.deleteState(checkStateDelete(input));
+  }
+
+  async listState(scope: string, options?: StateListOptions): Promise<StateEntry[]> {
+    return this.adapter.listState(scope, checkStateList(scope, options));
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import {
   type LogStream,
 } from '../core/logs.ts';
 import { resolveRouting, type RoutingPolicy } from '../core/routing.ts';
+import { COMPLEXITIES, TIERS } from '../core/model-choice.ts';
 import { describeValue } from '../core/text.ts';
 import { TASK_STATES, type AgentReport, type AgentSpec, type TaskError } from '../core/types.ts';
 import { LIMITS, checkJson, checkTypeFilter, runListOrder } from '../core/validate.ts';
@@ -47,6 +48,9 @@ import {
   type TaskFilter,
   type UsageInput,
   type WaitForWorkOptions,
+  type ModelChoiceInput,
+  type ModelHistoryQuery,
+  type ModelOutcomeInput,
 } from './backend.ts';
 
 /** Page size when a listing does not say. */
@@ -1112,4 +1116,96 @@ export function checkCostQuery(query: CostQuery | undefined): CostQuery {
   }
   fail(issues);
   return query;
+}
+
+/** Longest `reason` of a model choice, in characters. */
+export const MAX_CHOICE_REASON = 2000;
+/** Most models one `modelHistory` call reads. */
+export const MAX_HISTORY_MODELS = 16;
+
+function oneOf(value: unknown, allowed: readonly string[], path: string, issues: Issues): void {
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    issues.push({
+      path,
+      message: `must be one of ${allowed.join(', ')}; got ${describeValue(value)}`,
+    });
+  }
+}
+
+/** A model choice to record on an attempt (Backend.recordModelChoice). */
+export function checkModelChoice(input: ModelChoiceInput): ModelChoiceInput {
+  const issues: Issues = [];
+  if (!leaseRef(input, 'modelChoice', issues)) fail(issues);
+  const item = input as unknown as Record<string, unknown>;
+  holder(item, 'modelChoice', issues);
+  text(item.model, 'modelChoice.model', 'a model id', LIMITS.maxKeyLength, issues);
+  oneOf(item.tier, TIERS, 'modelChoice.tier', issues);
+  oneOf(item.complexity, COMPLEXITIES, 'modelChoice.complexity', issues);
+  text(item.reason, 'modelChoice.reason', 'why the model was chosen', MAX_CHOICE_REASON, issues);
+  fail(issues);
+  return {
+    taskId: input.taskId,
+    token: input.token,
+    agentId: input.agentId,
+    model: input.model,
+    tier: input.tier,
+    complexity: input.complexity,
+    reason: input.reason,
+  };
+}
+
+/** A model call's outcome to count (Backend.recordModelOutcome). */
+export function checkModelOutcome(input: ModelOutcomeInput): ModelOutcomeInput {
+  if (!isObject(input)) {
+    throw new ValidationError([
+      {
+        path: 'modelOutcome',
+        message: `must be an object { taskType, complexity, model, succeeded }; got ${describeValue(input)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  text(input.taskType, 'modelOutcome.taskType', 'a task type', LIMITS.maxKeyLength, issues);
+  oneOf(input.complexity, COMPLEXITIES, 'modelOutcome.complexity', issues);
+  text(input.model, 'modelOutcome.model', 'a model id', LIMITS.maxKeyLength, issues);
+  if (typeof input.succeeded !== 'boolean') {
+    issues.push({
+      path: 'modelOutcome.succeeded',
+      message: `must be true or false; got ${describeValue(input.succeeded)}`,
+    });
+  }
+  fail(issues);
+  return {
+    taskType: input.taskType,
+    complexity: input.complexity,
+    model: input.model,
+    succeeded: input.succeeded,
+  };
+}
+
+/** Which model history to read (Backend.modelHistory). */
+export function checkModelHistoryQuery(query: ModelHistoryQuery): ModelHistoryQuery {
+  if (!isObject(query)) {
+    throw new ValidationError([
+      {
+        path: 'modelHistory',
+        message: `must be an object { taskType, complexity, models }; got ${describeValue(query)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  text(query.taskType, 'modelHistory.taskType', 'a task type', LIMITS.maxKeyLength, issues);
+  oneOf(query.complexity, COMPLEXITIES, 'modelHistory.complexity', issues);
+  if (!Array.isArray(query.models) || query.models.length > MAX_HISTORY_MODELS) {
+    issues.push({
+      path: 'modelHistory.models',
+      message: `must be an array of at most ${MAX_HISTORY_MODELS} model ids; got ${describeValue(query.models)}`,
+    });
+  } else {
+    query.models.forEach((m, i) =>
+      text(m, `modelHistory.models[${i}]`, 'a model id', LIMITS.maxKeyLength, issues),
+    );
+  }
+  fail(issues);
+  return { taskType: query.taskType, complexity: query.complexity, models: [...query.models] };
 }

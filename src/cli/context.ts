@@ -9,7 +9,8 @@ import { parseStoreUrl } from '../backends/open.ts';
 import { Baton } from '../runtime/baton.ts';
 import { formatLogLine, resolveLogFormat } from './log-format.ts';
 import { resolvePrices } from './costs.ts';
-import { resolveLogLevel, resolveStoreUrl, type LogLevel } from './parse.ts';
+import { resolveLogLevel, type LogLevel } from './parse.ts';
+import { loadConfig, type ResolvedConfig } from '../runtime/config.ts';
 import { paintFor, wantsColour, type Paint } from './colour.ts';
 
 /** The streams and environment the CLI uses; tests pass their own. */
@@ -29,6 +30,12 @@ export interface CommonOptions {
   logLevel?: LogLevel;
   /** `--json`: print JSON instead of text. @default false */
   json: boolean;
+  /** `--config`: the config file. @default baton.config.yaml, searched from the cwd upwards */
+  config?: string;
+  /** `baton run --concurrency`, which overrides `parallel.maxConcurrency`. */
+  maxConcurrency?: number;
+  /** `baton run --sequential`, which sets `parallel.enabled: false`. */
+  sequential?: boolean;
 }
 
 export interface CliContext {
@@ -36,6 +43,13 @@ export interface CliContext {
   json: boolean;
   storeUrl: string;
   namespace: string | undefined;
+  /** The merged configuration (docs/config.md), with each value's source. */
+  config: ResolvedConfig;
+  /**
+   * The environment model calls and coding agents get: the command's, with the providers' keys
+   * and base URLs from the config file where the environment has none.
+   */
+  agentEnv: NodeJS.ProcessEnv;
   logger: Logger;
   /** Colour for what goes to stdout: on a terminal, unless `NO_COLOR` (`colour.ts`). */
   paint: Paint;
@@ -65,7 +79,19 @@ export function createContext(
   options: CommonOptions,
   defaultLevel: LogLevel,
 ): CliContext {
-  const storeUrl = resolveStoreUrl(options.store, io.env);
+  // Flags, then the environment, then baton.config.yaml, then the defaults (docs/config.md).
+  const config = loadConfig({
+    explicit: options.config,
+    cwd: process.cwd(),
+    env: io.env,
+    flags: {
+      ...(options.store === undefined || options.store === '' ? {} : { store: options.store }),
+      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      ...(options.sequential === true ? { sequential: true } : {}),
+    },
+  });
+  const storeUrl = config.config.store;
   parseStoreUrl(storeUrl);
   const level = resolveLogLevel(options.logLevel, defaultLevel, io.env);
   const toStderr = (text: string): void => {
@@ -80,14 +106,23 @@ export function createContext(
     { level },
     { write: (line: string) => writeErr(pretty ? formatLogLine(line, paintErr) : line) },
   );
-  const namespace = options.namespace;
-  // Model prices for the agents' ledger (docs/costs.md), checked before anything is opened.
-  const prices = resolvePrices(io.env);
+  const namespace =
+    config.sources.get('namespace')?.kind === 'default' ? undefined : config.config.namespace;
+  // Model prices for the agents' ledger (docs/costs.md), checked before anything is opened:
+  // the config file's, with BATON_PRICES over them.
+  const fromEnv = resolvePrices(io.env);
+  const fromFile = config.config.cost.prices;
+  const prices =
+    fromEnv === undefined && Object.keys(fromFile).length === 0
+      ? undefined
+      : { ...fromFile, ...fromEnv };
   return {
     io,
     json: options.json,
     storeUrl,
     namespace,
+    config,
+    agentEnv: agentEnvOf(io.env, config),
     logger,
     paint: paintFor(wantsColour(io.stdout, io.env)),
     paintErr,
@@ -110,6 +145,20 @@ export function createContext(
       writeErr = write ?? toStderr;
     },
   };
+}
+
+/** The environment with the config file's provider settings where the environment has none. */
+function agentEnvOf(env: NodeJS.ProcessEnv, resolved: ResolvedConfig): NodeJS.ProcessEnv {
+  const { llm } = resolved.config;
+  const out = { ...env };
+  const fill = (name: string, value: string | null): void => {
+    if (value !== null && (out[name] === undefined || out[name] === '')) out[name] = value;
+  };
+  fill('ANTHROPIC_API_KEY', llm.anthropic.apiKey);
+  fill('ANTHROPIC_BASE_URL', llm.anthropic.baseUrl);
+  fill('OPENAI_API_KEY', llm.openai.apiKey);
+  fill('OPENAI_BASE_URL', llm.openai.baseUrl);
+  return out;
 }
 
 /** Open the store, run `fn`, and always close the store. */

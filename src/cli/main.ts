@@ -29,6 +29,7 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
   parseTaskState,
+  parseUsd,
   type LogLevel,
 } from './parse.ts';
 
@@ -110,6 +111,10 @@ function withCommonOptions(command: Command, options: { json?: boolean } = {}): 
       'where state lives, e.g. sqlite:path/to/baton.db (default: $BATON_STORE, else sqlite:.baton/baton.db)',
     )
     .option('--namespace <ns>', 'isolates queues that share one store (default: "default")')
+    .option(
+      '--config <file>',
+      'the configuration file (default: baton.config.yaml in this directory or the nearest one above it)',
+    )
     .addOption(
       new Option(
         '--log-level <level>',
@@ -140,8 +145,10 @@ function common(command: Command): CommonOptions {
     namespace?: string;
     logLevel?: LogLevel;
     json?: boolean;
+    config?: string;
   }>();
   const out: CommonOptions = { json: o.json === true };
+  if (o.config !== undefined) out.config = o.config;
   if (o.store !== undefined) out.store = o.store;
   if (o.namespace !== undefined) out.namespace = o.namespace;
   if (o.logLevel !== undefined) out.logLevel = o.logLevel;
@@ -174,11 +181,28 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
       .description(
         'Submit a plan as a run and execute it on a local pool of in-process agents, with live progress and a summary.',
       )
-      .argument('<plan>', 'plan file (YAML or JSON)')
+      .argument('[plan]', 'plan file (YAML or JSON); or give --goal')
+      .option(
+        '--goal <goal>',
+        'plan this goal in plain words and run the planned tasks, instead of a plan file (docs/planner.md)',
+      )
+      .addOption(
+        new Option('--budget <usd>', "with --goal: the run's budget in US dollars").argParser(
+          parseUsd,
+        ),
+      )
+      .option(
+        '--model <id>',
+        'with --goal: the planner model (default: $BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5)',
+      )
+      .option(
+        '--task-model <id>',
+        "with --goal: the planned tasks' model (default: $BATON_PLANNER_TASK_MODEL, else the planner's)",
+      )
       .addOption(
         new Option(
           '-c, --concurrency <n>',
-          "number of agents (default: the plan's widest DAG level, at most 16); not with a plan that declares agents:",
+          "number of agents (default: the plan's widest DAG level, at most 16; 4 with --goal); not with a plan that declares agents:",
         ).argParser(parsePositiveInt),
       )
       .addOption(
@@ -192,6 +216,10 @@ export function buildProgram(io: CliIO, setExit: SetExit = () => undefined): Com
           '--grace <duration>',
           'on Ctrl-C (SIGINT) or SIGTERM, how long running tasks may finish before they are stopped and given back (default: 10s)',
         ).argParser(parseDurationMs),
+      )
+      .option(
+        '--sequential',
+        'run one task at a time, on one agent (as parallel.enabled: false in baton.config.yaml)',
       ),
     { json: true },
   )
@@ -210,11 +238,52 @@ Examples:
   $ baton run examples/agents.yaml     # on the agents the plan declares
   $ baton run plan.yaml --concurrency 8 --store sqlite:/tmp/baton.db
   $ baton run train.yaml --capabilities gpu  # its tasks require gpu, and this machine has one
-  $ baton run plan.yaml --json > summary.json`,
+  $ baton run plan.yaml --json > summary.json
+  $ baton run --goal "Calculate factorial of 10" --budget 0.5`,
     )
-    .action(async (plan: string, _opts: unknown, command: Command) => {
-      const o = command.opts<{ concurrency?: number; capabilities?: string[]; grace?: number }>();
-      const ctx = await createContext(io, common(command), 'warn');
+    .action(async (plan: string | undefined, _opts: unknown, command: Command) => {
+      const o = command.opts<{
+        concurrency?: number;
+        capabilities?: string[];
+        grace?: number;
+        goal?: string;
+        budget?: number;
+        model?: string;
+        taskModel?: string;
+        sequential?: boolean;
+      }>();
+      const goalOnly = ['budget', 'model', 'taskModel'].filter(
+        (k) => o[k as keyof typeof o] !== undefined,
+      );
+      if (
+        (plan === undefined) === (o.goal === undefined) ||
+        (o.goal === undefined && goalOnly.length > 0)
+      ) {
+        const why =
+          plan !== undefined && o.goal !== undefined
+            ? 'give a plan file or --goal, not both'
+            : plan === undefined && o.goal === undefined
+              ? `missing required argument 'plan' (a plan file), or give --goal "<what to do>" to plan and run a goal`
+              : `--${goalOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')} ${goalOnly.length === 1 ? 'goes' : 'go'} with --goal only`;
+        io.stderr.write(`error: ${why}\n(add --help for usage)\n`);
+        setExit(EXIT.usage);
+        return;
+      }
+      if (o.sequential === true && o.concurrency !== undefined) {
+        command.error('error: --sequential runs one task at a time; it cannot take --concurrency', {
+          exitCode: EXIT.usage,
+          code: 'baton.usage',
+        });
+      }
+      const ctx = await createContext(
+        io,
+        {
+          ...common(command),
+          ...(o.concurrency === undefined ? {} : { maxConcurrency: o.concurrency }),
+          ...(o.sequential === true ? { sequential: true } : {}),
+        },
+        'warn',
+      );
       setExit(
         await (
           await import('./commands/run.ts')
@@ -222,6 +291,64 @@ Examples:
           ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
           ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
           ...(o.grace === undefined ? {} : { graceMs: o.grace }),
+          ...(o.goal === undefined ? {} : { goal: o.goal }),
+          ...(o.budget === undefined ? {} : { budgetUsd: o.budget }),
+          ...(o.model === undefined ? {} : { model: o.model }),
+          ...(o.taskModel === undefined ? {} : { taskModel: o.taskModel }),
+        }),
+      );
+    });
+
+  withCommonOptions(
+    program
+      .command('plan')
+      .description(
+        'Plan a goal into tasks with the planner model and write them as a plan file to review; nothing runs (docs/planner.md).',
+      )
+      .argument('<goal>', 'the goal in plain words, 10 to 5,000 characters')
+      .option('-o, --out <file>', 'write the plan file here (default: print it)')
+      .option(
+        '--model <id>',
+        'the planner model (default: $BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5)',
+      )
+      .option(
+        '--task-model <id>',
+        "the planned tasks' model (default: $BATON_PLANNER_TASK_MODEL, else the planner's)",
+      )
+      .addOption(
+        new Option(
+          '--capabilities <list>',
+          'comma-separated capabilities the agents that will run the plan have besides shell (give baton run the same)',
+        ).argParser(parseList),
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+The planner's call is a task of a run of its own (so it has a log and a cost: baton logs,
+baton costs). Its tasks are llm tasks; review the file, then run it with baton run.
+
+Examples:
+  $ baton plan "Calculate factorial of 10" --out plan.yaml
+  $ baton run plan.yaml`,
+    )
+    .action(async (goal: string, _opts: unknown, command: Command) => {
+      const o = command.opts<{
+        out?: string;
+        model?: string;
+        taskModel?: string;
+        capabilities?: string[];
+      }>();
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (
+          await import('./commands/plan.ts')
+        ).planCommand(ctx, goal, {
+          ...(o.out === undefined ? {} : { out: o.out }),
+          ...(o.model === undefined ? {} : { model: o.model }),
+          ...(o.taskModel === undefined ? {} : { taskModel: o.taskModel }),
+          ...(o.capabilities === undefined ? {} : { capabilities: o.capabilities }),
         }),
       );
     });
@@ -601,6 +728,28 @@ Examples:
 
   withCommonOptions(
     program
+      .command('mcp')
+      .description(
+        "Serve Baton's MCP tools (tasks, shared state, files, read-only SQL) over stdio, for an agent that launches it.",
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+With BATON_MCP_TOKEN (the attempt-scoped token of the configuration Baton writes for the
+agents it starts) the tools reach only that attempt's run; without it, the whole store.
+The same tools are served over HTTP at /mcp by baton server. See docs/mcp.md.
+
+Examples:
+  $ claude mcp add baton-queue -- npx baton mcp --store sqlite:.baton/baton.db`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(await (await import('./commands/mcp.ts')).mcpCommand(ctx));
+    });
+
+  withCommonOptions(
+    program
       .command('server')
       .description(
         'Serve the HTTP API (tasks, runs, agents, stats, events as SSE) on the store until SIGINT/SIGTERM.',
@@ -753,6 +902,72 @@ Examples:
         ).retryCommand(ctx, id, o.reason === undefined ? {} : { reason: o.reason }),
       );
     });
+
+  withCommonOptions(
+    program
+      .command('config')
+      .description(
+        'Print the merged configuration (flags, environment, baton.config.yaml, defaults) with the source of each value; secrets masked.',
+      ),
+    { json: true },
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ baton config
+  $ baton config --config ci/baton.config.yaml --json`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit((await import('./commands/config.ts')).configCommand(ctx));
+    });
+
+  program
+    .command('init')
+    .description(
+      'Write a commented baton.config.yaml and an example plan (baton.plan.yaml) in this directory.',
+    )
+    .option('--force', 'overwrite files that exist')
+    .addHelpText(
+      'after',
+      `
+Existing files are left alone (exit 1, nothing written) unless --force is given.
+
+Examples:
+  $ baton init
+  $ baton run baton.plan.yaml`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const o = command.opts<{ force?: boolean }>();
+      setExit(
+        await (
+          await import('./commands/init.ts')
+        ).initCommand(io, process.cwd(), { force: o.force === true }),
+      );
+    });
+
+  const expertise = program
+    .command('expertise')
+    .description('Show or check the expertise files of .baton/expertise/<domain>.yaml.');
+  for (const action of ['show', 'validate'] as const) {
+    withCommonOptions(
+      expertise
+        .command(action)
+        .description(
+          action === 'show'
+            ? "Print a domain's expertise, as agent prompts get it."
+            : "Check a domain's expertise file: its fields, its length, and that the files it names exist.",
+        )
+        .argument('<domain>', 'a domain, e.g. api, database, frontend'),
+      { json: true },
+    ).action(async (domain: string, _opts: unknown, command: Command) => {
+      const ctx = await createContext(io, common(command), 'warn');
+      setExit(
+        await (await import('./commands/expertise.ts')).expertiseCommand(ctx, action, domain),
+      );
+    });
+  }
 
   return program;
 }

@@ -27,6 +27,18 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** US dollars from 0 to 1,000,000, for `--budget`. */
+export function parseUsd(value: string): number {
+  const trimmed = value.trim().replace(/^\$/, '');
+  const n = /^\d+(?:\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 1_000_000) {
+    throw new InvalidArgumentError(
+      `expected US dollars from 0 to 1000000, e.g. 0.5, got "${value}".`,
+    );
+  }
+  return n;
+}
+
 /**
  * A duration in ms: a bare number of ms, or a number with `ms`, `s` or `m` (`500ms`, `2s`, `1.5m`).
  */

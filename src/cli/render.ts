@@ -4,6 +4,7 @@
  * unit-tested on strings. Colour comes in as a {@link Paint} (none by default); widths are
  * counted in terminal columns (`colour.ts`, `width.ts`).
  */
+import type { RunResult } from '../core/run-result.ts';
 import type { BatonEvent, RunRecord, TaskRecord, TaskState } from '../core/types.ts';
 import { TASK_STATES } from '../core/types.ts';
 import { noColour, type Paint, type Tone } from './colour.ts';
@@ -518,6 +519,8 @@ export interface RunSummary {
   criticalPath: { keys: string[]; ms: number };
   /** What the run's model calls cost, and its budget (docs/costs.md); absent: not asked. */
   cost?: CostTotals & { budget: BudgetStatus | null };
+  /** The run's aggregated result (docs/planner.md); absent: not asked. */
+  result?: RunResult | null;
 }
 
 /**

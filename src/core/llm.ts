@@ -22,6 +22,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 import type { ValidationIssue } from './errors.ts';
+import { COMPLEXITIES, type Complexity } from './model-choice.ts';
 import { checkTemplate } from './template.ts';
 import { describeValue, didYouMean, truncate } from './text.ts';
 import type { Json } from './types.ts';
@@ -37,6 +38,7 @@ export const LLM_FIELDS = [
   'maxTokens',
   'temperature',
   'output',
+  'complexity',
 ] as const;
 
 /** The providers a model id can name. */
@@ -50,7 +52,7 @@ export interface LlmPayload {
   /**
    * Which model answers: `anthropic:<model>`, `openai:<model>`,
    * `openai-compatible:<name>:<model>` (a server configured under that name), or `auto` (chosen
-   * by the worker's model resolver).
+   * per attempt among the worker's model tiers: docs/llm.md#model-selection).
    * @example 'anthropic:claude-sonnet-4-5'
    */
   model: string;
@@ -67,6 +69,11 @@ export interface LlmPayload {
    * must be JSON valid against it, and the task's result is the parsed object.
    */
   output?: { [key: string]: Json };
+  /**
+   * How hard the task is, for `model: auto` (docs/llm.md#model-selection): `high` gets the strong
+   * tier, `medium` balanced, `low` fast. @default scored from the task's title and prompt
+   */
+  complexity?: Complexity;
   /** Data that templates read as `payload.<field>`. */
   [field: string]: Json | undefined;
 }
@@ -198,6 +205,12 @@ export function checkLlmPayload(payload: unknown, scope: LlmCheckScope): Validat
         message: `must be a number from 0 to ${max}${provider === 'anthropic' ? ' for an Anthropic model' : ''}; got ${describeValue(t)}`,
       });
     }
+  }
+  if (p.complexity !== undefined && !(COMPLEXITIES as readonly unknown[]).includes(p.complexity)) {
+    issues.push({
+      path: 'complexity',
+      message: `must be one of ${COMPLEXITIES.join(', ')} (how hard the task is, for model: auto); got ${describeValue(p.complexity)}${typeof p.complexity === 'string' ? didYouMean(p.complexity, COMPLEXITIES) : ''}`,
+    });
   }
   if (p.output !== undefined) {
     const problem = outputSchemaProblem(p.output);

@@ -2,6 +2,7 @@
  * The domain model of Baton. The words here are the naming contract of DESIGN.md's glossary:
  * task, run, agent, worker, lease, backend, executor, event.
  */
+import type { Complexity, Tier } from './model-choice.ts';
 
 /** Any value that survives `JSON.stringify` → `JSON.parse` unchanged. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -117,6 +118,13 @@ export interface TaskSpec {
    * @example { usd: 0.5 }
    */
   budget?: Budget;
+  /**
+   * This task's result is the run's result (docs/planner.md#the-runs-result): a run whose tasks
+   * declare it gives the results of those tasks, instead of the results of its sinks (the tasks
+   * nothing depends on).
+   * @default false
+   */
+  aggregate?: boolean;
 }
 
 /** A spending limit in USD (docs/costs.md): `{ usd: 5 }`. */
@@ -170,6 +178,11 @@ export interface NormalizedTask {
   level: number;
   /** The task's own budget in USD (`budget.usd`), when it has one. */
   budgetUsd?: number;
+  /**
+   * Whether its result is the run's result (`TaskSpec.aggregate`). The backends always say;
+   * absent reads as false.
+   */
+  aggregate?: boolean;
 }
 
 /** Why an attempt ended without success. */
@@ -243,6 +256,21 @@ export interface AttemptRecord {
    * field) or no worker ended the attempt (lease expired, agent lost, released, cancelled).
    */
   runMs: number | null;
+  /**
+   * The model `model: auto` chose for this attempt of an `llm` task, with its tier and why
+   * (docs/llm.md#model-selection); null when the attempt made no such choice.
+   */
+  model: AttemptModel | null;
+}
+
+/** The model an attempt was given by model selection, as recorded with `task.model_selected`. */
+export interface AttemptModel {
+  /** The model id, e.g. `anthropic:claude-sonnet-4-5`. */
+  model: string;
+  tier: Tier;
+  complexity: Complexity;
+  /** Every step of the rule that decided or moved the tier, joined with `; `. */
+  reason: string;
 }
 
 export interface RunProgress {
@@ -420,6 +448,8 @@ export type EventType =
   | 'agent.left'
   /** A model call's usage and cost was recorded in the ledger (data: provider, model, tokens…). */
   | 'usage.recorded'
+  /** `model: auto` chose an attempt's model (data: attempt, model, tier, complexity, reason). */
+  | 'task.model_selected'
   | 'pool.scaled_up'
   | 'pool.scaled_down'
   | 'pool.restarted';

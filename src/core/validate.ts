@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { inspectDag, type DagNode } from './dag.ts';
+import { PLAN_TASK_TYPE, checkPlanPayload } from './goal.ts';
 import { LLM_TASK_TYPE, checkLlmPayload } from './llm.ts';
 import { MAX_DEPTH, MAX_DOCUMENT_DEPTH } from './nesting.ts';
 import {
@@ -237,6 +238,7 @@ const TASK_FIELDS = [
   'dependsOn',
   'affinity',
   'budget',
+  'aggregate',
 ] as const;
 const RUN_FIELDS = ['name', 'tasks', 'budget'] as const;
 const DEPENDENCY_FIELDS = ['key', 'soft'] as const;
@@ -363,6 +365,7 @@ const taskSchema = z.strictObject({
   dependsOn: z.array(dependencySchema).nullish(),
   affinity: z.array(affinitySchema).max(LIMITS.maxAffinityRules).nullish(),
   budget: budgetSchema.optional(),
+  aggregate: z.boolean().nullish(),
 });
 
 const runShellSchema = z.strictObject({
@@ -447,6 +450,14 @@ function checkTasks(
       if (task.type === LLM_TASK_TYPE && !notJson) {
         const dependencyKeys = task.dependsOn.map((d) => d.key);
         for (const issue of checkLlmPayload(payload, { dependencyKeys })) {
+          issues.push({
+            path: issue.path === '' ? payloadPath : `${payloadPath}.${issue.path}`,
+            message: issue.message,
+          });
+        }
+      }
+      if (task.type === PLAN_TASK_TYPE && !notJson) {
+        for (const issue of checkPlanPayload(payload)) {
           issues.push({
             path: issue.path === '' ? payloadPath : `${payloadPath}.${issue.path}`,
             message: issue.message,
@@ -539,6 +550,7 @@ function toNormalized(spec: ParsedTask, payload: unknown, now: number): Normaliz
     criticalPath: 1,
     level: 0,
     ...(spec.budget == null ? {} : { budgetUsd: spec.budget }),
+    ...(spec.aggregate === true ? { aggregate: true } : {}),
   };
 }
 

@@ -80,6 +80,12 @@ export interface ProcessGroupOptions {
   killGraceMs?: number;
   /** Aborting stops the group ({@link ProcessGroup.stop}); if already aborted, the program never runs. */
   signal?: AbortSignal;
+  /**
+   * A file the program reads as its standard input (a coding agent's prompt), opened by the
+   * launcher just before it becomes the program.
+   * @default '/dev/null'
+   */
+  stdinFile?: string;
 }
 
 /** How the program ended: an exit code, or the signal that ended it. */
@@ -124,14 +130,16 @@ const POLL_MS = 100;
 const SH = '/bin/sh';
 
 /**
- * The launcher, `sh -c LAUNCH baton PWD PROGRAM ARGS…`: waits for the go line, restores the
- * caller's `PWD` (`-` means unset; sh sets it to the real directory), and becomes the program.
+ * The launcher, `sh -c LAUNCH baton PWD STDIN PROGRAM ARGS…`: waits for the go line, restores
+ * the caller's `PWD` (`-` means unset; sh sets it to the real directory), and becomes the program
+ * with its stdin read from the file `STDIN` (written `=path`; `/dev/null` unless told).
  * End-of-file instead of the line means the worker is gone: exit without running anything.
  */
 const LAUNCH = `IFS= read -r go || exit 125
 case $1 in -) unset PWD ;; *) PWD=\${1#=}; export PWD ;; esac
-shift
-exec "$@" </dev/null`;
+in=\${2#=}
+shift 2
+exec "$@" <"$in"`;
 
 /**
  * The supervisor, `sh -c SUPERVISE baton-supervisor NODE_PID` (the pid only names, in `ps`,
@@ -305,7 +313,15 @@ export async function spawnProcessGroup(
 
   const child = spawn(
     SH,
-    ['-c', LAUNCH, 'baton', pwd === undefined ? '-' : `=${pwd}`, program, ...args],
+    [
+      '-c',
+      LAUNCH,
+      'baton',
+      pwd === undefined ? '-' : `=${pwd}`,
+      `=${options.stdinFile === undefined ? '/dev/null' : resolve(cwd, options.stdinFile)}`,
+      program,
+      ...args,
+    ],
     {
       shell: false,
       detached: true,

@@ -17,12 +17,13 @@
  * }
  * ```
  */
-import type { Backend, HeldLeaseRef } from '../backends/backend.ts';
-import { recordedUsage, reservationOf } from '../backends/backend.ts';
+import type { Backend, HeldLeaseRef, ModelHistory } from '../backends/backend.ts';
+import { recordedModelChoice, recordedUsage, reservationOf } from '../backends/backend.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { BudgetStatus, ModelUsage, Reservation, UsageRecord } from '../core/ledger.ts';
+import type { Complexity, Tier } from '../core/model-choice.ts';
 import type { PriceOverrides } from '../core/pricing.ts';
-import type { Lease } from '../core/types.ts';
+import type { AttemptModel, Lease } from '../core/types.ts';
 import { Prices, type CallEstimate } from './prices.ts';
 
 export interface LedgerOptions {
@@ -110,6 +111,11 @@ export class Ledger {
   /** The budget of a run or task, or null when it has none. */
   budgetOf(id: string): Promise<BudgetStatus | null> {
     return this.#backend.budgetOf(id);
+  }
+
+  /** The backend, for model selection's records ({@link AttemptCosts}). */
+  get backend(): Backend {
+    return this.#backend;
   }
 
   /**
@@ -218,6 +224,64 @@ export class AttemptCosts {
     const status = await this.#ledger.budgetOf(runId);
     if (status === null) return undefined;
     return { limitUsd: status.limitUsd, usedUsd: status.spentUsd + status.reservedUsd };
+  }
+
+  // Model selection (docs/llm.md#model-selection): `model: auto` reads the run's budget above,
+  // the history of this task's type, and the tier of a failed attempt before this one.
+
+  /** How calls of this task's type at `complexity` ended on each of `models`. */
+  modelHistory(complexity: Complexity, models: string[]): Promise<ModelHistory[]> {
+    return this.#ledger.backend.modelHistory({
+      taskType: this.#lease.task.type,
+      complexity,
+      models,
+    });
+  }
+
+  /**
+   * Record on this attempt the model chosen for it and why, with a `task.model_selected` event.
+   * @throws ConflictError when this agent never held the attempt.
+   */
+  async recordModelChoice(choice: AttemptModel): Promise<void> {
+    const input = { ...holderOf(this.#lease), ...choice };
+    recordedModelChoice(await this.#ledger.backend.recordModelChoice(input), input);
+  }
+
+  /** Count how this attempt's model call ended, in the history of this task's type. */
+  recordModelOutcome(outcome: {
+    complexity: Complexity;
+    model: string;
+    succeeded: boolean;
+  }): Promise<void> {
+    return this.#ledger.backend.recordModelOutcome({ taskType: this.#lease.task.type, ...outcome });
+  }
+
+  /**
+   * The tier of the attempt before this one when it failed (or timed out) on a model chosen by
+   * model selection; undefined otherwise (the first attempt, a success, a lease lost, no choice).
+   */
+  async failedTier(): Promise<Tier | undefined> {
+    if (this.#lease.attempt <= 1) return undefined;
+    const attempts = await this.#ledger.backend.getAttempts(this.#lease.taskId);
+    const before = attempts.filter((a) => a.attempt < this.#lease.attempt).at(-1);
+    if (before === undefined || before.model === null) return undefined;
+    return before.outcome === 'failed' || before.outcome === 'timed_out'
+      ? before.model.tier
+      : undefined;
+  }
+
+  /**
+   * What the run's and the task's budgets have left (limit − spent − held), the smaller of the
+   * two; undefined when neither has a budget. A coding agent's session limit is capped by it.
+   */
+  async remainingUsd(): Promise<number | undefined> {
+    const runId = this.#lease.task.runId;
+    const budgets = await Promise.all([
+      runId === null ? null : this.#ledger.budgetOf(runId),
+      this.#ledger.budgetOf(this.#lease.taskId),
+    ]);
+    const left = budgets.filter((b) => b !== null).map((b) => b.leftUsd);
+    return left.length === 0 ? undefined : Math.min(...left);
   }
 
   #forget(reservationId: string): void {

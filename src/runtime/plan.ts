@@ -55,6 +55,7 @@ import {
   type PlanIssue,
   type ValidationIssue,
 } from '../core/errors.ts';
+import { AGENT_FIELDS, AGENT_TASK_TYPE, DOMAIN_PATTERN, checkAgentPayload } from '../core/agent.ts';
 import { LLM_FIELDS, LLM_TASK_TYPE, checkLlmPayload } from '../core/llm.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import type { Budget, Json, RunSpec, TaskSpec } from '../core/types.ts';
@@ -239,10 +240,10 @@ export function parsePlan(text: string, file: string): Plan {
 }
 
 /**
- * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services) and
- * `llm` (model calls).
+ * Task types the agents of `baton run` have handlers for: `shell`, `http` (agent services),
+ * `llm` (model calls), `plan` (the goal planner) and `agent` (coding agents).
  */
-export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm'];
+export const LOCAL_TASK_TYPES: readonly string[] = ['shell', 'http', 'llm', 'plan', 'agent'];
 
 /**
  * Check that `baton run`'s agents can run every task of the plan they have a handler for
@@ -396,6 +397,12 @@ const sharedFields = {
   system: z.unknown().optional(),
   maxTokens: z.unknown().optional(),
   temperature: z.unknown().optional(),
+  // agent tasks: checked with the task (checkAgentPayload).
+  kind: z.unknown().optional(),
+  maxBudgetUsd: z.unknown().optional(),
+  maxTurns: z.unknown().optional(),
+  mcpConfig: z.unknown().optional(),
+  domain: z.unknown().optional(),
 };
 
 const defaultsSchema = z.strictObject(sharedFields);
@@ -404,6 +411,7 @@ const taskSchema = z.strictObject({
   ...sharedFields,
   key: z.string(),
   title: z.unknown().optional(),
+  description: z.unknown().optional(),
   dependsOn: z.unknown().optional(),
   idempotencyKey: z.unknown().optional(),
   command: commandSchema.optional(),
@@ -411,7 +419,9 @@ const taskSchema = z.strictObject({
   payload: z.unknown().optional(),
   prompt: z.unknown().optional(),
   output: z.unknown().optional(),
+  complexity: z.unknown().optional(),
   budget: z.unknown().optional(),
+  aggregate: z.unknown().optional(),
 });
 
 /** A capability or a label: what a task's `requires` and `affinity` rules are matched against. */
@@ -564,23 +574,38 @@ interface RawDefaults {
   system?: unknown;
   maxTokens?: unknown;
   temperature?: unknown;
+  kind?: unknown;
+  maxBudgetUsd?: unknown;
+  maxTurns?: unknown;
+  mcpConfig?: unknown;
+  domain?: unknown;
 }
 
 interface RawTask extends RawDefaults {
+  description?: unknown;
   key?: unknown;
   title?: unknown;
   dependsOn?: unknown;
   idempotencyKey?: unknown;
   budget?: unknown;
+  aggregate?: unknown;
   command?: unknown;
   args?: unknown;
   payload?: unknown;
   prompt?: unknown;
   output?: unknown;
+  complexity?: unknown;
 }
 
 /** TaskSpec fields copied as written; the core validator checks them. */
-const PASSED_THROUGH = ['key', 'title', 'dependsOn', 'idempotencyKey', 'budget'] as const;
+const PASSED_THROUGH = [
+  'key',
+  'title',
+  'dependsOn',
+  'idempotencyKey',
+  'budget',
+  'aggregate',
+] as const;
 /** TaskSpec fields copied as written, the task's own or else the plan's `defaults`. */
 const DEFAULTABLE = [
   'epic',
@@ -640,6 +665,19 @@ function buildTask(
     return spec as unknown as TaskSpec;
   }
 
+  if (executor === AGENT_TASK_TYPE) {
+    spec.payload = agentPayload(task, defaults, at, baseDir, issues);
+    return spec as unknown as TaskSpec;
+  }
+  for (const field of AGENT_ONLY_FIELDS) {
+    if (task[field] === undefined) continue;
+    // An llm task's domain puts its expertise into the system prompt (docs/agents.md#expertise).
+    if (field === 'domain' && executor === LLM_TASK_TYPE) continue;
+    issues.add(
+      [...at, field],
+      `only agent tasks take ${field}; this task's executor is '${executor}' — set executor: agent to run a coding agent`,
+    );
+  }
   if (executor !== LLM_TASK_TYPE) {
     for (const field of LLM_FIELDS) {
       if (task[field] === undefined) continue;
@@ -662,10 +700,21 @@ function buildTask(
       if (task[field] === undefined) continue;
       issues.add(
         [...at, field],
-        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature and output`,
+        `only shell tasks take ${field}; an llm task is described by model, prompt, system, maxTokens, temperature, output and complexity`,
       );
     }
     spec.payload = llmPayload(task, defaults, at, issues);
+    const domain = task.domain ?? defaults.domain;
+    if (domain !== undefined && isRecord(spec.payload)) {
+      if (typeof domain !== 'string' || !DOMAIN_PATTERN.test(domain)) {
+        issues.add(
+          task.domain !== undefined ? [...at, 'domain'] : ['defaults', 'domain'],
+          `must be a domain name (lower-case letters, digits, '-' and '_', e.g. api); got ${describeValue(domain)}`,
+        );
+      } else {
+        spec.payload.domain = domain;
+      }
+    }
   } else {
     for (const field of SHELL_FIELDS) {
       if (task[field] === undefined) continue;
@@ -677,6 +726,100 @@ function buildTask(
     if (task.payload !== undefined) spec.payload = task.payload;
   }
   return spec as unknown as TaskSpec;
+}
+
+/** Fields only agent tasks take (`model`, `prompt` and the shell fields are shared with others). */
+const AGENT_ONLY_FIELDS = [
+  'kind',
+  'description',
+  'maxBudgetUsd',
+  'maxTurns',
+  'mcpConfig',
+  'domain',
+] as const;
+/** Fields of an `agent` task that `defaults` may give. */
+const AGENT_DEFAULTABLE = [
+  'kind',
+  'model',
+  'maxBudgetUsd',
+  'maxTurns',
+  'mcpConfig',
+  'domain',
+  'cwd',
+  'env',
+] as const;
+
+/**
+ * An agent task's payload: its `payload:` mapping (data for its templates) with the session's
+ * fields over it, checked as a worker would check it. `cwd` is relative to the plan's directory;
+ * `command: [prog, a, b]` is read as `command: prog, args: [a, b]`.
+ */
+function agentPayload(
+  task: RawTask,
+  defaults: RawDefaults,
+  at: (string | number)[],
+  baseDir: string,
+  issues: IssueList,
+): Json {
+  const payload: { [key: string]: Json } = {};
+  if (task.payload !== undefined) {
+    if (!isRecord(task.payload)) {
+      issues.add(
+        [...at, 'payload'],
+        `an agent task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
+      );
+    } else {
+      for (const [name, value] of Object.entries(task.payload)) {
+        if ((AGENT_FIELDS as readonly string[]).includes(name)) {
+          issues.add(
+            [...at, 'payload', name],
+            `'${name}' is a field of the agent task itself; write it next to executor: agent, not under payload`,
+          );
+        } else {
+          payload[name] = value as Json;
+        }
+      }
+    }
+  }
+  for (const field of ['system', 'maxTokens', 'temperature', 'output', 'shell'] as const) {
+    if (task[field] === undefined) continue;
+    issues.add(
+      [...at, field],
+      `an agent task does not take ${field}; it is described by kind, model, prompt or description, maxBudgetUsd, maxTurns, mcpConfig, command, args, cwd, env and domain`,
+    );
+  }
+  const from = new Map<string, (string | number)[]>();
+  const raw = task as Record<string, unknown>;
+  const rawDefaults = defaults as Record<string, unknown>;
+  for (const field of AGENT_FIELDS) {
+    const own = raw[field];
+    const inherited = (AGENT_DEFAULTABLE as readonly string[]).includes(field)
+      ? rawDefaults[field]
+      : undefined;
+    const value = own ?? inherited;
+    if (value === undefined) continue;
+    payload[field] = value as Json;
+    from.set(field, own !== undefined ? [...at, field] : ['defaults', field]);
+  }
+  // A default model is for the CLIs that take one: a command agent does not inherit it.
+  if (payload.kind === 'command' && raw.model === undefined) delete payload.model;
+  if (Array.isArray(payload.command)) {
+    const [program, ...rest] = payload.command;
+    payload.command = program ?? '';
+    payload.args = [...rest, ...(Array.isArray(payload.args) ? payload.args : [])];
+    from.set('args', from.get('command') ?? at);
+  }
+  if (typeof payload.cwd === 'string') payload.cwd = resolve(baseDir, payload.cwd);
+  const env = { ...stringEnv(defaults.env), ...stringEnv(task.env) };
+  if (Object.keys(env).length > 0) payload.env = env;
+  const dependencyKeys = (Array.isArray(task.dependsOn) ? (task.dependsOn as unknown[]) : [])
+    .map((d) => (typeof d === 'string' ? d : isRecord(d) ? d.key : undefined))
+    .filter((k): k is string => typeof k === 'string');
+  const hasTitle = typeof task.title === 'string' && task.title.trim() !== '';
+  for (const issue of checkAgentPayload(payload, { dependencyKeys, hasTitle })) {
+    issues.add(issue.path === '' ? at : (from.get(issue.path) ?? at), issue.message);
+  }
+  return payload;
 }
 
 /**
@@ -793,7 +936,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function yamlMessage(code: string, message: string): string {
+export function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return `${message}: this key appears twice in the same mapping`;
   if (code === 'TAB_AS_INDENT') return `${message}; indent with spaces`;
   return message;
@@ -804,8 +947,8 @@ function yamlMessage(code: string, message: string): string {
 
 type Segment = string | number;
 
-/** Finds the node for a field path, and its line and column. */
-class Locator {
+/** Finds the node for a field path, and its line and column (plans, and config files: config.ts). */
+export class Locator {
   readonly #doc: Document;
   readonly #lines: LineCounter;
 
@@ -944,8 +1087,10 @@ class IssueList {
       path[0] === 'tasks' &&
       typeof path[1] === 'number' &&
       path[2] === 'payload' &&
-      tasks[path[1]]?.executor === LLM_TASK_TYPE &&
-      (LLM_FIELDS as readonly Segment[]).includes(path[3] ?? '')
+      ((tasks[path[1]]?.executor === LLM_TASK_TYPE &&
+        (LLM_FIELDS as readonly Segment[]).includes(path[3] ?? '')) ||
+        (tasks[path[1]]?.executor === AGENT_TASK_TYPE &&
+          (AGENT_FIELDS as readonly Segment[]).includes(path[3] ?? '')))
     ) {
       return;
     }

@@ -77,6 +77,12 @@ export interface TaskContext {
   /** The agent running this attempt. */
   agentId: string;
   /**
+   * The lease this attempt runs under: its task, fencing token and holder. What an attempt's
+   * MCP token is bound to (`writeMcpConfig`, docs/mcp.md), so the agent's writes are fenced by it.
+   * A secret of the attempt: never log the token.
+   */
+  lease: { taskId: string; token: number; agentId: string };
+  /**
    * Fires when the attempt must stop: its `timeoutMs` passed (reason `TimeoutError`), it was
    * cancelled (`CancelledError`), its lease was lost (`LeaseLostError`), or the worker is
    * shutting down past its grace period (`CancelledError`).
@@ -248,6 +254,11 @@ interface InFlight {
   done: Promise<void>;
   /** The handler still runs: the entry holds one of the `concurrency` slots. */
   holdsSlot: boolean;
+  /**
+   * How many claims the worker had sent when it handed this attempt's outcome to the settler;
+   * undefined before. A claim sent later reaches the store after the outcome (see `whenSent`).
+   */
+  claimsBeforeSettle: number | undefined;
 }
 
 type HandlerOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -330,6 +341,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #claimFailure: { error: unknown } | undefined;
   /** The loop's latest backoff after failures in a row; 0 once a claim succeeds. */
   #backoffMs = 0;
+  /** Claims sent so far (a claim's sequence number is the count after it). */
+  #claimsSent = 0;
+  /** The sequence number of the latest claim sent that came back empty; 0 if none. */
+  #lastEmptyClaim = 0;
   /** How many claims may be in flight at once, and the most tasks one claim asks for. */
   readonly #claimsAtOnce: number;
   readonly #claimSize: number;
@@ -796,6 +811,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   #claim(max: number): void {
     this.#claimingSlots += max;
+    const seq = ++this.#claimsSent;
     const claim = this.#backend
       .claim({
         agentId: this.agentId,
@@ -808,6 +824,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         async (leases) => {
           this.#backoffMs = 0;
           this.#lastClaimEmpty = leases.length === 0;
+          if (leases.length === 0) this.#lastEmptyClaim = Math.max(this.#lastEmptyClaim, seq);
           this.#lastClaimFull = leases.length === max;
           if (this.#state !== 'running') {
             await this.#giveBackUnstarted(leases);
@@ -911,6 +928,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       settling: false,
       done: Promise.resolve(),
       holdsSlot: true,
+      claimsBeforeSettle: undefined,
     };
     this.#inFlight.set(entry.key, entry);
     // The renew timer keeps the process alive while there are leases to renew: a handler that
@@ -937,7 +955,18 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         this.#freeSlot(entry);
         this.#inFlight.delete(entry.key);
         if (this.#inFlight.size === 0) this.#heartbeatTimer?.unref();
-        // Our own completion may have made dependents ready: claim again before calling idle.
+        // Our own completion may have made dependents ready: claim again before calling idle,
+        // unless a claim sent after the outcome (so the store saw the outcome first) is under
+        // way or came back. Then only a loop waiting for a slot resumes (fewer leases await an
+        // answer), and one waiting for work keeps waiting: the store wakes it for new work. At
+        // the end of a run, a fleet of one-slot workers otherwise makes two empty claims each.
+        if (entry.claimsBeforeSettle !== undefined && this.#claimsSent > entry.claimsBeforeSettle) {
+          const slotFreed = this.#slotFreed;
+          this.#slotFreed = undefined;
+          slotFreed?.();
+          if (this.#isIdle()) this.#resolveIdle();
+          return;
+        }
         this.#lastClaimEmpty = false;
         this.#wakeLoop();
       });
@@ -1038,6 +1067,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       payload: lease.task.payload,
       attempt: lease.attempt,
       agentId: this.agentId,
+      lease: { taskId: lease.taskId, token: lease.token, agentId: lease.agentId },
       get signal() {
         return entry.controller.signal;
       },
@@ -1149,16 +1179,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const logs = carrying instanceof Promise ? await carrying : carrying;
     let outcome: SettleOutcome;
     try {
-      outcome = await this.#untilStoreAnswers(entry, 'complete', () =>
-        this.#settler.complete({
+      outcome = await this.#untilStoreAnswers(entry, 'complete', () => {
+        entry.claimsBeforeSettle = this.#claimsSent;
+        return this.#settler.complete({
           taskId: lease.taskId,
           token: lease.token,
           agentId: this.agentId,
           result,
           runMs: entry.handlerMs ?? this.#durationMs(entry),
           ...withLogs(logs),
-        }),
-      );
+        });
+      });
       entry.carried = undefined;
     } catch (error) {
       // The backend refused the result itself (too large, not JSON): that will not get better
@@ -1213,7 +1244,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     };
     if (retryDelayMs !== undefined)
       input.retryDelayMs = Math.min(retryDelayMs, MAX_RELEASE_DELAY_MS);
-    const answer = await this.#untilStoreAnswers(entry, 'fail', () => this.#settler.fail(input));
+    const answer = await this.#untilStoreAnswers(entry, 'fail', () => {
+      entry.claimsBeforeSettle = this.#claimsSent;
+      return this.#settler.fail(input);
+    });
     entry.carried = undefined;
     const durationMs = this.#durationMs(entry);
     if (answer.status === 'ok') {

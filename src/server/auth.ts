@@ -137,17 +137,6 @@ export class Authenticator {
     return granted.owner;
   }
 
-  /**
-   * The scopes of the request's token (every scope when no token is configured), for a client
-   * that shows only what it may do (the dashboard).
-   * @throws HttpError 401 without a valid bearer token.
-   */
-  scopesOf(header: string | undefined): Scope[] {
-    if (this.open) return [...SCOPES];
-    const granted = this.#match(header);
-    return SCOPES.filter((s) => granted.scopes.has(s));
-  }
-
   #match(header: string | undefined): { scopes: ReadonlySet<Scope>; owner: string } {
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (match?.[1] === undefined) {
@@ -167,6 +156,17 @@ export class Authenticator {
       throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
     }
     return granted;
+  }
+
+  /**
+   * The scopes of the request's token (every scope when no token is configured), for a route
+   * whose calls need different scopes (`/mcp`: each tool checks its own) and for a client that
+   * shows only what it may do (the dashboard, `GET /v1/auth`).
+   * @throws HttpError 401 without a valid bearer token.
+   */
+  scopesOf(header: string | undefined): ReadonlySet<Scope> {
+    if (this.open) return new Set(SCOPES);
+    return this.#match(header).scopes;
   }
 }
 

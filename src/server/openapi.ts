@@ -12,6 +12,9 @@ const COMPONENTS = {
   Json: S.JsonSchema,
   TaskSpec: S.TaskSpecSchema,
   RunSpec: S.RunSpecSchema,
+  GoalBody: S.GoalBodySchema,
+  SubmittedGoal: S.SubmittedGoalSchema,
+  RunResult: S.RunResultSchema,
   CancelBody: S.CancelBodySchema,
   RetryBody: S.RetryBodySchema,
   TaskError: S.TaskErrorSchema,
@@ -194,6 +197,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       query: S.RunListQuerySchema,
       ok: [200, 'RunPage'],
       errors: [400, 401, 403],
+    },
+  },
+  '/v1/goals': {
+    post: {
+      summary:
+        "Plan and run a goal in plain words (10 to 5,000 characters): a run whose first task is a plan task, which a worker's planner turns into the run's tasks (docs/planner.md)",
+      scope: 'submit',
+      body: 'GoalBody',
+      ok: [201, 'SubmittedGoal'],
+      errors: [400, 401, 403, 413, 415],
     },
   },
   '/v1/runs/{id}': {

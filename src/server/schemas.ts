@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
+import { goalProblem } from '../core/goal.ts';
 import { COST_GROUPS } from '../core/ledger.ts';
 import { LOG_LEVELS, LOG_STREAMS } from '../core/logs.ts';
 import { TASK_STATES } from '../core/types.ts';
@@ -45,12 +46,27 @@ export const TaskSpecSchema = z.strictObject({
     .array(z.strictObject({ label: z.string(), value: z.string(), weight: z.number().optional() }))
     .optional(),
   budget: BudgetSchema.optional(),
+  aggregate: z.boolean().optional(),
 });
 
 export const RunSpecSchema = z.strictObject({
   name: z.string().optional(),
   tasks: z.array(TaskSpecSchema),
   budget: BudgetSchema.optional(),
+});
+
+/**
+ * The body of `POST /v1/goals` (seed 003's `POST /tasks`): a goal in plain words, planned by a
+ * `plan` task into the run's tasks (docs/planner.md). The description is checked here, so its
+ * error names `description`; the budget's range by the core validator, as every run's.
+ */
+export const GoalBodySchema = z.strictObject({
+  description: z.string().superRefine((value, ctx) => {
+    const problem = goalProblem(value);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }),
+  budget: BudgetSchema.optional(),
+  agents: z.array(z.string().min(1).max(LIMITS.maxKeyLength)).min(1).max(100).optional(),
 });
 
 export const CancelBodySchema = z.strictObject({ reason: z.string().optional() });
@@ -217,6 +233,8 @@ export const TaskRecordSchema = z.strictObject({
   startedAt: nullableNumber,
   finishedAt: nullableNumber,
   failedAgents: z.array(z.string()),
+  /** Whether its result is the run's result (docs/planner.md). */
+  aggregate: z.boolean().optional(),
 });
 
 export const AttemptRecordSchema = z.strictObject({
@@ -237,6 +255,15 @@ export const AttemptRecordSchema = z.strictObject({
   ]),
   error: TaskErrorSchema.nullable(),
   runMs: nullableNumber,
+  /** The model `model: auto` chose for the attempt, and why (docs/llm.md#model-selection). */
+  model: z
+    .strictObject({
+      model: z.string(),
+      tier: z.enum(['fast', 'balanced', 'strong']),
+      complexity: z.enum(['low', 'medium', 'high']),
+      reason: z.string(),
+    })
+    .nullable(),
 });
 
 const byState = z.record(TASK_STATE, z.number());
@@ -303,8 +330,20 @@ export const TaskDetailSchema = z.strictObject({
   attempts: z.array(AttemptRecordSchema),
 });
 
+/** A run's aggregated result (docs/planner.md#the-runs-result). */
+export const RunResultSchema = z.strictObject({
+  from: z.enum(['aggregate', 'sinks']),
+  results: z.record(z.string(), json.nullable()),
+});
+
+/** What `POST /v1/goals` answers: the run, and its plan task. */
+export const SubmittedGoalSchema = z.strictObject({
+  runId: z.string(),
+  planTaskId: z.string(),
+});
+
 export const RunDetailSchema = z.strictObject({
-  run: RunRecordSchema,
+  run: RunRecordSchema.extend({ result: RunResultSchema.nullable() }),
   tasks: z.array(TaskRecordSchema),
   progress: RunRecordSchema.shape.progress,
   /** Task ids by DAG level (Kahn): level 0 first. */

@@ -26,6 +26,8 @@ import type { TaskFilter } from '../backends/backend.ts';
 import { isRunId } from '../backends/ids.ts';
 import { BatonError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
 import { analyzeDag, longestPath } from '../core/dag.ts';
+import { goalRunSpec } from '../core/goal.ts';
+import { runResult } from '../core/run-result.ts';
 import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
 import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
@@ -33,10 +35,18 @@ import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { registerDashboard, type DashboardOptions } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
+import { registerMcpRoute } from './mcp.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
-import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } from './auth.ts';
+import {
+  Authenticator,
+  SCOPES,
+  isLoopback,
+  parseTokens,
+  type ApiToken,
+  type Scope,
+} from './auth.ts';
 import {
   HttpError,
   MAX_PARAM_LENGTH,
@@ -52,6 +62,7 @@ import {
   AvailableAgentsQuerySchema,
   CostsQuerySchema,
   EventsQuerySchema,
+  GoalBodySchema,
   IdParamsSchema,
   RunListQuerySchema,
   RunSpecSchema,
@@ -117,6 +128,11 @@ export interface ServerOptions {
    * @default false
    */
   dashboard?: boolean | DashboardOptions;
+  /**
+   * Serve Baton's MCP tools at `/mcp` (Streamable HTTP, docs/mcp.md).
+   * @default true
+   */
+  mcp?: boolean;
 }
 
 declare module 'fastify' {
@@ -324,6 +340,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(201).send(await baton.submitRun(run));
   });
 
+  app.post('/v1/goals', submit, async (request, reply) => {
+    const goal = GoalBodySchema.parse(jsonBody(request));
+    const submitted = await baton.submitRun(goalRunSpec(goal));
+    return reply.status(201).send({ runId: submitted.runId, planTaskId: submitted.tasks[0]!.id });
+  });
+
   app.get('/v1/tasks', readWith(TaskListQuerySchema), async (request) => {
     const q = TaskListQuerySchema.parse(request.query);
     const filter: TaskFilter = {};
@@ -373,7 +395,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const run = isRunId(id) ? await baton.getRun(id) : null;
     if (run === null) throw new NotFoundError('run', id);
     const tasks = await runTasks(baton, id);
-    return { run, tasks, progress: run.progress, ...graphOf(tasks) };
+    return {
+      run: { ...run, result: runResult(tasks) },
+      tasks,
+      progress: run.progress,
+      ...graphOf(tasks),
+    };
   });
 
   app.post('/v1/runs/:id/cancel', submit, async (request) => {
@@ -386,10 +413,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
 
   // What the request's token may do, so a client (the dashboard) shows only what it can use.
-  app.get('/v1/auth', (request) => ({
-    open: auth.open,
-    scopes: auth.scopesOf(request.headers.authorization),
-  }));
+  app.get('/v1/auth', (request) => {
+    const granted = auth.scopesOf(request.headers.authorization);
+    return { open: auth.open, scopes: SCOPES.filter((scope) => granted.has(scope)) };
+  });
 
   app.get('/v1/agents/available', readWith(AvailableAgentsQuerySchema), async (request) => {
     const q = AvailableAgentsQuerySchema.parse(request.query);
@@ -499,6 +526,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await registerDashboard(app, options.dashboard === true ? {} : options.dashboard);
   }
   registerLogRoutes(app, baton, streams);
+  if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
   if (options.sweep !== false) {

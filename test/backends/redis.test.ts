@@ -453,7 +453,7 @@ if (!available && !ci) {
         const b = await backend(fresh());
         const run = await b.submitRun({
           tasks: [
-            { type: 'plan', key: 'plan' },
+            { type: 'fanout', key: 'plan' },
             { type: 'done', key: 'done' },
           ],
         });

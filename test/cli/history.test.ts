@@ -168,9 +168,11 @@ describe('commands on a store with history', () => {
     const claims = calls.filter((c) => c.method === 'claim').map((c) => c.arg);
     expect(
       claims.every(
-        (c) => JSON.stringify((c as { types?: unknown }).types) === '["shell","http","llm"]',
+        (c) =>
+          JSON.stringify((c as { types?: unknown }).types) ===
+          '["shell","http","llm","plan","agent"]',
       ),
-      'the local agents claim shell, http and llm tasks only',
+      'the local agents claim shell, http, llm, plan and agent tasks only',
     ).toBe(true);
   });
 });

@@ -50,6 +50,18 @@ const PLAN = [
   '',
 ].join('\n');
 
+const AUTO_PLAN = [
+  'tasks:',
+  '  - key: a',
+  '    executor: llm',
+  '    model: auto',
+  '    complexity: low',
+  '    prompt: hi',
+  '',
+].join('\n');
+const TIERS =
+  'strong=anthropic:claude-opus-4-1,balanced=anthropic:claude-sonnet-4-5,fast=anthropic:claude-haiku-4-5';
+
 async function writePlan(text: string): Promise<string> {
   const file = join(cli.dir, 'plan.yaml');
   await writeFile(file, text);
@@ -142,16 +154,59 @@ describe('baton run with llm tasks', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('refuses model: auto, which its agents cannot resolve yet', async () => {
-    const plan = await writePlan(
-      ['tasks:', '  - key: a', '    executor: llm', '    model: auto', '    prompt: hi', ''].join(
-        '\n',
-      ),
-    );
+  it('refuses model: auto when BATON_MODEL_TIERS is not set, storing nothing', async () => {
+    const plan = await writePlan(AUTO_PLAN);
     const result = await cli.run(['run', plan, '--store', cli.store], { env: env() });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("tasks[0].model: task 'a': model 'auto' needs model selection");
+    expect(result.stderr).toContain(
+      "tasks[0].model: task 'a': model 'auto' needs model tiers, which baton run's agents do not have: set BATON_MODEL_TIERS",
+    );
     expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+  });
+
+  it('refuses BATON_MODEL_TIERS naming an unknown model or tier, storing nothing', async () => {
+    const plan = await writePlan(AUTO_PLAN);
+    const result = await cli.run(['run', plan, '--store', cli.store], {
+      env: env({ BATON_MODEL_TIERS: TIERS.replace('anthropic:claude-haiku-4-5', 'gemini:flash') }),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "BATON_MODEL_TIERS.fast: model 'gemini:flash' names an unknown provider 'gemini'",
+    );
+    const unknownTier = await cli.run(['run', plan, '--store', cli.store], {
+      env: env({ BATON_MODEL_TIERS: `${TIERS},huge=anthropic:claude-opus-4-1` }),
+    });
+    expect(unknownTier.code).toBe(1);
+    expect(unknownTier.stderr).toContain("BATON_MODEL_TIERS: 'huge' is not a tier");
+    expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses a complexity that is not low, medium or high at its line, storing nothing', async () => {
+    const plan = await writePlan(AUTO_PLAN.replace('complexity: low', 'complexity: hard'));
+    const result = await cli.run(['run', plan, '--store', cli.store], {
+      env: env({ BATON_MODEL_TIERS: TIERS }),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "tasks[0].complexity: must be one of low, medium, high (how hard the task is, for model: auto); got the string 'hard'",
+    );
+    expect(existsSync(join(cli.dir, 'b.db'))).toBe(false);
+  });
+
+  it('runs model: auto on the tiers of BATON_MODEL_TIERS; baton logs says which model and why', async () => {
+    const plan = await writePlan(AUTO_PLAN);
+    const result = await cli.run(['run', plan, '--store', cli.store, '--json'], {
+      env: env({ BATON_MODEL_TIERS: TIERS }),
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as RunSummary;
+    expect(server.requests.map((r) => r.body.model)).toEqual(['claude-haiku-4-5']);
+    const logs = await cli.run(['logs', summary.runId, '--store', cli.store]);
+    expect(logs.stdout).toContain(
+      'a | model: anthropic:claude-haiku-4-5 (tier fast: low complexity (declared): fast)',
+    );
   });
 
   it('refuses a plan whose template names an unknown dependency, storing nothing', async () => {

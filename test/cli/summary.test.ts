@@ -53,6 +53,7 @@ function attempt(
     outcome: end === null ? 'running' : 'succeeded',
     error: null,
     runMs: null,
+    model: null,
   };
 }
 

@@ -22,6 +22,7 @@ import { eventCases } from './cases/events.ts';
 import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { ledgerCases } from './cases/ledger.ts';
+import { modelCases } from './cases/models.ts';
 import { listingCases } from './cases/listing.ts';
 import { logCases } from './cases/logs.ts';
 import { registryCases } from './cases/registry.ts';
@@ -29,7 +30,9 @@ import { releaseCases } from './cases/release.ts';
 import { replayCases } from './cases/replay.ts';
 import { retryCases } from './cases/retries.ts';
 import { routingCases } from './cases/routing.ts';
+import { runResultCases } from './cases/run-result.ts';
 import { runCases } from './cases/runs.ts';
+import { stateCases } from './cases/state.ts';
 import { submitCases } from './cases/submit.ts';
 import { timeCases } from './cases/times.ts';
 import { validationCases } from './cases/validation.ts';
@@ -61,6 +64,7 @@ export function defineConformanceSuite(
     dependencyCases(env);
     timeCases(env);
     runCases(env);
+    runResultCases(env);
     dynamicCases(env);
     cancelCases(env);
     releaseCases(env);
@@ -76,5 +80,7 @@ export function defineConformanceSuite(
     durabilityCases(env);
     ledgerCases(env);
     budgetCases(env);
+    modelCases(env);
+    stateCases(env);
   });
 }

@@ -679,11 +679,11 @@ describe('llmHandler: payloads, templates and auto', () => {
     expect(error.message).toMatch(/^malformed llm payload: output: is not a valid JSON Schema: /);
   });
 
-  it("model 'auto' without a resolver fails for good, saying what to do", async () => {
+  it("model 'auto' without tiers or a resolver fails for good, saying what to do", async () => {
     const error = await rejection(handler().run(context({ model: 'auto', prompt: 'p' })));
     expect(error).toBeInstanceOf(NonRetryableError);
     expect(error.message).toBe(
-      "model 'auto' needs model selection, which this worker does not have: give the task a concrete model (e.g. anthropic:claude-sonnet-4-5), or pass resolveModel to llmHandler",
+      "model 'auto' needs model tiers, which this worker does not have: give the task a concrete model (e.g. anthropic:claude-sonnet-4-5), or configure the tiers (llmHandler's tiers option; BATON_MODEL_TIERS for the CLI's agents)",
     );
   });
 

@@ -17,7 +17,9 @@
  *   then `data: [DONE]`. Errors are `{ error: { message, type, param, code } }`.
  *
  * Each request takes the next scripted {@link FakeAnswer} (`server.answers`, first in first out),
- * else `server.fallback`. Every request is recorded, and a request whose connection closed
+ * else `server.fallback` — unless `server.respond` (the scripted-answer mode) chooses its answer
+ * from what it asks ({@link promptOf}, {@link asksForJson}), for requests whose order is not known
+ * (concurrent tasks, a child process). Every request is recorded, and a request whose connection closed
  * before its answer was complete is reported by {@link FakeLlmServer.nextClosed}.
  */
 import { once } from 'node:events';
@@ -104,6 +106,17 @@ export interface FakeLlmServer {
   readonly answers: FakeAnswer[];
   /** The answer when `answers` is empty. @default { text: 'ok' } */
   fallback: FakeAnswer;
+  /**
+   * Chooses the answer of a request from what it asks (its model, its prompt), before
+   * `answers` and `fallback` are looked at; undefined leaves the request to them.
+   * @default none
+   */
+  respond:
+    | ((request: {
+        provider: 'anthropic' | 'openai';
+        body: Record<string, unknown>;
+      }) => FakeAnswer | undefined)
+    | null;
   /** Every request received, in order. */
   readonly requests: FakeRequest[];
   /**
@@ -128,7 +141,10 @@ export async function startFakeLlm(
   const closeWaiters: ((request: FakeRequest) => void)[] = [];
   const answers: FakeAnswer[] = [];
   const keys = new Set(options.keys ?? []);
-  const state = { fallback: options.fallback ?? { text: 'ok' } };
+  const state: { fallback: FakeAnswer; respond: FakeLlmServer['respond'] } = {
+    fallback: options.fallback ?? { text: 'ok' },
+    respond: null,
+  };
   let sequence = 0;
 
   const server = createServer((req, res) => {
@@ -157,7 +173,9 @@ export async function startFakeLlm(
           : headerValue(req.headers.authorization).replace(/^Bearer /, '');
       // A refused key is answered before any scripted answer is taken, as a real API would.
       const refused = keys.size > 0 && !keys.has(key);
-      const answer = refused ? badKey(provider, key) : (answers.shift() ?? state.fallback);
+      const answer = refused
+        ? badKey(provider, key)
+        : (state.respond?.({ provider, body }) ?? answers.shift() ?? state.fallback);
       const request: FakeRequest = { provider, path, headers: req.headers, body, answer };
       requests.push(request);
       res.on('close', () => {
@@ -183,6 +201,12 @@ export async function startFakeLlm(
     set fallback(answer: FakeAnswer) {
       state.fallback = answer;
     },
+    get respond() {
+      return state.respond;
+    },
+    set respond(fn: FakeLlmServer['respond']) {
+      state.respond = fn;
+    },
     requests,
     keys,
     closed,
@@ -193,6 +217,34 @@ export async function startFakeLlm(
       await once(server, 'close').catch(() => undefined);
     },
   };
+}
+
+/** The text of a request's messages (system prompt included), joined: what a script matches on. */
+export function promptOf(body: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const collect = (content: unknown): void => {
+    if (typeof content === 'string') parts.push(content);
+    else if (Array.isArray(content)) {
+      for (const block of content) {
+        const text = (block as { text?: unknown } | null)?.text;
+        if (typeof text === 'string') parts.push(text);
+      }
+    }
+  };
+  collect(body['system']);
+  for (const message of (body['messages'] as { content?: unknown }[] | undefined) ?? []) {
+    collect(message.content);
+  }
+  return parts.join('\n');
+}
+
+/** Whether a request asks for structured output (a JSON Schema), in either provider's terms. */
+export function asksForJson(body: Record<string, unknown>): boolean {
+  return (
+    body['response_format'] !== undefined ||
+    body['output_config'] !== undefined ||
+    (Array.isArray(body['tools']) && body['tools'].length > 0)
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string {

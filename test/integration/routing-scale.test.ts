@@ -78,6 +78,52 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
     }
   }
 
+  it('a claim that finds nothing ready weighs no peer: the same reads as with routing off', async () => {
+    /** Commands by name run by 10 claims of an agent next to 20 live peers, none ready. */
+    async function emptyClaims(enabled: boolean): Promise<Map<string, number>> {
+      const b = await openBackend(`redis://127.0.0.1:${server.port}`, {
+        namespace: `scale-empty-${String(enabled)}`,
+        routing: { ...routing, enabled },
+      });
+      try {
+        for (let i = 0; i <= 20; i++) {
+          const id = `agt_${i}`;
+          await b.registerAgent({ id, name: id, capabilities: [], concurrency: 1 });
+          await b.claim({ agentId: id, capabilities: [], max: 1, leaseTtlMs: 60_000 });
+        }
+        // The claim's queue exists, and is empty: its one task is held by another agent.
+        await b.submitTasks([{ type: 'x' }]);
+        expect(
+          await b.claim({ agentId: 'agt_0', capabilities: [], max: 1, leaseTtlMs: 60_000 }),
+        ).toHaveLength(1);
+        await redis.config('RESETSTAT');
+        for (let i = 0; i < CLAIMS; i++) {
+          const leases = await b.claim({
+            agentId: 'agt_20',
+            capabilities: [],
+            max: 1,
+            leaseTtlMs: 60_000,
+          });
+          expect(leases).toEqual([]);
+        }
+        const calls = new Map<string, number>();
+        for (const line of (await redis.info('commandstats')).split('\n')) {
+          const match = /^cmdstat_(\w+):calls=(\d+)/.exec(line);
+          if (match) calls.set(match[1]!, Number(match[2]));
+        }
+        return calls;
+      } finally {
+        await b.close();
+      }
+    }
+    const on = await emptyClaims(true);
+    const off = await emptyClaims(false);
+    // Before, each of these claims read its 8 contenders (an HMGET, a ZSCORE, an SCARD each).
+    expect(on.get('hmget'), 'HMGETs: the claiming agent only').toBe(off.get('hmget'));
+    expect(on.get('zscore') ?? 0, 'no peer heartbeat read').toBe(off.get('zscore') ?? 0);
+    expect(on.get('zmscore') ?? 0).toBe(0);
+  });
+
   it('a claim next to 200 live peers runs no more commands than next to 20', async () => {
     const small = await commandsPerClaims(20);
     const large = await commandsPerClaims(200);

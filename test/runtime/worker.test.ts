@@ -437,7 +437,7 @@ describe('worker', () => {
     let joinInput: Record<string, Json> | undefined;
     const worker = await h.startWorker(baton, {
       handlers: {
-        plan: async ({ spawn }) => {
+        fanout: async ({ spawn }) => {
           const spawned = await spawn([
             { key: 'part-1', type: 'square', payload: 1 },
             { key: 'part-2', type: 'square', payload: 2 },
@@ -457,7 +457,7 @@ describe('worker', () => {
     });
     const { runId } = await baton.submitRun({
       name: 'fan-out',
-      tasks: [{ key: 'plan', type: 'plan' }],
+      tasks: [{ key: 'plan', type: 'fanout' }],
     });
     const run = (await baton.wait(runId)) as RunRecord;
     expect(run.state).toBe('succeeded');

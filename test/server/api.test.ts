@@ -208,7 +208,7 @@ describe('HTTP API: runs', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('BATON_PLAN');
     expect(res.body.error.message).toBe(
-      "request.json:3:19: tasks[0].comand: unknown field 'comand' (did you mean 'command'?); allowed fields: executor, epic, requires, priority, maxAttempts, timeoutMs, backoff, affinity, shell, cwd, env, model, system, maxTokens, temperature, key, title, dependsOn, idempotencyKey, command, args, payload, prompt, output, budget",
+      "request.json:3:19: tasks[0].comand: unknown field 'comand' (did you mean 'command'?); allowed fields: executor, epic, requires, priority, maxAttempts, timeoutMs, backoff, affinity, shell, cwd, env, model, system, maxTokens, temperature, key, title, dependsOn, idempotencyKey, command, args, payload, prompt, output, complexity, budget, aggregate",
     );
     // A plan-shaped body with a mistake, as application/json: the same answer.
     const shaped = await s.request('POST', '/v1/runs', {

@@ -62,7 +62,7 @@ function documentedRoutes(doc: Doc): string[] {
 
 /**
  * The same for the routes the server registered (Fastify's route tree), without HEAD (implied by
- * GET), CORS's OPTIONS and the document itself.
+ * GET), CORS's OPTIONS, the document itself and /mcp.
  */
 function servedRoutes(s: TestServer): string[] {
   const tree = s.app.printRoutes({ commonPrefix: false });
@@ -75,7 +75,8 @@ function servedRoutes(s: TestServer): string[] {
     const path = (prefixes[depth - 1] ?? '') + match[2]!;
     prefixes[depth] = path;
     for (const method of (match[3] ?? '').split(', ').filter((m) => m !== '' && m !== 'HEAD')) {
-      if (path === '/openapi.json') continue;
+      // /mcp speaks JSON-RPC (the Model Context Protocol, docs/mcp.md), not this REST API.
+      if (path === '/openapi.json' || path === '/mcp') continue;
       routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
     }
   }
@@ -269,6 +270,13 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/runs?order=sideways', '/v1/runs');
     await call('POST', '/v1/tasks/tsk_missing/cancel', '/v1/tasks/{id}/cancel', { body: {} });
     await call('POST', '/v1/tasks/tsk_missing/retry', '/v1/tasks/{id}/retry', { body: {} });
+    // Last: nothing here claims the goal's plan task.
+    const goal = await call('POST', '/v1/goals', '/v1/goals', {
+      body: { description: 'Calculate factorial of 10', budget: { usd: 1 }, agents: ['agt_c'] },
+    });
+    expect(goal.status).toBe(201);
+    await call('POST', '/v1/goals', '/v1/goals', { body: { description: 'too short' } });
+    await call('GET', `/v1/runs/${goal.body.runId as string}`, '/v1/runs/{id}');
 
     expect([...seen].sort()).toEqual(
       expect.arrayContaining([
@@ -280,6 +288,8 @@ describe('OpenAPI document', () => {
         'get /v1/tasks/{id} 404',
         'get /v1/runs/{id} 200',
         'post /v1/runs 400',
+        'post /v1/goals 201',
+        'post /v1/goals 400',
         'post /v1/agents 201',
         'post /v1/agents/{id}/claim 200',
         'post /v1/leases/{taskId}/renew 200',

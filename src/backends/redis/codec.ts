@@ -27,6 +27,7 @@ import {
   type AgentState,
   type AgentTypeStats,
   type AttemptOutcome,
+  type AttemptModel,
   type AttemptRecord,
   type BatonEvent,
   type DependencySpec,
@@ -86,6 +87,8 @@ export interface TaskSpecJson {
   criticalPath: number;
   /** Absent in tasks stored before affinity existed. */
   affinity?: Required<AffinityRule>[];
+  /** Present (true) only on a task declared `aggregate: true`. */
+  aggregate?: true;
   createdAt: number;
 }
 
@@ -121,6 +124,7 @@ export function toTask(h: Hash): TaskRecord {
     startedAt: num(h.started),
     finishedAt: num(h.finished),
     affinity: spec.affinity ?? [],
+    aggregate: spec.aggregate === true,
     failedAgents: json<string[]>(h.fa) ?? [],
   };
 }
@@ -177,6 +181,7 @@ export function toClaimedTask(
     startedAt: claim.now,
     finishedAt: null,
     affinity: spec.affinity ?? [],
+    aggregate: spec.aggregate === true,
     failedAgents: json<string[]>(v[9] ?? undefined) ?? [],
   };
 }
@@ -198,6 +203,20 @@ interface AttemptJson {
  * attempts have their record; the running one, or the one that succeeded, is read from the
  * task's own fields.
  */
+/** The model selection's choice of an attempt (field `m:<token>`), or null. */
+function modelOf(h: Hash, token: string): AttemptModel | null {
+  const json = h[`m:${token}`];
+  return json === undefined ? null : (JSON.parse(json) as AttemptModel);
+}
+
+/**
+ * A field of the `mo` hash (model selection's history) for a task type, complexity and model:
+ * their JSON array, so no separator inside a type or model id can make two of them collide.
+ */
+export function modelOutcomeField(taskType: string, complexity: string, model: string): string {
+  return JSON.stringify([taskType, complexity, model]);
+}
+
 export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
   const found: { token: number; record: AttemptRecord }[] = [];
   for (const [field, value] of Object.entries(h)) {
@@ -214,6 +233,7 @@ export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
         outcome: a.outcome,
         error: a.error,
         runMs: a.runMs ?? null,
+        model: modelOf(h, field.slice(2)),
       },
     });
   }
@@ -232,6 +252,7 @@ export function toAttempts(h: Hash, taskId: string): AttemptRecord[] {
         outcome: succeeded ? 'succeeded' : 'running',
         error: null,
         runMs: succeeded ? num(h.rms) : null,
+        model: modelOf(h, String(token)),
       },
     });
   }

@@ -66,6 +66,8 @@
  *                          (scope `*`): calls, in, out, cr, cw, rs (tokens), cost (nano-dollars)
  *   P cg:<scope>:<group>  hash  the same totals by group (run, epic, task, agent, model):
  *                          field `<metric>|<key>` ('' key: no run, no epic)
+ *   P mo           hash    model selection's history: field `<JSON [type, complexity, model]>|r`
+ *                          calls counted, `…|s` those that succeeded (docs/llm.md)
  *
  * Task logs (docs/logs.md; lua/includes/logs.lua has the fields), all derived in the scripts:
  *   P lseq             string  the last seq given to a log line
@@ -109,6 +111,8 @@ export class Keys {
   readonly reservations: string;
   readonly reservationTimes: string;
   readonly reservationOffset: string;
+  /** Model selection's history (`mo`). */
+  readonly modelOutcomes: string;
   /** KEYS[1..5] of every mutating script (lua/includes/common.lua). */
   readonly common: readonly string[];
 
@@ -140,6 +144,7 @@ export class Keys {
     this.reservations = `${p}rsv`;
     this.reservationTimes = `${p}rsvz`;
     this.reservationOffset = `${p}rsvoff`;
+    this.modelOutcomes = `${p}mo`;
     this.common = [p, this.events, this.counts, this.delayed, this.running];
   }
 

@@ -72,6 +72,9 @@ import type {
   RunFilter,
   RunPage,
   SettleOutcome,
+  StateDelete,
+  StateEntry,
+  StateOutcome,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -91,8 +94,15 @@ import type {
   CostQuery,
   ReserveOutcome,
   UsageOutcome,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
 } from '../backend.ts';
+import type { AttemptModel } from '../../core/types.ts';
 import { newAgentId, newReservationId, newRunId } from '../ids.ts';
+import type { CheckedStateList, CheckedStateWrite } from '../state.ts';
 import { toNano, type BudgetStatus, type CostReport, type UsageRecord } from '../../core/ledger.ts';
 import {
   budgetOfFields,
@@ -120,6 +130,7 @@ import { refusedLease } from '../refusals.ts';
 import { BlockingPool } from './blocking.ts';
 import {
   LEASE_FIELDS,
+  modelOutcomeField,
   parseEventId,
   specBackoff,
   toAgent,
@@ -1567,6 +1578,63 @@ export class RedisBackend implements Backend {
     return usageOutcome(reply, usage);
   }
 
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    this.#open();
+    const choice: AttemptModel = {
+      model: input.model,
+      tier: input.tier,
+      complexity: input.complexity,
+      reason: input.reason,
+    };
+    const reply = (await this.#run(
+      'record-model-choice',
+      this.#keys.common,
+      [
+        this.#stamp(),
+        this.#maxLen,
+        input.taskId,
+        input.token,
+        input.agentId,
+        JSON.stringify(choice),
+      ],
+      'recordModelChoice',
+    )) as string[];
+    const status = String(reply[0]);
+    if (status === 'not_found' || status === 'not_held') return { status, taskId: input.taskId };
+    const run = reply[2] ?? '';
+    return { status: 'ok', attempt: Number(reply[1]), runId: run === '' ? null : run };
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    this.#open();
+    const field = modelOutcomeField(input.taskType, input.complexity, input.model);
+    const key = this.#keys.modelOutcomes;
+    await this.#call('recordModelOutcome', () =>
+      this.#client
+        .multi()
+        .hincrby(key, `${field}|r`, 1)
+        .hincrby(key, `${field}|s`, input.succeeded ? 1 : 0)
+        .exec(),
+    );
+  }
+
+  async modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    this.#open();
+    if (query.models.length === 0) return [];
+    const fields = query.models.flatMap((model) => {
+      const field = modelOutcomeField(query.taskType, query.complexity, model);
+      return [`${field}|r`, `${field}|s`];
+    });
+    const values = await this.#call('modelHistory', () =>
+      this.#client.hmget(this.#keys.modelOutcomes, ...fields),
+    );
+    return query.models.map((model, i) => ({
+      model,
+      runs: Number(values[2 * i] ?? 0),
+      succeeded: Number(values[2 * i + 1] ?? 0),
+    }));
+  }
+
   async usageOf(taskId: string): Promise<UsageRecord[]> {
     this.#open();
     const list = await this.#call('usageOf', () =>
@@ -1634,6 +1702,102 @@ export class RedisBackend implements Backend {
       'releaseReservation',
     );
     return Number(released) === 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Shared state (lua/includes/state.lua)
+
+  async getState(scope: string, key: string): Promise<StateEntry | null> {
+    this.#open();
+    const reply = (await this.#run(
+      'state-get',
+      [this.#keys.prefix],
+      [this.#stamp(), scope, key],
+      'getState',
+    )) as string[];
+    return reply.length === 0 ? null : stateEntry(scope, key, reply, 0);
+  }
+
+  async setState(input: CheckedStateWrite): Promise<StateOutcome> {
+    this.#open();
+    const f = input.fence;
+    const reply = (await this.#run(
+      'state-set',
+      [this.#keys.prefix],
+      [
+        this.#stamp(),
+        input.scope,
+        input.key,
+        input.json,
+        input.ttlMs ?? '',
+        input.expectedVersion ?? '',
+        f?.taskId ?? '',
+        f?.token ?? '',
+        f?.agentId ?? '',
+      ],
+      'setState',
+    )) as string[];
+    if (reply[0] === 'ok') {
+      return {
+        status: 'ok',
+        entry: {
+          scope: input.scope,
+          key: input.key,
+          value: JSON.parse(input.json) as Json,
+          version: Number(reply[1]),
+          expiresAt: reply[2] === '' ? null : Number(reply[2]),
+          updatedAt: Number(reply[3]),
+        },
+      };
+    }
+    return this.#stateRefusal(reply, f);
+  }
+
+  async deleteState(input: StateDelete): Promise<StateOutcome> {
+    this.#open();
+    const f = input.fence;
+    const reply = (await this.#run(
+      'state-delete',
+      [this.#keys.prefix],
+      [
+        this.#stamp(),
+        input.scope,
+        input.key,
+        input.expectedVersion ?? '',
+        f?.taskId ?? '',
+        f?.token ?? '',
+        f?.agentId ?? '',
+      ],
+      'deleteState',
+    )) as string[];
+    if (reply[0] === 'ok') {
+      return {
+        status: 'ok',
+        entry: reply.length === 1 ? null : stateEntry(input.scope, input.key, reply, 1),
+      };
+    }
+    return this.#stateRefusal(reply, f);
+  }
+
+  async listState(scope: string, options: CheckedStateList): Promise<StateEntry[]> {
+    this.#open();
+    const reply = (await this.#run(
+      'state-list',
+      [this.#keys.prefix],
+      [this.#stamp(), scope, options.prefix, options.after ?? '', options.limit],
+      'listState',
+    )) as string[];
+    const entries: StateEntry[] = [];
+    for (let i = 0; i + 4 < reply.length; i += 5) {
+      entries.push(stateEntry(scope, reply[i]!, reply, i + 1));
+    }
+    return entries;
+  }
+
+  #stateRefusal(reply: string[], fence: HeldLeaseRef | undefined): StateOutcome {
+    if (reply[0] === 'version')
+      return { status: 'version_mismatch', version: reply[1] === '' ? null : Number(reply[1]) };
+    return this.#outcome(fence!, reply, false) as StateOutcome;
   }
 
   async close(): Promise<void> {
@@ -1843,4 +2007,17 @@ class BudgetsUnused extends Error {
     super('the submission was not committed');
     this.reply = reply;
   }
+}
+
+/** A state entry from a script's reply: value, version, expiry ('' none), time from `at`. */
+function stateEntry(scope: string, key: string, reply: string[], at: number): StateEntry {
+  const exp = reply[at + 2]!;
+  return {
+    scope,
+    key,
+    value: JSON.parse(reply[at]!) as Json,
+    version: Number(reply[at + 1]),
+    expiresAt: exp === '' ? null : Number(exp),
+    updatedAt: Number(reply[at + 3]),
+  };
 }

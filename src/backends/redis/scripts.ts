@@ -42,12 +42,17 @@ export type ScriptName =
   | 'list-agents'
   | 'stats'
   | 'record-usage'
+  | 'record-model-choice'
   | 'reserve-budget'
   | 'release-reservation'
   | 'sweep-reservations'
   | 'append-logs'
   | 'read-logs'
-  | 'read-agent-logs';
+  | 'read-agent-logs'
+  | 'state-get'
+  | 'state-set'
+  | 'state-delete'
+  | 'state-list';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -204,6 +204,7 @@ function specJson(id: string, t: NormalizedTask): string {
     dependsOn: t.dependsOn,
     criticalPath: t.criticalPath,
     affinity: t.affinity,
+    ...(t.aggregate ? { aggregate: true as const } : {}),
     // Last: the claim script reads it from the end of the spec (claim-10.lua ready_since).
     createdAt: 0,
   };

@@ -75,11 +75,14 @@ export interface RoutedClaim {
 }
 
 /**
- * Choose the tasks of a claim by the routing rule, or return null when no live peer takes any
- * of the claim's queues: then routing cannot matter and the plain claim applies (the fast path).
+ * Choose the tasks of a claim by the routing rule, or return null when no task is ready or no
+ * live peer takes any of the claim's queues: then routing cannot matter and the plain claim
+ * applies (the fast path).
  */
 export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   const { st, ns, now, policy, self } = ctx;
+  // Nothing ready, nothing to decide: an empty claim (as every idle agent makes) weighs no peer.
+  if (!ctx.queues.some((queue) => st.tasksReadyExists.get(ns, queue) !== undefined)) return null;
   const rows = contendersOf(ctx);
   if (rows.length === 0) return null;
   // Every contender's filter takes one of the claim's queues (contendersOf reads only those).

@@ -15,6 +15,7 @@ import {
   type AgentRecord,
   type AgentState,
   type AgentTypeStats,
+  type AttemptModel,
   type AttemptOutcome,
   type AttemptRecord,
   type BatonEvent,
@@ -66,6 +67,7 @@ export interface TaskRow {
   finished_at: number | null;
   /** Affinity rules (JSON) or NULL (migration 000003). */
   affinity: string | null;
+  aggregate: number;
   /** Agents its attempts failed on (JSON) or NULL (migration 000003). */
   failed_agents: string | null;
 }
@@ -153,6 +155,7 @@ export const TASK_ROW_COLUMNS = [
   'finished_at',
   'affinity',
   'failed_agents',
+  'aggregate',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 export const LEASE_ROW_COLUMNS = [
@@ -211,6 +214,7 @@ export function readTaskRow(v: Values, c: Columns<TaskRow>): TaskRow {
     started_at: v[c.started_at] as number | null,
     finished_at: v[c.finished_at] as number | null,
     affinity: v[c.affinity] as string | null,
+    aggregate: v[c.aggregate] as number,
     failed_agents: v[c.failed_agents] as string | null,
   };
 }
@@ -289,6 +293,8 @@ export interface AttemptRow {
   error: string | null;
   /** NULL on rows from before migration 000007. */
   run_ms: number | null;
+  /** The model selection's choice as JSON (migration 000011); NULL when none was made. */
+  model: string | null;
 }
 
 export interface EventRow {
@@ -360,6 +366,7 @@ export function toTask(row: TaskRow): TaskRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     affinity: row.affinity === null ? [] : (JSON.parse(row.affinity) as TaskRecord['affinity']),
+    aggregate: row.aggregate === 1,
     failedAgents: row.failed_agents === null ? [] : (JSON.parse(row.failed_agents) as string[]),
   };
 }
@@ -464,6 +471,7 @@ export function toAttempt(row: AttemptRow, taskId: string): AttemptRecord {
     outcome: row.outcome,
     error: parseJson<TaskError>(row.error),
     runMs: row.run_ms ?? null,
+    model: parseJson<AttemptModel>(row.model ?? null),
   };
 }
 

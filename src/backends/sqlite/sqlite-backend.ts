@@ -52,6 +52,11 @@ import type {
   CostQuery,
   ReserveOutcome,
   UsageOutcome,
+  ModelChoiceInput,
+  ModelChoiceOutcome,
+  ModelHistory,
+  ModelHistoryQuery,
+  ModelOutcomeInput,
   ClaimRequest,
   HeldLeaseRef,
   LeaseRef,
@@ -64,6 +69,9 @@ import type {
   RunFilter,
   RunPage,
   SettleOutcome,
+  StateDelete,
+  StateEntry,
+  StateOutcome,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -76,6 +84,7 @@ import type {
   WaitForWorkOptions,
 } from '../backend.ts';
 import { agentOwnerConflict, emptySweepResult, retryConflict } from '../backend.ts';
+import type { CheckedStateList, CheckedStateWrite } from '../state.ts';
 import { newAgentId, newRunId } from '../ids.ts';
 import { unwatchCheckpoints, watchCheckpoints } from './checkpointer.ts';
 import {
@@ -130,6 +139,8 @@ import {
 } from './routing.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import { SqliteLedger, prepareLedgerStatements, withCost } from './ledger.ts';
+import { SqliteModels } from './models.ts';
+import { SqliteState } from './state.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteLogs, type HeldClaim } from './logs.ts';
 import { insertTasks, runKeys } from './submit.ts';
@@ -185,6 +196,10 @@ export class SqliteBackend implements Backend {
   readonly #st: Statements;
   /** The usage and cost ledger, budgets and reservations (ledger.ts). */
   readonly #ledger: SqliteLedger;
+  /** Model selection's records: choices on attempts, and the history (models.ts). */
+  readonly #models: SqliteModels;
+  /** Shared state (state.ts). */
+  readonly #state: SqliteState;
   readonly #file: string;
   readonly #wakeups: Wakeups;
   /** Set while the process's checkpoint worker checkpoints this file for us. */
@@ -247,6 +262,8 @@ export class SqliteBackend implements Backend {
       this.#lockWaits = lockWaits(this.#db, busyTimeoutMs);
       this.#st = prepareStatements(this.#db);
       this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
+      this.#models = new SqliteModels(this.#db, this.namespace);
+      this.#state = new SqliteState(this.#db, this.namespace);
       this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
@@ -1221,6 +1238,54 @@ export class SqliteBackend implements Backend {
   async releaseReservation(reservationId: string): Promise<boolean> {
     this.#open();
     return this.#write(() => this.#ledger.release(reservationId));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Model selection (models.ts)
+
+  async recordModelChoice(input: ModelChoiceInput): Promise<ModelChoiceOutcome> {
+    this.#open();
+    return this.#write((tx) => this.#models.recordChoice(tx, input));
+  }
+
+  async recordModelOutcome(input: ModelOutcomeInput): Promise<void> {
+    this.#open();
+    await this.#write(() => this.#models.recordOutcome(input));
+  }
+
+  modelHistory(query: ModelHistoryQuery): Promise<ModelHistory[]> {
+    return this.#read(() => this.#models.history(query));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Shared state (state.ts)
+
+  getState(scope: string, key: string): Promise<StateEntry | null> {
+    return this.#read(() => this.#state.get(scope, key, this.#clock()));
+  }
+
+  async setState(input: CheckedStateWrite): Promise<StateOutcome> {
+    this.#open();
+    return this.#write((tx) => this.#fenced(input.fence, tx.now) ?? this.#state.set(input, tx.now));
+  }
+
+  async deleteState(input: StateDelete): Promise<StateOutcome> {
+    this.#open();
+    return this.#write(
+      (tx) => this.#fenced(input.fence, tx.now) ?? this.#state.delete(input, tx.now),
+    );
+  }
+
+  listState(scope: string, options: CheckedStateList): Promise<StateEntry[]> {
+    return this.#read(() => this.#state.list(scope, options, this.#clock()));
+  }
+
+  /** The refusal of a write under a lease the writer does not hold now; null when it holds it. */
+  #fenced(fence: HeldLeaseRef | undefined, now: number): StateOutcome | null {
+    if (fence === undefined) return null;
+    const row = this.#leaseRow(this.#st.taskLease, fence.taskId, this.namespace);
+    if (holds(row, fence, now)) return null;
+    return this.#refusal(fence, row, now, false) as StateOutcome;
   }
 
   close(): Promise<void> {

@@ -196,6 +196,7 @@ export function insertTasks(
       now,
       plan.state === 'skipped' ? now : null,
       t.affinity.length > 0 ? JSON.stringify(t.affinity) : null,
+      t.aggregate ? 1 : 0,
     );
     tx.event(
       'task.submitted',

@@ -5,7 +5,8 @@
  * Each agent is a worker with one slot, so the summary can say which agent ran each task. They
  * have `shell`, and the capabilities `--capabilities` says this machine has (none by default),
  * so any of them can take any shell task, any `http` task (a remote agent service,
- * `src/executors/http.ts`) and any `llm` task (a model call, `src/executors/llm/`), that
+ * `src/executors/http.ts`), any `llm` task (a model call, `src/executors/llm/`) and any `agent`
+ * task (a coding agent's CLI, `src/executors/agent/`, configured by baton.config.yaml), that
  * requires no more; a task that requires more (`gpu`) is refused before anything is stored,
  * saying how to run it, rather than run on a machine nobody said has it. An llm task's provider
  * must be set up in this environment (its key), which is also checked before anything is stored.
@@ -13,11 +14,13 @@
  * The pool defaults to the plan's widest DAG level: more agents could never all be busy.
  *
  * A plan that declares `agents:` gets exactly those instead (each with `shell` added), and the
- * routing decides which of them takes each task; every shell, http and llm task must then be one some
+ * routing decides which of them takes each task; every shell, http, llm and agent task must then be one some
  * agent can take, or the run is refused before anything is stored, rather than left waiting
  * forever.
  */
 import type { SubmittedRun } from '../../backends/backend.ts';
+import { PLAN_TASK_TYPE, goalRunSpec } from '../../core/goal.ts';
+import { runResult } from '../../core/run-result.ts';
 import type { AttemptRecord, RunRecord } from '../../core/types.ts';
 import { NotFoundError, PlanError, type PlanIssue } from '../../core/errors.ts';
 import { normalizeRun } from '../../core/validate.ts';
@@ -31,11 +34,15 @@ import {
   loadPlan,
   type Plan,
 } from '../../runtime/plan.ts';
+import type { BatonConfig } from '../../runtime/config.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
-import { cliLlmHandler } from '../llm.ts';
+import { cliAgentHandler } from '../agent.ts';
+import { cliLlmHandler, cliModelTiers } from '../llm.ts';
+import { checkPlannerModels, cliPlanHandler, plannerModels } from '../planner.ts';
+import { renderRunResult } from '../run-result.ts';
 import { defaultRunConcurrency } from '../parse.ts';
 import { RunProgress } from '../progress.ts';
 import { formatCounts, renderSummary, type RunSummary } from '../render.ts';
@@ -60,7 +67,21 @@ export interface RunCommandOptions {
    * @default 10000
    */
   graceMs?: number;
+  /**
+   * Plan and run this goal instead of a plan file: the run's first task is a `plan` task whose
+   * planned tasks the same agents then run (docs/planner.md).
+   */
+  goal?: string;
+  /** With `goal`: the run's budget in USD. @default none */
+  budgetUsd?: number;
+  /** The planner model. @default BATON_PLANNER_MODEL, else anthropic:claude-sonnet-4-5 */
+  model?: string;
+  /** The planned tasks' model. @default BATON_PLANNER_TASK_MODEL, else the planner's */
+  taskModel?: string;
 }
+
+/** Agents `baton run --goal` starts when --concurrency does not say: the plan is not known yet. */
+const GOAL_AGENTS = 4;
 
 /** The grace period after an interrupt when `--grace` is not given. */
 const DEFAULT_GRACE_MS = 10_000;
@@ -80,11 +101,14 @@ interface LocalAgent {
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 export async function runCommand(
   ctx: CliContext,
-  planFile: string,
+  planFile: string | undefined,
   options: RunCommandOptions = {},
 ): Promise<number> {
+  const models = plannerModels(ctx.agentEnv, options);
   // Everything about the plan is checked before the store is opened: a bad plan stores nothing.
-  const plan = await loadPlan(planFile);
+  const plan =
+    options.goal === undefined ? await loadPlan(planFile ?? '') : goalPlan(options.goal, options);
+  if (options.goal !== undefined) checkPlannerModels(models, ctx.agentEnv);
   if (plan.agents !== null && options.concurrency !== undefined) {
     ctx.note(
       `error: --concurrency cannot be used with ${plan.file}: the plan declares its own agents ` +
@@ -101,11 +125,32 @@ export async function runCommand(
     );
     return USAGE_EXIT;
   }
+  const { parallel, cost } = ctx.config.config;
+  if (plan.agents !== null && !parallel.enabled) {
+    const source = ctx.config.sources.get('parallel.enabled');
+    ctx.note(
+      `error: ${source?.kind === 'flag' ? '--sequential' : 'parallel.enabled: false (baton.config.yaml)'} cannot be used with ${plan.file}: the plan declares its own agents ` +
+        `(${plan.agents.map((a) => a.name).join(', ')}), which run at once; ` +
+        `declare one agent with concurrency: 1 to run one task at a time, or remove agents: from the plan`,
+    );
+    return USAGE_EXIT;
+  }
   const extra = [...new Set(options.capabilities ?? [])].sort();
   checkAgentsCoverTasks(plan, { capabilities: extra });
-  checkLlmSetup(plan, ctx.io.env);
+  checkLlmSetup(plan, ctx.agentEnv, ctx.config.config);
+  // A plan without a budget gets the config file's (cost.budgetUsd), checked as the plan's is.
+  if (plan.run.budget === undefined && cost.budgetUsd !== null) {
+    plan.run.budget = { usd: cost.budgetUsd };
+  }
   const { width } = normalizeRun(plan.run, { now: Date.now() });
-  const agents = localAgents(plan, options.concurrency ?? defaultRunConcurrency(width), extra);
+  // One agent with --sequential (or parallel.enabled: false), else --concurrency, else the
+  // config file's parallel.maxConcurrency, else the plan's width (a goal's: GOAL_AGENTS).
+  const count = !parallel.enabled
+    ? 1
+    : (options.concurrency ??
+      parallel.maxConcurrency ??
+      (options.goal === undefined ? defaultRunConcurrency(width) : GOAL_AGENTS));
+  const agents = localAgents(plan, count, extra);
   const capabilities = [...new Set(agents.flatMap((a) => a.capabilities))].sort();
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
 
@@ -154,7 +199,7 @@ export async function runCommand(
     if (elsewhere.length > 0) {
       // Workers claim only the task types they handle: these wait for a worker that has them.
       ctx.note(
-        `the local agents run shell, http and llm tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
+        `the local agents run shell, http, llm and agent tasks only; the tasks of ${elsewhere.join(', ')} wait for a worker ` +
           `on ${ctx.storeUrl} with a handler for their type (the SDK's baton.worker({ handlers })).`,
       );
     }
@@ -170,7 +215,9 @@ export async function runCommand(
         handlers: {
           shell: shellHandler(),
           http: httpHandler(),
-          llm: cliLlmHandler(ctx.io.env),
+          llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
+          [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models),
+          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,
@@ -250,7 +297,11 @@ export async function runCommand(
 
     const summary = await summarize(baton, submitted, started);
     if (ctx.json) ctx.printJson(summary);
-    else ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
+    else {
+      ctx.print(`\n${renderSummary(summary, ctx.paint)}`);
+      const shown = renderRunResult(summary.result ?? null);
+      if (shown !== null) ctx.print(`\n${shown}`);
+    }
     ctx.logger.info(
       { runId: summary.runId, state: summary.state, wallMs: summary.wallMs },
       'run finished',
@@ -266,6 +317,25 @@ export async function runCommand(
     process.off('SIGTERM', onTerm);
     await baton.close();
   }
+}
+
+/**
+ * The run of `baton run --goal`: one `plan` task carrying the goal (checked with the run, as any
+ * payload is), and the budget.
+ */
+function goalPlan(goal: string, options: RunCommandOptions): Plan {
+  const run = goalRunSpec({
+    description: goal,
+    ...(options.budgetUsd === undefined ? {} : { budget: { usd: options.budgetUsd } }),
+  });
+  const spec = run.tasks[0]!;
+  return {
+    file: '(goal)',
+    name: run.name ?? 'goal',
+    run,
+    tasks: [{ key: 'plan', executor: PLAN_TASK_TYPE, line: 1, column: 1, spec }],
+    agents: null,
+  };
 }
 
 /**
@@ -346,16 +416,20 @@ function localAgents(plan: Plan, count: number, capabilities: readonly string[])
 
 /**
  * The local agents make the plan's model calls: each llm task's provider must be set up (its key
- * in this environment, `model: auto` not yet supported), or the run is refused before anything is
+ * in this environment, `BATON_MODEL_TIERS` or the config file's `cost.tiers` for `model: auto`), or the run is refused before anything is
  * stored rather than failing task by task.
  * @throws PlanError naming each task, its model and what to set (never a key).
  */
-function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv): void {
+function checkLlmSetup(plan: Plan, env: NodeJS.ProcessEnv, config: BatonConfig): void {
+  const tiers = cliModelTiers(env, config);
   const issues: PlanIssue[] = [];
   plan.tasks.forEach((task, index) => {
     if (task.executor !== 'llm') return;
     const model = (task.spec.payload as { model?: unknown } | null | undefined)?.model;
-    const problem = typeof model === 'string' ? llmSetupProblem(model, { env }, 'run') : null;
+    const problem =
+      typeof model === 'string'
+        ? llmSetupProblem(model, { env, ...(tiers === undefined ? {} : { tiers }) }, 'run')
+        : null;
     if (problem === null) return;
     issues.push({
       line: task.line,
@@ -403,7 +477,7 @@ async function summarize(
     const record = known.get(id);
     if (record) agents.push(record);
   }
-  return summarizeRun({
+  const summary = summarizeRun({
     run,
     tasks,
     attempts,
@@ -411,4 +485,5 @@ async function summarize(
     agentLabel: (id) => names.get(id) ?? id,
     costs: await baton.costs({ runId: run.id }),
   });
+  return { ...summary, result: runResult(tasks) };
 }

@@ -8,7 +8,9 @@ import type { RunRecord } from '../../core/types.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import { withBaton, type CliContext } from '../context.ts';
 import type { LiveDisplay } from '../live.ts';
+import { runResult } from '../../core/run-result.ts';
 import { costLine } from '../costs.ts';
+import { renderRunResult } from '../run-result.ts';
 import { renderRunList, renderRunStatus } from '../render.ts';
 import { agentLabels, collectTasks, recentRuns } from './pages.ts';
 
@@ -39,11 +41,14 @@ export async function statusCommand(
     if (run === null) throw new NotFoundError('run', runId);
     const tasks = await collectTasks(baton, { runId });
     const costs = await baton.costs({ runId });
-    if (ctx.json) ctx.printJson({ run, tasks, costs });
+    const result = runResult(tasks);
+    if (ctx.json) ctx.printJson({ run: { ...run, result }, tasks, costs });
     else {
       const cost = costLine(costs.total, costs.budget, '');
       ctx.print(renderRunStatus(run, tasks, Date.now(), await agentLabels(baton), ctx.paint));
       if (cost !== null) ctx.print(`\ncost: ${cost}`);
+      const shown = renderRunResult(result);
+      if (shown !== null) ctx.print(`\n${shown}`);
     }
     return 0;
   });
@@ -117,6 +122,8 @@ async function followStatus(
     const all = await collectTasks(baton, { runId: run.id });
     const label = (id: string): string => names.get(id) ?? id;
     ctx.print(`\n${renderRunStatus(final, all, Date.now(), label, ctx.paint)}`);
+    const shown = renderRunResult(runResult(all));
+    if (shown !== null) ctx.print(`\n${shown}`);
   }
   return final.state === 'succeeded' ? 0 : 1;
 }

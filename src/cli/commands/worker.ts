@@ -5,11 +5,14 @@
  */
 import { once } from 'node:events';
 
+import { PLAN_TASK_TYPE } from '../../core/goal.ts';
 import { httpHandler } from '../../executors/http.ts';
 import { shellHandler } from '../../executors/shell.ts';
 import type { WorkerOptions } from '../../runtime/worker.ts';
 import type { CliContext } from '../context.ts';
+import { cliAgentHandler } from '../agent.ts';
 import { cliLlmHandler } from '../llm.ts';
+import { cliPlanHandler, plannerModels } from '../planner.ts';
 
 export interface WorkerCommandOptions {
   /** Capabilities besides `shell`, which this process can always run. @default [] */
@@ -38,7 +41,12 @@ export async function workerCommand(
   const config: WorkerOptions = {
     capabilities,
     concurrency: options.concurrency,
-    handlers: { shell: shellHandler(), http: httpHandler(), llm: cliLlmHandler(ctx.io.env) },
+    handlers: {
+      shell: shellHandler(),
+      http: httpHandler(),
+      llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
+      agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
+    },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
   };
@@ -55,6 +63,13 @@ export async function workerCommand(
 
   const baton = await ctx.open();
   try {
+    // Goals (POST /v1/goals, baton submit of a plan task) are planned by any worker: the planner
+    // reads the live agents from the store (docs/planner.md).
+    config.handlers[PLAN_TASK_TYPE] = cliPlanHandler(
+      ctx.agentEnv,
+      baton,
+      plannerModels(ctx.agentEnv),
+    );
     const worker = baton.worker(config);
     const stopped = once(worker, 'stopped');
     await worker.start();

@@ -28,18 +28,21 @@ const FRAMING_TOKENS = 64;
  * system prompt and output schema, plus {@link FRAMING_TOKENS}: the byte-level tokenizers of these
  * models never make a token of less than one byte, so no model counts more. Null when the payload
  * is not a call that can be estimated (malformed, `model: auto`, a template that does not fill):
- * the handler then fails the attempt with its own error.
+ * the handler then fails the attempt with its own error. `model` names the model
+ * an `auto` task was given.
  */
 export function estimateLlmCall(
   payload: Json,
   dependencies: Record<string, DependencyOutcome>,
   defaultMaxTokens: number,
+  /** The model the call is made with, when not the payload's (`auto`'s choice). */
+  model?: string,
 ): LlmCallEstimate | null {
   if (checkLlmPayload(payload, { dependencyKeys: Object.keys(dependencies) }).length > 0) {
     return null;
   }
   const p = payload as LlmPayload;
-  const ref = parseModelId(p.model);
+  const ref = parseModelId(model ?? p.model);
   if ('error' in ref || ref.provider === 'auto') return null;
   let bytes: number;
   try {

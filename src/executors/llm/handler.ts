@@ -21,7 +21,7 @@ import {
   type LanguageModelUsage,
 } from 'ai';
 
-import { CancelledError, NonRetryableError } from '../../core/errors.ts';
+import { BudgetExceededError, CancelledError, NonRetryableError } from '../../core/errors.ts';
 import {
   checkLlmPayload,
   compileOutputSchema,
@@ -31,6 +31,24 @@ import {
 } from '../../core/llm.ts';
 import { TemplateError, renderTemplate } from '../../core/template.ts';
 import type { DependencyOutcome, Json } from '../../core/types.ts';
+import {
+  TIERS,
+  type ChoicePolicy,
+  type Complexity,
+  type ModelTiers,
+} from '../../core/model-choice.ts';
+import {
+  downgradeToFast,
+  isSelectionContext,
+  noTiersError,
+  resolvePolicy,
+  selectModel,
+  taskComplexity,
+  tiersProblems,
+  type SelectedModel,
+  type SelectionContext as SelectionContextOf,
+} from './auto.ts';
+import { estimateLlmCall, type LlmCallEstimate } from './budget.ts';
 import { ModelCallError, mapModelError, redact, type CallDescription } from './errors.ts';
 import { Providers, type LlmProviders } from './providers.ts';
 import { normalizeUsage, type LlmUsage } from './usage.ts';
@@ -64,10 +82,33 @@ export interface LlmHandlerOptions<C extends LlmHandlerContext = LlmHandlerConte
    */
   busyRetryMs?: number;
   /**
-   * Chooses a concrete model id for a task whose `model` is `auto` (model selection). Without
-   * it, an `auto` task fails at once, saying so.
+   * The model of each tier, for tasks whose `model` is `auto` (docs/llm.md#model-selection): each
+   * attempt of such a task chooses a tier by the task's complexity, priority, the history of its
+   * type on each tier's model, a failure on a cheaper tier before, and its run's budget, and
+   * records the choice on the attempt (`task.model_selected`). Needs a worker's task context.
+   * A config file's `cost: { tiers }` fills this option.
+   * @default none: an `auto` task fails at once, saying so
+   * @example { strong: 'anthropic:claude-opus-4-1', balanced: 'anthropic:claude-sonnet-4-5', fast: 'anthropic:claude-haiku-4-5' }
+   */
+  tiers?: ModelTiers;
+  /**
+   * The knobs of the selection rule: history runs needed, the cheaper tier's success rate that
+   * is good enough, the fraction of the budget under which the fast tier is chosen.
+   * @default { minRuns: 10, cheaperSuccessRate: 0.85, budgetLowFraction: 0.1 }
+   */
+  choice?: Partial<ChoicePolicy>;
+  /**
+   * Chooses a concrete model id for a task whose `model` is `auto`, instead of the `tiers` rule.
    */
   resolveModel?: (payload: LlmPayload, ctx: C) => string | Promise<string>;
+  /**
+   * Awaited with each call's worst case (its model, an upper bound of its input tokens, its
+   * `maxTokens`) once its model is known and before the request is sent: hold it against the
+   * budgets there (`ctx.costs.reserveCall`). A rejection fails the attempt with its error and
+   * sends nothing; except that a `BudgetExceededError` for a tier `auto` chose above fast makes
+   * it choose the fast tier (recorded as a second choice) and ask again.
+   */
+  beforeCall?: (call: LlmCallEstimate, ctx: C) => void | Promise<void>;
   /**
    * Receives the answer's text as it streams, chunk by chunk, with the attempt's context: wire
    * it to the task's log. It must not throw: a throw fails the attempt (retryably).
@@ -122,6 +163,11 @@ export function llmHandler<C extends LlmHandlerContext = LlmHandlerContext>(
 interface Settings<C extends LlmHandlerContext> {
   maxTokens: number;
   busyRetryMs: number;
+  tiers: ModelTiers | undefined;
+  /** The tiers' models: calls of these count in model selection's history. */
+  tierModels: ReadonlySet<string>;
+  policy: ChoicePolicy;
+  beforeCall: LlmHandlerOptions<C>['beforeCall'];
   resolveModel: LlmHandlerOptions<C>['resolveModel'];
   onText: LlmHandlerOptions<C>['onText'];
   onUsage: LlmHandlerOptions<C>['onUsage'];
@@ -158,12 +204,19 @@ function resolveOptions<C extends LlmHandlerContext>(options: LlmHandlerOptions<
       problems.push(`providers.${name}.baseUrl must be an http:// or https:// URL`);
     }
   }
+  if (options.tiers !== undefined) {
+    for (const p of tiersProblems(options.tiers, 'tiers')) problems.push(`${p.path}: ${p.message}`);
+  }
   if (problems.length > 0) {
     throw new TypeError(`invalid llmHandler options: ${problems.join('; ')}`);
   }
   return {
     maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS,
     busyRetryMs: options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS,
+    tiers: options.tiers,
+    tierModels: new Set(options.tiers === undefined ? [] : Object.values(options.tiers)),
+    policy: resolvePolicy(options.choice),
+    beforeCall: options.beforeCall,
     resolveModel: options.resolveModel,
     onText: options.onText,
     onUsage: options.onUsage,
@@ -200,8 +253,49 @@ async function call<C extends LlmHandlerContext>(
   if (signal.aborted) throw abortReason(signal);
   const payload = parsePayload(ctx);
 
-  const modelId =
-    payload.model === 'auto' ? await chooseModel(payload, ctx, settings) : payload.model;
+  let selected: SelectedModel | undefined;
+  let modelId = payload.model;
+  if (payload.model === 'auto') {
+    if (settings.resolveModel !== undefined) {
+      modelId = await settings.resolveModel(payload, ctx);
+    } else if (settings.tiers !== undefined) {
+      if (!isSelectionContext(ctx)) {
+        throw new NonRetryableError(
+          "model 'auto' is chosen through a worker's task context (ctx.costs, ctx.log), which this call was not given: run the handler on a Baton worker, or give the task a concrete model",
+        );
+      }
+      selected = await selectModel(payload, ctx, settings.tiers, settings.policy);
+      modelId = selected.model;
+    } else {
+      throw noTiersError();
+    }
+  }
+  if (settings.beforeCall !== undefined) {
+    const beforeCall = settings.beforeCall;
+    const hold = async (model: string): Promise<void> => {
+      const worst = estimateLlmCall(ctx.payload, ctx.dependencies, settings.maxTokens, model);
+      if (worst !== null) await beforeCall(worst, ctx);
+    };
+    try {
+      await hold(modelId);
+    } catch (error) {
+      // A budget that cannot hold the chosen tier's worst case may still hold the fast tier's:
+      // auto downgrades rather than fail the task.
+      const chosen = selected;
+      if (
+        chosen === undefined ||
+        chosen.tier === 'fast' ||
+        settings.tiers === undefined ||
+        !(error instanceof BudgetExceededError) ||
+        !isSelectionContext(ctx)
+      ) {
+        throw error;
+      }
+      selected = await downgradeToFast(chosen, ctx, settings.tiers);
+      modelId = selected.model;
+      await hold(modelId);
+    }
+  }
   const ref = parseModelId(modelId);
   if ('error' in ref || ref.provider === 'auto') {
     throw new NonRetryableError(
@@ -289,22 +383,68 @@ async function call<C extends LlmHandlerContext>(
   const record = normalizeUsage(resolved.provider, resolved.modelName, usage);
   if (record !== null && settings.onUsage !== undefined) await settings.onUsage(record, ctx);
 
-  if (failure !== undefined) throw mapModelError(failure, description);
-  // A stream that ended cleanly but early (a proxy giving up) carries no stop reason.
-  if (finishReason === undefined || finishReason === 'error' || rawFinishReason === undefined) {
-    throw new ModelCallError(
-      'LLM_STREAM',
-      `the answer from ${modelId} ended before the provider said it was complete (no stop reason); the task will be retried`,
-      { retryable: true },
+  const tracked =
+    settings.tiers !== undefined &&
+    (selected !== undefined || settings.tierModels.has(modelId)) &&
+    isSelectionContext(ctx)
+      ? {
+          ctx,
+          model: modelId,
+          complexity: selected?.complexity ?? taskComplexity(payload, ctx.task.title).complexity,
+        }
+      : null;
+  let value: Json;
+  try {
+    value = answerOf();
+  } catch (error) {
+    // An answer that fails its schema is the model's doing: it counts against the model.
+    if (error instanceof ModelCallError && error.code === 'LLM_OUTPUT_INVALID' && error.retryable)
+      await countOutcome(tracked, false);
+    throw error;
+  }
+  await countOutcome(tracked, true);
+  return value;
+
+  function answerOf(): Json {
+    if (failure !== undefined) throw mapModelError(failure, description);
+    // A stream that ended cleanly but early (a proxy giving up) carries no stop reason.
+    if (finishReason === undefined || finishReason === 'error' || rawFinishReason === undefined) {
+      throw new ModelCallError(
+        'LLM_STREAM',
+        `the answer from ${modelId} ended before the provider said it was complete (no stop reason); the task will be retried`,
+        { retryable: true },
+      );
+    }
+    if (schema === null) return text;
+    return parseAnswer(text, schema, {
+      modelId,
+      finishReason,
+      maxTokens,
+      secrets: providers.secrets,
+    });
+  }
+}
+
+/**
+ * Count a call of a tier's model in model selection's history. A store that cannot count it
+ * does not fail the attempt: the answer is good, and history is an estimate.
+ */
+async function countOutcome(
+  tracked: { ctx: SelectionContextOf; model: string; complexity: Complexity } | null,
+  succeeded: boolean,
+): Promise<void> {
+  if (tracked === null) return;
+  try {
+    await tracked.ctx.costs.recordModelOutcome({
+      complexity: tracked.complexity,
+      model: tracked.model,
+      succeeded,
+    });
+  } catch (error) {
+    tracked.ctx.log.warn(
+      `model selection could not count this call's outcome: ${(error as Error).message}`,
     );
   }
-  if (schema === null) return text;
-  return parseAnswer(text, schema, {
-    modelId,
-    finishReason,
-    maxTokens,
-    secrets: providers.secrets,
-  });
 }
 
 /**
@@ -315,33 +455,29 @@ async function call<C extends LlmHandlerContext>(
  */
 export function llmSetupProblem(
   model: string,
-  options: Pick<LlmHandlerOptions, 'providers' | 'env' | 'resolveModel'> = {},
+  options: Pick<LlmHandlerOptions, 'providers' | 'env' | 'resolveModel' | 'tiers'> = {},
   from: 'worker' | 'run' = 'worker',
 ): string | null {
   const ref = parseModelId(model);
   if ('error' in ref) return null;
+  const providers = new Providers(options.providers ?? {}, options.env ?? process.env, undefined);
   if (ref.provider === 'auto') {
-    return options.resolveModel !== undefined
-      ? null
-      : `model 'auto' needs model selection, which ${from === 'worker' ? 'this worker does' : "baton run's agents do"} not have yet: give the task a concrete model, e.g. anthropic:claude-sonnet-4-5`;
+    if (options.resolveModel !== undefined) return null;
+    if (options.tiers === undefined) {
+      return from === 'worker'
+        ? noTiersError().message
+        : "model 'auto' needs model tiers, which baton run's agents do not have: set BATON_MODEL_TIERS (e.g. BATON_MODEL_TIERS='strong=anthropic:claude-opus-4-1,balanced=anthropic:claude-sonnet-4-5,fast=anthropic:claude-haiku-4-5'), or give the task a concrete model";
+    }
+    // Any tier may be chosen: each must be able to run.
+    for (const tier of TIERS) {
+      const tierRef = parseModelId(options.tiers[tier]);
+      if ('error' in tierRef || tierRef.provider === 'auto') continue;
+      const problem = providers.problem(tierRef, from);
+      if (problem !== null) return `the ${tier} tier (${options.tiers[tier]}): ${problem}`;
+    }
+    return null;
   }
-  return new Providers(options.providers ?? {}, options.env ?? process.env, undefined).problem(
-    ref,
-    from,
-  );
-}
-
-async function chooseModel<C extends LlmHandlerContext>(
-  payload: LlmPayload,
-  ctx: C,
-  settings: Settings<C>,
-): Promise<string> {
-  if (settings.resolveModel === undefined) {
-    throw new NonRetryableError(
-      "model 'auto' needs model selection, which this worker does not have: give the task a concrete model (e.g. anthropic:claude-sonnet-4-5), or pass resolveModel to llmHandler",
-    );
-  }
-  return await settings.resolveModel(payload, ctx);
+  return providers.problem(ref, from);
 }
 
 /** The answer as JSON valid against the task's `output` schema. */

@@ -25,3 +25,10 @@ export {
 } from './providers.ts';
 export { normalizeUsage, type LlmUsage } from './usage.ts';
 export { estimateLlmCall, type LlmCallEstimate } from './budget.ts';
+export {
+  selectModel,
+  taskComplexity,
+  tiersProblems,
+  type SelectedModel,
+  type SelectionContext,
+} from './auto.ts';

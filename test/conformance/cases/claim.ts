@@ -69,6 +69,7 @@ export function claimCases(env: SuiteEnv): void {
           outcome: 'running',
           error: null,
           runMs: null,
+          model: null,
         },
       ]);
       const claimed = (await readAllEvents(b)).filter((e) => e.type === 'task.claimed');

@@ -20,7 +20,7 @@ export function dynamicCases(env: SuiteEnv): void {
       const agent = await registerAgent(b);
       const run = await b.submitRun({
         name: 'plan-and-do',
-        tasks: [{ type: 'plan', key: 'plan' }],
+        tasks: [{ type: 'fanout', key: 'plan' }],
       });
       const plan = await claimExpecting(b, agent, idOf(run.tasks, 'plan'), 'the planner task');
 

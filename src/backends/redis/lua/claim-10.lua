@@ -68,9 +68,20 @@ if max > 0 then
   local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
   local picked = {}
 
-  -- Routing applies when some live peer takes one of these queues; else the plain claim.
+  -- Routing applies when a task is ready and some live peer takes one of these queues; else the
+  -- plain claim. (With nothing ready there is nothing to decide: an empty claim, as every idle
+  -- agent makes, weighs no peer.)
   local router = nil
-  if routing_enabled and #queues > 0 then
+  local any_ready = false
+  if routing_enabled then
+    for _, q in ipairs(queues) do
+      if redis.call('ZCARD', P .. 'q:' .. q) > 0 then
+        any_ready = true
+        break
+      end
+    end
+  end
+  if any_ready then
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
     local filter_queues = {}

@@ -204,9 +204,11 @@ local function contenders_of(self_id, mine, policy, queues_of)
       for _ = 1, 4 do
         local page = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
         if #page == 0 then break end
+        -- The page's agents that still claim with this filter, then their heartbeats in one call.
+        local ids, rows, loads = {}, {}, {}
         for i = 1, #page, 2 do
           local id = page[i]
-          if id ~= self_id and taken < limit then
+          if id ~= self_id then
             local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
               'started')
             if a[1] ~= 'active' or a[2] ~= fid then
@@ -214,18 +216,25 @@ local function contenders_of(self_id, mine, policy, queues_of)
               redis.call('ZREM', key, id)
               start = start - 1
             else
-              local beat = tonumber(redis.call('ZSCORE', K_HB, id))
-              if beat and beat >= live_since and not is_stalled(a[7], a[8], a[9]) then
-                local last = tonumber(a[6])
-                found[#found + 1] = {
-                  id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
-                  inflight = redis.call('SCARD', P .. 'al:' .. id),
-                  recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
-                  hist = {}, reserved = 0, queues = qs, load = tonumber(page[i + 1]),
-                }
-                taken = taken + 1
-              end
+              local n = #ids + 1
+              ids[n] = id
+              rows[n] = a
+              loads[n] = tonumber(page[i + 1])
             end
+          end
+        end
+        local beats = #ids > 0 and redis.call('ZMSCORE', K_HB, unpack(ids)) or {}
+        for j, id in ipairs(ids) do
+          local a, beat = rows[j], tonumber(beats[j])
+          if taken < limit and beat and beat >= live_since and not is_stalled(a[7], a[8], a[9]) then
+            local last = tonumber(a[6])
+            found[#found + 1] = {
+              id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
+              inflight = redis.call('SCARD', P .. 'al:' .. id),
+              recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
+              hist = {}, reserved = 0, queues = qs, load = loads[j],
+            }
+            taken = taken + 1
           end
         end
         if taken >= limit or #page < 2 * limit then break end

@@ -1,0 +1,15 @@
+export {
+  agentHandler,
+  domainOf,
+  type AgentCosts,
+  type AgentHandlerContext,
+  type AgentHandlerOptions,
+  type AgentLog,
+  type AgentResult,
+  type SessionOutcome,
+} from './handler.ts';
+export { AgentError, type AgentErrorCode } from './errors.ts';
+export { ClaudeStream, claudeArgs, type ClaudeResult } from './claude.ts';
+export { CodexStream, codexArgs } from './codex.ts';
+export type { AgentEvents } from './events.ts';
+export { buildAgentPrompt } from './prompt.ts';

@@ -1,0 +1,85 @@
+/**
+ * What the fake coding agents (fake-claude.mjs, fake-codex.mjs) share: reading the prompt from
+ * stdin, and the directives in it that tell them what to do. A directive is a line of the prompt
+ * that starts with `fake:`:
+ *
+ *   fake: say <text>              the assistant writes <text>
+ *   fake: write <path> <text>     a tool call that writes <text> (and a newline) to <path>
+ *   fake: sleep <ms>              wait
+ *   fake: hang                    never finish (until killed)
+ *   fake: spawn-child             start `sleep 600` as a child; its pid goes to $FAKE_AGENT_PID_FILE
+ *   fake: result <subtype>        end with this result subtype (error_max_turns, error_max_budget_usd,
+ *                                 error_during_execution, is_error) — Claude; for Codex any value fails the turn
+ *   fake: tokens <in> <out>       the session's tokens (default 1000 500)
+ *   fake: subagent <model>        a second model used in the session (its own 100 in / 50 out)
+ *   fake: no-result               end without the result line
+ *   fake: stderr <text>           write a line to stderr
+ *   fake: exit <code>             exit with this code at the end
+ *
+ * $FAKE_AGENT_ARGV_FILE, when set, receives {argv, cwd, prompt, env: {BATON_*}} as JSON.
+ * $FAKE_AGENT_PID_FILE, when set, receives a line `self <pid>` and one `child <pid>` per child.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-call -- plain JavaScript, run by whatever node is on PATH */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export function readPrompt() {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function directives(prompt) {
+  const out = [];
+  for (const line of prompt.split('\n')) {
+    const m = /^\s*fake:\s*(\S+)\s*(.*)$/.exec(line);
+    if (m) out.push({ verb: m[1], rest: m[2] ?? '' });
+  }
+  return out;
+}
+
+export function recordStart(prompt) {
+  const argvFile = process.env.FAKE_AGENT_ARGV_FILE;
+  if (argvFile) {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k.startsWith('BATON_')),
+    );
+    writeFileSync(
+      argvFile,
+      JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), prompt, env }),
+    );
+  }
+  pidLine(`self ${process.pid}`);
+}
+
+function pidLine(line) {
+  const pidFile = process.env.FAKE_AGENT_PID_FILE;
+  if (pidFile) appendFileSync(pidFile, `${line}\n`);
+}
+
+export function writeFile(rest) {
+  const [path, ...words] = rest.split(' ');
+  const target = resolve(process.cwd(), path);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, `${words.join(' ')}\n`);
+  return { path, content: `${words.join(' ')}\n` };
+}
+
+export function spawnChild() {
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  pidLine(`child ${child.pid}`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function hang() {
+  setInterval(() => undefined, 1 << 30);
+  return new Promise(() => undefined);
+}
+
+export function emit(event) {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
