@@ -12,7 +12,7 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1. build: compile src/ to dist/ with the dev dependencies, then pack exactly what npm would
+# 1. build: compile src/ to dist/ and the dashboard to web/dist with the dev dependencies, then pack exactly what npm would
 #    publish (package.json "files"), so the image holds the same package as `npm pack`.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /build
@@ -23,7 +23,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json README.md ./
 COPY bin ./bin
 COPY src ./src
+COPY web ./web
 RUN npm run build \
+  && npm run build:web \
   && npm pack --ignore-scripts --pack-destination /tmp \
   && mkdir /app \
   && tar -xzf /tmp/baton-queue-*.tgz --strip-components=1 -C /app

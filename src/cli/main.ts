@@ -780,6 +780,7 @@ Examples:
         '--no-sweep',
         'do not recover lost work in this process (leave it to the workers and pools on the store)',
       )
+      .option('--no-dashboard', 'do not serve the web dashboard at / (the API only)')
       .addOption(
         new Option(
           '--allowed-hosts <names>',
@@ -796,6 +797,8 @@ Authorization: Bearer <token>. Without tokens the server binds loopback only, an
 requests for any host name but localhost, 127.0.0.1 and [::1] (and --allowed-hosts), and
 requests from web pages on other sites (except --cors origins).
 
+The dashboard is at / (the address printed at start); --no-dashboard leaves it out.
+
 The server also sweeps the store every 500 ms: the leases of HTTP agents that went silent run
 out, and an agent silent for --agent-ttl is declared lost and its tasks given to others.
 
@@ -811,6 +814,7 @@ Examples:
         agentTtl?: number;
         sweep: boolean;
         allowedHosts?: string[];
+        dashboard: boolean;
       }>();
       if (o.port > 65_535) {
         command.error(`error: --port ${o.port} is not a TCP port; use 0 to 65535`, {
@@ -828,6 +832,7 @@ Examples:
           ...(o.cors === undefined ? {} : { cors: o.cors }),
           sweep: o.sweep ? (o.agentTtl === undefined ? {} : { agentTtlMs: o.agentTtl }) : false,
           ...(o.allowedHosts === undefined ? {} : { allowedHosts: o.allowedHosts }),
+          dashboard: o.dashboard,
         }),
       );
     });

@@ -125,6 +125,19 @@ export class Authenticator {
    */
   authorize(header: string | undefined, scope: Scope): string | null {
     if (this.open) return null;
+    const granted = this.#match(header);
+    if (!granted.scopes.has(scope) && !granted.scopes.has('admin')) {
+      throw new HttpError(
+        403,
+        'BATON_FORBIDDEN',
+        `this token lacks the '${scope}' scope that this route needs`,
+        { scope },
+      );
+    }
+    return granted.owner;
+  }
+
+  #match(header: string | undefined): { scopes: ReadonlySet<Scope>; owner: string } {
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (match?.[1] === undefined) {
       throw new HttpError(
@@ -142,40 +155,18 @@ export class Authenticator {
     if (granted === null) {
       throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
     }
-    if (!granted.scopes.has(scope) && !granted.scopes.has('admin')) {
-      throw new HttpError(
-        403,
-        'BATON_FORBIDDEN',
-        `this token lacks the '${scope}' scope that this route needs`,
-        { scope },
-      );
-    }
-    return granted.owner;
+    return granted;
   }
 
   /**
    * The scopes of the request's token (every scope when no token is configured), for a route
-   * whose calls need different scopes (`/mcp`: each tool checks its own).
+   * whose calls need different scopes (`/mcp`: each tool checks its own) and for a client that
+   * shows only what it may do (the dashboard, `GET /v1/auth`).
    * @throws HttpError 401 without a valid bearer token.
    */
   scopesOf(header: string | undefined): ReadonlySet<Scope> {
     if (this.open) return new Set(SCOPES);
-    const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (match?.[1] === undefined) {
-      throw new HttpError(
-        401,
-        'BATON_UNAUTHORIZED',
-        'missing bearer token; send the header Authorization: Bearer <token>',
-      );
-    }
-    const presented = digest(match[1]);
-    let granted: ReadonlySet<Scope> | null = null;
-    for (const entry of this.#tokens) {
-      if (timingSafeEqual(entry.hash, presented)) granted ??= entry.scopes;
-    }
-    if (granted === null)
-      throw new HttpError(401, 'BATON_UNAUTHORIZED', 'the bearer token is not valid');
-    return granted;
+    return this.#match(header).scopes;
   }
 }
 

@@ -32,6 +32,7 @@ const COMPONENTS = {
   Stats: S.StatsSchema,
   CostReport: S.CostReportSchema,
   Health: S.HealthSchema,
+  AuthInfo: S.AuthInfoSchema,
   Event: S.EventSchema,
   WsReady: S.WsReadySchema,
   Error: S.ErrorBodySchema,
@@ -261,6 +262,15 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       scope: 'read',
       ok: [200, 'Stats'],
       errors: [401, 403],
+    },
+  },
+  '/v1/auth': {
+    get: {
+      summary:
+        "What the request's token may do: its scopes (every scope on a server without tokens); 401 without a valid token",
+      scope: null,
+      ok: [200, 'AuthInfo'],
+      errors: [401],
     },
   },
   '/v1/costs': {

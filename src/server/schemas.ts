@@ -392,6 +392,14 @@ export const CostReportSchema = z.strictObject({
     .nullable(),
 });
 
+/** What `GET /v1/auth` answers: whether the server has tokens, and what the request's token may do. */
+export const AuthInfoSchema = z.strictObject({
+  /** True when the server has no tokens: every request is allowed (loopback only). */
+  open: z.boolean(),
+  /** The token's scopes; every scope when the server is open. */
+  scopes: z.array(z.enum(['read', 'submit', 'work', 'admin'])),
+});
+
 export const HealthSchema = z.strictObject({
   status: z.literal('ok'),
   backend: z.strictObject({ name: z.string(), reachable: z.boolean(), latencyMs: z.number() }),

@@ -37,13 +37,21 @@ import type { BatonEvent, RunSpec, TaskRecord, TaskSpec, TaskState } from '../co
 import type { Baton } from '../runtime/baton.ts';
 import { isPlanShaped, parsePlan, type Plan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
+import { registerDashboard, type DashboardOptions } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerMcpRoute } from './mcp.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
-import { Authenticator, isLoopback, parseTokens, type ApiToken, type Scope } from './auth.ts';
+import {
+  Authenticator,
+  SCOPES,
+  isLoopback,
+  parseTokens,
+  type ApiToken,
+  type Scope,
+} from './auth.ts';
 import {
   HttpError,
   MAX_PARAM_LENGTH,
@@ -119,6 +127,12 @@ export interface ServerOptions {
    * @default on, with the sweeper's defaults (every 500 ms, agents lost after 3 s of silence)
    */
   sweep?: Omit<SweeperOptions, 'logger'> | false;
+  /**
+   * Serve the web dashboard (web/dist, built by `npm run build:web`) at `/`; `true` for the
+   * package's build. `baton server` turns it on unless `--no-dashboard`. See dashboard.ts.
+   * @default false
+   */
+  dashboard?: boolean | DashboardOptions;
   /**
    * Serve Baton's MCP tools at `/mcp` (Streamable HTTP, docs/mcp.md).
    * @default true
@@ -403,6 +417,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/agents', read, async () => ({ agents: await baton.agents() }));
 
+  // What the request's token may do, so a client (the dashboard) shows only what it can use.
+  app.get('/v1/auth', (request) => {
+    const granted = auth.scopesOf(request.headers.authorization);
+    return { open: auth.open, scopes: SCOPES.filter((scope) => granted.has(scope)) };
+  });
+
   app.get('/v1/agents/available', readWith(AvailableAgentsQuerySchema), async (request) => {
     const q = AvailableAgentsQuerySchema.parse(request.query);
     const needs = (q.capability ?? '')
@@ -507,6 +527,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
 
   registerWorkRoutes(app, baton, closing.signal);
+  if (options.dashboard !== undefined && options.dashboard !== false) {
+    await registerDashboard(app, options.dashboard === true ? {} : options.dashboard);
+  }
   registerLogRoutes(app, baton, streams);
   if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
 

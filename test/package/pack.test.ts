@@ -4,7 +4,9 @@
  * there on Node 24: the `baton` command, a one-task `baton run`, the SDK imported by the
  * package's name from JavaScript and type-checked from TypeScript, on SQLite and on Redis.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,8 +140,12 @@ describe(`npm pack (${pkg.name})`, () => {
         'dist/cli/main.js',
         'src/backends/sqlite/migrations/000001_init.sql',
         'src/backends/redis/lua/claim-10.lua',
+        'web/dist/index.html',
       ]),
     );
+    // The dashboard's build, which `baton server` serves at /.
+    expect(inPackage.some((f) => /^web\/dist\/assets\/index-[\w-]+\.js$/.test(f))).toBe(true);
+    expect(inPackage.filter((f) => f.startsWith('web/') && !f.startsWith('web/dist/'))).toEqual([]);
     // A .ts source in the package would be run by bin/baton.js, and Node refuses to strip types
     // under node_modules.
     expect(inPackage.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -183,6 +189,41 @@ describe('the installed package, in an empty project, on Node 24', () => {
     };
     expect(listed.tasks).toHaveLength(1);
     expect(listed.tasks[0]).toMatchObject({ key: 'hello', state: 'succeeded' });
+  });
+
+  it('serves the dashboard it ships at / with `baton server`', async () => {
+    const child = spawn('baton', ['server', '--port', '0', '--store', 'sqlite:dash.db'], {
+      cwd: project,
+      env: cleanEnv([NODE24_DIR, join(project, 'node_modules', '.bin')]),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          const found = /API listening on (http:\/\/[^\s;]+)/.exec(stderr);
+          if (found !== null && stderr.includes('dashboard:')) resolve(found[1]!);
+        });
+        child.once('exit', () => reject(new Error(`baton server exited:\n${stderr}`)));
+      });
+      expect(stderr).toContain(`dashboard: open ${url}/ in a browser`);
+      const index = await fetch(`${url}/`);
+      expect(index.status).toBe(200);
+      const html = await index.text();
+      expect(html).toContain('<div id="root">');
+      const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+      const js = await fetch(`${url}/${asset ?? 'missing'}`);
+      expect(js.status).toBe(200);
+      // Read it all: a response left unread holds its connection, and the server's close waits.
+      expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const closed = once(child, 'close');
+        child.kill('SIGTERM');
+        await closed;
+      }
+    }
   });
 
   it(`imports the SDK from '${pkg.name}' and runs a task on SQLite`, async () => {

@@ -4,8 +4,11 @@
  * answered, then the store closed.
  */
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { parseTokens } from '../../server/auth.ts';
+import { DASHBOARD_DIR } from '../../server/dashboard.ts';
 import { buildServer } from '../../server/server.ts';
 import type { CliContext } from '../context.ts';
 
@@ -23,6 +26,8 @@ export interface ServerCommandOptions {
    * @default none
    */
   allowedHosts?: string[];
+  /** Serve the web dashboard at `/`. @default true */
+  dashboard?: boolean;
 }
 
 export async function serverCommand(
@@ -43,6 +48,7 @@ export async function serverCommand(
       ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
       ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      dashboard: options.dashboard ?? true,
     });
     let address: string;
     try {
@@ -58,6 +64,13 @@ export async function serverCommand(
     ctx.note(
       `baton API listening on ${address}${tokens.length === 0 ? ' (no auth: loopback only)' : ''}; stop with Ctrl-C (SIGINT) or SIGTERM`,
     );
+    if (options.dashboard ?? true) {
+      ctx.note(
+        existsSync(join(DASHBOARD_DIR, 'index.html'))
+          ? `dashboard: open ${address}/ in a browser`
+          : `dashboard: not built (no ${DASHBOARD_DIR}); build it with npm run build:web`,
+      );
+    }
     const stop = new AbortController();
     const signals = ['SIGINT', 'SIGTERM'] as const;
     const onSignal = (): void => stop.abort();
