@@ -48,6 +48,11 @@ export interface MergeOptions {
   waitMs?: number;
   /** @default new Date() */
   now?: Date;
+  /**
+   * Called with the file as written, still under the lease (so versions are kept in the order
+   * the file took them): the store's version history (`Backend.addExpertiseVersion`).
+   */
+  onWrite?: (text: string) => Promise<void>;
 }
 
 export interface MergeOutcome {
@@ -58,6 +63,8 @@ export interface MergeOutcome {
   /** Learned entries dropped to stay within `maxLines`. */
   pruned: number;
   lines: number;
+  /** The file as written. */
+  text: string;
 }
 
 /**
@@ -133,7 +140,8 @@ export async function mergeLearnings(
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, file);
-    return { file, added, reused, pruned, lines: lineCount(text) };
+    await options.onWrite?.(text);
+    return { file, added, reused, pruned, lines: lineCount(text), text };
   } finally {
     await release();
   }
