@@ -9,6 +9,7 @@
  * attempt and lease; the session's working directory as the file tools' sandbox), in the
  * session's private folder, removed when it ends.
  */
+import type { Backend } from '../backends/backend.ts';
 import { agentHandler } from '../executors/agent/index.ts';
 import type { BatonConfig } from '../runtime/config.ts';
 import type { TaskContext, TaskHandler } from '../runtime/worker.ts';
@@ -17,6 +18,7 @@ import { writeMcpConfigFor } from '../mcp/config.ts';
 import { learnStep } from './learn.ts';
 
 /**
+ * @param versions the store that keeps each version of an expertise file the learn step writes
  * @param workdir where each task's agent runs (a worktree made for it: src/workspace/); when it
  *   returns undefined, or is not given, the task's `cwd`, else the command's directory.
  */
@@ -24,9 +26,10 @@ export function cliAgentHandler(
   env: NodeJS.ProcessEnv,
   config: BatonConfig,
   workdir?: (ctx: TaskContext) => string | undefined | Promise<string | undefined>,
+  versions?: Pick<Backend, 'addExpertiseVersion'>,
 ): TaskHandler {
   const { agents, learning } = config;
-  const learn = learnStep(env, config);
+  const learn = learnStep(env, config, versions);
   return agentHandler<TaskContext>({
     ...(learn === null ? {} : { afterSession: learn }),
     env,

@@ -573,7 +573,18 @@ export function createMcpServer(ctx: ToolContext): McpServer {
         domain,
         Object.fromEntries(Object.entries(learnings).filter(([, list]) => list !== undefined)),
         from,
-        { maxLines },
+        {
+          maxLines,
+          // Each version of the file is kept in the store (baton expertise history).
+          onWrite: async (text) => {
+            await backend.addExpertiseVersion({
+              domain,
+              text,
+              source: 'add_learning',
+              origin: from,
+            });
+          },
+        },
       );
       return {
         domain,

@@ -175,6 +175,37 @@ function prune(data: Record<string, unknown>, maxLines: number): number {
   return pruned;
 }
 
+/**
+ * Replace a domain's file with `text` (a version from the store: `baton expertise rollback`),
+ * under the same lease as the learners, after checking it is valid expertise; `onWrite` runs
+ * under the lease once it is written.
+ * @throws PlanError for text that is not valid expertise (the file is left as it was).
+ */
+export async function restoreExpertise(
+  root: string,
+  domain: string,
+  text: string,
+  options: Pick<MergeOptions, 'staleMs' | 'waitMs' | 'onWrite'> = {},
+): Promise<{ file: string; lines: number }> {
+  const file = expertisePath(root, domain);
+  parseExpertise(text, file, domain);
+  await mkdir(dirname(file), { recursive: true });
+  const release = await takeLease(
+    `${file}.lock`,
+    options.staleMs ?? 30_000,
+    options.waitMs ?? 10_000,
+  );
+  try {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+    await options.onWrite?.(text);
+    return { file, lines: lineCount(text) };
+  } finally {
+    await release();
+  }
+}
+
 function lineCount(text: string): number {
   return text.replace(/\n$/, '').split('\n').length;
 }

@@ -2,7 +2,8 @@
  * The expertise tools through the official SDK's Client, over stdio (`baton mcp` from the
  * configuration `writeMcpConfig` wrote) and over Streamable HTTP (`/mcp` of a real server),
  * against a real SQLite store and a real expertise file: `get_expertise` reads a domain's file,
- * `add_learning` merges into it under the learning loop's lease with the attempt as provenance;
+ * `add_learning` merges into it under the learning loop's lease with the attempt as provenance,
+ * and the version it wrote is kept in the store;
  * an unknown domain, a bad domain name and a malformed or empty learning are refused with a clear
  * error, and the file is unchanged.
  */
@@ -169,6 +170,11 @@ describe.each([
     expect(text).toContain('Routes are registered in src/api/routes.ts');
     expect(text).toContain(`from: ${from}`);
     expect(text).toContain('solution: Use port 0 in tests');
+    // The version it wrote is in the store, with its provenance.
+    const versions = await w.baton.backend.expertiseVersions('api');
+    expect(versions.map((v) => [v.version, v.source, v.origin, v.text])).toEqual([
+      [1, 'add_learning', from, text],
+    ]);
     // The second read shows it.
     const got = await call(client, 'get_expertise', { domain: 'api' });
     expect(got.data.text).toContain('Routes are registered in src/api/routes.ts');
@@ -195,5 +201,6 @@ describe.each([
     expect(bad.isError).toBe(true);
     expect(bad.text).toContain('a domain is lowercase letters');
     expect(readFileSync(w.file, 'utf8')).toBe(before);
+    expect(await w.baton.backend.expertiseVersions('api'), 'no version recorded').toHaveLength(1);
   });
 });

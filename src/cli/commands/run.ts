@@ -217,7 +217,7 @@ export async function runCommand(
           http: httpHandler(),
           llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
           [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models),
-          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config),
+          agent: cliAgentHandler(ctx.agentEnv, ctx.config.config, undefined, baton.backend),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,

@@ -62,6 +62,13 @@ export async function workerCommand(
   if (options.grace !== undefined) config.shutdownGraceMs = options.grace;
 
   const baton = await ctx.open();
+  // The learn step keeps each version of an expertise file in the store.
+  config.handlers.agent = cliAgentHandler(
+    ctx.agentEnv,
+    ctx.config.config,
+    undefined,
+    baton.backend,
+  );
   try {
     // Goals (POST /v1/goals, baton submit of a plan task) are planned by any worker: the planner
     // reads the live agents from the store (docs/planner.md).
