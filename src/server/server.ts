@@ -34,6 +34,7 @@ import { isPlanShaped, parsePlan } from '../runtime/plan.ts';
 import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
+import { registerExpertiseRoutes } from './expertise.ts';
 import { registerMcpRoute } from './mcp.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
@@ -105,6 +106,13 @@ export interface ServerOptions {
    * @default true
    */
   metrics?: boolean;
+  /**
+   * Where `GET /v1/expertise/:domain` looks for `.baton/expertise/` (and the MCP tools, for a
+   * client outside a task). @default process.cwd()
+   */
+  expertiseDir?: string;
+  /** Lines of an expertise file served (`learning.expertiseMaxLines`). @default 1000 */
+  expertiseMaxLines?: number;
   /** How long `GET /health` waits for the store. @default 2000 */
   healthTimeoutMs?: number;
   /**
@@ -503,6 +511,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   registerWorkRoutes(app, baton, closing.signal);
   registerLogRoutes(app, baton, streams);
+  registerExpertiseRoutes(app, baton, {
+    dir: options.expertiseDir ?? process.cwd(),
+    maxLines: options.expertiseMaxLines ?? 1000,
+  });
   if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
