@@ -87,3 +87,55 @@ it('a claude session sets state and spawns tasks through the MCP configuration w
   expect(log).toContain('mcp__baton__submit_tasks');
   expect(log).not.toMatch(/BATON_MCP_TOKEN|bma1\./);
 }, 90_000);
+
+it("a codex session gets the same server as -c mcp_servers.baton.… arguments; a task's own mcpConfig wins for claude", async () => {
+  const FAKE_CODEX = resolve(import.meta.dirname, '../helpers/fake-codex.mjs');
+  write('baton.config.yaml', [
+    'agents:',
+    `  claude: { path: ${JSON.stringify(FAKE_CLAUDE)} }`,
+    `  codex: { path: ${JSON.stringify(FAKE_CODEX)} }`,
+    '  mcp: true',
+  ]);
+  write('own-mcp.json', ['{ "mcpServers": {} }']);
+  write('plan.yaml', [
+    'tasks:',
+    '  - key: codex',
+    '    executor: agent',
+    '    kind: codex',
+    '    title: Use the tools',
+    '    description: "fake: say ok"',
+  ]);
+  const result = await cli.run(['run', 'plan.yaml', '--store', cli.store, '--json'], {
+    env: { FAKE_AGENT_ARGV_FILE: join(cli.dir, 'codex.json') },
+  });
+  expect(result.code, result.stderr).toBe(0);
+  const codex = JSON.parse(readFileSync(join(cli.dir, 'codex.json'), 'utf8')) as {
+    argv: string[];
+  };
+  const overrides = codex.argv.filter((_, i) => codex.argv[i - 1] === '-c');
+  expect(overrides.map((o) => o.split('=')[0])).toEqual([
+    'mcp_servers.baton.command',
+    'mcp_servers.baton.args',
+    'mcp_servers.baton.env',
+  ]);
+  expect(overrides[2]).toMatch(/BATON_MCP_TOKEN = "bma1\./);
+  expect(codex.argv.at(-1)).toBe('-');
+
+  write('plan2.yaml', [
+    'tasks:',
+    '  - key: own',
+    '    executor: agent',
+    '    kind: claude',
+    '    title: Own config',
+    '    mcpConfig: own-mcp.json',
+    '    description: "fake: say ok"',
+  ]);
+  const own = await cli.run(['run', 'plan2.yaml', '--store', cli.store, '--json'], {
+    env: { FAKE_AGENT_ARGV_FILE: join(cli.dir, 'own.json') },
+  });
+  expect(own.code, own.stderr).toBe(0);
+  const claude = JSON.parse(readFileSync(join(cli.dir, 'own.json'), 'utf8')) as {
+    argv: string[];
+  };
+  expect(claude.argv[claude.argv.indexOf('--mcp-config') + 1]).toBe(join(cli.dir, 'own-mcp.json'));
+}, 90_000);
