@@ -15,6 +15,8 @@
  *   fake: no-result               end without the result line
  *   fake: stderr <text>           write a line to stderr
  *   fake: exit <code>             exit with this code at the end
+ *   fake: need <text>             fail the session (error_during_execution) unless the prompt, not
+ *                                 counting its fake: lines, holds <text> — Claude
  *   fake: mcp <tool> <json>       call Baton's MCP tool <tool> with the arguments <json>, through the
  *                                 server the --mcp-config file names (the SDK's Client over stdio);
  *                                 a tool error is written to stderr and the session exits 1 — Claude

@@ -162,6 +162,19 @@ for (const { verb, rest } of steps) {
     case 'exit':
       exitCode = Number(rest);
       break;
+    case 'need': {
+      // Succeeds only when the prompt (not counting the directives) holds this text: an
+      // agent that gets it right first time only when the expertise told it how.
+      const told = prompt
+        .split('\n')
+        .filter((line) => !/^\s*fake:/.test(line))
+        .join('\n');
+      if (!told.includes(rest.trim())) {
+        subtype = 'error_during_execution';
+        lastText = `did not know: ${rest.trim()}`;
+      }
+      break;
+    }
     case 'mcp': {
       const configPath = flag('--mcp-config');
       if (configPath === undefined) {
