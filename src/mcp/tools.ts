@@ -524,7 +524,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       if (found === null)
         throw new ToolError(
           'BATON_NOT_FOUND',
-          `get_expertise: the domain '${domain}' has no expertise file (${expertisePath(expertiseRoot(expertiseStart()), domain)}); add_learning creates it`,
+          `get_expertise: the domain '${domain}' has no expertise file (${expertisePath(expertiseRoot(expertiseStart()), domain)})${access.grant === null ? '' : '; add_learning creates it'}`,
           { domain },
         );
       return { domain, text: found.text, lines: found.lines };

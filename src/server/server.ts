@@ -515,7 +515,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     dir: options.expertiseDir ?? process.cwd(),
     maxLines: options.expertiseMaxLines ?? 1000,
   });
-  if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
+  if (options.mcp !== false)
+    registerMcpRoute(app, baton, auth, env, {
+      ...(options.expertiseDir === undefined ? {} : { dir: options.expertiseDir }),
+      ...(options.expertiseMaxLines === undefined ? {} : { maxLines: options.expertiseMaxLines }),
+    });
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
   if (options.sweep !== false) {

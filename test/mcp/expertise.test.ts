@@ -204,3 +204,63 @@ describe.each([
     expect(await w.baton.backend.expertiseVersions('api'), 'no version recorded').toHaveLength(1);
   });
 });
+
+describe('a fenced-out attempt, and a client without an attempt', () => {
+  it('cannot add_learning: refused, the file and the store unchanged', async () => {
+    const w = await world();
+    const { client, close } = await stdio(w);
+    try {
+      const b = w.baton.backend;
+      await b.release([{ taskId: w.lease.taskId, token: w.lease.token, agentId: 'agt_exp' }]);
+      const [again] = await b.claim({
+        agentId: 'agt_exp',
+        capabilities: [],
+        types: ['x'],
+        max: 1,
+        leaseTtlMs: 60_000,
+      });
+      expect(again?.taskId).toBe(w.lease.taskId);
+      const before = readFileSync(w.file, 'utf8');
+      const late = await call(client, 'add_learning', { domain: 'api', patterns: ['too late'] });
+      expect(late.isError).toBe(true);
+      expect(late.text).toMatch(/^BATON_LEASE_LOST: /);
+      expect(readFileSync(w.file, 'utf8')).toBe(before);
+      expect(await b.expertiseVersions('api')).toEqual([]);
+      // Reading is still allowed.
+      expect((await call(client, 'get_expertise', { domain: 'api' })).isError).toBe(false);
+    } finally {
+      await close();
+      await w.baton.close();
+      await rm(w.dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('a client (an API token over HTTP) reads expertise but cannot add_learning', async () => {
+    const w = await world();
+    const server = await startServer({
+      store: w.store,
+      env: { BATON_MCP_KEY_FILE: w.keyFile },
+      tokens: [{ token: 'reader', scopes: ['read', 'work'] }],
+      expertiseDir: join(w.dir, 'repo'),
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+        requestInit: { headers: { Authorization: 'Bearer reader' } },
+      }),
+    );
+    try {
+      const got = await call(client, 'get_expertise', { domain: 'api' });
+      expect(got.isError, got.text).toBe(false);
+      expect(got.data.text).toContain('Handlers live in src/api/');
+      const add = await call(client, 'add_learning', { domain: 'api', patterns: ['x'] });
+      expect(add.text).toMatch(/^BATON_UNAUTHORIZED: add_learning works inside a task/);
+      expect(await w.baton.backend.expertiseVersions('api')).toEqual([]);
+    } finally {
+      await client.close();
+      await server.close();
+      await w.baton.close();
+      await rm(w.dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
