@@ -40,6 +40,8 @@
  *   P rsvoff       string  where the next sweep-reservations call starts in rsvz
  *
  * Keys named by data:
+ *   P xp:<domain>  list    the versions of a domain's expertise file, oldest first: JSON
+ *                          { text, source, origin, createdAt }; version n is element n - 1
  *   P t:<task>     hash    the task: its fields (see codec.ts), `a:<token>` attempt records
  *   P dn:<task>    hash    dependent task id -> '1' soft / '0' hard (edges out of the task)
  *   P run:<run>    hash    the run: name, state, times, `n:<state>` task counts, key version
