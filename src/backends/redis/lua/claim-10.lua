@@ -63,6 +63,7 @@ local routing_enabled = p_enabled == '1'
 local out = { 'ok', '', NOWS }
 local leased = 0
 local f = nil
+local router = nil
 if max > 0 then
   f = filter_id(ARGV[4])
   local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
@@ -71,7 +72,6 @@ if max > 0 then
   -- Routing applies when a task is ready and some live peer takes one of these queues; else the
   -- plain claim. (With nothing ready there is nothing to decide: an empty claim, as every idle
   -- agent makes, weighs no peer.)
-  local router = nil
   local any_ready = false
   if routing_enabled then
     for _, q in ipairs(queues) do
@@ -84,7 +84,8 @@ if max > 0 then
   if any_ready then
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
-    local filter_queues = {}
+    -- The claim's own filter's queues are known; another filter's are read once per claim.
+    local filter_queues = { [f] = mine }
     local function queues_of(fid)
       local qs = filter_queues[fid]
       if not qs then
@@ -261,6 +262,9 @@ if max > 0 then
   end
   call_chunked('ZADD', K_RUNNING, running)
   call_chunked('SADD', K_INFLIGHT, inflight)
+  -- The agent's count of tasks in flight (ar `<agent>|n`, kept with every change of its in-flight
+  -- set: includes/lease.lua drop_lease), written with its summary below while routing is on.
+  if leased > 0 and not routing_enabled then redis.call('HINCRBY', P .. 'ar', agent .. '|n', leased) end
 
   -- Work left for this filter that this claim did not leave to a peer: the next idle worker with
   -- the same filter wakes up (and so on, one claim at a time). Peers left tasks get their own
@@ -293,10 +297,21 @@ if leased > 0 then
 elseif f and me[2] ~= f then
   redis.call('HSET', K_AGENT, 'cf', f)
 end
+-- An agent leaves its former filter's index when it claims with another, routing on or off, so
+-- that an agent in fa:<f> claims with f (contenders_of relies on it).
+if f and me[2] and me[2] ~= f then redis.call('ZREM', P .. 'fa:' .. me[2], agent) end
 if f and routing_enabled then
-  if me[2] and me[2] ~= f then redis.call('ZREM', P .. 'fa:' .. me[2], agent) end
-  local load = (redis.call('SCARD', K_INFLIGHT) + recent) / math.max(1, tonumber(me[4]) or 1)
+  local conc = math.max(1, tonumber(me[4]) or 1)
+  -- (A routed claim read its tasks in flight before it leased: the new ones were not among them.)
+  local inflight_now = router and router.self.inflight + leased or redis.call('SCARD', K_INFLIGHT)
+  local load = (inflight_now + recent) / conc
   redis.call('ZADD', P .. 'fa:' .. f, tostring(load), agent)
+  -- Its summary (includes/routing.lua summary_text) and count of tasks in flight, where
+  -- contenders are read: rewritten when they changed (its recent claims, its filter, its tasks).
+  if leased > 0 or me[2] ~= f then
+    redis.call('HSET', P .. 'ar', agent, summary_text(f, conc, recent, leased > 0 and NOWS or me[6]), agent .. '|n',
+      int_str(inflight_now))
+  end
 end
 finish()
 return out

@@ -55,10 +55,14 @@ local function add_failed_agent(ck, agent)
   end
 end
 
--- The lease is over: the task leaves the running index and its agent's in-flight set.
+-- The lease is over: the task leaves the running index and its agent's in-flight set, and the
+-- agent's count of tasks in flight (ar, field `<agent>|n`: where a routed claim reads it, see
+-- includes/routing.lua contenders_of) goes down with it.
 local function drop_lease(t)
   redis.call('ZREM', K_RUNNING, t.id)
-  if t.agent ~= '' then redis.call('SREM', P .. 'al:' .. t.agent, t.id) end
+  if t.agent ~= '' and redis.call('SREM', P .. 'al:' .. t.agent, t.id) > 0 then
+    redis.call('HINCRBY', P .. 'ar', t.agent .. '|n', -1)
+  end
 end
 
 -- drop_lease for many tasks, ids[i] held by agents[i] ('' for none): one ZREM, and one SREM per
@@ -77,7 +81,13 @@ local function drop_leases(ids, agents)
     end
   end
   call_chunked('ZREM', K_RUNNING, ids)
-  for agent, held in pairs(by_agent) do call_chunked('SREM', P .. 'al:' .. agent, held) end
+  for agent, held in pairs(by_agent) do
+    local gone = 0
+    for i = 1, #held, CHUNK do
+      gone = gone + redis.call('SREM', P .. 'al:' .. agent, unpack(held, i, math.min(i + CHUNK - 1, #held)))
+    end
+    if gone > 0 then redis.call('HINCRBY', P .. 'ar', agent .. '|n', -gone) end
+  end
 end
 
 -- End a running attempt that did not succeed: record its outcome, then put the task back in the
