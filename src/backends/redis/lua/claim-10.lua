@@ -139,17 +139,21 @@ if max > 0 then
         local c = candidates[decided]
         local q = c[3]
         local id = string.sub(c[2], string.find(c[2], ':', 1, true) + 1)
-        local ttype = queue_types[q]
+        -- Its type, affinity rules, failed agents and when it last became ready, in one read.
+        local v = redis.call('HMGET', tkey(id), 'aff', 'fa', 'type', 'updated')
+        local ttype = v[3]
         if not ttype then
-          ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
-          queue_types[q] = ttype
+          ttype = queue_types[q]
+          if not ttype then
+            ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
+            queue_types[q] = ttype
+          end
         end
-        local v = redis.call('HMGET', tkey(id), 'aff', 'fa')
         local failed = {}
         if v[2] and v[2] ~= '' then
           for _, a in ipairs(cjson.decode(v[2])) do failed[a] = true end
         end
-        local since = nil
+        local since = tonumber(v[4])
         local task = {
           type = ttype,
           aff = (v[1] and v[1] ~= '') and cjson.decode(v[1]) or {},
@@ -158,9 +162,8 @@ if max > 0 then
           -- nobody touched since it was submitted, its creation time (the end of its spec).
           ready_since = function()
             if not since then
-              local u = redis.call('HMGET', tkey(id), 'updated', 'spec')
-              since = tonumber(u[1]) or tonumber(string.match(string.sub(u[2] or '', -40), '"createdAt":(%d+)}$')) or
-                NOW
+              local spec = redis.call('HGET', tkey(id), 'spec')
+              since = tonumber(string.match(string.sub(spec or '', -40), '"createdAt":(%d+)}$')) or NOW
             end
             return since
           end,
