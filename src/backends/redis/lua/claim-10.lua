@@ -208,6 +208,9 @@ if max > 0 then
   local fields = {}
   for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
   local expires = NOW + ttl
+  -- Whether the agent's count of tasks in flight (ar `<agent>|n`, written below with its routing
+  -- summary) counts these leases: while routing is on (includes/lease.lua drop_lease).
+  local counted = (f and routing_enabled) and '1' or '0'
   local expires_s = int_str(expires)
   -- The running index and the agent's in-flight set are written once per claim (call_chunked),
   -- not once per task.
@@ -232,11 +235,11 @@ if max > 0 then
         local dl = NOW + tonumber(v[4])
         local dl_s = int_str(dl)
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
-          'started', NOWS, 'updated', NOWS, 'dl', dl_s)
+          'started', NOWS, 'updated', NOWS, 'dl', dl_s, 'rn', counted)
         running_add(dl < expires and dl_s or expires_s, id)
       else
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
-          'started', NOWS, 'updated', NOWS)
+          'started', NOWS, 'updated', NOWS, 'rn', counted)
         running_add(expires_s, id)
       end
       inflight[#inflight + 1] = id
@@ -265,9 +268,6 @@ if max > 0 then
   end
   call_chunked('ZADD', K_RUNNING, running)
   call_chunked('SADD', K_INFLIGHT, inflight)
-  -- The agent's count of tasks in flight (ar `<agent>|n`, kept with every change of its in-flight
-  -- set: includes/lease.lua drop_lease), written with its summary below while routing is on.
-  if leased > 0 and not routing_enabled then redis.call('HINCRBY', P .. 'ar', agent .. '|n', leased) end
 
   -- Work left for this filter that this claim did not leave to a peer: the next idle worker with
   -- the same filter wakes up (and so on, one claim at a time). Peers left tasks get their own

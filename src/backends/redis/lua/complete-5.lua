@@ -35,7 +35,7 @@ local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
 local held = logs_at and {} or nil
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
-local ended_ids, ended_agents = {}, {}
+local ended_ids, ended_agents, ended_counted = {}, {}, {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
@@ -43,7 +43,7 @@ for i = 1, n do
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
   local v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-    'c:' .. token)
+    'c:' .. token, 'rn')
   -- The usual case, a running task held by the item's agent, whose token is the one stored (the
   -- same text: both are the integer's decimal form) and whose lease holds, is checked without
   -- parsing the token; anything else gets refusal()'s full check.
@@ -62,6 +62,7 @@ for i = 1, n do
     if held then held[id] = { token, tonumber(v[6]), agent } end
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
+    ended_counted[#ended_counted + 1] = v[11] == '1'
     local run_ms = ARGV[base + 5]
     if run_ms == '' then
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)
@@ -98,7 +99,7 @@ for i = 1, n do
     out[i] = OK_SUCCEEDED
   end
 end
-drop_leases(ended_ids, ended_agents)
+drop_leases(ended_ids, ended_agents, ended_counted)
 for agent, by_type in pairs(counted) do
   local sk = P .. 'agent-stats:' .. agent
   for ttype, c in pairs(by_type) do
