@@ -163,7 +163,11 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
     for (const name of ['hmget', 'scard', 'zmscore', 'zrange', 'hget']) {
       expect(eight.get(name) ?? 0, `${name}: 8 contenders against 1`).toBe(one.get(name) ?? 0);
     }
-    expect(Math.abs(sum(eight) - sum(one))).toBeLessThanOrEqual(2);
+    // Every other command within 2 in all. HSET is left out of the sum: its count moves by a few
+    // from one run to the next (+3 and -2 seen) whatever the number of contenders, and a
+    // contender's cost would be a read.
+    const reads = (calls: Map<string, number>): number => sum(calls) - (calls.get('hset') ?? 0);
+    expect(Math.abs(reads(eight) - reads(one))).toBeLessThanOrEqual(2);
   });
 });
 
