@@ -76,6 +76,19 @@ describe('the prompt of a resolve-conflict agent task', () => {
     expect(prompt.endsWith('## What right was asked to do\n\nFix it')).toBe(true);
   });
 
+  it("quotes the task's text as written when it names dependencies the resolver does not have", () => {
+    const prompt = buildAgentPrompt({
+      title: null,
+      payload: { kind: 'claude', description: 'Extend {{ deps.schema.result }}' },
+      dependencies: {},
+      expertise: null,
+      conflict,
+    });
+    expect(
+      prompt.endsWith('## What right was asked to do\n\nExtend {{ deps.schema.result }}'),
+    ).toBe(true);
+  });
+
   it('leaves the prompt of a task without a conflict as it was', () => {
     const parts = { title: 'Do it', payload, dependencies: {}, expertise: null };
     expect(buildAgentPrompt({ ...parts, conflict: null })).toBe(buildAgentPrompt(parts));

@@ -190,9 +190,30 @@ describe('coding agents in worktrees', () => {
         [
           'name: clash',
           'repo: repo',
+          // A shell tasks' resolver command: agent tasks' resolvers are agents all the same.
+          'worktrees:',
+          '  resolver: { command: sh, args: [-c, "exit 7"] }',
           'tasks:',
-          agent('left', ['fake: write a.txt left', 'fake: on-conflict union a.txt']),
-          agent('right', ['fake: write a.txt right', 'fake: on-conflict union a.txt']),
+          agent('base', ['fake: write b.txt base']),
+          // Their descriptions name their dependency, which their resolver does not have.
+          agent(
+            'left',
+            [
+              'fake: write a.txt left',
+              'fake: on-conflict union a.txt',
+              'After {{ deps.base.state }}',
+            ],
+            ['base'],
+          ),
+          agent(
+            'right',
+            [
+              'fake: write a.txt right',
+              'fake: on-conflict union a.txt',
+              'After {{ deps.base.state }}',
+            ],
+            ['base'],
+          ),
           agent(
             'after',
             ['fake: need a.txt left', 'fake: need a.txt right', 'fake: write seen.txt both'],
@@ -226,6 +247,9 @@ describe('coding agents in worktrees', () => {
       expect(prompt).toContain(`-base\n+${winner}`); // the integration branch's side
       expect(prompt).toContain(`-base\n+${loser}`); // the task's own side
       expect(prompt).toContain(`## What ${loser} was asked to do`);
+      expect(prompt).toContain('After {{ deps.base.state }}');
+      const own = ran.find((s) => s.prompt.includes(`# Task ${loser}`));
+      expect(own?.prompt).toContain('After succeeded');
 
       // The resolution holds both sides, and is what the dependent saw.
       const integration = workspaceOf(tasks.get(loser)).integrationBranch;
@@ -233,11 +257,11 @@ describe('coding agents in worktrees', () => {
       expect(merged).toEqual(['left', 'right']);
       expect(g(repo, 'show', `${integration}:seen.txt`)).toBe('both');
 
-      // Four sessions (left, right, the resolver, after), each at its reported cost.
-      expect(ran).toHaveLength(4);
+      // Five sessions (base, left, right, the resolver, after), each at its reported cost.
+      expect(ran).toHaveLength(5);
       const report = await costs(result.runId);
-      expect(report.total.calls).toBe(4);
-      expect(report.total.costUsd).toBeCloseTo(4 * SESSION_USD, 10);
+      expect(report.total.calls).toBe(5);
+      expect(report.total.costUsd).toBeCloseTo(5 * SESSION_USD, 10);
 
       expect(batonWorktrees(repo)).toEqual([]);
       expect(fingerprint(repo)).toBe(before);

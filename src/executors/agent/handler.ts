@@ -182,10 +182,17 @@ async function runAgent<C extends AgentHandlerContext>(
 ): Promise<Json> {
   const { signal } = ctx;
   if (signal.aborted) throw abortReason(signal);
-  const issues = checkAgentPayload(ctx.payload, {
+  let issues = checkAgentPayload(ctx.payload, {
     dependencyKeys: Object.keys(ctx.dependencies),
     hasTitle: typeof ctx.task.title === 'string' && ctx.task.title.trim() !== '',
   });
+  if (ctx.workspace?.conflict !== undefined) {
+    // A resolve-conflict task runs with its conflicting task's payload but without that task's
+    // dependencies: the templates naming them are quoted as written (prompt.ts), not refused.
+    issues = issues.filter(
+      (i) => !((i.path === 'prompt' || i.path === 'description') && i.message.startsWith('{{')),
+    );
+  }
   if (issues.length > 0) {
     throw new NonRetryableError(
       `malformed agent payload: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,

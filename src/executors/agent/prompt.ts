@@ -7,7 +7,7 @@
  */
 import type { AgentPayload } from '../../core/agent.ts';
 import { truncate } from '../../core/text.ts';
-import { renderTemplate } from '../../core/template.ts';
+import { renderTemplate, TemplateError } from '../../core/template.ts';
 import type { DependencyOutcome, Json } from '../../core/types.ts';
 
 /** Characters of one dependency's result quoted in a built prompt. */
@@ -47,7 +47,14 @@ export function buildAgentPrompt(parts: PromptParts): string {
   const { conflict } = parts;
   if (conflict === undefined || conflict === null) return taskPrompt(parts);
   // A resolver's title is Baton's ("Resolve the merge conflict of …"), not the task's own.
-  const own = taskPrompt({ ...parts, title: null }).trim();
+  let own: string;
+  try {
+    own = taskPrompt({ ...parts, title: null }).trim();
+  } catch (error) {
+    // The resolver does not have the conflicting task's dependencies: quote its text as written.
+    if (!(error instanceof TemplateError)) throw error;
+    own = (parts.payload.prompt ?? parts.payload.description ?? '').trim();
+  }
   const header = conflictPrompt(conflict);
   return own === '' ? header : `${header}\n\n## What ${conflict.task} was asked to do\n\n${own}`;
 }
