@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { CostReport } from '../../src/core/ledger.ts';
 import type { TaskRecord } from '../../src/core/types.ts';
 import { useCli } from '../helpers/cli.ts';
-import { batonWorktrees, fingerprint, g, makeRepo } from './repo.ts';
+import { batonBranches, batonWorktrees, fingerprint, g, makeRepo } from './repo.ts';
 
 const TIMEOUT = 120_000;
 const FAKE_CLAUDE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
@@ -170,11 +170,40 @@ describe('coding agents in worktrees', () => {
       expect(report.runId).toBe(result.runId);
       expect(report.total.calls).toBe(3);
       expect(report.total.costUsd).toBeCloseTo(3 * SESSION_USD, 10);
-      const perTask = await costs(result.runId);
-      expect(perTask.total.inputTokens).toBe(3000);
-      expect(perTask.total.outputTokens).toBe(1500);
+      expect(report.total.inputTokens).toBe(3000);
+      expect(report.total.outputTokens).toBe(1500);
 
       expect(batonWorktrees(repo)).toEqual([]);
+      expect(fingerprint(repo)).toBe(before);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'an agent CLI that is not found fails its task at once, naming the path and the setting; nothing merges',
+    async () => {
+      const { repo, records } = setup({ 'README.md': '# p\n' });
+      writeFileSync(
+        join(cli.dir, 'baton.config.yaml'),
+        `agents:\n  claude: { path: ${JSON.stringify(join(cli.dir, 'no-such-claude'))} }\n`,
+      );
+      const before = fingerprint(repo);
+      const result = await run(
+        ['name: missing', 'repo: repo', 'tasks:', agent('only', ['fake: write x.txt x']), ''].join(
+          '\n',
+        ),
+        records,
+      );
+      expect(result.code).toBe(1);
+      const task = (await tasksOf(result.runId)).get('only');
+      expect(task?.state).toBe('failed');
+      expect(task?.attempts).toBe(1);
+      expect(task?.error?.message).toContain(`'${join(cli.dir, 'no-such-claude')}' was not found`);
+      expect(task?.error?.message).toContain('agents.claude.path in baton.config.yaml');
+      // The integration branch is where it was cut: nothing merged.
+      const integration = batonBranches(repo).find((b) => /^baton\/missing-[a-z0-9]{8}$/.test(b));
+      expect(integration).toBeDefined();
+      expect(g(repo, 'rev-parse', `refs/heads/${integration}`)).toBe(g(repo, 'rev-parse', 'main'));
       expect(fingerprint(repo)).toBe(before);
     },
     TIMEOUT,
