@@ -15,8 +15,8 @@
  *   fake: no-result               end without the result line
  *   fake: stderr <text>           write a line to stderr
  *   fake: exit <code>             exit with this code at the end
- *   fake: need <path> [<text>]    exit 3 at once (stderr says why) unless <path> exists in the
- *                                 working directory (and holds <text>) — Claude
+ *   fake: need-file <path> [<text>] exit 3 at once (stderr says why) unless <path> exists in
+ *                                 the working directory (and holds <text>) — Claude
  *   fake: union <path>            resolve the conflict markers in <path>, keeping both sides — Claude
  *   fake: on-conflict <directive> run <directive> only in a resolve-conflict session (a prompt
  *                                 with a line `# Resolve the merge conflict…`), whose other
@@ -53,7 +53,7 @@ export function directives(prompt) {
   return out;
 }
 
-/** `fake: need <path> [<text>]`: the reason it is not met, or null. */
+/** `fake: need-file <path> [<text>]`: the reason it is not met, or null. */
 export function unmetNeed(rest) {
   const [path, ...words] = rest.split(' ');
   const target = resolve(process.cwd(), path);

@@ -135,7 +135,7 @@ for (const { verb, rest } of steps) {
       });
       break;
     }
-    case 'need': {
+    case 'need-file': {
       const why = unmetNeed(rest);
       if (why !== null) {
         process.stderr.write(`fake claude: ${why}\n`);

@@ -2,7 +2,7 @@
  * Coding agents in worktrees, end to end: the real `baton run` on real git repositories in temp
  * directories, `executor: agent, kind: claude` tasks run by the fake `claude`
  * (test/helpers/fake-claude.mjs, named by baton.config.yaml) that edits files, checks files
- * (`fake: need`) and resolves conflict markers (`fake: on-conflict union`). Each session writes
+ * (`fake: need-file`) and resolves conflict markers (`fake: on-conflict union`). Each session writes
  * its cwd and prompt to $FAKE_AGENT_RECORD_DIR. Each test checks that the user's checkout is
  * byte-for-byte what it was.
  */
@@ -113,15 +113,15 @@ describe('coding agents in worktrees', () => {
           agent('schema', ['fake: write db/schema.txt table users']),
           agent(
             'api',
-            ['fake: need db/schema.txt table users', 'fake: write api.txt GET /users'],
+            ['fake: need-file db/schema.txt table users', 'fake: write api.txt GET /users'],
             ['schema'],
           ),
           agent(
             'ui',
             [
-              'fake: need db/schema.txt table users',
-              'fake: need api.txt GET /users',
-              'fake: need notes.txt mine',
+              'fake: need-file db/schema.txt table users',
+              'fake: need-file api.txt GET /users',
+              'fake: need-file notes.txt mine',
               'fake: write ui.txt page users',
             ],
             ['api'],
@@ -245,7 +245,11 @@ describe('coding agents in worktrees', () => {
           ),
           agent(
             'after',
-            ['fake: need a.txt left', 'fake: need a.txt right', 'fake: write seen.txt both'],
+            [
+              'fake: need-file a.txt left',
+              'fake: need-file a.txt right',
+              'fake: write seen.txt both',
+            ],
             ['left', 'right'],
           ),
           '',
