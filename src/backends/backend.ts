@@ -617,6 +617,28 @@ export type StateOutcome =
   | { status: 'version_mismatch'; version: number | null }
   | Exclude<SettleOutcome, { status: 'ok' }>;
 
+/** A version of a domain's expertise file, as the store keeps it (docs/agents.md#expertise). */
+export interface ExpertiseVersion {
+  domain: string;
+  /** 1, 2, … per domain, in the order they were recorded. */
+  version: number;
+  /** The file's text. */
+  text: string;
+  /** What wrote it: `learn` (the learn step), `add_learning` (MCP), `rollback`, `import`. */
+  source: string;
+  /** The task and attempt that learned it (`tsk_…#1`), the version a rollback restored (`v3`), or null. */
+  origin: string | null;
+  createdAt: number;
+}
+
+/** A version to record (see {@link Backend.addExpertiseVersion}). */
+export interface ExpertiseVersionInput {
+  domain: string;
+  text: string;
+  source: string;
+  origin?: string | null;
+}
+
 export interface Backend {
   /** Adapter name, e.g. `sqlite`. */
   readonly name: string;
@@ -833,6 +855,15 @@ export interface Backend {
   deleteState(input: StateDelete): Promise<StateOutcome>;
   /** The live entries of a scope, in key order. */
   listState(scope: string, options?: StateListOptions): Promise<StateEntry[]>;
+
+  // Expertise versions (docs/agents.md#expertise): append-only, per domain, in the namespace.
+
+  /** Record a version of a domain's file: its number is the domain's last + 1, atomically. */
+  addExpertiseVersion(input: ExpertiseVersionInput): Promise<ExpertiseVersion>;
+  /** Every version of a domain, oldest first ([] for a domain with none). */
+  expertiseVersions(domain: string): Promise<ExpertiseVersion[]>;
+  /** One version, the latest when `version` is not given; null when there is none. */
+  getExpertiseVersion(domain: string, version?: number): Promise<ExpertiseVersion | null>;
 
   close(): Promise<void>;
 }

@@ -52,6 +52,8 @@ import type {
   StateDelete,
   StateEntry,
   StateListOptions,
+  ExpertiseVersion,
+  ExpertiseVersionInput,
   StateOutcome,
   StateWrite,
   Stats,
@@ -100,6 +102,11 @@ import {
   checkModelOutcome,
 } from './inputs.ts';
 import { checkStateDelete, checkStateKey, checkStateList, checkStateWrite } from './state.ts';
+import {
+  checkExpertiseDomain,
+  checkExpertiseVersionInput,
+  checkExpertiseVersionNumber,
+} from './expertise.ts';
 
 /** What the checking layer needs to know of the store behind it. */
 export interface CheckedOptions {
@@ -327,6 +334,20 @@ export class CheckedBackend implements Backend {
 
   async listState(scope: string, options?: StateListOptions): Promise<StateEntry[]> {
     return this.adapter.listState(scope, checkStateList(scope, options));
+  }
+  async addExpertiseVersion(input: ExpertiseVersionInput): Promise<ExpertiseVersion> {
+    return this.adapter.addExpertiseVersion(checkExpertiseVersionInput(input));
+  }
+
+  async expertiseVersions(domain: string): Promise<ExpertiseVersion[]> {
+    checkExpertiseDomain(domain, 'expertiseVersions');
+    return this.adapter.expertiseVersions(domain);
+  }
+
+  async getExpertiseVersion(domain: string, version?: number): Promise<ExpertiseVersion | null> {
+    checkExpertiseDomain(domain, 'getExpertiseVersion');
+    if (version !== undefined) checkExpertiseVersionNumber(version, 'getExpertiseVersion');
+    return this.adapter.getExpertiseVersion(domain, version);
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,10 @@
  * was, how it ended and the domain's expertise, and answers with structured learnings, which are
  * merged into `.baton/expertise/<domain>.yaml` with their provenance (expertise-merge.ts). The call
  * is held against the budgets and recorded in the ledger like any `llm` task's, on the task's
- * attempt. It never changes the task's outcome: a failure is a warning in the task's log.
+ * attempt. Each version of the file it writes is kept in the store (`baton expertise history`).
+ * It never changes the task's outcome: a failure is a warning in the task's log.
  */
+import type { Backend } from '../backends/backend.ts';
 import type { AgentPayload } from '../core/agent.ts';
 import { truncate } from '../core/text.ts';
 import type { Json } from '../core/types.ts';
@@ -55,6 +57,7 @@ const SYSTEM = `You maintain the expertise file of one domain of a code reposito
 export function learnStep(
   env: NodeJS.ProcessEnv,
   config: BatonConfig,
+  versions?: Pick<Backend, 'addExpertiseVersion'>,
 ): ((ctx: TaskContext, outcome: SessionOutcome) => Promise<void>) | null {
   const model = config.cost.tiers['fast'];
   if (!config.learning.enabled || model === undefined) return null;
@@ -99,13 +102,18 @@ export function learnStep(
     const worst = estimateLlmCall(learnCtx.payload, {}, LEARN_MAX_TOKENS);
     if (worst !== null) await ctx.costs.reserveCall(worst);
     const learnings = (await call(learnCtx)) as Learnings;
-    const merged = await mergeLearnings(
-      expertiseRoot(outcome.workdir),
-      domain,
-      learnings,
-      `${ctx.task.id}#${ctx.attempt}`,
-      { maxLines },
-    );
+    const from = `${ctx.task.id}#${ctx.attempt}`;
+    const merged = await mergeLearnings(expertiseRoot(outcome.workdir), domain, learnings, from, {
+      maxLines,
+      // Each version of the file is kept in the store (baton expertise history).
+      ...(versions === undefined
+        ? {}
+        : {
+            onWrite: async (text: string) => {
+              await versions.addExpertiseVersion({ domain, text, source: 'learn', origin: from });
+            },
+          }),
+    });
     ctx.log.info(
       `learned for ${domain}: ${merged.added} new, ${merged.reused} seen again, ${merged.pruned} pruned (${merged.file})`,
     );

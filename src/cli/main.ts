@@ -949,22 +949,35 @@ Examples:
 
   const expertise = program
     .command('expertise')
-    .description('Show or check the expertise files of .baton/expertise/<domain>.yaml.');
-  for (const action of ['show', 'validate'] as const) {
-    withCommonOptions(
-      expertise
-        .command(action)
-        .description(
-          action === 'show'
-            ? "Print a domain's expertise, as agent prompts get it."
-            : "Check a domain's expertise file: its fields, its length, and that the files it names exist.",
-        )
-        .argument('<domain>', 'a domain, e.g. api, database, frontend'),
-      { json: true },
-    ).action(async (domain: string, _opts: unknown, command: Command) => {
+    .description(
+      'Show or check the expertise files of .baton/expertise/<domain>.yaml, and the versions the store keeps.',
+    );
+  const expertiseActions = {
+    show: "Print a domain's expertise, as agent prompts get it; with a version, that version from the store.",
+    validate:
+      "Check a domain's expertise file: its fields, its length, and that the files it names exist.",
+    history: "List the versions of a domain's expertise the store keeps.",
+    rollback:
+      "Write a version from the store back to the domain's file (recorded as a new version).",
+  } as const;
+  for (const [action, description] of Object.entries(expertiseActions) as [
+    keyof typeof expertiseActions,
+    string,
+  ][]) {
+    const sub = expertise
+      .command(action)
+      .description(description)
+      .argument('<domain>', 'a domain, e.g. api, database, frontend');
+    if (action === 'show') sub.argument('[version]', 'a version from the store (history)');
+    if (action === 'rollback') sub.argument('<version>', 'the version to restore (history)');
+    withCommonOptions(sub, { json: true }).action(async (domain: string, ...rest: unknown[]) => {
+      const command = rest.at(-1) as Command;
+      const version = typeof rest[0] === 'string' ? rest[0] : undefined;
       const ctx = await createContext(io, common(command), 'warn');
       setExit(
-        await (await import('./commands/expertise.ts')).expertiseCommand(ctx, action, domain),
+        await (
+          await import('./commands/expertise.ts')
+        ).expertiseCommand(ctx, action, domain, version),
       );
     });
   }

@@ -14,7 +14,9 @@ export type ToolErrorCode =
   /** A statement `query` does not run: not a single read-only SELECT over the views. */
   | 'BATON_SQL_REFUSED'
   /** What this store cannot do (`query` on Redis). */
-  | 'BATON_NOT_AVAILABLE';
+  | 'BATON_NOT_AVAILABLE'
+  /** Something named that does not exist (a domain without an expertise file). */
+  | 'BATON_NOT_FOUND';
 
 export class ToolError extends Error {
   readonly code: ToolErrorCode;

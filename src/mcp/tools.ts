@@ -14,6 +14,9 @@ import { stateOf, type Backend, type StateEntry } from '../backends/backend.ts';
 import { BatonError, ValidationError } from '../core/errors.ts';
 import type { Json, TaskRecord, TaskSpec, TaskState } from '../core/types.ts';
 import { TASK_STATES } from '../core/types.ts';
+import { DOMAIN_PATTERN } from '../core/agent.ts';
+import { mergeLearnings } from '../runtime/expertise-merge.ts';
+import { expertisePath, expertiseRoot, readExpertise } from '../runtime/expertise.ts';
 import { batonVersion } from '../runtime/version.ts';
 import { Access, runFolder } from './access.ts';
 import { ToolError } from './errors.ts';
@@ -32,6 +35,13 @@ export interface ToolContext {
    * `query` then answers BATON_NOT_AVAILABLE.
    */
   query: QueryRunner | null;
+  /**
+   * Where a client's (not an attempt's) expertise files are: the directory `.baton/expertise/`
+   * is looked for from. An attempt's are its sandbox's (its worktree's). @default process.cwd()
+   */
+  expertiseDir?: string;
+  /** Lines an expertise file may hold (`learning.expertiseMaxLines`). @default 1000 */
+  expertiseMaxLines?: number;
 }
 
 type Result = CallToolResult;
@@ -485,6 +495,105 @@ export function createMcpServer(ctx: ToolContext): McpServer {
     wrap(async ({ path, task }) => {
       const sandbox = await sandboxFor(access, task, 'list_files');
       return await sandbox.list(path ?? '');
+    }),
+  );
+
+  // -- Expertise ---------------------------------------------------------------------------------
+
+  const domainArg = z
+    .string()
+    .regex(DOMAIN_PATTERN, 'a domain is lowercase letters, digits, - and _ (e.g. api, database)')
+    .describe('The domain (api, database, frontend, testing, security, deployment, general, …).');
+  const learned = z.string().trim().min(1).max(500);
+  const maxLines = ctx.expertiseMaxLines ?? 1000;
+  /** The directory holding the caller's `.baton/expertise/`. */
+  const expertiseStart = (): string => access.grant?.sandbox ?? ctx.expertiseDir ?? process.cwd();
+
+  server.registerTool(
+    'get_expertise',
+    {
+      title: 'Get expertise',
+      description:
+        "A domain's expertise file (.baton/expertise/<domain>.yaml): overview, core files, patterns, best practices, what was learned from failures.",
+      inputSchema: z.strictObject({ domain: domainArg }),
+      annotations: READ,
+    },
+    wrap(async ({ domain }) => {
+      access.need('read', 'get_expertise');
+      const found = await readExpertise(expertiseStart(), domain, maxLines);
+      if (found === null)
+        throw new ToolError(
+          'BATON_NOT_FOUND',
+          `get_expertise: the domain '${domain}' has no expertise file (${expertisePath(expertiseRoot(expertiseStart()), domain)})${access.grant === null ? '' : '; add_learning creates it'}`,
+          { domain },
+        );
+      return { domain, text: found.text, lines: found.lines };
+    }),
+  );
+
+  server.registerTool(
+    'add_learning',
+    {
+      title: 'Add a learning',
+      description:
+        "Add what you learned to a domain's expertise file, with your task and attempt as its provenance; merged under the file's lease, entries already there counted as used again.",
+      inputSchema: z.strictObject({
+        domain: domainArg,
+        patterns: z.array(learned).max(10).optional(),
+        best_practices: z.array(learned).max(10).optional(),
+        effective_patterns: z.array(learned).max(10).optional(),
+        learned_from_failures: z
+          .array(
+            z.strictObject({
+              issue: learned,
+              error: z.string().max(500).optional(),
+              solution: learned,
+            }),
+          )
+          .max(5)
+          .optional(),
+      }),
+      annotations: WRITE,
+    },
+    wrap(async ({ domain, ...learnings }) => {
+      const grant = access.attempt('add_learning');
+      const count = Object.values(learnings).reduce((n, list) => n + (list?.length ?? 0), 0);
+      if (count === 0)
+        throw new ValidationError([
+          {
+            path: '',
+            message:
+              'add_learning: give at least one entry (patterns, best_practices, effective_patterns or learned_from_failures)',
+          },
+        ]);
+      await access.checkLease();
+      const from = `${grant.taskId}#${grant.attempt}`;
+      const merged = await mergeLearnings(
+        expertiseRoot(expertiseStart()),
+        domain,
+        Object.fromEntries(Object.entries(learnings).filter(([, list]) => list !== undefined)),
+        from,
+        {
+          maxLines,
+          // Each version of the file is kept in the store (baton expertise history).
+          onWrite: async (text) => {
+            await backend.addExpertiseVersion({
+              domain,
+              text,
+              source: 'add_learning',
+              origin: from,
+            });
+          },
+        },
+      );
+      return {
+        domain,
+        from,
+        added: merged.added,
+        reused: merged.reused,
+        pruned: merged.pruned,
+        lines: merged.lines,
+      };
     }),
   );
 

@@ -84,6 +84,11 @@ export interface BatonConfig {
     maxBudgetUsd: number;
     /** An MCP config file for Claude Code sessions (`--mcp-config`). @default null */
     mcpConfig: string | null;
+    /**
+     * Give every Claude Code and Codex session Baton's own tools (docs/mcp.md): a configuration
+     * written per attempt, with a token scoped to it. Wins over `mcpConfig`. @default false
+     */
+    mcp: boolean;
   };
   llm: {
     anthropic: ProviderConfig;
@@ -129,6 +134,7 @@ export function defaultConfig(): BatonConfig {
       codex: { path: 'codex', args: [] },
       maxBudgetUsd: 5,
       mcpConfig: null,
+      mcp: false,
     },
     llm: {
       anthropic: { baseUrl: null, apiKey: null },
@@ -251,7 +257,13 @@ export const SHAPE: Shape = {
   parallel: { enabled: bool, maxConcurrency: positiveInt, strategy },
   cost: { budgetUsd: positiveUsd, tiers, prices: pricesCheck },
   learning: { enabled: bool, expertiseMaxLines: positiveInt },
-  agents: { claude: agentCli, codex: agentCli, maxBudgetUsd: positiveUsd, mcpConfig: nonEmpty },
+  agents: {
+    claude: agentCli,
+    codex: agentCli,
+    maxBudgetUsd: positiveUsd,
+    mcpConfig: nonEmpty,
+    mcp: bool,
+  },
   llm: { anthropic: provider, openai: provider },
 };
 

@@ -48,6 +48,11 @@ export interface MergeOptions {
   waitMs?: number;
   /** @default new Date() */
   now?: Date;
+  /**
+   * Called with the file as written, still under the lease (so versions are kept in the order
+   * the file took them): the store's version history (`Backend.addExpertiseVersion`).
+   */
+  onWrite?: (text: string) => Promise<void>;
 }
 
 export interface MergeOutcome {
@@ -58,6 +63,8 @@ export interface MergeOutcome {
   /** Learned entries dropped to stay within `maxLines`. */
   pruned: number;
   lines: number;
+  /** The file as written. */
+  text: string;
 }
 
 /**
@@ -133,7 +140,8 @@ export async function mergeLearnings(
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, file);
-    return { file, added, reused, pruned, lines: lineCount(text) };
+    await options.onWrite?.(text);
+    return { file, added, reused, pruned, lines: lineCount(text), text };
   } finally {
     await release();
   }
@@ -165,6 +173,37 @@ function prune(data: Record<string, unknown>, maxLines: number): number {
     pruned++;
   }
   return pruned;
+}
+
+/**
+ * Replace a domain's file with `text` (a version from the store: `baton expertise rollback`),
+ * under the same lease as the learners, after checking it is valid expertise; `onWrite` runs
+ * under the lease once it is written.
+ * @throws PlanError for text that is not valid expertise (the file is left as it was).
+ */
+export async function restoreExpertise(
+  root: string,
+  domain: string,
+  text: string,
+  options: Pick<MergeOptions, 'staleMs' | 'waitMs' | 'onWrite'> = {},
+): Promise<{ file: string; lines: number }> {
+  const file = expertisePath(root, domain);
+  parseExpertise(text, file, domain);
+  await mkdir(dirname(file), { recursive: true });
+  const release = await takeLease(
+    `${file}.lock`,
+    options.staleMs ?? 30_000,
+    options.waitMs ?? 10_000,
+  );
+  try {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+    await options.onWrite?.(text);
+    return { file, lines: lineCount(text) };
+  } finally {
+    await release();
+  }
 }
 
 function lineCount(text: string): number {

@@ -26,6 +26,7 @@ export function registerMcpRoute(
   baton: Baton,
   auth: Authenticator,
   env: NodeJS.ProcessEnv,
+  expertise: { dir?: string; maxLines?: number } = {},
 ): void {
   const query = openQueryRunner(baton.backend);
   const sessions = new HttpSessions();
@@ -62,6 +63,8 @@ export function registerMcpRoute(
       backend: baton.backend,
       caller,
       query,
+      ...(expertise.dir === undefined ? {} : { expertiseDir: expertise.dir }),
+      ...(expertise.maxLines === undefined ? {} : { expertiseMaxLines: expertise.maxLines }),
     }));
   });
 

@@ -59,6 +59,7 @@ const COMPONENTS = {
   ReserveBody: S.ReserveBodySchema,
   Reservation: S.ReservationSchema,
   ReservationReleased: S.ReservationReleasedSchema,
+  Expertise: S.ExpertiseSchema,
 } as const;
 
 export type ComponentName = keyof typeof COMPONENTS;
@@ -212,6 +213,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       body: 'GoalBody',
       ok: [201, 'SubmittedGoal'],
       errors: [400, 401, 403, 413, 415],
+    },
+  },
+  '/v1/expertise/{domain}': {
+    get: {
+      summary:
+        "A domain's expertise (docs/agents.md#expertise): the project's .baton/expertise/<domain>.yaml, else the latest version the store keeps; with version=N that version from the store",
+      scope: 'read',
+      query: S.ExpertiseQuerySchema,
+      ok: [200, 'Expertise'],
+      errors: [400, 401, 403, 404],
     },
   },
   '/v1/runs/{id}': {
@@ -452,7 +463,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     const item: Record<string, unknown> = {};
     for (const [method, op] of Object.entries(methods)) {
       const parameters: unknown[] = [];
-      for (const name of ['id', 'taskId']) {
+      for (const name of ['id', 'taskId', 'domain']) {
         if (path.includes(`{${name}}`)) {
           parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } });
         }

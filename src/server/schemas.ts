@@ -707,3 +707,30 @@ export const ReservationSchema = z.strictObject({ id: z.string(), usd: z.number(
 
 /** The answer of `DELETE …/reservations/:reservationId`: false when it was not held any more. */
 export const ReservationReleasedSchema = z.strictObject({ released: z.boolean() });
+
+/** `GET /v1/expertise/:domain`. */
+export const ExpertiseParamsSchema = z.object({ domain: z.string() });
+
+/** `GET /v1/expertise/:domain`: a version from the store instead of the file. */
+export const ExpertiseQuerySchema = z.strictObject({
+  version: z
+    .string()
+    .regex(/^[1-9]\d{0,8}$/, 'must be a version number, from 1')
+    .transform(Number)
+    .optional(),
+});
+
+/** A domain's expertise (docs/agents.md#expertise). */
+export const ExpertiseSchema = z.strictObject({
+  domain: z.string(),
+  /** `file`: the project's file; `store`: a version the store keeps. */
+  source: z.enum(['file', 'store']),
+  /** The file read, or null when the text is a stored version. */
+  file: z.string().nullable(),
+  text: z.string(),
+  lines: z.number().int(),
+  /** The version served (for a file, the latest the store keeps), or null when none is kept. */
+  version: z.number().int().nullable(),
+  /** How many versions the store keeps. */
+  versions: z.number().int(),
+});

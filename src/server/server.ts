@@ -40,6 +40,7 @@ import { Sweeper, type SweeperOptions } from '../runtime/sweeper.ts';
 import { registerDashboard, type DashboardOptions } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
+import { registerExpertiseRoutes } from './expertise.ts';
 import { registerMcpRoute } from './mcp.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
@@ -118,6 +119,13 @@ export interface ServerOptions {
    * @default true
    */
   metrics?: boolean;
+  /**
+   * Where `GET /v1/expertise/:domain` looks for `.baton/expertise/` (and the MCP tools, for a
+   * client outside a task). @default process.cwd()
+   */
+  expertiseDir?: string;
+  /** Lines of an expertise file served (`learning.expertiseMaxLines`). @default 1000 */
+  expertiseMaxLines?: number;
   /** How long `GET /health` waits for the store. @default 2000 */
   healthTimeoutMs?: number;
   /**
@@ -531,7 +539,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await registerDashboard(app, options.dashboard === true ? {} : options.dashboard);
   }
   registerLogRoutes(app, baton, streams);
-  if (options.mcp !== false) registerMcpRoute(app, baton, auth, env);
+  registerExpertiseRoutes(app, baton, {
+    dir: options.expertiseDir ?? process.cwd(),
+    maxLines: options.expertiseMaxLines ?? 1000,
+  });
+  if (options.mcp !== false)
+    registerMcpRoute(app, baton, auth, env, {
+      ...(options.expertiseDir === undefined ? {} : { dir: options.expertiseDir }),
+      ...(options.expertiseMaxLines === undefined ? {} : { maxLines: options.expertiseMaxLines }),
+    });
 
   // HTTP agents have no SDK worker whose process sweeps: the server recovers their lost work.
   if (options.sweep !== false) {

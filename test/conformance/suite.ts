@@ -33,6 +33,7 @@ import { routingCases } from './cases/routing.ts';
 import { runResultCases } from './cases/run-result.ts';
 import { runCases } from './cases/runs.ts';
 import { stateCases } from './cases/state.ts';
+import { expertiseCases } from './cases/expertise.ts';
 import { submitCases } from './cases/submit.ts';
 import { timeCases } from './cases/times.ts';
 import { validationCases } from './cases/validation.ts';
@@ -82,5 +83,6 @@ export function defineConformanceSuite(
     budgetCases(env);
     modelCases(env);
     stateCases(env);
+    expertiseCases(env);
   });
 }

@@ -21,6 +21,11 @@
  *   fake: on-conflict <directive> run <directive> only in a resolve-conflict session (a prompt
  *                                 with a line `# Resolve the merge conflict…`), whose other
  *                                 directives are skipped: the conflicting task's own are in it
+ *   fake: need <text>             fail the session (error_during_execution) unless the prompt, not
+ *                                 counting its fake: lines, holds <text> — Claude
+ *   fake: mcp <tool> <json>       call Baton's MCP tool <tool> with the arguments <json>, through the
+ *                                 server the --mcp-config file names (the SDK's Client over stdio);
+ *                                 a tool error is written to stderr and the session exits 1 — Claude
  *
  * $FAKE_AGENT_ARGV_FILE, when set, receives {argv, cwd, prompt, env: {BATON_*}} as JSON.
  * $FAKE_AGENT_RECORD_DIR, when set, receives the same as <pid>.json (one file per session).
@@ -128,4 +133,25 @@ export function hang() {
 
 export function emit(event) {
   process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+/**
+ * The MCP client of a session: connects (once) to the `baton` server of the --mcp-config file,
+ * over stdio, with the official SDK's Client.
+ */
+export async function mcpClient(configPath) {
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  const server = config.mcpServers.baton;
+  const client = new Client({ name: 'fake-claude', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({
+      command: server.command,
+      args: server.args,
+      env: { ...server.env, PATH: process.env.PATH ?? '' },
+      stderr: 'inherit',
+    }),
+  );
+  return client;
 }

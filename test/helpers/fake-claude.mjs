@@ -14,6 +14,7 @@ import {
   directives,
   emit,
   hang,
+  mcpClient,
   readPrompt,
   recordStart,
   sleep,
@@ -74,6 +75,7 @@ const subagents = [];
 let turns = 0;
 let lastText = '';
 let message = 0;
+let mcp;
 
 function assistant(content) {
   message += 1;
@@ -176,8 +178,60 @@ for (const { verb, rest } of steps) {
     case 'exit':
       exitCode = Number(rest);
       break;
+    case 'need': {
+      // Succeeds only when the prompt (not counting the directives) holds this text: an
+      // agent that gets it right first time only when the expertise told it how.
+      const told = prompt
+        .split('\n')
+        .filter((line) => !/^\s*fake:/.test(line))
+        .join('\n');
+      if (!told.includes(rest.trim())) {
+        subtype = 'error_during_execution';
+        lastText = `did not know: ${rest.trim()}`;
+      }
+      break;
+    }
+    case 'mcp': {
+      const configPath = flag('--mcp-config');
+      if (configPath === undefined) {
+        process.stderr.write('fake: mcp needs --mcp-config\n');
+        process.exit(1);
+      }
+      mcp ??= await mcpClient(configPath);
+      const [tool, ...json] = rest.split(' ');
+      const input = json.length === 0 ? {} : JSON.parse(json.join(' '));
+      const id = `toolu_${message + 1}`;
+      assistant([{ type: 'tool_use', id, name: `mcp__baton__${tool}`, input }]);
+      const answer = await mcp.callTool({ name: tool, arguments: input });
+      const text = /** @type {{ text?: string }[]} */ (answer.content)
+        .map((c) => c.text ?? '')
+        .join('\n');
+      emit({
+        type: 'user',
+        message: {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: id,
+              content: text,
+              is_error: answer.isError === true,
+            },
+          ],
+        },
+        session_id: session,
+        uuid: randomUUID(),
+      });
+      if (answer.isError === true) {
+        process.stderr.write(`${tool}: ${text}\n`);
+        await mcp.close();
+        process.exit(1);
+      }
+      break;
+    }
   }
 }
+await mcp?.close();
 
 function usageOf(name, input, output) {
   const [pin, pout] = PRICES[name] ?? [3, 15];

@@ -22,6 +22,7 @@ const tools = redisToolsAvailable();
  */
 const routing = { agentLiveMs: 600_000, preferWindowMs: 0 };
 const CLAIMS = 10;
+let cases = 0;
 
 /** Register `peers` agents that pull work (one empty claim each), then one more: `me`. */
 async function fleet(b: Backend, peers: number): Promise<string> {
@@ -50,10 +51,26 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
   });
 
   /** Redis commands run by `CLAIMS` claims of one task each (scripts' own calls counted). */
-  async function commandsPerClaims(peers: number): Promise<number> {
+  async function commandsPerClaims(peers: number, contenders = 8): Promise<number> {
+    return sum(await commandsByName(peers, contenders));
+  }
+
+  function sum(calls: Map<string, number>): number {
+    let total = 0;
+    for (const [name, n] of calls)
+      if (!['evalsha', 'eval', 'config', 'info'].includes(name)) total += n;
+    return total;
+  }
+
+  /** The same, by command name. */
+  async function commandsByName(
+    peers: number,
+    contenders: number,
+    historyMinRuns = 5,
+  ): Promise<Map<string, number>> {
     const b = await openBackend(`redis://127.0.0.1:${server.port}`, {
-      namespace: `scale-${peers}`,
-      routing,
+      namespace: `scale-${peers}-${contenders}-${++cases}`,
+      routing: { ...routing, contenders, historyMinRuns },
     });
     try {
       const me = await fleet(b, peers);
@@ -65,12 +82,10 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
           { taskId: leases[0]!.taskId, token: leases[0]!.token, agentId: me, result: null },
         ]);
       }
-      const stats = await redis.info('commandstats');
-      let calls = 0;
-      for (const line of stats.split('\n')) {
+      const calls = new Map<string, number>();
+      for (const line of (await redis.info('commandstats')).split('\n')) {
         const match = /^cmdstat_(\w+):calls=(\d+)/.exec(line);
-        if (match && !['evalsha', 'eval', 'config', 'info'].includes(match[1]!))
-          calls += Number(match[2]);
+        if (match) calls.set(match[1]!, Number(match[2]));
       }
       return calls;
     } finally {
@@ -134,6 +149,21 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
       Math.abs(large - small),
       `20 peers: ${small} commands; 200 peers: ${large}`,
     ).toBeLessThanOrEqual(small * 0.05);
+  });
+
+  it('a contender costs a claim no command of its own: 1 or 8 of them, the same commands', async () => {
+    // (History is left out: once the claimer has historyMinRuns attempts of a type, each
+    // contender's record of it is read, one HMGET each.)
+    const one = await commandsByName(20, 1, 1000);
+    const eight = await commandsByName(20, 8, 1000);
+    // Before, each contender cost an HMGET of its hash and an SCARD of its in-flight set (8
+    // contenders: 7 more of each per claim than 1); now a page of them is read in a ZRANGE, a
+    // ZMSCORE of their heartbeats and one HMGET of their summaries and counts
+    // (lua/includes/routing.lua contenders_of).
+    for (const name of ['hmget', 'scard', 'zmscore', 'zrange', 'hget']) {
+      expect(eight.get(name) ?? 0, `${name}: 8 contenders against 1`).toBe(one.get(name) ?? 0);
+    }
+    expect(Math.abs(sum(eight) - sum(one))).toBeLessThanOrEqual(2);
   });
 });
 

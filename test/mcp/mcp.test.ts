@@ -53,8 +53,10 @@ function keysOf(items: unknown): string[] {
 }
 
 const TOOLS = [
+  'add_learning',
   'delete_state',
   'get_dependency_results',
+  'get_expertise',
   'get_state',
   'get_task',
   'list_files',

@@ -278,8 +278,24 @@ describe('OpenAPI document', () => {
     await call('POST', '/v1/goals', '/v1/goals', { body: { description: 'too short' } });
     await call('GET', `/v1/runs/${goal.body.runId as string}`, '/v1/runs/{id}');
 
+    await s.baton.backend.addExpertiseVersion({
+      domain: 'api',
+      text: 'domain: api\n',
+      source: 'learn',
+      origin: 'tsk_x#1',
+    });
+    await call('GET', '/v1/expertise/api', '/v1/expertise/{domain}');
+    await call('GET', '/v1/expertise/api?version=1', '/v1/expertise/{domain}');
+    await call('GET', '/v1/expertise/api?version=2', '/v1/expertise/{domain}');
+    await call('GET', '/v1/expertise/billing', '/v1/expertise/{domain}');
+    await call('GET', '/v1/expertise/API', '/v1/expertise/{domain}');
+    await call('GET', '/v1/expertise/api?version=zero', '/v1/expertise/{domain}');
+
     expect([...seen].sort()).toEqual(
       expect.arrayContaining([
+        'get /v1/expertise/{domain} 200',
+        'get /v1/expertise/{domain} 400',
+        'get /v1/expertise/{domain} 404',
         'post /v1/tasks 201',
         'post /v1/tasks 400',
         'post /v1/tasks 401',

@@ -10,8 +10,9 @@
  * dl (attempt deadline), runAfter, result, error, updated (absent until the first change), started, finished, rms (how
  * long the succeeded attempt's handler ran, absent when its worker did not say), sub (large
  * submission id), aff (affinity rules JSON, absent when none) and fa (JSON array of the agents its
- * attempts failed on, absent when none), both read by routing (lua/includes/routing.lua), and
- * `a:<token>` for each ended attempt (AttemptJson).
+ * attempts failed on, absent when none), both read by routing (lua/includes/routing.lua), rn ('1'
+ * when a routed claim leased it: its agent's in-flight count in `ar` counts it, '0' otherwise;
+ * lua/includes/lease.lua drop_lease), and `a:<token>` for each ended attempt (AttemptJson).
  *
  * Event stream (events): one entry per script call (lua/includes/common.lua finish). An entry of
  * one event has the fields t, at, task, run, agent, d, and its id is the event id; an entry of

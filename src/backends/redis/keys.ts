@@ -40,6 +40,8 @@
  *   P rsvoff       string  where the next sweep-reservations call starts in rsvz
  *
  * Keys named by data:
+ *   P xp:<domain>  list    the versions of a domain's expertise file, oldest first: JSON
+ *                          { text, source, origin, createdAt }; version n is element n - 1
  *   P t:<task>     hash    the task: its fields (see codec.ts), `a:<token>` attempt records
  *   P dn:<task>    hash    dependent task id -> '1' soft / '0' hard (edges out of the task)
  *   P run:<run>    hash    the run: name, state, times, `n:<state>` task counts, key version
@@ -52,6 +54,12 @@
  *   P w:<f>        zset    wake-up marker of a filter (its idle workers BZPOPMIN it)
  *   P fa:<f>       zset    agent id -> its load at its latest claim with filter f: where a
  *                          routed claim finds its contenders, least loaded first (routing)
+ *   P ar           hash    per agent, what a routed claim reads of its contenders in one HMGET
+ *                          (lua/includes/routing.lua contenders_of): `<id>` its routing summary,
+ *                          '<filter id> <concurrency> <recent claims> <last claim>', written
+ *                          with its place in fa:<f>; `<id>|n` its tasks in flight that routed
+ *                          claims leased (task field rn); `<id>|s` when it was declared stalled,
+ *                          while its `stall` field is set (sweep-11.lua)
  *   P a:<agent>    hash    the agent (fields: see codec.ts toAgent)
  *   P al:<agent>   set     ids of the tasks the agent holds leases on
  *   P wa:<agent>   zset    wake-up marker of one agent: a claim that left it tasks (routing)

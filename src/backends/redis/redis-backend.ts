@@ -75,6 +75,8 @@ import type {
   StateDelete,
   StateEntry,
   StateOutcome,
+  ExpertiseVersion,
+  ExpertiseVersionInput,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -1794,6 +1796,44 @@ export class RedisBackend implements Backend {
     return entries;
   }
 
+  // Expertise versions: one list per domain (keys.ts, `P xp:<domain>`), RPUSHed: its length
+  // after the push is the version's number, atomically.
+
+  async addExpertiseVersion(input: ExpertiseVersionInput): Promise<ExpertiseVersion> {
+    this.#open();
+    const origin = input.origin ?? null;
+    const createdAt = this.#clock();
+    const json = JSON.stringify({ text: input.text, source: input.source, origin, createdAt });
+    const version = await this.#client.rpush(`${this.#keys.prefix}xp:${input.domain}`, json);
+    return {
+      domain: input.domain,
+      version,
+      text: input.text,
+      source: input.source,
+      origin,
+      createdAt,
+    };
+  }
+
+  async expertiseVersions(domain: string): Promise<ExpertiseVersion[]> {
+    this.#open();
+    const items = await this.#client.lrange(`${this.#keys.prefix}xp:${domain}`, 0, -1);
+    return items.map((json, i) => redisExpertiseVersion(domain, i + 1, json));
+  }
+
+  async getExpertiseVersion(domain: string, version?: number): Promise<ExpertiseVersion | null> {
+    this.#open();
+    const key = `${this.#keys.prefix}xp:${domain}`;
+    if (version === undefined) {
+      const length = await this.#client.llen(key);
+      if (length === 0) return null;
+      const json = await this.#client.lindex(key, length - 1);
+      return json === null ? null : redisExpertiseVersion(domain, length, json);
+    }
+    const json = await this.#client.lindex(key, version - 1);
+    return json === null ? null : redisExpertiseVersion(domain, version, json);
+  }
+
   #stateRefusal(reply: string[], fence: HeldLeaseRef | undefined): StateOutcome {
     if (reply[0] === 'version')
       return { status: 'version_mismatch', version: reply[1] === '' ? null : Number(reply[1]) };
@@ -2019,5 +2059,22 @@ function stateEntry(scope: string, key: string, reply: string[], at: number): St
     version: Number(reply[at + 1]),
     expiresAt: exp === '' ? null : Number(exp),
     updatedAt: Number(reply[at + 3]),
+  };
+}
+
+function redisExpertiseVersion(domain: string, version: number, json: string): ExpertiseVersion {
+  const v = JSON.parse(json) as {
+    text: string;
+    source: string;
+    origin: string | null;
+    createdAt: number;
+  };
+  return {
+    domain,
+    version,
+    text: v.text,
+    source: v.source,
+    origin: v.origin,
+    createdAt: v.createdAt,
   };
 }

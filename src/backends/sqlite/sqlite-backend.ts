@@ -72,6 +72,8 @@ import type {
   StateDelete,
   StateEntry,
   StateOutcome,
+  ExpertiseVersion,
+  ExpertiseVersionInput,
   Stats,
   StoreLocation,
   SubmittedRun,
@@ -200,6 +202,8 @@ export class SqliteBackend implements Backend {
   readonly #models: SqliteModels;
   /** Shared state (state.ts). */
   readonly #state: SqliteState;
+  /** Expertise versions. */
+  readonly #xp: Record<'last' | 'put' | 'all' | 'latest' | 'one', StatementSync>;
   readonly #file: string;
   readonly #wakeups: Wakeups;
   /** Set while the process's checkpoint worker checkpoints this file for us. */
@@ -264,6 +268,24 @@ export class SqliteBackend implements Backend {
       this.#ledger = new SqliteLedger(prepareLedgerStatements(this.#db), this.namespace);
       this.#models = new SqliteModels(this.#db, this.namespace);
       this.#state = new SqliteState(this.#db, this.namespace);
+      const cols = 'version, text, source, origin, created_at';
+      this.#xp = {
+        last: this.#db.prepare(
+          'SELECT max(version) AS version FROM expertise_versions WHERE ns = ? AND domain = ?',
+        ),
+        put: this.#db.prepare(
+          'INSERT INTO expertise_versions (ns, domain, version, text, source, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ),
+        all: this.#db.prepare(
+          `SELECT ${cols} FROM expertise_versions WHERE ns = ? AND domain = ? ORDER BY version`,
+        ),
+        latest: this.#db.prepare(
+          `SELECT ${cols} FROM expertise_versions WHERE ns = ? AND domain = ? ORDER BY version DESC LIMIT 1`,
+        ),
+        one: this.#db.prepare(
+          `SELECT ${cols} FROM expertise_versions WHERE ns = ? AND domain = ? AND version = ?`,
+        ),
+      };
       this.#logs = new SqliteLogs(this.#st, this.namespace, logBounds);
       this.#group = new GroupCommit({
         db: this.#db,
@@ -1288,6 +1310,53 @@ export class SqliteBackend implements Backend {
     return this.#refusal(fence, row, now, false) as StateOutcome;
   }
 
+  // Expertise versions (migrations/000013_expertise_versions.sql)
+
+  async addExpertiseVersion(input: ExpertiseVersionInput): Promise<ExpertiseVersion> {
+    this.#open();
+    return this.#write((tx) => {
+      const row = this.#xp.last.get(this.namespace, input.domain) as { version: number | null };
+      const version = (row.version ?? 0) + 1;
+      const origin = input.origin ?? null;
+      this.#xp.put.run(
+        this.namespace,
+        input.domain,
+        version,
+        input.text,
+        input.source,
+        origin,
+        tx.now,
+      );
+      return {
+        domain: input.domain,
+        version,
+        text: input.text,
+        source: input.source,
+        origin,
+        createdAt: tx.now,
+      };
+    });
+  }
+
+  expertiseVersions(domain: string): Promise<ExpertiseVersion[]> {
+    return this.#read(() =>
+      (this.#xp.all.all(this.namespace, domain) as unknown as ExpertiseRow[]).map((r) =>
+        expertiseVersion(domain, r),
+      ),
+    );
+  }
+
+  getExpertiseVersion(domain: string, version?: number): Promise<ExpertiseVersion | null> {
+    return this.#read(() => {
+      const row = (
+        version === undefined
+          ? this.#xp.latest.get(this.namespace, domain)
+          : this.#xp.one.get(this.namespace, domain, version)
+      ) as ExpertiseRow | undefined;
+      return row === undefined ? null : expertiseVersion(domain, row);
+    });
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -1557,4 +1626,23 @@ function holds(row: LeaseRow | undefined, ref: HeldLeaseRef, now: number): row i
     row.lease_expires_at !== null &&
     row.lease_expires_at >= now
   );
+}
+
+interface ExpertiseRow {
+  version: number;
+  text: string;
+  source: string;
+  origin: string | null;
+  created_at: number;
+}
+
+function expertiseVersion(domain: string, row: ExpertiseRow): ExpertiseVersion {
+  return {
+    domain,
+    version: row.version,
+    text: row.text,
+    source: row.source,
+    origin: row.origin,
+    createdAt: row.created_at,
+  };
 }

@@ -53,6 +53,8 @@ agents:
   maxBudgetUsd: 5
   # An MCP configuration for Claude Code sessions (--mcp-config).
   # mcpConfig: .baton/mcp.json
+  # Baton's own tools (docs/mcp.md) for every session, with a token scoped to its attempt.
+  # mcp: true
 
 # Model providers. Keys are best left in the environment (ANTHROPIC_API_KEY, OPENAI_API_KEY),
 # which wins over the file; a key written here is never printed.

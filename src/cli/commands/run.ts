@@ -226,7 +226,9 @@ export async function runCommand(
           http: httpHandler(),
           llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
           [PLAN_TASK_TYPE]: cliPlanHandler(ctx.agentEnv, baton, models),
-          agent: withWorkspace(cliAgentHandler(ctx.agentEnv, ctx.config.config)),
+          agent: withWorkspace(
+            cliAgentHandler(ctx.agentEnv, ctx.config.config, undefined, baton.backend),
+          ),
         },
         handleSignals: false,
         shutdownGraceMs: graceMs,

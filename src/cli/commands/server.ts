@@ -45,6 +45,7 @@ export async function serverCommand(
       tokens,
       host: options.host,
       logger: ctx.logger,
+      expertiseMaxLines: ctx.config.config.learning.expertiseMaxLines,
       ...(cors === undefined ? {} : { cors: cors.includes('*') ? '*' : cors }),
       ...(options.sweep === undefined ? {} : { sweep: options.sweep }),
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),

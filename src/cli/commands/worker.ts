@@ -46,7 +46,6 @@ export async function workerCommand(
       shell: withWorkspace(shellHandler()),
       http: httpHandler(),
       llm: cliLlmHandler(ctx.agentEnv, { config: ctx.config.config }),
-      agent: withWorkspace(cliAgentHandler(ctx.agentEnv, ctx.config.config)),
     },
     // The worker's own handling: the first signal stops gracefully, a second one at once.
     handleSignals: true,
@@ -63,6 +62,10 @@ export async function workerCommand(
   if (options.grace !== undefined) config.shutdownGraceMs = options.grace;
 
   const baton = await ctx.open();
+  // The learn step keeps each version of an expertise file in the store.
+  config.handlers.agent = withWorkspace(
+    cliAgentHandler(ctx.agentEnv, ctx.config.config, undefined, baton.backend),
+  );
   try {
     // Goals (POST /v1/goals, baton submit of a plan task) are planned by any worker: the planner
     // reads the live agents from the store (docs/planner.md).

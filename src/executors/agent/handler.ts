@@ -99,6 +99,17 @@ export interface AgentHandlerOptions<C extends AgentHandlerContext = AgentHandle
    */
   mcpConfig?: string | ((ctx: C) => string | undefined | Promise<string | undefined>);
   /**
+   * An attempt-scoped MCP configuration for Claude Code and Codex sessions (Baton's own tools,
+   * src/mcp/): called per attempt with the session's working directory and a private folder
+   * (removed when the session ends) to write it in. Claude gets `--mcp-config <path>`; Codex
+   * the `codexArgs`. A task's own `mcpConfig` wins over it; it wins over `mcpConfig`.
+   * @example mcp: (ctx, { dir, workdir }) => writeMcpConfigFor(ctx, { dir, sandbox: workdir })
+   */
+  mcp?: (
+    ctx: C,
+    where: { workdir: string; dir: string },
+  ) => { path: string; codexArgs: string[] } | Promise<{ path: string; codexArgs: string[] }>;
+  /**
    * Where the agent runs: a worktree made for the task (src/workspace/), or any directory. When
    * it returns undefined, or is not given: the context's `workdir`, else the task's `cwd`, else
    * the worker's directory.
@@ -289,9 +300,14 @@ async function session<C extends AgentHandlerContext>(
 
     let file: string;
     let args: string[];
+    const scoped =
+      kind === 'command' || options.mcp === undefined || payload.mcpConfig !== undefined
+        ? undefined
+        : await options.mcp(ctx, { workdir, dir: scratch });
     if (kind === 'claude') {
       const mcp =
         payload.mcpConfig ??
+        scoped?.path ??
         (typeof options.mcpConfig === 'function'
           ? await options.mcpConfig(ctx)
           : options.mcpConfig);
@@ -311,7 +327,10 @@ async function session<C extends AgentHandlerContext>(
       });
     } else if (kind === 'codex') {
       file = options.binaries?.codex ?? 'codex';
-      args = codexArgs({ model, extraArgs: options.extraArgs?.codex });
+      args = codexArgs({
+        model,
+        extraArgs: [...(options.extraArgs?.codex ?? []), ...(scoped?.codexArgs ?? [])],
+      });
     } else {
       file = payload.command ?? '';
       args = payload.args ?? [];

@@ -63,6 +63,7 @@ local routing_enabled = p_enabled == '1'
 local out = { 'ok', '', NOWS }
 local leased = 0
 local f = nil
+local router = nil
 if max > 0 then
   f = filter_id(ARGV[4])
   local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
@@ -71,7 +72,6 @@ if max > 0 then
   -- Routing applies when a task is ready and some live peer takes one of these queues; else the
   -- plain claim. (With nothing ready there is nothing to decide: an empty claim, as every idle
   -- agent makes, weighs no peer.)
-  local router = nil
   local any_ready = false
   if routing_enabled then
     for _, q in ipairs(queues) do
@@ -84,7 +84,8 @@ if max > 0 then
   if any_ready then
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
-    local filter_queues = {}
+    -- The claim's own filter's queues are known; another filter's are read once per claim.
+    local filter_queues = { [f] = mine }
     local function queues_of(fid)
       local qs = filter_queues[fid]
       if not qs then
@@ -138,17 +139,21 @@ if max > 0 then
         local c = candidates[decided]
         local q = c[3]
         local id = string.sub(c[2], string.find(c[2], ':', 1, true) + 1)
-        local ttype = queue_types[q]
+        -- Its type, affinity rules, failed agents and when it last became ready, in one read.
+        local v = redis.call('HMGET', tkey(id), 'aff', 'fa', 'type', 'updated')
+        local ttype = v[3]
         if not ttype then
-          ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
-          queue_types[q] = ttype
+          ttype = queue_types[q]
+          if not ttype then
+            ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
+            queue_types[q] = ttype
+          end
         end
-        local v = redis.call('HMGET', tkey(id), 'aff', 'fa')
         local failed = {}
         if v[2] and v[2] ~= '' then
           for _, a in ipairs(cjson.decode(v[2])) do failed[a] = true end
         end
-        local since = nil
+        local since = tonumber(v[4])
         local task = {
           type = ttype,
           aff = (v[1] and v[1] ~= '') and cjson.decode(v[1]) or {},
@@ -157,9 +162,8 @@ if max > 0 then
           -- nobody touched since it was submitted, its creation time (the end of its spec).
           ready_since = function()
             if not since then
-              local u = redis.call('HMGET', tkey(id), 'updated', 'spec')
-              since = tonumber(u[1]) or tonumber(string.match(string.sub(u[2] or '', -40), '"createdAt":(%d+)}$')) or
-                NOW
+              local spec = redis.call('HGET', tkey(id), 'spec')
+              since = tonumber(string.match(string.sub(spec or '', -40), '"createdAt":(%d+)}$')) or NOW
             end
             return since
           end,
@@ -204,6 +208,9 @@ if max > 0 then
   local fields = {}
   for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
   local expires = NOW + ttl
+  -- Whether the agent's count of tasks in flight (ar `<agent>|n`, written below with its routing
+  -- summary) counts these leases: while routing is on (includes/lease.lua drop_lease).
+  local counted = (f and routing_enabled) and '1' or '0'
   local expires_s = int_str(expires)
   -- The running index and the agent's in-flight set are written once per claim (call_chunked),
   -- not once per task.
@@ -228,11 +235,11 @@ if max > 0 then
         local dl = NOW + tonumber(v[4])
         local dl_s = int_str(dl)
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
-          'started', NOWS, 'updated', NOWS, 'dl', dl_s)
+          'started', NOWS, 'updated', NOWS, 'dl', dl_s, 'rn', counted)
         running_add(dl < expires and dl_s or expires_s, id)
       else
         redis.call('HSET', ck, 'state', 'running', 'tok', tok, 'att', att, 'agent', agent, 'lease', expires_s,
-          'started', NOWS, 'updated', NOWS)
+          'started', NOWS, 'updated', NOWS, 'rn', counted)
         running_add(expires_s, id)
       end
       inflight[#inflight + 1] = id
@@ -293,10 +300,21 @@ if leased > 0 then
 elseif f and me[2] ~= f then
   redis.call('HSET', K_AGENT, 'cf', f)
 end
+-- An agent leaves its former filter's index when it claims with another, routing on or off, so
+-- that an agent in fa:<f> claims with f (contenders_of relies on it).
+if f and me[2] and me[2] ~= f then redis.call('ZREM', P .. 'fa:' .. me[2], agent) end
 if f and routing_enabled then
-  if me[2] and me[2] ~= f then redis.call('ZREM', P .. 'fa:' .. me[2], agent) end
-  local load = (redis.call('SCARD', K_INFLIGHT) + recent) / math.max(1, tonumber(me[4]) or 1)
+  local conc = math.max(1, tonumber(me[4]) or 1)
+  -- (A routed claim read its tasks in flight before it leased: the new ones were not among them.)
+  local inflight_now = router and router.self.inflight + leased or redis.call('SCARD', K_INFLIGHT)
+  local load = (inflight_now + recent) / conc
   redis.call('ZADD', P .. 'fa:' .. f, tostring(load), agent)
+  -- Its summary (includes/routing.lua summary_text) and count of tasks in flight, where
+  -- contenders are read: rewritten when they changed (its recent claims, its filter, its tasks).
+  if leased > 0 or me[2] ~= f then
+    redis.call('HSET', P .. 'ar', agent, summary_text(f, conc, recent, leased > 0 and NOWS or me[6]), agent .. '|n',
+      int_str(inflight_now))
+  end
 end
 finish()
 return out

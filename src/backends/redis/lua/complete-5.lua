@@ -41,22 +41,22 @@ local stored_n = 0
 local log_seq = nil
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
-local ended_ids, ended_agents = {}, {}
+local ended_ids, ended_agents, ended_counted = {}, {}, {}
 -- agent -> type -> { successes, total run ms }
 local counted = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 5
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
-  -- The lines this item carries, if any; then its claim's log record is read too.
+  -- The lines this item carries, if any; then its claim's log record is read too (v[12]).
   local item = carried and carried[id]
   local v
   if item then
     v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-      'c:' .. token, 'lg:' .. token)
+      'c:' .. token, 'rn', 'lg:' .. token)
   else
     v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-      'c:' .. token)
+      'c:' .. token, 'rn')
   end
   -- The usual case, a running task held by the item's agent, whose token is the one stored (the
   -- same text: both are the integer's decimal form) and whose lease holds, is checked without
@@ -75,12 +75,13 @@ for i = 1, n do
     local agent, run = v[4] or '', v[5] or ''
     ended_ids[#ended_ids + 1] = id
     ended_agents[#ended_agents + 1] = agent
+    ended_counted[#ended_counted + 1] = v[11] == '1'
     local run_ms = ARGV[base + 5]
     -- The attempt's last lines, and its claim's log record to write with the task's fields.
     local record = nil
     if item then
       local seq
-      seq, record = log_carried(logs_at, id, item, token, tonumber(v[6]), agent, v[11] or nil, log_seq)
+      seq, record = log_carried(logs_at, id, item, token, tonumber(v[6]), agent, v[12] or nil, log_seq)
       if seq then
         log_seq = seq
         stored[id] = true
@@ -130,7 +131,7 @@ for i = 1, n do
     out[i] = OK_SUCCEEDED
   end
 end
-drop_leases(ended_ids, ended_agents)
+drop_leases(ended_ids, ended_agents, ended_counted)
 for agent, by_type in pairs(counted) do
   local sk = P .. 'agent-stats:' .. agent
   for ttype, c in pairs(by_type) do

@@ -32,6 +32,7 @@ redis.call('DEL', K_INFLIGHT)
 redis.call('DEL', P .. 'wa:' .. agent)
 redis.call('HSET', K_AGENT, 'state', 'stopped')
 redis.call('ZREM', K_HB, agent)
+redis.call('HDEL', P .. 'ar', agent, agent .. '|n', agent .. '|s')
 emit('agent.left', '', '', agent, '{"from":"' .. state .. '"}')
 finish()
 return { 'ok', released }

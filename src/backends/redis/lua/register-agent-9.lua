@@ -21,8 +21,15 @@ local K_AGENTS, K_HB, K_AGENT, K_INFLIGHT = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 --@include common
 
 local id, name, caps, concurrency, owner = ARGV[3], ARGV[4], ARGV[5], ARGV[7], ARGV[11]
-local known = redis.call('HMGET', K_AGENT, 'id', 'own')
+local known = redis.call('HMGET', K_AGENT, 'id', 'own', 'cf', 'rc', 'lc')
 if known[1] and (known[2] or '') ~= owner then return { 'owner' } end
+-- An agent registered again keeps its claim filter and recent claims: its routing summary (ar,
+-- includes/routing.lua summary_text) takes the new concurrency; it is not stalled.
+if known[3] then
+  redis.call('HSET', P .. 'ar', id, known[3] .. ' ' .. math.max(1, tonumber(concurrency) or 1) .. ' ' ..
+    (known[4] or '0') .. ' ' .. (known[5] or ''))
+end
+redis.call('HDEL', P .. 'ar', id .. '|s')
 redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
   'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'own', owner, 'state', 'active', 'started', NOWS, 'hb', NOWS,
   'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '', 'abh', '0')

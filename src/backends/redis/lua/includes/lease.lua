@@ -6,13 +6,13 @@
 -- What settling a lease needs to know about a task; nil when the task does not exist.
 local function lease_of(id)
   local v = redis.call('HMGET', tkey(id), 'state', 'tok', 'lease', 'agent', 'run', 'att', 'maxAtt',
-    'started', 'hasDn', 'key', 'q', 'qs', 'qm', 'dl', 'tmo')
+    'started', 'hasDn', 'key', 'q', 'qs', 'qm', 'dl', 'tmo', 'rn')
   if not v[1] then return nil end
   return {
     id = id, state = v[1], tok = tonumber(v[2]) or 0, lease = tonumber(v[3]), agent = v[4] or '',
     run = v[5] or '', att = tonumber(v[6]) or 0, maxAtt = tonumber(v[7]) or 1, started = v[8] or '',
     hasDn = v[9] == '1', key = v[10] or '', q = v[11], qs = v[12], qm = v[13], dl = tonumber(v[14]),
-    tmo = v[15] or '',
+    tmo = v[15] or '', rn = v[16] == '1',
   }
 end
 
@@ -55,16 +55,21 @@ local function add_failed_agent(ck, agent)
   end
 end
 
--- The lease is over: the task leaves the running index and its agent's in-flight set.
+-- The lease is over: the task leaves the running index and its agent's in-flight set. A task a
+-- routed claim leased (task field rn = '1') is counted in its agent's tasks in flight (ar, field
+-- `<agent>|n`: where routed claims read it, see includes/routing.lua contenders_of), which goes
+-- down with it; with routing off nothing is counted, and nothing is written here.
 local function drop_lease(t)
   redis.call('ZREM', K_RUNNING, t.id)
-  if t.agent ~= '' then redis.call('SREM', P .. 'al:' .. t.agent, t.id) end
+  if t.agent ~= '' and redis.call('SREM', P .. 'al:' .. t.agent, t.id) > 0 and t.rn then
+    redis.call('HINCRBY', P .. 'ar', t.agent .. '|n', -1)
+  end
 end
 
--- drop_lease for many tasks, ids[i] held by agents[i] ('' for none): one ZREM, and one SREM per
--- agent (call_chunked).
-local function drop_leases(ids, agents)
-  local by_agent = {}
+-- drop_lease for many tasks, ids[i] held by agents[i] ('' for none), counted[i] true when a routed
+-- claim leased it: one ZREM, and one SREM per agent (call_chunked).
+local function drop_leases(ids, agents, counted)
+  local by_agent, routed = {}, {}
   for i, id in ipairs(ids) do
     local agent = agents[i]
     if agent ~= '' then
@@ -74,10 +79,23 @@ local function drop_leases(ids, agents)
         by_agent[agent] = held
       end
       held[#held + 1] = id
+      if counted[i] then routed[agent] = (routed[agent] or 0) + 1 end
     end
   end
   call_chunked('ZREM', K_RUNNING, ids)
-  for agent, held in pairs(by_agent) do call_chunked('SREM', P .. 'al:' .. agent, held) end
+  for agent, held in pairs(by_agent) do
+    if routed[agent] then
+      -- Its count goes down by the counted tasks that were still in its set.
+      local gone = 0
+      for i = 1, #held, CHUNK do
+        gone = gone + redis.call('SREM', P .. 'al:' .. agent, unpack(held, i, math.min(i + CHUNK - 1, #held)))
+      end
+      gone = math.min(gone, routed[agent])
+      if gone > 0 then redis.call('HINCRBY', P .. 'ar', agent .. '|n', -gone) end
+    else
+      call_chunked('SREM', P .. 'al:' .. agent, held)
+    end
+  end
 end
 
 -- End a running attempt that did not succeed: record its outcome, then put the task back in the

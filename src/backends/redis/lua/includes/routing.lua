@@ -39,7 +39,9 @@ end
 
 local function labels_of(view)
   if not view.labels then
-    local ok, decoded = pcall(cjson.decode, view.labels_json or '{}')
+    -- A contender's labels are read here, on first use (only a task with affinity rules needs them).
+    if view.labels_json == nil then view.labels_json = redis.call('HGET', P .. 'a:' .. view.id, 'labels') or '{}' end
+    local ok, decoded = pcall(cjson.decode, view.labels_json)
     if ok and type(decoded) == 'table' then view.labels = decoded else view.labels = {} end
   end
   return view.labels
@@ -47,6 +49,7 @@ end
 
 -- The agent's counters for a task type (agent-stats:<agent>), read once per claim.
 local function history_of(view, ttype)
+  if not view.hist then view.hist = {} end
   local h = view.hist[ttype]
   if h == nil then
     local v = redis.call('HMGET', P .. 'agent-stats:' .. view.id, ttype .. '|s', ttype .. '|f', ttype .. '|ms')
@@ -175,18 +178,36 @@ local function is_stalled(stall, prog, started)
   return (tonumber(prog) or tonumber(started) or 0) <= at
 end
 
+-- The routing summary a claim keeps of its agent (ar, field agent id), written with its place in
+-- fa:<filter id>: 'filter id, concurrency, recent claims (decayed as of the last claim), last
+-- claim', so that a claim reads all of its contenders' in one HMGET rather than each agent's
+-- hash. rc and lc change only when the agent claims, conc only when it registers (which drops
+-- the summary: a contender without one is read from its hash, as before).
+local function summary_text(fid, conc, recent, last)
+  return fid .. ' ' .. conc .. ' ' .. tostring(recent) .. ' ' .. (last or '')
+end
+
 -- The contenders of a claim (docs/routing.md, "Who counts"): other agents alive and pulling work
 -- (active, heartbeat fresh, not stalled) whose claim filter takes one of the claim's queues
 -- (`mine`: set of queue ids), at most `policy.contenders`, the least loaded first by their load
 -- at their latest claim. Each filter keeps its agents by that load (fa:<filter id>, written by
 -- every claim), so a claim reads the namespace's filters (a handful) and a few agents of each,
 -- not every live agent. `queues_of(filter id)` gives a filter's queue set.
+--
+-- Per page of agents it runs two reads whatever the page's size: their heartbeats (hb: only
+-- active agents are in it) and, from one hash (ar), each one's summary, count of tasks in flight
+-- (as it is now: every change of an agent's in-flight set keeps it) and stall mark (set while its
+-- `stall` field is: then its progress is read, for that agent only). Its labels are read only
+-- when a task has affinity rules (labels_of).
 local function contenders_of(self_id, mine, policy, queues_of)
   local limit = policy.contenders
   local found = {}
   if limit <= 0 then return found end
   local live_since = NOW - policy.live
   local filters = redis.call('HVALS', K_FILTERS)
+  local k_summary = P .. 'ar'
+  -- A page has room for the claimer itself (it is in its own filter's index) and `limit` others.
+  local size = limit + 1
   for _, fid in ipairs(filters) do
     local qs = queues_of(fid)
     local overlaps = false
@@ -202,43 +223,58 @@ local function contenders_of(self_id, mine, policy, queues_of)
       -- most four pages (silent agents keep their place until they are declared lost).
       local taken, start = 0, 0
       for _ = 1, 4 do
-        local page = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
+        local page = redis.call('ZRANGE', key, start, start + size - 1, 'WITHSCORES')
         if #page == 0 then break end
-        -- The page's agents that still claim with this filter, then their heartbeats in one call.
-        local ids, rows, loads = {}, {}, {}
+        local ids, fields, loads = {}, {}, {}
         for i = 1, #page, 2 do
           local id = page[i]
           if id ~= self_id then
-            local a = redis.call('HMGET', P .. 'a:' .. id, 'state', 'cf', 'labels', 'conc', 'rc', 'lc', 'stall', 'prog',
-              'started')
-            if a[1] ~= 'active' or a[2] ~= fid then
+            local n = #ids + 1
+            ids[n] = id
+            loads[n] = tonumber(page[i + 1])
+            fields[3 * n - 2] = id
+            fields[3 * n - 1] = id .. '|n'
+            fields[3 * n] = id .. '|s'
+          end
+        end
+        if #ids > 0 then
+          local beats = redis.call('ZMSCORE', K_HB, unpack(ids))
+          local sums = redis.call('HMGET', k_summary, unpack(fields))
+          for j, id in ipairs(ids) do
+            local beat = tonumber(beats[j])
+            local cf, conc, rc, lc, stalled = nil, nil, nil, nil, false
+            local s, inflight = sums[3 * j - 2], tonumber(sums[3 * j - 1])
+            if beat then
+              if s and inflight then
+                cf, conc, rc, lc = string.match(s, '^(%S+) (%S+) (%S+) ?(%S*)$')
+              else
+                -- No summary (written by a routed claim): its hash and in-flight set, as they are.
+                local a = redis.call('HMGET', P .. 'a:' .. id, 'cf', 'conc', 'rc', 'lc')
+                cf, conc, rc, lc = a[1], a[2], a[3], a[4]
+                inflight = redis.call('SCARD', P .. 'al:' .. id)
+              end
+              if sums[3 * j] then
+                local a = redis.call('HMGET', P .. 'a:' .. id, 'stall', 'prog', 'started')
+                stalled = is_stalled(a[1], a[2], a[3])
+              end
+            end
+            if not beat or cf ~= fid then
               -- Stopped, lost, or claiming with another filter now: no longer one of these.
               redis.call('ZREM', key, id)
               start = start - 1
-            else
-              local n = #ids + 1
-              ids[n] = id
-              rows[n] = a
-              loads[n] = tonumber(page[i + 1])
+            elseif taken < limit and beat >= live_since and not stalled then
+              local last = tonumber(lc)
+              found[#found + 1] = {
+                id = id, conc = math.max(1, tonumber(conc) or 1), inflight = inflight,
+                recent = decay_recent(tonumber(rc) or 0, last, policy.half_life), last_claim = last,
+                reserved = 0, queues = qs, load = loads[j],
+              }
+              taken = taken + 1
             end
           end
         end
-        local beats = #ids > 0 and redis.call('ZMSCORE', K_HB, unpack(ids)) or {}
-        for j, id in ipairs(ids) do
-          local a, beat = rows[j], tonumber(beats[j])
-          if taken < limit and beat and beat >= live_since and not is_stalled(a[7], a[8], a[9]) then
-            local last = tonumber(a[6])
-            found[#found + 1] = {
-              id = id, labels_json = a[3], conc = math.max(1, tonumber(a[4]) or 1),
-              inflight = redis.call('SCARD', P .. 'al:' .. id),
-              recent = decay_recent(tonumber(a[5]) or 0, last, policy.half_life), last_claim = last,
-              hist = {}, reserved = 0, queues = qs, load = loads[j],
-            }
-            taken = taken + 1
-          end
-        end
-        if taken >= limit or #page < 2 * limit then break end
-        start = start + limit
+        if taken >= limit or #page < 2 * size then break end
+        start = start + size
       end
     end
   end

@@ -1,0 +1,140 @@
+/**
+ * What a claim costs inside Redis, routing on and off, next to a fleet of pulling agents. Prints
+ * one JSON object.
+ *
+ *   node bench/claim-cost.ts [--baseline <checkout>] [--agents 500] [--claims 2000] [--rounds 2]
+ *     [--redis redis://127.0.0.1:6379]
+ *
+ * Registers `agents` agents of one slot, each of which claims once (so each is a live, pulling
+ * peer of the others), submits `claims` tasks, then, from one client, lets the agents in turn
+ * claim one task and complete it. Over those pairs it reads redis-server's INFO: its CPU per
+ * claim + complete (µs, user + system), the scripts' mean time per call (`evalsha`
+ * usec_per_call) and the Redis commands the scripts ran per claim + complete, in all and by
+ * name. The commands are counted, not timed: they are the same on any machine. Run it against
+ * a private redis-server (it resets its stats): `redis-server --port 6393 --save "" --appendonly no`.
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import type * as OpenModule from '../src/backends/open.ts';
+import { deleteRedisNamespace } from './redis-namespace.ts';
+import { median, round } from './stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    baseline: { type: 'string' },
+    agents: { type: 'string', default: '500' },
+    claims: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+  },
+});
+const AGENTS = Number(values.agents);
+const CLAIMS = Number(values.claims);
+const ROUNDS = Number(values.rounds);
+const URL = values.redis;
+
+interface Sample {
+  cpuUs: number;
+  scriptUs: number;
+  commands: number;
+  byName: Record<string, number>;
+}
+
+async function cpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
+  const system = Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
+  return (user + system) * 1e6;
+}
+
+async function measure(
+  openBackend: typeof OpenModule.openBackend,
+  redis: Redis,
+  enabled: boolean,
+): Promise<Sample> {
+  const namespace = `bench-claim-${randomUUID().slice(0, 8)}`;
+  const b = await openBackend(URL, { namespace, routing: { enabled, agentLiveMs: 600_000 } });
+  try {
+    for (let i = 0; i < AGENTS; i++) {
+      const id = `agt_${i}`;
+      await b.registerAgent({ id, name: id, capabilities: [], concurrency: 1 });
+      await b.claim({ agentId: id, capabilities: [], max: 1, leaseTtlMs: 60_000 });
+    }
+    await b.submitTasks(Array.from({ length: CLAIMS }, () => ({ type: 'x' })));
+    const before = await cpuUs(redis);
+    await redis.config('RESETSTAT');
+    let pairs = 0;
+    for (let i = 0; i < CLAIMS; i++) {
+      const agentId = `agt_${i % AGENTS}`;
+      const leases = await b.claim({ agentId, capabilities: [], max: 1, leaseTtlMs: 60_000 });
+      if (leases.length === 0) continue;
+      pairs++;
+      await b.complete([
+        { taskId: leases[0]!.taskId, token: leases[0]!.token, agentId, result: null },
+      ]);
+    }
+    const after = await cpuUs(redis);
+    const stats = await redis.info('commandstats');
+    const byName: Record<string, number> = {};
+    let commands = 0;
+    let scriptUs = 0;
+    for (const line of stats.split('\n')) {
+      const match = /^cmdstat_(\w+):calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/.exec(line);
+      if (!match) continue;
+      if (match[1] === 'evalsha') scriptUs = Number(match[3]);
+      if (['evalsha', 'eval', 'config', 'info'].includes(match[1]!)) continue;
+      commands += Number(match[2]);
+      byName[match[1]!] = round(Number(match[2]) / pairs, 2);
+    }
+    return { cpuUs: (after - before) / pairs, scriptUs, commands: commands / pairs, byName };
+  } finally {
+    await b.close();
+    await deleteRedisNamespace(URL, namespace);
+  }
+}
+
+const here = resolve(fileURLToPath(import.meta.url), '../..');
+const sides: [string, typeof OpenModule.openBackend][] = [];
+for (const [name, dir] of [
+  ['current', here],
+  ...(values.baseline ? [['baseline', resolve(values.baseline)]] : []),
+] as const) {
+  const mod = (await import(join(dir, 'src/backends/open.ts'))) as typeof OpenModule;
+  sides.push([name, mod.openBackend]);
+}
+const redis = new Redis(URL);
+const samples = new Map<string, Sample[]>();
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
+    for (const [name, openBackend] of order) {
+      for (const enabled of r % 2 === 0 ? [true, false] : [false, true]) {
+        const key = `${name}, routing ${enabled ? 'on' : 'off'}`;
+        const sample = await measure(openBackend, redis, enabled);
+        process.stderr.write(`${key}: ${JSON.stringify(sample)}\n`);
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+      }
+    }
+  }
+} finally {
+  redis.disconnect();
+}
+const results: Record<string, unknown> = {};
+for (const [key, list] of samples) {
+  results[key] = {
+    redisCpuUsPerPair: round(median(list.map((s) => s.cpuUs))),
+    scriptUsPerCall: round(median(list.map((s) => s.scriptUs)), 1),
+    commandsPerPair: round(median(list.map((s) => s.commands)), 2),
+    commandsByName: list[0]!.byName,
+  };
+}
+console.log(
+  JSON.stringify(
+    { bench: 'claim-cost', agents: AGENTS, claims: CLAIMS, rounds: ROUNDS, results },
+    null,
+    2,
+  ),
+);
