@@ -301,4 +301,38 @@ describe('coding agents in worktrees', () => {
     },
     TIMEOUT,
   );
+
+  it(
+    'conflict: fail fails the second agent to merge, naming the file; no resolver runs',
+    async () => {
+      const { repo, records } = setup({ 'a.txt': 'base\n' });
+      const before = fingerprint(repo);
+      const result = await run(
+        [
+          'name: strict',
+          'repo: repo',
+          'worktrees: { conflict: fail }',
+          'tasks:',
+          agent('left', ['fake: write a.txt left', 'fake: on-conflict union a.txt']),
+          agent('right', ['fake: write a.txt right', 'fake: on-conflict union a.txt']),
+          '',
+        ].join('\n'),
+        records,
+      );
+      expect(result.code).toBe(1);
+      const tasks = await tasksOf(result.runId);
+      const failed = [...tasks.values()].filter((t) => t.state === 'failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]!.error?.code).toBe('BATON_MERGE_CONFLICT');
+      expect(failed[0]!.error?.message).toContain('conflict in a.txt');
+      expect([...tasks.keys()].some((k) => k.startsWith('resolve-conflict.'))).toBe(false);
+      expect(sessions(records)).toHaveLength(2);
+      // The failed agent's work stays committed in its worktree, for inspection.
+      const kept = batonWorktrees(repo);
+      expect(kept).toHaveLength(1);
+      expect(readFileSync(join(kept[0]!, 'a.txt'), 'utf8')).toBe(`${failed[0]!.key}\n`);
+      expect(fingerprint(repo)).toBe(before);
+    },
+    TIMEOUT,
+  );
 });
