@@ -646,7 +646,11 @@ class TaskInWorktree {
     const key = `${RESOLVE_PREFIX}${target.key}`.slice(0, 200);
     const keySlug = safeComponent(key, 'resolver key');
     const workspace: WorkspaceSpec = { ...this.#spec, slot: keySlug, key: keySlug, target };
-    const base = this.#spec.resolver ?? (this.#payload as { [name: string]: Json });
+    // `worktrees.resolver` is a command: a shell task's resolver runs it, others their own payload.
+    const base =
+      this.#spec.resolver !== null && task.type === 'shell'
+        ? this.#spec.resolver
+        : (this.#payload as { [name: string]: Json });
     const spec: TaskSpec = {
       type: task.type,
       key,

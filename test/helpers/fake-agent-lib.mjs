@@ -15,6 +15,12 @@
  *   fake: no-result               end without the result line
  *   fake: stderr <text>           write a line to stderr
  *   fake: exit <code>             exit with this code at the end
+ *   fake: need-file <path> [<text>] exit 3 at once (stderr says why) unless <path> exists in
+ *                                 the working directory (and holds <text>) — Claude
+ *   fake: union <path>            resolve the conflict markers in <path>, keeping both sides — Claude
+ *   fake: on-conflict <directive> run <directive> only in a resolve-conflict session (a prompt
+ *                                 with a line `# Resolve the merge conflict…`), whose other
+ *                                 directives are skipped: the conflicting task's own are in it
  *   fake: need <text>             fail the session (error_during_execution) unless the prompt, not
  *                                 counting its fake: lines, holds <text> — Claude
  *   fake: mcp <tool> <json>       call Baton's MCP tool <tool> with the arguments <json>, through the
@@ -22,11 +28,12 @@
  *                                 a tool error is written to stderr and the session exits 1 — Claude
  *
  * $FAKE_AGENT_ARGV_FILE, when set, receives {argv, cwd, prompt, env: {BATON_*}} as JSON.
+ * $FAKE_AGENT_RECORD_DIR, when set, receives the same as <pid>.json (one file per session).
  * $FAKE_AGENT_PID_FILE, when set, receives a line `self <pid>` and one `child <pid>` per child.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-call -- plain JavaScript, run by whatever node is on PATH */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export function readPrompt() {
@@ -38,12 +45,40 @@ export function readPrompt() {
 }
 
 export function directives(prompt) {
+  const conflict = /^# Resolve the merge conflict/m.test(prompt);
   const out = [];
   for (const line of prompt.split('\n')) {
     const m = /^\s*fake:\s*(\S+)\s*(.*)$/.exec(line);
-    if (m) out.push({ verb: m[1], rest: m[2] ?? '' });
+    if (!m) continue;
+    if (m[1] === 'on-conflict') {
+      const inner = /^(\S+)\s*(.*)$/.exec(m[2] ?? '');
+      if (conflict && inner) out.push({ verb: inner[1], rest: inner[2] ?? '' });
+    } else if (!conflict) out.push({ verb: m[1], rest: m[2] ?? '' });
   }
   return out;
+}
+
+/** `fake: need-file <path> [<text>]`: the reason it is not met, or null. */
+export function unmetNeed(rest) {
+  const [path, ...words] = rest.split(' ');
+  const target = resolve(process.cwd(), path);
+  if (!existsSync(target)) return `${path} does not exist in ${process.cwd()}`;
+  const text = words.join(' ');
+  if (text !== '' && !readFileSync(target, 'utf8').includes(text))
+    return `${path} does not hold '${text}'`;
+  return null;
+}
+
+/** `fake: union <path>`: both sides of each conflict, markers removed; false without markers. */
+export function unionConflict(path) {
+  const target = resolve(process.cwd(), path);
+  const text = readFileSync(target, 'utf8');
+  if (!/^<<<<<<< /m.test(text)) return false;
+  const kept = text
+    .split('\n')
+    .filter((line) => !/^(<<<<<<< |=======$|>>>>>>> |\|\|\|\|\|\|\| )/.test(line));
+  writeFileSync(target, kept.join('\n'));
+  return true;
 }
 
 export function recordStart(prompt) {
@@ -54,6 +89,17 @@ export function recordStart(prompt) {
     );
     writeFileSync(
       argvFile,
+      JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), prompt, env }),
+    );
+  }
+  const recordDir = process.env.FAKE_AGENT_RECORD_DIR;
+  if (recordDir) {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k.startsWith('BATON_')),
+    );
+    mkdirSync(recordDir, { recursive: true });
+    writeFileSync(
+      resolve(recordDir, `${process.pid}.json`),
       JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), prompt, env }),
     );
   }

@@ -19,6 +19,8 @@ import {
   recordStart,
   sleep,
   spawnChild,
+  unionConflict,
+  unmetNeed,
   writeFile,
 } from './fake-agent-lib.mjs';
 
@@ -135,6 +137,20 @@ for (const { verb, rest } of steps) {
       });
       break;
     }
+    case 'need-file': {
+      const why = unmetNeed(rest);
+      if (why !== null) {
+        process.stderr.write(`fake claude: ${why}\n`);
+        process.exit(3);
+      }
+      break;
+    }
+    case 'union':
+      if (!unionConflict(rest.trim())) {
+        process.stderr.write(`fake claude: no conflict markers in ${rest.trim()}\n`);
+        process.exit(3);
+      }
+      break;
     case 'sleep':
       await sleep(Number(rest));
       break;

@@ -35,7 +35,7 @@ import { ClaudeStream, claudeArgs, type ClaudeResult } from './claude.ts';
 import { CodexStream, codexArgs } from './codex.ts';
 import { AgentError } from './errors.ts';
 import type { AgentEvents } from './events.ts';
-import { buildAgentPrompt } from './prompt.ts';
+import { buildAgentPrompt, type AgentConflict } from './prompt.ts';
 
 /** The attempt's log, as the worker's `ctx.log` offers it. */
 export interface AgentLog {
@@ -66,6 +66,11 @@ export interface AgentHandlerContext {
    * handler's `workdir` option gives none, before the task's `cwd`.
    */
   workdir?: string;
+  /**
+   * The worktree the task runs in, as `withWorkspace` (src/workspace/) sets it: for a
+   * `resolve-conflict` task, `conflict` is put at the top of the prompt.
+   */
+  workspace?: { conflict?: AgentConflict };
 }
 
 export interface AgentHandlerOptions<C extends AgentHandlerContext = AgentHandlerContext> {
@@ -188,10 +193,17 @@ async function runAgent<C extends AgentHandlerContext>(
 ): Promise<Json> {
   const { signal } = ctx;
   if (signal.aborted) throw abortReason(signal);
-  const issues = checkAgentPayload(ctx.payload, {
+  let issues = checkAgentPayload(ctx.payload, {
     dependencyKeys: Object.keys(ctx.dependencies),
     hasTitle: typeof ctx.task.title === 'string' && ctx.task.title.trim() !== '',
   });
+  if (ctx.workspace?.conflict !== undefined) {
+    // A resolve-conflict task runs with its conflicting task's payload but without that task's
+    // dependencies: the templates naming them are quoted as written (prompt.ts), not refused.
+    issues = issues.filter(
+      (i) => !((i.path === 'prompt' || i.path === 'description') && i.message.startsWith('{{')),
+    );
+  }
   if (issues.length > 0) {
     throw new NonRetryableError(
       `malformed agent payload: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
@@ -251,6 +263,7 @@ async function session<C extends AgentHandlerContext>(
       dependencies: ctx.dependencies,
       expertise,
       domain: domain ?? null,
+      conflict: ctx.workspace?.conflict ?? null,
     });
   } catch (error) {
     if (!(error instanceof TemplateError)) throw error;

@@ -12,4 +12,4 @@ export { AgentError, type AgentErrorCode } from './errors.ts';
 export { ClaudeStream, claudeArgs, type ClaudeResult } from './claude.ts';
 export { CodexStream, codexArgs } from './codex.ts';
 export type { AgentEvents } from './events.ts';
-export { buildAgentPrompt } from './prompt.ts';
+export { buildAgentPrompt, conflictPrompt, type AgentConflict } from './prompt.ts';
