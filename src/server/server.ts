@@ -42,6 +42,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerExpertiseRoutes } from './expertise.ts';
 import { registerMcpRoute } from './mcp.ts';
+import { registerMergeRoute } from './merge.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
 import { Metrics, followEvents } from './metrics.ts';
@@ -539,6 +540,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await registerDashboard(app, options.dashboard === true ? {} : options.dashboard);
   }
   registerLogRoutes(app, baton, streams);
+  registerMergeRoute(app, baton);
   registerExpertiseRoutes(app, baton, {
     dir: options.expertiseDir ?? process.cwd(),
     maxLines: options.expertiseMaxLines ?? 1000,
