@@ -12,12 +12,14 @@ import type {
   AuthInfoSchema,
   CostReportSchema,
   ErrorBodySchema,
+  GoalBodySchema,
   EventSchema,
   LogLineSchema,
   LogPageSchema,
   RunDetailSchema,
   RunPageSchema,
   RunRecordSchema,
+  SubmittedGoalSchema,
   SubmittedRunSchema,
   TaskDetailSchema,
   TaskPageSchema,
@@ -38,6 +40,8 @@ export type BatonEvent = z.infer<typeof EventSchema>;
 export type LogLine = z.infer<typeof LogLineSchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
 export type SubmittedRun = z.infer<typeof SubmittedRunSchema>;
+export type SubmittedGoal = z.infer<typeof SubmittedGoalSchema>;
+export type GoalBody = z.input<typeof GoalBodySchema>;
 export type AuthInfo = z.infer<typeof AuthInfoSchema>;
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export type TaskState = TaskRecord['state'];
@@ -156,6 +160,8 @@ export const api = {
   }) => request<LogPage>('GET', '/v1/logs', { query }),
   submitPlan: (text: string, contentType: string) =>
     request<SubmittedRun>('POST', '/v1/runs', { body: text, contentType }),
+  submitGoal: (goal: GoalBody) =>
+    request<SubmittedGoal>('POST', '/v1/goals', { body: JSON.stringify(goal) }),
   cancelTask: (id: string) =>
     request<{ task: TaskRecord }>('POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`, {
       body: JSON.stringify({ reason: 'cancelled from the dashboard' }),

@@ -5,17 +5,27 @@
  */
 import { useEffect, useRef, useState } from 'react';
 
-import { api, apiUrl, can, type LogLine, type Scope, type TaskDetail } from '../api.ts';
+import {
+  api,
+  apiUrl,
+  can,
+  type LogLine,
+  type Scope,
+  type TaskDetail,
+  type TaskRecord,
+} from '../api.ts';
 import { duration, prettyJson, time, usd } from '../format.ts';
 import { modelOf } from '../layout.ts';
 import { followSse } from '../sse.ts';
 import { StateBadge } from '../widgets.tsx';
+import { CodeFacts } from './CodeFacts.tsx';
 
 const MAX_LOG_LINES = 5000;
 
 export function TaskDrawer({
   taskId,
   runId,
+  runTasks,
   scopes,
   live,
   onClose,
@@ -23,6 +33,8 @@ export function TaskDrawer({
 }: {
   taskId: string;
   runId: string;
+  /** The run's tasks as the run page knows them (a coding task's resolve-conflict task). */
+  runTasks: ReadonlyMap<string, TaskRecord>;
   scopes: Scope[];
   /** The task's state as the run page knows it: a change refetches the details. */
   live: string | null;
@@ -183,6 +195,7 @@ export function TaskDrawer({
                   <th scope="col">Agent</th>
                   <th scope="col">Started</th>
                   <th scope="col">Ran for</th>
+                  <th scope="col">Model</th>
                   <th scope="col">Outcome</th>
                 </tr>
               </thead>
@@ -193,6 +206,21 @@ export function TaskDrawer({
                     <td>{a.agentId}</td>
                     <td>{time(a.startedAt)}</td>
                     <td>{duration(a.runMs ?? (a.finishedAt ?? Date.now()) - a.startedAt)}</td>
+                    <td data-testid="attempt-model">
+                      {a.model === null ? (
+                        '—'
+                      ) : (
+                        <>
+                          <span className="mono">{a.model.model}</span>{' '}
+                          <span className="muted">
+                            ({a.model.tier} tier, {a.model.complexity} complexity)
+                          </span>
+                          <div className="muted" data-testid="attempt-model-reason">
+                            {a.model.reason}
+                          </div>
+                        </>
+                      )}
+                    </td>
                     <td>
                       {a.outcome}
                       {a.error !== null && <div className="muted">{a.error.message}</div>}
@@ -202,6 +230,7 @@ export function TaskDrawer({
               </tbody>
             </table>
           )}
+          <CodeFacts task={task} runTasks={runTasks} />
           {task.result !== null && (
             <section aria-labelledby="result-title">
               <h3 id="result-title">Result</h3>
