@@ -37,16 +37,30 @@ describe.skipIf(!browserAvailable)('the task drawer: model choice', () => {
     await llm.close();
   });
 
-  it('shows, per attempt, the model auto chose and its reason', async () => {
+  it('shows, per attempt, the model auto chose, its reason and what the attempt cost', async () => {
+    // The fast model answers prose where JSON is asked (attempt 1 fails); the retry moves up a
+    // tier, whose answer fits. Each call reports its own usage.
+    llm.respond = ({ body }) =>
+      body.model === 'claude-haiku-4-5'
+        ? { text: 'Sure! Here it is.', usage: { input: 1000, output: 100 } }
+        : { text: '{"n":1}', usage: { input: 2000, output: 300 } };
     const { url } = await web.server();
     const baton = await web.cli.open();
     const { runId, tasks } = await baton.submitRun({
       name: 'auto',
       tasks: [
         {
-          key: 'typo',
+          key: 'count',
           type: 'llm',
-          payload: { model: 'auto', prompt: 'Fix a typo', complexity: 'low', maxTokens: 100 },
+          maxAttempts: 3,
+          backoff: { baseMs: 10, maxMs: 10, jitter: 'none' },
+          payload: {
+            model: 'auto',
+            prompt: 'Count to one',
+            complexity: 'low',
+            maxTokens: 100,
+            output: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+          },
         },
       ],
     });
@@ -59,17 +73,34 @@ describe.skipIf(!browserAvailable)('the task drawer: model choice', () => {
     await expect
       .poll(async () => (await baton.get(id))?.state, { timeout: 30_000 })
       .toBe('succeeded');
-    const [attempt] = await baton.attempts(id);
-    expect(attempt?.model?.model).toBe('anthropic:claude-haiku-4-5');
+    const attempts = await baton.attempts(id);
+    expect(attempts.map((a) => a.model?.model)).toEqual([
+      'anthropic:claude-haiku-4-5',
+      'anthropic:claude-sonnet-4-5',
+    ]);
+    const usage = await baton.usage(id);
+    const costOf = (attempt: number) =>
+      usage.filter((u) => u.attempt === attempt).reduce((sum, u) => sum + u.costUsd, 0);
+    expect(costOf(1)).toBeGreaterThan(0);
+    expect(costOf(2)).toBeGreaterThan(costOf(1));
 
     const page = await web.page();
     await page.goto(`${url}/#/runs/${runId}/tasks/${id}`);
-    const cell = drawer(page).getByTestId('attempt-model').first();
-    await expect.poll(() => cell.textContent()).toContain('anthropic:claude-haiku-4-5');
-    expect(await cell.textContent()).toContain('fast tier, low complexity');
-    expect(await drawer(page).getByTestId('attempt-model-reason').first().textContent()).toBe(
-      attempt!.model!.reason,
+    const models = drawer(page).getByTestId('attempt-model');
+    await expect.poll(() => models.count()).toBe(2);
+    expect(await models.nth(0).textContent()).toContain(
+      'anthropic:claude-haiku-4-5 (fast tier, low complexity)',
     );
+    expect(await models.nth(1).textContent()).toContain(
+      'anthropic:claude-sonnet-4-5 (balanced tier, low complexity)',
+    );
+    const reasons = drawer(page).getByTestId('attempt-model-reason');
+    expect(await reasons.allTextContents()).toEqual(attempts.map((a) => a.model!.reason));
+    expect(await reasons.nth(1).textContent()).toContain('the last attempt failed on fast');
+    const costs = drawer(page).getByTestId('attempt-cost');
+    await expect.poll(() => costs.nth(1).getAttribute('data-cost-usd')).toBe(String(costOf(2)));
+    expect(await costs.nth(0).getAttribute('data-cost-usd')).toBe(String(costOf(1)));
+    expect(await costs.nth(0).textContent()).toContain('in 1 call');
     // Not a coding task: no branch or merge to show.
     expect(await drawer(page).getByTestId('code-facts').count()).toBe(0);
   }, 60_000);

@@ -24,6 +24,7 @@ import type {
   TaskDetailSchema,
   TaskPageSchema,
   TaskRecordSchema,
+  TaskUsageSchema,
 } from '../../src/server/schemas.ts';
 
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
@@ -33,6 +34,7 @@ export type RunDetail = z.infer<typeof RunDetailSchema>;
 export type RunPage = z.infer<typeof RunPageSchema>;
 export type TaskPage = z.infer<typeof TaskPageSchema>;
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
+export type TaskUsage = z.infer<typeof TaskUsageSchema>;
 export type AgentRecord = z.infer<typeof AgentRecordSchema>;
 export type AgentList = z.infer<typeof AgentListSchema>;
 export type CostReport = z.infer<typeof CostReportSchema>;
@@ -138,6 +140,7 @@ export const api = {
   run: (id: string, signal?: AbortSignal) =>
     request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(id)}`, signal ? { signal } : {}),
   task: (id: string) => request<TaskDetail>('GET', `/v1/tasks/${encodeURIComponent(id)}`),
+  taskUsage: (id: string) => request<TaskUsage>('GET', `/v1/tasks/${encodeURIComponent(id)}/usage`),
   tasks: (query: {
     type?: string;
     state?: string;
