@@ -111,6 +111,8 @@ describe.skipIf(!browserAvailable)('the task drawer: a coding run', () => {
     const repo = makeRepo(join(web.cli.dir, 'repo'), { 'a.txt': 'base\n' });
     const plan = join(web.cli.dir, 'plan.yaml');
     const sh = (script: string) => `    command: sh\n    args: [-c, ${JSON.stringify(script)}]`;
+    // left and right both edit a.txt; each sleeps first, so both worktrees are cut from the
+    // integration branch before either merges, and the second to merge conflicts.
     writeFileSync(
       plan,
       `name: clash
@@ -121,9 +123,9 @@ worktrees:
     args: [-c, 'printf "left\\nright\\n" > a.txt']
 tasks:
   - key: left
-${sh('echo left > a.txt')}
+${sh('sleep 1; echo left > a.txt')}
   - key: right
-${sh('echo right > a.txt')}
+${sh('sleep 1; echo right > a.txt')}
   - key: other
 ${sh('echo other > b.txt')}
     dependsOn: [left, right]
@@ -168,6 +170,50 @@ ${sh('echo other > b.txt')}
     );
     expect(ws(loser).resolvedBy).toBe(resolver.key);
     expect(await axeViolations(page)).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(!browserAvailable)('the task drawer: a conflict that fails', () => {
+  it('shows a task whose merge conflicted under conflict: fail as not merged, with its error', async () => {
+    makeRepo(join(web.cli.dir, 'repo'), { 'a.txt': 'base\n' });
+    const plan = join(web.cli.dir, 'plan.yaml');
+    const sh = (script: string) => `    command: sh\n    args: [-c, ${JSON.stringify(script)}]`;
+    writeFileSync(
+      plan,
+      `name: clash
+repo: repo
+worktrees:
+  conflict: fail
+tasks:
+  - key: left
+${sh('sleep 1; echo left > a.txt')}
+  - key: right
+${sh('sleep 1; echo right > a.txt')}
+`,
+    );
+    const ran = await web.cli.run(['run', plan, '--store', web.cli.store, '--json']);
+    expect(ran.code).not.toBe(0);
+    const runId = (JSON.parse(ran.stdout) as { runId: string }).runId;
+    const baton = await web.cli.open();
+    const all = (await baton.tasks({ runId, limit: 100 })).tasks;
+    const failed = all.find((t) => t.state === 'failed')!;
+    const merged = all.find((t) => t.state === 'succeeded')!;
+    expect(failed.error?.code).toBe('BATON_MERGE_CONFLICT');
+
+    const { url } = await web.server();
+    const page = await web.page();
+    await page.goto(`${url}/#/runs/${runId}/tasks/${failed.id}`);
+    const facts = drawer(page).getByTestId('code-facts');
+    await facts.waitFor();
+    expect(await facts.getAttribute('data-merge-status')).toBe('conflict-failed');
+    expect(await facts.getByTestId('code-merge').textContent()).toContain('conflict in a.txt');
+    // Its branch, by the workers' naming rule, is the one git kept its work on.
+    const branch = (await facts.getByTestId('code-branch').textContent())!;
+    expect(failed.error?.message).toContain(`on branch ${branch} `);
+    await page.goto(`${url}/#/runs/${runId}/tasks/${merged.id}`);
+    await expect
+      .poll(() => drawer(page).getByTestId('code-facts').getAttribute('data-merge-status'))
+      .toBe('merged');
   }, 120_000);
 });
 
