@@ -58,6 +58,7 @@ const COMPONENTS = {
   LogsAppended: S.LogsAppendedSchema,
   UsageBody: S.UsageBodySchema,
   UsageRecord: S.UsageRecordSchema,
+  TaskUsage: S.TaskUsageSchema,
   ReserveBody: S.ReserveBodySchema,
   Reservation: S.ReservationSchema,
   ReservationReleased: S.ReservationReleasedSchema,
@@ -157,6 +158,15 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       body: 'RetryBody',
       ok: [200, 'TaskRetried'],
       errors: [400, 401, 403, 404, 409],
+    },
+  },
+  '/v1/tasks/{id}/usage': {
+    get: {
+      summary:
+        "The task's recorded model calls, oldest first, each with its attempt, model, tokens and cost (docs/costs.md)",
+      scope: 'read',
+      ok: [200, 'TaskUsage'],
+      errors: [401, 403, 404],
     },
   },
   '/v1/tasks/{id}/logs': {

@@ -727,6 +727,9 @@ export const UsageRecordSchema = z.strictObject({
   at: z.number(),
 });
 
+/** What `GET /v1/tasks/:id/usage` answers: the task's recorded calls, oldest first. */
+export const TaskUsageSchema = z.strictObject({ usage: z.array(UsageRecordSchema) });
+
 /** A reservation held (core/ledger.ts Reservation). */
 export const ReservationSchema = z.strictObject({ id: z.string(), usd: z.number() });
 

@@ -381,6 +381,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { task, attempts };
   });
 
+  app.get('/v1/tasks/:id/usage', read, async (request) => {
+    const { id } = IdParamsSchema.parse(request.params);
+    if (isRunId(id)) throw new NotFoundError('task', id);
+    const [task, usage] = await Promise.all([baton.get(id), baton.usage(id)]);
+    if (task === null) throw new NotFoundError('task', id);
+    return { usage };
+  });
+
   app.post('/v1/tasks/:id/cancel', submit, async (request) => {
     const { id } = IdParamsSchema.parse(request.params);
     const { reason } = CancelBodySchema.parse(request.body ?? {});

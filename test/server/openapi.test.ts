@@ -170,6 +170,8 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/logs?agent=agt_c&level=warn&since=2000-01-01T00:00:00Z', '/v1/logs');
     await call('GET', '/v1/logs?level=loud', '/v1/logs');
     await call('GET', `/v1/tasks/${lease!.taskId}`, '/v1/tasks/{id}');
+    await call('GET', `/v1/tasks/${lease!.taskId}/usage`, '/v1/tasks/{id}/usage');
+    await call('GET', '/v1/tasks/tsk_missing/usage', '/v1/tasks/{id}/usage');
     await call('GET', '/v1/tasks?limit=2', '/v1/tasks');
     await call('GET', '/v1/runs', '/v1/runs');
     await call('GET', `/v1/runs/${run.body.runId as string}`, '/v1/runs/{id}');
@@ -310,6 +312,8 @@ describe('OpenAPI document', () => {
         'post /v1/tasks 403',
         'get /v1/tasks/{id} 200',
         'get /v1/tasks/{id} 404',
+        'get /v1/tasks/{id}/usage 200',
+        'get /v1/tasks/{id}/usage 404',
         'get /v1/runs/{id} 200',
         'post /v1/runs 400',
         'post /v1/goals 201',

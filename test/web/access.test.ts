@@ -5,16 +5,13 @@
  * for a run of `llm` tasks against the fake model server, with its budget. Also what the server
  * answers at `/` (cache headers, `--no-dashboard`).
  */
-import { createRequire } from 'node:module';
-
 import type { Page } from 'playwright-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { startFakeLlm, type FakeLlmServer } from '../helpers/fake-llm.ts';
-import { browserAvailable, card, useWeb } from './harness.ts';
+import { axeViolations, browserAvailable, card, useWeb } from './harness.ts';
 
 const web = useWeb();
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const READ = 'read-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
 const TOKENS = `${READ}:read,${ADMIN}:admin`;
@@ -24,16 +21,6 @@ async function signIn(page: Page, url: string, token: string): Promise<void> {
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('scopes').waitFor();
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
-  await page.addScriptTag({ path: AXE });
-  return await page.evaluate<{ id: string; nodes: string[] }[]>(`
-    axe.run(document, { resultTypes: ['violations'] }).then((r) =>
-      r.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.html.slice(0, 160)) })))`);
 }
 
 describe.skipIf(!browserAvailable)('the dashboard with tokens', () => {
@@ -117,7 +104,7 @@ describe.skipIf(!browserAvailable)('the dashboard, accessible', () => {
     await page.goto(`${url}/#/runs/${runId}/tasks/${tasks[1]!.id}`);
     await page.getByTestId('task-error').waitFor();
     found['drawer'] = await axeViolations(page);
-    for (const hash of ['#/runs', '#/agents', '#/logs', '#/submit']) {
+    for (const hash of ['#/runs', '#/agents', '#/logs', '#/submit', '#/goal']) {
       await page.goto(`${url}/${hash}`);
       await page.locator('h1').waitFor();
       await page.getByText('Loading…').waitFor({ state: 'detached' });
@@ -130,6 +117,7 @@ describe.skipIf(!browserAvailable)('the dashboard, accessible', () => {
       '#/agents': [],
       '#/logs': [],
       '#/submit': [],
+      '#/goal': [],
     });
   }, 60_000);
 

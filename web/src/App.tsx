@@ -5,9 +5,10 @@
  */
 import { useCallback, useEffect, useState, useSyncExternalStore, type FormEvent } from 'react';
 
-import { ApiError, api, storeToken, storedToken, type Scope } from './api.ts';
+import { ApiError, api, can, storeToken, storedToken, type Scope } from './api.ts';
 import { startEvents, stopEvents, useEventStatus } from './events.ts';
 import { AgentsPage } from './pages/AgentsPage.tsx';
+import { GoalPage } from './pages/GoalPage.tsx';
 import { LogsPage } from './pages/LogsPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
@@ -95,6 +96,9 @@ export function App() {
   } else if (route[0] === 'submit') {
     current = 'submit';
     page = <SubmitPage scopes={auth.scopes} />;
+  } else if (route[0] === 'goal') {
+    current = 'goal';
+    page = <GoalPage scopes={auth.scopes} />;
   } else {
     page = <RunsPage />;
   }
@@ -113,7 +117,12 @@ export function App() {
             <NavLink href="#/runs" label="Runs" current={current === 'runs'} />
             <NavLink href="#/agents" label="Agents" current={current === 'agents'} />
             <NavLink href="#/logs" label="Logs" current={current === 'logs'} />
-            <NavLink href="#/submit" label="Submit a plan" current={current === 'submit'} />
+            {can(auth.scopes, 'submit') && (
+              <>
+                <NavLink href="#/submit" label="Submit a plan" current={current === 'submit'} />
+                <NavLink href="#/goal" label="Submit a goal" current={current === 'goal'} />
+              </>
+            )}
           </ul>
         </nav>
         <LiveStatus />

@@ -12,16 +12,19 @@ import type {
   AuthInfoSchema,
   CostReportSchema,
   ErrorBodySchema,
+  GoalBodySchema,
   EventSchema,
   LogLineSchema,
   LogPageSchema,
   RunDetailSchema,
   RunPageSchema,
   RunRecordSchema,
+  SubmittedGoalSchema,
   SubmittedRunSchema,
   TaskDetailSchema,
   TaskPageSchema,
   TaskRecordSchema,
+  TaskUsageSchema,
 } from '../../src/server/schemas.ts';
 
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
@@ -31,6 +34,7 @@ export type RunDetail = z.infer<typeof RunDetailSchema>;
 export type RunPage = z.infer<typeof RunPageSchema>;
 export type TaskPage = z.infer<typeof TaskPageSchema>;
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
+export type TaskUsage = z.infer<typeof TaskUsageSchema>;
 export type AgentRecord = z.infer<typeof AgentRecordSchema>;
 export type AgentList = z.infer<typeof AgentListSchema>;
 export type CostReport = z.infer<typeof CostReportSchema>;
@@ -38,6 +42,8 @@ export type BatonEvent = z.infer<typeof EventSchema>;
 export type LogLine = z.infer<typeof LogLineSchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
 export type SubmittedRun = z.infer<typeof SubmittedRunSchema>;
+export type SubmittedGoal = z.infer<typeof SubmittedGoalSchema>;
+export type GoalBody = z.input<typeof GoalBodySchema>;
 export type AuthInfo = z.infer<typeof AuthInfoSchema>;
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export type TaskState = TaskRecord['state'];
@@ -134,6 +140,7 @@ export const api = {
   run: (id: string, signal?: AbortSignal) =>
     request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(id)}`, signal ? { signal } : {}),
   task: (id: string) => request<TaskDetail>('GET', `/v1/tasks/${encodeURIComponent(id)}`),
+  taskUsage: (id: string) => request<TaskUsage>('GET', `/v1/tasks/${encodeURIComponent(id)}/usage`),
   tasks: (query: {
     type?: string;
     state?: string;
@@ -156,6 +163,8 @@ export const api = {
   }) => request<LogPage>('GET', '/v1/logs', { query }),
   submitPlan: (text: string, contentType: string) =>
     request<SubmittedRun>('POST', '/v1/runs', { body: text, contentType }),
+  submitGoal: (goal: GoalBody) =>
+    request<SubmittedGoal>('POST', '/v1/goals', { body: JSON.stringify(goal) }),
   cancelTask: (id: string) =>
     request<{ task: TaskRecord }>('POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`, {
       body: JSON.stringify({ reason: 'cancelled from the dashboard' }),

@@ -281,6 +281,7 @@ export function RunPage({
         <TaskDrawer
           taskId={taskId}
           runId={run.id}
+          runTasks={model.tasks}
           scopes={scopes}
           live={model.tasks.get(taskId)?.state ?? null}
           onClose={() => {

@@ -85,7 +85,8 @@ export function SubmitPage({ scopes }: { scopes: Scope[] }) {
       <form onSubmit={(e) => void submit(e)} className="submit">
         <p>
           A plan file as <code>npx baton run</code> reads it, in YAML or JSON. Its agents are
-          ignored: the tasks wait for workers (<code>npx baton worker</code>).
+          ignored: the tasks wait for workers (<code>npx baton worker</code>). Or{' '}
+          <a href="#/goal">submit a goal</a> in plain words, for a model to plan.
         </p>
         <label htmlFor="plan-file">Read a file</label>{' '}
         <input

@@ -5,17 +5,27 @@
  */
 import { useEffect, useRef, useState } from 'react';
 
-import { api, apiUrl, can, type LogLine, type Scope, type TaskDetail } from '../api.ts';
+import {
+  api,
+  apiUrl,
+  can,
+  type LogLine,
+  type Scope,
+  type TaskDetail,
+  type TaskRecord,
+} from '../api.ts';
 import { duration, prettyJson, time, usd } from '../format.ts';
 import { modelOf } from '../layout.ts';
 import { followSse } from '../sse.ts';
 import { StateBadge } from '../widgets.tsx';
+import { CodeFacts } from './CodeFacts.tsx';
 
 const MAX_LOG_LINES = 5000;
 
 export function TaskDrawer({
   taskId,
   runId,
+  runTasks,
   scopes,
   live,
   onClose,
@@ -23,6 +33,8 @@ export function TaskDrawer({
 }: {
   taskId: string;
   runId: string;
+  /** The run's tasks as the run page knows them (a coding task's resolve-conflict task). */
+  runTasks: ReadonlyMap<string, TaskRecord>;
   scopes: Scope[];
   /** The task's state as the run page knows it: a change refetches the details. */
   live: string | null;
@@ -32,6 +44,10 @@ export function TaskDrawer({
   const [detail, setDetail] = useState<TaskDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [cost, setCost] = useState<{ costUsd: number; calls: number } | null>(null);
+  /** Each attempt's calls and cost, summed from the task's recorded calls. */
+  const [byAttempt, setByAttempt] = useState<Map<number, { costUsd: number; calls: number }>>(
+    new Map(),
+  );
   const [busy, setBusy] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -45,6 +61,20 @@ export function TaskDrawer({
       (r) => {
         const g = r.groups.find((x) => x.key === taskId);
         if (!cancelled) setCost(g === undefined ? { costUsd: 0, calls: 0 } : g);
+      },
+      () => undefined,
+    );
+    api.taskUsage(taskId).then(
+      ({ usage }) => {
+        const sums = new Map<number, { costUsd: number; calls: number }>();
+        for (const call of usage) {
+          const sum = sums.get(call.attempt) ?? { costUsd: 0, calls: 0 };
+          // In whole nano-dollars, as the ledger sums, so the total is exact.
+          sum.costUsd = (Math.round(sum.costUsd * 1e9) + Math.round(call.costUsd * 1e9)) / 1e9;
+          sum.calls += 1;
+          sums.set(call.attempt, sum);
+        }
+        if (!cancelled) setByAttempt(sums);
       },
       () => undefined,
     );
@@ -158,11 +188,7 @@ export function TaskDrawer({
             </div>
             <div>
               <dt>Cost</dt>
-              <dd data-testid="task-cost">
-                {cost === null
-                  ? '—'
-                  : `${usd(cost.costUsd)} in ${cost.calls} call${cost.calls === 1 ? '' : 's'}`}
-              </dd>
+              <dd data-testid="task-cost">{cost === null ? '—' : callsCost(cost)}</dd>
             </div>
           </dl>
           {task.error !== null && (
@@ -183,6 +209,8 @@ export function TaskDrawer({
                   <th scope="col">Agent</th>
                   <th scope="col">Started</th>
                   <th scope="col">Ran for</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Cost</th>
                   <th scope="col">Outcome</th>
                 </tr>
               </thead>
@@ -193,6 +221,27 @@ export function TaskDrawer({
                     <td>{a.agentId}</td>
                     <td>{time(a.startedAt)}</td>
                     <td>{duration(a.runMs ?? (a.finishedAt ?? Date.now()) - a.startedAt)}</td>
+                    <td data-testid="attempt-model">
+                      {a.model === null ? (
+                        '—'
+                      ) : (
+                        <>
+                          <span className="mono">{a.model.model}</span>{' '}
+                          <span className="muted">
+                            ({a.model.tier} tier, {a.model.complexity} complexity)
+                          </span>
+                          <div className="muted" data-testid="attempt-model-reason">
+                            {a.model.reason}
+                          </div>
+                        </>
+                      )}
+                    </td>
+                    <td
+                      data-testid="attempt-cost"
+                      data-cost-usd={byAttempt.get(a.attempt)?.costUsd ?? 0}
+                    >
+                      {callsCost(byAttempt.get(a.attempt))}
+                    </td>
                     <td>
                       {a.outcome}
                       {a.error !== null && <div className="muted">{a.error.message}</div>}
@@ -202,6 +251,7 @@ export function TaskDrawer({
               </tbody>
             </table>
           )}
+          <CodeFacts task={task} runTasks={runTasks} />
           {task.result !== null && (
             <section aria-labelledby="result-title">
               <h3 id="result-title">Result</h3>
@@ -215,6 +265,12 @@ export function TaskDrawer({
       )}
     </aside>
   );
+}
+
+/** `$0.001200 in 2 calls`; `—` for none. */
+function callsCost(sum: { costUsd: number; calls: number } | undefined): string {
+  if (sum === undefined) return '—';
+  return `${usd(sum.costUsd)} in ${sum.calls} call${sum.calls === 1 ? '' : 's'}`;
 }
 
 /** The task's log, live: every stored line, then new ones as they come, until the task ends. */
