@@ -52,7 +52,7 @@ export function registerMergeRoute(app: FastifyInstance, baton: Baton): void {
       const outcome = await mergeRun(baton, id, {
         ...(body.into === undefined ? {} : { into: body.into }),
         yes: body.confirm === true,
-        confirm: 'sending confirm: true',
+        confirm: 'Sending confirm: true',
       });
       return mergeAnswer(outcome);
     } catch (error) {
