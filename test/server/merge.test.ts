@@ -147,7 +147,7 @@ describe('POST /v1/runs/:id/merge', () => {
   );
 
   it(
-    'answers 404 for an unknown run and 409 for a run without worktrees, one not succeeded, or one whose repository is not here',
+    'answers 404 for an unknown run and 409 for a run without worktrees, one not succeeded, or one whose repository is not here; no request names a repository',
     async () => {
       const failed = await codingRun(
         join(cli.dir, 'a'),
@@ -194,6 +194,36 @@ describe('POST /v1/runs/:id/merge', () => {
       expect(elsewhere.status).toBe(409);
       expect(elsewhere.body.error.message).toContain('is not on this machine');
       expect(elsewhere.body.error.details.reason).toBe('elsewhere');
+
+      // Nor can a client plant a run that names a repository: payload.workspace is Baton's own.
+      const before2 = (await s.baton.runs({})).runs.length;
+      const workspace = {
+        v: 1,
+        repo: failed.repo,
+        baseSha: 'x',
+        run: 'planted',
+        slot: 'a',
+        key: 'a',
+      };
+      const planted = await s.request('POST', '/v1/runs', {
+        headers: ADMIN,
+        body: { tasks: [{ key: 'a', type: 'shell', payload: { command: 'true', workspace } }] },
+      });
+      expect(planted.status).toBe(400);
+      expect(planted.body.error.details.issues[0].path).toBe('tasks[0].payload.workspace');
+      const plantedTask = await s.request('POST', '/v1/tasks', {
+        headers: ADMIN,
+        body: { type: 'shell', payload: { command: 'true', workspace } },
+      });
+      expect(plantedTask.status).toBe(400);
+      expect(plantedTask.body.error.details.issues[0].path).toBe('payload.workspace');
+      const plantedPlan = await s.request('POST', '/v1/runs', {
+        headers: ADMIN,
+        raw: `tasks:\n  - key: a\n    type: shell\n    payload: { command: 'true', workspace: { v: 1, repo: /tmp } }\n`,
+        contentType: 'application/yaml',
+      });
+      expect(plantedPlan.status, JSON.stringify(plantedPlan.body)).toBe(400);
+      expect((await s.baton.runs({})).runs).toHaveLength(before2);
     },
     TIMEOUT,
   );
