@@ -97,8 +97,10 @@ export interface Plan {
 export interface PlanWorkspace {
   /** Where the repository is, resolved against the plan's directory; null: the current directory's. */
   repo: string | null;
-  /** @default 'by_task' */
+  /** @default 'by_task', or the config file's `parallel.strategy` */
   strategy: 'by_task' | 'by_epic';
+  /** Whether the plan set `strategy` (else the config file's may). */
+  strategyGiven: boolean;
   /** The base branch; null: the branch checked out where the repository is. */
   base: string | null;
   /** @default 'merge' */
@@ -681,6 +683,7 @@ function buildWorkspace(
   return {
     repo: typeof raw.repo === 'string' ? resolve(baseDir, raw.repo) : null,
     strategy: w['strategy'] === 'by_epic' ? 'by_epic' : 'by_task',
+    strategyGiven: w['strategy'] !== undefined,
     base: typeof w['base'] === 'string' ? w['base'] : null,
     merge: mergeMode === 'squash' ? 'squash' : 'merge',
     into,
