@@ -6,8 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { LineCounter } from 'yaml';
-
 import { PlanError, type PlanIssue } from '../core/errors.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
 import {
@@ -21,8 +19,7 @@ import {
   type Segment,
   type Shape,
 } from './config.ts';
-import { Locator, yamlMessage } from './plan.ts';
-import { readYaml } from './plan-yaml.ts';
+import { readYamlDocument } from './plan.ts';
 
 /**
  * Read and check a config file.
@@ -55,19 +52,8 @@ export function loadConfigFile(file: string): ConfigFileValues {
 
 /** Check a config file given as text. @throws PlanError */
 export function parseConfig(text: string, file: string): ConfigFileValues {
-  const lines = new LineCounter();
-  const doc = readYaml(text, file, lines);
-  if (doc.errors.length > 0) {
-    throw new PlanError(
-      file,
-      doc.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { line, column: col, field: '', message: yamlMessage(error.code, error.message) };
-      }),
-    );
-  }
+  const { doc, locator } = readYamlDocument(text, file);
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
-  const locator = new Locator(doc, lines);
   const issues: PlanIssue[] = [];
   const out: ConfigFileValues = { file, values: new Map(), lines: new Map() };
   const add = (path: Segment[], message: string, preferKey = false): void => {

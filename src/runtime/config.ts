@@ -50,6 +50,11 @@ export interface ProviderConfig {
 export interface BatonConfig {
   /** @default $BATON_STORE, else 'sqlite:.baton/baton.db' */
   store: string;
+  /**
+   * The git repository of plans with worktrees that name none (`repo:` in the plan wins),
+   * relative to this file's folder. @default null: the current directory's
+   */
+  repo: string | null;
   /** @default 'default' */
   namespace: string;
   parallel: {
@@ -125,6 +130,7 @@ export const SECRET_PATHS = ['llm.anthropic.apiKey', 'llm.openai.apiKey'] as con
 export function defaultConfig(): BatonConfig {
   return {
     store: 'sqlite:.baton/baton.db',
+    repo: null,
     namespace: 'default',
     parallel: { enabled: true, maxConcurrency: null, strategy: 'by_task' },
     cost: { budgetUsd: null, tiers: {}, prices: {} },
@@ -253,6 +259,7 @@ const provider: Shape = { baseUrl: httpUrl, apiKey: secret };
 
 export const SHAPE: Shape = {
   store: nonEmpty,
+  repo: nonEmpty,
   namespace: nonEmpty,
   parallel: { enabled: bool, maxConcurrency: positiveInt, strategy },
   cost: { budgetUsd: positiveUsd, tiers, prices: pricesCheck },

@@ -20,13 +20,10 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-import { LineCounter } from 'yaml';
-
 import { DOMAIN_PATTERN } from '../core/agent.ts';
 import { PlanError, type PlanIssue } from '../core/errors.ts';
 import { describeValue, didYouMean } from '../core/text.ts';
-import { Locator, yamlMessage } from './plan.ts';
-import { readYaml } from './plan-yaml.ts';
+import { readYamlDocument } from './plan.ts';
 
 /** The domains of seed 004; any other name that fits {@link DOMAIN_PATTERN} may be added. */
 export const KNOWN_DOMAINS = [
@@ -103,19 +100,8 @@ export async function readExpertise(
  * @throws PlanError with each problem's line, as plans and config files have.
  */
 export function parseExpertise(text: string, file: string, domain: string): Expertise {
-  const lines = new LineCounter();
-  const doc = readYaml(text, file, lines);
-  if (doc.errors.length > 0) {
-    throw new PlanError(
-      file,
-      doc.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { line, column: col, field: '', message: yamlMessage(error.code, error.message) };
-      }),
-    );
-  }
+  const { doc, locator } = readYamlDocument(text, file);
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
-  const locator = new Locator(doc, lines);
   const issues: PlanIssue[] = [];
   const add = (path: (string | number)[], message: string, preferKey = false): void => {
     const { line, column } = locator.position(path, preferKey);

@@ -97,8 +97,10 @@ export interface Plan {
 export interface PlanWorkspace {
   /** Where the repository is, resolved against the plan's directory; null: the current directory's. */
   repo: string | null;
-  /** @default 'by_task' */
+  /** @default 'by_task', or the config file's `parallel.strategy` */
   strategy: 'by_task' | 'by_epic';
+  /** Whether the plan set `strategy` (else the config file's may). */
+  strategyGiven: boolean;
   /** The base branch; null: the branch checked out where the repository is. */
   base: string | null;
   /** @default 'merge' */
@@ -185,18 +187,17 @@ export async function loadPlan(file: string): Promise<Plan> {
 }
 
 /**
- * Check a plan given as text. `file` names it in messages, gives the default run name, and
- * anchors relative `cwd`s (its directory, resolved against the process's working directory).
- * JSON is read as the YAML it also is, so both report lines the same way.
- *
- * @throws PlanError listing every issue found, each with its line.
+ * A YAML file's document, read within the nesting limit (checked before it is composed, see
+ * plan-yaml.ts), and the locator of its values' lines. Plans, the config file and expertise files
+ * are read through it.
+ * @throws PlanError listing each YAML syntax error at its line.
  */
-export function parsePlan(text: string, file: string): Plan {
+export function readYamlDocument(
+  text: string,
+  file: string,
+): { doc: Document.Parsed; locator: Locator } {
   const lines = new LineCounter();
-  // Within the nesting limit, checked before the document is composed (see plan-yaml.ts).
   const doc = readYaml(text, file, lines);
-  const locator = new Locator(doc, lines);
-
   if (doc.errors.length > 0) {
     throw new PlanError(
       file,
@@ -206,6 +207,18 @@ export function parsePlan(text: string, file: string): Plan {
       }),
     );
   }
+  return { doc, locator: new Locator(doc, lines) };
+}
+
+/**
+ * Check a plan given as text. `file` names it in messages, gives the default run name, and
+ * anchors relative `cwd`s (its directory, resolved against the process's working directory).
+ * JSON is read as the YAML it also is, so both report lines the same way.
+ *
+ * @throws PlanError listing every issue found, each with its line.
+ */
+export function parsePlan(text: string, file: string): Plan {
+  const { doc, locator } = readYamlDocument(text, file);
 
   let data: unknown;
   try {
@@ -681,6 +694,7 @@ function buildWorkspace(
   return {
     repo: typeof raw.repo === 'string' ? resolve(baseDir, raw.repo) : null,
     strategy: w['strategy'] === 'by_epic' ? 'by_epic' : 'by_task',
+    strategyGiven: w['strategy'] !== undefined,
     base: typeof w['base'] === 'string' ? w['base'] : null,
     merge: mergeMode === 'squash' ? 'squash' : 'merge',
     into,
@@ -907,26 +921,7 @@ function agentPayload(
   baseDir: string,
   issues: IssueList,
 ): Json {
-  const payload: { [key: string]: Json } = {};
-  if (task.payload !== undefined) {
-    if (!isRecord(task.payload)) {
-      issues.add(
-        [...at, 'payload'],
-        `an agent task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
-      );
-    } else {
-      for (const [name, value] of Object.entries(task.payload)) {
-        if ((AGENT_FIELDS as readonly string[]).includes(name)) {
-          issues.add(
-            [...at, 'payload', name],
-            `'${name}' is a field of the agent task itself; write it next to executor: agent, not under payload`,
-          );
-        } else {
-          payload[name] = value as Json;
-        }
-      }
-    }
-  }
+  const payload = payloadData(task, at, issues, 'agent', AGENT_FIELDS);
   for (const field of ['system', 'maxTokens', 'temperature', 'output', 'shell'] as const) {
     if (task[field] === undefined) continue;
     issues.add(
@@ -969,6 +964,39 @@ function agentPayload(
 }
 
 /**
+ * The data under an llm or agent task's `payload:` (what its templates read), without the fields
+ * of the task itself, which belong next to `executor:` (each one found there is an issue).
+ */
+function payloadData(
+  task: RawTask,
+  at: (string | number)[],
+  issues: IssueList,
+  kind: 'llm' | 'agent',
+  fields: readonly string[],
+): { [key: string]: Json } {
+  const payload: { [key: string]: Json } = {};
+  if (task.payload === undefined) return payload;
+  if (!isRecord(task.payload)) {
+    issues.add(
+      [...at, 'payload'],
+      `an ${kind} task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
+    );
+    return payload;
+  }
+  for (const [name, value] of Object.entries(task.payload)) {
+    if (fields.includes(name)) {
+      issues.add(
+        [...at, 'payload', name],
+        `'${name}' is a field of the ${kind} task itself; write it next to executor: ${kind}, not under payload`,
+      );
+    } else {
+      payload[name] = value as Json;
+    }
+  }
+  return payload;
+}
+
+/**
  * An llm task's payload: its `payload:` mapping (data for its templates) with the model call's
  * fields over it, checked as a worker would check it, against the task's own `dependsOn`.
  */
@@ -978,26 +1006,7 @@ function llmPayload(
   at: (string | number)[],
   issues: IssueList,
 ): Json {
-  const payload: { [key: string]: Json } = {};
-  if (task.payload !== undefined) {
-    if (!isRecord(task.payload)) {
-      issues.add(
-        [...at, 'payload'],
-        `an llm task's payload must be a mapping of values its templates read ({{ payload.<name> }}); got ${describeValue(task.payload)}`,
-      );
-    } else {
-      for (const [name, value] of Object.entries(task.payload)) {
-        if ((LLM_FIELDS as readonly string[]).includes(name)) {
-          issues.add(
-            [...at, 'payload', name],
-            `'${name}' is a field of the llm task itself; write it next to executor: llm, not under payload`,
-          );
-        } else {
-          payload[name] = value as Json;
-        }
-      }
-    }
-  }
+  const payload = payloadData(task, at, issues, 'llm', LLM_FIELDS);
   const from = new Map<string, (string | number)[]>();
   for (const field of LLM_FIELDS) {
     const own = task[field];

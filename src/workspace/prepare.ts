@@ -138,9 +138,19 @@ export interface PreparedRun {
  * @param cwd where the repository is looked for when the plan has no `repo:`
  * @throws WorkspaceError (the repository) or PlanError (a task's key or epic) — nothing changed
  */
-export async function prepareWorkspaceRun(plan: Plan, cwd: string): Promise<PreparedRun | null> {
-  const settings = plan.workspace;
-  if (settings === null) return null;
+export async function prepareWorkspaceRun(
+  plan: Plan,
+  cwd: string,
+  defaults: WorkspaceDefaults = {},
+): Promise<PreparedRun | null> {
+  if (plan.workspace === null) return null;
+  const settings: PlanWorkspace = {
+    ...plan.workspace,
+    repo: plan.workspace.repo ?? defaults.repo ?? null,
+    strategy: plan.workspace.strategyGiven
+      ? plan.workspace.strategy
+      : (defaults.strategy ?? plan.workspace.strategy),
+  };
   const dir = settings.repo ?? cwd;
   const repo = await checkRepository(isAbsolute(dir) ? dir : resolve(cwd, dir), settings.base);
   if (settings.into !== null) {
@@ -156,6 +166,14 @@ export async function prepareWorkspaceRun(plan: Plan, cwd: string): Promise<Prep
   const run = stampRun(plan, repo, settings);
   await excludeBatonDirectory(repo.root);
   return { run, repo, settings };
+}
+
+/** What the config file sets for plans with worktrees that do not (docs/config.md). */
+export interface WorkspaceDefaults {
+  /** The repository (absolute) of a plan without `repo:`. */
+  repo?: string;
+  /** The strategy of a plan without `worktrees.strategy`. */
+  strategy?: PlanWorkspace['strategy'];
 }
 
 /** The run with each task's spec stamped (pure, given the checked repository). */

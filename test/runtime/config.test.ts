@@ -111,7 +111,7 @@ describe('the config file', () => {
     );
     const lines = error.message.split('\n');
     expect(lines[0]).toMatch(
-      /^baton\.config\.yaml:2:1: paralel: unknown field 'paralel' \(did you mean 'parallel'\?\); allowed fields: store, namespace, parallel, cost, learning, agents, llm$/,
+      /^baton\.config\.yaml:2:1: paralel: unknown field 'paralel' \(did you mean 'parallel'\?\); allowed fields: store, repo, namespace, parallel, cost, learning, agents, llm$/,
     );
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(

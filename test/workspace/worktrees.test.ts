@@ -4,7 +4,7 @@
  * it was, dirty or not.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { beforeEach, describe, expect, it } from 'vitest';
 
@@ -320,6 +320,48 @@ ${sh('echo f1 > f1.txt')}
       expect(g(repo, 'status', '--porcelain')).toBe('');
       // Epic worktrees go at the end of the run.
       expect(batonWorktrees(repo)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "the config file's repo and parallel.strategy serve a plan that sets neither; the plan's own win",
+    async () => {
+      const { repo, plan } = setup();
+      const file = plan(`name: configured
+worktrees: {}
+tasks:
+  - key: e1
+    epic: backend
+${sh('echo e1 > e1.txt')}
+  - key: e2
+    epic: backend
+${sh('cat e1.txt > e2.txt')}
+`);
+      // Relative to the config file's folder, as the plan's repo: is to the plan's.
+      const config = join(dirname(file), 'baton.config.yaml');
+      writeFileSync(config, 'repo: repo\nparallel: { strategy: by_epic }\n');
+      const run = await runPlan(file, ['--config', config]);
+      expect(run.code, run.stderr).toBe(0);
+      const baton = await cli.open();
+      const tasks = await runTasks(baton, run.runId);
+      const e1 = workspaceOf(tasks.get('e1'));
+      // by_epic from the file: one worktree, e2 after e1 in it, in the file's repository.
+      expect(workspaceOf(tasks.get('e2')).branch).toBe(e1.branch);
+      expect(e1.branch).toMatch(/\/epic-backend$/);
+      expect(g(repo, 'show', `${e1.integrationBranch}:e2.txt`)).toBe('e1');
+      // The plan's own strategy wins over the file's.
+      const own = plan(`name: own
+worktrees: { strategy: by_task }
+tasks:
+  - key: t1
+    epic: backend
+${sh('echo t1 > t1.txt')}
+`);
+      const second = await runPlan(own, ['--config', config]);
+      expect(second.code, second.stderr).toBe(0);
+      const t1 = workspaceOf((await runTasks(baton, second.runId)).get('t1'));
+      expect(t1.branch).toMatch(/\/t1$/);
     },
     TIMEOUT,
   );

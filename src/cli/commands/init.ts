@@ -16,6 +16,8 @@ export const CONFIG_TEMPLATE = `# Baton's configuration (docs/config.md). Flags 
 store: sqlite:.baton/baton.db
 # Isolates queues that share one store.
 namespace: default
+# The git repository of plans with worktrees that name none (relative to this file).
+# repo: .
 
 parallel:
   # false runs one task at a time (as \`npx baton run --sequential\`).

@@ -37,8 +37,7 @@ import {
 import type { BatonConfig } from '../../runtime/config.ts';
 import type { Worker } from '../../runtime/worker.ts';
 import { withWorkspace } from '../../workspace/handler.ts';
-import { prepareWorkspaceRun } from '../../workspace/prepare.ts';
-import { finishRunWorkspace, startRunWorkspace } from './worktrees.ts';
+import { finishRunWorkspace, preparePlanWorkspace, startRunWorkspace } from './worktrees.ts';
 import type { CliContext } from '../context.ts';
 import { followRun, REDRAW_MS } from '../follow.ts';
 import { LiveDisplay } from '../live.ts';
@@ -147,7 +146,7 @@ export async function runCommand(
   }
   // Worktrees (docs/worktrees.md): the repository is checked and each task stamped before
   // anything is stored; a bad repository changes nothing.
-  const workspace = await prepareWorkspaceRun(plan, process.cwd());
+  const workspace = await preparePlanWorkspace(ctx, plan);
   for (const note of workspace?.repo.notes ?? []) ctx.note(`note: ${note}`);
   const runSpec = workspace?.run ?? plan.run;
   const { width } = normalizeRun(runSpec, { now: Date.now() });

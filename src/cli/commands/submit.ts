@@ -1,14 +1,13 @@
 /** `baton submit <plan>`: enqueue a plan as a run without running it. */
 import { loadPlan } from '../../runtime/plan.ts';
-import { prepareWorkspaceRun } from '../../workspace/prepare.ts';
 import { withBaton, type CliContext } from '../context.ts';
-import { startRunWorkspace } from './worktrees.ts';
+import { preparePlanWorkspace, startRunWorkspace } from './worktrees.ts';
 
 export async function submitCommand(ctx: CliContext, planFile: string): Promise<number> {
   // The plan is checked in full before the store is opened: a bad plan stores nothing.
   const plan = await loadPlan(planFile);
   // Worktrees (docs/worktrees.md): the repository is checked before anything is stored.
-  const workspace = await prepareWorkspaceRun(plan, process.cwd());
+  const workspace = await preparePlanWorkspace(ctx, plan);
   for (const note of workspace?.repo.notes ?? []) ctx.note(`note: ${note}`);
   const submitted = await withBaton(ctx, (baton) => baton.submitRun(workspace?.run ?? plan.run));
   if (workspace !== null) await startRunWorkspace(ctx, workspace, submitted.runId);

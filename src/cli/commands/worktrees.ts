@@ -2,12 +2,19 @@
  * The worktree side of the CLI (docs/worktrees.md): what `baton run` and `baton submit` do
  * around a run with worktrees, `baton worktrees [list|prune]` and `baton merge <runId>`.
  */
+import { dirname, resolve } from 'node:path';
+
 import { NotFoundError, WorkspaceError } from '../../core/errors.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import { gitText } from '../../workspace/git.ts';
 import { ensureIntegrationBranch } from '../../workspace/handler.ts';
 import { runLayout } from '../../workspace/names.ts';
-import type { PreparedRun } from '../../workspace/prepare.ts';
+import {
+  prepareWorkspaceRun,
+  type PreparedRun,
+  type WorkspaceDefaults,
+} from '../../workspace/prepare.ts';
+import type { Plan } from '../../runtime/plan.ts';
 import {
   describeWorktrees,
   mergeRun,
@@ -178,4 +185,21 @@ export async function worktreesCommand(
     }
     return 0;
   });
+}
+
+/**
+ * Check the repository of a plan with worktrees and stamp its tasks (null: the plan has none),
+ * with the config file's `repo` (relative to the file's folder) and `parallel.strategy` where
+ * the plan sets neither (docs/config.md).
+ */
+export function preparePlanWorkspace(ctx: CliContext, plan: Plan): Promise<PreparedRun | null> {
+  const { config, sources, file } = ctx.config;
+  const defaults: WorkspaceDefaults = {};
+  if (config.repo !== null) {
+    defaults.repo = resolve(file === null ? process.cwd() : dirname(file), config.repo);
+  }
+  if (sources.get('parallel.strategy')?.kind !== 'default') {
+    defaults.strategy = config.parallel.strategy;
+  }
+  return prepareWorkspaceRun(plan, process.cwd(), defaults);
 }
