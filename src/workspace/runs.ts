@@ -8,10 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 
-import { NotFoundError, WorkspaceError } from '../core/errors.ts';
+import { NotFoundError, ValidationError, WorkspaceError } from '../core/errors.ts';
 import type { TaskRecord } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
-import { gitText, readRef } from './git.ts';
+import { git, gitText, readRef } from './git.ts';
 import { runLayout, safeComponent, type RunLayout } from './names.ts';
 import { splitPayload, type WorkspaceSpec } from './spec.ts';
 import { mergeIntoTarget, type TargetOutcome } from './target.ts';
@@ -139,6 +139,15 @@ export async function mergeRun(
     );
   }
   const into = request.into ?? workspace.spec.into ?? workspace.spec.base;
+  const named = await git(repo, ['check-ref-format', `refs/heads/${into}`], { okCodes: [1] });
+  if (named.exitCode !== 0 || into.startsWith('-')) {
+    throw new ValidationError([
+      {
+        path: 'into',
+        message: `'${into}' is not a branch name (git check-ref-format); name a branch of ${repo}, e.g. ${workspace.spec.base}`,
+      },
+    ]);
+  }
   const outcome = await mergeIntoTarget({
     repo,
     integrationBranch: from,

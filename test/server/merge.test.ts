@@ -130,6 +130,14 @@ describe('POST /v1/runs/:id/merge', () => {
       expect(g(repo, 'show', 'stable:feature.txt')).toBe('feature');
       expect(g(repo, 'show', 'stable:hotfix.txt')).toBe('fix');
 
+      // Not a branch name at all (a revision, an option): 400, nothing run.
+      for (const into of ['release~1', '--help', 'a..b']) {
+        const odd = await s.request('POST', url, { headers: ADMIN, body: { into } });
+        expect(odd.status, into).toBe(400);
+        expect(odd.body.error.details.issues[0].path).toBe('into');
+      }
+      expect(g(repo, 'rev-parse', 'release')).toBe(ff.body.sha);
+
       // A branch that does not exist: 409, said clearly.
       const none = await s.request('POST', url, { headers: ADMIN, body: { into: 'nope' } });
       expect(none.status).toBe(409);
