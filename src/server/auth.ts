@@ -4,7 +4,8 @@
  * - `read`: every GET (tasks, runs, agents, stats, events);
  * - `submit`: submit and cancel tasks and runs, retry failed tasks;
  * - `work`: the worker protocol (register, heartbeat, claim, renew, complete, fail, release);
- * - `admin`: everything.
+ * - `admin`: everything, and alone: merging a run into a branch of its repository
+ *   (`POST /v1/runs/:id/merge`, src/server/merge.ts).
  *
  * Tokens are compared as SHA-256 digests with `timingSafeEqual`, so neither the comparison's
  * time nor the digest's length says how much of a guess was right.

@@ -39,6 +39,8 @@ const COMPONENTS = {
   TaskCancelled: S.TaskCancelledSchema,
   TaskRetried: S.TaskRetriedSchema,
   RunCancelled: S.RunCancelledSchema,
+  MergeBody: S.MergeBodySchema,
+  RunMerged: S.RunMergedSchema,
   AgentSpec: S.AgentSpecSchema,
   HeartbeatBody: S.HeartbeatBodySchema,
   HeartbeatResponse: S.HeartbeatResponseSchema,
@@ -250,6 +252,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       body: 'CancelBody',
       ok: [200, 'RunCancelled'],
       errors: [400, 401, 403, 404],
+    },
+  },
+  '/v1/runs/{id}/merge': {
+    post: {
+      summary:
+        "Put a finished coding run's integration branch into a branch of its repository (docs/worktrees.md): a fast-forward at once; a merge commit only with confirm: true, else would-merge and nothing changed. 409 BATON_CONFLICT for a run without worktrees, not succeeded, whose repository is not on the server's machine, or when the merge cannot be done (dirty checkout, conflicts, no such branch)",
+      scope: 'admin',
+      body: 'MergeBody',
+      ok: [200, 'RunMerged'],
+      errors: [400, 401, 403, 404, 409],
     },
   },
   '/v1/agents': {
@@ -532,6 +544,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
                 required:
                   op.body !== 'CancelBody' &&
                   op.body !== 'RetryBody' &&
+                  op.body !== 'MergeBody' &&
                   op.body !== 'HeartbeatBody' &&
                   op.body !== 'ClaimBody',
                 content:

@@ -434,6 +434,31 @@ export const TaskCancelledSchema = z.strictObject({ task: TaskRecordSchema });
 export const TaskRetriedSchema = z.strictObject({ task: TaskRecordSchema });
 export const RunCancelledSchema = z.strictObject({ run: RunRecordSchema });
 
+/** The body of `POST /v1/runs/:id/merge` (docs/worktrees.md). */
+export const MergeBodySchema = z.strictObject({
+  into: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("The branch to update; default: the plan's merge.into, else its base branch"),
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      'Allow a merge commit when the branch cannot be fast-forwarded; without it nothing is changed and the answer is would-merge',
+    ),
+});
+
+/** What `POST /v1/runs/:id/merge` did, or (`would-merge`) would do. */
+export const RunMergedSchema = z.strictObject({
+  outcome: z.enum(['fast-forward', 'merged', 'would-merge', 'up-to-date']),
+  from: z.string().describe("The run's integration branch"),
+  into: z.string().describe('The branch updated, or that would be'),
+  sha: z.string().optional().describe("The branch's commit after (absent for would-merge)"),
+  message: z.string(),
+});
+
 // --- The worker protocol (workers in any language) --------------------------------------------
 
 const reportSchema = z.strictObject({

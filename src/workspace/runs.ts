@@ -6,11 +6,15 @@
  * record: "merged" is the recorded merge, never `git merge-base --is-ancestor` (which a squash
  * defeats).
  */
+import { existsSync } from 'node:fs';
+
+import { NotFoundError, ValidationError, WorkspaceError } from '../core/errors.ts';
 import type { TaskRecord } from '../core/types.ts';
 import type { Baton } from '../runtime/baton.ts';
-import { readRef } from './git.ts';
+import { git, gitText, readRef } from './git.ts';
 import { runLayout, safeComponent, type RunLayout } from './names.ts';
 import { splitPayload, type WorkspaceSpec } from './spec.ts';
+import { mergeIntoTarget, type TargetOutcome } from './target.ts';
 import { listWorktrees, removeWorktree, type ListedWorktree } from './worktree.ts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
@@ -58,6 +62,100 @@ export async function runWorkspace(baton: Baton, runId: string): Promise<RunWork
     spec: first.spec,
     tasks,
   };
+}
+
+/** Why {@link mergeRun} refused a run (`details.reason` of its WorkspaceError). */
+export type RunMergeRefusal = 'no-worktrees' | 'unfinished' | 'elsewhere';
+
+export interface RunMergeRequest {
+  /** The branch to update. @default the plan's `merge.into`, else its base branch */
+  into?: string;
+  /** Allow a merge commit when a fast-forward is not possible. @default false */
+  yes?: boolean;
+  /** Merge a run that has not succeeded (what its integration branch holds so far). @default false */
+  unfinished?: boolean;
+  /** How the message tells the user to allow a merge commit. @default `npx baton merge <runId> --yes` */
+  confirm?: string;
+}
+
+export interface RunMergeOutcome extends TargetOutcome {
+  runId: string;
+  /** The run's integration branch. */
+  from: string;
+  /** The branch updated (or that would be). */
+  into: string;
+}
+
+/**
+ * Put a run's integration branch into a branch of its repository: `baton merge <runId>` and
+ * `POST /v1/runs/:id/merge`. The repository, integration branch and default target come from the
+ * run's tasks (their `payload.workspace`, {@link runWorkspace}); the merge is
+ * {@link mergeIntoTarget} (a fast-forward at once; a merge commit only with `yes`; a dirty
+ * checkout never touched).
+ * @throws NotFoundError for an unknown run; WorkspaceError with `details.reason` (a
+ *   {@link RunMergeRefusal}) for a run without worktrees, one not succeeded (without
+ *   `unfinished`), or one whose repository is not on this machine; WorkspaceError from
+ *   {@link mergeIntoTarget} (no such branch, dirty checkout, conflicts).
+ */
+export async function mergeRun(
+  baton: Baton,
+  runId: string,
+  request: RunMergeRequest = {},
+): Promise<RunMergeOutcome> {
+  const workspace = await runWorkspace(baton, runId);
+  if (workspace === null) {
+    if ((await baton.getRun(runId)) === null) throw new NotFoundError('run', runId);
+    throw new WorkspaceError(
+      `run ${runId} has no worktrees; only runs of plans with repo:/worktrees: have an integration branch to merge`,
+      { details: { reason: 'no-worktrees' satisfies RunMergeRefusal, runId } },
+    );
+  }
+  const from = workspace.layout.integrationBranch;
+  if (workspace.runState !== 'succeeded' && request.unfinished !== true) {
+    throw new WorkspaceError(
+      `run ${runId} is ${workspace.runState}: ${from} holds only its merged tasks. Wait for it to succeed, or add --yes to merge what is there`,
+      {
+        details: {
+          reason: 'unfinished' satisfies RunMergeRefusal,
+          runId,
+          state: workspace.runState,
+        },
+      },
+    );
+  }
+  const { repo } = workspace.spec;
+  let top: string | null = null;
+  if (existsSync(repo)) {
+    try {
+      top = await gitText(repo, ['rev-parse', '--show-toplevel']);
+    } catch {
+      top = null;
+    }
+  }
+  if (top === null) {
+    throw new WorkspaceError(
+      `run ${runId}'s repository ${repo} is not on this machine (or is no longer a git repository); merge it on the machine that ran it: npx baton merge ${runId}`,
+      { details: { reason: 'elsewhere' satisfies RunMergeRefusal, runId, repo } },
+    );
+  }
+  const into = request.into ?? workspace.spec.into ?? workspace.spec.base;
+  const named = await git(repo, ['check-ref-format', `refs/heads/${into}`], { okCodes: [1] });
+  if (named.exitCode !== 0 || into.startsWith('-')) {
+    throw new ValidationError([
+      {
+        path: 'into',
+        message: `'${into}' is not a branch name (git check-ref-format); name a branch of ${repo}, e.g. ${workspace.spec.base}`,
+      },
+    ]);
+  }
+  const outcome = await mergeIntoTarget({
+    repo,
+    integrationBranch: from,
+    target: into,
+    yes: request.yes === true,
+    ...(request.confirm === undefined ? {} : { confirm: request.confirm }),
+  });
+  return { ...outcome, message: outcome.message.replace('<runId>', runId), runId, from, into };
 }
 
 /** What `baton worktrees list` says of one worktree. */

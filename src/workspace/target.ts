@@ -27,6 +27,8 @@ export interface TargetRequest {
   target: string;
   /** Allow a merge commit when a fast-forward is not possible. @default false */
   yes?: boolean;
+  /** How the message tells the user to allow a merge commit. @default `npx baton merge <runId> --yes` */
+  confirm?: string;
 }
 
 /** Where `branch` is checked out, if anywhere. */
@@ -74,7 +76,7 @@ export async function mergeIntoTarget(request: TargetRequest): Promise<TargetOut
       tip: current,
       message:
         `${target} has moved on since the run started, so ${integrationBranch} (${count} commits) cannot fast-forward it. ` +
-        `\`npx baton merge <runId> --yes\` would make a merge commit of ${integrationBranch} on ${target}${checkout === null ? '' : ` (in ${checkout})`}; nothing was changed`,
+        `${request.confirm ?? '`npx baton merge <runId> --yes`'} would make a merge commit of ${integrationBranch} on ${target}${checkout === null ? '' : ` (in ${checkout})`}; nothing was changed`,
     };
   }
   if (checkout !== null) {

@@ -272,6 +272,14 @@ describe('OpenAPI document', () => {
     await call('GET', '/v1/runs?order=sideways', '/v1/runs');
     await call('POST', '/v1/tasks/tsk_missing/cancel', '/v1/tasks/{id}/cancel', { body: {} });
     await call('POST', '/v1/tasks/tsk_missing/retry', '/v1/tasks/{id}/retry', { body: {} });
+    // Merge: the 200s are in test/server/merge.test.ts (a real git repository), checked with the
+    // same RunMerged schema this document is generated from.
+    const merge = '/v1/runs/{id}/merge';
+    await call('POST', '/v1/runs/run_missing/merge', merge, { body: {} });
+    await call('POST', `/v1/runs/${run.body.runId as string}/merge`, merge, { body: {} });
+    await call('POST', `/v1/runs/${run.body.runId as string}/merge`, merge, {
+      body: { confirm: 'yes' },
+    });
     // Last: nothing here claims the goal's plan task.
     const goal = await call('POST', '/v1/goals', '/v1/goals', {
       body: { description: 'Calculate factorial of 10', budget: { usd: 1 }, agents: ['agt_c'] },
@@ -322,6 +330,9 @@ describe('OpenAPI document', () => {
         'post /v1/tasks/{id}/retry 200',
         'post /v1/tasks/{id}/retry 404',
         'post /v1/tasks/{id}/retry 409',
+        'post /v1/runs/{id}/merge 400',
+        'post /v1/runs/{id}/merge 404',
+        'post /v1/runs/{id}/merge 409',
         'get /v1/costs 200',
         'get /v1/costs 400',
         'get /v1/costs 404',

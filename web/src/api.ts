@@ -16,8 +16,10 @@ import type {
   EventSchema,
   LogLineSchema,
   LogPageSchema,
+  MergeBodySchema,
   RunDetailSchema,
   RunPageSchema,
+  RunMergedSchema,
   RunRecordSchema,
   SubmittedGoalSchema,
   SubmittedRunSchema,
@@ -44,6 +46,8 @@ export type LogPage = z.infer<typeof LogPageSchema>;
 export type SubmittedRun = z.infer<typeof SubmittedRunSchema>;
 export type SubmittedGoal = z.infer<typeof SubmittedGoalSchema>;
 export type GoalBody = z.input<typeof GoalBodySchema>;
+export type MergeBody = z.input<typeof MergeBodySchema>;
+export type RunMerged = z.infer<typeof RunMergedSchema>;
 export type AuthInfo = z.infer<typeof AuthInfoSchema>;
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export type TaskState = TaskRecord['state'];
@@ -176,6 +180,10 @@ export const api = {
   cancelRun: (id: string) =>
     request<{ run: RunRecord }>('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`, {
       body: JSON.stringify({ reason: 'cancelled from the dashboard' }),
+    }),
+  mergeRun: (id: string, body: MergeBody) =>
+    request<RunMerged>('POST', `/v1/runs/${encodeURIComponent(id)}/merge`, {
+      body: JSON.stringify(body),
     }),
 };
 

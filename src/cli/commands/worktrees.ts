@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 
-import { WorkspaceError } from '../../core/errors.ts';
+import { NotFoundError, WorkspaceError } from '../../core/errors.ts';
 import type { Baton } from '../../runtime/baton.ts';
 import { gitText } from '../../workspace/git.ts';
 import { ensureIntegrationBranch } from '../../workspace/handler.ts';
@@ -15,7 +15,13 @@ import {
   type WorkspaceDefaults,
 } from '../../workspace/prepare.ts';
 import type { Plan } from '../../runtime/plan.ts';
-import { describeWorktrees, pruneWorktrees, runWorkspace } from '../../workspace/runs.ts';
+import {
+  describeWorktrees,
+  mergeRun,
+  pruneWorktrees,
+  runWorkspace,
+  type RunMergeOutcome,
+} from '../../workspace/runs.ts';
 import { mergeIntoTarget } from '../../workspace/target.ts';
 import { withBaton, type CliContext } from '../context.ts';
 
@@ -108,29 +114,30 @@ export async function mergeCommand(
   options: MergeCommandOptions,
 ): Promise<number> {
   return withBaton(ctx, async (baton) => {
-    const workspace = await runWorkspace(baton, runId);
-    if (workspace === null) {
-      throw new WorkspaceError(
-        `run ${runId} ${(await baton.getRun(runId)) === null ? 'does not exist' : 'has no worktrees'}; only runs of plans with repo:/worktrees: have an integration branch`,
-      );
+    let outcome: RunMergeOutcome;
+    try {
+      outcome = await mergeRun(baton, runId, {
+        ...(options.into === undefined ? {} : { into: options.into }),
+        yes: options.yes === true,
+        unfinished: options.yes === true,
+      });
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new WorkspaceError(
+          `run ${runId} does not exist; only runs of plans with repo:/worktrees: have an integration branch`,
+          { cause: error },
+        );
+      }
+      if (error instanceof WorkspaceError && error.details['reason'] === 'unfinished') {
+        ctx.note(error.message);
+        return 1;
+      }
+      throw error;
     }
-    if (workspace.runState !== 'succeeded' && options.yes !== true) {
-      ctx.note(
-        `run ${runId} is ${workspace.runState}: ${workspace.layout.integrationBranch} holds only its merged tasks. Wait for it to succeed, or add --yes to merge what is there`,
-      );
-      return 1;
-    }
-    const target = options.into ?? workspace.spec.into ?? workspace.spec.base;
-    const outcome = await mergeIntoTarget({
-      repo: workspace.spec.repo,
-      integrationBranch: workspace.layout.integrationBranch,
-      target,
-      yes: options.yes === true,
-    });
-    const message = outcome.message.replace('<runId>', runId);
-    if (ctx.json) ctx.printJson({ runId, target, ...outcome, message });
-    else if (outcome.done) ctx.print(message);
-    else ctx.note(message);
+    const { runId: _id, from: _from, into: target, ...rest } = outcome;
+    if (ctx.json) ctx.printJson({ runId, target, ...rest });
+    else if (outcome.done) ctx.print(outcome.message);
+    else ctx.note(outcome.message);
     return outcome.done ? 0 : 1;
   });
 }

@@ -22,6 +22,7 @@ import { STATE_ICON, TASK_STATES, TERMINAL, duration, stateAfter, usd } from '..
 import { expectedDurations, modelOf, remainingMs, type EtaTask } from '../layout.ts';
 import { CostBar, ProgressBar, StateBadge } from '../widgets.tsx';
 import { TaskStore } from '../task-store.ts';
+import { MergeRun } from './MergeRun.tsx';
 import { RunGraph } from './RunGraph.tsx';
 import { TaskDrawer } from './TaskDrawer.tsx';
 
@@ -225,6 +226,7 @@ export function RunPage({
         )}
       </div>
       {actionError !== null && <p role="alert">{actionError}</p>}
+      <MergeRun run={run} tasks={model.tasks} scopes={scopes} />
       <div className="panels">
         <RunStats model={model} progress={progress} />
         <CostPanel runId={run.id} version={costVersion} running={run.state === 'running'} />
