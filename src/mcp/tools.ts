@@ -18,6 +18,7 @@ import { DOMAIN_PATTERN } from '../core/agent.ts';
 import { mergeLearnings } from '../runtime/expertise-merge.ts';
 import { expertisePath, expertiseRoot, readExpertise } from '../runtime/expertise.ts';
 import { batonVersion } from '../runtime/version.ts';
+import { refuseWorkspacePayloads } from '../workspace/spec.ts';
 import { Access, runFolder } from './access.ts';
 import { ToolError } from './errors.ts';
 import type { McpCaller } from './identity.ts';
@@ -282,6 +283,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       access.need('submit', 'submit_tasks');
       const runId = access.run(run, 'submit_tasks');
       await access.checkLease();
+      refuseWorkspacePayloads(tasks, (i) => `tasks[${i}].payload`);
       const submitted = await backend.submitTasks(
         tasks as unknown as TaskSpec[],
         runId === null ? {} : { runId },

@@ -42,7 +42,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerExpertiseRoutes } from './expertise.ts';
 import { registerMcpRoute } from './mcp.ts';
-import { WORKSPACE_FIELD } from '../workspace/spec.ts';
+import { refuseWorkspacePayloads } from '../workspace/spec.ts';
 import { registerMergeRoute } from './merge.ts';
 import { streamSse } from './sse.ts';
 import { registerWorkRoutes } from './work.ts';
@@ -699,34 +699,6 @@ async function streamEvents(
       ? `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
       : null,
   );
-}
-
-/**
- * `payload.workspace` is what Baton stamps on the tasks of a plan with `repo:` where the
- * repository is (src/workspace/spec.ts): it names a path on that machine, and workers open
- * worktrees there and `POST /v1/runs/:id/merge` merges there. An HTTP client may not write it,
- * for the same reason as {@link planWithoutWorktrees}.
- */
-function refuseWorkspacePayloads(
-  tasks: readonly { payload?: unknown }[],
-  pathOf: (index: number) => string,
-): void {
-  const issues = tasks.flatMap((task, i) => {
-    const payload = task.payload;
-    return payload !== null &&
-      typeof payload === 'object' &&
-      !Array.isArray(payload) &&
-      WORKSPACE_FIELD in payload
-      ? [
-          {
-            path: `${pathOf(i)}.${WORKSPACE_FIELD}`,
-            message:
-              'payload.workspace is written by Baton for a plan with repo:/worktrees:, submitted with `baton run` or `baton submit` on the machine that has the repository (docs/worktrees.md); remove it',
-          },
-        ]
-      : [];
-  });
-  if (issues.length > 0) throw new ValidationError(issues);
 }
 
 /** Whether a Content-Type header names the plan-as-JSON media type (parameters aside). */

@@ -4,7 +4,7 @@
  * and read back by the handler wrapper (src/workspace/handler.ts), which removes it before the
  * executor sees the payload.
  */
-import { NonRetryableError } from '../core/errors.ts';
+import { NonRetryableError, ValidationError } from '../core/errors.ts';
 import type { Json } from '../core/types.ts';
 
 /** The payload field that carries a task's {@link WorkspaceSpec}. */
@@ -76,4 +76,34 @@ export function splitPayload(payload: Json): { spec: WorkspaceSpec | null; paylo
     );
   }
   return { spec: raw as unknown as WorkspaceSpec, payload: rest };
+}
+
+/**
+ * `payload.workspace` is what Baton stamps on the tasks of a plan with `repo:` where the
+ * repository is: it names a path on that machine, and workers open worktrees there and
+ * `POST /v1/runs/:id/merge` merges there. Tasks that come from a client (the HTTP API, MCP's
+ * `submit_tasks`) may not carry it: a plan with worktrees is submitted with `baton run` or
+ * `baton submit` on the machine that has the repository.
+ * @throws ValidationError naming each task's `payload.workspace`.
+ */
+export function refuseWorkspacePayloads(
+  tasks: readonly { payload?: unknown }[],
+  pathOf: (index: number) => string,
+): void {
+  const issues = tasks.flatMap((task, i) => {
+    const payload = task.payload;
+    return payload !== null &&
+      typeof payload === 'object' &&
+      !Array.isArray(payload) &&
+      WORKSPACE_FIELD in payload
+      ? [
+          {
+            path: `${pathOf(i)}.${WORKSPACE_FIELD}`,
+            message:
+              'payload.workspace is written by Baton for a plan with repo:/worktrees:, submitted with `baton run` or `baton submit` on the machine that has the repository (docs/worktrees.md); remove it',
+          },
+        ]
+      : [];
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
 }

@@ -303,6 +303,17 @@ describe.each([
       'BATON_VALIDATION',
     );
     expect(bad.text).toContain('nope');
+    // A task naming a workspace (a repository path on this machine) is Baton's to stamp, never a
+    // client's: refused, and nothing stored.
+    const before = (await b.listTasks({ runId: w.runId })).tasks.length;
+    const planted = await refused(
+      client,
+      'submit_tasks',
+      { tasks: [{ key: 'planted', type: 'shell', payload: { workspace: { repo: '/etc' } } }] },
+      'BATON_VALIDATION',
+    );
+    expect(planted.text).toContain('tasks[0].payload.workspace');
+    expect((await b.listTasks({ runId: w.runId })).tasks).toHaveLength(before);
     const progress = await call(client, 'report_progress', { message: 'halfway', percent: 50 });
     expect(progress.isError, progress.text).toBe(false);
     const logs = await b.readLogs({ taskId: w.lease.taskId });
