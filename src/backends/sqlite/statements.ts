@@ -144,7 +144,7 @@ export type Statements = Record<Name, StatementSync> & {
   taskInserts: BatchInsert[];
   /** `event-insert.sql` for 64, 8 and 1 events. */
   eventInserts: BatchInsert[];
-  /** `log-insert.sql` for 64, 8 and 1 lines. */
+  /** `log-insert.sql` for 64, 16, 4 and 1 lines (100 lines: 3 statements, not 9). */
   logInserts: BatchInsert[];
 };
 
@@ -157,7 +157,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
   }
   out.taskInserts = batches(db, FILES.taskInsert, [32, 8, 1]);
   out.eventInserts = batches(db, FILES.eventInsert, [64, 8, 1]);
-  out.logInserts = batches(db, 'log-insert', [64, 8, 1]);
+  out.logInserts = batches(db, 'log-insert', [64, 16, 4, 1]);
   return out;
 }
 

@@ -240,6 +240,27 @@ export function logCases(env: SuiteEnv): void {
       ]);
     });
 
+    it('a lone surrogate is stored as U+FFFD and a line counts its UTF-8 bytes, appended or carried', async () => {
+      const { b } = env.ctx();
+      const { id, lease } = await started(b);
+      await append(b, lease, [{ text: 'bad \uD800 half' }, { text: 'é€😀' }]);
+      const [outcome] = await b.complete([
+        {
+          ...lease,
+          result: null,
+          logs: [{ text: '\uDC00 carried', stream: 'stderr', level: 'error' }, { text: 'ü' }],
+        },
+      ]);
+      expect(outcome?.status).toBe('ok');
+      const { lines } = await readAll(b, { taskId: id });
+      expect(lines.map((l) => [l.stream, l.level, l.text])).toEqual([
+        ['log', 'info', 'bad \uFFFD half'],
+        ['log', 'info', 'é€😀'],
+        ['stderr', 'error', '\uFFFD carried'],
+        ['log', 'info', 'ü'],
+      ]);
+    });
+
     it('a refused complete or fail still keeps the lines it carried: they are what its attempt printed', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b, [], {
