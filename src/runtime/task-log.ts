@@ -60,15 +60,13 @@ export class AttemptLog {
   /** The `ctx.log` a handler gets. */
   get api(): TaskLog {
     if (this.#api) return this.#api;
-    const at =
-      (level: LogLevel) =>
-      (...args: unknown[]): void =>
-        this.#message(level, args);
-    const api = at('info') as TaskLog;
-    api.debug = at('debug');
-    api.info = at('info');
-    api.warn = at('warn');
-    api.error = at('error');
+    // Made once per attempt that logs, so kept small: the six functions share one scope.
+    const info = (...args: unknown[]): void => this.#message('info', args);
+    const api = info as TaskLog;
+    api.debug = (...args) => this.#message('debug', args);
+    api.info = info;
+    api.warn = (...args) => this.#message('warn', args);
+    api.error = (...args) => this.#message('error', args);
     api.write = (stream, chunk) => this.#output(stream, chunk);
     this.#api = api;
     return api;

@@ -50,6 +50,7 @@ import type {
 } from '../../core/types.ts';
 import {
   levelRank,
+  LOG_LEVELS,
   type LogBounds,
   type LogLine,
   type LogPage,
@@ -219,6 +220,13 @@ const LOG_SCAN_PER_LINE = 4;
 
 /** How a log line's stream is stored (lua/includes/logs.lua), and back. */
 const STREAM_CODE: Record<LogStream, string> = { stdout: 'o', stderr: 'e', log: 'l' };
+/** A line's stream and level as the log section sends them (`l1`: log, info), made once. */
+const LINE_CODE = Object.fromEntries(
+  Object.entries(STREAM_CODE).map(([stream, code]) => [
+    stream,
+    LOG_LEVELS.map((level) => code + String(levelRank(level))),
+  ]),
+) as Record<LogStream, string[]>;
 const STREAM_OF_CODE: Record<string, LogStream> = { o: 'stdout', e: 'stderr', l: 'log' };
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -918,7 +926,7 @@ export class RedisBackend implements Backend {
     for (const item of items) {
       args.push(item.taskId, item.token, item.agentId, item.lines.length);
       for (const line of item.lines) {
-        args.push(STREAM_CODE[line.stream] + String(levelRank(line.level)), line.text);
+        args.push(LINE_CODE[line.stream][levelRank(line.level)]!, line.text);
       }
     }
   }

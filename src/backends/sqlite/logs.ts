@@ -19,7 +19,7 @@ import { levelRank, type LogBounds, type LogLine, type LogPage } from '../../cor
 import type { LogAppendOutcome, ReadAgentLogsOptions, ReadLogsOptions } from '../backend.ts';
 import type { CheckedLogAppend, CheckedLogLine } from '../inputs.ts';
 import { levelOfRank, logPage, refusedLog, streamOf, type CutFound } from '../logs.ts';
-import { insertRows, type Statements } from './statements.ts';
+import { insertRows, selectRows, type Statements } from './statements.ts';
 
 /** What the bounds know of a claim's log (a row of `task_log_claims`, as `log-claim.sql` reads it). */
 interface LogState {
@@ -162,16 +162,14 @@ export class SqliteLogs {
     items: readonly CheckedLogAppend[],
     held: ReadonlyMap<string, HeldClaim>,
   ): Map<number, ClaimRow> | undefined {
-    const pairs: [number, number][] = [];
+    const pairs: number[] = [];
     for (const item of items) {
       const known = held.get(item.taskId);
       if (known !== undefined && known.token === item.token && item.lines.length > 0)
-        pairs.push([known.taskSeq, item.token]);
+        pairs.push(known.taskSeq, item.token);
     }
     if (pairs.length === 0) return undefined;
-    const rows = this.#st.logStates.all(JSON.stringify(pairs)) as unknown as (ClaimRow & {
-      token: number;
-    })[];
+    const rows = selectRows(this.#st.logStates, pairs) as (ClaimRow & { token: number })[];
     if (rows.length === 0) return undefined;
     const states = new Map<number, ClaimRow>();
     for (const row of rows) states.set(row.task_seq, row);

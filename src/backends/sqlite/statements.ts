@@ -53,7 +53,6 @@ const FILES = {
   logSeq: 'log-seq',
   logSeqSave: 'log-seq-save',
   logState: 'log-state',
-  logStates: 'log-states',
   logStateSave: 'log-state-save',
   logTailCut: 'log-tail-cut',
   logTailOldest: 'log-tail-oldest',
@@ -130,8 +129,9 @@ const ARRAY_ROWS: ReadonlySet<Name> = new Set<Name>([
 ]);
 
 /**
- * A multi-row insert: `statement` inserts `rows` rows of `width` values each. Largest first; the
- * last inserts one row. One statement of many rows costs much less per row than one per row.
+ * A multi-row statement: `statement` inserts (or reads for) `rows` rows of `width` values each.
+ * Largest first; the last takes one row. One statement of many rows costs much less per row than
+ * one per row.
  */
 export interface BatchInsert {
   rows: number;
@@ -144,8 +144,10 @@ export type Statements = Record<Name, StatementSync> & {
   taskInserts: BatchInsert[];
   /** `event-insert.sql` for 64, 8 and 1 events. */
   eventInserts: BatchInsert[];
-  /** `log-insert.sql` for 64, 8 and 1 lines. */
+  /** `log-insert.sql` for 64, 16, 4 and 1 lines (100 lines: 3 statements, not 9). */
   logInserts: BatchInsert[];
+  /** `log-states.sql` for 64, 16, 4 and 1 claims. */
+  logStates: BatchInsert[];
 };
 
 export function prepareStatements(db: DatabaseSync): Statements {
@@ -157,7 +159,8 @@ export function prepareStatements(db: DatabaseSync): Statements {
   }
   out.taskInserts = batches(db, FILES.taskInsert, [32, 8, 1]);
   out.eventInserts = batches(db, FILES.eventInsert, [64, 8, 1]);
-  out.logInserts = batches(db, 'log-insert', [64, 8, 1]);
+  out.logInserts = batches(db, 'log-insert', [64, 16, 4, 1]);
+  out.logStates = batches(db, 'log-states', [64, 16, 4, 1]);
   return out;
 }
 
@@ -172,6 +175,20 @@ function batches(db: DatabaseSync, file: string, sizes: readonly number[]): Batc
     // `INSERT … VALUES (?, …)` → `INSERT … VALUES (?, …), (?, …), …`
     statement: db.prepare(sql.replace(tuple, Array.from({ length: rows }, () => tuple).join(', '))),
   }));
+}
+
+/** The rows a batch statement (a SELECT over its rows of values) returns for all of `values`. */
+export function selectRows(batches: readonly BatchInsert[], values: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let at = 0;
+  for (const { rows, width, statement } of batches) {
+    const size = rows * width;
+    for (; values.length - at >= size; at += size) {
+      for (const row of statement.all(...(values.slice(at, at + size) as SQLInputValue[])))
+        out.push(row);
+    }
+  }
+  return out;
 }
 
 /** Insert buffered rows (`width` values each, flattened) with the fewest statements. */

@@ -240,6 +240,27 @@ export function logCases(env: SuiteEnv): void {
       ]);
     });
 
+    it('a lone surrogate is stored as U+FFFD and a line counts its UTF-8 bytes, appended or carried', async () => {
+      const { b } = env.ctx();
+      const { id, lease } = await started(b);
+      await append(b, lease, [{ text: 'bad \uD800 half' }, { text: 'é€😀' }]);
+      const [outcome] = await b.complete([
+        {
+          ...lease,
+          result: null,
+          logs: [{ text: '\uDC00 carried', stream: 'stderr', level: 'error' }, { text: 'ü' }],
+        },
+      ]);
+      expect(outcome?.status).toBe('ok');
+      const { lines } = await readAll(b, { taskId: id });
+      expect(lines.map((l) => [l.stream, l.level, l.text])).toEqual([
+        ['log', 'info', 'bad \uFFFD half'],
+        ['log', 'info', 'é€😀'],
+        ['stderr', 'error', '\uFFFD carried'],
+        ['log', 'info', 'ü'],
+      ]);
+    });
+
     it('a refused complete or fail still keeps the lines it carried: they are what its attempt printed', async () => {
       const { b, clock } = env.ctx();
       const agent = await registerAgent(b, [], {
@@ -429,6 +450,38 @@ export function logCases(env: SuiteEnv): void {
       // A stream filter keeps the marker: it tells of lines of every stream.
       const stderr = await readAll(b, { taskId: id, stream: 'stderr' });
       expect(stderr.lines.map((l) => l.stream)).toEqual(['cut']);
+    });
+
+    it('a complete of many items whose attempts logged before carries each one on from its own state', async () => {
+      const ctx = env.ctx();
+      const b = await ctx.open({ logs: { headBytes: 2048, tailBytes: LOG_LIMITS.maxLineBytes } });
+      // 85 attempts (every batch size a store may read their states in: 64 + 16 + 4 + 1), most
+      // with a full head and a full tail before their complete (2 + 65 lines of 1001 bytes), so
+      // that the one line each carries cuts its oldest tail line; a few with no line before.
+      const attempts: { id: string; lease: Lease; before: number }[] = [];
+      for (let i = 0; i < 85; i++) {
+        const { id, lease } = await started(b);
+        const before = i % 7 === 3 ? 0 : 67;
+        if (before > 0) await append(b, lease, numbered(1, before, 1000));
+        attempts.push({ id, lease, before });
+      }
+      const outcomes = await b.complete(
+        attempts.map(({ lease, before }) => ({
+          ...lease,
+          result: null,
+          logs: numbered(before + 1, 1, 1000),
+        })),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(attempts.map(() => 'ok'));
+      const seq = (from: number, to: number): string[] =>
+        Array.from({ length: to - from + 1 }, (_, i) => String(from + i).padStart(4, '0'));
+      for (const { id, before } of attempts) {
+        const { lines } = await readAll(b, { taskId: id });
+        expect(
+          lines.map((l) => (l.stream === 'cut' ? 'cut' : l.text.slice(0, 4))),
+          `task ${id}: its head, the marker of the one line cut, its tail with the carried line`,
+        ).toEqual(before === 0 ? ['0001'] : [...seq(1, 2), 'cut', ...seq(4, 68)]);
+      }
     });
 
     it('a follower that fell behind the cut sees the marker; one that kept up does not', async () => {
