@@ -7,6 +7,8 @@
  *   fake: write <path> <text>     a tool call that writes <text> (and a newline) to <path>
  *   fake: sleep <ms>              wait
  *   fake: hang                    never finish (until killed)
+ *   fake: hang-once <marker>      hang (as `hang`) unless the file <marker> (absolute, outside the
+ *                                 worktree) exists; create it first: only the first session hangs
  *   fake: spawn-child             start `sleep 600` as a child; its pid goes to $FAKE_AGENT_PID_FILE
  *   fake: result <subtype>        end with this result subtype (error_max_turns, error_max_budget_usd,
  *                                 error_during_execution, is_error) — Claude; for Codex any value fails the turn
@@ -125,6 +127,14 @@ export function spawnChild() {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** `fake: hang-once <marker>`: true (and the marker made) when no session has hung on it yet. */
+export function firstToHang(marker) {
+  const path = marker.trim();
+  if (existsSync(path)) return false;
+  writeFileSync(path, `${process.pid}\n`);
+  return true;
+}
 
 export function hang() {
   setInterval(() => undefined, 1 << 30);

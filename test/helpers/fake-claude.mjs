@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import {
   directives,
   emit,
+  firstToHang,
   hang,
   mcpClient,
   readPrompt,
@@ -156,6 +157,9 @@ for (const { verb, rest } of steps) {
       break;
     case 'hang':
       await hang();
+      break;
+    case 'hang-once':
+      if (firstToHang(rest)) await hang();
       break;
     case 'spawn-child':
       spawnChild();

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import {
   directives,
   emit,
+  firstToHang,
   hang,
   readPrompt,
   recordStart,
@@ -72,6 +73,9 @@ for (const { verb, rest } of steps) {
       break;
     case 'hang':
       await hang();
+      break;
+    case 'hang-once':
+      if (firstToHang(rest)) await hang();
       break;
     case 'spawn-child':
       spawnChild();
