@@ -320,8 +320,18 @@ export const TaskPageSchema = z.strictObject({
   nextCursor: z.string().nullable(),
 });
 
+/** A run's budget in `GET /v1/runs`: its limit, what calls spent and what calls in flight hold. */
+export const RunBudgetSchema = z.strictObject({
+  limitUsd: z.number(),
+  spentUsd: z.number(),
+  reservedUsd: z.number(),
+});
+
+/** A run of `GET /v1/runs`: the run record and its budget (null when it has none). */
+export const RunListItemSchema = RunRecordSchema.extend({ budget: RunBudgetSchema.nullable() });
+
 export const RunPageSchema = z.strictObject({
-  runs: z.array(RunRecordSchema),
+  runs: z.array(RunListItemSchema),
   nextCursor: z.string().nullable(),
 });
 

@@ -408,11 +408,27 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/runs', readWith(RunListQuerySchema), async (request) => {
     const q = RunListQuerySchema.parse(request.query);
-    return await baton.runs({
+    const page = await baton.runs({
       ...(q.order === undefined ? {} : { order: q.order }),
       ...(q.limit === undefined ? {} : { limit: q.limit }),
       ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
     });
+    // Each run's budget, so the dashboard's list needs no request per run: one point read per
+    // run on the page (≤ 100), the same read `GET /v1/costs?run=` makes (docs/http-api.md).
+    const budgets = await Promise.all(page.runs.map((run) => baton.backend.budgetOf(run.id)));
+    return {
+      ...page,
+      runs: page.runs.map((run, i) => {
+        const b = budgets[i] ?? null;
+        return {
+          ...run,
+          budget:
+            b === null
+              ? null
+              : { limitUsd: b.limitUsd, spentUsd: b.spentUsd, reservedUsd: b.reservedUsd },
+        };
+      }),
+    };
   });
 
   app.get('/v1/runs/:id', read, async (request) => {

@@ -1,13 +1,25 @@
 /**
  * `GET /v1/costs` and budgets over HTTP (docs/costs.md, docs/http-api.md): totals of a run's model
  * calls (or the namespace's) by a group, with the run's budget; a budget submitted with a run, as
- * JSON or as a YAML plan; bad input refused with the Baton error shape, nothing stored.
+ * JSON or as a YAML plan; bad input refused with the Baton error shape, nothing stored. Each run
+ * of `GET /v1/runs` with its budget (or null), on SQLite and on a real Redis.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 
-import { closeAll, startServer } from './harness.ts';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { REDIS_URL, deleteNamespaces, redisAnswers } from '../helpers/redis.ts';
+import { closeAll, startServer, type TestServer } from './harness.ts';
 
 afterEach(closeAll);
+
+const namespaces: string[] = [];
+const redisUp = await redisAnswers();
+const ci = process.env.CI === 'true';
+
+afterAll(async () => {
+  if (redisUp) await deleteNamespaces(namespaces);
+});
 
 describe('GET /v1/costs', () => {
   it('totals a run by model with its budget, and the namespace by run', async () => {
@@ -132,5 +144,71 @@ describe('budgets over HTTP', () => {
     expect((await s.baton.runs()).runs).toEqual([]);
     expect((await s.baton.tasks()).tasks).toEqual([]);
     expect(await s.baton.lastEventId()).toBeNull();
+  });
+});
+
+/** A run with a budget lists its limit, spent and reserved in `GET /v1/runs`; one without, null. */
+async function listsBudgets(s: TestServer): Promise<void> {
+  const budgeted = await s.request('POST', '/v1/runs', {
+    body: { name: 'with', budget: { usd: 2 }, tasks: [{ key: 'a', type: 'call' }] },
+  });
+  const plain = await s.request('POST', '/v1/runs', {
+    body: { name: 'without', tasks: [{ key: 'a', type: 'other' }] },
+  });
+  expect([budgeted.status, plain.status]).toEqual([201, 201]);
+
+  const before = await s.request('GET', '/v1/runs');
+  expect(before.status).toBe(200);
+  const byId = (body: { runs: { id: string; budget: unknown }[] }) =>
+    new Map(body.runs.map((r) => [r.id, r.budget]));
+  expect(byId(before.body).get(budgeted.body.runId)).toEqual({
+    limitUsd: 2,
+    spentUsd: 0,
+    reservedUsd: 0,
+  });
+  expect(byId(before.body).get(plain.body.runId)).toBeNull();
+
+  // A call spent and one in flight move the listed budget, as they move GET /v1/costs?run=.
+  const b = s.baton.backend;
+  await b.registerAgent({ id: 'agt_l', capabilities: [], concurrency: 1 });
+  const [lease] = await b.claim({
+    agentId: 'agt_l',
+    capabilities: [],
+    types: ['call'],
+    max: 1,
+    leaseTtlMs: 30_000,
+  });
+  const ref = { taskId: lease!.taskId, token: lease!.token, agentId: 'agt_l' };
+  expect((await b.reserveBudget({ ...ref, usd: 0.5 })).status).toBe('ok');
+  await b.recordUsage({
+    ...ref,
+    provider: 'openai',
+    model: 'gpt-4.1-mini',
+    inputTokens: 1000,
+    outputTokens: 10,
+    costUsd: 0.125,
+    costBasis: 'table',
+  });
+  const costs = await s.request('GET', `/v1/costs?run=${budgeted.body.runId as string}`);
+  const all = await s.request('GET', '/v1/runs');
+  expect(byId(all.body).get(budgeted.body.runId)).toEqual({
+    limitUsd: 2,
+    spentUsd: 0.125,
+    reservedUsd: 0.5,
+  });
+  expect(costs.body.budget).toMatchObject(byId(all.body).get(budgeted.body.runId) as object);
+  expect(byId(all.body).get(plain.body.runId)).toBeNull();
+}
+
+describe('GET /v1/runs: each run with its budget', () => {
+  it('on SQLite', async () => {
+    await listsBudgets(await startServer());
+  });
+
+  it.skipIf(!redisUp && !ci)('on Redis', async () => {
+    if (!redisUp) throw new Error('CI=true and no Redis answers on 127.0.0.1:6379');
+    const namespace = `test-run-budgets-${randomUUID()}`;
+    namespaces.push(namespace);
+    await listsBudgets(await startServer({ store: REDIS_URL, namespace }));
   });
 });

@@ -1,19 +1,20 @@
 /**
- * The runs, newest first, a page at a time: state, progress, start, duration and cost. Live: a
+ * The runs, newest first, a page at a time: state, progress, start, duration, cost and budget
+ * used (each run of `GET /v1/runs` carries its budget: no request per run). Live: a
  * run or task event of a run on the page refetches the page (at most once a second).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
-import { api, type CostReport, type RunRecord } from '../api.ts';
+import { api, type CostReport, type RunPage } from '../api.ts';
 import { Throttled, useEvents } from '../events.ts';
 import { STATE_ICON, duration, time, usd } from '../format.ts';
-import { ProgressBar } from '../widgets.tsx';
+import { CostBar, ProgressBar } from '../widgets.tsx';
 
 const PAGE_SIZE = 25;
 const RUN_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 
 export function RunsPage() {
-  const [runs, setRuns] = useState<RunRecord[] | null>(null);
+  const [runs, setRuns] = useState<RunPage['runs'] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [next, setNext] = useState<string | null>(null);
@@ -109,6 +110,7 @@ export function RunsPage() {
               <th scope="col">Started</th>
               <th scope="col">Duration</th>
               <th scope="col">Cost</th>
+              <th scope="col">Budget</th>
             </tr>
           </thead>
           <tbody>
@@ -129,6 +131,25 @@ export function RunsPage() {
                 <td>{time(run.createdAt)}</td>
                 <td>{duration((run.finishedAt ?? Date.now()) - run.createdAt)}</td>
                 <td>{usd(costs.get(run.id) ?? 0)}</td>
+                <td data-testid="run-budget">
+                  {run.budget === null ? (
+                    <>
+                      <span aria-hidden="true">—</span>
+                      <span className="sr-only">no budget</span>
+                    </>
+                  ) : (
+                    <div className="budget-cell">
+                      <span>
+                        {usd(run.budget.spentUsd)} of {usd(run.budget.limitUsd)}
+                      </span>
+                      <CostBar
+                        spent={run.budget.spentUsd}
+                        reserved={run.budget.reservedUsd}
+                        limit={run.budget.limitUsd}
+                      />
+                    </div>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
