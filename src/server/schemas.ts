@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
+import { EVENT_TYPES, MAX_LATEST_EVENTS, MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
 import { goalProblem } from '../core/goal.ts';
 import { COST_BASES, COST_GROUPS, MAX_TOKENS, MAX_USD } from '../core/ledger.ts';
@@ -120,43 +120,10 @@ export const EventsQuerySchema = z.strictObject({
   agent: z.string().optional(),
 });
 
-/** Every event type, for checking a `type=` filter (the compile-time check below keeps it whole). */
-export const EVENT_TYPES = [
-  'run.submitted',
-  'run.completed',
-  'run.cancelled',
-  'run.reopened',
-  'task.submitted',
-  'task.ready',
-  'task.delayed',
-  'task.claimed',
-  'task.succeeded',
-  'task.retrying',
-  'task.failed',
-  'task.released',
-  'task.skipped',
-  'task.cancelled',
-  'task.retried',
-  'task.revived',
-  'agent.joined',
-  'agent.lost',
-  'agent.stalled',
-  'agent.recovered',
-  'agent.degraded',
-  'agent.left',
-  'usage.recorded',
-  'task.model_selected',
-  'pool.scaled_up',
-  'pool.scaled_down',
-  'pool.restarted',
-] as const satisfies readonly EventType[];
-const _everyEventType: Exclude<EventType, (typeof EVENT_TYPES)[number]> extends never
-  ? true
-  : never = true;
-void _everyEventType;
+export { EVENT_TYPES };
 
 /** Most events `GET /v1/events/recent` returns. */
-export const MAX_RECENT_EVENTS = 200;
+export const MAX_RECENT_EVENTS = MAX_LATEST_EVENTS;
 
 /** `GET /v1/events/recent`: the newest events of the given types, newest first. */
 export const RecentEventsQuerySchema = z.strictObject({

@@ -488,7 +488,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/v1/events/recent', readWith(RecentEventsQuerySchema), async (request) => {
     const q = RecentEventsQuerySchema.parse(request.query);
-    return { events: await recentEvents(baton, new Set(q.type), q.limit ?? 50) };
+    return { events: await baton.backend.latestEvents({ types: q.type, limit: q.limit ?? 50 }) };
   });
 
   app.get('/v1/events', readWith(EventsQuerySchema), async (request, reply) => {
@@ -627,35 +627,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
  */
 async function checkSince(baton: Baton, since: string | undefined): Promise<void> {
   if (since !== undefined) await baton.backend.readEvents({ since, limit: 1, blockMs: 0 });
-}
-
-/**
- * The newest `limit` events of `types`, newest first. The backend reads events forward only
- * (`readEvents` after a cursor), so this pages through the whole stream keeping the last
- * `limit` matches: linear in the stream's length, fine for a dashboard page load.
- */
-async function recentEvents(
-  baton: Baton,
-  types: ReadonlySet<string>,
-  limit: number,
-): Promise<BatonEvent[]> {
-  const kept: BatonEvent[] = [];
-  let since: string | undefined;
-  for (;;) {
-    const page = await baton.backend.readEvents({
-      ...(since === undefined ? {} : { since }),
-      limit: 1000,
-      blockMs: 0,
-    });
-    if (page.length === 0) break;
-    for (const event of page) {
-      if (!types.has(event.type)) continue;
-      kept.push(event);
-      if (kept.length > limit) kept.shift();
-    }
-    since = page[page.length - 1]!.id;
-  }
-  return kept.reverse();
 }
 
 /** Keep only the events of the run, task and agent asked for. */
