@@ -33,6 +33,7 @@ import type {
   AgentSpec,
   AttemptRecord,
   BatonEvent,
+  EventType,
   Json,
   Lease,
   RunRecord,
@@ -339,6 +340,51 @@ export interface Stats {
    */
   readyByRequires: { requires: string[]; count: number; byType: Record<string, number> }[];
   agents: { active: number; lost: number; stopped: number };
+}
+
+/** Every event type, for checking a type filter (the compile-time check below keeps it whole). */
+export const EVENT_TYPES = [
+  'run.submitted',
+  'run.completed',
+  'run.cancelled',
+  'run.reopened',
+  'task.submitted',
+  'task.ready',
+  'task.delayed',
+  'task.claimed',
+  'task.succeeded',
+  'task.retrying',
+  'task.failed',
+  'task.released',
+  'task.skipped',
+  'task.cancelled',
+  'task.retried',
+  'task.revived',
+  'agent.joined',
+  'agent.lost',
+  'agent.stalled',
+  'agent.recovered',
+  'agent.degraded',
+  'agent.left',
+  'usage.recorded',
+  'task.model_selected',
+  'pool.scaled_up',
+  'pool.scaled_down',
+  'pool.restarted',
+] as const satisfies readonly EventType[];
+const _everyEventType: Exclude<EventType, (typeof EVENT_TYPES)[number]> extends never
+  ? true
+  : never = true;
+void _everyEventType;
+
+/** Most events {@link Backend.latestEvents} returns. */
+export const MAX_LATEST_EVENTS = 200;
+
+export interface LatestEventsOptions {
+  /** Keep only events of these types (at least one). */
+  types: readonly EventType[];
+  /** How many events at most, 1–{@link MAX_LATEST_EVENTS}. */
+  limit: number;
 }
 
 export interface ReadEventsOptions {
@@ -780,6 +826,11 @@ export interface Backend {
 
   /** Ordered events after `since`. */
   readEvents(options?: ReadEventsOptions): Promise<BatonEvent[]>;
+  /**
+   * The newest `limit` events of the given types, newest first, read backwards from the end of
+   * the stream (cost grows with how far back the matches are, not with the stream's length).
+   */
+  latestEvents(options: LatestEventsOptions): Promise<BatonEvent[]>;
   /**
    * The id of the newest event in the stream, or null when it has none. Pass it as `since` to
    * read only what happens from now on, without replaying history.

@@ -41,6 +41,7 @@ import type {
   LogAppend,
   LogAppendOutcome,
   ReadAgentLogsOptions,
+  LatestEventsOptions,
   ReadEventsOptions,
   ReadLogsOptions,
   RecordableEvent,
@@ -82,6 +83,7 @@ import {
   checkInteger,
   checkLogAppends,
   checkReadAgentLogs,
+  checkLatestEvents,
   checkReadEvents,
   checkReadLogs,
   checkReason,
@@ -265,6 +267,10 @@ export class CheckedBackend implements Backend {
 
   async readEvents(options?: ReadEventsOptions): Promise<BatonEvent[]> {
     return this.adapter.readEvents(checkReadEvents(options));
+  }
+
+  async latestEvents(options: LatestEventsOptions): Promise<BatonEvent[]> {
+    return this.adapter.latestEvents(checkLatestEvents(options));
   }
 
   async lastEventId(): Promise<string | null> {

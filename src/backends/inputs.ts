@@ -25,7 +25,10 @@ import { TASK_STATES, type AgentReport, type AgentSpec, type TaskError } from '.
 import { LIMITS, checkJson, checkTypeFilter, runListOrder } from '../core/validate.ts';
 import {
   MAX_RELEASE_DELAY_MS,
+  EVENT_TYPES,
+  MAX_LATEST_EVENTS,
   RECORDABLE_EVENT_TYPES,
+  type LatestEventsOptions,
   type CheckedReserve,
   type CheckedUsage,
   type ClaimRequest,
@@ -808,6 +811,38 @@ export function checkRunFilter(filter: RunFilter | undefined): RunFilter {
   cursor(filter.cursor, 'listRuns.cursor', issues);
   fail(issues);
   return { ...filter, order: runListOrder(filter.order, 'listRuns.order') };
+}
+
+/** Which types of the newest events, and how many (1–{@link MAX_LATEST_EVENTS}). */
+export function checkLatestEvents(options: LatestEventsOptions): LatestEventsOptions {
+  if (!isObject(options)) {
+    throw new ValidationError([
+      {
+        path: 'latestEvents',
+        message: `must be an object { types, limit }; got ${describeValue(options)}`,
+      },
+    ]);
+  }
+  const issues: Issues = [];
+  const types = options.types as unknown;
+  if (!Array.isArray(types) || types.length === 0) {
+    issues.push({
+      path: 'latestEvents.types',
+      message: `must be a non-empty array of event types; got ${describeValue(types)}`,
+    });
+  } else {
+    types.forEach((type: unknown, i) => {
+      if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
+        issues.push({
+          path: `latestEvents.types[${i}]`,
+          message: `unknown event type ${describeValue(type)}: use one of ${EVENT_TYPES.join(', ')}`,
+        });
+      }
+    });
+  }
+  integer(options.limit, 'latestEvents.limit', 1, MAX_LATEST_EVENTS, issues);
+  fail(issues);
+  return { types: [...new Set(options.types)], limit: options.limit };
 }
 
 /** Where to read events from, how many, and how long to wait for some. */

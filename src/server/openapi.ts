@@ -34,6 +34,7 @@ const COMPONENTS = {
   Health: S.HealthSchema,
   AuthInfo: S.AuthInfoSchema,
   Event: S.EventSchema,
+  RecentEvents: S.RecentEventsSchema,
   WsReady: S.WsReadySchema,
   Error: S.ErrorBodySchema,
   TaskCancelled: S.TaskCancelledSchema,
@@ -431,6 +432,16 @@ export const ROUTES: Record<string, Record<string, Op>> = {
       scope: 'read',
       query: S.EventsQuerySchema,
       ok: [101, 'WebSocket'],
+      errors: [400, 401, 403],
+    },
+  },
+  '/v1/events/recent': {
+    get: {
+      summary:
+        'The newest events of the given types (at most limit, default 50, up to 200), newest first',
+      scope: 'read',
+      query: S.RecentEventsQuerySchema,
+      ok: [200, 'RecentEvents'],
       errors: [400, 401, 403],
     },
   },

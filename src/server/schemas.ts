@@ -6,12 +6,12 @@
  */
 import { z } from 'zod';
 
-import { MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
+import { EVENT_TYPES, MAX_LATEST_EVENTS, MAX_RELEASE_DELAY_MS } from '../backends/backend.ts';
 import { AGENT_LIMITS } from '../backends/inputs.ts';
 import { goalProblem } from '../core/goal.ts';
 import { COST_BASES, COST_GROUPS, MAX_TOKENS, MAX_USD } from '../core/ledger.ts';
 import { LOG_LEVELS, LOG_STREAMS } from '../core/logs.ts';
-import { TASK_STATES } from '../core/types.ts';
+import { TASK_STATES, type EventType } from '../core/types.ts';
 import { LIMITS } from '../core/validate.ts';
 
 const json = z.json();
@@ -118,6 +118,35 @@ export const EventsQuerySchema = z.strictObject({
   run: z.string().optional(),
   task: z.string().optional(),
   agent: z.string().optional(),
+});
+
+export { EVENT_TYPES };
+
+/** Most events `GET /v1/events/recent` returns. */
+export const MAX_RECENT_EVENTS = MAX_LATEST_EVENTS;
+
+/** `GET /v1/events/recent`: the newest events of the given types, newest first. */
+export const RecentEventsQuerySchema = z.strictObject({
+  /** Comma-separated event types, e.g. `pool.scaled_up,pool.scaled_down`. */
+  type: z.string().transform((value, ctx) => {
+    const types = value.split(',').map((t) => t.trim());
+    const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown event type ${unknown.map((t) => JSON.stringify(t)).join(', ')}: use a comma-separated list of ${EVENT_TYPES.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return types as EventType[];
+  }),
+  /** How many events, 1–200. @default 50 */
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${MAX_RECENT_EVENTS}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_RECENT_EVENTS, `must be from 1 to ${MAX_RECENT_EVENTS}`)
+    .optional(),
 });
 
 /** A log cursor given as a query-string value: the `seq` of the last line read. */
@@ -425,6 +454,9 @@ export const EventSchema = z.strictObject({
   agentId: z.string().nullable(),
   data: z.record(z.string(), json),
 });
+
+/** `GET /v1/events/recent`: newest first. */
+export const RecentEventsSchema = z.strictObject({ events: z.array(EventSchema) });
 
 /** The first message of `GET /v1/ws`: the stream starts after `since` (null: from the start). */
 export const WsReadySchema = z.strictObject({

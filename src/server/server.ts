@@ -70,6 +70,7 @@ import {
   AvailableAgentsQuerySchema,
   CostsQuerySchema,
   EventsQuerySchema,
+  RecentEventsQuerySchema,
   GoalBodySchema,
   IdParamsSchema,
   RunListQuerySchema,
@@ -483,6 +484,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       ...(q.run === undefined ? {} : { runId: q.run }),
       ...(q.by === undefined ? {} : { by: q.by }),
     });
+  });
+
+  app.get('/v1/events/recent', readWith(RecentEventsQuerySchema), async (request) => {
+    const q = RecentEventsQuerySchema.parse(request.query);
+    return { events: await baton.backend.latestEvents({ types: q.type, limit: q.limit ?? 50 }) };
   });
 
   app.get('/v1/events', readWith(EventsQuerySchema), async (request, reply) => {

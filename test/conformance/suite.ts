@@ -19,6 +19,7 @@ import { dependencyCases } from './cases/deps.ts';
 import { durabilityCases } from './cases/durability.ts';
 import { dynamicCases } from './cases/dynamic.ts';
 import { eventCases } from './cases/events.ts';
+import { latestEventCases } from './cases/latest-events.ts';
 import { holderCases, ownerCases } from './cases/holder.ts';
 import { leaseCases } from './cases/leases.ts';
 import { ledgerCases } from './cases/ledger.ts';
@@ -71,6 +72,7 @@ export function defineConformanceSuite(
     releaseCases(env);
     replayCases(env);
     eventCases(env);
+    latestEventCases(env);
     logCases(env);
     agentCases(env);
     registryCases(env);

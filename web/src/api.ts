@@ -153,6 +153,8 @@ export const api = {
     cursor?: string;
   }) => request<TaskPage>('GET', '/v1/tasks', { query }),
   agents: () => request<AgentList>('GET', '/v1/agents'),
+  recentEvents: (query: { type: string; limit?: number }) =>
+    request<{ events: BatonEvent[] }>('GET', '/v1/events/recent', { query }),
   costs: (query: { run?: string; by?: 'run' | 'epic' | 'task' | 'agent' | 'model' }) =>
     request<CostReport>('GET', '/v1/costs', { query }),
   taskLogs: (id: string, query: { after?: number; limit?: number }) =>

@@ -66,6 +66,7 @@ import type {
   LeaseRef,
   LogAppendOutcome,
   ReadAgentLogsOptions,
+  LatestEventsOptions,
   ReadEventsOptions,
   ReadLogsOptions,
   RecordableEvent,
@@ -207,6 +208,8 @@ const DEFAULT_NAMESPACE = 'default';
 const DEFAULT_EVENTS_MAXLEN = 100_000;
 const DEFAULT_SWEEP_LOCK_MS = 2000;
 const DEFAULT_EVENT_PAGE = 1000;
+/** Stream entries `latestEvents` reads per XREVRANGE. */
+const LATEST_EVENTS_PAGE = 200;
 /** Most items of each kind (expired leases, due tasks, lost agents) one sweep handles. */
 const SWEEP_LIMIT = 1000;
 /** Most delayed tasks a claim promotes before claiming. */
@@ -1458,6 +1461,33 @@ export class RedisBackend implements Backend {
     const stream = reply[0] as [string, [string, string[]][]] | undefined;
     if (stream) this.#takeEvents(stream[1], null, limit, out);
     return out;
+  }
+
+  async latestEvents(options: LatestEventsOptions): Promise<BatonEvent[]> {
+    this.#open();
+    const key = this.#keys.events;
+    const types = new Set<string>(options.types);
+    const out: BatonEvent[] = [];
+    // Backwards from the newest entry, a page of entries at a time, until `limit` matches or the
+    // start of the stream. An entry may pack several events: newest last, so read it reversed.
+    let end = '+';
+    for (;;) {
+      const from = end;
+      const entries = await this.#call('latestEvents', () =>
+        this.#client.xrevrange(key, from, '-', 'COUNT', LATEST_EVENTS_PAGE),
+      );
+      for (const entry of entries) {
+        const events = toEvents(entry);
+        for (let i = events.length - 1; i >= 0; i--) {
+          const event = events[i]!;
+          if (!types.has(event.type)) continue;
+          out.push(event);
+          if (out.length >= options.limit) return out;
+        }
+      }
+      if (entries.length < LATEST_EVENTS_PAGE) return out;
+      end = `(${entries[entries.length - 1]![0]}`;
+    }
   }
 
   /** How many stream entries to read for `events` more events. */

@@ -62,6 +62,7 @@ import type {
   LeaseRef,
   LogAppendOutcome,
   ReadAgentLogsOptions,
+  LatestEventsOptions,
   ReadEventsOptions,
   ReadLogsOptions,
   RecordableEvent,
@@ -1161,6 +1162,19 @@ export class SqliteBackend implements Backend {
       }
       return { byState, readyByRequires, agents };
     });
+  }
+
+  latestEvents(options: LatestEventsOptions): Promise<BatonEvent[]> {
+    // events_ns (ns, id) walked backwards, each row's type tested, stopping at `limit` matches.
+    return this.#read(() =>
+      (
+        this.#st.eventsLatest.all(
+          this.namespace,
+          JSON.stringify(options.types),
+          options.limit,
+        ) as unknown as EventRow[]
+      ).map(toEvent),
+    );
   }
 
   async readEvents(options: ReadEventsOptions = {}): Promise<BatonEvent[]> {

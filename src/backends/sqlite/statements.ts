@@ -45,6 +45,7 @@ const FILES = {
   dependentsSkipped: 'dependents-skipped',
   eventInsert: 'event-insert',
   eventsLast: 'events-last',
+  eventsLatest: 'events-latest',
   eventsLastAt: 'events-last-at',
   eventsSince: 'events-since',
   logClaim: 'log-claim',

@@ -1,14 +1,18 @@
 /**
  * The agents: capabilities, labels, health, load against slots, CPU and memory, tasks completed
  * and failed, current tasks, last heartbeat; filtered by capability and health. Refetched on
- * agent events (at most once a second) and every 5 s, since heartbeats make no events. Pool
- * scaling events seen since the page opened are listed below.
+ * agent events (at most once a second) and every 5 s, since heartbeats make no events. Below, the
+ * last 50 pool scaling events: the history read once when the page opens
+ * (`GET /v1/events/recent`), then the live ones from the event stream.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 import { api, type AgentRecord, type BatonEvent } from '../api.ts';
 import { Throttled, useEvents } from '../events.ts';
 import { ago, bytes } from '../format.ts';
+
+const POOL_TYPES = 'pool.scaled_up,pool.scaled_down,pool.restarted';
+const POOL_SHOWN = 50;
 
 const HEALTH_ICON: Record<string, string> = {
   ok: '✓',
@@ -23,7 +27,10 @@ export function AgentsPage() {
   const [error, setError] = useState<string | null>(null);
   const [capability, setCapability] = useState('');
   const [health, setHealth] = useState('');
-  const [pool, setPool] = useState<BatonEvent[]>([]);
+  // Live pool events (newest first) and the history read when the page opened.
+  const [livePool, setLivePool] = useState<BatonEvent[]>([]);
+  const [history, setHistory] = useState<BatonEvent[] | null>(null);
+  const [historyError, setHistoryError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
 
   const load = useCallback(async () => {
@@ -45,8 +52,18 @@ export function AgentsPage() {
       t.cancel();
     };
   }, [load]);
+  useEffect(() => {
+    let live = true;
+    api.recentEvents({ type: POOL_TYPES, limit: POOL_SHOWN }).then(
+      (r) => live && setHistory(r.events),
+      (e: unknown) => live && setHistoryError((e as Error).message),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
   useEvents((event) => {
-    if (event.type.startsWith('pool.')) setPool((p) => [event, ...p].slice(0, 50));
+    if (event.type.startsWith('pool.')) setLivePool((p) => [event, ...p].slice(0, POOL_SHOWN));
     if (
       event.type.startsWith('agent.') ||
       event.type === 'task.claimed' ||
@@ -56,6 +73,12 @@ export function AgentsPage() {
       throttle.current.request();
     }
   });
+
+  // The stream started when the page opened, so every history event not seen live is older.
+  const pool = useMemo(() => {
+    const seen = new Set(livePool.map((e) => e.id));
+    return [...livePool, ...(history ?? []).filter((e) => !seen.has(e.id))].slice(0, POOL_SHOWN);
+  }, [livePool, history]);
 
   const capabilities = useMemo(
     () => [...new Set((agents ?? []).flatMap((a) => a.capabilities))].sort(),
@@ -169,12 +192,15 @@ export function AgentsPage() {
       )}
       <section aria-labelledby="pool-title">
         <h2 id="pool-title">Pool scaling</h2>
+        {historyError !== null && (
+          <p role="alert">Could not load the earlier pool events: {historyError}</p>
+        )}
         {pool.length === 0 ? (
-          <p className="muted">No pool events since this page opened.</p>
+          <p className="muted">{history === null ? 'Loading…' : 'No pool scaling events yet.'}</p>
         ) : (
-          <ul>
+          <ul data-testid="pool-events">
             {pool.map((e) => (
-              <li key={e.id}>
+              <li key={e.id} data-type={e.type} data-worker={e.agentId ?? undefined}>
                 {new Date(e.at).toLocaleTimeString()} {e.type} {JSON.stringify(e.data)}
               </li>
             ))}
