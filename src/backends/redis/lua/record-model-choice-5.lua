@@ -10,22 +10,12 @@
 -- Returns     { 'ok', attempt, run id ('' for none) } or { 'not_found' } or { 'not_held' }
 
 --@include common
+--@include ledger
 
 local id, token, agent = ARGV[3], ARGV[4], ARGV[5]
 local ck = tkey(id)
-local v = redis.call('HMGET', ck, 'tok', 'agent', 'att', 'run', 'a:' .. token)
-if not v[1] then return { 'not_found' } end
--- The attempt of the token: its record once it ended, else the task's own fields while it is
--- the current one (as record-usage reads it).
-local attempt, held_by
-if v[5] then
-  local a = cjson.decode(v[5])
-  attempt, held_by = a.attempt, a.agentId
-elseif tonumber(token) >= 1 and v[1] == token then
-  attempt, held_by = tonumber(v[3]), v[2]
-end
-if not attempt or held_by ~= agent then return { 'not_held' } end
-local run = v[4] or ''
+local attempt, run = attempt_held(ck, token, agent)
+if not attempt then return { run } end
 
 local choice = ARGV[6]
 redis.call('HSET', ck, 'm:' .. token, choice)

@@ -27,19 +27,8 @@ local K_BUDGETS, K_SPENT, K_HELD, K_RSV, K_RSVZ = KEYS[6], KEYS[7], KEYS[8], KEY
 
 local id, token, agent = ARGV[3], ARGV[4], ARGV[5]
 local ck = tkey(id)
-local v = redis.call('HMGET', ck, 'tok', 'agent', 'att', 'run', 'a:' .. token)
-if not v[1] then return { 'not_found' } end
--- The attempt of the token: its record once it ended (a release keeps the token but gives the
--- attempt number back), else the task's own fields while it is the current one.
-local attempt, held_by
-if v[5] then
-  local a = cjson.decode(v[5])
-  attempt, held_by = a.attempt, a.agentId
-elseif tonumber(token) >= 1 and v[1] == token then
-  attempt, held_by = tonumber(v[3]), v[2]
-end
-if not attempt or held_by ~= agent then return { 'not_held' } end
-local run = v[4] or ''
+local attempt, run = attempt_held(ck, token, agent)
+if not attempt then return { run } end
 
 -- The epic, from the task's spec (codec.ts TaskSpecJson): the last ',"epic":' is the field's,
 -- since a raw quote never occurs inside a JSON string and the fields after it hold no object of

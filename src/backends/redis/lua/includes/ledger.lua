@@ -7,6 +7,25 @@
 -- (hash reservation id -> '<task id> <token> <run id or empty> <amount>'), rsvz (zset
 -- reservation id -> when it was taken).
 
+-- The attempt `token` names on the task hash `ck`, and the task's run ('' for none), when `agent`
+-- held it: the attempt's record once it ended (a release keeps the token but gives the attempt
+-- number back), else the task's own fields while it is the current one. Returns attempt, run; or
+-- nil and 'not_found' (no such task) or 'not_held'. Usage and model choices are recorded against
+-- it even after the lease was lost.
+local function attempt_held(ck, token, agent)
+  local v = redis.call('HMGET', ck, 'tok', 'agent', 'att', 'run', 'a:' .. token)
+  if not v[1] then return nil, 'not_found' end
+  local attempt, held_by
+  if v[5] then
+    local a = cjson.decode(v[5])
+    attempt, held_by = a.attempt, a.agentId
+  elseif tonumber(token) >= 1 and v[1] == token then
+    attempt, held_by = tonumber(v[3]), v[2]
+  end
+  if not attempt or held_by ~= agent then return nil, 'not_held' end
+  return attempt, v[4] or ''
+end
+
 -- The parts of a reservation's text: task id, token, run id ('' for none), amount.
 local function parse_reservation(text)
   local task, tok, run, nano = string.match(text, '^(%S+) (%S+) (%S*) (%S+)$')
