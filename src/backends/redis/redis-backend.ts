@@ -832,7 +832,7 @@ export class RedisBackend implements Backend {
       const result = JSON.stringify(item.result ?? null);
       args.push(item.taskId, item.token, item.agentId, result, item.runMs ?? '');
     }
-    this.#carriedLogs(items, args);
+    this.#carriedSection(items, args);
     const reply = (await this.#run('complete', this.#keys.common, args, 'complete')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
@@ -921,6 +921,34 @@ export class RedisBackend implements Backend {
       })),
       args,
     );
+  }
+
+  /**
+   * The lines complete's items carry, as its carried section (lua/includes/logs.lua
+   * `carried_at`): per item, its lines' streams and levels in one argument and then their
+   * texts; the claim is the item's own (task, token, agent), not sent again. Nothing when no
+   * item has any line.
+   */
+  #carriedSection(
+    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
+    args: (string | number)[],
+  ): void {
+    if (!items.some((item) => item.logs !== undefined && item.logs.length > 0)) return;
+    args.push(this.#logBounds.headBytes, this.#logBounds.tailBytes);
+    for (const item of items) {
+      const lines = item.logs;
+      if (lines === undefined || lines.length === 0) {
+        args.push('');
+      } else if (lines.length === 1) {
+        const line = lines[0]!;
+        args.push(LINE_CODE[line.stream][levelRank(line.level)]!, line.text);
+      } else {
+        let codes = '';
+        for (const line of lines) codes += LINE_CODE[line.stream][levelRank(line.level)]!;
+        args.push(codes);
+        for (const line of lines) args.push(line.text);
+      }
+    }
   }
 
   /** Push the log section (lua/includes/logs.lua) of these items onto a script's ARGV. */

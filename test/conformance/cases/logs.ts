@@ -238,6 +238,30 @@ export function logCases(env: SuiteEnv): void {
         [1, 'log', 'one'],
         [1, 'stderr', 'two'],
       ]);
+      // One call whose items carry none, one and several lines, in any order: each item's lines
+      // go to its own attempt (the call sends each item's lines after it, without its claim).
+      const silent = await started(b);
+      const single = await started(b);
+      const several = await started(b);
+      const outcomes = await b.complete([
+        { ...single.lease, result: 1, logs: [{ text: 'only', stream: 'stdout', level: 'error' }] },
+        { ...silent.lease, result: 2 },
+        {
+          ...several.lease,
+          result: 3,
+          logs: [{ text: 'a', level: 'debug' }, { text: 'b', stream: 'stderr' }, { text: '' }],
+        },
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok', 'ok']);
+      const shape = async (taskId: string) =>
+        (await b.readLogs({ taskId })).lines.map((l) => [l.stream, l.level, l.text]);
+      expect(await shape(single.id)).toEqual([['stdout', 'error', 'only']]);
+      expect(await shape(silent.id)).toEqual([]);
+      expect(await shape(several.id)).toEqual([
+        ['log', 'debug', 'a'],
+        ['stderr', 'info', 'b'],
+        ['log', 'info', ''],
+      ]);
     });
 
     it('a lone surrogate is stored as U+FFFD and a line counts its UTF-8 bytes, appended or carried', async () => {

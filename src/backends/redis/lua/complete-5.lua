@@ -5,10 +5,11 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, result JSON, how
 --             long the handler ran in ms ('' when its worker did not say)
--- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
---             stored in the same step as the outcomes: a held lease's as its success is recorded
---             (its claim's log record written with the task's other fields), any other's after
---             (a refused complete's lines are still what its attempt printed: kept when the item's
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua carried_at: per
+--             item, its lines' streams and levels in one argument, then their texts), stored in
+--             the same step as the outcomes: a held lease's as its success is recorded (its
+--             claim's log record written with the task's other fields), any other's after (a
+--             refused complete's lines are still what its attempt printed: kept when the item's
 --             agent ran that claim, as append-logs-1.lua would)
 -- Returns     per item { 'ok', state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
@@ -33,11 +34,11 @@ local time_of = per_text(function(s) return s and tonumber(s) end)
 
 local n = tonumber(ARGV[3])
 -- The lines the items carry (stored in this same step as their outcomes): where each item's
--- are, those stored with their success (task id -> true), and the last seq given.
+-- are, the items whose lines were stored with their success (item -> true), and the last seq
+-- given.
 local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
-local carried, carried_n = log_items(logs_at)
+local carried = carried_at(logs_at, n)
 local stored = {}
-local stored_n = 0
 local log_seq = nil
 local out = {}
 -- Leases that end here, dropped together at the end (drop_leases: one command per set).
@@ -49,7 +50,7 @@ for i = 1, n do
   local id, token, holder = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local ck = tkey(id)
   -- The lines this item carries, if any; then its claim's log record is read too (v[12]).
-  local item = carried and carried[id]
+  local item = carried and ARGV[carried[i]] ~= ''
   local v
   if item then
     v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
@@ -81,11 +82,10 @@ for i = 1, n do
     local record = nil
     if item then
       local seq
-      seq, record = log_carried(logs_at, id, item, token, tonumber(v[6]), agent, v[12] or nil, log_seq)
+      seq, record = log_carried(logs_at, carried, i, id, token, tonumber(v[6]), agent, v[12] or nil, log_seq)
       if seq then
         log_seq = seq
-        stored[id] = true
-        stored_n = stored_n + 1
+        stored[i] = true
       end
     end
     if record then
@@ -141,6 +141,11 @@ for agent, by_type in pairs(counted) do
 end
 mark_progress()
 if log_seq then redis.call('SET', P .. 'lseq', int_str(log_seq)) end
-if logs_at and stored_n < carried_n then append_logs(logs_at, stored) end
+if carried then
+  append_carried(logs_at, carried, n, stored, function(k)
+    local base = 3 + (k - 1) * 5
+    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+  end)
+end
 finish()
 return out

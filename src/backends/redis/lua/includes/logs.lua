@@ -104,24 +104,39 @@ local function log_claim(task, token)
 end
 
 -- Append `n` lines, whose ARGV start at index `at`, to one claim's log, whose record is `old`
--- (nil: none yet); `seq` is the last seq given so far. Returns the last seq given and the
+-- (nil: none yet); `seq` is the last seq given so far. The lines are pairs of arguments (stream
+-- and level, text), or, given `codes` (a carried section's: every line's stream and level in one
+-- string, two characters each), their texts alone. Returns the last seq given and the
 -- claim's new record, which the caller writes to field 'lg:<token>' of the task's hash (the
 -- settle scripts with the fields they write anyway). The state lives in locals, and a claim's
 -- first lines, when they fit its head (the usual case), take no table at all: tables and strings
 -- made in a script cost Redis more than most commands do (measured with callgrind:
 -- docs/benchmarks.md).
-local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq, old)
+local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq, old, codes)
   local ll = P .. 'll'
   -- The claim's part of every line's entry.
   local meta = task .. ' ' .. token .. ' ' .. int_str(att) .. ' ' .. NOWS .. ' ' .. agent
   if not old then
     local bytes = 0
-    for j = 1, n do bytes = bytes + #ARGV[at + j * 2 - 1] + 1 end
+    if codes then
+      for j = 0, n - 1 do bytes = bytes + #ARGV[at + j] + 1 end
+    else
+      for j = 1, n do bytes = bytes + #ARGV[at + j * 2 - 1] + 1 end
+    end
     if bytes <= head_max then
       local first = seq + 1
-      for j = 0, n - 1 do
+      if n == 1 and codes then
         seq = seq + 1
-        redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
+        redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', codes, 'x', ARGV[at])
+      else
+        for j = 0, n - 1 do
+          seq = seq + 1
+          if codes then
+            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', string.sub(codes, j * 2 + 1, j * 2 + 2), 'x', ARGV[at + j])
+          else
+            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
+          end
+        end
       end
       if n == 1 then return seq, struct.pack('<ddddddddddHd', 1, 1, bytes, 0, 0, 0, 0, 0, 0, att, #agent, seq) .. agent end
       local parts = { struct.pack('<ddddddddddH', n, n, bytes, 0, 0, 0, 0, 0, 0, att, #agent) }
@@ -136,28 +151,33 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
     lines, hl, hb, hf, tb, cl, cb, ct, ca, _, agent_len = struct.unpack('<ddddddddddH', old)
   end
   local lt = nil
-  -- Seqs of this append's head lines; its tail lines { seq text, stream and level, ARGV index of
-  -- the text, size, seq }, the first `tail_from - 1` cut before being written.
+  -- Seqs of this append's head lines; its tail lines { seq, line index j, size }, the first
+  -- `tail_from - 1` cut before being written.
   local head_seqs = {}
   local tail, tail_from = {}, 1
   -- Stored tail lines are cut first (oldest first), popped one by one; there are some only when
   -- the head was full before this append.
   local stored_left = hf == 1 and tb > 0
   local dead = {}
+  -- Line j's stream and level, and the ARGV index of its text.
+  local function line_at(j)
+    if codes then return string.sub(codes, j * 2 + 1, j * 2 + 2), at + j end
+    return ARGV[at + j * 2], at + j * 2 + 1
+  end
   for j = 0, n - 1 do
-    local base = at + j * 2
-    local size = #ARGV[base + 1] + 1
+    local code, text_at = line_at(j)
+    local size = #ARGV[text_at] + 1
     seq = seq + 1
     lines = lines + 1
     if hf == 0 and hb + size <= head_max then
       hb = hb + size
       hl = hl + 1
       head_seqs[#head_seqs + 1] = seq
-      redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', code, 'x', ARGV[text_at])
     else
       hf = 1
       tb = tb + size
-      tail[#tail + 1] = { seq, base, size }
+      tail[#tail + 1] = { seq, j, size }
       while tb > tail_max do
         lt = lt or P .. 'lt:' .. task .. ':' .. token
         local cut_seq, cut_size
@@ -184,9 +204,10 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
     local entries = {}
     for j = tail_from, #tail do
       local t = tail[j]
-      local seqs, base = int_str(t[1]), t[2]
+      local seqs = int_str(t[1])
+      local code, text_at = line_at(t[2])
       entries[#entries + 1] = seqs .. ' ' .. int_str(t[3])
-      redis.call('XADD', ll, seqs, 'm', meta, 'c', ARGV[base], 'x', ARGV[base + 1])
+      redis.call('XADD', ll, seqs, 'm', meta, 'c', code, 'x', ARGV[text_at])
     end
     call_chunked('RPUSH', lt or P .. 'lt:' .. task .. ':' .. token, entries)
   end
@@ -242,34 +263,58 @@ local function append_logs(i, held)
   return out
 end
 
--- Where each item of the log section at ARGV index `i` starts: task id -> { ARGV index of its
--- first line, number of lines, token, agent id } (false for a task with several items), for a settle script that stores an item's
--- lines as it settles it (log_carried), and how many items there are. nil, 0 when there is no
--- log section.
-local function log_items(i)
-  if not i then return nil, 0 end
-  local items = tonumber(ARGV[i + 2])
-  local found = {}
-  local at = i + 3
-  for _ = 1, items do
-    local n = tonumber(ARGV[at + 3])
-    -- A task named twice is left to append_logs, which takes its items in order.
-    found[ARGV[at]] = found[ARGV[at]] == nil and { at + 4, n, ARGV[at + 1], ARGV[at + 2] } or false
-    at = at + 4 + n * 2
+-- The carried section of complete-5.lua: the lines a settle call's items carry, for the claims
+-- those items name (their task, token and agent), so that nothing is sent twice. At ARGV index
+-- `i`: head bytes, tail bytes, then per settle item, in order: every line's stream and level in
+-- one argument ('l1' for one line, 'l1o1' for two, '' for none), then the texts of its lines.
+-- Returns the ARGV index of each item's codes argument (a list of `n`), nil when there is no
+-- section. One table per call, none per item: a complete carries a line for most items.
+local function carried_at(i, n)
+  if not i then return nil end
+  local at_of = {}
+  local at = i + 2
+  for k = 1, n do
+    at_of[k] = at
+    at = at + 1 + #ARGV[at] / 2
   end
-  return found, items
+  return at_of
 end
 
--- The lines a settle item carries, stored as the script settles it (so the claim's record goes
--- into the task's hash with the fields the script writes there anyway): `item` is the task's
--- entry of log_items; `token`, `att` and `agent` the lease just checked (its token as text) and
--- `record` the claim's log record (nil for none). `seq` is the last seq given in this script (nil
--- before its first line). Returns the new last seq and the record to write to field
--- 'lg:<token>', or nil when the item's lines do not name this claim (append_logs then answers
--- for them). The caller saves the last seq (SET P lseq) before any append_logs.
-local function log_carried(i, task, item, token, att, agent, record, seq)
-  if item[3] ~= token or item[4] ~= agent or item[2] == 0 then return nil end
+-- Store the lines settle item `k` carries (carried_at's `at_of`) in the claim the item names,
+-- whose lease the calling script just checked: `att` its attempt, `record` its log record (nil
+-- for none). `seq` is the last seq given in this script (nil before its first line). Returns the
+-- new last seq and the record to write to field 'lg:<token>', or nil when the item carries no
+-- line. The caller saves the last seq (SET P lseq) before any append_carried.
+local function log_carried(i, at_of, k, task, token, att, agent, record, seq)
+  local codes = ARGV[at_of[k]]
+  if codes == '' then return nil end
   seq = seq or tonumber(redis.call('GET', P .. 'lseq') or '0')
-  return log_append_claim(task, token, att, agent, item[2], item[1], tonumber(ARGV[i]), tonumber(ARGV[i + 1]), seq,
-    record)
+  return log_append_claim(task, token, att, agent, #codes / 2, at_of[k] + 1, tonumber(ARGV[i]), tonumber(ARGV[i + 1]),
+    seq, record, codes)
+end
+
+-- Store the carried lines of the settle items not in `stored` (settle item -> true) as
+-- append_logs would (an item whose lease was refused: its lines are still what its attempt
+-- printed, kept when the item's agent ran that claim). `claim_of(k)` gives item k's task id,
+-- token and agent. Saves the last seq.
+local function append_carried(i, at_of, n, stored, claim_of)
+  local head_max, tail_max = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local seq, first = nil, nil
+  for k = 1, n do
+    local codes = ARGV[at_of[k]]
+    if codes ~= '' and not stored[k] then
+      local task, token, agent = claim_of(k)
+      local att, holder, record = log_claim(task, token)
+      if att and holder == agent then
+        if not seq then
+          seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
+          first = seq
+        end
+        seq, record = log_append_claim(task, token, att, agent, #codes / 2, at_of[k] + 1, head_max, tail_max, seq, record,
+          codes)
+        redis.call('HSET', tkey(task), 'lg:' .. token, record)
+      end
+    end
+  end
+  if seq and seq ~= first then redis.call('SET', P .. 'lseq', int_str(seq)) end
 end
