@@ -52,9 +52,11 @@ for i = 1, n do
   -- The lines this item carries, if any; then its claim's log record is read too (v[12]).
   local item = carried and ARGV[carried[i]] ~= ''
   local v
+  local lg = nil
   if item then
+    lg = 'lg:' .. token
     v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
-      'c:' .. token, 'rn', 'lg:' .. token)
+      'c:' .. token, 'rn', lg)
   else
     v = redis.call('HMGET', ck, 'state', 'tok', 'lease', 'agent', 'run', 'att', 'hasDn', 'type', 'started',
       'c:' .. token, 'rn')
@@ -82,7 +84,7 @@ for i = 1, n do
     local record = nil
     if item then
       local seq
-      seq, record = log_carried(logs_at, carried, i, id, token, tonumber(v[6]), agent, v[12] or nil, log_seq)
+      seq, record = log_carried(logs_at, carried, i, id, token, v[6], agent, v[12] or nil, log_seq)
       if seq then
         log_seq = seq
         stored[i] = true
@@ -91,10 +93,10 @@ for i = 1, n do
     if record then
       if run_ms == '' then
         redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
-          'lg:' .. token, record)
+          lg, record)
       else
         redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS,
-          'rms', run_ms, 'lg:' .. token, record)
+          'rms', run_ms, lg, record)
       end
     elseif run_ms == '' then
       redis.call('HSET', ck, 'state', 'succeeded', 'result', ARGV[base + 4], 'lease', '', 'finished', NOWS, 'updated', NOWS)

@@ -115,7 +115,8 @@ end
 local function log_append_claim(task, token, att, agent, n, at, head_max, tail_max, seq, old, codes)
   local ll = P .. 'll'
   -- The claim's part of every line's entry.
-  local meta = task .. ' ' .. token .. ' ' .. int_str(att) .. ' ' .. NOWS .. ' ' .. agent
+  -- (`att` may come as the task field's text, which struct.pack reads as the number.)
+  local meta = task .. ' ' .. token .. ' ' .. (type(att) == 'string' and att or int_str(att)) .. ' ' .. NOWS .. ' ' .. agent
   if not old then
     local bytes = 0
     if codes then
@@ -281,8 +282,8 @@ local function carried_at(i, n)
 end
 
 -- Store the lines settle item `k` carries (carried_at's `at_of`) in the claim the item names,
--- whose lease the calling script just checked: `att` its attempt, `record` its log record (nil
--- for none). `seq` is the last seq given in this script (nil before its first line). Returns the
+-- whose lease the calling script just checked: `att` its attempt (as the task field's text),
+-- `record` its log record (nil for none). `seq` is the last seq given in this script (nil before its first line). Returns the
 -- new last seq and the record to write to field 'lg:<token>', or nil when the item carries no
 -- line. The caller saves the last seq (SET P lseq) before any append_carried.
 local function log_carried(i, at_of, k, task, token, att, agent, record, seq)
