@@ -31,9 +31,10 @@
 -- claim's part of the entry is built once per claim; a claim that writes little (the usual case)
 -- writes one field of its task's hash, and creates no key.
 --
--- The log section of a script's ARGV, from index i: head bytes, tail bytes, number of items, then
--- per item: task id, token, agent id, number of lines, then per line: stream code and level as
--- one argument ('o1'), and the text. A line's size is its text's bytes plus one for its newline:
+-- The log section of a script's ARGV (append-logs, fail, release), from index i: head bytes, tail
+-- bytes, number of items, then per item: task id, token, agent id, number of lines, then per
+-- line: stream code and level as one argument ('o1'), and the text. (complete sends a shorter
+-- carried section, whose items are its own: carried_at.) A line's size is its text's bytes plus one for its newline:
 -- what the bounds count. Bounds, as
 -- src/backends/sqlite/logs.ts applies them: a line goes to the head while it fits there; the
 -- first that does not ends the head, and it and every later line go to the tail, whose oldest
