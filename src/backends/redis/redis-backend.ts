@@ -854,7 +854,7 @@ export class RedisBackend implements Backend {
         item.runMs ?? '',
       );
     });
-    this.#carriedLogs(items, args);
+    this.#carriedSection(items, args);
     const reply = (await this.#run('fail', this.#keys.common, args, 'fail')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
@@ -896,38 +896,17 @@ export class RedisBackend implements Backend {
     const args: (string | number)[] = [this.#stamp(), this.#maxLen, items.length];
     for (const item of items)
       args.push(item.taskId, item.token, item.agentId, item.delayMs, item.reason);
-    this.#carriedLogs(items, args);
+    this.#carriedSection(items, args);
     const reply = (await this.#run('release', this.#keys.common, args, 'release')) as unknown[][];
     for (const item of items) this.#leases.delete(item.taskId);
     return items.map((item, i) => this.#outcome(item, reply[i], false));
   }
 
   /**
-   * The lines settle items carry, as the log section of the settle script's ARGV (stored before
-   * the outcomes, in the same script; lua/includes/logs.lua). Nothing when no item has any.
-   */
-  #carriedLogs(
-    items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],
-    args: (string | number)[],
-  ): void {
-    const carrying = items.filter((item) => item.logs !== undefined && item.logs.length > 0);
-    if (carrying.length === 0) return;
-    this.#logSection(
-      carrying.map((item) => ({
-        taskId: item.taskId,
-        token: item.token,
-        agentId: item.agentId,
-        lines: item.logs!,
-      })),
-      args,
-    );
-  }
-
-  /**
-   * The lines complete's items carry, as its carried section (lua/includes/logs.lua
-   * `carried_at`): per item, its lines' streams and levels in one argument and then their
-   * texts; the claim is the item's own (task, token, agent), not sent again. Nothing when no
-   * item has any line.
+   * The lines settle items (complete, fail, release) carry, as the carried section of the
+   * script's ARGV (lua/includes/logs.lua `carried_at`): per item, its lines' streams and levels
+   * in one argument and then their texts; the claim is the item's own (task, token, agent), not
+   * sent again. Nothing when no item has any line.
    */
   #carriedSection(
     items: readonly (HeldLeaseRef & { logs?: CheckedLogLine[] })[],

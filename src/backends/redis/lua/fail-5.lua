@@ -8,8 +8,9 @@
 --             retryable ('1'/'0'), retry delay in ms (computed by the client from the task's
 --             backoff policy), outcome ('failed' or 'timed_out'), how long the handler ran in ms
 --             ('' when its worker did not say)
--- ARGV[4 + n * 8 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
---             stored in the same step as the outcomes
+-- ARGV[4 + n * 8 ..]  optional: the lines the items carry (includes/logs.lua carried_at: per
+--             item, its lines' streams and levels in one argument, then their texts), stored in
+--             the same step as the outcomes
 -- Returns     per item { 'ok', new state }, or a refusal (includes/lease.lua): a lease the item's
 --             agent does not hold is left as it is
 
@@ -19,10 +20,12 @@
 --@include logs
 
 local n = tonumber(ARGV[3])
--- The lines the items carry (stored in this same step as their outcomes), and the leases this
--- call found held, whose claims the log append then need not look up again.
+-- The lines the items carry (stored in this same step as their outcomes), and the attempts of
+-- the leases this call found held (item -> attempt), whose claims the log append then need not
+-- look up again.
 local logs_at = #ARGV > 3 + n * 8 and 4 + n * 8 or nil
-local held = logs_at and {} or nil
+local carried = carried_at(logs_at, n)
+local held = carried and {} or nil
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 8
@@ -32,7 +35,7 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
-    if held then held[id] = { ARGV[base + 2], t.att, t.agent } end
+    if held then held[i] = t.att end
     local run_ms = ARGV[base + 8]
     local state = end_attempt(t, ARGV[base + 7], ARGV[base + 4], ARGV[base + 5] == '1', tonumber(ARGV[base + 6]),
       run_ms ~= '' and run_ms or nil)
@@ -41,6 +44,11 @@ for i = 1, n do
   end
 end
 mark_progress()
-if logs_at then append_logs(logs_at, held) end
+if carried then
+  append_carried(logs_at, carried, n, {}, function(k)
+    local base = 3 + (k - 1) * 8
+    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], held[k]
+  end)
+end
 finish()
 return out

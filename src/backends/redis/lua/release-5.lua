@@ -6,8 +6,9 @@
 -- ARGV[1..2]  now, events maxlen
 -- ARGV[3]     number of items, then per item: task id, token, holder agent id, delay in ms (0:
 --             ready at once), reason (for the task.released event)
--- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua, its log section),
---             stored in the same step as the outcomes
+-- ARGV[4 + n * 5 ..]  optional: the lines the items carry (includes/logs.lua carried_at: per
+--             item, its lines' streams and levels in one argument, then their texts), stored in
+--             the same step as the outcomes
 -- Returns     per item { 'ok', 'ready' | 'delayed' }, or a refusal (includes/lease.lua): a lease
 --             the item's agent does not hold is left as it is
 
@@ -17,10 +18,12 @@
 --@include logs
 
 local n = tonumber(ARGV[3])
--- The lines the items carry (stored in this same step as their outcomes), and the leases this
--- call found held, whose claims the log append then need not look up again.
+-- The lines the items carry (stored in this same step as their outcomes), and the attempts of
+-- the leases this call found held (item -> attempt), whose claims the log append then need not
+-- look up again.
 local logs_at = #ARGV > 3 + n * 5 and 4 + n * 5 or nil
-local held = logs_at and {} or nil
+local carried = carried_at(logs_at, n)
+local held = carried and {} or nil
 local out = {}
 for i = 1, n do
   local base = 3 + (i - 1) * 5
@@ -30,10 +33,15 @@ for i = 1, n do
   if refused then
     out[i] = refused
   else
-    if held then held[id] = { ARGV[base + 2], t.att, t.agent } end
+    if held then held[i] = t.att end
     out[i] = { 'ok', release_attempt(t, ARGV[base + 5], tonumber(ARGV[base + 4])) }
   end
 end
-if logs_at then append_logs(logs_at, held) end
+if carried then
+  append_carried(logs_at, carried, n, {}, function(k)
+    local base = 3 + (k - 1) * 5
+    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], held[k]
+  end)
+end
 finish()
 return out

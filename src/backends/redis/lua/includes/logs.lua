@@ -31,10 +31,10 @@
 -- claim's part of the entry is built once per claim; a claim that writes little (the usual case)
 -- writes one field of its task's hash, and creates no key.
 --
--- The log section of a script's ARGV (append-logs, fail, release), from index i: head bytes, tail
+-- The log section of a script's ARGV (append-logs-1.lua), from index i: head bytes, tail
 -- bytes, number of items, then per item: task id, token, agent id, number of lines, then per
--- line: stream code and level as one argument ('o1'), and the text. (complete sends a shorter
--- carried section, whose items are its own: carried_at.) A line's size is its text's bytes plus one for its newline:
+-- line: stream code and level as one argument ('o1'), and the text. (The settle scripts send a
+-- shorter carried section, whose items are their own: carried_at.) A line's size is its text's bytes plus one for its newline:
 -- what the bounds count. Bounds, as
 -- src/backends/sqlite/logs.ts applies them: a line goes to the head while it fits there; the
 -- first that does not ends the head, and it and every later line go to the tail, whose oldest
@@ -220,12 +220,10 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
   return seq, table.concat(parts)
 end
 
--- Append the log section of ARGV that starts at index `i` (see the header). `held` maps task ids
--- to { token, attempt, agent } of leases the calling script just checked (their claim needs no
--- second look), or to true for an item the calling script stored itself (log_carried). Returns
--- one answer per item: 'ok', or why its lines were not stored: 'task', 'attempt' (log_claim),
--- 'agent' (another agent ran the claim).
-local function append_logs(i, held)
+-- Append the log section of ARGV that starts at index `i` (see the header). Returns one answer
+-- per item: 'ok', or why its lines were not stored: 'task', 'attempt' (log_claim), 'agent'
+-- (another agent ran the claim).
+local function append_logs(i)
   local head_max, tail_max, items = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local out = {}
   local seq = nil
@@ -233,30 +231,20 @@ local function append_logs(i, held)
   local at = i + 3
   for k = 1, items do
     local task, token, agent, n = ARGV[at], ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
-    local h = held and held[task]
-    if h == true then
-      out[k] = 'ok'
+    local att, holder, record = log_claim(task, token)
+    if not att then
+      out[k] = holder
+    elseif holder ~= agent then
+      out[k] = 'agent'
     else
-      local att, holder, record
-      if h and h[1] == token then
-        att, holder, record = h[2], h[3], redis.call('HGET', tkey(task), 'lg:' .. token) or nil
-      else
-        att, holder, record = log_claim(task, token)
-      end
-      if not att then
-        out[k] = holder
-      elseif holder ~= agent then
-        out[k] = 'agent'
-      else
-        out[k] = 'ok'
-        if n > 0 then
-          if not seq then
-            seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
-            first = seq
-          end
-          seq, record = log_append_claim(task, token, att, agent, n, at + 4, head_max, tail_max, seq, record)
-          redis.call('HSET', tkey(task), 'lg:' .. token, record)
+      out[k] = 'ok'
+      if n > 0 then
+        if not seq then
+          seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
+          first = seq
         end
+        seq, record = log_append_claim(task, token, att, agent, n, at + 4, head_max, tail_max, seq, record)
+        redis.call('HSET', tkey(task), 'lg:' .. token, record)
       end
     end
     at = at + 4 + n * 2
@@ -265,7 +253,7 @@ local function append_logs(i, held)
   return out
 end
 
--- The carried section of complete-5.lua: the lines a settle call's items carry, for the claims
+-- The carried section of the settle scripts (complete, fail, release): the lines a call's items carry, for the claims
 -- those items name (their task, token and agent), so that nothing is sent twice. At ARGV index
 -- `i`: head bytes, tail bytes, then per settle item, in order: every line's stream and level in
 -- one argument ('l1' for one line, 'l1o1' for two, '' for none), then the texts of its lines.
@@ -295,18 +283,26 @@ local function log_carried(i, at_of, k, task, token, att, agent, record, seq)
     seq, record, codes)
 end
 
--- Store the carried lines of the settle items not in `stored` (settle item -> true) as
--- append_logs would (an item whose lease was refused: its lines are still what its attempt
--- printed, kept when the item's agent ran that claim). `claim_of(k)` gives item k's task id,
--- token and agent. Saves the last seq.
+-- Store the carried lines of the settle items not in `stored` (settle item -> true: the calling
+-- script stored them with the item's outcome) as append_logs would. `claim_of(k)` gives item k's
+-- task id, token and agent, and, for a lease the calling script found held, its attempt (then its
+-- claim needs no second look); without it, the claim is looked up (log_claim), and the lines are
+-- kept when the item's agent ran that claim (a refused settle's lines are still what its attempt
+-- printed). Saves the last seq.
 local function append_carried(i, at_of, n, stored, claim_of)
   local head_max, tail_max = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local seq, first = nil, nil
   for k = 1, n do
     local codes = ARGV[at_of[k]]
     if codes ~= '' and not stored[k] then
-      local task, token, agent = claim_of(k)
-      local att, holder, record = log_claim(task, token)
+      local task, token, agent, att = claim_of(k)
+      local lg = 'lg:' .. token
+      local holder, record
+      if att then
+        holder, record = agent, redis.call('HGET', tkey(task), lg) or nil
+      else
+        att, holder, record = log_claim(task, token)
+      end
       if att and holder == agent then
         if not seq then
           seq = tonumber(redis.call('GET', P .. 'lseq') or '0')
@@ -314,7 +310,7 @@ local function append_carried(i, at_of, n, stored, claim_of)
         end
         seq, record = log_append_claim(task, token, att, agent, #codes / 2, at_of[k] + 1, head_max, tail_max, seq, record,
           codes)
-        redis.call('HSET', tkey(task), 'lg:' .. token, record)
+        redis.call('HSET', tkey(task), lg, record)
       end
     end
   end
