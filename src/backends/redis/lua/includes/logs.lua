@@ -34,8 +34,8 @@
 -- The log section of a script's ARGV (append-logs-1.lua), from index i: head bytes, tail
 -- bytes, number of items, then per item: task id, token, agent id, number of lines, then per
 -- line: stream code and level as one argument ('o1'), and the text. (The settle scripts send a
--- shorter carried section, whose items are their own: carried_at.) A line's size is its text's bytes plus one for its newline:
--- what the bounds count. Bounds, as
+-- shorter carried section, whose items are their own: carried_at.) A line's size is its text's
+-- bytes plus one for its newline: what the bounds count. Bounds, as
 -- src/backends/sqlite/logs.ts applies them: a line goes to the head while it fits there; the
 -- first that does not ends the head, and it and every later line go to the tail, whose oldest
 -- lines are cut while it holds more than the tail bytes (lines of one append that would be cut
@@ -117,7 +117,8 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
   local ll = P .. 'll'
   -- The claim's part of every line's entry.
   -- (`att` may come as the task field's text, which struct.pack reads as the number.)
-  local meta = task .. ' ' .. token .. ' ' .. (type(att) == 'string' and att or int_str(att)) .. ' ' .. NOWS .. ' ' .. agent
+  local att_s = type(att) == 'string' and att or int_str(att)
+  local meta = task .. ' ' .. token .. ' ' .. att_s .. ' ' .. NOWS .. ' ' .. agent
   if not old then
     local bytes = 0
     if codes then
@@ -134,7 +135,8 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
         for j = 0, n - 1 do
           seq = seq + 1
           if codes then
-            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', string.sub(codes, j * 2 + 1, j * 2 + 2), 'x', ARGV[at + j])
+            local code = string.sub(codes, j * 2 + 1, j * 2 + 2)
+            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', code, 'x', ARGV[at + j])
           else
             redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
           end
@@ -272,9 +274,10 @@ end
 
 -- Store the lines settle item `k` carries (carried_at's `at_of`) in the claim the item names,
 -- whose lease the calling script just checked: `att` its attempt (as the task field's text),
--- `record` its log record (nil for none). `seq` is the last seq given in this script (nil before its first line). Returns the
--- new last seq and the record to write to field 'lg:<token>', or nil when the item carries no
--- line. The caller saves the last seq (SET P lseq) before any append_carried.
+-- `record` its log record (nil for none). `seq` is the last seq given in this script (nil
+-- before its first line). Returns the new last seq and the record to write to field
+-- 'lg:<token>', or nil when the item carries no line. The caller saves the last seq (SET P
+-- lseq) before any append_carried.
 local function log_carried(i, at_of, k, task, token, att, agent, record, seq)
   local codes = ARGV[at_of[k]]
   if codes == '' then return nil end
