@@ -82,8 +82,9 @@
  *   P ll               stream  every stored line (entry id = its seq): the claim, stream, level,
  *                              time and text
  *   P t:<task>         hash    field `lg:<token>`: the claim's log record, what the bounds know
- *                              and the seqs of its head lines (earlier builds: hash P lg,
- *                              '<task> <token>' fields, still read)
+ *                              and the seqs of its head lines, or, for a claim of one line,
+ *                              just its seq (earlier builds: hash P lg, '<task> <token>'
+ *                              fields, still read)
  *   P lt:<task>:<tok>  list    the seqs (and sizes) of the claim's tail lines, oldest first
  * A task's log is its lg: fields, the lt keys of its id and its lines' ll entries: whatever
  * deletes a task deletes them with it.

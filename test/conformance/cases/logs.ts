@@ -476,6 +476,58 @@ export function logCases(env: SuiteEnv): void {
       expect(stderr.lines.map((l) => l.stream)).toEqual(['cut']);
     });
 
+    it('a claim whose log began with one line keeps it in its head as more lines follow past the bounds', async () => {
+      const ctx = env.ctx();
+      const tailBytes = LOG_LIMITS.maxLineBytes;
+      const b = await ctx.open({ logs: { headBytes: 2048, tailBytes } });
+      const { id, lease } = await started(b, { maxAttempts: 2 });
+      await append(b, lease, numbered(1, 1, 1000));
+      // The first attempt's one line, read alone: its attempt and agent are the claim's.
+      const first = await b.readLogs({ taskId: id, attempt: 1 });
+      expect(first.lines.map((l) => [l.attempt, l.agentId, l.text.slice(0, 4)])).toEqual([
+        [1, lease.agentId, '0001'],
+      ]);
+      // More lines, one by one and then carried by the failure: the head keeps lines 1-2.
+      await append(b, lease, numbered(2, 1, 1000));
+      await append(b, lease, numbered(3, 1, 1000));
+      const [failed] = await b.fail([
+        {
+          ...lease,
+          error: { message: 'boom' },
+          retryable: true,
+          retryDelayMs: 0,
+          logs: numbered(4, 97, 1000),
+        },
+      ]);
+      expect(failed?.status).toBe('ok');
+      const keptTail = Math.floor(tailBytes / 1001);
+      const { lines } = await readAll(b, { taskId: id, attempt: 1 });
+      expect(lines.map((l) => (l.stream === 'cut' ? 'cut' : l.text.slice(0, 4)))).toEqual([
+        '0001',
+        '0002',
+        'cut',
+        ...Array.from({ length: keptTail }, (_, i) => String(101 - keptTail + i).padStart(4, '0')),
+      ]);
+      expect(lines[2]!.cut).toEqual({
+        fromLine: 3,
+        toLine: 100 - keptTail,
+        bytes: (98 - keptTail) * 1001,
+      });
+      // The retry's one line is a log of its own; the first attempt's is unchanged.
+      const retry = await claimExpecting(
+        b,
+        await registerAgent(b, [], { id: `agt-r-${id}` }),
+        id,
+        'the retry',
+      );
+      await b.complete([{ ...retry, result: null, logs: [{ text: 'second' }] }]);
+      const second = await b.readLogs({ taskId: id, attempt: 2 });
+      expect(second.lines.map((l) => [l.attempt, l.agentId, l.text])).toEqual([
+        [2, retry.agentId, 'second'],
+      ]);
+      expect((await readAll(b, { taskId: id, attempt: 1 })).lines).toHaveLength(lines.length);
+    });
+
     it('a complete of many items whose attempts logged before carries each one on from its own state', async () => {
       const ctx = env.ctx();
       const b = await ctx.open({ logs: { headBytes: 2048, tailBytes: LOG_LIMITS.maxLineBytes } });

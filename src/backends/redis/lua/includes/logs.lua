@@ -41,21 +41,6 @@
 -- lines are cut while it holds more than the tail bytes (lines of one append that would be cut
 -- before it ends are never written, but keep their seq).
 
--- A claim's log record: ten numbers packed with `struct` (lines, head lines, head bytes, head
--- full 0|1, tail bytes, cut lines, cut bytes, cut to, cut at, attempt) and the agent id's length,
--- 82 bytes; then the seq of each head line (a packed double each); then the agent id. Returns
--- the state (a table: readers take it whole) and the record's head seqs as a list; nil for none.
-local function log_record(record)
-  if not record then return nil end
-  local lines, hl, hb, hf, tb, cl, cb, ct, ca, att, agent_len = struct.unpack('<ddddddddddH', record)
-  local seqs = {}
-  for at = 83, #record - agent_len - 7, 8 do seqs[#seqs + 1] = struct.unpack('<d', record, at) end
-  return {
-    lines = lines, hl = hl, hb = hb, hf = hf, tb = tb, cl = cl, cb = cb, ct = ct, ca = ca, att = att,
-    agent = string.sub(record, #record - agent_len + 1),
-  }, seqs
-end
-
 -- A tail list element '<seq> <bytes>': seq and bytes, as numbers.
 local function log_tail_entry(e)
   local seq, bytes = string.match(e, '^(%d+) (%d+)$')
@@ -87,6 +72,33 @@ local function log_line(seq)
   local e = redis.call('XRANGE', P .. 'll', id, id)[1]
   if not e then return nil end
   return log_meta(e[2])
+end
+
+-- A claim's log record: ten numbers packed with `struct` (lines, head lines, head bytes, head
+-- full 0|1, tail bytes, cut lines, cut bytes, cut to, cut at, attempt) and the agent id's length,
+-- 82 bytes; then the seq of each head line (a packed double each); then the agent id. A claim
+-- whose log is one line, in its head (what a task that logs a line and returns leaves), has a
+-- compact record instead: that line's seq, as text (under 82 bytes: a packed one is longer),
+-- the string the script already made for the line's entry id; its attempt and agent are in the
+-- line's entry. Returns the state (a table: readers take it whole) and the record's head seqs as
+-- a list; nil for none.
+local function log_record(record)
+  if not record then return nil end
+  if #record < 82 then
+    local seq = tonumber(record)
+    local f = log_line(seq)
+    if not f then return nil end
+    return {
+      lines = 1, hl = 1, hb = #f.x + 1, hf = 0, tb = 0, cl = 0, cb = 0, ct = 0, ca = 0, att = tonumber(f.n), agent = f.g,
+    }, { seq }
+  end
+  local lines, hl, hb, hf, tb, cl, cb, ct, ca, att, agent_len = struct.unpack('<ddddddddddH', record)
+  local seqs = {}
+  for at = 83, #record - agent_len - 7, 8 do seqs[#seqs + 1] = struct.unpack('<d', record, at) end
+  return {
+    lines = lines, hl = hl, hb = hb, hf = hf, tb = tb, cl = cl, cb = cb, ct = ct, ca = ca, att = att,
+    agent = string.sub(record, #record - agent_len + 1),
+  }, seqs
 end
 
 -- The claim a lease's token names: its attempt, the agent that ran it and its log record (nil for
@@ -127,32 +139,45 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
       for j = 1, n do bytes = bytes + #ARGV[at + j * 2 - 1] + 1 end
     end
     if bytes <= head_max then
-      local first = seq + 1
-      if n == 1 and codes then
+      if n == 1 then
+        -- The claim's only line so far: its record is the compact one, the line's seq (log_record).
         seq = seq + 1
-        redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', codes, 'x', ARGV[at])
-      else
-        for j = 0, n - 1 do
-          seq = seq + 1
-          if codes then
-            local code = string.sub(codes, j * 2 + 1, j * 2 + 2)
-            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', code, 'x', ARGV[at + j])
-          else
-            redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
-          end
+        local seq_s = int_str(seq)
+        if codes then
+          redis.call('XADD', ll, seq_s, 'm', meta, 'c', codes, 'x', ARGV[at])
+        else
+          redis.call('XADD', ll, seq_s, 'm', meta, 'c', ARGV[at], 'x', ARGV[at + 1])
+        end
+        return seq, seq_s
+      end
+      local first = seq + 1
+      for j = 0, n - 1 do
+        seq = seq + 1
+        if codes then
+          local code = string.sub(codes, j * 2 + 1, j * 2 + 2)
+          redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', code, 'x', ARGV[at + j])
+        else
+          redis.call('XADD', ll, int_str(seq), 'm', meta, 'c', ARGV[at + j * 2], 'x', ARGV[at + j * 2 + 1])
         end
       end
-      if n == 1 then return seq, struct.pack('<ddddddddddHd', 1, 1, bytes, 0, 0, 0, 0, 0, 0, att, #agent, seq) .. agent end
       local parts = { struct.pack('<ddddddddddH', n, n, bytes, 0, 0, 0, 0, 0, 0, att, #agent) }
       for s = first, seq do parts[#parts + 1] = struct.pack('<d', s) end
       parts[#parts + 1] = agent
       return seq, table.concat(parts)
     end
   end
-  local lines, hl, hb, hf, tb, cl, cb, ct, ca, agent_len = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-  if old then
-    local _
+  local lines, hl, hb, hf, tb, cl, cb, ct, ca = 0, 0, 0, 0, 0, 0, 0, 0, 0
+  -- The head seqs of the record so far, packed.
+  local old_heads = nil
+  if old and #old < 82 then
+    -- A compact record: one line, in the head, whose size its entry tells.
+    local f = log_line(tonumber(old))
+    lines, hl, hb = 1, 1, f and #f.x + 1 or 0
+    old_heads = struct.pack('<d', tonumber(old))
+  elseif old then
+    local _, agent_len
     lines, hl, hb, hf, tb, cl, cb, ct, ca, _, agent_len = struct.unpack('<ddddddddddH', old)
+    old_heads = string.sub(old, 83, #old - agent_len)
   end
   local lt = nil
   -- Seqs of this append's head lines; its tail lines { seq, line index j, size }, the first
@@ -216,7 +241,7 @@ local function log_append_claim(task, token, att, agent, n, at, head_max, tail_m
     call_chunked('RPUSH', lt or P .. 'lt:' .. task .. ':' .. token, entries)
   end
   local parts = { struct.pack('<ddddddddddH', lines, hl, hb, hf, tb, cl, cb, ct, ca, att, #agent) }
-  if old then parts[2] = string.sub(old, 83, #old - agent_len) end
+  if old_heads then parts[2] = old_heads end
   for _, hseq in ipairs(head_seqs) do parts[#parts + 1] = struct.pack('<d', hseq) end
   parts[#parts + 1] = agent
   return seq, table.concat(parts)
