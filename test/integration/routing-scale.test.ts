@@ -153,7 +153,7 @@ describe.skipIf(!tools && !ci)('routing at fleet scale: redis', () => {
 
   it('a contender costs a claim no command of its own: 1 or 8 of them, the same commands', async () => {
     // (History is left out: once the claimer has historyMinRuns attempts of a type, each
-    // contender's record of it is read, one HMGET each.)
+    // contender's record of it is read, one HMGET each, for a contender with a free slot.)
     const one = await commandsByName(20, 1, 1000);
     const eight = await commandsByName(20, 8, 1000);
     // Before, each contender cost an HMGET of its hash and an SCARD of its in-flight set (8

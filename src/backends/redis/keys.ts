@@ -58,8 +58,12 @@
  *                          (lua/includes/routing.lua contenders_of): `<id>` its routing summary,
  *                          '<filter id> <concurrency> <recent claims> <last claim>', written
  *                          with its place in fa:<f>; `<id>|n` its tasks in flight that routed
- *                          claims leased (task field rn); `<id>|s` when it was declared stalled,
- *                          while its `stall` field is set (sweep-11.lua)
+ *                          claims leased (task field rn). (Builds before issue 11 item 13 also
+ *                          kept stall marks here, `<id>|s`: no longer read.)
+ *   P stalled      hash    agent id -> when it was declared stalled, while its `stall` field is
+ *                          set (sweep-11.lua): a routed claim reads its contenders' marks only
+ *                          when the hash exists, so a fleet with no stalled agent pays one
+ *                          EXISTS per claim for them
  *   P a:<agent>    hash    the agent (fields: see codec.ts toAgent)
  *   P al:<agent>   set     ids of the tasks the agent holds leases on
  *   P wa:<agent>   zset    wake-up marker of one agent: a claim that left it tasks (routing)

@@ -164,6 +164,34 @@ export function routingPolicyCases(env: SuiteEnv): void {
       expect(retry?.taskId, 'the silent agent no longer counts').toBe(id);
     });
 
+    it('a stalled peer does not count as alive; once it makes progress it counts again', async () => {
+      const { b, clock } = env.ctx();
+      const stallMs = 2_000;
+      const first = await pulling(b, 'first');
+      const peer = await pulling(b, 'peer', [], { concurrency: 2 });
+      await submitOne(b, { type: 'hold' });
+      const [held] = await claimFor(b, peer, 1);
+      expect(held, 'the peer holds a task').toBeDefined();
+      clock.advance(stallMs + 1);
+      await alive(b, first, peer);
+      const swept = await b.sweep({ agentTtlMs: LIVE_MS * 10, stallAfterMs: stallMs });
+      expect(swept.agentsStalled, 'no progress on its task past stallAfterMs').toEqual([peer.id]);
+
+      const { id } = await submitOne(b, { type: 'x' });
+      await failNow(b, (await claimFor(b, first, 1))[0]!);
+      const [retry] = await claimFor(b, first, 1);
+      expect(retry?.taskId, 'the only other agent is stalled: no reason to wait').toBe(id);
+
+      clock.advance(1);
+      await alive(b, first, peer);
+      const [renewed] = await b.renew(peer.id, [held!], LEASE_TTL_MS);
+      expect(renewed?.status, 'progress: the peer is no longer stalled').toBe('ok');
+      await failNow(b, retry!);
+      expect(await claimFor(b, first), 'the peer counts again: the retry is left to it').toEqual(
+        [],
+      );
+    });
+
     it('after fallbackGraceMs the agent it failed on takes it, though another capable agent is alive', async () => {
       const { b, clock } = env.ctx();
       const first = await pulling(b, 'first');

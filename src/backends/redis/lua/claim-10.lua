@@ -122,23 +122,34 @@ if max > 0 then
     local queue_types = {}
     local picked_from = {}
     while true do
-      local candidates = {}
-      for _, q in ipairs(queues) do
-        local r = redis.call('ZRANGE', P .. 'q:' .. q, 0, limit - 1, 'WITHSCORES')
-        for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], q } end
-      end
-      if #queues > 1 then
-        table.sort(candidates, function(a, b)
+      -- Candidates are queue members; from several queues merged by score (priority, critical
+      -- path), then member (FIFO), and from one queue in its order, read without its scores
+      -- (Redis formats each score it replies with, and the script would parse it back).
+      local candidates, from = nil, nil
+      if #queues == 1 then
+        candidates = redis.call('ZRANGE', P .. 'q:' .. queues[1], '0', int_str(limit - 1))
+      else
+        local merged = {}
+        for _, q in ipairs(queues) do
+          local r = redis.call('ZRANGE', P .. 'q:' .. q, '0', int_str(limit - 1), 'WITHSCORES')
+          for i = 1, #r, 2 do merged[#merged + 1] = { r[i + 1] + 0, r[i], q } end
+        end
+        table.sort(merged, function(a, b)
           if a[1] ~= b[1] then return a[1] < b[1] end
           return a[2] < b[2]
         end)
+        candidates, from = {}, {}
+        for i, c in ipairs(merged) do
+          candidates[i] = c[2]
+          from[i] = c[3]
+        end
       end
       local n = math.min(limit, #candidates)
       while decided < n and #picked < max do
         decided = decided + 1
-        local c = candidates[decided]
-        local q = c[3]
-        local id = string.sub(c[2], string.find(c[2], ':', 1, true) + 1)
+        local member = candidates[decided]
+        local q = from and from[decided] or queues[1]
+        local id = string.sub(member, string.find(member, ':', 1, true) + 1)
         -- Its type, affinity rules, failed agents and when it last became ready, in one read.
         local v = redis.call('HMGET', tkey(id), 'aff', 'fa', 'type', 'updated')
         local ttype = v[3]
@@ -169,7 +180,7 @@ if max > 0 then
           end,
         }
         if route(router, task, function(peer) return peer.queues[q] == true end) then
-          picked[#picked + 1] = c[2]
+          picked[#picked + 1] = member
           picked_from[#picked_from + 1] = q
         end
       end

@@ -101,7 +101,8 @@ for _, agent in ipairs(redis.call('ZRANGEBYSCORE', K_HB, '-inf', '(' .. (NOW - t
       end
     end
     redis.call('DEL', P .. 'al:' .. agent)
-    redis.call('HDEL', P .. 'ar', agent, agent .. '|n', agent .. '|s')
+    redis.call('HDEL', P .. 'ar', agent, agent .. '|n')
+    redis.call('HDEL', P .. 'stalled', agent)
   end
 end
 
@@ -117,12 +118,12 @@ for _, agent in ipairs(redis.call('ZRANGE', K_HB, 0, limit - 1)) do
   elseif stall then
     if prog > stall then
       redis.call('HSET', ak, 'stall', '')
-      redis.call('HDEL', P .. 'ar', agent .. '|s')
+      redis.call('HDEL', P .. 'stalled', agent)
       recovered[#recovered + 1] = agent
       emit('agent.recovered', '', '', agent, '{"stalledAt":' .. a[2] .. ',"stalledForMs":' .. (NOW - stall) .. '}')
     else
       -- Still stalled: marked where a routed claim looks (includes/routing.lua contenders_of).
-      redis.call('HSET', P .. 'ar', agent .. '|s', a[2])
+      redis.call('HSET', P .. 'stalled', agent, a[2])
     end
   elseif stall_after > 0 and prog < NOW - stall_after then
     local cutoff = NOW - stall_after
@@ -143,7 +144,7 @@ for _, agent in ipairs(redis.call('ZRANGE', K_HB, 0, limit - 1)) do
     end
     if reason then
       redis.call('HSET', ak, 'stall', NOWS)
-      redis.call('HSET', P .. 'ar', agent .. '|s', NOWS)
+      redis.call('HSET', P .. 'stalled', agent, NOWS)
       stalled[#stalled + 1] = agent
       emit('agent.stalled', '', '', agent, '{"reason":"' .. reason .. '","lastProgressAt":' .. prog ..
         ',"stallAfterMs":' .. stall_after .. '}')

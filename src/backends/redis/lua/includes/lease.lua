@@ -62,7 +62,7 @@ end
 local function drop_lease(t)
   redis.call('ZREM', K_RUNNING, t.id)
   if t.agent ~= '' and redis.call('SREM', P .. 'al:' .. t.agent, t.id) > 0 and t.rn then
-    redis.call('HINCRBY', P .. 'ar', t.agent .. '|n', -1)
+    redis.call('HINCRBY', P .. 'ar', t.agent .. '|n', '-1')
   end
 end
 
@@ -91,7 +91,7 @@ local function drop_leases(ids, agents, counted)
         gone = gone + redis.call('SREM', P .. 'al:' .. agent, unpack(held, i, math.min(i + CHUNK - 1, #held)))
       end
       gone = math.min(gone, routed[agent])
-      if gone > 0 then redis.call('HINCRBY', P .. 'ar', agent .. '|n', -gone) end
+      if gone > 0 then redis.call('HINCRBY', P .. 'ar', agent .. '|n', int_str(-gone)) end
     else
       call_chunked('SREM', P .. 'al:' .. agent, held)
     end

@@ -11,7 +11,7 @@
 -- (the first three first: a claim with no live peer needs only those, see policy_head).
 local function parse_policy(text)
   local v = {}
-  for word in string.gmatch(text, '%S+') do v[#v + 1] = tonumber(word) end
+  for word in string.gmatch(text, '%S+') do v[#v + 1] = word + 0 end
   return {
     enabled = v[1] == 1, half_life = v[2], live = v[3], contenders = v[4], prefer = v[5], grace = v[6],
     min_runs = v[7], success_margin = v[8], duration_margin = v[9], duration_min_diff = v[10],
@@ -148,14 +148,41 @@ end
 -- `takes(peer)` says whether the peer can run it.
 local function route(router, task, takes)
   local policy = router.policy
+  local self = router.self
   local best, best_due = nil, nil
-  for _, peer in ipairs(router.peers) do
-    local order, criterion = compare_agents(task, peer, peer.reserved, router.self, router.taken, policy)
-    if order < 0 and criterion then
-      local due = defer_until(task, peer, criterion, policy)
-      if due and due > NOW and takes(peer) then
-        if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
-          best, best_due = peer, due
+  local hist_self = history_of(self, task.type)
+  if next(task.failed) == nil and #task.aff == 0 and not (hist_self and hist_self.s + hist_self.f >= policy.min_runs) then
+    -- What most claims decide: the task failed on no agent, has no affinity rules, and
+    -- the claimer has too few runs of its type for history to count. compare_agents(peer,
+    -- claimer) is then load alone, and only a peer with a free slot can be left the task
+    -- (defer_until): the same arithmetic, in the same order, without a call per peer.
+    local self_load = load_of(self, router.taken)
+    for _, peer in ipairs(router.peers) do
+      if peer.inflight < peer.conc and load_of(peer, peer.reserved) - self_load <= -LOAD_TOLERANCE then
+        local due = defer_until(task, peer, 'load', policy)
+        if due > NOW and takes(peer) then
+          if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
+            best, best_due = peer, due
+          end
+        end
+      end
+    end
+  else
+    -- A peer with every slot taken can be left the task by fallback only (defer_until), and
+    -- fallback prefers a peer only to a claimer the task failed on: else such a peer is not
+    -- weighed at all, and its record (history_of) and labels are not read.
+    local busy_count = task.failed[self.id] == true
+    for _, peer in ipairs(router.peers) do
+      local order, criterion = 0, nil
+      if busy_count or peer.inflight < peer.conc then
+        order, criterion = compare_agents(task, peer, peer.reserved, self, router.taken, policy)
+      end
+      if order < 0 and criterion then
+        local due = defer_until(task, peer, criterion, policy)
+        if due and due > NOW and takes(peer) then
+          if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
+            best, best_due = peer, due
+          end
         end
       end
     end
@@ -194,88 +221,114 @@ end
 -- every claim), so a claim reads the namespace's filters (a handful) and a few agents of each,
 -- not every live agent. `queues_of(filter id)` gives a filter's queue set.
 --
--- Per page of agents it runs two reads whatever the page's size: their heartbeats (hb: only
--- active agents are in it) and, from one hash (ar), each one's summary, count of tasks in flight
--- (as it is now: every change of an agent's in-flight set keeps it) and stall mark (set while its
--- `stall` field is: then its progress is read, for that agent only). Its labels are read only
--- when a task has affinity rules (labels_of).
+-- Per page of agents it runs three reads whatever the page's size: the page, their heartbeats
+-- (hb: only active agents are in it) and, from one hash (ar), each one's summary and count of
+-- tasks in flight (as it is now: every change of an agent's in-flight set keeps it). Stalled
+-- agents are marked in a hash of their own (stalled, kept by sweep-11.lua): while it is empty,
+-- as it nearly always is, a claim reads nothing of them; else the marks of its page, and the
+-- progress of a marked agent. Its labels are read only when a task has affinity rules
+-- (labels_of).
+--
+-- Each contender costs a claim some 35,000 redis-server instructions (callgrind, 8 contenders
+-- against 1), mostly in copying values to the script and parsing numbers (tonumber parses a
+-- string twice, `+ 0` once): the loads (fa scores) are read only to pick the least loaded of
+-- several filters' agents, never with one, and Redis formats each score it replies with.
 local function contenders_of(self_id, mine, policy, queues_of)
   local limit = policy.contenders
   local found = {}
   if limit <= 0 then return found end
   local live_since = NOW - policy.live
-  local filters = redis.call('HVALS', K_FILTERS)
   local k_summary = P .. 'ar'
-  -- A page has room for the claimer itself (it is in its own filter's index) and `limit` others.
-  local size = limit + 1
-  for _, fid in ipairs(filters) do
+  local overlapping = {}
+  for _, fid in ipairs(redis.call('HVALS', K_FILTERS)) do
     local qs = queues_of(fid)
-    local overlaps = false
     for q in pairs(qs) do
       if mine[q] then
-        overlaps = true
+        overlapping[#overlapping + 1] = fid
         break
       end
     end
-    if overlaps then
-      local key = P .. 'fa:' .. fid
-      -- Pages of the filter's agents, least loaded first, until `limit` of them are live; at
-      -- most four pages (silent agents keep their place until they are declared lost).
-      local taken, start = 0, 0
-      for _ = 1, 4 do
-        local page = redis.call('ZRANGE', key, start, start + size - 1, 'WITHSCORES')
-        if #page == 0 then break end
-        local ids, fields, loads = {}, {}, {}
-        for i = 1, #page, 2 do
-          local id = page[i]
-          if id ~= self_id then
-            local n = #ids + 1
-            ids[n] = id
-            loads[n] = tonumber(page[i + 1])
-            fields[3 * n - 2] = id
-            fields[3 * n - 1] = id .. '|n'
-            fields[3 * n] = id .. '|s'
-          end
+  end
+  -- One filter's agents come least loaded first: its first `limit` live ones are the answer.
+  local with_loads = #overlapping > 1
+  local any_stalled = nil
+  -- A page has room for the claimer itself (it is in its own filter's index) and `limit` others.
+  local size = limit + 1
+  for _, fid in ipairs(overlapping) do
+    local qs = queues_of(fid)
+    local key = P .. 'fa:' .. fid
+    -- Pages of the filter's agents, least loaded first, until `limit` of them are live; at most
+    -- four pages (silent agents keep their place until they are declared lost).
+    local taken, start = 0, 0
+    for _ = 1, 4 do
+      local page, loads
+      if with_loads then
+        local r = redis.call('ZRANGE', key, int_str(start), int_str(start + size - 1), 'WITHSCORES')
+        page, loads = {}, {}
+        for i = 2, #r, 2 do
+          page[#page + 1] = r[i - 1]
+          loads[#loads + 1] = r[i] + 0
         end
-        if #ids > 0 then
-          local beats = redis.call('ZMSCORE', K_HB, unpack(ids))
-          local sums = redis.call('HMGET', k_summary, unpack(fields))
-          for j, id in ipairs(ids) do
-            local beat = tonumber(beats[j])
-            local cf, conc, rc, lc, stalled = nil, nil, nil, nil, false
-            local s, inflight = sums[3 * j - 2], tonumber(sums[3 * j - 1])
-            if beat then
-              if s and inflight then
-                cf, conc, rc, lc = string.match(s, '^(%S+) (%S+) (%S+) ?(%S*)$')
-              else
-                -- No summary (written by a routed claim): its hash and in-flight set, as they are.
-                local a = redis.call('HMGET', P .. 'a:' .. id, 'cf', 'conc', 'rc', 'lc')
-                cf, conc, rc, lc = a[1], a[2], a[3], a[4]
-                inflight = redis.call('SCARD', P .. 'al:' .. id)
-              end
-              if sums[3 * j] then
-                local a = redis.call('HMGET', P .. 'a:' .. id, 'stall', 'prog', 'started')
-                stalled = is_stalled(a[1], a[2], a[3])
-              end
-            end
-            if not beat or cf ~= fid then
-              -- Stopped, lost, or claiming with another filter now: no longer one of these.
-              redis.call('ZREM', key, id)
-              start = start - 1
-            elseif taken < limit and beat >= live_since and not stalled then
-              local last = tonumber(lc)
-              found[#found + 1] = {
-                id = id, conc = math.max(1, tonumber(conc) or 1), inflight = inflight,
-                recent = decay_recent(tonumber(rc) or 0, last, policy.half_life), last_claim = last,
-                reserved = 0, queues = qs, load = loads[j],
-              }
-              taken = taken + 1
-            end
-          end
-        end
-        if taken >= limit or #page < 2 * size then break end
-        start = start + size
+      else
+        page = redis.call('ZRANGE', key, int_str(start), int_str(start + size - 1))
       end
+      if #page == 0 then break end
+      local ids, fields, load_of_id = {}, {}, {}
+      for i, id in ipairs(page) do
+        if id ~= self_id then
+          local n = #ids + 1
+          ids[n] = id
+          if loads then load_of_id[n] = loads[i] end
+          fields[2 * n - 1] = id
+          fields[2 * n] = id .. '|n'
+        end
+      end
+      if #ids > 0 then
+        local beats = redis.call('ZMSCORE', K_HB, unpack(ids))
+        local sums = redis.call('HMGET', k_summary, unpack(fields))
+        if any_stalled == nil then any_stalled = redis.call('EXISTS', P .. 'stalled') == 1 end
+        local marks = any_stalled and redis.call('HMGET', P .. 'stalled', unpack(ids)) or nil
+        for j, id in ipairs(ids) do
+          local beat = beats[j]
+          if beat then beat = beat + 0 end
+          local cf, conc, rc, last, stalled = nil, nil, nil, nil, false
+          local s, inflight = sums[2 * j - 1], sums[2 * j]
+          if beat then
+            if s and inflight then
+              -- The summary's numbers are numbers (summary_text); its last claim may be empty.
+              local lc
+              cf, conc, rc, lc = string.match(s, '^(%S+) (%S+) (%S+) ?(%S*)$')
+              if cf == fid then
+                inflight, conc, rc = inflight + 0, conc + 0, rc + 0
+                if lc ~= '' then last = lc + 0 end
+              end
+            else
+              -- No summary (written by a routed claim): its hash and in-flight set, as they are.
+              local a = redis.call('HMGET', P .. 'a:' .. id, 'cf', 'conc', 'rc', 'lc')
+              cf, conc, rc, last = a[1], tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
+              inflight = redis.call('SCARD', P .. 'al:' .. id)
+            end
+            if marks and marks[j] then
+              local a = redis.call('HMGET', P .. 'a:' .. id, 'stall', 'prog', 'started')
+              stalled = is_stalled(a[1], a[2], a[3])
+            end
+          end
+          if not beat or cf ~= fid then
+            -- Stopped, lost, or claiming with another filter now: no longer one of these.
+            redis.call('ZREM', key, id)
+            start = start - 1
+          elseif taken < limit and beat >= live_since and not stalled then
+            found[#found + 1] = {
+              id = id, conc = math.max(1, conc or 1), inflight = inflight,
+              recent = decay_recent(rc or 0, last, policy.half_life), last_claim = last,
+              reserved = 0, queues = qs, load = load_of_id[j],
+            }
+            taken = taken + 1
+          end
+        end
+      end
+      if taken >= limit or #page < size then break end
+      start = start + size
     end
   end
   if #found > limit then
