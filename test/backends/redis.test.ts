@@ -323,6 +323,24 @@ if (!available && !ci) {
       }
     });
 
+    it('drops the stall marks earlier builds kept in the routing summaries (ar <id>|s) as agents register and leave', async () => {
+      const ns = fresh();
+      const b = await backend(ns);
+      const staying = await b.registerAgent({ capabilities: [], concurrency: 1 });
+      const leaving = await b.registerAgent({ capabilities: [], concurrency: 1 });
+      const client = new Redis({ maxRetriesPerRequest: 0 });
+      try {
+        const ar = `${new Keys(ns).prefix}ar`;
+        // As an earlier build left them: a stall mark per agent in ar.
+        await client.hset(ar, `${staying.id}|s`, '1', `${leaving.id}|s`, '1');
+        await b.registerAgent({ id: staying.id, capabilities: [], concurrency: 2 });
+        await b.deregisterAgent(leaving.id);
+        expect(await client.hmget(ar, `${staying.id}|s`, `${leaving.id}|s`)).toEqual([null, null]);
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it('keeps every key of a namespace under one hash tag (one Cluster slot)', async () => {
       const ns = fresh();
       const b = await backend(ns);

@@ -29,7 +29,9 @@ if known[3] then
   redis.call('HSET', P .. 'ar', id, known[3] .. ' ' .. math.max(1, tonumber(concurrency) or 1) .. ' ' ..
     (known[4] or '0') .. ' ' .. (known[5] or ''))
 end
+-- (And the stall mark earlier builds kept in ar, `<id>|s`, before the `stalled` hash.)
 redis.call('HDEL', P .. 'stalled', id)
+redis.call('HDEL', P .. 'ar', id .. '|s')
 redis.call('HSET', K_AGENT, 'id', id, 'name', name, 'caps', caps, 'labels', ARGV[6], 'conc', concurrency,
   'host', ARGV[8], 'pid', ARGV[9], 'ver', ARGV[10], 'own', owner, 'state', 'active', 'started', NOWS, 'hb', NOWS,
   'prog', NOWS, 'ovd', '', 'stall', '', 'cpu', '', 'rss', '', 'abh', '0')

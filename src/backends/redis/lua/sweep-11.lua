@@ -101,7 +101,8 @@ for _, agent in ipairs(redis.call('ZRANGEBYSCORE', K_HB, '-inf', '(' .. (NOW - t
       end
     end
     redis.call('DEL', P .. 'al:' .. agent)
-    redis.call('HDEL', P .. 'ar', agent, agent .. '|n')
+    -- (`<id>|s`: the stall mark earlier builds kept in ar, before the `stalled` hash.)
+    redis.call('HDEL', P .. 'ar', agent, agent .. '|n', agent .. '|s')
     redis.call('HDEL', P .. 'stalled', agent)
   end
 end
