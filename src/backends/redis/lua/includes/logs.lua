@@ -280,12 +280,13 @@ local function append_logs(i)
   return out
 end
 
--- The carried section of the settle scripts (complete, fail, release): the lines a call's items carry, for the claims
--- those items name (their task, token and agent), so that nothing is sent twice. At ARGV index
--- `i`: head bytes, tail bytes, then per settle item, in order: every line's stream and level in
--- one argument ('l1' for one line, 'l1o1' for two, '' for none), then the texts of its lines.
--- Returns the ARGV index of each item's codes argument (a list of `n`), nil when there is no
--- section. One table per call, none per item: a complete carries a line for most items.
+-- The carried section of the settle scripts (complete, fail, release): the lines a call's items
+-- carry, for the claims those items name (their task, token and agent), so that nothing is sent
+-- twice. At ARGV index `i`: head bytes, tail bytes, then per settle item, in order: every line's
+-- stream and level in one argument ('l1' for one line, 'l1o1' for two, '' for none), then the
+-- texts of its lines. Returns the ARGV index of each item's codes argument (a list of `n`), nil
+-- when there is no section. One table per call, none per item: a complete carries a line for
+-- most items.
 local function carried_at(i, n)
   if not i then return nil end
   local at_of = {}
