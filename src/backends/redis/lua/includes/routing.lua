@@ -151,38 +151,33 @@ local function route(router, task, takes)
   local self = router.self
   local best, best_due = nil, nil
   local hist_self = history_of(self, task.type)
-  if next(task.failed) == nil and #task.aff == 0 and not (hist_self and hist_self.s + hist_self.f >= policy.min_runs) then
-    -- What most claims decide: the task failed on no agent, has no affinity rules, and
-    -- the claimer has too few runs of its type for history to count. compare_agents(peer,
-    -- claimer) is then load alone, and only a peer with a free slot can be left the task
-    -- (defer_until): the same arithmetic, in the same order, without a call per peer.
-    local self_load = load_of(self, router.taken)
-    for _, peer in ipairs(router.peers) do
+  -- What most claims decide: the task failed on no agent, has no affinity rules, and the
+  -- claimer has too few runs of its type for history to count. compare_agents(peer, claimer) is
+  -- then load alone, and only a peer with a free slot can be left the task (defer_until): the
+  -- same arithmetic, in the same order, without a call per peer.
+  local load_only = next(task.failed) == nil and #task.aff == 0
+    and not (hist_self and hist_self.s + hist_self.f >= policy.min_runs)
+  local self_load = load_only and load_of(self, router.taken) or nil
+  -- Otherwise a peer with every slot taken can be left the task by fallback only (defer_until),
+  -- and fallback prefers a peer only to a claimer the task failed on: else such a peer is not
+  -- weighed at all, and its record (history_of) and labels are not read.
+  local busy_count = task.failed[self.id] == true
+  for _, peer in ipairs(router.peers) do
+    -- Why the peer is the better fit, if it is.
+    local criterion = nil
+    if load_only then
       if peer.inflight < peer.conc and load_of(peer, peer.reserved) - self_load <= -LOAD_TOLERANCE then
-        local due = defer_until(task, peer, 'load', policy)
-        if due > NOW and takes(peer) then
-          if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
-            best, best_due = peer, due
-          end
-        end
+        criterion = 'load'
       end
+    elseif busy_count or peer.inflight < peer.conc then
+      local order, c = compare_agents(task, peer, peer.reserved, self, router.taken, policy)
+      if order < 0 then criterion = c end
     end
-  else
-    -- A peer with every slot taken can be left the task by fallback only (defer_until), and
-    -- fallback prefers a peer only to a claimer the task failed on: else such a peer is not
-    -- weighed at all, and its record (history_of) and labels are not read.
-    local busy_count = task.failed[self.id] == true
-    for _, peer in ipairs(router.peers) do
-      local order, criterion = 0, nil
-      if busy_count or peer.inflight < peer.conc then
-        order, criterion = compare_agents(task, peer, peer.reserved, self, router.taken, policy)
-      end
-      if order < 0 and criterion then
-        local due = defer_until(task, peer, criterion, policy)
-        if due and due > NOW and takes(peer) then
-          if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
-            best, best_due = peer, due
-          end
+    if criterion then
+      local due = defer_until(task, peer, criterion, policy)
+      if due and due > NOW and takes(peer) then
+        if not best or compare_agents(task, peer, peer.reserved, best, best.reserved, policy) < 0 then
+          best, best_due = peer, due
         end
       end
     end
