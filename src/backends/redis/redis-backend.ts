@@ -230,6 +230,8 @@ const LINE_CODE = Object.fromEntries(
     LOG_LEVELS.map((level) => code + String(levelRank(level))),
   ]),
 ) as Record<LogStream, string[]>;
+/** A line's stream and level as the log sections send them, e.g. `l1`. */
+const lineCode = (line: CheckedLogLine): string => LINE_CODE[line.stream][levelRank(line.level)]!;
 const STREAM_OF_CODE: Record<string, LogStream> = { o: 'stdout', e: 'stderr', l: 'log' };
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -915,18 +917,11 @@ export class RedisBackend implements Backend {
     if (!items.some((item) => item.logs !== undefined && item.logs.length > 0)) return;
     args.push(this.#logBounds.headBytes, this.#logBounds.tailBytes);
     for (const item of items) {
-      const lines = item.logs;
-      if (lines === undefined || lines.length === 0) {
-        args.push('');
-      } else if (lines.length === 1) {
-        const line = lines[0]!;
-        args.push(LINE_CODE[line.stream][levelRank(line.level)]!, line.text);
-      } else {
-        let codes = '';
-        for (const line of lines) codes += LINE_CODE[line.stream][levelRank(line.level)]!;
-        args.push(codes);
-        for (const line of lines) args.push(line.text);
-      }
+      const lines = item.logs ?? [];
+      let codes = '';
+      for (const line of lines) codes += lineCode(line);
+      args.push(codes);
+      for (const line of lines) args.push(line.text);
     }
   }
 
@@ -936,7 +931,7 @@ export class RedisBackend implements Backend {
     for (const item of items) {
       args.push(item.taskId, item.token, item.agentId, item.lines.length);
       for (const line of item.lines) {
-        args.push(LINE_CODE[line.stream][levelRank(line.level)]!, line.text);
+        args.push(lineCode(line), line.text);
       }
     }
   }

@@ -143,11 +143,6 @@ for agent, by_type in pairs(counted) do
 end
 mark_progress()
 if log_seq then redis.call('SET', P .. 'lseq', int_str(log_seq)) end
-if carried then
-  append_carried(logs_at, carried, n, stored, function(k)
-    local base = 3 + (k - 1) * 5
-    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
-  end)
-end
+if carried then append_carried(logs_at, carried, n, 5, stored, nil) end
 finish()
 return out

@@ -44,11 +44,6 @@ for i = 1, n do
   end
 end
 mark_progress()
-if carried then
-  append_carried(logs_at, carried, n, {}, function(k)
-    local base = 3 + (k - 1) * 8
-    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], held[k]
-  end)
-end
+if carried then append_carried(logs_at, carried, n, 8, nil, held) end
 finish()
 return out

@@ -37,11 +37,6 @@ for i = 1, n do
     out[i] = { 'ok', release_attempt(t, ARGV[base + 5], tonumber(ARGV[base + 4])) }
   end
 end
-if carried then
-  append_carried(logs_at, carried, n, {}, function(k)
-    local base = 3 + (k - 1) * 5
-    return ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], held[k]
-  end)
-end
+if carried then append_carried(logs_at, carried, n, 5, nil, held) end
 finish()
 return out

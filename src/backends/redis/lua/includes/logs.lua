@@ -313,22 +313,24 @@ local function log_carried(i, at_of, k, task, token, att, agent, record, seq)
 end
 
 -- Store the carried lines of the settle items not in `stored` (settle item -> true: the calling
--- script stored them with the item's outcome) as append_logs would. `claim_of(k)` gives item k's
--- task id, token and agent, and, for a lease the calling script found held, its attempt (then its
--- claim needs no second look); without it, the claim is looked up (log_claim), and the lines are
--- kept when the item's agent ran that claim (a refused settle's lines are still what its attempt
--- printed). Saves the last seq.
-local function append_carried(i, at_of, n, stored, claim_of)
+-- script stored them with the item's outcome; nil for none) as append_logs would. The settle
+-- items start at ARGV[4], `stride` arguments each, the first three its task id, token and agent.
+-- `held` (nil for none) maps an item whose lease the calling script found held to its attempt:
+-- then its claim needs no second look; without it, the claim is looked up (log_claim), and the
+-- lines are kept when the item's agent ran that claim (a refused settle's lines are still what
+-- its attempt printed). Saves the last seq.
+local function append_carried(i, at_of, n, stride, stored, held)
   local head_max, tail_max = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local seq, first = nil, nil
   for k = 1, n do
     local codes = ARGV[at_of[k]]
-    if codes ~= '' and not stored[k] then
-      local task, token, agent, att = claim_of(k)
+    if codes ~= '' and not (stored and stored[k]) then
+      local base = 3 + (k - 1) * stride
+      local task, token, agent = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
       local lg = 'lg:' .. token
-      local holder, record
+      local att, holder, record = held and held[k], agent, nil
       if att then
-        holder, record = agent, redis.call('HGET', tkey(task), lg) or nil
+        record = redis.call('HGET', tkey(task), lg) or nil
       else
         att, holder, record = log_claim(task, token)
       end
