@@ -68,3 +68,15 @@ export function CostBar({
     </div>
   );
 }
+
+/** A submit page as a token without the `submit` scope sees it: its title, and why no form. */
+export function NoSubmitScope({ id, title }: { id: string; title: string }) {
+  return (
+    <section aria-labelledby={id}>
+      <h1 id={id}>{title}</h1>
+      <p data-testid="no-submit">
+        This token may read but not submit (it lacks the <code>submit</code> scope).
+      </p>
+    </section>
+  );
+}

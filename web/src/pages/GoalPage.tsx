@@ -8,6 +8,7 @@ import { useState, type FormEvent } from 'react';
 
 import { GOAL_LIMITS } from '../../../src/core/goal.ts';
 import { ApiError, api, can, type Scope } from '../api.ts';
+import { NoSubmitScope } from '../widgets.tsx';
 
 type Field = 'description' | 'budget' | 'other';
 
@@ -24,16 +25,7 @@ export function GoalPage({ scopes }: { scopes: Scope[] }) {
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [busy, setBusy] = useState(false);
 
-  if (!can(scopes, 'submit')) {
-    return (
-      <section aria-labelledby="goal-title">
-        <h1 id="goal-title">Submit a goal</h1>
-        <p data-testid="no-submit">
-          This token may read but not submit (it lacks the <code>submit</code> scope).
-        </p>
-      </section>
-    );
-  }
+  if (!can(scopes, 'submit')) return <NoSubmitScope id="goal-title" title="Submit a goal" />;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

@@ -6,6 +6,7 @@
 import { useRef, useState, type FormEvent } from 'react';
 
 import { ApiError, api, can, type Scope } from '../api.ts';
+import { NoSubmitScope } from '../widgets.tsx';
 
 const EXAMPLE = `name: hello
 tasks:
@@ -30,16 +31,7 @@ export function SubmitPage({ scopes }: { scopes: Scope[] }) {
   const [busy, setBusy] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
 
-  if (!can(scopes, 'submit')) {
-    return (
-      <section aria-labelledby="submit-title">
-        <h1 id="submit-title">Submit a plan</h1>
-        <p data-testid="no-submit">
-          This token may read but not submit (it lacks the <code>submit</code> scope).
-        </p>
-      </section>
-    );
-  }
+  if (!can(scopes, 'submit')) return <NoSubmitScope id="submit-title" title="Submit a plan" />;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
