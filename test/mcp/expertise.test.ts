@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,6 +20,7 @@ import type { Lease } from '../../src/core/types.ts';
 import { writeMcpConfig, type McpConfigFile } from '../../src/mcp/config.ts';
 import { Baton } from '../../src/runtime/baton.ts';
 import { startServer } from '../server/harness.ts';
+import { call, http, stdio } from './harness.ts';
 
 interface World {
   dir: string;
@@ -74,54 +74,6 @@ async function world(): Promise<World> {
     env: {},
   });
   return { dir, store, keyFile, baton, lease: lease!, config, file };
-}
-
-type Connect = (w: World) => Promise<{ client: Client; close: () => Promise<void> }>;
-
-const stdio: Connect = async (w) => {
-  const file = JSON.parse(readFileSync(w.config.path, 'utf8')) as {
-    mcpServers: { baton: { command: string; args: string[]; env: Record<string, string> } };
-  };
-  const s = file.mcpServers.baton;
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: s.command,
-      args: s.args,
-      env: { ...s.env, PATH: process.env.PATH ?? '' },
-      cwd: join(w.dir, 'agent'),
-      stderr: 'pipe',
-    }),
-  );
-  return { client, close: () => client.close() };
-};
-
-const http: Connect = async (w) => {
-  const server = await startServer({ store: w.store, env: { BATON_MCP_KEY_FILE: w.keyFile } });
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${w.config.token}` } },
-    }),
-  );
-  return {
-    client,
-    close: async () => {
-      await client.close();
-      await server.close();
-    },
-  };
-};
-
-async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content.map((c) => c.text).join('\n'),
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-    data: result.structuredContent as any,
-  };
 }
 
 describe.each([

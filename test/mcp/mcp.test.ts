@@ -11,35 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Lease } from '../../src/core/types.ts';
 import { writeMcpConfig, type McpConfigFile } from '../../src/mcp/config.ts';
 import { Baton } from '../../src/runtime/baton.ts';
-import { startServer, type TestServer } from '../server/harness.ts';
-
-interface Called {
-  isError: boolean;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-  data: any;
-}
-
-async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<Called> {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { type: string; text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content.map((c) => c.text).join('\n'),
-    data: result.structuredContent,
-  };
-}
+import { startServer } from '../server/harness.ts';
+import { call, http, stdio } from './harness.ts';
 
 async function refused(client: Client, name: string, args: Record<string, unknown>, code: string) {
   const r = await call(client, name, args);
@@ -151,44 +130,6 @@ async function world(): Promise<World> {
     outside,
   };
 }
-
-type Connect = (
-  w: World,
-) => Promise<{ client: Client; close: () => Promise<void>; server?: TestServer }>;
-
-const stdio: Connect = async (w) => {
-  const file = JSON.parse(readFileSync(w.config.path, 'utf8')) as {
-    mcpServers: { baton: { command: string; args: string[]; env: Record<string, string> } };
-  };
-  const s = file.mcpServers.baton;
-  const transport = new StdioClientTransport({
-    command: s.command,
-    args: s.args,
-    env: { ...s.env, PATH: process.env.PATH ?? '' },
-    cwd: join(w.dir, 'agent'),
-    stderr: 'pipe',
-  });
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, close: () => client.close() };
-};
-
-const http: Connect = async (w) => {
-  const server = await startServer({ store: w.store, env: { BATON_MCP_KEY_FILE: w.keyFile } });
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${w.config.token}` } },
-  });
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await client.connect(transport);
-  return {
-    client,
-    server,
-    close: async () => {
-      await client.close();
-      await server.close();
-    },
-  };
-};
 
 describe.each([
   ['stdio', stdio],
