@@ -165,3 +165,24 @@ export async function mcpClient(configPath) {
   );
   return client;
 }
+
+/**
+ * The directives both fake agents take alike, about time and processes: `sleep <ms>`, `hang`,
+ * `hang-once <marker>` (only the first run to reach it), `spawn-child`. Any other is ignored.
+ */
+export async function processDirective(verb, rest) {
+  switch (verb) {
+    case 'sleep':
+      await sleep(Number(rest));
+      break;
+    case 'hang':
+      await hang();
+      break;
+    case 'hang-once':
+      if (firstToHang(rest)) await hang();
+      break;
+    case 'spawn-child':
+      spawnChild();
+      break;
+  }
+}

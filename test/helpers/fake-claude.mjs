@@ -13,13 +13,10 @@ import { randomUUID } from 'node:crypto';
 import {
   directives,
   emit,
-  firstToHang,
-  hang,
   mcpClient,
+  processDirective,
   readPrompt,
   recordStart,
-  sleep,
-  spawnChild,
   unionConflict,
   unmetNeed,
   writeFile,
@@ -152,18 +149,6 @@ for (const { verb, rest } of steps) {
         process.exit(3);
       }
       break;
-    case 'sleep':
-      await sleep(Number(rest));
-      break;
-    case 'hang':
-      await hang();
-      break;
-    case 'hang-once':
-      if (firstToHang(rest)) await hang();
-      break;
-    case 'spawn-child':
-      spawnChild();
-      break;
     case 'result':
       subtype = rest.trim();
       break;
@@ -233,6 +218,8 @@ for (const { verb, rest } of steps) {
       }
       break;
     }
+    default:
+      await processDirective(verb, rest);
   }
 }
 await mcp?.close();

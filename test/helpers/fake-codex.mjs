@@ -11,12 +11,9 @@ import { randomUUID } from 'node:crypto';
 import {
   directives,
   emit,
-  firstToHang,
-  hang,
+  processDirective,
   readPrompt,
   recordStart,
-  sleep,
-  spawnChild,
   writeFile,
 } from './fake-agent-lib.mjs';
 
@@ -68,18 +65,6 @@ for (const { verb, rest } of steps) {
       });
       break;
     }
-    case 'sleep':
-      await sleep(Number(rest));
-      break;
-    case 'hang':
-      await hang();
-      break;
-    case 'hang-once':
-      if (firstToHang(rest)) await hang();
-      break;
-    case 'spawn-child':
-      spawnChild();
-      break;
     case 'tokens':
       tokens = rest.split(' ').map(Number);
       break;
@@ -92,6 +77,8 @@ for (const { verb, rest } of steps) {
     case 'exit':
       exitCode = Number(rest);
       break;
+    default:
+      await processDirective(verb, rest);
   }
 }
 if (failed !== null) {
