@@ -1186,17 +1186,16 @@ export class SqliteBackend implements Backend {
       (this.#st.eventsSince.all(this.namespace, after, limit) as unknown as EventRow[]).map(
         toEvent,
       );
-    let events = read();
     const blockMs = options.blockMs ?? 0;
-    if (events.length > 0 || blockMs <= 0) return events;
+    if (blockMs <= 0) return read();
     const deadline = performance.now() + blockMs;
     for (;;) {
+      const seen = this.#wakeups.version();
+      const events = read();
       const remaining = deadline - performance.now();
-      if (remaining <= 0 || options.signal?.aborted || this.#closed) return events;
-      await this.#wakeups.waitForEvents(remaining, options.signal);
+      if (events.length > 0 || remaining <= 0 || options.signal?.aborted) return events;
+      await this.#wakeups.waitForEvents(seen, remaining, options.signal);
       if (this.#closed) return [];
-      events = read();
-      if (events.length > 0) return events;
     }
   }
 
@@ -1226,11 +1225,19 @@ export class SqliteBackend implements Backend {
     const deferredUntil =
       options.agentId === undefined ? undefined : this.#deferrals.get(options.agentId);
     const deferring = deferredUntil !== undefined && deferredUntil > now;
+    const seen = this.#wakeups.version();
     if (!deferring && this.#hasReadyWork(filter)) return;
     let due = this.#nextDue();
     if (due !== null && due <= now) return;
     if (deferring && (due === null || deferredUntil < due)) due = deferredUntil;
-    await this.#wakeups.waitForWork(filter, due, options.timeoutMs, options.signal, deferring);
+    await this.#wakeups.waitForWork(
+      seen,
+      filter,
+      due,
+      options.timeoutMs,
+      options.signal,
+      deferring,
+    );
   }
 
   // ---------------------------------------------------------------------------------------------

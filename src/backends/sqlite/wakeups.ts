@@ -6,7 +6,8 @@
  *   after it was submitted.
  * - Commits made by other processes are noticed by polling `PRAGMA data_version` (it changes
  *   whenever another connection commits; reading it costs microseconds), only while something
- *   waits.
+ *   waits. A waiter passes the version it read before it looked (`version()`), so a commit that
+ *   lands between its look and its wait still wakes it.
  * - A delayed task becoming due wakes the work waiters at its `runAfter`, by a timer for a real
  *   clock, and by the poll comparing `clock()` for an injected one.
  */
@@ -72,6 +73,7 @@ export class Wakeups {
    * take that work.
    */
   waitForWork(
+    seen: number,
     filter: WorkFilter,
     dueAt: number | null,
     timeoutMs: number,
@@ -97,12 +99,12 @@ export class Wakeups {
       signal?.addEventListener('abort', waiter.wake, { once: true });
       this.#work.add(waiter);
       this.#dueAt(waiter, dueAt);
-      this.#startPoll();
+      this.#startPoll(seen);
     });
   }
 
   /** Wait until an event may have been written, the timeout, or the abort. */
-  waitForEvents(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  waitForEvents(seen: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
       const wake = (): void => {
         if (!this.#events.delete(wake)) return;
@@ -114,7 +116,7 @@ export class Wakeups {
       const timer = timeoutTimer(timeoutMs, wake);
       signal?.addEventListener('abort', wake, { once: true });
       this.#events.add(wake);
-      this.#startPoll();
+      this.#startPoll(seen);
     });
   }
 
@@ -173,9 +175,23 @@ export class Wakeups {
     if (delay <= MAX_TIMER_MS) waiter.dueTimer = setTimeout(waiter.wake, delay);
   }
 
-  #startPoll(): void {
+  /**
+   * The database's version as this connection sees it. A waiter reads it before it looks at the
+   * store and passes it to its wait: any other connection's commit after that wakes it.
+   */
+  version(): number {
+    return this.#probe.dataVersion();
+  }
+
+  /**
+   * Poll while something waits. A running poll compares with its last tick, which is no later
+   * than the new waiter's look (a commit in between wakes it once more than needed); a new one
+   * starts from what the waiter saw, not from now, or a commit between its look and this call
+   * would go unnoticed until the wait's timeout.
+   */
+  #startPoll(seen: number): void {
     if (this.#poll) return;
-    this.#version = this.#probe.dataVersion();
+    this.#version = seen;
     this.#poll = setInterval(() => this.#tick(), this.#pollMs);
     // A pending wait keeps the process alive through its own timeout timer, not the poll.
     this.#poll.unref();
