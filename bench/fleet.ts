@@ -2,13 +2,15 @@
  * Throughput of a large fleet on one store, routing on and off. Prints one JSON object.
  *
  *   node bench/fleet.ts [--baseline <checkout>] [--store sqlite|redis|both] [--agents 50,500]
- *     [--tasks 2500] [--task-ms 20] [--rounds 3] [--redis redis://127.0.0.1:6379]
+ *     [--tasks 2500] [--task-ms 20] [--rounds 3] [--warmup 1] [--redis redis://127.0.0.1:6379]
  *
  * Each case starts `agents` workers of one slot each in this process, on one store (a fresh
  * SQLite file, or a fresh Redis namespace), waits until every one of them has claimed once (so
  * each is a live, pulling peer of the others: what routing weighs), then submits `tasks` tasks
  * of `task-ms` ms as one run and times them from submission to the run's end: tasks/s.
  *
+ * First `warmup` rounds of every case are run and not counted: the first cases of a process run
+ * before V8 has compiled the hot paths, and would count that against whichever case came first.
  * Every round runs routing on and off (and, with `--baseline <dir>`, that checkout's code beside
  * this one's), alternating the order, so both meet the same machine. Reported: the median
  * tasks/s of each case, and the ratios the target is about: routing on ÷ off at each fleet size,
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '2500' },
     'task-ms': { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
   },
 });
@@ -47,6 +50,7 @@ const FLEETS = values.agents.split(',').map(Number);
 const TASKS = Number(values.tasks);
 const TASK_MS = Number(values['task-ms']);
 const ROUNDS = Number(values.rounds);
+const WARMUP = Number(values.warmup);
 
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
@@ -155,14 +159,20 @@ for (const kind of STORES) {
     const perCase: Record<string, CaseResult[]> = {};
     results[kind][side.name] = perCase;
   }
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = -WARMUP; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? sides : [...sides].reverse();
     for (const agents of FLEETS) {
       for (const side of order) {
         for (const routing of r % 2 === 0 ? [true, false] : [false, true]) {
           const result = await once(side, kind, agents, routing);
-          loads.push(loadavg()[0]!);
           const key = `${agents} agents, routing ${routing ? 'on' : 'off'}`;
+          if (r < 0) {
+            log(
+              `${kind} ${side.name} warm-up: ${key}: ${round(result.rate)} tasks/s (not counted)`,
+            );
+            continue;
+          }
+          loads.push(loadavg()[0]!);
           const perCase = results[kind][side.name] as Record<string, CaseResult[]>;
           (perCase[key] ??= []).push(result);
           log(
@@ -229,6 +239,7 @@ console.log(
       tasks: TASKS,
       taskMs: TASK_MS,
       rounds: ROUNDS,
+      warmup: WARMUP,
       baseline: values.baseline ?? null,
       loadAverage: { min: round(Math.min(...loads), 1), max: round(Math.max(...loads), 1) },
       results: summary,
