@@ -67,7 +67,8 @@ export interface RoutingPolicy {
    * Most peers one claim weighs: the least loaded live agents that take the claim's queues (by
    * their load at their latest claim). A claim's cost then does not grow with the fleet; with
    * more live peers than this, a better fit outside them is not seen by this claim (the least
-   * loaded are the ones load would defer to). 0: a claim weighs no peer (no routing).
+   * loaded are the ones load would defer to). 0: a claim weighs no peer (no routing). A claim
+   * whose first tasks are all decided by load alone weighs fewer: see {@link contendersWeighed}.
    * @default 8
    */
   contenders: number;
@@ -278,6 +279,43 @@ export function compareLoad(a: AgentView, b: AgentView): number {
   if (diff >= LOAD_TOLERANCE) return 1;
   if (diff <= -LOAD_TOLERANCE) return -1;
   return 0;
+}
+
+/**
+ * Whether `task` is decided by load alone when `claimer` claims it: it failed on no agent, it has
+ * no affinity rules, and the claimer has fewer than `historyMinRuns` finished attempts of its
+ * type (history compares two agents only when both have that many). Then a peer is a better fit
+ * only by being less loaded.
+ */
+export function decidedByLoad(
+  task: RoutingTask,
+  claimer: AgentView,
+  policy: RoutingPolicy,
+): boolean {
+  if (task.failedAgents.length > 0 || task.affinity.length > 0) return false;
+  const history = claimer.history.get(task.type);
+  return history === undefined || history.succeeded + history.failed < policy.historyMinRuns;
+}
+
+/**
+ * How many of its contenders (least loaded first, as the index has them) a claim of `max` tasks
+ * weighs: `policy.contenders`, or only `max` of them when each of `first`, its first `max`
+ * candidate tasks in claim order, is decided by load alone ({@link decidedByLoad}). Load leaves a
+ * task to the least loaded peer that beats the claimer, so `max` tasks go to at most `max`
+ * peers, the least loaded; weighing more only costs the claim reads (a contender costs a Redis
+ * claim about as much as a twentieth of the claim itself). Fallback, affinity and history look
+ * for a better fit anywhere among the contenders, so a claim with such a task weighs them all.
+ */
+export function contendersWeighed(
+  first: readonly RoutingTask[],
+  claimer: AgentView,
+  max: number,
+  policy: RoutingPolicy,
+): number {
+  for (const task of first) {
+    if (!decidedByLoad(task, claimer, policy)) return policy.contenders;
+  }
+  return Math.min(policy.contenders, Math.max(1, max));
 }
 
 /** An agent's recent-claims count `recent` written at `at`, decayed to `now`. */

@@ -6,7 +6,9 @@ import {
   compareAgents,
   compareHistory,
   compareLoad,
+  contendersWeighed,
   decayRecent,
+  decidedByLoad,
   MAX_CONTENDERS,
   resolveRouting,
   smoothedSuccessRate,
@@ -154,6 +156,32 @@ describe('the criteria', () => {
       order: 0,
       criterion: null,
     });
+  });
+});
+
+describe('how many contenders a claim weighs', () => {
+  it('a task is decided by load alone without failures, affinity rules or the claimer’s history', () => {
+    const claimer = agent('a', { history: new Map([['seasoned', history(5, 0)]]) });
+    expect(decidedByLoad(task(), claimer, policy)).toBe(true);
+    expect(decidedByLoad(task({ failedAgents: ['b'] }), claimer, policy)).toBe(false);
+    expect(
+      decidedByLoad(task({ affinity: [{ label: 'r', value: 'eu', weight: 1 }] }), claimer, policy),
+    ).toBe(false);
+    // History compares only agents with historyMinRuns of the type: the claimer has them here.
+    expect(decidedByLoad(task({ type: 'seasoned' }), claimer, policy)).toBe(false);
+    const novice = agent('a', { history: new Map([['seasoned', history(3, 1)]]) });
+    expect(decidedByLoad(task({ type: 'seasoned' }), novice, policy)).toBe(true);
+  });
+
+  it('its max when load alone decides its first tasks, else every contender', () => {
+    const claimer = agent('a');
+    expect(contendersWeighed([task()], claimer, 1, policy)).toBe(1);
+    expect(contendersWeighed([task(), task()], claimer, 3, policy)).toBe(3);
+    expect(contendersWeighed([task()], claimer, 50, policy)).toBe(policy.contenders);
+    expect(contendersWeighed([task(), task({ failedAgents: ['b'] })], claimer, 2, policy)).toBe(
+      policy.contenders,
+    );
+    expect(contendersWeighed([task()], claimer, 1, { ...policy, contenders: 0 })).toBe(0);
   });
 });
 

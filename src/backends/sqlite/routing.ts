@@ -9,9 +9,11 @@
 import { compareReady } from '../../core/priority.ts';
 import {
   ClaimRouter,
+  contendersWeighed,
   decayRecent,
   type AgentView,
   type RoutingPolicy,
+  type RoutingTask,
   type TypeHistory,
 } from '../../core/routing.ts';
 import type { AffinityRule } from '../../core/types.ts';
@@ -83,7 +85,18 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   const { st, ns, now, policy, self } = ctx;
   // Nothing ready, nothing to decide: an empty claim (as every idle agent makes) weighs no peer.
   if (!ctx.queues.some((queue) => st.tasksReadyExists.get(ns, queue) !== undefined)) return null;
-  const rows = contendersOf(ctx);
+  const selfView = viewOf(
+    self,
+    (st.agentInFlight.get(ns, self.id) as { n: number }).n,
+    now,
+    policy,
+  );
+  // Its first `max` candidates say how many contenders the claim weighs: only `max`, the least
+  // loaded, when load alone decides them (core contendersWeighed).
+  const first = readCandidates(ctx, ctx.max).map((c) => routingTask(ctx, c));
+  const selfTypes = new Set(first.map((task) => task.type));
+  for (const type of selfTypes) historyOf(st, ns, selfView, type);
+  const rows = contendersOf(ctx, contendersWeighed(first, selfView, ctx.max, policy));
   if (rows.length === 0) return null;
   // Every contender's filter takes one of the claim's queues (contendersOf reads only those).
   const peerQueues = new Map<string, ReadonlySet<number>>();
@@ -99,12 +112,6 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   // Candidates are read in pages, first twice the claim's `max`: most claims take what they
   // read. Tasks left to peers make it read further, up to what the peers could take before it.
   const budget = Math.min(ctx.max + freeSlots, MAX_CANDIDATES);
-  const selfView = viewOf(
-    self,
-    (st.agentInFlight.get(ns, self.id) as { n: number }).n,
-    now,
-    policy,
-  );
   const loadedTypes = new Set<string>();
   const router = new ClaimRouter(selfView, peers, policy, now);
   const chosen: Candidate[] = [];
@@ -118,18 +125,13 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
       if (!loadedTypes.has(type)) types.add(type);
     }
     if (types.size > 0) {
-      loadHistory(st, ns, selfView, peers, types, policy);
+      loadHistory(st, ns, selfView, peers, types, selfTypes, policy);
       for (const type of types) loadedTypes.add(type);
     }
     for (; decided < candidates.length && chosen.length < ctx.max; decided++) {
       const c = candidates[decided]!;
       const decision = router.decide(
-        {
-          type: ctx.queueType(c.queue),
-          affinity: c.affinity === null ? [] : (JSON.parse(c.affinity) as Required<AffinityRule>[]),
-          failedAgents: c.failed_agents === null ? [] : (JSON.parse(c.failed_agents) as string[]),
-          readySince: c.updated_at,
-        },
+        routingTask(ctx, c),
         (peer) => peerQueues.get(peer)?.has(c.queue) === true,
       );
       if (decision.take) chosen.push(c);
@@ -140,19 +142,30 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   return { chosen, deferredUntil: router.deferredUntil, selfInFlight: selfView.inFlight };
 }
 
+/** What the rule needs of a candidate. */
+function routingTask(ctx: RoutingContext, c: RoutingTaskRow): RoutingTask {
+  return {
+    type: ctx.queueType(c.queue),
+    affinity: c.affinity === null ? [] : (JSON.parse(c.affinity) as Required<AffinityRule>[]),
+    failedAgents: c.failed_agents === null ? [] : (JSON.parse(c.failed_agents) as string[]),
+    readySince: c.updated_at,
+  };
+}
+
 /**
- * The claim's contenders: the least loaded live agents (by their load at their latest claim)
- * whose claim filter takes one of its queues, at most `policy.contenders`. Reads the namespace's
- * claim filters (a handful of rows: one per distinct filter, not per agent) and, for each that
- * takes one of the claim's queues, its least loaded agents through an index.
+ * The claim's contenders: the least loaded live agents (by their load at their latest heartbeat)
+ * whose claim filter takes one of its queues, at most `limit`, least loaded first (equal loads
+ * by id). Reads the namespace's claim filters (a handful of rows: one per distinct
+ * filter, not per agent) and, for each that takes one of the claim's queues, its least loaded
+ * agents through an index.
  */
-function contendersOf(ctx: RoutingContext): ContenderRow[] {
+function contendersOf(ctx: RoutingContext, limit: number): ContenderRow[] {
   const { st, ns, self, policy } = ctx;
-  const limit = policy.contenders;
   if (limit === 0) return [];
   const since = ctx.now - policy.agentLiveMs;
   const mine = new Set(ctx.queues);
   const contenders: ContenderRow[] = [];
+  let filters = 0;
   for (const { filter } of st.claimFilters.all(ns) as unknown as { filter: string }[]) {
     let overlaps = false;
     for (const queue of ctx.queuesOf(filter)) {
@@ -164,10 +177,13 @@ function contendersOf(ctx: RoutingContext): ContenderRow[] {
     if (!overlaps) continue;
     const rows = st.agentsContenders.all(ns, filter, self.id, since, limit);
     for (const row of rows) contenders.push(row as unknown as ContenderRow);
+    if (rows.length > 0) filters++;
   }
-  if (contenders.length > limit) {
-    contenders.sort((a, b) => a.load - b.load);
-    contenders.length = limit;
+  // Several filters' agents, merged: least loaded first, so that the first few are the least
+  // loaded of all (a claim may weigh only those).
+  if (filters > 1) {
+    contenders.sort((a, b) => a.load - b.load || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (contenders.length > limit) contenders.length = limit;
   }
   return contenders;
 }
@@ -273,7 +289,8 @@ function viewOf(
 /**
  * Fill the views' history for the candidate task types from `agent_stats`. History compares two
  * agents only when both have `historyMinRuns` finished attempts of the type, so the peers' rows
- * are read only for the types the claiming agent has that many of.
+ * are read only for the types the claiming agent has that many of. (`selfRead`: the types whose
+ * row the claimer's view has read already.)
  */
 function loadHistory(
   st: Statements,
@@ -281,10 +298,11 @@ function loadHistory(
   self: AgentView,
   peers: readonly AgentView[],
   types: ReadonlySet<string>,
+  selfRead: ReadonlySet<string>,
   policy: RoutingPolicy,
 ): void {
   for (const type of types) {
-    const mine = historyOf(st, ns, self, type);
+    const mine = selfRead.has(type) ? self.history.get(type) : historyOf(st, ns, self, type);
     if (!mine || mine.succeeded + mine.failed < policy.historyMinRuns) continue;
     for (const peer of peers) historyOf(st, ns, peer, type);
   }

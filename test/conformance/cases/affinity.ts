@@ -622,6 +622,47 @@ export function routingPolicyCases(env: SuiteEnv): void {
       const { b, us } = await fleet(0);
       expect(await claimFor(b, us, 1)).toHaveLength(1);
     });
+
+    // A claim whose first `max` tasks are decided by load alone weighs only its `max` least
+    // loaded contenders (core contendersWeighed): load leaves a task to the least loaded peer.
+    // Here the least loaded peer has no free slot, and the next one is less loaded than us.
+    async function loads(): Promise<{ b: Backend; us: AgentRecord }> {
+      const { b } = env.ctx();
+      const spec = { labels: { pool: 'a' }, concurrency: 1 };
+      // Each joins (claims once) only after the one before ran its tasks alone, so that routing
+      // leaves them nothing: us ran five (load 5), idle three (load 3), busy holds one (load 2).
+      const us = await pulling(b, 'us', [], spec);
+      await submitMany(b, 5, { type: 'w' });
+      for (const lease of await claimFor(b, us, 5)) await complete(b, lease, 'ok');
+      const idle = await pulling(b, 'idle', [], spec);
+      await submitMany(b, 3, { type: 'w' });
+      const three = await claimFor(b, idle, 3);
+      expect(three, 'idle, the least loaded, takes its three').toHaveLength(3);
+      for (const lease of three) await complete(b, lease, 'ok');
+      const busy = await pulling(b, 'busy', [], spec);
+      await submitOne(b, { type: 'w' });
+      expect(await claimFor(b, busy, 1), 'busy takes its one and keeps it').toHaveLength(1);
+      // The index learns each load as it is now: from a claim (Redis) or a heartbeat (SQLite).
+      for (const agent of [us, idle, busy]) expect(await claimFor(b, agent, 1)).toEqual([]);
+      await alive(b, us, idle, busy);
+      return { b, us };
+    }
+
+    it('a one-task claim decided by load alone weighs only the least loaded contender', async () => {
+      const { b, us } = await loads();
+      await submitOne(b, { type: 'x' });
+      expect(
+        await claimFor(b, us, 1),
+        'busy, the least loaded, has no slot; idle, less loaded than us, is not weighed',
+      ).toHaveLength(1);
+    });
+
+    it('a task with affinity rules is weighed against every contender', async () => {
+      const { b, us } = await loads();
+      // Every agent matches the rule: affinity ties, and load decides, over all the contenders.
+      await submitOne(b, { type: 'x', affinity: [{ label: 'pool', value: 'a' }] });
+      expect(await claimFor(b, us, 1), 'left to idle, less loaded than us').toEqual([]);
+    });
   });
 
   describe('routing: waiting and knobs', () => {

@@ -18,7 +18,7 @@
 -- ARGV[6]     lease duration in ms
 -- ARGV[7]     most delayed tasks to promote first
 -- ARGV[8]     the routing policy: enabled (1/0), loadHalfLifeMs, agentLiveMs, contenders,
---             preferWindowMs, fallbackGraceMs, historyMinRuns, successMargin, durationMargin,
+--             historyMinRuns, preferWindowMs, fallbackGraceMs, successMargin, durationMargin,
 --             durationMinDiffMs, separated by spaces (includes/routing.lua parse_policy)
 -- ARGV[9..]   the task fields to return (codec.ts LEASE_FIELDS), starting with state, tok, att,
 --             tmo, run, dids
@@ -55,10 +55,10 @@ if me[1] ~= 'active' then return { 'agent_lost' } end
 redis.call('DEL', P .. 'wa:' .. agent)
 promote_due(tonumber(ARGV[7]))
 local max, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
--- The routing policy is parsed whole only where routing applies (a live peer takes the same
--- queues); before that the claim reads its first three numbers (includes/routing.lua).
+-- The routing policy is parsed whole only where a decision needs more than its first five
+-- numbers (includes/routing.lua policy_head, parse_policy).
 local policy_text = ARGV[8]
-local p_enabled, p_half_life, p_live, p_contenders = policy_head(policy_text)
+local p_enabled, p_half_life, p_live, p_contenders, p_min_runs = policy_head(policy_text)
 local routing_enabled = p_enabled == '1'
 local out = { 'ok', '', NOWS }
 local leased = 0
@@ -81,12 +81,39 @@ if max > 0 then
       end
     end
   end
+  -- The first `limit` ready tasks of these queues in claim order, and each one's queue: merged by
+  -- score (priority, critical path), then member (FIFO); one queue's in its order, read without
+  -- its scores (Redis formats each score it replies with, and the script would parse it back).
+  -- (The first `limit` of the merge are the first `limit` overall, so a longer read starts with
+  -- a shorter one's.)
+  local function read_candidates(limit)
+    if #queues == 1 then return redis.call('ZRANGE', P .. 'q:' .. queues[1], '0', int_str(limit - 1)), nil end
+    local merged = {}
+    for _, q in ipairs(queues) do
+      local r = redis.call('ZRANGE', P .. 'q:' .. q, '0', int_str(limit - 1), 'WITHSCORES')
+      for i = 1, #r, 2 do merged[#merged + 1] = { r[i + 1] + 0, r[i], q } end
+    end
+    table.sort(merged, function(a, b)
+      if a[1] ~= b[1] then return a[1] < b[1] end
+      return a[2] < b[2]
+    end)
+    local candidates, from = {}, {}
+    for i = 1, math.min(limit, #merged) do
+      candidates[i] = merged[i][2]
+      from[i] = merged[i][3]
+    end
+    return candidates, from
+  end
+
+  -- A routed claim's first `max` candidates, read before its contenders (below).
+  local first, first_from = nil, nil
+  local overlapping, queues_of = nil, nil
   if any_ready then
     local mine = {}
     for _, q in ipairs(queues) do mine[q] = true end
     -- The claim's own filter's queues are known; another filter's are read once per claim.
     local filter_queues = { [f] = mine }
-    local function queues_of(fid)
+    queues_of = function(fid)
       local qs = filter_queues[fid]
       if not qs then
         qs = {}
@@ -95,91 +122,95 @@ if max > 0 then
       end
       return qs
     end
-    local peers = contenders_of(agent, mine,
-      { half_life = tonumber(p_half_life), live = tonumber(p_live), contenders = tonumber(p_contenders) }, queues_of)
-    if #peers > 0 then
-      local policy = parse_policy(policy_text)
-      local last = tonumber(me[6])
-      local self = {
-        id = agent, labels_json = me[3], conc = math.max(1, tonumber(me[4]) or 1),
-        inflight = redis.call('SCARD', K_INFLIGHT), recent = decay_recent(tonumber(me[5]) or 0, last, policy.half_life),
-        last_claim = last, hist = {}, reserved = 0,
+    overlapping = overlapping_filters(mine, queues_of)
+    -- No other agent takes these queues: the plain claim (below), reading nothing more.
+    if alone_in(overlapping, agent) then any_ready = false end
+  end
+  if any_ready then
+    local queue_types = {}
+    -- What the rule needs of a candidate (member of queue q), read once per claim: its type,
+    -- affinity rules, failed agents and when it last became ready.
+    local tasks = {}
+    local function task_of(member, q)
+      local task = tasks[member]
+      if task then return task end
+      local id = string.sub(member, string.find(member, ':', 1, true) + 1)
+      local v = redis.call('HMGET', tkey(id), 'aff', 'fa', 'type', 'updated')
+      local ttype = v[3]
+      if not ttype then
+        ttype = queue_types[q]
+        if not ttype then
+          ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
+          queue_types[q] = ttype
+        end
+      end
+      local failed = {}
+      if v[2] and v[2] ~= '' then
+        for _, a in ipairs(cjson.decode(v[2])) do failed[a] = true end
+      end
+      local since = tonumber(v[4])
+      task = {
+        type = ttype,
+        aff = (v[1] and v[1] ~= '') and cjson.decode(v[1]) or {},
+        failed = failed,
+        -- When it became ready: `updated` (every move into ready writes it), or, for a task
+        -- nobody touched since it was submitted, its creation time (the end of its spec).
+        ready_since = function()
+          if not since then
+            local spec = redis.call('HGET', tkey(id), 'spec')
+            since = tonumber(string.match(string.sub(spec or '', -40), '"createdAt":(%d+)}$')) or NOW
+          end
+          return since
+        end,
       }
-      router = new_router(self, peers, policy)
+      tasks[member] = task
+      return task
+    end
+    -- The claimer; its load is filled in below when it has peers.
+    local self = { id = agent, labels_json = me[3], hist = {}, reserved = 0 }
+    local min_runs = tonumber(p_min_runs)
+    -- Its first `max` candidates say how many contenders it weighs (routing.ts contendersWeighed):
+    -- only `max`, the least loaded, when load alone decides them.
+    local weighed = tonumber(p_contenders)
+    first, first_from = read_candidates(max)
+    local by_load = true
+    for i, member in ipairs(first) do
+      if not decided_by_load(task_of(member, first_from and first_from[i] or queues[1]), self, min_runs) then
+        by_load = false
+        break
+      end
+    end
+    if by_load then weighed = math.min(weighed, math.max(1, max)) end
+    local peers = contenders_of(agent, overlapping,
+      { half_life = tonumber(p_half_life), live = tonumber(p_live), contenders = weighed }, queues_of)
+    if #peers > 0 then
+      local last = tonumber(me[6])
+      self.conc = math.max(1, tonumber(me[4]) or 1)
+      self.inflight = redis.call('SCARD', K_INFLIGHT)
+      self.recent = decay_recent(tonumber(me[5]) or 0, last, tonumber(p_half_life))
+      self.last_claim = last
+      router = new_router(self, peers, parse_policy(policy_text), min_runs)
+      router.task_of = task_of
     end
   end
 
   if router then
     -- Candidates are read in pages, first twice the claim's `max`: most claims take what they
     -- read. Tasks left to peers make it read further, up to what the peers could take before it.
-    -- (The first `limit` of the merge are the first `limit` overall, so a longer read starts
-    -- with a shorter one's.)
     local budget = max
     for _, peer in ipairs(router.peers) do budget = budget + math.max(0, peer.conc - peer.inflight) end
     budget = math.min(budget, 1000)
     local limit = math.min(budget, math.max(2 * max, 4))
     local decided = 0
-    local queue_types = {}
     local picked_from = {}
     while true do
-      -- Candidates are queue members; from several queues merged by score (priority, critical
-      -- path), then member (FIFO), and from one queue in its order, read without its scores
-      -- (Redis formats each score it replies with, and the script would parse it back).
-      local candidates, from = nil, nil
-      if #queues == 1 then
-        candidates = redis.call('ZRANGE', P .. 'q:' .. queues[1], '0', int_str(limit - 1))
-      else
-        local merged = {}
-        for _, q in ipairs(queues) do
-          local r = redis.call('ZRANGE', P .. 'q:' .. q, '0', int_str(limit - 1), 'WITHSCORES')
-          for i = 1, #r, 2 do merged[#merged + 1] = { r[i + 1] + 0, r[i], q } end
-        end
-        table.sort(merged, function(a, b)
-          if a[1] ~= b[1] then return a[1] < b[1] end
-          return a[2] < b[2]
-        end)
-        candidates, from = {}, {}
-        for i, c in ipairs(merged) do
-          candidates[i] = c[2]
-          from[i] = c[3]
-        end
-      end
+      local candidates, from = read_candidates(limit)
       local n = math.min(limit, #candidates)
       while decided < n and #picked < max do
         decided = decided + 1
         local member = candidates[decided]
         local q = from and from[decided] or queues[1]
-        local id = string.sub(member, string.find(member, ':', 1, true) + 1)
-        -- Its type, affinity rules, failed agents and when it last became ready, in one read.
-        local v = redis.call('HMGET', tkey(id), 'aff', 'fa', 'type', 'updated')
-        local ttype = v[3]
-        if not ttype then
-          ttype = queue_types[q]
-          if not ttype then
-            ttype = cjson.decode(redis.call('HGET', K_QUEUES, q))[1]
-            queue_types[q] = ttype
-          end
-        end
-        local failed = {}
-        if v[2] and v[2] ~= '' then
-          for _, a in ipairs(cjson.decode(v[2])) do failed[a] = true end
-        end
-        local since = tonumber(v[4])
-        local task = {
-          type = ttype,
-          aff = (v[1] and v[1] ~= '') and cjson.decode(v[1]) or {},
-          failed = failed,
-          -- When it became ready: `updated` (every move into ready writes it), or, for a task
-          -- nobody touched since it was submitted, its creation time (the end of its spec).
-          ready_since = function()
-            if not since then
-              local spec = redis.call('HGET', tkey(id), 'spec')
-              since = tonumber(string.match(string.sub(spec or '', -40), '"createdAt":(%d+)}$')) or NOW
-            end
-            return since
-          end,
-        }
-        if route(router, task, function(peer) return peer.queues[q] == true end) then
+        if route(router, router.task_of(member, q), function(peer) return peer.queues[q] == true end) then
           picked[#picked + 1] = member
           picked_from[#picked_from + 1] = q
         end
@@ -190,6 +221,14 @@ if max > 0 then
     -- Out of the queues only now: a longer read must see the same tasks as the shorter one.
     for i, member in ipairs(picked) do redis.call('ZREM', P .. 'q:' .. picked_from[i], member) end
     if router.due then out[2] = tostring(router.due) end
+  elseif first then
+    -- No peer: the first `max`, read already.
+    picked = first
+    if first_from then
+      for i, member in ipairs(first) do redis.call('ZREM', P .. 'q:' .. first_from[i], member) end
+    elseif #first > 0 then
+      redis.call('ZREMRANGEBYRANK', P .. 'q:' .. queues[1], '0', int_str(#first - 1))
+    end
   elseif #queues == 1 then
     -- ZPOPMIN without its scores: Redis formats each score it replies with, which costs more
     -- than the second command.

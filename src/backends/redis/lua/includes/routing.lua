@@ -8,22 +8,32 @@
 -- { type, aff (decoded rules or empty), failed (set of agent ids), ready_since() }.
 
 -- The policy from the claim's routing argument: ten numbers, separated by spaces, in this order
--- (the first three first: a claim with no live peer needs only those, see policy_head).
+-- (the first five first: see policy_head). The rest are parsed on the first read of one of them:
+-- most routed claims read none (no peer beats the claimer, and what decides that is the head's
+-- and the agents' numbers), and parsing all ten cost such a claim a tenth of its routing.
+local POLICY_FIELDS = {
+  'enabled', 'half_life', 'live', 'contenders', 'min_runs', 'prefer', 'grace', 'success_margin',
+  'duration_margin', 'duration_min_diff',
+}
 local function parse_policy(text)
-  local v = {}
-  for word in string.gmatch(text, '%S+') do v[#v + 1] = word + 0 end
-  return {
-    enabled = v[1] == 1, half_life = v[2], live = v[3], contenders = v[4], prefer = v[5], grace = v[6],
-    min_runs = v[7], success_margin = v[8], duration_margin = v[9], duration_min_diff = v[10],
-  }
+  return setmetatable({}, { __index = function(policy, key)
+    local i = 0
+    for word in string.gmatch(text, '%S+') do
+      i = i + 1
+      rawset(policy, POLICY_FIELDS[i], word + 0)
+    end
+    rawset(policy, 'enabled', rawget(policy, 'enabled') == 1)
+    return rawget(policy, key)
+  end })
 end
 
--- The first four numbers of the routing argument, as text: whether routing is enabled ('1'),
--- the half-life of the count of recent claims, how recent a heartbeat makes a peer live, and
--- the most contenders a claim weighs. Parsing all ten would cost a one-task claim more than the
--- rest of its arithmetic.
+-- The first five numbers of the routing argument, as text: whether routing is enabled ('1'),
+-- the half-life of the count of recent claims, how recent a heartbeat makes a peer live, the
+-- most contenders a claim weighs, and the runs of a type history needs (whether a task is
+-- decided by load alone). Parsing all ten would cost a one-task claim more than the rest of its
+-- arithmetic.
 local function policy_head(text)
-  return string.match(text, '^(%S+) (%S+) (%S+) (%S+)')
+  return string.match(text, '^(%S+) (%S+) (%S+) (%S+) (%S+)')
 end
 
 -- routing.ts LOAD_TOLERANCE
@@ -125,6 +135,13 @@ local function compare_agents(task, a, a_extra, b, b_extra, policy)
   return 0, nil
 end
 
+-- routing.ts decidedByLoad: whether the claimer `self` weighs `task` by load alone.
+local function decided_by_load(task, self, min_runs)
+  if next(task.failed) ~= nil or #task.aff > 0 then return false end
+  local h = history_of(self, task.type)
+  return not (h and h.s + h.f >= min_runs)
+end
+
 -- routing.ts ClaimRouter#deferUntil: until when the claimer leaves `task` to `peer`; nil when
 -- the peer has no slot for it.
 local function defer_until(task, peer, criterion, policy)
@@ -140,8 +157,12 @@ local function defer_until(task, peer, criterion, policy)
   return math.max(fresh, active)
 end
 
-local function new_router(self, peers, policy)
-  return { self = self, peers = peers, policy = policy, taken = 0, deferred = 0, due = nil, left_to = {} }
+-- `min_runs`: the policy's, parsed (policy_head), which every task's decision reads.
+local function new_router(self, peers, policy, min_runs)
+  return {
+    self = self, peers = peers, policy = policy, min_runs = min_runs, taken = 0, deferred = 0, due = nil,
+    left_to = {},
+  }
 end
 
 -- routing.ts ClaimRouter#decide: true to take the task; false to leave it to a better peer.
@@ -150,13 +171,11 @@ local function route(router, task, takes)
   local policy = router.policy
   local self = router.self
   local best, best_due = nil, nil
-  local hist_self = history_of(self, task.type)
   -- What most claims decide: the task failed on no agent, has no affinity rules, and the
   -- claimer has too few runs of its type for history to count. compare_agents(peer, claimer) is
   -- then load alone, and only a peer with a free slot can be left the task (defer_until): the
   -- same arithmetic, in the same order, without a call per peer.
-  local load_only = next(task.failed) == nil and #task.aff == 0
-    and not (hist_self and hist_self.s + hist_self.f >= policy.min_runs)
+  local load_only = decided_by_load(task, self, router.min_runs)
   local self_load = load_only and load_of(self, router.taken) or nil
   -- Otherwise a peer with every slot taken can be left the task by fallback only (defer_until),
   -- and fallback prefers a peer only to a claimer the task failed on: else such a peer is not
@@ -200,6 +219,30 @@ local function is_stalled(stall, prog, started)
   return (tonumber(prog) or tonumber(started) or 0) <= at
 end
 
+-- The namespace's claim filters that take one of the claim's queues (`mine`: set of queue ids).
+local function overlapping_filters(mine, queues_of)
+  local overlapping = {}
+  for _, fid in ipairs(redis.call('HVALS', K_FILTERS)) do
+    for q in pairs(queues_of(fid)) do
+      if mine[q] then
+        overlapping[#overlapping + 1] = fid
+        break
+      end
+    end
+  end
+  return overlapping
+end
+
+-- Whether no agent but `self_id` claims with these filters: then the claim has no peer, and
+-- nothing of routing need be read. (Only the common case is told: one filter, indexing at most
+-- the claimer; false otherwise, and contenders_of finds out.)
+local function alone_in(overlapping, self_id)
+  if #overlapping ~= 1 then return #overlapping == 0 end
+  local key = P .. 'fa:' .. overlapping[1]
+  local n = redis.call('ZCARD', key)
+  return n == 0 or (n == 1 and redis.call('ZSCORE', key, self_id) ~= false)
+end
+
 -- The routing summary a claim keeps of its agent (ar, field agent id), written with its place in
 -- fa:<filter id>: 'filter id, concurrency, recent claims (decayed as of the last claim), last
 -- claim', so that a claim reads all of its contenders' in one HMGET rather than each agent's
@@ -228,22 +271,14 @@ end
 -- against 1), mostly in copying values to the script and parsing numbers (tonumber parses a
 -- string twice, `+ 0` once): the loads (fa scores) are read only to pick the least loaded of
 -- several filters' agents, never with one, and Redis formats each score it replies with.
-local function contenders_of(self_id, mine, policy, queues_of)
+--
+-- `overlapping`: the filters that take one of the claim's queues (overlapping_filters).
+local function contenders_of(self_id, overlapping, policy, queues_of)
   local limit = policy.contenders
   local found = {}
   if limit <= 0 then return found end
   local live_since = NOW - policy.live
   local k_summary = P .. 'ar'
-  local overlapping = {}
-  for _, fid in ipairs(redis.call('HVALS', K_FILTERS)) do
-    local qs = queues_of(fid)
-    for q in pairs(qs) do
-      if mine[q] then
-        overlapping[#overlapping + 1] = fid
-        break
-      end
-    end
-  end
   -- One filter's agents come least loaded first: its first `limit` live ones are the answer.
   local with_loads = #overlapping > 1
   local any_stalled = nil
@@ -326,8 +361,13 @@ local function contenders_of(self_id, mine, policy, queues_of)
       start = start + size
     end
   end
-  if #found > limit then
-    table.sort(found, function(a, b) return a.load < b.load end)
+  -- Several filters' agents, merged: least loaded first (equal loads by id), so that the first
+  -- few are the least loaded of all (a claim may weigh only those).
+  if with_loads and #found > 1 then
+    table.sort(found, function(a, b)
+      if a.load ~= b.load then return a.load < b.load end
+      return a.id < b.id
+    end)
     for i = #found, limit + 1, -1 do found[i] = nil end
   end
   return found
