@@ -105,7 +105,10 @@ if max > 0 then
     return candidates, from
   end
 
-  -- A routed claim's first `max` candidates, read before its contenders (below).
+  -- A routed claim's first page of candidates (twice its `max`, at least 4), read before its
+  -- contenders: its first `max` say how many contenders it weighs, and its routing starts with
+  -- the page.
+  local first_size = math.max(2 * max, 4)
   local first, first_from = nil, nil
   local overlapping, queues_of = nil, nil
   if any_ready then
@@ -172,10 +175,10 @@ if max > 0 then
     -- Its first `max` candidates say how many contenders it weighs (routing.ts contendersWeighed):
     -- only `max`, the least loaded, when load alone decides them.
     local weighed = tonumber(p_contenders)
-    first, first_from = read_candidates(max)
+    first, first_from = read_candidates(first_size)
     local by_load = true
-    for i, member in ipairs(first) do
-      if not decided_by_load(task_of(member, first_from and first_from[i] or queues[1]), self, min_runs) then
+    for i = 1, math.min(max, #first) do
+      if not decided_by_load(task_of(first[i], first_from and first_from[i] or queues[1]), self, min_runs) then
         by_load = false
         break
       end
@@ -204,7 +207,10 @@ if max > 0 then
     local decided = 0
     local picked_from = {}
     while true do
-      local candidates, from = read_candidates(limit)
+      -- (The first page holds the first `limit` when it is as long: the first `limit` of a longer
+      -- read are the same tasks.)
+      local candidates, from = first, first_from
+      if limit > first_size then candidates, from = read_candidates(limit) end
       local n = math.min(limit, #candidates)
       while decided < n and #picked < max do
         decided = decided + 1
@@ -222,12 +228,13 @@ if max > 0 then
     for i, member in ipairs(picked) do redis.call('ZREM', P .. 'q:' .. picked_from[i], member) end
     if router.due then out[2] = tostring(router.due) end
   elseif first then
-    -- No peer: the first `max`, read already.
-    picked = first
-    if first_from then
-      for i, member in ipairs(first) do redis.call('ZREM', P .. 'q:' .. first_from[i], member) end
-    elseif #first > 0 then
-      redis.call('ZREMRANGEBYRANK', P .. 'q:' .. queues[1], '0', int_str(#first - 1))
+    -- No live peer: the first `max`, read already.
+    for i = 1, math.min(max, #first) do
+      picked[i] = first[i]
+      if first_from then redis.call('ZREM', P .. 'q:' .. first_from[i], first[i]) end
+    end
+    if not first_from and #picked > 0 then
+      redis.call('ZREMRANGEBYRANK', P .. 'q:' .. queues[1], '0', int_str(#picked - 1))
     end
   elseif #queues == 1 then
     -- ZPOPMIN without its scores: Redis formats each score it replies with, which costs more
