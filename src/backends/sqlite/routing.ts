@@ -83,8 +83,11 @@ export interface RoutedClaim {
  */
 export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   const { st, ns, now, policy, self } = ctx;
+  // The first page of candidates: twice the claim's `max` (most claims take what they read).
+  const firstSize = Math.max(2 * ctx.max, FIRST_PAGE);
+  const firstPage = readCandidates(ctx, firstSize);
   // Nothing ready, nothing to decide: an empty claim (as every idle agent makes) weighs no peer.
-  if (!ctx.queues.some((queue) => st.tasksReadyExists.get(ns, queue) !== undefined)) return null;
+  if (firstPage.length === 0) return null;
   const selfView = viewOf(
     self,
     (st.agentInFlight.get(ns, self.id) as { n: number }).n,
@@ -93,7 +96,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
   );
   // Its first `max` candidates say how many contenders the claim weighs: only `max`, the least
   // loaded, when load alone decides them (core contendersWeighed).
-  const first = readCandidates(ctx, ctx.max).map((c) => routingTask(ctx, c));
+  const first = firstPage.slice(0, ctx.max).map((c) => routingTask(ctx, c));
   const selfTypes = new Set(first.map((task) => task.type));
   for (const type of selfTypes) historyOf(st, ns, selfView, type);
   const rows = contendersOf(ctx, contendersWeighed(first, selfView, ctx.max, policy));
@@ -109,16 +112,22 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
     freeSlots += Math.max(0, view.concurrency - view.inFlight);
   }
 
-  // Candidates are read in pages, first twice the claim's `max`: most claims take what they
-  // read. Tasks left to peers make it read further, up to what the peers could take before it.
+  // Tasks left to peers make the claim read further than its first page, up to what the peers
+  // could take before it.
   const budget = Math.min(ctx.max + freeSlots, MAX_CANDIDATES);
   const loadedTypes = new Set<string>();
   const router = new ClaimRouter(selfView, peers, policy, now);
   const chosen: Candidate[] = [];
-  let limit = Math.min(budget, Math.max(2 * ctx.max, FIRST_PAGE));
+  let limit = Math.min(budget, firstSize);
   let decided = 0;
   for (;;) {
-    const candidates = readCandidates(ctx, limit);
+    // (The first `limit` of a longer read are the same tasks.)
+    const candidates =
+      limit > firstSize
+        ? readCandidates(ctx, limit)
+        : limit < firstPage.length
+          ? firstPage.slice(0, limit)
+          : firstPage;
     const types = new Set<string>();
     for (const c of candidates) {
       const type = ctx.queueType(c.queue);
