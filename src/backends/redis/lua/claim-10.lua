@@ -203,7 +203,7 @@ if max > 0 then
     local budget = max
     for _, peer in ipairs(router.peers) do budget = budget + math.max(0, peer.conc - peer.inflight) end
     budget = math.min(budget, 1000)
-    local limit = math.min(budget, math.max(2 * max, 4))
+    local limit = math.min(budget, first_size)
     local decided = 0
     local picked_from = {}
     while true do
