@@ -95,7 +95,8 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
     policy,
   );
   // Its first `max` candidates say how many contenders the claim weighs: only `max`, the least
-  // loaded, when load alone decides them (core contendersWeighed).
+  // loaded, when load alone decides them (core contendersWeighed). (The routing loop decides
+  // them from these.)
   const first = firstPage.slice(0, ctx.max).map((c) => routingTask(ctx, c));
   const selfTypes = new Set(first.map((task) => task.type));
   for (const type of selfTypes) historyOf(st, ns, selfView, type);
@@ -140,7 +141,7 @@ export function routeClaim(ctx: RoutingContext): RoutedClaim | null {
     for (; decided < candidates.length && chosen.length < ctx.max; decided++) {
       const c = candidates[decided]!;
       const decision = router.decide(
-        routingTask(ctx, c),
+        decided < first.length ? first[decided]! : routingTask(ctx, c),
         (peer) => peerQueues.get(peer)?.has(c.queue) === true,
       );
       if (decision.take) chosen.push(c);

@@ -69,18 +69,6 @@ if max > 0 then
   local queues = redis.call('SMEMBERS', P .. 'fq:' .. f)
   local picked = {}
 
-  -- Routing applies when a task is ready and some live peer takes one of these queues; else the
-  -- plain claim. (With nothing ready there is nothing to decide: an empty claim, as every idle
-  -- agent makes, weighs no peer.)
-  local any_ready = false
-  if routing_enabled then
-    for _, q in ipairs(queues) do
-      if redis.call('ZCARD', P .. 'q:' .. q) > 0 then
-        any_ready = true
-        break
-      end
-    end
-  end
   -- The first `limit` ready tasks of these queues in claim order, and each one's queue: merged by
   -- score (priority, critical path), then member (FIFO); one queue's in its order, read without
   -- its scores (Redis formats each score it replies with, and the script would parse it back).
@@ -105,11 +93,16 @@ if max > 0 then
     return candidates, from
   end
 
-  -- A routed claim's first page of candidates (twice its `max`, at least 4), read before its
-  -- contenders: its first `max` say how many contenders it weighs, and its routing starts with
-  -- the page.
+  -- While routing is on, the claim's first page of candidates (twice its `max`, at least 4), read
+  -- before its contenders: whether any task is ready, how many contenders it weighs (its first
+  -- `max`), and where its routing starts; without a live peer, its first `max` are the claim.
   local first_size = math.max(2 * max, 4)
   local first, first_from = nil, nil
+  if routing_enabled then first, first_from = read_candidates(first_size) end
+  -- Routing applies when a task is ready and some live peer takes one of these queues; else the
+  -- plain claim. (With nothing ready there is nothing to decide: an empty claim, as every idle
+  -- agent makes, weighs no peer.)
+  local any_ready = first ~= nil and #first > 0
   local overlapping, queues_of = nil, nil
   if any_ready then
     local mine = {}
@@ -175,7 +168,6 @@ if max > 0 then
     -- Its first `max` candidates say how many contenders it weighs (routing.ts contendersWeighed):
     -- only `max`, the least loaded, when load alone decides them.
     local weighed = tonumber(p_contenders)
-    first, first_from = read_candidates(first_size)
     local by_load = true
     for i = 1, math.min(max, #first) do
       if not decided_by_load(task_of(first[i], first_from and first_from[i] or queues[1]), self, min_runs) then
@@ -228,7 +220,7 @@ if max > 0 then
     for i, member in ipairs(picked) do redis.call('ZREM', P .. 'q:' .. picked_from[i], member) end
     if router.due then out[2] = tostring(router.due) end
   elseif first then
-    -- No live peer: the first `max`, read already.
+    -- Routing on, and no live peer: the first `max`, read already.
     for i = 1, math.min(max, #first) do
       picked[i] = first[i]
       if first_from then redis.call('ZREM', P .. 'q:' .. first_from[i], first[i]) end
