@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type * as OpenModule from '../src/backends/open.ts';
+import { wholeOption } from './options.ts';
 import { deleteRedisNamespace } from './redis-namespace.ts';
 import { median, round } from './stats.ts';
 
@@ -44,11 +45,12 @@ const { values } = parseArgs({
     port: { type: 'string', default: '6394' },
   },
 });
-const AGENTS = Number(values.agents);
-const CLAIMS = Number(values.claims);
-const ROUNDS = Number(values.rounds);
-const WARM = Number(values.warm);
-const URL = values.callgrind ? `redis://127.0.0.1:${values.port}` : values.redis;
+const AGENTS = wholeOption('agents', values.agents, 1);
+const CLAIMS = wholeOption('claims', values.claims, 1);
+const ROUNDS = wholeOption('rounds', values.rounds, 1);
+const WARM = wholeOption('warm', values.warm);
+const PORT = wholeOption('port', values.port, 1);
+const URL = values.callgrind ? `redis://127.0.0.1:${PORT}` : values.redis;
 
 /** A redis-server under callgrind: its pid (for callgrind_control) and where it dumps. */
 interface Counted {
@@ -72,7 +74,7 @@ async function startCounted(): Promise<Counted> {
       `--callgrind-out-file=${dir}/callgrind.out.%p`,
       'redis-server',
       '--port',
-      values.port,
+      String(PORT),
       '--save',
       '',
       '--appendonly',

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type * as BatonModule from '../src/runtime/baton.ts';
+import { wholeOption } from './options.ts';
 import { deleteRedisNamespace } from './redis-namespace.ts';
 import { median, round } from './stats.ts';
 
@@ -46,11 +47,11 @@ const { values } = parseArgs({
   },
 });
 const STORES = values.store === 'both' ? ['sqlite', 'redis'] : [values.store];
-const FLEETS = values.agents.split(',').map(Number);
-const TASKS = Number(values.tasks);
-const TASK_MS = Number(values['task-ms']);
-const ROUNDS = Number(values.rounds);
-const WARMUP = Number(values.warmup);
+const FLEETS = values.agents.split(',').map((n) => wholeOption('agents', n, 1));
+const TASKS = wholeOption('tasks', values.tasks, 1);
+const TASK_MS = wholeOption('task-ms', values['task-ms']);
+const ROUNDS = wholeOption('rounds', values.rounds, 1);
+const WARMUP = wholeOption('warmup', values.warmup);
 
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
